@@ -1,0 +1,33 @@
+# The README's two commands: `make run` and `make test`. Both are idempotent.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# torch 2.13.0: a CPU wheel on the CI machines, CUDA wheels on a workstation's PyPI.
+TORCH ?= torch==2.13.0
+MODEL ?= efficientnet-lite0
+WEIGHTS ?= imagenet
+
+.PHONY: venv run test lint bench clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH)" -e ".[build,server,preview,dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	$(VENV)/bin/triton-console build --model $(MODEL) --weights $(WEIGHTS) --if-missing
+	$(VENV)/bin/triton-console --start
+
+test: venv
+	$(VENV)/bin/ruff check tui build_tools model_repository tests benchmarks
+	$(VENV)/bin/pytest -q
+
+bench: venv
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -1,0 +1,196 @@
+"""The whole build as named steps: weights -> export -> check -> engine -> repository.
+
+Used by ``triton-console build`` and the console's Build pane alike; each step reports through
+:class:`~tui.core.progress.Progress` and can be cancelled between (and inside) steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui.core.errors import ConsoleError
+from tui.core.progress import Progress
+
+from . import engine, export, repository, weights
+from .models import MODELS
+
+STEPS = ("weights", "export", "check", "engine", "repository")
+
+
+def cuda_available() -> bool:
+    with contextlib.suppress(Exception):
+        import torch
+
+        return bool(torch.cuda.is_available())
+    return False
+
+
+def resolve_backbone(choice: str) -> str:
+    """``auto``: TensorRT where it exists, else torch on CUDA, else onnxruntime in the Python backend."""
+    if choice != "auto":
+        if choice not in repository.BACKBONES:
+            raise ConsoleError(f"unknown backbone {choice!r}; choose auto or one of {', '.join(repository.BACKBONES)}")
+        return choice
+    if engine.tensorrt_available():
+        return "tensorrt"
+    if cuda_available():
+        return "python-torch"
+    return "python-onnxruntime"
+
+
+@dataclass
+class StepResult:
+    name: str
+    state: str  # "done" | "skipped" | "failed"
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class BuildReport:
+    model: str
+    backbone: str
+    weights: dict
+    repository: str | None = None
+    ensemble: str | None = None
+    onnx_bytes: int = 0
+    plan_bytes: int = 0
+    check: dict | None = None
+    steps: list[StepResult] = field(default_factory=list)
+    files: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "model": self.model, "backbone": self.backbone, "weights": self.weights,
+            "repository": self.repository, "ensemble": self.ensemble, "onnx_bytes": self.onnx_bytes,
+            "plan_bytes": self.plan_bytes, "check": self.check,
+            "steps": [s.__dict__ for s in self.steps],
+        }
+
+
+StepCallback = Callable[[str, str, str], None]  # (step, state "start"|"done"|"skipped"|"failed", detail)
+
+
+def build(
+    model: str,
+    weights_choice: str,
+    backbone: str = "auto",
+    repo: Path | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    on_step: StepCallback | None = None,
+    batches: engine.BatchRange | None = None,
+    tuning: dict | None = None,
+) -> BuildReport:
+    """Run every step; the repository is only swapped in once all earlier steps succeeded."""
+    progress = progress or Progress()
+    notify = on_step or (lambda *_: None)
+    if model not in MODELS:
+        raise ConsoleError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    flavour = resolve_backbone(backbone)
+    if repo is not None:
+        repository.check_target(Path(repo), force)  # fail before spending minutes on the build
+    report = BuildReport(model=model, backbone=flavour, weights={})
+    staging = repository.new_staging(Path(repo)) if repo is not None else None
+    try:
+        with _step(report, "weights", notify, progress):
+            net, info = _quiet(lambda: weights.load(model, weights_choice, progress.fraction), progress)
+            report.weights = info.to_dict()
+            if not info.trained:
+                progress.log("WARNING: random weights: predictions of this model are meaningless (untrained)")
+            report.steps[-1].detail = f"{info.choice}: {info.source}"
+        spec = MODELS[model]
+        bname = repository.backbone_name(spec, flavour)
+        workdir = (staging / bname / "1") if staging else Path(_tmpdir())
+        workdir.mkdir(parents=True, exist_ok=True)
+        onnx_path = workdir / "model.onnx"
+        with _step(report, "export", notify, progress):
+            _quiet(lambda: export.export_onnx(net, onnx_path, progress), progress)
+            report.onnx_bytes = onnx_path.stat().st_size
+            report.steps[-1].detail = f"{report.onnx_bytes / 1e6:.1f} MB"
+        with _step(report, "check", notify, progress):
+            check = export.check_numerics(net, onnx_path)
+            report.check = check.to_dict()
+            progress.log(check.summary())
+            report.steps[-1].detail = check.summary()
+            if not check.passed:
+                raise ConsoleError(check.summary(), exit_code=1)
+        files: dict[str, Path] = {}
+        if flavour == "tensorrt":
+            with _step(report, "engine", notify, progress):
+                plan = workdir / "model.plan"
+                engine.build_engine(onnx_path, plan, batches, fp16=True, progress=progress)
+                report.plan_bytes = plan.stat().st_size
+                report.steps[-1].detail = f"{report.plan_bytes / 1e6:.1f} MB, fp16"
+            onnx_path.unlink()  # the plan is the model; keep the repository lean
+            files["model.plan"] = plan
+        else:
+            why = "TensorRT not present" if not engine.tensorrt_available() else f"backbone {flavour} needs no engine"
+            report.steps.append(StepResult("engine", "skipped", 0.0, why))
+            notify("engine", "skipped", why)
+            progress.log(f"engine: skipped ({why})")
+            files["model.onnx"] = onnx_path
+            if flavour == "python-torch":
+                import torch
+
+                torch.save(net.state_dict(), workdir / "weights.pt")
+                files["weights.pt"] = workdir / "weights.pt"
+        if staging is None:
+            return report
+        with _step(report, "repository", notify, progress):
+            rep = repository.write_repository(
+                Path(repo), staging, model, repository.BackboneArtifacts(flavour, files), report.weights,
+                force=force, tuning=tuning,
+            )
+            staging = None  # swapped in: nothing to clean
+            report.repository, report.ensemble, report.files = str(rep.path), rep.ensemble, rep.files
+            report.steps[-1].detail = f"{rep.path} ({len(rep.files)} files)"
+        return report
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _tmpdir() -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="triton-console-build-")
+
+
+def _quiet(fn, progress: Progress):
+    """Run ``fn`` with library chatter (warnings, prints) sent to the log instead of the terminal."""
+    buf = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(buf):
+        warnings.simplefilter("ignore")
+        result = fn()
+    for line in buf.getvalue().splitlines():
+        progress.log(line)
+    return result
+
+
+@contextlib.contextmanager
+def _step(report: BuildReport, name: str, notify: StepCallback, progress: Progress):
+    progress.check(name)
+    notify(name, "start", "")
+    progress.log(f"== {name}")
+    start = time.perf_counter()
+    result = StepResult(name, "done", 0.0)
+    report.steps.append(result)
+    try:
+        yield result
+    except BaseException as exc:
+        result.state, result.seconds = "failed", time.perf_counter() - start
+        if not result.detail:
+            result.detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        notify(name, "failed", result.detail)
+        raise
+    result.seconds = time.perf_counter() - start
+    notify(name, "done", result.detail)
+    progress.check(name)

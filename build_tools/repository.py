@@ -1,0 +1,320 @@
+"""Write a Triton model repository: preprocess -> backbone -> postprocess, and the ensemble over them.
+
+Every config.pbtxt is a ``model_config_pb2.ModelConfig`` built in code, validated, printed with
+``text_format`` and parsed back before it is written. The repository is assembled in a staging directory
+beside the target and swapped in with renames, so an interrupted build leaves the previous one intact.
+A directory that this tool did not make is never replaced without ``force``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui.core.errors import ConsoleError
+
+from . import fsutil, labels
+from .models import MODELS, ModelSpec
+
+MARKER = ".triton-console.json"
+MAX_BATCH = 256
+SOURCES = Path(__file__).resolve().parent.parent / "model_repository"
+PREPROCESSING_SOURCE = Path(__file__).resolve().parent.parent / "tui" / "core" / "preprocessing.py"
+
+BACKBONES = ("tensorrt", "onnxruntime", "python-onnxruntime", "python-torch")
+
+
+def _pb():
+    from tritonclient.grpc import model_config_pb2
+
+    return model_config_pb2
+
+
+def backbone_name(spec: ModelSpec, flavour: str) -> str:
+    """Triton model name of a backbone flavour; the TensorRT one keeps the seed's ``resnet50_trt``."""
+    suffix = {"tensorrt": "trt", "onnxruntime": "onnx", "python-onnxruntime": "ort", "python-torch": "torch"}
+    if flavour not in suffix:
+        raise ConsoleError(f"unknown backbone {flavour!r}; choose one of {', '.join(BACKBONES)}")
+    return spec.seed_backbone if flavour == "tensorrt" else f"{spec.slug}_{suffix[flavour]}"
+
+
+# ---------------------------------------------------------------------------------------------- configs
+
+
+def _tensor(kind, name: str, dtype: str, dims: list[int], **extra):
+    pb = _pb()
+    t = kind(name=name, data_type=getattr(pb, dtype), dims=dims)
+    for k, v in extra.items():
+        setattr(t, k, v)
+    return t
+
+
+def _params(config, values: dict[str, str]) -> None:
+    for k, v in values.items():
+        config.parameters[k].string_value = str(v)
+
+
+def preprocess_config(instances: int = 1, decode_threads: int = 0):
+    pb = _pb()
+    c = pb.ModelConfig(name="preprocess", backend="python", max_batch_size=MAX_BATCH)
+    c.input.append(_tensor(pb.ModelInput, "INPUT_0", "TYPE_UINT8", [-1], allow_ragged_batch=True))
+    c.output.append(_tensor(pb.ModelOutput, "OUTPUT_0", "TYPE_FP32", [3, 224, 224]))
+    c.dynamic_batching.SetInParent()
+    c.instance_group.append(pb.ModelInstanceGroup(kind=pb.ModelInstanceGroup.KIND_CPU, count=instances))
+    _params(c, {"decode_threads": decode_threads})
+    return c
+
+
+def postprocess_config():
+    pb = _pb()
+    c = pb.ModelConfig(name="postprocess", backend="python", max_batch_size=MAX_BATCH)
+    c.input.append(_tensor(pb.ModelInput, "INPUT_0", "TYPE_FP32", [1000]))
+    c.output.append(_tensor(pb.ModelOutput, "OUTPUT_0", "TYPE_FP32", [1000]))
+    c.dynamic_batching.SetInParent()
+    c.instance_group.append(pb.ModelInstanceGroup(kind=pb.ModelInstanceGroup.KIND_CPU, count=1))
+    return c
+
+
+def backbone_config(name: str, flavour: str, *, instances: int = 1, intra_op_threads: int = 0,
+                    queue_delay_us: int = 0, gpu_options: dict[str, str] | None = None):
+    """The backbone: ``input`` FP32 [3,224,224] -> ``output`` FP32 [1000], max batch 256."""
+    pb = _pb()
+    c = pb.ModelConfig(name=name, max_batch_size=MAX_BATCH)
+    c.input.append(_tensor(pb.ModelInput, "input", "TYPE_FP32", [3, 224, 224]))
+    c.output.append(_tensor(pb.ModelOutput, "output", "TYPE_FP32", [1000]))
+    c.dynamic_batching.max_queue_delay_microseconds = queue_delay_us
+    kind = pb.ModelInstanceGroup.KIND_CPU
+    if flavour == "tensorrt":
+        c.platform = "tensorrt_plan"
+        kind = pb.ModelInstanceGroup.KIND_GPU
+    elif flavour == "onnxruntime":
+        c.platform = "onnxruntime_onnx"
+        if intra_op_threads:
+            _params(c, {"intra_op_thread_count": intra_op_threads})
+    elif flavour == "python-onnxruntime":
+        c.backend = "python"
+        _params(c, {"onnx_file": "model.onnx", "intra_op_threads": intra_op_threads})
+    elif flavour == "python-torch":
+        c.backend = "python"
+        # The model places itself on the GPU (torch); Triton sees a CPU instance.
+        _params(c, {"onnx_file": "model.onnx", "weights_file": "weights.pt", **(gpu_options or {})})
+    else:
+        raise ConsoleError(f"unknown backbone {flavour!r}")
+    c.instance_group.append(pb.ModelInstanceGroup(kind=kind, count=instances))
+    return c
+
+
+def ensemble_config(spec: ModelSpec, backbone: str, weights: dict):
+    """The seed's contract: INPUT UINT8 [-1] (file bytes) -> OUTPUT FP32 [1000], labels for class_count."""
+    pb = _pb()
+    c = pb.ModelConfig(name=spec.ensemble, platform="ensemble", max_batch_size=MAX_BATCH)
+    c.input.append(_tensor(pb.ModelInput, "INPUT", "TYPE_UINT8", [-1]))
+    c.output.append(_tensor(pb.ModelOutput, "OUTPUT", "TYPE_FP32", [1000], label_filename="labels.txt"))
+    steps = [
+        ("preprocess", {"INPUT_0": "INPUT"}, {"OUTPUT_0": "preprocessed_image"}),
+        (backbone, {"input": "preprocessed_image"}, {"output": "logits"}),
+        ("postprocess", {"INPUT_0": "logits"}, {"OUTPUT_0": "OUTPUT"}),
+    ]
+    for model, inputs, outputs in steps:
+        step = c.ensemble_scheduling.step.add(model_name=model, model_version=-1)
+        step.input_map.update(inputs)
+        step.output_map.update(outputs)
+    _params(
+        c,
+        {
+            "triton_console.model": spec.key,
+            "triton_console.backbone": backbone,
+            "triton_console.weights": weights["choice"],
+            "triton_console.trained": "true" if weights["trained"] else "false",
+        },
+    )
+    return c
+
+
+def validate(config) -> str:
+    """Check a config the way Triton would reject it, and return its text form (parsed back to prove it)."""
+    from google.protobuf import text_format
+
+    pb = _pb()
+    problems = []
+    if not config.name or "/" in config.name or config.name.startswith("."):
+        problems.append(f"invalid model name {config.name!r}")
+    if not (config.platform or config.backend):
+        problems.append("neither platform nor backend is set")
+    if config.max_batch_size < 0:
+        problems.append("max_batch_size must be >= 0")
+    for t in list(config.input) + list(config.output):
+        if not t.name or t.data_type == pb.TYPE_INVALID or not t.dims:
+            problems.append(f"tensor {t.name!r} needs a name, a data type and dims")
+        if any(d == 0 or d < -1 for d in t.dims):
+            problems.append(f"tensor {t.name!r} has invalid dims {list(t.dims)}")
+    if config.platform == "ensemble":
+        produced = {t.name for t in config.input}
+        for step in config.ensemble_scheduling.step:
+            missing = set(step.input_map.values()) - produced
+            if missing:
+                problems.append(f"step {step.model_name} reads {sorted(missing)} before anything writes it")
+            produced |= set(step.output_map.values())
+        unproduced = {t.name for t in config.output} - produced
+        if unproduced:
+            problems.append(f"ensemble outputs {sorted(unproduced)} are produced by no step")
+    if problems:
+        raise ConsoleError(f"invalid config for {config.name!r}: " + "; ".join(problems), exit_code=1)
+    text = text_format.MessageToString(config)
+    reparsed = text_format.Parse(text, pb.ModelConfig())
+    if reparsed != config:
+        raise ConsoleError(f"config for {config.name!r} does not survive a text round trip", exit_code=1)
+    return text
+
+
+def read_config(path: Path):
+    """Parse a config.pbtxt with Triton's protobuf; errors name the file."""
+    from google.protobuf import text_format
+
+    try:
+        return text_format.Parse(Path(path).read_text(), _pb().ModelConfig())
+    except (OSError, text_format.ParseError) as exc:
+        raise ConsoleError(f"cannot parse {path}: {exc}", exit_code=1) from exc
+
+
+# ------------------------------------------------------------------------------------------ repository
+
+
+@dataclass
+class BackboneArtifacts:
+    """Files that make up the backbone's version directory (already written into staging)."""
+
+    flavour: str
+    files: dict[str, Path] = field(default_factory=dict)  # name inside 1/ -> source path
+
+
+@dataclass
+class RepositoryReport:
+    path: Path
+    ensemble: str
+    backbone: str
+    models: list[str]
+    files: dict[str, int]  # relative path -> size in bytes
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "ensemble": self.ensemble, "backbone": self.backbone,
+                "models": self.models, "files": self.files}
+
+
+def is_tool_made(repo: Path) -> bool:
+    return (repo / MARKER).is_file()
+
+
+def read_marker(repo: Path) -> dict:
+    try:
+        return json.loads((repo / MARKER).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def check_target(repo: Path, force: bool) -> None:
+    """Refuse to replace a directory the user made, unless ``force``."""
+    if repo.exists() and not repo.is_dir():
+        raise ConsoleError(f"{repo} exists and is not a directory", exit_code=2)
+    if repo.is_dir() and any(repo.iterdir()) and not is_tool_made(repo) and not force:
+        raise ConsoleError(
+            f"{repo} exists and was not made by triton-console; refusing to overwrite it",
+            hint="pass --force to replace it, or choose another --repository",
+            exit_code=2,
+        )
+
+
+def has_ensemble(repo: Path, model: str) -> bool:
+    spec = MODELS[model]
+    return (repo / spec.ensemble / "config.pbtxt").is_file() and spec.ensemble in read_marker(repo).get("ensembles", {})
+
+
+def new_staging(repo: Path) -> Path:
+    repo.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{repo.name}.staging-", dir=repo.parent))
+
+
+def _write_config(model_dir: Path, config) -> None:
+    (model_dir / "1").mkdir(parents=True, exist_ok=True)
+    fsutil.write_text(model_dir / "config.pbtxt", validate(config))
+
+
+def _install_source(model_dir: Path, source: str) -> None:
+    src = SOURCES / source / "1" / "model.py"
+    if not src.is_file():
+        raise ConsoleError(f"model source {src} is missing (is triton-console installed from its checkout?)")
+    shutil.copy2(src, model_dir / "1" / "model.py")
+
+
+def write_repository(
+    repo: Path,
+    staging: Path,
+    model: str,
+    backbone: BackboneArtifacts,
+    weights: dict,
+    force: bool = False,
+    tuning: dict | None = None,
+) -> RepositoryReport:
+    """Complete ``staging`` (which already holds the backbone's files) and swap it in as ``repo``."""
+    spec = MODELS[model]
+    tuning = tuning or {}
+    check_target(repo, force)
+    bname = backbone_name(spec, backbone.flavour)
+    # Keep the other ensembles of a repository this tool made (a ResNet50 build keeps EfficientNet).
+    marker = read_marker(repo) if is_tool_made(repo) else {}
+    ensembles = {k: v for k, v in marker.get("ensembles", {}).items() if k != spec.ensemble}
+    keep = set(ensembles) | {m for v in ensembles.values() for m in v.get("models", [])}
+    for name in sorted(keep - {"preprocess", "postprocess"}):
+        if (repo / name).is_dir() and not (staging / name).exists():
+            shutil.copytree(repo / name, staging / name, symlinks=True)
+
+    pre = staging / "preprocess"
+    _write_config(pre, preprocess_config(tuning.get("preprocess_instances", 1), tuning.get("decode_threads", 0)))
+    _install_source(pre, "preprocess")
+    shutil.copy2(PREPROCESSING_SOURCE, pre / "1" / "imagenet_preprocessing.py")
+
+    post = staging / "postprocess"
+    _write_config(post, postprocess_config())
+    _install_source(post, "postprocess")
+
+    bdir = staging / bname
+    (bdir / "1").mkdir(parents=True, exist_ok=True)
+    for name, src in backbone.files.items():
+        dest = bdir / "1" / name
+        if Path(src).resolve() != dest.resolve():
+            shutil.copy2(src, dest)
+    _write_config(bdir, backbone_config(
+        bname, backbone.flavour, instances=tuning.get("backbone_instances", 1),
+        intra_op_threads=tuning.get("intra_op_threads", 0), queue_delay_us=tuning.get("queue_delay_us", 0),
+        gpu_options=tuning.get("gpu_options"),
+    ))
+    if backbone.flavour == "python-onnxruntime":
+        _install_source(bdir, "backbone_onnxruntime")
+    elif backbone.flavour == "python-torch":
+        _install_source(bdir, "backbone_torch")
+
+    ens = staging / spec.ensemble
+    _write_config(ens, ensemble_config(spec, bname, weights))
+    fsutil.write_text(ens / "labels.txt", labels.labels_text())
+
+    ensembles[spec.ensemble] = {
+        "model": spec.key,
+        "backbone": backbone.flavour,
+        "models": ["preprocess", bname, "postprocess"],
+        "weights": weights,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    fsutil.write_text(staging / MARKER, json.dumps({"generator": "triton-console", "ensembles": ensembles}, indent=2))
+    files = {
+        str(p.relative_to(staging)): p.stat().st_size
+        for p in sorted(staging.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    os.chmod(staging, 0o755)
+    fsutil.swap_directory(staging, repo)
+    return RepositoryReport(repo, spec.ensemble, bname, sorted({"preprocess", "postprocess", bname, spec.ensemble}), files)

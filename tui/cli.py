@@ -1,0 +1,368 @@
+"""``triton-console``: the console (no subcommand) and its headless commands.
+
+Everything heavy (torch, onnx, tritonclient, numpy, textual) is imported inside the command that
+needs it, so ``triton-console --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
+from .core.paths import default_repository
+
+MODELS = ("efficientnet-lite0", "resnet50")
+BACKBONES = ("auto", "tensorrt", "onnxruntime", "python-onnxruntime", "python-torch")
+COMMANDS = ("build", "export", "engine", "serve", "status", "classify", "bench")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _add_connection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-u", "--url", default=None, help="server URL (default localhost:8001 for gRPC, localhost:8000 for HTTP)")
+    p.add_argument("-i", "--protocol", choices=("grpc", "http"), default=None, help="protocol (default: from the URL, else grpc)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each server call (default 30)")
+
+
+def _add_server(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", default="auto", help="tritonserver: auto (default: $TRITONSERVER, PATH, then bundled), bundled, or a PATH")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="triton-console",
+        description="A terminal console for NVIDIA Triton Inference Server. With no command it opens the console.",
+        epilog="Headless commands print JSON with --json. Run 'triton-console COMMAND --help' for each.",
+    )
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+
+    b = sub.add_parser("build", help="export, check, (TensorRT) and write a model repository")
+    b.add_argument("--model", choices=MODELS, default="efficientnet-lite0")
+    b.add_argument("--weights", default="imagenet", help="imagenet, random (untrained, seeded) or PATH to a state_dict")
+    b.add_argument("--backbone", choices=BACKBONES, default="auto")
+    b.add_argument("--repository", type=Path, default=None, help=f"output directory (default {default_repository()})")
+    b.add_argument("--force", action="store_true", help="replace a directory that triton-console did not make")
+    b.add_argument("--if-missing", action="store_true", help="do nothing if the repository already has this model")
+    b.add_argument("--json", action="store_true")
+
+    e = sub.add_parser("export", help="export a backbone to ONNX and check it numerically")
+    e.add_argument("--model", choices=MODELS, required=True)
+    e.add_argument("--weights", required=True)
+    e.add_argument("--output", type=Path, required=True)
+    e.add_argument("--json", action="store_true")
+
+    g = sub.add_parser("engine", help="build a TensorRT engine from an ONNX file (trtexec or tensorrt API)")
+    g.add_argument("--onnx", type=Path, required=True)
+    g.add_argument("--output", type=Path, required=True)
+    g.add_argument("--fp16", action="store_true", default=True)
+    g.add_argument("--no-fp16", dest="fp16", action="store_false")
+    g.add_argument("--min-batch", type=_positive, default=1)
+    g.add_argument("--opt-batch", type=_positive, default=1)
+    g.add_argument("--max-batch", type=_positive, default=256)
+
+    s = sub.add_parser("serve", help="run tritonserver in the foreground on a repository")
+    s.add_argument("--repository", type=Path, default=None)
+    _add_server(s)
+    s.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--http-port", type=int, default=8000)
+    s.add_argument("--grpc-port", type=int, default=8001)
+    s.add_argument("--metrics-port", type=int, default=8002)
+    s.add_argument("--model-control", choices=("none", "explicit"), default="none")
+    s.add_argument("--quiet", action="store_true", help="do not echo the server log")
+
+    st = sub.add_parser("status", help="server health and the repository index")
+    _add_connection(st)
+    st.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("classify", help="classify image files (or directories of them)")
+    c.add_argument("images", nargs="+", metavar="IMAGE")
+    _add_connection(c)
+    c.add_argument("-m", "--model", default=None, help="model (default: the ready image ensemble)")
+    c.add_argument("-k", "--top-k", type=_positive, default=5, dest="k")
+    c.add_argument("--json", action="store_true")
+
+    bn = sub.add_parser("bench", help="measure latency and throughput of an image ensemble")
+    bn.add_argument("images", nargs="+", metavar="IMAGE|DIR")
+    _add_connection(bn)
+    bn.add_argument("-m", "--model", default=None)
+    bn.add_argument("--concurrency", type=_positive, default=1)
+    bn.add_argument("--requests", type=_positive, default=100)
+    bn.add_argument("--warmup", type=int, default=10)
+    bn.add_argument("--json", action="store_true")
+    return top
+
+
+def console_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="triton-console", add_help=False)
+    _add_connection(p)
+    p.add_argument("--repository", type=Path, default=None)
+    _add_server(p)
+    p.add_argument("--start", action="store_true", help="start the embedded server at once")
+    p.add_argument("images", nargs="*")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    wants_help = any(a in ("-h", "--help") for a in argv)
+    try:
+        if first in COMMANDS:
+            return _dispatch(parser().parse_args(argv))
+        if wants_help:
+            parser().print_help()
+            return EXIT_OK
+        return _console(console_parser().parse_args(argv))
+    except ConsoleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    handler = {
+        "build": _cmd_build, "export": _cmd_export, "engine": _cmd_engine, "serve": _cmd_serve,
+        "status": _cmd_status, "classify": _cmd_classify, "bench": _cmd_bench,
+    }[args.command]
+    return handler(args)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------- build
+
+
+def _cmd_build(args) -> int:
+    repo = (args.repository or default_repository()).expanduser()
+    from build_tools import repository as repo_mod
+
+    if args.if_missing and repo_mod.has_ensemble(repo, args.model):
+        _err(f"{repo} already has {args.model}; nothing to do")
+        return EXIT_OK
+    from build_tools import pipeline
+
+    from .core.progress import Progress
+
+    def on_step(step: str, state: str, detail: str) -> None:
+        if state != "start":
+            _err(f"[{step}] {state}{': ' + detail if detail else ''}")
+
+    report = pipeline.build(
+        args.model, args.weights, args.backbone, repo, force=args.force,
+        progress=Progress(log=lambda line: _err("  " + line)), on_step=on_step,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print(f"repository {report.repository}: ensemble {report.ensemble} ({report.backbone} backbone)")
+        if not report.weights.get("trained", True):
+            print("WARNING: built with random weights: its predictions are meaningless (untrained)")
+    return EXIT_OK
+
+
+def _cmd_export(args) -> int:
+    from build_tools import export, pipeline, weights
+
+    from .core.progress import Progress
+
+    progress = Progress(log=lambda line: _err("  " + line))
+    net, info = pipeline._quiet(lambda: weights.load(args.model, args.weights), progress)
+    pipeline._quiet(lambda: export.export_onnx(net, args.output, progress), progress)
+    check = export.check_numerics(net, args.output)
+    _err(check.summary())
+    if args.json:
+        print(json.dumps({"onnx": str(args.output), "bytes": args.output.stat().st_size,
+                          "weights": info.to_dict(), "check": check.to_dict()}))
+    return EXIT_OK if check.passed else EXIT_FAILED
+
+
+def _cmd_engine(args) -> int:
+    from build_tools import engine
+
+    from .core.progress import Progress
+
+    batches = engine.BatchRange(args.min_batch, args.opt_batch, args.max_batch)
+    engine.build_engine(args.onnx, args.output, batches, fp16=args.fp16, progress=Progress(log=_err))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------- serve
+
+
+def _cmd_serve(args) -> int:
+    import signal
+    import threading
+
+    from .core import server as srv
+
+    repo = (args.repository or default_repository()).expanduser()
+    cfg = srv.ServerConfig(repo, args.http_port, args.grpc_port, args.metrics_port, address=args.address,
+                           model_control=args.model_control, load_models=["*"] if args.model_control == "explicit" else [])
+    for w in cfg.warnings():
+        _err(f"WARNING: {w}")
+    binary = srv.locate(args.server)
+    server = srv.ManagedServer(cfg, binary)
+    if not args.quiet:
+        server.add_listener(lambda line: _err(line))
+    stop = threading.Event()
+    srv.install_exit_handlers()
+
+    def on_signal(signum, _frame):
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    _err(f"starting {binary.path} ({binary.source}) on {repo}")
+    server.start()
+    try:
+        server.wait_ready(timeout=300, cancel=stop)
+        if stop.is_set():
+            return EXIT_OK
+        print(f"tritonserver ready  pid {server.pid}", flush=True)
+        print(f"  HTTP     http://{server.http_url}", flush=True)
+        print(f"  gRPC     grpc://{server.grpc_url}", flush=True)
+        print(f"  metrics  {server.metrics_url}", flush=True)
+        while not stop.wait(0.5):
+            if not server.is_running():
+                _err(f"tritonserver exited with code {server.returncode}")
+                return EXIT_FAILED
+        return EXIT_OK
+    except ConsoleError as exc:
+        if stop.is_set():
+            return EXIT_OK
+        raise exc
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------------------------------------- status
+
+
+def _client(args):
+    from .core.client import TritonClient
+
+    return TritonClient(args.url, args.protocol, timeout=args.timeout)
+
+
+def _cmd_status(args) -> int:
+    client = _client(args)
+    live, ready = client.probe()
+    if not live:
+        out = {"url": client.url, "live": False, "ready": False, "server_version": None, "models": [],
+               "error": f"cannot reach Triton at {client.url}"}
+        if args.json:
+            print(json.dumps(out))
+        else:
+            _err(out["error"])
+        return EXIT_USAGE
+    meta = client.server_metadata()
+    models = client.repository_index()
+    out = {"url": client.url, "live": live, "ready": ready, "server_version": meta.get("version"), "models": models}
+    if args.json:
+        print(json.dumps(out))
+        return EXIT_OK
+    print(f"{client.url}  live={live} ready={ready}  tritonserver {meta.get('version')}")
+    width = max([len(m["name"]) for m in models] + [5])
+    for m in models:
+        reason = f"  {m['reason']}" if m["reason"] else ""
+        print(f"  {m['name']:<{width}}  v{m['version'] or '-':<3} {m['state'] or '-':<12}{reason}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------- classify
+
+
+def pick_model(client, model: str | None) -> str:
+    """``-m`` as given, else the ready image ensemble (the seed's ResNet50 one first)."""
+    if model:
+        from .core.client import check_model_name
+
+        return check_model_name(model)
+    candidates = client.ensembles()
+    if not candidates:
+        raise ConsoleError(f"no ready image model on {client.url}; pass -m MODEL", exit_code=EXIT_USAGE)
+    preferred = [c for c in candidates if c.startswith("ensemble_python_")]
+    return (preferred or candidates)[0]
+
+
+def _cmd_classify(args) -> int:
+    from .core import images as img
+
+    client = _client(args)
+    model = pick_model(client, args.model)
+    info = client.model_info(model)
+    if info.untrained and not args.json:
+        _err(f"WARNING: {model} has random (untrained) weights: these predictions are meaningless")
+    failed = False
+    for path in img.expand(args.images):
+        item = img.read(path)
+        record: dict = {"image": path}
+        if item.error is None:
+            try:
+                result = client.classify(item.data, model, args.k)
+                record.update(result.to_dict())
+                if result.untrained:
+                    record["untrained"] = True
+            except ConsoleError as exc:
+                if exc.exit_code == EXIT_USAGE:  # the server is gone: stop here
+                    raise
+                record["error"] = exc.message
+        else:
+            record["error"] = item.error
+        failed |= "error" in record
+        if args.json:
+            print(json.dumps(record), flush=True)
+        elif "error" in record:
+            print(f"{path}: error: {record['error']}", flush=True)
+        else:
+            best = record["top"][0]
+            tag = "  [untrained]" if record.get("untrained") else ""
+            print(f"{path}: {best['label'] or best['index']} ({best['score']:.3f})  {record['latency_ms']:.1f} ms{tag}")
+            for t in record["top"][1:]:
+                print(f"    {t['score']:.3f}  {t['index']:>4}  {t['label']}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _cmd_bench(args) -> int:
+    from .core import bench
+
+    client = _client(args)
+    model = pick_model(client, args.model)
+    result = bench.run(client, model, args.images, concurrency=args.concurrency, requests=args.requests,
+                       warmup=args.warmup)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(result.render())
+    return EXIT_FAILED if result.errors else EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------- console
+
+
+def _console(args) -> int:
+    from .app import ConsoleApp, ConsoleOptions
+
+    opts = ConsoleOptions(
+        url=args.url, protocol=args.protocol, repository=(args.repository or default_repository()).expanduser(),
+        server=args.server, images=list(args.images), start=args.start, timeout=args.timeout,
+    )
+    app = ConsoleApp(opts)
+    app.run()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

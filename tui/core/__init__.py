@@ -1,0 +1,1 @@
+"""UI-free services of triton-console. Nothing under this package may import Textual."""

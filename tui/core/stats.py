@@ -1,0 +1,164 @@
+"""Latency percentiles, Prometheus metrics parsing, and statistics deltas -> per-step breakdown."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default), without numpy."""
+    if not values:
+        return math.nan
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+@dataclass
+class LatencySummary:
+    count: int
+    mean: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> LatencySummary:
+        n = len(values)
+        mean = sum(values) / n if n else math.nan
+        return cls(n, mean, *(percentile(values, q) for q in (50, 90, 95, 99)))
+
+
+_METRIC_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)')
+_LABEL_RE = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
+    """Prometheus exposition text → (name, labels, value) samples; comments skipped."""
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _METRIC_RE.match(line)
+        if not m:
+            continue
+        try:
+            value = float(m.group(3))
+        except ValueError:
+            continue
+        labels = dict(_LABEL_RE.findall(m.group(2) or ""))
+        out.append((m.group(1), labels, value))
+    return out
+
+
+@dataclass
+class ModelMetrics:
+    success: float = 0
+    failure: float = 0
+    inferences: float = 0
+    executions: float = 0
+    queue_us: float = 0
+    compute_us: float = 0  # input + infer + output
+
+
+def metrics_by_model(text: str) -> dict[str, ModelMetrics]:
+    """Triton's nv_inference_* counters summed per model (over versions)."""
+    names = {
+        "nv_inference_request_success": "success",
+        "nv_inference_request_failure": "failure",
+        "nv_inference_count": "inferences",
+        "nv_inference_exec_count": "executions",
+        "nv_inference_queue_duration_us": "queue_us",
+        "nv_inference_compute_input_duration_us": "compute_us",
+        "nv_inference_compute_infer_duration_us": "compute_us",
+        "nv_inference_compute_output_duration_us": "compute_us",
+    }
+    out: dict[str, ModelMetrics] = {}
+    for name, labels, value in parse_metrics(text):
+        attr = names.get(name)
+        model = labels.get("model")
+        if attr is None or model is None:
+            continue
+        m = out.setdefault(model, ModelMetrics())
+        setattr(m, attr, getattr(m, attr) + value)
+    return out
+
+
+# ------------------------------------------------------------------------------ statistics deltas
+
+_DURATIONS = ("queue", "compute_input", "compute_infer", "compute_output", "success")
+
+
+def _flatten(stats: Iterable[dict]) -> dict[str, dict[str, tuple[int, int]]]:
+    """model name → {duration kind: (count, ns)} summed over versions."""
+    out: dict[str, dict[str, tuple[int, int]]] = {}
+    for s in stats:
+        inf = s.get("inference_stats", {})
+        per = out.setdefault(s.get("name", ""), {})
+        for kind in _DURATIONS:
+            d = inf.get(kind, {})
+            c0, n0 = per.get(kind, (0, 0))
+            per[kind] = (c0 + int(d.get("count", 0)), n0 + int(d.get("ns", 0)))
+        c0, _ = per.get("executions", (0, 0))
+        per["executions"] = (c0 + int(s.get("execution_count", 0)), 0)
+    return out
+
+
+@dataclass
+class StepTime:
+    model: str
+    requests: int
+    executions: int
+    queue_ms: float  # mean per request
+    compute_ms: float  # mean per request: input + infer + output
+
+    @property
+    def avg_batch(self) -> float:
+        return self.requests / self.executions if self.executions else 0.0
+
+
+@dataclass
+class Breakdown:
+    """Where an ensemble request's time went, per composing model, from two statistics snapshots."""
+
+    steps: list[StepTime] = field(default_factory=list)
+    ensemble_ms: float = math.nan  # server-side mean per request of the ensemble itself
+
+    def to_dict(self) -> dict:
+        return {
+            "ensemble_ms": round(self.ensemble_ms, 3) if not math.isnan(self.ensemble_ms) else None,
+            "steps": [
+                {"model": s.model, "requests": s.requests, "executions": s.executions,
+                 "avg_batch": round(s.avg_batch, 2), "queue_ms": round(s.queue_ms, 3),
+                 "compute_ms": round(s.compute_ms, 3)}
+                for s in self.steps
+            ],
+        }
+
+
+def breakdown(before: list[dict], after: list[dict], ensemble: str, steps: list[str]) -> Breakdown:
+    b, a = _flatten(before), _flatten(after)
+    out = Breakdown()
+
+    def delta(model: str, kind: str) -> tuple[int, int]:
+        c1, n1 = a.get(model, {}).get(kind, (0, 0))
+        c0, n0 = b.get(model, {}).get(kind, (0, 0))
+        return c1 - c0, n1 - n0
+
+    for model in steps:
+        count, _ = delta(model, "success")
+        if count <= 0:
+            continue
+        execs, _ = delta(model, "executions")
+        q = delta(model, "queue")[1]
+        compute = sum(delta(model, k)[1] for k in ("compute_input", "compute_infer", "compute_output"))
+        out.steps.append(StepTime(model, count, execs, q / count / 1e6, compute / count / 1e6))
+    count, ns = delta(ensemble, "success")
+    if count > 0:
+        out.ensemble_ms = ns / count / 1e6
+    return out
