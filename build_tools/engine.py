@@ -154,7 +154,9 @@ def _build_with_api(onnx: Path, plan: Path, batches: BatchRange, fp16: bool, pro
     dims = [(b, 3, IMAGE_SIZE, IMAGE_SIZE) for b in (batches.min, batches.opt, batches.max)]
     profile.set_shape(INPUT_NAME, *dims)
     config.add_optimization_profile(profile)
-    progress.log(f"building with the tensorrt {trt.__version__} Python API (fp16={fp16}, batch {dims[0][0]}..{dims[2][0]})")
+    progress.log(
+        f"building with the tensorrt {trt.__version__} Python API (fp16={fp16}, batch {dims[0][0]}..{dims[2][0]})"
+    )
     serialized = builder.build_serialized_network(network, config)
     progress.check("engine build")
     if serialized is None:

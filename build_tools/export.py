@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -48,7 +49,8 @@ def export_onnx(net, output: Path, progress: Progress | None = None) -> Path:
     progress.log(f"exporting to {output} (opset {OPSET}, dynamic batch axis)")
     dummy = torch.randn(1, 3, IMAGE_SIZE, IMAGE_SIZE)
     start = time.perf_counter()
-    with fsutil.atomic_path(Path(output)) as tmp, torch.no_grad():
+    with fsutil.atomic_path(Path(output)) as tmp, torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's constant-folding chatter
         torch.onnx.export(
             net,
             (dummy,),
@@ -63,7 +65,9 @@ def export_onnx(net, output: Path, progress: Progress | None = None) -> Path:
         progress.check("export")
         _check_graph(tmp)
     progress.fraction(1.0)
-    progress.log(f"exported {Path(output).stat().st_size / 1e6:.1f} MB in {time.perf_counter() - start:.1f} s")
+    progress.log(
+        f"exported {Path(output).stat().st_size / 1e6:.1f} MB in {time.perf_counter() - start:.1f} s"
+    )
     return Path(output)
 
 

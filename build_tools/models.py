@@ -29,7 +29,10 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {
     "resnet50": ModelSpec("resnet50", "resnet50", "resnet50_trt", "ensemble_python_resnet50"),
     "efficientnet-lite0": ModelSpec(
-        "efficientnet-lite0", "efficientnet_lite0", "efficientnet_lite0_trt", "ensemble_python_efficientnet_lite0"
+        "efficientnet-lite0",
+        "efficientnet_lite0",
+        "efficientnet_lite0_trt",
+        "ensemble_python_efficientnet_lite0",
     ),
 }
 

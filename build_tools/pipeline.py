@@ -36,7 +36,9 @@ def resolve_backbone(choice: str) -> str:
     """``auto``: TensorRT where it exists, else torch on CUDA, else onnxruntime in the Python backend."""
     if choice != "auto":
         if choice not in repository.BACKBONES:
-            raise ConsoleError(f"unknown backbone {choice!r}; choose auto or one of {', '.join(repository.BACKBONES)}")
+            raise ConsoleError(
+                f"unknown backbone {choice!r}; choose auto or one of {', '.join(repository.BACKBONES)}"
+            )
         return choice
     if engine.tensorrt_available():
         return "tensorrt"
@@ -68,9 +70,14 @@ class BuildReport:
 
     def to_dict(self) -> dict:
         return {
-            "model": self.model, "backbone": self.backbone, "weights": self.weights,
-            "repository": self.repository, "ensemble": self.ensemble, "onnx_bytes": self.onnx_bytes,
-            "plan_bytes": self.plan_bytes, "check": self.check,
+            "model": self.model,
+            "backbone": self.backbone,
+            "weights": self.weights,
+            "repository": self.repository,
+            "ensemble": self.ensemble,
+            "onnx_bytes": self.onnx_bytes,
+            "plan_bytes": self.plan_bytes,
+            "check": self.check,
             "steps": [s.__dict__ for s in self.steps],
         }
 
@@ -132,7 +139,11 @@ def build(
             onnx_path.unlink()  # the plan is the model; keep the repository lean
             files["model.plan"] = plan
         else:
-            why = "TensorRT not present" if not engine.tensorrt_available() else f"backbone {flavour} needs no engine"
+            why = (
+                "TensorRT not present"
+                if not engine.tensorrt_available()
+                else f"backbone {flavour} needs no engine"
+            )
             report.steps.append(StepResult("engine", "skipped", 0.0, why))
             notify("engine", "skipped", why)
             progress.log(f"engine: skipped ({why})")
@@ -146,8 +157,13 @@ def build(
             return report
         with _step(report, "repository", notify, progress):
             rep = repository.write_repository(
-                Path(repo), staging, model, repository.BackboneArtifacts(flavour, files), report.weights,
-                force=force, tuning=tuning,
+                Path(repo),
+                staging,
+                model,
+                repository.BackboneArtifacts(flavour, files),
+                report.weights,
+                force=force,
+                tuning=tuning,
             )
             staging = None  # swapped in: nothing to clean
             report.repository, report.ensemble, report.files = str(rep.path), rep.ensemble, rep.files

@@ -80,8 +80,15 @@ def postprocess_config():
     return c
 
 
-def backbone_config(name: str, flavour: str, *, instances: int = 1, intra_op_threads: int = 0,
-                    queue_delay_us: int = 0, gpu_options: dict[str, str] | None = None):
+def backbone_config(
+    name: str,
+    flavour: str,
+    *,
+    instances: int = 1,
+    intra_op_threads: int = 0,
+    queue_delay_us: int = 0,
+    gpu_options: dict[str, str] | None = None,
+):
     """The backbone: ``input`` FP32 [3,224,224] -> ``output`` FP32 [1000], max batch 256."""
     pb = _pb()
     c = pb.ModelConfig(name=name, max_batch_size=MAX_BATCH)
@@ -202,8 +209,13 @@ class RepositoryReport:
     files: dict[str, int]  # relative path -> size in bytes
 
     def to_dict(self) -> dict:
-        return {"path": str(self.path), "ensemble": self.ensemble, "backbone": self.backbone,
-                "models": self.models, "files": self.files}
+        return {
+            "path": str(self.path),
+            "ensemble": self.ensemble,
+            "backbone": self.backbone,
+            "models": self.models,
+            "files": self.files,
+        }
 
 
 def is_tool_made(repo: Path) -> bool:
@@ -231,7 +243,9 @@ def check_target(repo: Path, force: bool) -> None:
 
 def has_ensemble(repo: Path, model: str) -> bool:
     spec = MODELS[model]
-    return (repo / spec.ensemble / "config.pbtxt").is_file() and spec.ensemble in read_marker(repo).get("ensembles", {})
+    return (repo / spec.ensemble / "config.pbtxt").is_file() and spec.ensemble in read_marker(repo).get(
+        "ensembles", {}
+    )
 
 
 def new_staging(repo: Path) -> Path:
@@ -274,7 +288,9 @@ def write_repository(
             shutil.copytree(repo / name, staging / name, symlinks=True)
 
     pre = staging / "preprocess"
-    _write_config(pre, preprocess_config(tuning.get("preprocess_instances", 1), tuning.get("decode_threads", 0)))
+    _write_config(
+        pre, preprocess_config(tuning.get("preprocess_instances", 1), tuning.get("decode_threads", 0))
+    )
     _install_source(pre, "preprocess")
     shutil.copy2(PREPROCESSING_SOURCE, pre / "1" / "imagenet_preprocessing.py")
 
@@ -288,11 +304,17 @@ def write_repository(
         dest = bdir / "1" / name
         if Path(src).resolve() != dest.resolve():
             shutil.copy2(src, dest)
-    _write_config(bdir, backbone_config(
-        bname, backbone.flavour, instances=tuning.get("backbone_instances", 1),
-        intra_op_threads=tuning.get("intra_op_threads", 0), queue_delay_us=tuning.get("queue_delay_us", 0),
-        gpu_options=tuning.get("gpu_options"),
-    ))
+    _write_config(
+        bdir,
+        backbone_config(
+            bname,
+            backbone.flavour,
+            instances=tuning.get("backbone_instances", 1),
+            intra_op_threads=tuning.get("intra_op_threads", 0),
+            queue_delay_us=tuning.get("queue_delay_us", 0),
+            gpu_options=tuning.get("gpu_options"),
+        ),
+    )
     if backbone.flavour == "python-onnxruntime":
         _install_source(bdir, "backbone_onnxruntime")
     elif backbone.flavour == "python-torch":
@@ -309,7 +331,9 @@ def write_repository(
         "weights": weights,
         "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    fsutil.write_text(staging / MARKER, json.dumps({"generator": "triton-console", "ensembles": ensembles}, indent=2))
+    fsutil.write_text(
+        staging / MARKER, json.dumps({"generator": "triton-console", "ensembles": ensembles}, indent=2)
+    )
     files = {
         str(p.relative_to(staging)): p.stat().st_size
         for p in sorted(staging.rglob("*"))
@@ -317,4 +341,6 @@ def write_repository(
     }
     os.chmod(staging, 0o755)
     fsutil.swap_directory(staging, repo)
-    return RepositoryReport(repo, spec.ensemble, bname, sorted({"preprocess", "postprocess", bname, spec.ensemble}), files)
+    return RepositoryReport(
+        repo, spec.ensemble, bname, sorted({"preprocess", "postprocess", bname, spec.ensemble}), files
+    )

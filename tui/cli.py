@@ -27,13 +27,30 @@ def _positive(text: str) -> int:
 
 
 def _add_connection(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-u", "--url", default=None, help="server URL (default localhost:8001 for gRPC, localhost:8000 for HTTP)")
-    p.add_argument("-i", "--protocol", choices=("grpc", "http"), default=None, help="protocol (default: from the URL, else grpc)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each server call (default 30)")
+    p.add_argument(
+        "-u",
+        "--url",
+        default=None,
+        help="server URL (default localhost:8001 for gRPC, localhost:8000 for HTTP)",
+    )
+    p.add_argument(
+        "-i",
+        "--protocol",
+        choices=("grpc", "http"),
+        default=None,
+        help="protocol (default: from the URL, else grpc)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait for each server call (default 30)"
+    )
 
 
 def _add_server(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", default="auto", help="tritonserver: auto (default: $TRITONSERVER, PATH, then bundled), bundled, or a PATH")
+    p.add_argument(
+        "--server",
+        default="auto",
+        help="tritonserver: auto (default: $TRITONSERVER, PATH, then bundled), bundled, or a PATH",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,11 +63,19 @@ def parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="export, check, (TensorRT) and write a model repository")
     b.add_argument("--model", choices=MODELS, default="efficientnet-lite0")
-    b.add_argument("--weights", default="imagenet", help="imagenet, random (untrained, seeded) or PATH to a state_dict")
+    b.add_argument(
+        "--weights", default="imagenet", help="imagenet, random (untrained, seeded) or PATH to a state_dict"
+    )
     b.add_argument("--backbone", choices=BACKBONES, default="auto")
-    b.add_argument("--repository", type=Path, default=None, help=f"output directory (default {default_repository()})")
-    b.add_argument("--force", action="store_true", help="replace a directory that triton-console did not make")
-    b.add_argument("--if-missing", action="store_true", help="do nothing if the repository already has this model")
+    b.add_argument(
+        "--repository", type=Path, default=None, help=f"output directory (default {default_repository()})"
+    )
+    b.add_argument(
+        "--force", action="store_true", help="replace a directory that triton-console did not make"
+    )
+    b.add_argument(
+        "--if-missing", action="store_true", help="do nothing if the repository already has this model"
+    )
     b.add_argument("--json", action="store_true")
 
     e = sub.add_parser("export", help="export a backbone to ONNX and check it numerically")
@@ -131,8 +156,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     handler = {
-        "build": _cmd_build, "export": _cmd_export, "engine": _cmd_engine, "serve": _cmd_serve,
-        "status": _cmd_status, "classify": _cmd_classify, "bench": _cmd_bench,
+        "build": _cmd_build,
+        "export": _cmd_export,
+        "engine": _cmd_engine,
+        "serve": _cmd_serve,
+        "status": _cmd_status,
+        "classify": _cmd_classify,
+        "bench": _cmd_bench,
     }[args.command]
     return handler(args)
 
@@ -160,8 +190,13 @@ def _cmd_build(args) -> int:
             _err(f"[{step}] {state}{': ' + detail if detail else ''}")
 
     report = pipeline.build(
-        args.model, args.weights, args.backbone, repo, force=args.force,
-        progress=Progress(log=lambda line: _err("  " + line)), on_step=on_step,
+        args.model,
+        args.weights,
+        args.backbone,
+        repo,
+        force=args.force,
+        progress=Progress(log=lambda line: _err("  " + line)),
+        on_step=on_step,
     )
     if args.json:
         print(json.dumps(report.to_dict()))
@@ -183,8 +218,16 @@ def _cmd_export(args) -> int:
     check = export.check_numerics(net, args.output)
     _err(check.summary())
     if args.json:
-        print(json.dumps({"onnx": str(args.output), "bytes": args.output.stat().st_size,
-                          "weights": info.to_dict(), "check": check.to_dict()}))
+        print(
+            json.dumps(
+                {
+                    "onnx": str(args.output),
+                    "bytes": args.output.stat().st_size,
+                    "weights": info.to_dict(),
+                    "check": check.to_dict(),
+                }
+            )
+        )
     return EXIT_OK if check.passed else EXIT_FAILED
 
 
@@ -208,8 +251,15 @@ def _cmd_serve(args) -> int:
     from .core import server as srv
 
     repo = (args.repository or default_repository()).expanduser()
-    cfg = srv.ServerConfig(repo, args.http_port, args.grpc_port, args.metrics_port, address=args.address,
-                           model_control=args.model_control, load_models=["*"] if args.model_control == "explicit" else [])
+    cfg = srv.ServerConfig(
+        repo,
+        args.http_port,
+        args.grpc_port,
+        args.metrics_port,
+        address=args.address,
+        model_control=args.model_control,
+        load_models=["*"] if args.model_control == "explicit" else [],
+    )
     for w in cfg.warnings():
         _err(f"WARNING: {w}")
     binary = srv.locate(args.server)
@@ -260,8 +310,14 @@ def _cmd_status(args) -> int:
     client = _client(args)
     live, ready = client.probe()
     if not live:
-        out = {"url": client.url, "live": False, "ready": False, "server_version": None, "models": [],
-               "error": f"cannot reach Triton at {client.url}"}
+        out = {
+            "url": client.url,
+            "live": False,
+            "ready": False,
+            "server_version": None,
+            "models": [],
+            "error": f"cannot reach Triton at {client.url}",
+        }
         if args.json:
             print(json.dumps(out))
         else:
@@ -269,7 +325,13 @@ def _cmd_status(args) -> int:
         return EXIT_USAGE
     meta = client.server_metadata()
     models = client.repository_index()
-    out = {"url": client.url, "live": live, "ready": ready, "server_version": meta.get("version"), "models": models}
+    out = {
+        "url": client.url,
+        "live": live,
+        "ready": ready,
+        "server_version": meta.get("version"),
+        "models": models,
+    }
     if args.json:
         print(json.dumps(out))
         return EXIT_OK
@@ -329,7 +391,9 @@ def _cmd_classify(args) -> int:
         else:
             best = record["top"][0]
             tag = "  [untrained]" if record.get("untrained") else ""
-            print(f"{path}: {best['label'] or best['index']} ({best['score']:.3f})  {record['latency_ms']:.1f} ms{tag}")
+            print(
+                f"{path}: {best['label'] or best['index']} ({best['score']:.3f})  {record['latency_ms']:.1f} ms{tag}"
+            )
             for t in record["top"][1:]:
                 print(f"    {t['score']:.3f}  {t['index']:>4}  {t['label']}")
     return EXIT_FAILED if failed else EXIT_OK
@@ -340,8 +404,9 @@ def _cmd_bench(args) -> int:
 
     client = _client(args)
     model = pick_model(client, args.model)
-    result = bench.run(client, model, args.images, concurrency=args.concurrency, requests=args.requests,
-                       warmup=args.warmup)
+    result = bench.run(
+        client, model, args.images, concurrency=args.concurrency, requests=args.requests, warmup=args.warmup
+    )
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
@@ -356,8 +421,13 @@ def _console(args) -> int:
     from .app import ConsoleApp, ConsoleOptions
 
     opts = ConsoleOptions(
-        url=args.url, protocol=args.protocol, repository=(args.repository or default_repository()).expanduser(),
-        server=args.server, images=list(args.images), start=args.start, timeout=args.timeout,
+        url=args.url,
+        protocol=args.protocol,
+        repository=(args.repository or default_repository()).expanduser(),
+        server=args.server,
+        images=list(args.images),
+        start=args.start,
+        timeout=args.timeout,
     )
     app = ConsoleApp(opts)
     app.run()

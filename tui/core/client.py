@@ -23,6 +23,7 @@ from .errors import ConsoleError
 PROTOCOLS = ("grpc", "http")
 DEFAULT_URLS = {"grpc": "localhost:8001", "http": "localhost:8000"}
 DEFAULT_METRICS_PORT = 8002
+_INT_RE = re.compile(r"^-?\d+$")
 MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 
 
@@ -101,7 +102,11 @@ class Classification:
     untrained: bool = False
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "top": [asdict(t) for t in self.top], "latency_ms": round(self.latency_ms, 3)}
+        return {
+            "model": self.model,
+            "top": [asdict(t) for t in self.top],
+            "latency_ms": round(self.latency_ms, 3),
+        }
 
 
 @dataclass
@@ -123,7 +128,7 @@ def _int_fields(obj):
         return {k: _int_fields(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_int_fields(v) for v in obj]
-    if isinstance(obj, str) and obj.isdigit() and len(obj) < 20:
+    if isinstance(obj, str) and len(obj) < 21 and _INT_RE.match(obj):
         return int(obj)
     return obj
 
@@ -131,8 +136,13 @@ def _int_fields(obj):
 class TritonClient:
     """A Triton server at one URL, over gRPC or HTTP."""
 
-    def __init__(self, url: str | None = None, protocol: str | None = None, timeout: float = 10.0,
-                 metrics_url: str | None = None):
+    def __init__(
+        self,
+        url: str | None = None,
+        protocol: str | None = None,
+        timeout: float = 10.0,
+        metrics_url: str | None = None,
+    ):
         self.endpoint = parse_url(url, protocol)
         self.timeout = timeout
         self._metrics_url = metrics_url
@@ -164,8 +174,10 @@ class TritonClient:
                 import tritonclient.http as httpclient
 
                 c = httpclient.InferenceServerClient(
-                    self.endpoint.url, ssl=self.endpoint.ssl,
-                    connection_timeout=self.timeout, network_timeout=self.timeout,
+                    self.endpoint.url,
+                    ssl=self.endpoint.ssl,
+                    connection_timeout=self.timeout,
+                    network_timeout=self.timeout,
                 )
             self._local.client = c
         return c
@@ -182,10 +194,22 @@ class TritonClient:
         msg = getattr(exc, "message", None)
         text = (msg() if callable(msg) else None) or str(exc) or type(exc).__name__
         low = text.lower()
-        unreachable = any(s in low for s in ("failed to connect", "connection refused", "unavailable",
-                                             "name or service not known", "timed out", "deadline exceeded",
-                                             "connect call failed", "broken pipe", "connection reset",
-                                             "temporary failure in name resolution", "no route to host"))
+        unreachable = any(
+            s in low
+            for s in (
+                "failed to connect",
+                "connection refused",
+                "unavailable",
+                "name or service not known",
+                "timed out",
+                "deadline exceeded",
+                "connect call failed",
+                "broken pipe",
+                "connection reset",
+                "temporary failure in name resolution",
+                "no route to host",
+            )
+        )
         if unreachable or isinstance(exc, (ConnectionError, OSError, TimeoutError)):
             return ConsoleError(f"cannot reach Triton at {self.url} ({what}): {text.strip()}", exit_code=2)
         return ConsoleError(f"{what} failed: {text.strip()}", exit_code=1)
@@ -220,7 +244,11 @@ class TritonClient:
     def server_metadata(self) -> dict:
         def call():
             c = self._client()
-            return c.get_server_metadata(as_json=True, **self._kw()) if self.protocol == "grpc" else c.get_server_metadata()
+            return (
+                c.get_server_metadata(as_json=True, **self._kw())
+                if self.protocol == "grpc"
+                else c.get_server_metadata()
+            )
 
         return self._call("server metadata", call)
 
@@ -236,8 +264,12 @@ class TritonClient:
 
         rows = self._call("repository index", call) or []
         return [
-            {"name": r.get("name", ""), "version": str(r.get("version", "")), "state": r.get("state", ""),
-             "reason": r.get("reason", "")}
+            {
+                "name": r.get("name", ""),
+                "version": str(r.get("version", "")),
+                "state": r.get("state", ""),
+                "reason": r.get("reason", ""),
+            }
             for r in rows
         ]
 
@@ -253,7 +285,9 @@ class TritonClient:
 
     def is_model_ready(self, name: str) -> bool:
         check_model_name(name)
-        return bool(self._call(f"readiness of {name}", lambda: self._client().is_model_ready(name, **self._hkw())))
+        return bool(
+            self._call(f"readiness of {name}", lambda: self._client().is_model_ready(name, **self._hkw()))
+        )
 
     def model_config(self, name: str) -> dict:
         check_model_name(name)
@@ -285,7 +319,9 @@ class TritonClient:
             with urllib.request.urlopen(self.metrics_url, timeout=min(self.timeout, 5.0)) as resp:
                 return resp.read().decode("utf-8", "replace")
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            raise ConsoleError(f"cannot read metrics at {self.metrics_url}: {getattr(exc, 'reason', exc)}") from None
+            raise ConsoleError(
+                f"cannot read metrics at {self.metrics_url}: {getattr(exc, 'reason', exc)}"
+            ) from None
 
     def model_info(self, name: str) -> ModelInfo:
         info = self._info.get(name)
@@ -342,7 +378,9 @@ class TritonClient:
             inp.set_data_from_numpy(arr, binary_data=True)
         out = mod.InferRequestedOutput(out_name, class_count=k)
         start = time.perf_counter()
-        result = self._call(f"inference on {model}", lambda: c.infer(model, [inp], outputs=[out], **self._kw()))
+        result = self._call(
+            f"inference on {model}", lambda: c.infer(model, [inp], outputs=[out], **self._kw())
+        )
         latency = (time.perf_counter() - start) * 1000.0
         raw = result.as_numpy(out_name)
         if raw is None:

@@ -61,7 +61,9 @@ def read(path: str, max_bytes: int = MAX_BYTES) -> ImageFile:
     if st.st_size == 0:
         return ImageFile(path, error="empty file (0 bytes)")
     if st.st_size > max_bytes:
-        return ImageFile(path, error=f"file is {st.st_size / 2**20:.0f} MiB, over the {max_bytes // 2**20} MiB limit")
+        return ImageFile(
+            path, error=f"file is {st.st_size / 2**20:.0f} MiB, over the {max_bytes // 2**20} MiB limit"
+        )
     try:
         with open(path, "rb") as fh:
             data = fh.read(max_bytes + 1)

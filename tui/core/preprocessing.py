@@ -31,7 +31,6 @@ MAX_BYTES = 64 * 1024 * 1024
 MAX_PIXELS = 100_000_000  # checked from the header, before any pixel is decoded
 
 
-
 class ImageError(ValueError):
     """The bytes are not an image this pipeline can classify; the message is for the user."""
 
@@ -53,7 +52,9 @@ def _open(data: bytes) -> Image.Image:
     if w <= 0 or h <= 0:
         raise ImageError(f"image has invalid size {w}x{h}")
     if w * h > MAX_PIXELS:
-        raise ImageError(f"image is {w}x{h} ({w * h / 1e6:.0f} Mpx), over the {MAX_PIXELS / 1e6:.0f} Mpx limit")
+        raise ImageError(
+            f"image is {w}x{h} ({w * h / 1e6:.0f} Mpx), over the {MAX_PIXELS / 1e6:.0f} Mpx limit"
+        )
     return img
 
 

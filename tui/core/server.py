@@ -136,7 +136,9 @@ def _bundled_env(root: Path) -> dict[str, str]:
     libdir = sysconfig.get_config_var("LIBDIR")
     if libdir and Path(libdir, f"libpython{sys.version_info.major}.{sys.version_info.minor}.so.1.0").exists():
         libs.append(libdir)  # the stub then runs this very interpreter's libpython and stdlib
-    site = [p for p in dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]) if p]
+    site = [
+        p for p in dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]) if p
+    ]
     return {"LD_LIBRARY_PATH": os.pathsep.join(libs), SITE_ENV: os.pathsep.join(site)}
 
 
@@ -219,7 +221,9 @@ class ServerConfig:
         if not is_loopback(self.address):
             out.append(f"the server will listen on {self.address}, reachable from other machines")
             if self.model_control == "explicit":
-                out.append("model-control explicit on a non-local address lets anyone who reaches it load/unload models")
+                out.append(
+                    "model-control explicit on a non-local address lets anyone who reaches it load/unload models"
+                )
         return out
 
 
@@ -389,18 +393,22 @@ class ManagedServer:
         while time.monotonic() < deadline:
             if not self.is_running():
                 raise ConsoleError(
-                    f"tritonserver exited with code {self.returncode} before it was ready:\n" + self.error_summary(),
+                    f"tritonserver exited with code {self.returncode} before it was ready:\n"
+                    + self.error_summary(),
                     exit_code=1,
                 )
             if cancel is not None and cancel.is_set():
                 raise ConsoleError("start cancelled", exit_code=130)
-            with contextlib.suppress(urllib.error.URLError, OSError, TimeoutError), urllib.request.urlopen(
-                url, timeout=1
-            ) as resp:
+            with (
+                contextlib.suppress(urllib.error.URLError, OSError, TimeoutError),
+                urllib.request.urlopen(url, timeout=1) as resp,
+            ):
                 if resp.status == 200:
                     return
             time.sleep(0.1)
-        raise ConsoleError(f"tritonserver not ready after {timeout:.0f} s:\n" + self.error_summary(), exit_code=1)
+        raise ConsoleError(
+            f"tritonserver not ready after {timeout:.0f} s:\n" + self.error_summary(), exit_code=1
+        )
 
     def error_summary(self, lines: int = 12) -> str:
         """The log lines that explain a failure (errors first), for messages shown to the user."""

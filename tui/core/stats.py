@@ -34,7 +34,7 @@ class LatencySummary:
         return cls(n, mean, *(percentile(values, q) for q in (50, 90, 95, 99)))
 
 
-_METRIC_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)')
+_METRIC_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 _LABEL_RE = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
@@ -133,9 +133,14 @@ class Breakdown:
         return {
             "ensemble_ms": round(self.ensemble_ms, 3) if not math.isnan(self.ensemble_ms) else None,
             "steps": [
-                {"model": s.model, "requests": s.requests, "executions": s.executions,
-                 "avg_batch": round(s.avg_batch, 2), "queue_ms": round(s.queue_ms, 3),
-                 "compute_ms": round(s.compute_ms, 3)}
+                {
+                    "model": s.model,
+                    "requests": s.requests,
+                    "executions": s.executions,
+                    "avg_batch": round(s.avg_batch, 2),
+                    "queue_ms": round(s.queue_ms, 3),
+                    "compute_ms": round(s.compute_ms, 3),
+                }
                 for s in self.steps
             ],
         }

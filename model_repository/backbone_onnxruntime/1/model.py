@@ -19,7 +19,9 @@ class TritonPythonModel:
     def initialize(self, args):
         config = json.loads(args["model_config"])
         params = {k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()}
-        path = os.path.join(args["model_repository"], args["model_version"], params.get("onnx_file", "model.onnx"))
+        path = os.path.join(
+            args["model_repository"], args["model_version"], params.get("onnx_file", "model.onnx")
+        )
         options = ort.SessionOptions()
         threads = int(params.get("intra_op_threads", "0") or 0)
         if threads > 0:
@@ -35,7 +37,9 @@ class TritonPythonModel:
         arrays = [pb_utils.get_input_tensor_by_name(r, "input").as_numpy() for r in requests]
         sizes = [a.shape[0] for a in arrays]
         batch = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-        logits = self.session.run([self.output_name], {self.input_name: batch.astype(np.float32, copy=False)})[0]
+        logits = self.session.run(
+            [self.output_name], {self.input_name: batch.astype(np.float32, copy=False)}
+        )[0]
         responses, start = [], 0
         for n in sizes:
             out = pb_utils.Tensor("output", np.ascontiguousarray(logits[start : start + n]))

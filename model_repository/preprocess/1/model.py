@@ -57,7 +57,9 @@ class TritonPythonModel:
         responses = []
         for batch, error in self.pool.map(self._one, requests):
             if error is not None:
-                responses.append(pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(error)))
+                responses.append(
+                    pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(error))
+                )
                 continue
             tensor = pb_utils.Tensor("OUTPUT_0", batch.astype(self.out_dtype, copy=False))
             responses.append(pb_utils.InferenceResponse(output_tensors=[tensor]))

@@ -1,0 +1,90 @@
+"""Shared fixtures: test images from ../shared, one generated repository and one real tritonserver."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES = Path(os.environ.get("TRITON_CONSOLE_TEST_IMAGES", ROOT.parent / "shared" / "images"))
+EXPECTED = {"mug.jpg": (504, "coffee mug"), "car.jpg": (817, "sports car"), "vulture.jpeg": (23, "vulture")}
+CLI = [sys.executable, "-m", "tui.cli"]
+
+
+def image(name: str) -> Path:
+    path = IMAGES / name
+    if not path.is_file():
+        pytest.skip(f"test image {path} is absent")
+    return path
+
+
+@pytest.fixture(scope="session")
+def images_dir() -> Path:
+    if not all((IMAGES / n).is_file() for n in EXPECTED):
+        pytest.skip(f"test images are absent from {IMAGES}")
+    return IMAGES
+
+
+def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    """The real ``triton-console`` command in a subprocess."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, **kw)
+
+
+@pytest.fixture(scope="session")
+def repo(tmp_path_factory) -> Path:
+    """EfficientNet-Lite0 (ImageNet weights) and ResNet50 (random weights) in one generated repository."""
+    from build_tools import pipeline
+
+    path = tmp_path_factory.mktemp("repo") / "models"
+    pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path)
+    pipeline.build("resnet50", "random", "python-onnxruntime", path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def server(repo):
+    """A real bundled tritonserver on free loopback ports (explicit model control, all models loaded)."""
+    from tui.core import server as srv
+
+    cfg = srv.ServerConfig(
+        repo, srv.free_port(), srv.free_port(), srv.free_port(), model_control="explicit", load_models=["*"]
+    )
+    s = srv.ManagedServer(cfg)
+    s.start()
+    try:
+        s.wait_ready(timeout=180)
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(params=["grpc", "http"])
+def client(request, server):
+    from tui.core.client import TritonClient
+
+    url = server.grpc_url if request.param == "grpc" else server.http_url
+    c = TritonClient(url, request.param, metrics_url=server.metrics_url, timeout=60)
+    yield c
+    c.close()
+
+
+def url_args(server, protocol: str) -> list[str]:
+    return ["-u", server.grpc_url if protocol == "grpc" else server.http_url, "-i", protocol]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_orphans():
+    """After the whole session, nothing this test run started may survive."""
+    yield
+    if shutil.which("pgrep") is None:
+        return
+    me = str(os.getpid())
+    out = subprocess.run(
+        ["pgrep", "-P", me, "-f", "tritonserver|triton_python_backend_stub"], capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "", f"orphan server processes: {out.stdout}"

@@ -1,0 +1,85 @@
+"""Clear messages and exit codes when things are wrong: ports in use, missing binaries, bad URLs."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from tests.conftest import image, run_cli
+from tui.core import client as client_mod
+from tui.core.errors import ConsoleError
+
+
+def _dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_url_status_and_classify_exit_2():
+    port = _dead_port()
+    res = run_cli("status", "-u", f"127.0.0.1:{port}", "--json", timeout=60)
+    assert res.returncode == 2
+    assert json.loads(res.stdout)["live"] is False
+    res = run_cli("classify", str(image("mug.jpg")), "-u", f"http://127.0.0.1:{port}", timeout=60)
+    assert res.returncode == 2 and "cannot reach Triton" in res.stderr
+
+
+@pytest.mark.parametrize("url", ["ftp://x:1", "host:99999", "host:8001/path", "ho st:1", "http://:80"])
+def test_bad_urls_are_rejected(url):
+    with pytest.raises(ConsoleError):
+        client_mod.parse_url(url)
+    res = run_cli("status", "-u", url)
+    assert res.returncode == 2 and "error:" in res.stderr
+
+
+def test_url_forms():
+    assert client_mod.parse_url(None).url == "localhost:8001"
+    assert client_mod.parse_url(None, "http").url == "localhost:8000"
+    e = client_mod.parse_url("http://example:9000")
+    assert (e.protocol, e.url) == ("http", "example:9000")
+    assert client_mod.parse_url("[::1]:8001").url == "[::1]:8001"
+
+
+@pytest.mark.parametrize("name", ["../etc", "a/b", "", ".", "x" * 200, "bad name"])
+def test_model_names_are_validated(name):
+    with pytest.raises(ConsoleError):
+        client_mod.check_model_name(name)
+
+
+def test_missing_server_binary(tmp_path):
+    (tmp_path / "repo").mkdir()
+    res = run_cli("serve", "--repository", str(tmp_path / "repo"), "--server", str(tmp_path / "nope"))
+    assert res.returncode == 2 and "no executable tritonserver" in res.stderr
+
+
+def test_port_in_use(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        (tmp_path / "repo").mkdir()
+        res = run_cli(
+            "serve",
+            "--repository",
+            str(tmp_path / "repo"),
+            "--http-port",
+            str(port),
+            "--grpc-port",
+            str(_dead_port()),
+            "--metrics-port",
+            str(_dead_port()),
+        )
+    assert res.returncode == 2 and f"port {port}" in res.stderr and "in use" in res.stderr
+
+
+def test_missing_repository(tmp_path):
+    res = run_cli("serve", "--repository", str(tmp_path / "none"))
+    assert res.returncode == 2 and "does not exist" in res.stderr
+
+
+def test_usage_errors_exit_2():
+    assert run_cli("classify").returncode == 2
+    assert run_cli("build", "--model", "vgg").returncode == 2

@@ -1,0 +1,138 @@
+"""End to end on the real bundled tritonserver: the generated ensembles answer correctly over both protocols."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import EXPECTED, image, run_cli, url_args
+
+pytestmark = pytest.mark.server
+
+
+def test_status_lists_every_model_ready(server, client):
+    assert client.is_live() and client.is_ready()
+    states = {m["name"]: m["state"] for m in client.repository_index()}
+    for name in (
+        "preprocess",
+        "postprocess",
+        "efficientnet_lite0_ort",
+        "resnet50_ort",
+        "ensemble_python_efficientnet_lite0",
+        "ensemble_python_resnet50",
+    ):
+        assert states[name] == "READY", states
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_classify_cli_gets_the_true_classes(server, images_dir, protocol):
+    res = run_cli(
+        "classify",
+        str(images_dir),
+        *url_args(server, protocol),
+        "-m",
+        "ensemble_python_efficientnet_lite0",
+        "-k",
+        "5",
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    records = {r["image"].rsplit("/", 1)[-1]: r for r in map(json.loads, res.stdout.splitlines())}
+    assert set(records) == set(EXPECTED)
+    for name, (index, label) in EXPECTED.items():
+        rec = records[name]
+        assert rec["model"] == "ensemble_python_efficientnet_lite0"
+        assert (rec["top"][0]["index"], rec["top"][0]["label"]) == (index, label)
+        assert len(rec["top"]) == 5 and rec["latency_ms"] > 0
+        assert "untrained" not in rec
+
+
+def test_scores_match_in_process_torch(client, images_dir):
+    """Server probabilities equal softmax(torch(preprocess(bytes))) of the very same weights."""
+    import torch
+
+    from build_tools import weights
+    from tui.core.preprocessing import preprocess
+
+    net, _ = weights.load("efficientnet-lite0", "imagenet")
+    for name in EXPECTED:
+        data = (images_dir / name).read_bytes()
+        with torch.no_grad():
+            probs = torch.softmax(net(torch.from_numpy(preprocess(data)[None])), 1)[0].numpy()
+        result = client.classify(data, "ensemble_python_efficientnet_lite0", k=5)
+        ref_top = np.argsort(-probs)[:5]
+        assert [t.index for t in result.top] == ref_top.tolist()
+        for t in result.top:
+            assert abs(t.score - float(probs[t.index])) < 1e-4
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_seed_style_raw_client(server, protocol):
+    """The python_backend example's client: raw tritonclient, bytes as UINT8 [1, N], argmax of OUTPUT."""
+    data = np.fromfile(image("mug.jpg"), dtype=np.uint8)
+    data = np.expand_dims(data, axis=0)
+    if protocol == "grpc":
+        import tritonclient.grpc as tc
+
+        c = tc.InferenceServerClient(server.grpc_url)
+    else:
+        import tritonclient.http as tc
+
+        c = tc.InferenceServerClient(server.http_url)
+    inp = tc.InferInput("INPUT", data.shape, "UINT8")
+    inp.set_data_from_numpy(data)
+    out = tc.InferRequestedOutput("OUTPUT")
+    result = c.infer("ensemble_python_efficientnet_lite0", [inp], outputs=[out]).as_numpy("OUTPUT")
+    assert result.shape == (1, 1000) and result.dtype == np.float32
+    assert int(np.argmax(result)) == 504
+
+
+def test_resnet50_random_answers_with_the_seed_shapes_and_says_untrained(server, client):
+    data = image("mug.jpg").read_bytes()
+    result = client.classify(data, "ensemble_python_resnet50", k=3)
+    assert result.untrained and len(result.top) == 3
+    assert abs(sum(t.score for t in result.top)) <= 1.0 + 1e-5
+    cfg = client.model_config("ensemble_python_resnet50")
+    assert cfg["max_batch_size"] == 256
+    assert [(i["name"], i["data_type"], i["dims"]) for i in cfg["input"]] == [("INPUT", "TYPE_UINT8", [-1])]
+    assert [(o["name"], o["data_type"], o["dims"]) for o in cfg["output"]] == [
+        ("OUTPUT", "TYPE_FP32", [1000])
+    ]
+    res = run_cli(
+        "classify",
+        str(image("mug.jpg")),
+        *url_args(server, client.protocol),
+        "-m",
+        "ensemble_python_resnet50",
+    )
+    assert res.returncode == 0 and "untrained" in res.stderr and "[untrained]" in res.stdout
+
+
+def test_status_json(server):
+    res = run_cli("status", *url_args(server, "grpc"), "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert set(out) >= {"url", "live", "ready", "server_version", "models"}
+    assert out["live"] and out["server_version"]
+    assert all(set(m) == {"name", "version", "state", "reason"} for m in out["models"])
+
+
+def test_bad_images_do_not_stop_the_others(server, tmp_path, images_dir):
+    (tmp_path / "a_text.jpg").write_text("this is not a jpeg")
+    (tmp_path / "b_empty.png").write_bytes(b"")
+    (tmp_path / "c_truncated.jpg").write_bytes((images_dir / "vulture.jpeg").read_bytes()[:3000])
+    args = [str(tmp_path / n) for n in ("a_text.jpg", "b_empty.png", "c_truncated.jpg")]
+    args += [str(images_dir / "car.jpg"), str(tmp_path / "missing.jpg")]
+    res = run_cli(
+        "classify", *args, *url_args(server, "grpc"), "-m", "ensemble_python_efficientnet_lite0", "--json"
+    )
+    assert res.returncode == 1
+    recs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [("error" in r) for r in recs] == [True, True, True, False, True]
+    assert "not a decodable image" in recs[0]["error"]
+    assert "empty" in recs[1]["error"]
+    assert "decode" in recs[2]["error"] or "truncated" in recs[2]["error"]
+    assert recs[3]["top"][0]["index"] == 817
+    assert "no such file" in recs[4]["error"]
