@@ -42,7 +42,9 @@ def test_random_weights_are_seeded_and_flagged():
     a, info = weights.load("resnet50", "random")
     b, _ = weights.load("resnet50", "random")
     assert not info.trained and info.choice == "random"
-    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
 
 
 def test_weights_from_path_and_bad_path(tmp_path):

@@ -360,39 +360,25 @@ def pick_model(client, model: str | None) -> str:
 
 
 def _cmd_classify(args) -> int:
-    from .core import images as img
+    from .core.bench import classify_files
 
     client = _client(args)
     model = pick_model(client, args.model)
-    info = client.model_info(model)
-    if info.untrained and not args.json:
+    if client.model_info(model).untrained and not args.json:
         _err(f"WARNING: {model} has random (untrained) weights: these predictions are meaningless")
     failed = False
-    for path in img.expand(args.images):
-        item = img.read(path)
-        record: dict = {"image": path}
-        if item.error is None:
-            try:
-                result = client.classify(item.data, model, args.k)
-                record.update(result.to_dict())
-                if result.untrained:
-                    record["untrained"] = True
-            except ConsoleError as exc:
-                if exc.exit_code == EXIT_USAGE:  # the server is gone: stop here
-                    raise
-                record["error"] = exc.message
-        else:
-            record["error"] = item.error
-        failed |= "error" in record
+    for item in classify_files(client, model, args.images, args.k):
+        record = item.to_dict()
+        failed |= item.error is not None
         if args.json:
             print(json.dumps(record), flush=True)
-        elif "error" in record:
-            print(f"{path}: error: {record['error']}", flush=True)
+        elif item.error is not None:
+            print(f"{item.path}: error: {item.error}", flush=True)
         else:
             best = record["top"][0]
             tag = "  [untrained]" if record.get("untrained") else ""
             print(
-                f"{path}: {best['label'] or best['index']} ({best['score']:.3f})  {record['latency_ms']:.1f} ms{tag}"
+                f"{item.path}: {best['label'] or best['index']} ({best['score']:.3f})  {record['latency_ms']:.1f} ms{tag}"
             )
             for t in record["top"][1:]:
                 print(f"    {t['score']:.3f}  {t['index']:>4}  {t['label']}")

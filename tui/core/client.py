@@ -3,8 +3,8 @@
 Results are plain dicts and small dataclasses, the same for both protocols. Errors become
 :class:`ConsoleError` with a message a user can act on. ``tritonclient`` is imported on first use.
 
-tritonclient's HTTP client is built on gevent and must not be shared across threads, and Textual runs
-each worker in a fresh thread, so the underlying client objects are kept per thread.
+tritonclient's HTTP client is built on gevent and must not be shared across threads (Textual runs each
+worker in a fresh thread), so HTTP clients are kept per thread; one gRPC client is shared.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
-from .errors import ConsoleError
+from .errors import EXIT_USAGE, ConsoleError
 
 PROTOCOLS = ("grpc", "http")
 DEFAULT_URLS = {"grpc": "localhost:8001", "http": "localhost:8000"}
@@ -147,6 +147,8 @@ class TritonClient:
         self.timeout = timeout
         self._metrics_url = metrics_url
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._grpc = None
         self._info: dict[str, ModelInfo] = {}
 
     @property
@@ -159,26 +161,33 @@ class TritonClient:
 
     @property
     def metrics_url(self) -> str:
+        """Given, else Triton's port layout (HTTP p, gRPC p+1, metrics p+2) applied to this URL's port."""
+        if self._metrics_url:
+            return self._metrics_url
         host = f"[{self.endpoint.host}]" if ":" in self.endpoint.host else self.endpoint.host
-        return self._metrics_url or f"http://{host}:{DEFAULT_METRICS_PORT}/metrics"
+        offset = 2 if self.protocol == "http" else 1
+        port = self.endpoint.port + offset if self.endpoint.port + offset < 65536 else DEFAULT_METRICS_PORT
+        return f"http://{host}:{port}/metrics"
 
     # -- plumbing
     def _client(self):
+        if self.protocol == "grpc":  # gRPC channels are thread-safe: share one
+            with self._lock:
+                if self._grpc is None:
+                    import tritonclient.grpc as grpcclient
+
+                    self._grpc = grpcclient.InferenceServerClient(self.endpoint.url, ssl=self.endpoint.ssl)
+                return self._grpc
         c = getattr(self._local, "client", None)
         if c is None:
-            if self.protocol == "grpc":
-                import tritonclient.grpc as grpcclient
+            import tritonclient.http as httpclient
 
-                c = grpcclient.InferenceServerClient(self.endpoint.url, ssl=self.endpoint.ssl)
-            else:
-                import tritonclient.http as httpclient
-
-                c = httpclient.InferenceServerClient(
-                    self.endpoint.url,
-                    ssl=self.endpoint.ssl,
-                    connection_timeout=self.timeout,
-                    network_timeout=self.timeout,
-                )
+            c = httpclient.InferenceServerClient(
+                self.endpoint.url,
+                ssl=self.endpoint.ssl,
+                connection_timeout=self.timeout,
+                network_timeout=self.timeout,
+            )
             self._local.client = c
         return c
 
@@ -215,6 +224,11 @@ class TritonClient:
         return ConsoleError(f"{what} failed: {text.strip()}", exit_code=1)
 
     def close(self) -> None:
+        with self._lock:
+            grpc, self._grpc = self._grpc, None
+        if grpc is not None:
+            with contextlib.suppress(Exception):
+                grpc.close()
         c = getattr(self._local, "client", None)
         if c is not None:
             with contextlib.suppress(Exception):
@@ -378,14 +392,27 @@ class TritonClient:
             inp.set_data_from_numpy(arr, binary_data=True)
         out = mod.InferRequestedOutput(out_name, class_count=k)
         start = time.perf_counter()
-        result = self._call(
-            f"inference on {model}", lambda: c.infer(model, [inp], outputs=[out], **self._kw())
-        )
+        try:
+            result = self._call(
+                f"inference on {model}", lambda: c.infer(model, [inp], outputs=[out], **self._kw())
+            )
+        except ConsoleError as exc:
+            if exc.exit_code == EXIT_USAGE:
+                raise
+            raise ConsoleError(_model_error(exc.message), exit_code=exc.exit_code) from None
         latency = (time.perf_counter() - start) * 1000.0
         raw = result.as_numpy(out_name)
         if raw is None:
             raise ConsoleError(f"{model} returned no {out_name}", exit_code=1)
         return Classification(model, parse_classes(raw.reshape(-1)), latency, info.untrained)
+
+
+_ENSEMBLE_PREFIX = re.compile(r"^inference on \S+ failed: (in ensemble '[^']*', )?")
+
+
+def _model_error(message: str) -> str:
+    """A model's own error for one request, without the wrapping Triton and we put around it."""
+    return _ENSEMBLE_PREFIX.sub("", message).strip() or message
 
 
 def parse_classes(values) -> list[TopK]:

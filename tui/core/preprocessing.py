@@ -146,3 +146,19 @@ def preprocess_seed_style(data: bytes) -> np.ndarray:
     left, top = int(round((rw - CROP) / 2.0)), int(round((rh - CROP) / 2.0))
     img = img.crop((left, top, left + CROP, top + CROP))
     return to_chw(img)
+
+
+def thumbnail(data: bytes, width: int, height: int) -> np.ndarray:
+    """A small RGB uint8 [h, w, 3] copy of the image for previews (same limits and modes as decode)."""
+    img = _open(data)
+    try:
+        if img.format == "JPEG":
+            img.draft("RGB", (width, height))
+        img.load()
+        img = _to_rgb(ImageOps.exif_transpose(img))
+        img.thumbnail((width, height), Image.BILINEAR)
+    except ImageError:
+        raise
+    except Exception as exc:
+        raise ImageError(f"cannot decode image: {exc}") from None
+    return np.asarray(img, dtype=np.uint8)

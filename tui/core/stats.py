@@ -89,6 +89,22 @@ def metrics_by_model(text: str) -> dict[str, ModelMetrics]:
     return out
 
 
+def metrics_from_statistics(stats: list[dict]) -> dict[str, ModelMetrics]:
+    """The same per-model summary from the statistics API, for when the metrics port is unreachable."""
+    out: dict[str, ModelMetrics] = {}
+    for name, per in _flatten(stats).items():
+        m = out.setdefault(name, ModelMetrics())
+        m.success += per["success"][0]
+        m.executions += per["executions"][0]
+        m.queue_us += per["queue"][1] / 1000
+        m.compute_us += sum(per[k][1] for k in ("compute_input", "compute_infer", "compute_output")) / 1000
+    for s in stats:
+        m = out[s.get("name", "")]
+        m.failure += int(s.get("inference_stats", {}).get("fail", {}).get("count", 0))
+        m.inferences += int(s.get("inference_count", 0))
+    return out
+
+
 # ------------------------------------------------------------------------------ statistics deltas
 
 _DURATIONS = ("queue", "compute_input", "compute_infer", "compute_output", "success")

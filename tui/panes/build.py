@@ -1,0 +1,212 @@
+"""Build pane: choose model, weights and backbone; run export -> check -> engine -> repository."""
+
+from __future__ import annotations
+
+import time
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.widgets import Button, Input, Label, ProgressBar, RichLog, Select, Static
+
+from ..messages import BuildFinished, BuildFraction, BuildLog, BuildStep
+
+STEPS = ("weights", "export", "check", "engine", "repository")
+MODEL_CHOICES = [("EfficientNet-Lite0", "efficientnet-lite0"), ("ResNet50", "resnet50")]
+WEIGHT_CHOICES = [("ImageNet (pretrained)", "imagenet"), ("file…", "file"), ("random (untrained)", "random")]
+BACKBONE_CHOICES = [
+    ("auto", "auto"),
+    ("TensorRT plan", "tensorrt"),
+    ("ONNX Runtime backend", "onnxruntime"),
+    ("Python + onnxruntime", "python-onnxruntime"),
+    ("Python + torch (GPU)", "python-torch"),
+]
+
+
+class StepRow(Horizontal):
+    """One build step: name, progress bar, state and elapsed time."""
+
+    DEFAULT_CSS = """
+    StepRow { height: 1; }
+    StepRow .name { width: 11; }
+    StepRow ProgressBar { width: 26; }
+    StepRow .state { width: 1fr; }
+    """
+
+    def __init__(self, step: str) -> None:
+        super().__init__(id=f"step-{step}")
+        self.step = step
+        self.started: float | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.step, classes="name")
+        yield ProgressBar(total=1.0, show_eta=False, show_percentage=False)
+        yield Label("", classes="state")
+
+    def reset(self) -> None:
+        self.started = None
+        self.query_one(ProgressBar).update(total=1.0, progress=0)
+        self.query_one(".state", Label).update("")
+
+    def set_state(self, state: str, detail: str) -> None:
+        bar = self.query_one(ProgressBar)
+        label = self.query_one(".state", Label)
+        if state == "start":
+            self.started = time.monotonic()
+            bar.update(total=None)  # indeterminate until a fraction arrives
+            label.update("running…")
+            return
+        elapsed = f"{time.monotonic() - self.started:.1f}s " if self.started else ""
+        bar.update(total=1.0, progress=1.0 if state in ("done", "skipped") else 0)
+        colour = {"done": "green", "skipped": "yellow", "failed": "red"}.get(state, "white")
+        label.update(f"[{colour}]{state}[/] {elapsed}[dim]{detail}[/]")
+
+
+class BuildPane(Vertical):
+    BINDINGS = [
+        Binding("b", "build", "Build", id="build.start"),
+        Binding("x", "cancel", "Cancel build", id="build.cancel"),
+    ]
+
+    DEFAULT_CSS = """
+    BuildPane Grid { grid-size: 4 2; grid-columns: 1fr 1fr 1fr 12; height: 2; grid-gutter: 0 1; margin: 0 1; }
+    BuildPane Label { color: $text-muted; }
+    BuildPane Select { width: 1fr; }
+    BuildPane #weights-file { display: none; margin: 0 1; }
+    BuildPane #weights-file.shown { display: block; }
+    BuildPane #untrained { color: $warning; height: auto; display: none; margin: 0 1; }
+    BuildPane #untrained.shown { display: block; }
+    BuildPane #steps { height: auto; margin: 1 1 0 1; }
+    BuildPane #summary { margin: 0 1; }
+    BuildPane #build-log { height: 1fr; min-height: 3; border: round $panel; }
+    BuildPane #summary { height: auto; }
+    """
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self._progress = None
+        self._current: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Grid():
+            yield Label("model")
+            yield Label("weights")
+            yield Label("backbone")
+            yield Label("")
+            yield Select(
+                MODEL_CHOICES, value="efficientnet-lite0", allow_blank=False, id="model", compact=True
+            )
+            yield Select(WEIGHT_CHOICES, value="imagenet", allow_blank=False, id="weights", compact=True)
+            yield Select(BACKBONE_CHOICES, value="auto", allow_blank=False, id="backbone", compact=True)
+            yield Button("Build b", id="build", variant="primary", compact=True)
+        yield Input(placeholder="path to a state_dict (.pth)", id="weights-file", compact=True)
+        yield Static(
+            "⚠ random weights: the model is untrained and its predictions are meaningless", id="untrained"
+        )
+        with Vertical(id="steps"):
+            for step in STEPS:
+                yield StepRow(step)
+        yield Static("", id="summary")
+        yield RichLog(id="build-log", max_lines=5000, wrap=False, markup=False)
+
+    def focus_default(self) -> None:
+        self.query_one("#model").focus()
+
+    @on(Select.Changed, "#weights")
+    def _weights_changed(self, event: Select.Changed) -> None:
+        self.query_one("#weights-file").set_class(event.value == "file", "shown")
+        self.query_one("#untrained").set_class(event.value == "random", "shown")
+
+    @on(Button.Pressed, "#build")
+    def _pressed(self) -> None:
+        self.action_build()
+
+    def action_build(self) -> None:
+        if self._progress is not None:
+            self.app.notify("a build is already running (x cancels it)", severity="warning")
+            return
+        model = self.query_one("#model", Select).value
+        weights = self.query_one("#weights", Select).value
+        if weights == "file":
+            weights = self.query_one("#weights-file", Input).value.strip()
+            if not weights:
+                self.app.notify("enter the path of a weights file", severity="error")
+                self.query_one("#weights-file", Input).focus()
+                return
+        backbone = self.query_one("#backbone", Select).value
+        for row in self.query(StepRow):
+            row.reset()
+        self.query_one("#build-log", RichLog).clear()
+        self.query_one("#summary", Static).update("")
+        from ..core.progress import Progress
+
+        self._progress = Progress(
+            log=lambda line: self.post_message(BuildLog(line)),
+            fraction=lambda f: self.post_message(BuildFraction(f)),
+        )
+        self.query_one("#build", Button).disabled = True
+        self._run(str(model), str(weights), str(backbone), self._progress)
+
+    def action_cancel(self) -> None:
+        if self._progress is None:
+            self.app.notify("no build is running")
+            return
+        self._progress.cancel()
+        self.app.notify("cancelling the build…")
+
+    @work(thread=True, exclusive=True, group="build")
+    def _run(self, model: str, weights: str, backbone: str, progress) -> None:
+        from build_tools import pipeline
+
+        from ..core.errors import ConsoleError
+
+        try:
+            report = pipeline.build(
+                model,
+                weights,
+                backbone,
+                self.app.options.repository,
+                force=False,
+                progress=progress,
+                on_step=lambda s, st, d: self.post_message(BuildStep(s, st, d)),
+            )
+            self.post_message(BuildFinished(report.to_dict(), None))
+        except ConsoleError as exc:
+            self.post_message(BuildFinished(None, str(exc)))
+        except Exception as exc:  # an unexpected failure still ends the build cleanly
+            self.post_message(BuildFinished(None, f"{type(exc).__name__}: {exc}"))
+
+    def on_build_step(self, msg: BuildStep) -> None:
+        self._current = msg.step if msg.state == "start" else None
+        self.query_one(f"#step-{msg.step}", StepRow).set_state(msg.state, msg.detail)
+
+    def on_build_log(self, msg: BuildLog) -> None:
+        self.query_one("#build-log", RichLog).write(msg.line)
+
+    def on_build_fraction(self, msg: BuildFraction) -> None:
+        if self._current:
+            self.query_one(f"#step-{self._current}", StepRow).query_one(ProgressBar).update(
+                total=1.0, progress=msg.fraction
+            )
+
+    def on_build_finished(self, msg: BuildFinished) -> None:
+        self._progress = None
+        self.query_one("#build", Button).disabled = False
+        summary = self.query_one("#summary", Static)
+        if msg.error:
+            summary.update(f"[red]build failed:[/] {msg.error}")
+            self.app.notify(msg.error.splitlines()[0], title="Build failed", severity="error")
+            return
+        r = msg.report or {}
+        check = r.get("check") or {}
+        size = f"ONNX {r.get('onnx_bytes', 0) / 1e6:.1f} MB"
+        if r.get("plan_bytes"):
+            size += f", plan {r['plan_bytes'] / 1e6:.1f} MB"
+        untrained = "" if r.get("weights", {}).get("trained", True) else "  [yellow]UNTRAINED weights[/]"
+        summary.update(
+            f"[green]built[/] {r.get('ensemble')} → {r.get('repository')}  ({r.get('backbone')}; {size}; "
+            f"max|Δ| {check.get('max_abs_diff', float('nan')):.1e}, top-1 {check.get('top1_agree')}/{check.get('batch')})"
+            f"{untrained}"
+        )
+        self.app.notify(f"{r.get('ensemble')} written; (re)start the server to serve it", title="Build done")

@@ -1,0 +1,1 @@
+"""Reusable widgets: they render what they are given and never call Triton themselves."""
