@@ -165,7 +165,7 @@ class ConsoleApp(App):
         if self.options.images:
             self.query_one(ClassifyPane).classify(self.options.images)
         if self.options.start:
-            self.action_start_server()
+            self._start_server()
 
     # ------------------------------------------------------------------ navigation
     def action_show(self, pane: str) -> None:
@@ -377,6 +377,8 @@ class ConsoleApp(App):
             metrics_url=self.managed.metrics_url if self.managed else None,
         )
         self.sub_title = f"{self.client.url} (managed)"
+        with contextlib.suppress(Exception):
+            self.query_one("#url", Input).value = self.client.endpoint.url
         self._was_live = None
         self.notify(f"tritonserver ready at {self.client.url}", title="Server started")
         self.poll_now()

@@ -53,7 +53,7 @@ class ImagePreview(Widget):
 
     def cell_size(self) -> tuple[int, int]:
         """Pixels that fit: (width, height*2)."""
-        return max(self.content_size.width, 8), max(self.content_size.height, 4) * 2
+        return max(self.content_size.width, 20), max(self.content_size.height, 9) * 2
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
