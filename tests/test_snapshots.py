@@ -25,13 +25,22 @@ ROWS = [
 
 
 def make_app() -> ConsoleApp:
-    return ConsoleApp(ConsoleOptions(url="127.0.0.1:9", poll=False, start_dir=str(DATA),
-                                     repository=Path("/nonexistent/repository")))
+    return ConsoleApp(
+        ConsoleOptions(
+            url="127.0.0.1:9", poll=False, start_dir=str(DATA), repository=Path("/nonexistent/repository")
+        )
+    )
 
 
 def _snapshot(app: ConsoleApp) -> None:
-    snap = ServerSnapshot(url=app.client.url, live=True, ready=True, version="2.51.0", models=ROWS,
-                          ensembles=["ensemble_python_efficientnet_lite0"])
+    snap = ServerSnapshot(
+        url=app.client.url,
+        live=True,
+        ready=True,
+        version="2.51.0",
+        models=ROWS,
+        ensembles=["ensemble_python_efficientnet_lite0"],
+    )
     app.query_one("ServerPane").show_snapshot(snap)
     app.query_one("ModelsPane").update_rows(ROWS)
     app.query_one("ClassifyPane").set_models(snap.ensembles)
@@ -40,20 +49,44 @@ def _snapshot(app: ConsoleApp) -> None:
 async def _classify_state(pilot) -> None:
     app = pilot.app
     _snapshot(app)
-    top = [TopK(504, "coffee mug", 0.7326), TopK(968, "tea cup", 0.2480), TopK(967, "espresso", 0.0061),
-           TopK(505, "coffeepot", 0.0030), TopK(647, "measuring cup", 0.0020)]
+    top = [
+        TopK(504, "coffee mug", 0.7326),
+        TopK(968, "tea cup", 0.2480),
+        TopK(967, "espresso", 0.0061),
+        TopK(505, "coffeepot", 0.0030),
+        TopK(647, "measuring cup", 0.0020),
+    ]
     gradient = np.linspace(0, 255, 20 * 18, dtype=np.uint8).reshape(18, 20)
     pixels = np.stack([gradient, gradient[::-1], np.full_like(gradient, 128)], axis=-1)
-    steps = [StepTime("preprocess", 1, 1, 0.1, 12.0), StepTime("efficientnet_lite0_ort", 1, 1, 0.1, 8.0),
-             StepTime("postprocess", 1, 1, 0.1, 0.5)]
+    steps = [
+        StepTime("preprocess", 1, 1, 0.1, 12.0),
+        StepTime("efficientnet_lite0_ort", 1, 1, 0.1, 8.0),
+        StepTime("postprocess", 1, 1, 0.1, 0.5),
+    ]
     pane = app.query_one("ClassifyPane")
     for path, ms in (("/images/mug.jpg", 23.5), ("/images/mug2.jpg", 25.5)):
-        pane.post_message(ClassifyResult(path, Classification("ensemble_python_efficientnet_lite0", top, ms),
-                                         None, Breakdown(steps, 21.0), pixels))
-    pane.post_message(ClassifyResult("/images/notes.jpg", None, "not a decodable image: cannot identify image file"))
+        pane.post_message(
+            ClassifyResult(
+                path,
+                Classification("ensemble_python_efficientnet_lite0", top, ms),
+                None,
+                Breakdown(steps, 21.0),
+                pixels,
+            )
+        )
+    pane.post_message(
+        ClassifyResult("/images/notes.jpg", None, "not a decodable image: cannot identify image file")
+    )
     await pilot.pause()
-    pane.post_message(ClassifyResult("/images/mug.jpg", Classification("ensemble_python_efficientnet_lite0", top, 24.0),
-                                     None, Breakdown(steps, 21.0), pixels))
+    pane.post_message(
+        ClassifyResult(
+            "/images/mug.jpg",
+            Classification("ensemble_python_efficientnet_lite0", top, 24.0),
+            None,
+            Breakdown(steps, 21.0),
+            pixels,
+        )
+    )
     await pilot.pause()
 
 
