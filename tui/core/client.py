@@ -412,7 +412,12 @@ _ENSEMBLE_PREFIX = re.compile(r"^inference on \S+ failed: (in ensemble '[^']*', 
 
 def _model_error(message: str) -> str:
     """A model's own error for one request, without the wrapping Triton and we put around it."""
-    return _ENSEMBLE_PREFIX.sub("", message).strip() or message
+    text = _ENSEMBLE_PREFIX.sub("", message).strip() or message
+    if "is not healthy" in text:  # a Python-backend stub died; Triton does not restart it by itself
+        text += (
+            " (reload the model: l in the Models pane with --model-control explicit, or restart the server)"
+        )
+    return text
 
 
 def parse_classes(values) -> list[TopK]:

@@ -37,12 +37,11 @@ def expand(paths: list[str]) -> list[str]:
         if is_dir:
             try:
                 names = sorted(os.listdir(p))
-            except OSError as exc:
+            except OSError:
                 out.append(p)  # read() reports the error for this entry
-                del exc
                 continue
             images = [os.path.join(p, n) for n in names if Path(n).suffix.lower() in IMAGE_SUFFIXES]
-            out.extend(images[:MAX_DIR_FILES])
+            out.extend(images[:MAX_DIR_FILES] or [p])  # an empty folder is reported, not skipped
         else:
             out.append(p)
     return out
