@@ -71,6 +71,22 @@ def export_onnx(net, output: Path, progress: Progress | None = None) -> Path:
     return Path(output)
 
 
+def save_torchscript(net, output: Path) -> Path:
+    """Trace ``net`` (fp32, CPU) to TorchScript for the python-torch backbone; checked against eager."""
+    import torch
+
+    x = torch.randn(2, 3, IMAGE_SIZE, IMAGE_SIZE, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(net, x, check_trace=False)
+        diff = float((traced(x) - net(x)).abs().max())
+    if diff > MAX_ABS_DIFF:
+        raise ConsoleError(f"TorchScript trace differs from the model by {diff:.2e}", exit_code=1)
+    with fsutil.atomic_path(Path(output)) as tmp:
+        torch.jit.save(traced, str(tmp))
+    return Path(output)
+
+
 def _check_graph(path: Path) -> None:
     """onnx.checker plus the seed's tensor contract (names, dtypes, dynamic batch)."""
     import onnx

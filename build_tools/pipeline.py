@@ -144,15 +144,16 @@ def build(
                 if not engine.tensorrt_available()
                 else f"backbone {flavour} needs no engine"
             )
+            if flavour == "python-torch":
+                why += "; torch backbone (fp16 + CUDA graphs on a GPU)"
             report.steps.append(StepResult("engine", "skipped", 0.0, why))
             notify("engine", "skipped", why)
             progress.log(f"engine: skipped ({why})")
             files["model.onnx"] = onnx_path
             if flavour == "python-torch":
-                import torch
-
-                torch.save(net.state_dict(), workdir / "weights.pt")
-                files["weights.pt"] = workdir / "weights.pt"
+                files["model.pt"] = export.save_torchscript(net, workdir / "model.pt")
+                onnx_path.unlink()  # the TorchScript file is the model
+                del files["model.onnx"]
         if staging is None:
             return report
         with _step(report, "repository", notify, progress):

@@ -59,14 +59,15 @@ def _params(config, values: dict[str, str]) -> None:
         config.parameters[k].string_value = str(v)
 
 
-def preprocess_config(instances: int = 1, decode_threads: int = 0):
+def preprocess_config(instances: int = 1, decode_threads: int = 0, style: str = "fast"):
     pb = _pb()
     c = pb.ModelConfig(name="preprocess", backend="python", max_batch_size=MAX_BATCH)
     c.input.append(_tensor(pb.ModelInput, "INPUT_0", "TYPE_UINT8", [-1], allow_ragged_batch=True))
     c.output.append(_tensor(pb.ModelOutput, "OUTPUT_0", "TYPE_FP32", [3, 224, 224]))
     c.dynamic_batching.SetInParent()
     c.instance_group.append(pb.ModelInstanceGroup(kind=pb.ModelInstanceGroup.KIND_CPU, count=instances))
-    _params(c, {"decode_threads": decode_threads})
+    # style "seed" reproduces the original example's full decode + resize, for benchmarks only
+    _params(c, {"decode_threads": decode_threads, "style": style})
     return c
 
 
@@ -108,8 +109,14 @@ def backbone_config(
         _params(c, {"onnx_file": "model.onnx", "intra_op_threads": intra_op_threads})
     elif flavour == "python-torch":
         c.backend = "python"
-        # The model places itself on the GPU (torch); Triton sees a CPU instance.
-        _params(c, {"onnx_file": "model.onnx", "weights_file": "weights.pt", **(gpu_options or {})})
+        # The model places itself on the GPU (torch) when there is one; Triton sees a CPU instance.
+        options = {
+            "torchscript_file": "model.pt",
+            "device": "auto",
+            "precision": "fp16",
+            "cuda_graphs": "true",
+        }
+        _params(c, {**options, **(gpu_options or {})})
     else:
         raise ConsoleError(f"unknown backbone {flavour!r}")
     c.instance_group.append(pb.ModelInstanceGroup(kind=kind, count=instances))
@@ -289,7 +296,12 @@ def write_repository(
 
     pre = staging / "preprocess"
     _write_config(
-        pre, preprocess_config(tuning.get("preprocess_instances", 1), tuning.get("decode_threads", 0))
+        pre,
+        preprocess_config(
+            tuning.get("preprocess_instances", 1),
+            tuning.get("decode_threads", 0),
+            tuning.get("preprocess_style", "fast"),
+        ),
     )
     _install_source(pre, "preprocess")
     shutil.copy2(PREPROCESSING_SOURCE, pre / "1" / "imagenet_preprocessing.py")

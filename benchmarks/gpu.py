@@ -1,0 +1,154 @@
+"""GPU benchmark, run on the lent H100 by benchmarks/gpu_device.sh (see the README's GPU section).
+
+One run: builds the repositories there, starts the bundled tritonserver, runs ``bench`` at concurrency
+1/8/64 and a batch-heavy load (256 in flight) through (a) our pipeline and (b) the seed-style pipeline (full
+PIL decode + resize on the CPU, same GPU backbone), measures the backbone alone on the GPU (the limit), and
+checks top-1: fp16 GPU vs fp32 CPU on every test image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from build_tools import pipeline, weights  # noqa: E402
+from tui.core import bench, preprocessing  # noqa: E402
+from tui.core import server as srv  # noqa: E402
+from tui.core.client import TritonClient  # noqa: E402
+
+RESNET = "ensemble_python_resnet50"
+EFF = "ensemble_python_efficientnet_lite0"
+
+
+def backbone_limit(batch_sizes=(1, 64, 256), seconds: float = 3.0) -> dict:
+    """torch fp16 channels_last ResNet50 on the GPU with CUDA graphs: the ceiling for the pipeline."""
+    import torch
+
+    net, _ = weights.load("resnet50", "random")
+    net = net.cuda().half().to(memory_format=torch.channels_last).eval()
+    out = {}
+    for b in batch_sizes:
+        x = torch.randn(b, 3, 224, 224, device="cuda").half().contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            for _ in range(3):
+                net(x)
+            g = torch.cuda.CUDAGraph()
+            s = torch.cuda.Stream()
+            s.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(s):
+                net(x)
+            torch.cuda.current_stream().wait_stream(s)
+            with torch.cuda.graph(g):
+                net(x)
+            torch.cuda.synchronize()
+            n, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < seconds:
+                g.replay()
+                n += 1
+            torch.cuda.synchronize()
+            dt = time.perf_counter() - t0
+        out[b] = {"img_s": n * b / dt, "ms_per_batch": dt / n * 1000}
+    return out
+
+
+def serve(repo: Path, tuning_note: str):
+    cfg = srv.ServerConfig(repo, srv.free_port(), srv.free_port(), srv.free_port())
+    s = srv.ManagedServer(cfg)
+    s.start()
+    s.wait_ready(600)
+    print(f"server ready ({tuning_note}) at {s.grpc_url}", flush=True)
+    return s
+
+
+def run_loads(url: str, images: list[str], requests: int) -> dict:
+    client = TritonClient(url, "grpc", timeout=120)
+    out = {}
+    for c in (1, 8, 64, 256):
+        n = requests if c > 1 else max(200, requests // 10)
+        r = bench.run(client, RESNET, images, concurrency=c, requests=n, warmup=20)
+        out[c] = {
+            "img_s": r.throughput,
+            "p50": r.latency.p50,
+            "p99": r.latency.p99,
+            "errors": r.errors,
+            "server": r.breakdown.to_dict(),
+        }
+        print(
+            f"  concurrency {c}: {r.throughput:.0f} img/s p50 {r.latency.p50:.1f} p99 {r.latency.p99:.1f} ms "
+            f"errors {r.errors}",
+            flush=True,
+        )
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--requests", type=int, default=3000)
+    ap.add_argument("--work", default="/tmp/tc-gpu")
+    args = ap.parse_args()
+    import torch
+
+    images = sorted(str(p) for p in Path(args.images).iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
+    result: dict = {
+        "gpu": torch.cuda.get_device_name(0),
+        "torch": torch.__version__,
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "images": [Path(p).name for p in images],
+    }
+    tuning = {
+        "decode_threads": min(16, os.cpu_count() or 1),
+        "preprocess_instances": 2,
+        "queue_delay_us": 2000,
+    }
+    work = Path(args.work)
+    fast, seed = work / "fast", work / "seed"
+    for repo, style in ((fast, "fast"), (seed, "seed")):
+        t = {**tuning, "preprocess_style": style}
+        for model, w in (("resnet50", "random"), ("efficientnet-lite0", "imagenet")):
+            report = pipeline.build(model, w, "auto", repo, tuning=t, force=True)
+            print(f"built {report.ensemble} in {repo} ({report.backbone})", flush=True)
+    result["backbone"] = report.backbone
+
+    # top-1: fp32 torch on the CPU (reference) vs the fp16 GPU pipeline
+    import numpy as np
+
+    net, _ = weights.load("efficientnet-lite0", "imagenet")
+    ref = {}
+    with torch.no_grad():
+        for p in images:
+            x = torch.from_numpy(preprocessing.preprocess(Path(p).read_bytes())[None])
+            ref[Path(p).name] = int(net(x).argmax())
+    result["limit"] = backbone_limit()
+    print("backbone alone:", json.dumps(result["limit"]), flush=True)
+
+    s = serve(fast, "ours")
+    try:
+        client = TritonClient(s.grpc_url, "grpc", timeout=120)
+        top1 = {Path(p).name: client.classify(Path(p).read_bytes(), EFF, 1).top[0].index for p in images}
+        result["top1"] = {"fp32_cpu_reference": ref, "fp16_gpu_pipeline": top1, "agree": ref == top1}
+        print("top-1", json.dumps(result["top1"]), flush=True)
+        result["ours"] = run_loads(s.grpc_url, images, args.requests)
+    finally:
+        s.stop()
+    s = serve(seed, "seed-style")
+    try:
+        result["seed_style"] = run_loads(s.grpc_url, images, args.requests // 3)
+    finally:
+        s.stop()
+    del np
+    Path(args.out).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Triton Python-backend backbone running the TorchScript model with torch, on the GPU when there is one.
+
+For servers without TensorRT or ONNX Runtime backends (such as the tritonserver bundled with PyTriton):
+on CUDA it runs fp16 + channels_last and replays CUDA graphs captured per batch bucket (powers of two up to
+max_batch_size), which removes the per-kernel launch cost that dominates small batches; on a machine without
+CUDA it falls back to fp32 on the CPU. All requests of a dynamic batch run as one forward pass.
+``input``: FP32 [3, 224, 224] -> ``output``: FP32 [1000].
+"""
+
+# First: under the console's embedded server this import also puts its site-packages on sys.path.
+import triton_python_backend_utils as pb_utils  # noqa: I001
+
+import json
+import os
+import threading
+
+import numpy as np
+import torch
+
+
+def select_device(requested: str) -> torch.device:
+    """``auto`` → cuda when available, else cpu; ``cuda`` without a GPU falls back to cpu (and says so)."""
+    if requested in ("auto", "cuda", "") and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def bucket(n: int, limit: int) -> int:
+    b = 1
+    while b < n:
+        b *= 2
+    return min(b, limit)
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        config = json.loads(args["model_config"])
+        params = {k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()}
+        path = os.path.join(
+            args["model_repository"], args["model_version"], params.get("torchscript_file", "model.pt")
+        )
+        self.device = select_device(params.get("device", "auto"))
+        cuda = self.device.type == "cuda"
+        self.dtype = torch.float16 if cuda and params.get("precision", "fp16") == "fp16" else torch.float32
+        self.max_batch = int(config.get("max_batch_size", 256) or 256)
+        model = torch.jit.load(path, map_location=self.device).eval()
+        self.model = model.to(dtype=self.dtype, memory_format=torch.channels_last)
+        self.use_graphs = cuda and params.get("cuda_graphs", "true") == "true"
+        self.graphs = {}
+        self.lock = threading.Lock()
+        if not cuda:
+            torch.set_num_threads(int(params.get("cpu_threads", "0") or 0) or max(1, os.cpu_count() or 1))
+        pb_utils.Logger.log_info(
+            f"backbone on {self.device} ({self.dtype}), CUDA graphs {'on' if self.use_graphs else 'off'}"
+        )
+        with torch.inference_mode():  # warm up (and capture the batch-1 graph)
+            self._forward(torch.zeros(1, 3, 224, 224))
+
+    def _graph(self, b: int):
+        entry = self.graphs.get(b)
+        if entry is None:
+            static_in = torch.zeros(b, 3, 224, 224, device=self.device, dtype=self.dtype).contiguous(
+                memory_format=torch.channels_last
+            )
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(2):
+                    self.model(static_in)
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                static_out = self.model(static_in)
+            entry = self.graphs[b] = (graph, static_in, static_out)
+        return entry
+
+    def _forward(self, x: torch.Tensor) -> np.ndarray:
+        x = x.to(self.device, non_blocking=True).to(self.dtype).contiguous(memory_format=torch.channels_last)
+        n = x.shape[0]
+        if not self.use_graphs:
+            return self.model(x).float().cpu().numpy()
+        outs = []
+        for start in range(0, n, self.max_batch):
+            chunk = x[start : start + self.max_batch]
+            graph, static_in, static_out = self._graph(bucket(chunk.shape[0], self.max_batch))
+            static_in[: chunk.shape[0]].copy_(chunk)
+            graph.replay()
+            outs.append(static_out[: chunk.shape[0]].float().cpu().numpy())
+        return np.concatenate(outs) if len(outs) > 1 else outs[0]
+
+    def execute(self, requests):
+        arrays = [pb_utils.get_input_tensor_by_name(r, "input").as_numpy() for r in requests]
+        sizes = [a.shape[0] for a in arrays]
+        batch = torch.from_numpy(arrays[0] if len(arrays) == 1 else np.concatenate(arrays))
+        with self.lock, torch.inference_mode():
+            logits = self._forward(batch)
+        responses, start = [], 0
+        for n in sizes:
+            out = pb_utils.Tensor("output", np.ascontiguousarray(logits[start : start + n]))
+            responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
+            start += n
+        return responses
