@@ -64,6 +64,7 @@ def _state_dir() -> Path:
 
 
 SITE_ENV = "TRITON_CONSOLE_SITE_PACKAGES"
+STUB_SITE_ENV = "TRITON_CONSOLE_STUB_SITE"  # directories searched first by the stub (e.g. a numpy<2)
 
 # The stub embeds Python in isolated mode: PYTHONPATH is ignored. It imports this module before any
 # model, from the backend directory, so this shim puts our environment's packages on sys.path first.
@@ -136,10 +137,29 @@ def _bundled_env(root: Path) -> dict[str, str]:
     libdir = sysconfig.get_config_var("LIBDIR")
     if libdir and Path(libdir, f"libpython{sys.version_info.major}.{sys.version_info.minor}.so.1.0").exists():
         libs.append(libdir)  # the stub then runs this very interpreter's libpython and stdlib
-    site = [
-        p for p in dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]) if p
-    ]
+    extra = [p for p in os.environ.get(STUB_SITE_ENV, "").split(os.pathsep) if p]
+    paths = sysconfig.get_paths()
+    site = [p for p in dict.fromkeys([*extra, paths["purelib"], paths["platlib"]]) if p]
+    if not extra:
+        _check_stub_numpy()
     return {"LD_LIBRARY_PATH": os.pathsep.join(libs), SITE_ENV: os.pathsep.join(site)}
+
+
+def _check_stub_numpy() -> None:
+    """The bundled Python backend (Triton 2.51) was built for numpy 1.x: under numpy 2 it hands models
+    garbage for UINT8 inputs (seen on the lent H100: every JPEG arrived as ff ff ff ff). Refuse clearly."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version("numpy")
+        major = int(version.split(".")[0])
+    except (metadata.PackageNotFoundError, ValueError):
+        return
+    if major >= 2:
+        raise ConsoleError(
+            f"the bundled tritonserver's Python backend needs numpy<2, but this environment has numpy {version}",
+            hint=f"install numpy<2 in this venv, or put a numpy<2 site directory in ${STUB_SITE_ENV}",
+        )
 
 
 def locate(server: str = "auto") -> ServerBinary:
