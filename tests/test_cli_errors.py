@@ -83,3 +83,19 @@ def test_missing_repository(tmp_path):
 def test_usage_errors_exit_2():
     assert run_cli("classify").returncode == 2
     assert run_cli("build", "--model", "vgg").returncode == 2
+
+
+def test_bundled_server_refuses_numpy_2(monkeypatch):
+    """Triton 2.51's Python backend corrupts UINT8 inputs under numpy 2 (seen on the H100): say so up front."""
+    from importlib import metadata
+
+    from tui.core import server as srv
+
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "2.5.2" if name == "numpy" else real(name))
+    monkeypatch.delenv(srv.STUB_SITE_ENV, raising=False)
+    with pytest.raises(ConsoleError, match="numpy<2"):
+        srv.locate("bundled")
+    monkeypatch.setenv(srv.STUB_SITE_ENV, "/opt/numpy1")
+    binary = srv.locate("bundled")
+    assert binary.env[srv.SITE_ENV].split(":")[0] == "/opt/numpy1"

@@ -418,3 +418,53 @@ def test_server_argv_is_a_list_with_loopback_addresses(tmp_path):
     assert isinstance(argv, list) and argv[0] == "/bin/tritonserver"
     for flag in ("--http-address=127.0.0.1", "--grpc-address=127.0.0.1", "--metrics-address=127.0.0.1"):
         assert flag in argv
+
+
+def test_hostile_corpus_in_the_classify_pane(server, corpus):
+    """Every hostile file gets its own row (result or error) and the console keeps working afterwards."""
+    import asyncio
+
+    from tui.app import ConsoleApp, ConsoleOptions
+    from tui.panes.classify import ClassifyPane
+
+    root, expect = corpus
+    paths = [str(root / n) for n in sorted(expect)]
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc", start_dir=str(root)))
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = app.query_one(ClassifyPane)
+            for _ in range(100):
+                if pane.model is not None:
+                    break
+                await pilot.pause(0.1)
+            pane.query_one("#model").value = EFF
+            await pilot.press("4")
+            pane.classify(paths)
+            table = pane.query_one("#breakdown")
+            for _ in range(600):
+                if table.row_count == len(paths):
+                    break
+                await pilot.pause(0.1)
+            assert table.row_count == len(paths)
+            rows = {k.value: " ".join(str(c) for c in table.get_row(k)) for k in table.rows}
+            for path in paths:
+                want = expect[Path(path).name]
+                if want == "ok":
+                    assert "[red]" not in rows[path], rows[path]
+                elif want == "error":
+                    assert "[red]" in rows[path], rows[path]
+            car = str(image("car.jpg"))
+            pane.classify([car])
+
+            def car_row() -> str:
+                return " ".join(str(c) for c in table.get_row(car)) if car in table.rows else ""
+
+            for _ in range(200):
+                if "sports car" in car_row():
+                    break
+                await pilot.pause(0.1)
+            assert "sports car" in car_row()
+            await pilot.press("q")
+
+    asyncio.run(scenario())

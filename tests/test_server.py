@@ -136,3 +136,62 @@ def test_bad_images_do_not_stop_the_others(server, tmp_path, images_dir):
     assert "decode" in recs[2]["error"] or "truncated" in recs[2]["error"]
     assert recs[3]["top"][0]["index"] == 817
     assert "no such file" in recs[4]["error"]
+
+
+def test_torch_backbone_flavour_serves_and_falls_back_to_cpu(tmp_path, images_dir):
+    """The GPU flavour's own code, run for real: on a machine without CUDA it serves fp32 on the CPU."""
+    from build_tools import pipeline, repository
+    from tui.core import server as srv
+    from tui.core.client import TritonClient
+
+    report = pipeline.build("efficientnet-lite0", "imagenet", "python-torch", tmp_path / "repo")
+    assert (
+        report.backbone == "python-torch"
+        and (tmp_path / "repo" / "efficientnet_lite0_torch" / "1" / "model.pt").is_file()
+    )
+    cfg = repository.read_config(tmp_path / "repo" / "efficientnet_lite0_torch" / "config.pbtxt")
+    params = {k: v.string_value for k, v in cfg.parameters.items()}
+    assert params == {
+        "torchscript_file": "model.pt",
+        "device": "auto",
+        "precision": "fp16",
+        "cuda_graphs": "true",
+    }
+    s = srv.ManagedServer(
+        srv.ServerConfig(tmp_path / "repo", srv.free_port(), srv.free_port(), srv.free_port())
+    )
+    s.start()
+    try:
+        s.wait_ready(180)
+        client = TritonClient(s.grpc_url)
+        for name, (index, _label) in EXPECTED.items():
+            assert (
+                client.classify((images_dir / name).read_bytes(), "ensemble_python_efficientnet_lite0", 1)
+                .top[0]
+                .index
+                == index
+            )
+        log = "\n".join(s.log)
+        import torch
+
+        expected = (
+            "backbone on cuda (torch.float16), CUDA graphs on"
+            if torch.cuda.is_available()
+            else "backbone on cpu (torch.float32), CUDA graphs off"
+        )
+        assert expected in log
+    finally:
+        s.stop()
+
+
+def test_auto_backbone_choice(monkeypatch):
+    from build_tools import engine, pipeline
+
+    monkeypatch.setattr(engine, "tensorrt_available", lambda: True)
+    assert pipeline.resolve_backbone("auto") == "tensorrt"
+    monkeypatch.setattr(engine, "tensorrt_available", lambda: False)
+    monkeypatch.setattr(pipeline, "cuda_available", lambda: True)
+    assert pipeline.resolve_backbone("auto") == "python-torch"
+    monkeypatch.setattr(pipeline, "cuda_available", lambda: False)
+    assert pipeline.resolve_backbone("auto") == "python-onnxruntime"
+    assert pipeline.resolve_backbone("onnxruntime") == "onnxruntime"
