@@ -101,9 +101,13 @@ def test_load_2000_requests_at_concurrency_16_with_bounded_memory(server):
 
     from tui.core import bench
 
+    import gc
+
     def rss(pid: int) -> int:
+        """Unique set size of a process tree: shared pages (libraries, shm) would hide or fake growth."""
+        gc.collect()
         p = psutil.Process(pid)
-        return p.memory_info().rss + sum(c.memory_info().rss for c in p.children(recursive=True))
+        return p.memory_full_info().uss + sum(c.memory_full_info().uss for c in p.children(recursive=True))
 
     client = TritonClient(server.grpc_url, timeout=60)
     images_ = [str(image(n)) for n in ("car.jpg", "vulture.jpeg")]
@@ -117,7 +121,7 @@ def test_load_2000_requests_at_concurrency_16_with_bounded_memory(server):
     ]
     print(
         f"load: {first.count + second.count} ok, {first.errors + second.errors} errors, "
-        f"{second.throughput:.0f} img/s; RSS growth first 1000: server {mib[0]:.1f} MiB, client {mib[1]:.1f} MiB; "
+        f"{second.throughput:.0f} img/s; USS growth first 1000: server {mib[0]:.1f} MiB, client {mib[1]:.1f} MiB; "
         f"second 1000: server {mib[2]:.1f} MiB, client {mib[3]:.1f} MiB"
     )
     assert first.errors == second.errors == 0 and first.count + second.count == 2000
