@@ -97,11 +97,11 @@ def test_hostile_bytes_straight_to_the_ensemble(server, corpus):
 
 
 def test_load_2000_requests_at_concurrency_16_with_bounded_memory(server):
+    import gc
+
     import psutil
 
     from tui.core import bench
-
-    import gc
 
     def rss(pid: int) -> int:
         """Unique set size of a process tree: shared pages (libraries, shm) would hide or fake growth."""
