@@ -67,7 +67,8 @@ def preprocess_config(instances: int = 1, decode_threads: int = 0, style: str = 
     c.dynamic_batching.SetInParent()
     c.instance_group.append(pb.ModelInstanceGroup(kind=pb.ModelInstanceGroup.KIND_CPU, count=instances))
     # style "seed" reproduces the original example's full decode + resize, for benchmarks only
-    _params(c, {"decode_threads": decode_threads, "style": style})
+    # gpu_decode auto: nvJPEG for JPEGs when torch sees a GPU (and torchvision is there), else Pillow
+    _params(c, {"decode_threads": decode_threads, "style": style, "gpu_decode": "auto"})
     return c
 
 

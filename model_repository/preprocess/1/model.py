@@ -25,6 +25,63 @@ def _load_preprocessing():
     return module
 
 
+class GpuJpeg:
+    """Batch JPEG decoding with nvJPEG (torchvision.io.decode_jpeg on CUDA), then resize, crop and normalise
+    on the GPU. Only plain JPEGs take this path; everything else (and any batch nvJPEG rejects) goes to Pillow."""
+
+    def __init__(self, pre):
+        import torch
+        import torch.nn.functional as F
+        from torchvision.io import ImageReadMode, decode_jpeg
+
+        self.torch, self.F, self.decode_jpeg, self.mode = torch, F, decode_jpeg, ImageReadMode.RGB
+        self.pre = pre
+        self.scale = torch.tensor(pre.SCALE, device="cuda").reshape(3, 1, 1)
+        self.bias = torch.tensor(pre.BIAS, device="cuda").reshape(3, 1, 1)
+
+    @staticmethod
+    def create(pre, setting: str):
+        if setting == "off":
+            return None
+        try:
+            import torch
+
+            if not torch.cuda.is_available():
+                return None
+            return GpuJpeg(pre)
+        except Exception:  # no torch/torchvision here: Pillow does it all
+            return None
+
+    def eligible(self, data: bytes) -> bool:
+        """A JPEG within the size limits and without an EXIF rotation (header only, nothing decoded)."""
+        if data[:2] != b"\xff\xd8":
+            return False
+        try:
+            img = self.pre._open(data)
+            return img.format == "JPEG" and img.mode in ("RGB", "L") and img.getexif().get(0x0112, 1) == 1
+        except Exception:
+            return False
+
+    def run(self, items: list[bytes]) -> np.ndarray:
+        torch, F, pre = self.torch, self.F, self.pre
+        tensors = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in items]
+        with torch.inference_mode():
+            images = self.decode_jpeg(tensors, mode=self.mode, device="cuda")
+            out = torch.empty((len(images), 3, pre.CROP, pre.CROP), device="cuda")
+            for i, img in enumerate(images):
+                h, w = img.shape[1:]
+                rw, rh = (
+                    (pre.RESIZE, int(pre.RESIZE * h / w)) if w <= h else (int(pre.RESIZE * w / h), pre.RESIZE)
+                )
+                resized = F.interpolate(
+                    img[None].float(), size=(rh, rw), mode="bilinear", antialias=True, align_corners=False
+                )[0]
+                top, left = int(round((rh - pre.CROP) / 2.0)), int(round((rw - pre.CROP) / 2.0))
+                crop = resized[:, top : top + pre.CROP, left : left + pre.CROP].clamp_(0, 255).round_()
+                out[i] = crop * self.scale + self.bias
+            return out.cpu().numpy()
+
+
 class TritonPythonModel:
     def initialize(self, args):
         self.pre = _load_preprocessing()
@@ -35,6 +92,11 @@ class TritonPythonModel:
             threads = min(4, os.cpu_count() or 1)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
         self.seed_style = params.get("style", {}).get("string_value", "fast") == "seed"
+        gpu = params.get("gpu_decode", {}).get("string_value", "auto")
+        self.gpu = None if self.seed_style else GpuJpeg.create(self.pre, gpu)
+        pb_utils.Logger.log_info(
+            f"preprocess: {'nvJPEG on the GPU for JPEGs, ' if self.gpu else ''}Pillow with {threads} threads"
+        )
         out = pb_utils.get_output_config_by_name(config, "OUTPUT_0")
         self.out_dtype = pb_utils.triton_string_to_numpy(out["data_type"])
 
@@ -57,9 +119,31 @@ class TritonPythonModel:
         except Exception as exc:  # never let one request take the model down
             return None, f"preprocess failed: {type(exc).__name__}: {exc}"
 
+    def _gpu_batch(self, requests) -> dict:
+        """request index -> (batch, None) for the single-image JPEG requests nvJPEG decoded."""
+        picked, payloads = [], []
+        for i, request in enumerate(requests):
+            data = pb_utils.get_input_tensor_by_name(request, "INPUT_0").as_numpy()
+            if data.dtype == np.uint8 and (data.ndim == 1 or data.shape[0] == 1):
+                b = data.tobytes()
+                if self.gpu.eligible(b):
+                    picked.append(i)
+                    payloads.append(b)
+        if not picked:
+            return {}
+        try:
+            out = self.gpu.run(payloads)
+        except Exception:  # nvJPEG refused something in the batch: Pillow decodes them all instead
+            return {}
+        return {i: (out[k : k + 1], None) for k, i in enumerate(picked)}
+
     def execute(self, requests):
+        done = self._gpu_batch(requests) if self.gpu is not None else {}
+        rest = [r for i, r in enumerate(requests) if i not in done]
+        cpu = iter(self.pool.map(self._one, rest))
+        results = [done[i] if i in done else next(cpu) for i in range(len(requests))]
         responses = []
-        for batch, error in self.pool.map(self._one, requests):
+        for batch, error in results:
             if error is not None:
                 responses.append(
                     pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(error))
