@@ -108,7 +108,7 @@ def build(
     staging = repository.new_staging(Path(repo)) if repo is not None else None
     try:
         with _step(report, "weights", notify, progress):
-            net, info = _quiet(lambda: weights.load(model, weights_choice, progress.fraction), progress)
+            net, info = quiet(lambda: weights.load(model, weights_choice, progress.fraction), progress)
             report.weights = info.to_dict()
             if not info.trained:
                 progress.log("WARNING: random weights: predictions of this model are meaningless (untrained)")
@@ -119,7 +119,7 @@ def build(
         workdir.mkdir(parents=True, exist_ok=True)
         onnx_path = workdir / "model.onnx"
         with _step(report, "export", notify, progress):
-            _quiet(lambda: export.export_onnx(net, onnx_path, progress), progress)
+            quiet(lambda: export.export_onnx(net, onnx_path, progress), progress)
             report.onnx_bytes = onnx_path.stat().st_size
             report.steps[-1].detail = f"{report.onnx_bytes / 1e6:.1f} MB"
         with _step(report, "check", notify, progress):
@@ -181,7 +181,7 @@ def _tmpdir() -> str:
     return tempfile.mkdtemp(prefix="triton-console-build-")
 
 
-def _quiet(fn, progress: Progress):
+def quiet(fn, progress: Progress):
     """Run ``fn`` with library chatter (warnings, prints) sent to the log instead of the terminal."""
     buf = io.StringIO()
     with warnings.catch_warnings(), contextlib.redirect_stdout(buf):

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedCont
 from .core import server as srv
 from .core.client import TritonClient
 from .core.errors import ConsoleError
+from .core.paths import default_repository
 from .core.stats import metrics_by_model, metrics_from_statistics
 from .messages import MetricsPolled, ServerLog, ServerPolled, ServerSnapshot
 from .panes.build import BuildPane
@@ -35,7 +36,7 @@ POLL_S = 1.0
 class ConsoleOptions:
     url: str | None = None
     protocol: str | None = None
-    repository: Path = field(default_factory=lambda: Path("model_repository_build"))
+    repository: Path = field(default_factory=default_repository)
     server: str = "auto"
     images: list[str] = field(default_factory=list)
     start: bool = False

@@ -213,8 +213,8 @@ def _cmd_export(args) -> int:
     from .core.progress import Progress
 
     progress = Progress(log=lambda line: _err("  " + line))
-    net, info = pipeline._quiet(lambda: weights.load(args.model, args.weights), progress)
-    pipeline._quiet(lambda: export.export_onnx(net, args.output, progress), progress)
+    net, info = pipeline.quiet(lambda: weights.load(args.model, args.weights), progress)
+    pipeline.quiet(lambda: export.export_onnx(net, args.output, progress), progress)
     check = export.check_numerics(net, args.output)
     _err(check.summary())
     if args.json:

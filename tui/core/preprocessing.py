@@ -49,7 +49,9 @@ def _open(data: bytes) -> Image.Image:
         raise ImageError(f"image too large to decode safely: {exc}") from None
     except UnidentifiedImageError:
         head = data[:4].hex(" ")
-        raise ImageError(f"not a decodable image: not a recognised image format ({len(data)} bytes: {head} …)") from None
+        raise ImageError(
+            f"not a decodable image: not a recognised image format ({len(data)} bytes: {head} …)"
+        ) from None
     except Exception as exc:  # PIL raises UnidentifiedImageError, OSError, SyntaxError, ...
         raise ImageError(f"not a decodable image: {exc}") from None
     w, h = img.size
