@@ -58,6 +58,39 @@ def backbone_limit(batch_sizes=(1, 64, 256), seconds: float = 3.0) -> dict:
     return out
 
 
+def backbone_through_triton(
+    url: str, model: str = "resnet50_torch", batch: int = 64, concurrency: int = 4, seconds: float = 8.0
+) -> dict:
+    """The backbone model alone through the server: FP32 [batch,3,224,224] requests, several in flight."""
+    import threading
+
+    import numpy as np
+    import tritonclient.grpc as tc
+
+    x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224), dtype=np.float32)
+    done = [0]
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def worker():
+        client = tc.InferenceServerClient(url)
+        inp = tc.InferInput("input", list(x.shape), "FP32")
+        inp.set_data_from_numpy(x)
+        client.infer(model, [inp])  # warm
+        while time.perf_counter() < stop:
+            client.infer(model, [inp])
+            with lock:
+                done[0] += batch
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"batch": batch, "concurrency": concurrency, "img_s": done[0] / (time.perf_counter() - t0)}
+
+
 def serve(repo: Path, tuning_note: str):
     cfg = srv.ServerConfig(repo, srv.free_port(), srv.free_port(), srv.free_port())
     s = srv.ManagedServer(cfg)
@@ -138,6 +171,8 @@ def main() -> int:
         result["top1"] = {"fp32_cpu_reference": ref, "fp16_gpu_pipeline": top1, "agree": ref == top1}
         print("top-1", json.dumps(result["top1"]), flush=True)
         result["ours"] = run_loads(s.grpc_url, images, args.requests)
+        result["backbone_via_triton"] = [backbone_through_triton(s.grpc_url, batch=b) for b in (64, 256)]
+        print("backbone via triton:", json.dumps(result["backbone_via_triton"]), flush=True)
     finally:
         s.stop()
     s = serve(seed, "seed-style")
