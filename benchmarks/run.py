@@ -118,18 +118,27 @@ async def first_paint_and_lag(url: str, images: list[str]) -> dict:
                 lags.append((loop.time() - t - 0.005) * 1000)
 
         task = asyncio.create_task(probe())
-        for _ in range(5):
+        first_round = 0
+        for round_ in range(6):
             pane.classify(images)
             n0 = len(pane.latencies)
             while len(pane.latencies) < n0 + len(images) and time.monotonic() < deadline + 60:
                 await pilot.pause(0.05)
+            if round_ == 0:
+                first_round = len(
+                    lags
+                )  # the first round overlaps one-time work (tree listing, first renders)
         stop.set()
         await task
         await pilot.press("q")
+    steady = lags[first_round:] or [0.0]
     return {
         "first_paint_ms": first_paint,
         "max_loop_lag_ms": max(lags),
         "p99_loop_lag_ms": percentile(lags, 99),
+        "max_loop_lag_first_round_ms": max(lags[:first_round] or [0.0]),
+        "max_loop_lag_steady_ms": max(steady),
+        "p99_loop_lag_steady_ms": percentile(steady, 99),
         "classified": len(pane.latencies),
     }
 
@@ -265,7 +274,8 @@ def render(r: dict) -> str:
         "",
         f"--help {s['help_ms']:.0f} ms vs python -c pass {s['python_pass_ms']:.0f} ms: {s['ratio']:.2f}×",
         f"first paint {c['first_paint_ms']:.0f} ms; event loop max lag {c['max_loop_lag_ms']:.1f} ms "
-        f"(p99 {c['p99_loop_lag_ms']:.1f}) over {c['classified']} classifications",
+        f"(first round {c['max_loop_lag_first_round_ms']:.1f}; steady max {c['max_loop_lag_steady_ms']:.1f}, "
+        f"p99 {c['p99_loop_lag_steady_ms']:.1f}) over {c['classified']} classifications",
     ]
     return "\n".join(out)
 

@@ -322,7 +322,13 @@ class TritonClient:
         def call():
             c = self._client()
             if self.protocol == "grpc":
-                return c.get_inference_statistics(name, as_json=True, **self._kw())
+                # protobuf's JSON printer is pure Python and holds the GIL long enough to stall the console's
+                # event loop when it runs per request; read the few fields we use directly instead.
+                return {
+                    "model_stats": [
+                        _stats_dict(m) for m in c.get_inference_statistics(name, **self._kw()).model_stats
+                    ]
+                }
             return c.get_inference_statistics(name)
 
         return _int_fields(self._call("statistics", call)).get("model_stats", [])
@@ -418,6 +424,23 @@ def _model_error(message: str) -> str:
             " (reload the model: l in the Models pane with --model-control explicit, or restart the server)"
         )
     return text
+
+
+_STAT_KINDS = ("success", "fail", "queue", "compute_input", "compute_infer", "compute_output")
+
+
+def _stats_dict(m) -> dict:
+    """The fields of a gRPC ModelStatistics message that the console uses, as the HTTP API returns them."""
+    inf = m.inference_stats
+    return {
+        "name": m.name,
+        "version": m.version,
+        "inference_count": m.inference_count,
+        "execution_count": m.execution_count,
+        "inference_stats": {
+            k: {"count": getattr(inf, k).count, "ns": getattr(inf, k).ns} for k in _STAT_KINDS
+        },
+    }
 
 
 def parse_classes(values) -> list[TopK]:
