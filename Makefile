@@ -13,7 +13,7 @@ WEIGHTS ?= imagenet
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH)" -e ".[build,server,preview,dev]"
+	$(PY) -m pip install -q "$(TORCH)" -e ".[build,server,dev]"
 	touch $(STAMP)
 
 venv: $(STAMP)
