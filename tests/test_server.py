@@ -195,3 +195,21 @@ def test_auto_backbone_choice(monkeypatch):
     monkeypatch.setattr(pipeline, "cuda_available", lambda: False)
     assert pipeline.resolve_backbone("auto") == "python-onnxruntime"
     assert pipeline.resolve_backbone("onnxruntime") == "onnxruntime"
+
+
+def test_statistics_read_the_same_over_grpc_and_http(server):
+    """gRPC statistics are read from the protobuf message directly (not its slow JSON printer): same numbers."""
+    from tui.core.client import TritonClient
+
+    g = TritonClient(server.grpc_url, "grpc").model_statistics("postprocess")
+    h = TritonClient(server.http_url, "http").model_statistics("postprocess")
+    kinds = ("success", "fail", "queue", "compute_input", "compute_infer", "compute_output")
+    assert [(s["name"], str(s["version"]), s["inference_count"], s["execution_count"]) for s in g] == [
+        (s["name"], str(s["version"]), s["inference_count"], s["execution_count"]) for s in h
+    ]
+    for a, b in zip(g, h, strict=True):
+        for k in kinds:
+            assert a["inference_stats"][k] == {
+                "count": b["inference_stats"][k]["count"],
+                "ns": b["inference_stats"][k]["ns"],
+            }
