@@ -348,15 +348,14 @@ def _cmd_status(args) -> int:
 
 def pick_model(client, model: str | None) -> str:
     """``-m`` as given, else the ready image ensemble (the seed's ResNet50 one first)."""
-    if model:
-        from .core.client import check_model_name
+    from .core.client import check_model_name, preferred_model
 
+    if model:
         return check_model_name(model)
     candidates = client.ensembles()
     if not candidates:
         raise ConsoleError(f"no ready image model on {client.url}; pass -m MODEL", exit_code=EXIT_USAGE)
-    preferred = [c for c in candidates if c.startswith("ensemble_python_")]
-    return (preferred or candidates)[0]
+    return preferred_model(candidates)
 
 
 def _cmd_classify(args) -> int:

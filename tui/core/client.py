@@ -80,6 +80,12 @@ def parse_url(url: str | None, protocol: str | None = None) -> Endpoint:
     return Endpoint(parts.hostname, port, protocol, ssl=scheme in ("https", "grpcs"))
 
 
+def preferred_model(candidates: list[str]) -> str | None:
+    """The model to use when none is named: the generated ensembles (the seed's ResNet50 one sorts first)."""
+    ours = sorted(c for c in candidates if c.startswith("ensemble_python_"))
+    return (ours or sorted(candidates) or [None])[0]
+
+
 def check_model_name(name: str) -> str:
     """Model names go into URLs and repository paths: allow Triton's usual characters only."""
     if not MODEL_NAME_RE.match(name or "") or name in (".", ".."):

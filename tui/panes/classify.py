@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, DirectoryTree, Input, Select, Sparkline, Static
 
+from ..core.client import preferred_model
 from ..core.errors import ConsoleError
 from ..core.images import IMAGE_SUFFIXES
 from ..core.stats import percentile
@@ -100,8 +101,7 @@ class ClassifyPane(Horizontal):
         current = select.value
         select.set_options([(m, m) for m in models])
         if models:
-            preferred = [m for m in models if m.startswith("ensemble_python_")] or models
-            select.value = current if current in models else preferred[0]
+            select.value = current if current in models else preferred_model(models)
             if self.pending:
                 paths, self.pending = self.pending, []
                 self.classify(paths)
