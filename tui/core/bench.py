@@ -27,6 +27,7 @@ class ItemResult:
     result: Classification | None = None
     error: str | None = None
     breakdown: Breakdown | None = None
+    data: bytes | None = field(default=None, repr=False)  # the bytes that were sent (for previews)
 
     def to_dict(self) -> dict:
         out: dict = {"image": self.path}
@@ -64,7 +65,7 @@ def classify_files(
             before = client.model_statistics() if steps else None
             result = classify_item(client, model, item.data, k)
             bd = breakdown(before, client.model_statistics(), model, steps) if steps else None
-            yield ItemResult(path, result=result, breakdown=bd)
+            yield ItemResult(path, result=result, breakdown=bd, data=item.data)
         except ConsoleError as exc:
             if exc.exit_code == EXIT_USAGE:
                 raise

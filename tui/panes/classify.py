@@ -157,11 +157,10 @@ class ClassifyPane(Horizontal):
         try:
             for item in classify_files(self.app.client, model, paths, k=5, with_breakdown=True):
                 pixels = None
-                if item.result is not None:
-                    try:
-                        with open(item.path, "rb") as fh:
-                            pixels = thumbnail(fh.read(), *preview_size)
-                    except (ImageError, OSError):
+                if item.result is not None and item.data is not None:
+                    try:  # the bytes already read and sent: the file is not read twice
+                        pixels = thumbnail(item.data, *preview_size)
+                    except ImageError:
                         pixels = None
                     if pixels is not None and pixels.shape[0] % 2:
                         pixels = pixels[:-1]
