@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -89,22 +90,29 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def decode(data: bytes) -> Image.Image:
-    """Decode ``data`` to the 224x224 RGB centre crop of the image resized to shorter side 256."""
+def _load_rgb(data: bytes, draft_size: Callable[[int, int], tuple[int, int]]) -> Image.Image:
+    """Open (limits checked first), decode (JPEGs at the smallest DCT scale >= ``draft_size(w, h)``: libjpeg
+    decodes at 1/2, 1/4, 1/8 for free), apply the EXIF orientation and convert to RGB."""
     img = _open(data)
-    w, h = img.size
     try:
         if img.format == "JPEG":
-            # libjpeg can decode at 1/2, 1/4, 1/8 scale for free; ask for >= the resize target.
-            s = RESIZE / min(w, h)
-            img.draft("RGB", (int(w * s + 0.999), int(h * s + 0.999)))
+            img.draft("RGB", draft_size(*img.size))
         img.load()
-        img = ImageOps.exif_transpose(img)
-        img = _to_rgb(img)
+        return _to_rgb(ImageOps.exif_transpose(img))
     except ImageError:
         raise
     except Exception as exc:  # truncated data, bad Huffman tables, unsupported modes, ...
         raise ImageError(f"cannot decode image: {exc}") from None
+
+
+def _resize_target(w: int, h: int) -> tuple[int, int]:
+    s = RESIZE / min(w, h)
+    return int(w * s + 0.999), int(h * s + 0.999)
+
+
+def decode(data: bytes) -> Image.Image:
+    """Decode ``data`` to the 224x224 RGB centre crop of the image resized to shorter side 256."""
+    img = _load_rgb(data, _resize_target)
     w, h = img.size
     # Resize the shorter side to 256 (as torchvision.Resize(256)), then crop 224 from the centre:
     # computed as one resampling of just the source box that ends up in the crop.
@@ -156,15 +164,9 @@ def preprocess_seed_style(data: bytes) -> np.ndarray:
 
 def thumbnail(data: bytes, width: int, height: int) -> np.ndarray:
     """A small RGB uint8 [h, w, 3] copy of the image for previews (same limits and modes as decode)."""
-    img = _open(data)
+    img = _load_rgb(data, lambda _w, _h: (width, height))
     try:
-        if img.format == "JPEG":
-            img.draft("RGB", (width, height))
-        img.load()
-        img = _to_rgb(ImageOps.exif_transpose(img))
         img.thumbnail((width, height), Image.BILINEAR)
-    except ImageError:
-        raise
     except Exception as exc:
-        raise ImageError(f"cannot decode image: {exc}") from None
+        raise ImageError(f"cannot resize image: {exc}") from None
     return np.asarray(img, dtype=np.uint8)
