@@ -360,7 +360,10 @@ def test_serve_leaves_no_processes(repo, tmp_path, sig):
         proc.send_signal(sig)
         code = proc.wait(timeout=60)
         if sig != signal.SIGKILL:
-            assert code == 0, proc.stderr.read()
+            err = proc.stderr.read()
+            assert code == 0, err
+            # the exact command is printed, to rerun by hand (the README's NGC note relies on it)
+            assert f"--model-repository={root.resolve()} --http-address=127.0.0.1" in err
         assert _wait(lambda: not _ours(root), 30), _ours(root)
         assert not list(Path("/dev/shm").glob(f"{srv.SHM_PREFIX}{proc.pid}_*"))
     finally:

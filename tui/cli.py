@@ -245,6 +245,7 @@ def _cmd_engine(args) -> int:
 
 
 def _cmd_serve(args) -> int:
+    import shlex
     import signal
     import threading
 
@@ -275,6 +276,7 @@ def _cmd_serve(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
     _err(f"starting {binary.path} ({binary.source}) on {repo}")
+    _err("  " + shlex.join(server.argv))  # the exact command, to rerun by hand (e.g. in an NGC container)
     server.start()
     try:
         server.wait_ready(timeout=300, cancel=stop)

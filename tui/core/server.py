@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
+import glob
 import hashlib
 import importlib.util
 import ipaddress
@@ -234,6 +235,9 @@ class ServerConfig:
     load_models: list[str] = field(default_factory=list)  # explicit mode: models to load at start ("*" = all)
     exit_timeout_s: int = 5
     log_verbose: int = 0
+    # CUDA memory pool per GPU for GPU tensors between models (Triton's default, 64 MiB, holds only ~100
+    # preprocessed images): None = 1 GiB on each visible NVIDIA GPU, 0 = leave Triton's default
+    cuda_pool_mb: int | None = None
     extra_args: list[str] = field(default_factory=list)
 
     def warnings(self) -> list[str]:
@@ -245,6 +249,19 @@ class ServerConfig:
                     "model-control explicit on a non-local address lets anyone who reaches it load/unload models"
                 )
         return out
+
+
+DEFAULT_CUDA_POOL_MB = 1024
+
+
+def visible_gpus() -> int:
+    """How many NVIDIA GPUs the server will see, without loading CUDA (device nodes, CUDA_VISIBLE_DEVICES)."""
+    nodes = len(glob.glob("/dev/nvidia[0-9]*"))
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is None:
+        return nodes
+    ids = [v for v in visible.split(",") if v.strip() and not v.strip().startswith("-")]
+    return min(len(ids), nodes)
 
 
 def build_argv(binary: ServerBinary, cfg: ServerConfig, shm_prefix: str) -> list[str]:
@@ -270,6 +287,9 @@ def build_argv(binary: ServerBinary, cfg: ServerConfig, shm_prefix: str) -> list
     ]
     if binary.backend_dir:
         argv.append(f"--backend-directory={binary.backend_dir}")
+    pool_mb = DEFAULT_CUDA_POOL_MB if cfg.cuda_pool_mb is None else cfg.cuda_pool_mb
+    if pool_mb > 0:
+        argv += [f"--cuda-memory-pool-byte-size={gpu}:{pool_mb * 2**20}" for gpu in range(visible_gpus())]
     if cfg.model_control == "explicit":
         argv += [f"--load-model={m}" for m in cfg.load_models]
     return argv + list(cfg.extra_args)
