@@ -25,6 +25,7 @@ MARKER = ".triton-console.json"
 MAX_BATCH = 256
 SOURCES = Path(__file__).resolve().parent.parent / "model_repository"
 PREPROCESSING_SOURCE = Path(__file__).resolve().parent.parent / "tui" / "core" / "preprocessing.py"
+GPU_PREPROCESSING_SOURCE = PREPROCESSING_SOURCE.with_name("gpu_preprocessing.py")
 
 BACKBONES = ("tensorrt", "onnxruntime", "python-onnxruntime", "python-torch")
 
@@ -59,16 +60,31 @@ def _params(config, values: dict[str, str]) -> None:
         config.parameters[k].string_value = str(v)
 
 
-def preprocess_config(instances: int = 1, decode_threads: int = 0, style: str = "fast"):
+def preprocess_config(
+    instances: int = 1,
+    decode_threads: int = 0,
+    style: str = "fast",
+    queue_delay_us: int = 0,
+    gpu_output: str = "auto",
+):
     pb = _pb()
     c = pb.ModelConfig(name="preprocess", backend="python", max_batch_size=MAX_BATCH)
     c.input.append(_tensor(pb.ModelInput, "INPUT_0", "TYPE_UINT8", [-1], allow_ragged_batch=True))
     c.output.append(_tensor(pb.ModelOutput, "OUTPUT_0", "TYPE_FP32", [3, 224, 224]))
-    c.dynamic_batching.SetInParent()
+    c.dynamic_batching.max_queue_delay_microseconds = queue_delay_us  # nvJPEG gains from larger batches
     c.instance_group.append(pb.ModelInstanceGroup(kind=pb.ModelInstanceGroup.KIND_CPU, count=instances))
     # style "seed" reproduces the original example's full decode + resize, for benchmarks only
-    # gpu_decode auto: nvJPEG for JPEGs when torch sees a GPU (and torchvision is there), else Pillow
-    _params(c, {"decode_threads": decode_threads, "style": style, "gpu_decode": "auto"})
+    # gpu_decode auto: nvJPEG for JPEGs when torch sees a GPU (and torchvision is there), else Pillow;
+    # gpu_output auto: those results leave as GPU tensors (the next step reads them without a host copy)
+    _params(
+        c,
+        {
+            "decode_threads": decode_threads,
+            "style": style,
+            "gpu_decode": "auto",
+            "gpu_output": gpu_output,
+        },
+    )
     return c
 
 
@@ -112,6 +128,8 @@ def backbone_config(
         c.backend = "python"
         # The model places itself on the GPU (torch) when there is one; Triton sees a CPU instance.
         options = {
+            # inputs stay where the previous step left them (the GPU preprocess hands over GPU tensors)
+            "FORCE_CPU_ONLY_INPUT_TENSORS": "no",
             "torchscript_file": "model.pt",
             "device": "auto",
             "precision": "fp16",
@@ -302,10 +320,13 @@ def write_repository(
             tuning.get("preprocess_instances", 1),
             tuning.get("decode_threads", 0),
             tuning.get("preprocess_style", "fast"),
+            tuning.get("preprocess_queue_delay_us", 0),
+            tuning.get("gpu_output", "auto"),
         ),
     )
     _install_source(pre, "preprocess")
     shutil.copy2(PREPROCESSING_SOURCE, pre / "1" / "imagenet_preprocessing.py")
+    shutil.copy2(GPU_PREPROCESSING_SOURCE, pre / "1" / "imagenet_preprocessing_gpu.py")
 
     post = staging / "postprocess"
     _write_config(post, postprocess_config())

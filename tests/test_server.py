@@ -152,6 +152,7 @@ def test_torch_backbone_flavour_serves_and_falls_back_to_cpu(tmp_path, images_di
     cfg = repository.read_config(tmp_path / "repo" / "efficientnet_lite0_torch" / "config.pbtxt")
     params = {k: v.string_value for k, v in cfg.parameters.items()}
     assert params == {
+        "FORCE_CPU_ONLY_INPUT_TENSORS": "no",
         "torchscript_file": "model.pt",
         "device": "auto",
         "precision": "fp16",

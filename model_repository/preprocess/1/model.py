@@ -1,8 +1,10 @@
 """Triton Python-backend model ``preprocess``: encoded image bytes -> normalised FP32 [3, 224, 224].
 
 INPUT_0: UINT8 [-1] (the file's bytes, ragged across a dynamic batch); OUTPUT_0: FP32 [3, 224, 224].
-Each request is decoded on its own (in a small thread pool: Pillow releases the GIL while it decodes
-and resamples), so one undecodable image fails only its own request with a clear message.
+On a CUDA machine (torch + torchvision in the stub's environment) plain JPEGs of a dynamic batch are
+decoded together with nvJPEG and resized per size group on the GPU, and the result stays on the GPU for
+the backbone (DLPack); everything else is decoded by Pillow in a small thread pool (it releases the GIL
+while it decodes and resamples). One undecodable image fails only its own request, with a clear message.
 """
 
 # First: under the console's embedded server this import also puts its site-packages on sys.path.
@@ -11,99 +13,78 @@ import triton_python_backend_utils as pb_utils  # noqa: I001
 import importlib.util
 import json
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 
-def _load_preprocessing():
-    """The shared decoder installed beside this file by the repository generator."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "imagenet_preprocessing.py")
-    spec = importlib.util.spec_from_file_location("imagenet_preprocessing", path)
+def _load_module(filename: str, name: str):
+    """A helper installed beside this file by the repository generator."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), filename)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-class GpuJpeg:
-    """Batch JPEG decoding with nvJPEG (torchvision.io.decode_jpeg on CUDA), then resize, crop and normalise
-    on the GPU. Only plain JPEGs take this path; everything else (and any batch nvJPEG rejects) goes to Pillow."""
-
-    def __init__(self, pre):
+def _gpu_jpeg(pre, setting: str):
+    """The GPU decoder, or None where there is no CUDA, torch or torchvision (Pillow then does it all)."""
+    if setting == "off":
+        return None
+    try:
         import torch
-        import torch.nn.functional as F
-        from torchvision.io import ImageReadMode, decode_jpeg
 
-        self.torch, self.F, self.decode_jpeg, self.mode = torch, F, decode_jpeg, ImageReadMode.RGB
-        self.pre = pre
-        self.scale = torch.tensor(pre.SCALE, device="cuda").reshape(3, 1, 1)
-        self.bias = torch.tensor(pre.BIAS, device="cuda").reshape(3, 1, 1)
-
-    @staticmethod
-    def create(pre, setting: str):
-        if setting == "off":
+        if not torch.cuda.is_available():
             return None
-        try:
-            import torch
+    except Exception:  # no torch in the stub's environment: a CPU-only install
+        return None
+    try:
+        import torchvision.io  # noqa: F401
 
-            if not torch.cuda.is_available():
-                return None
-            return GpuJpeg(pre)
-        except Exception:  # no torch/torchvision here: Pillow does it all
-            return None
-
-    def eligible(self, data: bytes) -> bool:
-        """A JPEG within the size limits and without an EXIF rotation (header only, nothing decoded)."""
-        if data[:2] != b"\xff\xd8":
-            return False
-        try:
-            img = self.pre._open(data)
-            return img.format == "JPEG" and img.mode in ("RGB", "L") and img.getexif().get(0x0112, 1) == 1
-        except Exception:
-            return False
-
-    def run(self, items: list[bytes]) -> np.ndarray:
-        torch, F, pre = self.torch, self.F, self.pre
-        tensors = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in items]
-        with torch.inference_mode():
-            images = self.decode_jpeg(tensors, mode=self.mode, device="cuda")
-            out = torch.empty((len(images), 3, pre.CROP, pre.CROP), device="cuda")
-            for i, img in enumerate(images):
-                h, w = img.shape[1:]
-                rw, rh = (
-                    (pre.RESIZE, int(pre.RESIZE * h / w)) if w <= h else (int(pre.RESIZE * w / h), pre.RESIZE)
-                )
-                resized = F.interpolate(
-                    img[None].float(), size=(rh, rw), mode="bilinear", antialias=True, align_corners=False
-                )[0]
-                top, left = int(round((rh - pre.CROP) / 2.0)), int(round((rw - pre.CROP) / 2.0))
-                crop = resized[:, top : top + pre.CROP, left : left + pre.CROP].clamp_(0, 255).round_()
-                out[i] = crop * self.scale + self.bias
-            return out.cpu().numpy()
+        gpu = _load_module("imagenet_preprocessing_gpu.py", "imagenet_preprocessing_gpu")
+        return gpu.JpegBatch(pre, "cuda")
+    except Exception as exc:
+        pb_utils.Logger.log_warn(f"preprocess: no GPU decoding ({type(exc).__name__}: {exc})")
+        return None
 
 
 class TritonPythonModel:
     def initialize(self, args):
-        self.pre = _load_preprocessing()
+        self.pre = _load_module("imagenet_preprocessing.py", "imagenet_preprocessing")
         config = json.loads(args["model_config"])
-        params = config.get("parameters", {})
-        threads = int(params.get("decode_threads", {}).get("string_value", "0") or 0)
+        params = {k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()}
+        threads = int(params.get("decode_threads", "0") or 0)
         if threads <= 0:
             threads = min(4, os.cpu_count() or 1)
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
-        self.seed_style = params.get("style", {}).get("string_value", "fast") == "seed"
-        gpu = params.get("gpu_decode", {}).get("string_value", "auto")
-        self.gpu = None if self.seed_style else GpuJpeg.create(self.pre, gpu)
-        pb_utils.Logger.log_info(
-            f"preprocess: {'nvJPEG on the GPU for JPEGs, ' if self.gpu else ''}Pillow with {threads} threads"
-        )
         out = pb_utils.get_output_config_by_name(config, "OUTPUT_0")
         self.out_dtype = pb_utils.triton_string_to_numpy(out["data_type"])
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
+        self.seed_style = params.get("style", "fast") == "seed"
+        self.gpu = None if self.seed_style else _gpu_jpeg(self.pre, params.get("gpu_decode", "auto"))
+        # GPU results go to the next step as GPU tensors unless told otherwise (no copy to host and back)
+        self.gpu_output = self.gpu is not None and params.get("gpu_output", "auto") != "off"
+        if self.gpu is not None:
+            import torch
+            from torch.utils import dlpack
 
-    def _one(self, request):
-        """(tensor batch or None, error message or None) for one request."""
+            self.torch, self.to_dlpack = torch, dlpack.to_dlpack
+            self.out_torch_dtype = torch.from_numpy(np.empty(0, self.out_dtype)).dtype
+            # payloads are read-only bytes; nvJPEG only reads them
+            warnings.filterwarnings("ignore", message=".*not writable.*", category=UserWarning)
+        pb_utils.Logger.log_info(
+            "preprocess: "
+            + (
+                f"nvJPEG on the GPU for JPEGs (output on {'GPU' if self.gpu_output else 'CPU'}), "
+                if self.gpu
+                else ""
+            )
+            + f"Pillow with {threads} threads"
+        )
+
+    def _one(self, data: np.ndarray):
+        """(tensor batch or None, error message or None) for one request's bytes on the CPU."""
         try:
-            data = pb_utils.get_input_tensor_by_name(request, "INPUT_0").as_numpy()
             if data.dtype != np.uint8:
                 return None, f"INPUT must be UINT8 bytes, got {data.dtype}"
             rows = data.reshape(1, -1) if data.ndim == 1 else data.reshape(data.shape[0], -1)
@@ -113,43 +94,51 @@ class TritonPythonModel:
                     batch[i] = self.pre.preprocess_seed_style(row.tobytes())
                 else:
                     self.pre.to_chw(self.pre.decode(row.tobytes()), out=batch[i])
-            return batch, None
+            return batch.astype(self.out_dtype, copy=False), None
         except self.pre.ImageError as exc:
             return None, str(exc)
         except Exception as exc:  # never let one request take the model down
             return None, f"preprocess failed: {type(exc).__name__}: {exc}"
 
-    def _gpu_batch(self, requests) -> dict:
-        """request index -> (batch, None) for the single-image JPEG requests nvJPEG decoded."""
-        picked, payloads = [], []
-        for i, request in enumerate(requests):
-            data = pb_utils.get_input_tensor_by_name(request, "INPUT_0").as_numpy()
+    def _gpu_batch(self, arrays: list[np.ndarray]) -> dict:
+        """request index -> (tensor, None) for the single-image plain-JPEG requests, decoded together."""
+        picked, payloads, sizes = [], [], []
+        for i, data in enumerate(arrays):
             if data.dtype == np.uint8 and (data.ndim == 1 or data.shape[0] == 1):
                 b = data.tobytes()
-                if self.gpu.eligible(b):
+                size = self.gpu.header(b)
+                if size is not None:
                     picked.append(i)
-                    payloads.append(b)
+                    payloads.append(self.torch.frombuffer(b, dtype=self.torch.uint8))
+                    sizes.append(size)
         if not picked:
             return {}
         try:
-            out = self.gpu.run(payloads)
+            out = self.gpu.run(payloads, sizes, self.out_torch_dtype)
+            self.torch.cuda.current_stream().synchronize()  # the next step reads it from another process
         except Exception:  # nvJPEG refused something in the batch: Pillow decodes them all instead
             return {}
+        if not self.gpu_output:
+            out = out.cpu().numpy()
         return {i: (out[k : k + 1], None) for k, i in enumerate(picked)}
 
     def execute(self, requests):
-        done = self._gpu_batch(requests) if self.gpu is not None else {}
-        rest = [r for i, r in enumerate(requests) if i not in done]
+        arrays = [pb_utils.get_input_tensor_by_name(r, "INPUT_0").as_numpy() for r in requests]
+        done = self._gpu_batch(arrays) if self.gpu is not None else {}
+        rest = [a for i, a in enumerate(arrays) if i not in done]
         cpu = iter(self.pool.map(self._one, rest))
-        results = [done[i] if i in done else next(cpu) for i in range(len(requests))]
         responses = []
-        for batch, error in results:
+        for i in range(len(requests)):
+            batch, error = done[i] if i in done else next(cpu)
             if error is not None:
                 responses.append(
                     pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(error))
                 )
                 continue
-            tensor = pb_utils.Tensor("OUTPUT_0", batch.astype(self.out_dtype, copy=False))
+            if isinstance(batch, np.ndarray):
+                tensor = pb_utils.Tensor("OUTPUT_0", batch)
+            else:
+                tensor = pb_utils.Tensor.from_dlpack("OUTPUT_0", self.to_dlpack(batch))
             responses.append(pb_utils.InferenceResponse(output_tensors=[tensor]))
         return responses
 

@@ -1,0 +1,149 @@
+"""The GPU flavour's code that can run without a GPU: the batched resize/crop/normalise arithmetic (on the
+CPU), the JPEG gate in front of nvJPEG, chunking, the generated configs and the server's CUDA pool flags.
+On the lent H100 the same code runs on CUDA (benchmarks/gpu.py checks top-1 there)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from build_tools import repository
+from tests.conftest import EXPECTED, image
+from tui.core import gpu_preprocessing as gp
+from tui.core import preprocessing as pre
+from tui.core import server as srv
+
+torch = pytest.importorskip("torch")
+
+
+def full_decode(data: bytes):
+    """What nvJPEG hands over: the whole image, RGB uint8 [3, h, w] (here decoded by Pillow)."""
+    rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    return torch.from_numpy(rgb.transpose(2, 0, 1).copy())
+
+
+def jpeg(size, color=(200, 30, 30), exif: Image.Exif | None = None, mode="RGB") -> bytes:
+    buf = io.BytesIO()
+    fill = {"L": 120, "CMYK": (0, 200, 200, 0)}.get(mode, color)
+    img = Image.new(mode, size, fill)
+    img.save(buf, "JPEG", exif=exif or Image.Exif())
+    return buf.getvalue()
+
+
+def test_batched_gpu_arithmetic_matches_the_cpu_path_image_by_image():
+    """Every test image, mixed and repeated out of order (so equal sizes form non-contiguous groups)."""
+    names = list(EXPECTED)
+    datas = [image(n).read_bytes() for n in names]
+    order = [0, 1, 2, 2, 0, 1]
+    out = torch.empty((len(order), 3, pre.CROP, pre.CROP))
+    gp.JpegBatch(pre, "cpu").resize_crop_normalize([full_decode(datas[i]) for i in order], out)
+    for k, i in enumerate(order):
+        ref = pre.preprocess(datas[i])
+        diff = np.abs(out[k].numpy() - ref)
+        # small images decode identically; the 8.5 Mpx mug differs only by Pillow's DCT-domain draft
+        # decode (a level or two of 255 on average: 1 level = 0.017 after normalisation)
+        assert diff.mean() < 0.05, (names[i], diff.mean())
+        if names[i] == "car.jpg":
+            assert diff.max() < 1e-5
+    assert torch.equal(out[0], out[4]) and torch.equal(out[2], out[3])
+
+
+def test_gpu_arithmetic_keeps_the_top1_of_the_cpu_path():
+    from build_tools import weights
+
+    net, _ = weights.load("efficientnet-lite0", "imagenet")
+    names = list(EXPECTED)
+    out = torch.empty((3, 3, pre.CROP, pre.CROP))
+    gp.JpegBatch(pre, "cpu").resize_crop_normalize([full_decode(image(n).read_bytes()) for n in names], out)
+    with torch.no_grad():
+        top1 = net(out).argmax(1).tolist()
+    assert top1 == [EXPECTED[n][0] for n in names]
+
+
+@pytest.mark.parametrize("w,h", [(640, 480), (480, 640), (300, 300), (1000, 257), (257, 1000)])
+def test_resize_shape_and_crop_match_pillow_path(w, h):
+    """Synthetic gradients of many aspect ratios: same shapes, same crop window as the CPU decoder."""
+    x = np.linspace(0, 255, w, dtype=np.float32)[None, :] * np.linspace(0.2, 1, h, dtype=np.float32)[:, None]
+    rgb = np.stack([x, x[::-1], np.full_like(x, 90)], axis=-1).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")  # lossless: both paths see the very same pixels
+    out = torch.empty((1, 3, pre.CROP, pre.CROP))
+    gp.JpegBatch(pre, "cpu").resize_crop_normalize([torch.from_numpy(rgb.transpose(2, 0, 1).copy())], out)
+    ref = pre.preprocess(buf.getvalue())
+    assert np.abs(out[0].numpy() - ref).mean() < 0.02  # antialias kernels differ by a rounding step at most
+
+
+def test_header_gate_sends_only_plain_jpegs_to_nvjpeg():
+    gate = gp.JpegBatch(pre, "cpu").header
+    assert gate(jpeg((320, 240))) == (320, 240)
+    assert gate(jpeg((64, 48), mode="L")) == (64, 48)
+    rotated = Image.Exif()
+    rotated[gp.EXIF_ORIENTATION] = 6
+    assert gate(jpeg((320, 240), exif=rotated)) is None  # Pillow applies the rotation
+    assert gate(jpeg((64, 64), mode="CMYK")) is None
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(png, "PNG")
+    assert gate(png.getvalue()) is None
+    assert gate(b"\xff\xd8 truncated") is None
+    # a header announcing 60000x60000 never reaches a decoder (Pillow's path gives the message)
+    bomb = bytearray(jpeg((16, 16)))
+    sof = bomb.index(b"\xff\xc0")
+    bomb[sof + 5 : sof + 9] = (60000).to_bytes(2, "big") * 2
+    assert gate(bytes(bomb)) is None
+
+
+def test_chunks_bound_pixels_and_keep_order():
+    sizes = [(4000, 3000)] * 5 + [(100, 100)] * 3
+    groups = gp.chunks(sizes, limit=25_000_000)
+    assert [i for g in groups for i in g] == list(range(8))
+    assert all(sum(sizes[i][0] * sizes[i][1] for i in g) <= 25_000_000 or len(g) == 1 for g in groups)
+    assert gp.chunks([(10_000, 10_000)], limit=1) == [[0]]  # one oversized image still gets a chunk
+
+
+def test_preprocess_config_and_files_for_the_gpu_path(repo):
+    cfg = repository.read_config(repo / "preprocess" / "config.pbtxt")
+    params = {k: v.string_value for k, v in cfg.parameters.items()}
+    assert params["gpu_decode"] == "auto" and params["gpu_output"] == "auto"
+    installed = repo / "preprocess" / "1" / "imagenet_preprocessing_gpu.py"
+    assert installed.read_bytes() == Path(gp.__file__).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "gpus,pool_mb,expected",
+    [
+        (0, None, []),
+        (1, None, ["--cuda-memory-pool-byte-size=0:1073741824"]),
+        (2, 256, ["--cuda-memory-pool-byte-size=0:268435456", "--cuda-memory-pool-byte-size=1:268435456"]),
+        (2, 0, []),
+    ],
+)
+def test_cuda_pool_flags_follow_visible_gpus(monkeypatch, tmp_path, gpus, pool_mb, expected):
+    monkeypatch.setattr(srv, "visible_gpus", lambda: gpus)
+    binary = srv.ServerBinary("/usr/bin/tritonserver", "path")
+    argv = srv.build_argv(binary, srv.ServerConfig(tmp_path, cuda_pool_mb=pool_mb), "p_")
+    assert [a for a in argv if a.startswith("--cuda-memory-pool")] == expected
+
+
+def test_visible_gpus_respects_cuda_visible_devices(monkeypatch):
+    monkeypatch.setattr(srv.glob, "glob", lambda _: ["/dev/nvidia0", "/dev/nvidia1"])
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert srv.visible_gpus() == 2
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    assert srv.visible_gpus() == 1
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert srv.visible_gpus() == 0
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
+    assert srv.visible_gpus() == 0
+
+
+def test_gpu_flavours_get_the_measured_tuning_only_on_a_gpu():
+    from build_tools import pipeline
+
+    assert pipeline.default_tuning("python-torch", gpu=True) == pipeline.GPU_TUNING
+    assert pipeline.default_tuning("tensorrt", gpu=True)["preprocess_instances"] == 4
+    assert pipeline.default_tuning("python-torch", gpu=False) == {}
+    assert pipeline.default_tuning("python-onnxruntime", gpu=True) == {}
