@@ -1,9 +1,12 @@
 """GPU benchmark, run on the lent H100 by benchmarks/gpu_device.sh (see the README's GPU section).
 
 One run: builds the repositories there, starts the bundled tritonserver, runs ``bench`` at concurrency
-1/8/64 and a batch-heavy load (256 in flight) through (a) our pipeline and (b) the seed-style pipeline (full
-PIL decode + resize on the CPU, same GPU backbone), measures the backbone alone on the GPU (the limit), and
-checks top-1: fp16 GPU vs fp32 CPU on every test image.
+1/8/64 and a batch-heavy load (256 in flight), plus 8 client processes at once (one Python client tops out
+first), through (a) our pipeline (nvJPEG + fp16 torch backbone, GPU tensors between the steps), (b) the
+seed-style pipeline with the same tuning (full PIL decode + resize on the CPU, same GPU backbone) and (c) the
+seed as written (one preprocess instance, requests one after another). It measures the limits in-process
+(the backbone with CUDA graphs; nvJPEG preprocessing), the backbone alone through the server (gRPC, and
+CUDA shared memory), and checks top-1: nvJPEG + fp16 GPU vs Pillow + fp32 CPU on every test image.
 """
 
 from __future__ import annotations
@@ -58,10 +61,41 @@ def backbone_limit(batch_sizes=(1, 64, 256), seconds: float = 3.0) -> dict:
     return out
 
 
+def decode_limit(images: list[str], batch: int = 64, seconds: float = 3.0) -> dict:
+    """nvJPEG decode + batched resize/crop/normalise in-process (one thread), the images mixed as in
+    the load: the ceiling of one ``preprocess`` instance on this GPU."""
+    import torch
+
+    from tui.core.gpu_preprocessing import JpegBatch
+
+    datas = [Path(p).read_bytes() for p in images]
+    items = [datas[i % len(datas)] for i in range(batch)]
+    gpu = JpegBatch(preprocessing, "cuda")
+    sizes = [gpu.header(b) for b in items]
+    payloads = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in items]
+    gpu.run(payloads, sizes)
+    torch.cuda.synchronize()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        gpu.run(payloads, sizes)
+        torch.cuda.synchronize()
+        n += batch
+    return {"batch": batch, "img_s": n / (time.perf_counter() - t0)}
+
+
 def backbone_through_triton(
-    url: str, model: str = "resnet50_torch", batch: int = 64, concurrency: int = 4, seconds: float = 8.0
+    url: str,
+    model: str = "resnet50_torch",
+    batch: int = 64,
+    concurrency: int = 4,
+    seconds: float = 8.0,
+    transport: str = "grpc",
 ) -> dict:
-    """The backbone model alone through the server: FP32 [batch,3,224,224] requests, several in flight."""
+    """The backbone model alone through the server: FP32 [batch,3,224,224] requests, several in flight.
+
+    ``grpc`` sends the tensor in each request (what a remote client pays: 600 KB per image); ``cuda_shm``
+    registers a CUDA shared-memory region per client thread holding the batch already on the GPU, so the
+    server hands the backbone device memory (the way to feed a GPU model from a co-located process)."""
     import threading
 
     import numpy as np
@@ -69,26 +103,52 @@ def backbone_through_triton(
 
     x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224), dtype=np.float32)
     done = [0]
+    errors: list[str] = []
     lock = threading.Lock()
-    stop = time.perf_counter() + seconds
+    start = threading.Barrier(concurrency + 1)
 
-    def worker():
+    def worker(k: int):
         client = tc.InferenceServerClient(url)
         inp = tc.InferInput("input", list(x.shape), "FP32")
-        inp.set_data_from_numpy(x)
-        client.infer(model, [inp])  # warm
-        while time.perf_counter() < stop:
+        region = None
+        try:
+            if transport == "cuda_shm":
+                import base64
+
+                import cupy
+
+                rt = cupy.cuda.runtime
+                region = rt.malloc(x.nbytes)  # a whole allocation of its own: its IPC handle has no offset
+                rt.memcpy(region, x.ctypes.data, x.nbytes, rt.memcpyHostToDevice)
+                handle = base64.b64encode(bytes(rt.ipcGetMemHandle(region)))
+                client.register_cuda_shared_memory(f"bench_in_{k}", handle, 0, x.nbytes)
+                inp.set_shared_memory(f"bench_in_{k}", x.nbytes)
+            else:
+                inp.set_data_from_numpy(x)
+            client.infer(model, [inp])  # warm
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+        start.wait()
+        deadline = time.perf_counter() + seconds
+        while not errors and time.perf_counter() < deadline:
             client.infer(model, [inp])
             with lock:
                 done[0] += batch
+        if region is not None:
+            client.unregister_cuda_shared_memory(f"bench_in_{k}")
+            rt.free(region)
 
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
     for t in threads:
         t.start()
+    start.wait()
+    t0 = time.perf_counter()
     for t in threads:
         t.join()
-    return {"batch": batch, "concurrency": concurrency, "img_s": done[0] / (time.perf_counter() - t0)}
+    out = {"transport": transport, "batch": batch, "concurrency": concurrency}
+    if errors:
+        return {**out, "error": errors[0]}
+    return {**out, "img_s": done[0] / (time.perf_counter() - t0)}
 
 
 def multiprocess_load(
@@ -158,15 +218,105 @@ def run_loads(url: str, images: list[str], requests: int) -> dict:
     return out
 
 
+def isolated(fn, *args, **kw) -> dict:
+    """``fn(*args, **kw)`` in a child process: a crash in a CUDA client library is a result, not the end."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        try:
+            return pool.apply_async(fn, args, kw).get(timeout=120)
+        except Exception as exc:
+            return {**kw, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def profile_stubs(seconds: float = 8.0) -> dict:
+    """py-spy samples of every Python-backend stub while the load runs: the top frames by own time and by
+    time including callees, per model instance. Needs py-spy on PATH (benchmarks/make_carry.sh)."""
+    import shutil
+    import subprocess
+    from collections import Counter
+
+    import psutil
+
+    if not shutil.which("py-spy"):
+        return {"error": "py-spy not on PATH"}
+    stubs = {}
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        if cmd and cmd[0].endswith("triton_python_backend_stub"):
+            model = Path(cmd[1]).parent.parent.name if len(cmd) > 1 else "stub"
+            stubs[proc.info["pid"]] = f"{model} (pid {proc.info['pid']})"
+    runs = {
+        pid: subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "-p",
+                str(pid),
+                "-d",
+                str(int(seconds)),
+                "-r",
+                "200",
+                "--nonblocking",
+                "-f",
+                "raw",
+                "-o",
+                f"/tmp/spy-{pid}.txt",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for pid in stubs
+    }
+    out = {}
+    for pid, run in runs.items():
+        err = run.communicate()[1]
+        own, incl, total = Counter(), Counter(), 0
+        try:
+            lines = Path(f"/tmp/spy-{pid}.txt").read_text().splitlines()
+        except OSError:
+            out[stubs[pid]] = {"error": err.strip()[-300:]}
+            continue
+        for line in lines:
+            stack, _, count = line.rpartition(" ")
+            n = int(count)
+            frames = stack.split(";")
+            total += n
+            own[frames[-1]] += n
+            for f in set(frames):
+                incl[f] += n
+        out[stubs[pid]] = {
+            "samples": total,
+            "own": [(f, round(100 * n / total, 1)) for f, n in own.most_common(12)],
+            "inclusive": [(f, round(100 * n / total, 1)) for f, n in incl.most_common(25)],
+        }
+    return out
+
+
+def seed_literal_tuning() -> dict:
+    """The example as written: one preprocess instance decoding its requests one after another."""
+    return {"decode_threads": 1, "preprocess_instances": 1, "queue_delay_us": 0, "preprocess_style": "seed"}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--images", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--work", default="/tmp/tc-gpu")
+    ap.add_argument("--tuning", default="{}", help="JSON overriding our pipeline's tuning")
+    ap.add_argument("--profile", action="store_true", help="py-spy the stubs during the 8-process load")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="comma list of: limit,ours,mp,backbone,seed,literal (default all but mp; mp: ours under the 8-process load only)",
+    )
     args = ap.parse_args()
     import torch
 
+    only = set(filter(None, args.only.split(","))) or {"limit", "ours", "backbone", "seed", "literal"}
     images = sorted(str(p) for p in Path(args.images).iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
     result: dict = {
         "gpu": torch.cuda.get_device_name(0),
@@ -175,55 +325,143 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "images": [Path(p).name for p in images],
     }
+    out = Path(args.out)
+
+    def save():  # after every stage: a run cut short still leaves what it measured
+        out.write_text(json.dumps(result, indent=2))
+
+    # what a build on this machine gets (pipeline.GPU_TUNING), and the same for the seed-style run
     tuning = {
         "decode_threads": min(16, os.cpu_count() or 1),
-        "preprocess_instances": 2,
-        "queue_delay_us": 2000,
+        **pipeline.GPU_TUNING,
+        **json.loads(args.tuning),
     }
+    result["tuning"] = tuning
     work = Path(args.work)
-    fast, seed = work / "fast", work / "seed"
-    for repo, style in ((fast, "fast"), (seed, "seed")):
-        t = {**tuning, "preprocess_style": style}
-        for model, w in (("resnet50", "random"), ("efficientnet-lite0", "imagenet")):
-            report = pipeline.build(model, w, "auto", repo, tuning=t, force=True)
-            print(f"built {report.ensemble} in {repo} ({report.backbone})", flush=True)
-    result["backbone"] = report.backbone
+    repos = {
+        "ours": (work / "fast", {**tuning, "preprocess_style": "fast"}),
+        "seed": (work / "seed", {**tuning, "preprocess_style": "seed"}),
+        "literal": (work / "literal", seed_literal_tuning()),
+    }
+    for key, (repo, t) in repos.items():
+        if key in only or (key == "ours" and only & {"backbone", "mp"}):
+            models = (("resnet50", "random"), ("efficientnet-lite0", "imagenet"))
+            for model, w in models if key == "ours" and "ours" in only else models[:1]:
+                report = pipeline.build(model, w, "auto", repo, tuning=t, force=True)
+                print(f"built {report.ensemble} in {repo} ({report.backbone})", flush=True)
+            result["backbone"] = report.backbone
 
-    # top-1: fp32 torch on the CPU (reference) vs the fp16 GPU pipeline
-    import numpy as np
+    if "limit" in only:
+        result["limit"] = backbone_limit()
+        print("backbone alone:", json.dumps(result["limit"]), flush=True)
+        result["decode_limit"] = decode_limit(images)
+        print("GPU preprocessing alone:", json.dumps(result["decode_limit"]), flush=True)
+        save()
 
-    net, _ = weights.load("efficientnet-lite0", "imagenet")
-    ref = {}
-    with torch.no_grad():
-        for p in images:
-            x = torch.from_numpy(preprocessing.preprocess(Path(p).read_bytes())[None])
-            ref[Path(p).name] = int(net(x).argmax())
-    result["limit"] = backbone_limit()
-    print("backbone alone:", json.dumps(result["limit"]), flush=True)
+    if only & {"ours", "mp", "backbone"}:
+        s = serve(repos["ours"][0], "ours")
+        try:
+            if "ours" in only:
+                # top-1: fp32 torch on the CPU with Pillow (reference) vs nvJPEG + the fp16 GPU pipeline
+                net, _ = weights.load("efficientnet-lite0", "imagenet")
+                with torch.no_grad():
+                    ref = {
+                        Path(p).name: int(
+                            net(
+                                torch.from_numpy(preprocessing.preprocess(Path(p).read_bytes())[None])
+                            ).argmax()
+                        )
+                        for p in images
+                    }
+                client = TritonClient(s.grpc_url, "grpc", timeout=120)
+                top1 = {
+                    Path(p).name: client.classify(Path(p).read_bytes(), EFF, 1).top[0].index for p in images
+                }
+                result["top1"] = {"fp32_cpu_reference": ref, "fp16_gpu_pipeline": top1, "agree": ref == top1}
+                print("top-1", json.dumps(result["top1"]), flush=True)
+                result["ours"] = run_loads(s.grpc_url, images, args.requests)
+                save()
+            if only & {"ours", "mp"}:
+                if args.profile:
+                    import threading
 
-    s = serve(fast, "ours")
-    try:
-        client = TritonClient(s.grpc_url, "grpc", timeout=120)
-        top1 = {Path(p).name: client.classify(Path(p).read_bytes(), EFF, 1).top[0].index for p in images}
-        result["top1"] = {"fp32_cpu_reference": ref, "fp16_gpu_pipeline": top1, "agree": ref == top1}
-        print("top-1", json.dumps(result["top1"]), flush=True)
-        result["ours"] = run_loads(s.grpc_url, images, args.requests)
-        result["ours_multiprocess"] = multiprocess_load(s.grpc_url, images)
-        print("ours, 8 client processes:", json.dumps(result["ours_multiprocess"]), flush=True)
-        result["backbone_via_triton"] = [backbone_through_triton(s.grpc_url, batch=b) for b in (64, 256)]
-        print("backbone via triton:", json.dumps(result["backbone_via_triton"]), flush=True)
-    finally:
-        s.stop()
-    s = serve(seed, "seed-style")
-    try:
-        result["seed_style"] = run_loads(s.grpc_url, images, args.requests // 3)
-        result["seed_style_multiprocess"] = multiprocess_load(s.grpc_url, images, requests=300)
-        print("seed-style, 8 client processes:", json.dumps(result["seed_style_multiprocess"]), flush=True)
-    finally:
-        s.stop()
-    del np
-    Path(args.out).write_text(json.dumps(result, indent=2))
+                    prof: dict = {}
+                    spy = threading.Timer(5.0, lambda: prof.update(profile_stubs()))
+                    spy.start()
+                result["ours_multiprocess"] = multiprocess_load(s.grpc_url, images)
+                if args.profile:
+                    spy.join()
+                    result["profile"] = prof
+                    print("profile:", json.dumps(prof, indent=1), flush=True)
+                print("ours, 8 client processes:", json.dumps(result["ours_multiprocess"]), flush=True)
+                result["ours_server_stats"] = model_stats(s.grpc_url)
+                print(json.dumps(result["ours_server_stats"]), flush=True)
+                save()
+            if "backbone" in only:
+                result["backbone_via_triton"] = []
+                for t, b, c in (
+                    ("grpc", 64, 4),
+                    ("cuda_shm", 64, 4),
+                    ("cuda_shm", 256, 2),
+                    ("cuda_shm", 256, 4),
+                ):
+                    r = isolated(backbone_through_triton, s.grpc_url, batch=b, transport=t, concurrency=c)
+                    result["backbone_via_triton"].append(r)
+                    print("backbone via triton:", json.dumps(r), flush=True)
+                    save()
+        finally:
+            s.stop()
+    if "seed" in only:
+        s = serve(repos["seed"][0], "seed-style")
+        try:
+            result["seed_style"] = run_loads(s.grpc_url, images, args.requests // 3)
+            save()
+            result["seed_style_multiprocess"] = multiprocess_load(s.grpc_url, images, requests=300)
+            print(
+                "seed-style, 8 client processes:", json.dumps(result["seed_style_multiprocess"]), flush=True
+            )
+            save()
+        finally:
+            s.stop()
+    if "literal" in only:
+        s = serve(repos["literal"][0], "seed as written")
+        try:
+            result["seed_literal_multiprocess"] = multiprocess_load(s.grpc_url, images, requests=60)
+            print("seed as written, 8 client processes:", json.dumps(result["seed_literal_multiprocess"]))
+            save()
+        finally:
+            s.stop()
+    save()
     return 0
+
+
+def model_stats(url: str) -> dict:
+    """Per model since start: executions, mean batch, and per-execution queue/input/infer/output ms."""
+    import tritonclient.grpc as tc
+
+    stats = tc.InferenceServerClient(url).get_inference_statistics(as_json=True)
+    out = {}
+    for m in stats.get("model_stats", []):
+        s = m["inference_stats"]
+        n, ex = int(s["success"]["count"] or 0), int(m.get("execution_count", 0) or 0)
+        if not n or not ex:
+            continue
+        # Triton adds each execution's compute time once per request in it: divide by requests
+        out[m["name"]] = {
+            "requests": n,
+            "executions": ex,
+            "avg_batch": round(n / ex, 2),
+            **{
+                f"{k}_ms": round(int(s[key]["ns"]) / 1e6 / n, 3)
+                for k, key in (
+                    ("queue", "queue"),
+                    ("input", "compute_input"),
+                    ("infer", "compute_infer"),
+                    ("output", "compute_output"),
+                )
+            },
+        }
+    return out
 
 
 if __name__ == "__main__":
