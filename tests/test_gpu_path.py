@@ -147,3 +147,28 @@ def test_gpu_flavours_get_the_measured_tuning_only_on_a_gpu():
     assert pipeline.default_tuning("tensorrt", gpu=True)["preprocess_instances"] == 4
     assert pipeline.default_tuning("python-torch", gpu=False) == {}
     assert pipeline.default_tuning("python-onnxruntime", gpu=True) == {}
+
+
+def _cuda_decoder():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here (runs on the lent H100: see benchmarks/gpu_device.sh)")
+    pytest.importorskip("torchvision")
+    return gp.JpegBatch(pre, "cuda")
+
+
+def test_nvjpeg_path_on_cuda_matches_the_cpu_path_and_top1_in_fp16():
+    """On a GPU: nvJPEG + batched resize vs Pillow on the CPU, and fp16 vs fp32 top-1, on every test image."""
+    from build_tools import weights
+
+    gpu = _cuda_decoder()
+    names = list(EXPECTED)
+    datas = [image(n).read_bytes() for n in names]
+    sizes = [gpu.header(d) for d in datas]
+    out = gpu.run([torch.frombuffer(bytearray(d), dtype=torch.uint8) for d in datas], sizes)
+    ref = np.stack([pre.preprocess(d) for d in datas])
+    assert np.abs(out.cpu().numpy() - ref).mean(axis=(1, 2, 3)).max() < 0.05
+    net, _ = weights.load("efficientnet-lite0", "imagenet")
+    with torch.no_grad():
+        fp32_cpu = net(torch.from_numpy(ref)).argmax(1).tolist()
+        fp16_gpu = net.cuda().half()(out.half()).argmax(1).tolist()
+    assert fp32_cpu == fp16_gpu == [EXPECTED[n][0] for n in names]
