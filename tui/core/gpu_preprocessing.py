@@ -23,11 +23,6 @@ CHUNK_PIXELS = 96 * 2**20
 EXIF_ORIENTATION = 0x0112
 
 
-def resize_shape(w: int, h: int, resize: int) -> tuple[int, int]:
-    """(width, height) after scaling the shorter side to ``resize``, truncated like torchvision.Resize."""
-    return (resize, int(resize * h / w)) if w <= h else (int(resize * w / h), resize)
-
-
 def chunks(sizes: list[tuple[int, int]], limit: int = CHUNK_PIXELS) -> list[list[int]]:
     """Indices grouped in order so each group's total pixels stay under ``limit`` (one image may exceed it)."""
     out: list[list[int]] = []
@@ -79,11 +74,11 @@ class JpegBatch:
             groups.setdefault((int(img.shape[2]), int(img.shape[1])), []).append(i)
         for (w, h), idx in groups.items():
             batch = images[idx[0]][None] if len(idx) == 1 else torch.stack([images[i] for i in idx])
-            rw, rh = resize_shape(w, h, pre.RESIZE)
+            rw, rh = pre.resize_shape(w, h)
             resized = F.interpolate(
                 batch.float(), size=(rh, rw), mode="bilinear", antialias=True, align_corners=False
             )
-            top, left = int(round((rh - pre.CROP) / 2.0)), int(round((rw - pre.CROP) / 2.0))
+            left, top = pre.crop_origin(rw, rh)
             crop = resized[:, :, top : top + pre.CROP, left : left + pre.CROP].round_().clamp_(0, 255)
             result = torch.addcmul(self.bias, crop, self.scale).to(out.dtype)
             if len(idx) == idx[-1] - idx[0] + 1:  # consecutive: a plain slice

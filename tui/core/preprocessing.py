@@ -110,18 +110,24 @@ def _resize_target(w: int, h: int) -> tuple[int, int]:
     return int(w * s + 0.999), int(h * s + 0.999)
 
 
+def resize_shape(w: int, h: int) -> tuple[int, int]:
+    """(width, height) after scaling the shorter side to RESIZE, truncated like torchvision.Resize(256)."""
+    return (RESIZE, int(RESIZE * h / w)) if w <= h else (int(RESIZE * w / h), RESIZE)
+
+
+def crop_origin(rw: int, rh: int) -> tuple[int, int]:
+    """(left, top) of the centre CROP x CROP window in an image of size (rw, rh), as CenterCrop(224)."""
+    return int(round((rw - CROP) / 2.0)), int(round((rh - CROP) / 2.0))
+
+
 def decode(data: bytes) -> Image.Image:
     """Decode ``data`` to the 224x224 RGB centre crop of the image resized to shorter side 256."""
     img = _load_rgb(data, _resize_target)
     w, h = img.size
-    # Resize the shorter side to 256 (as torchvision.Resize(256)), then crop 224 from the centre:
-    # computed as one resampling of just the source box that ends up in the crop.
-    if w <= h:
-        rw, rh = RESIZE, int(RESIZE * h / w)
-    else:
-        rw, rh = int(RESIZE * w / h), RESIZE
-    left = int(round((rw - CROP) / 2.0))
-    top = int(round((rh - CROP) / 2.0))
+    # Resize the shorter side to 256, then crop 224 from the centre: computed as one resampling of just
+    # the source box that ends up in the crop.
+    rw, rh = resize_shape(w, h)
+    left, top = crop_origin(rw, rh)
     sx, sy = w / rw, h / rh
     box = (left * sx, top * sy, (left + CROP) * sx, (top + CROP) * sy)
     try:
@@ -151,13 +157,9 @@ def preprocess_seed_style(data: bytes) -> np.ndarray:
     Kept only as the reference for benchmarks and accuracy tests; the pipeline uses :func:`preprocess`.
     """
     img = Image.open(io.BytesIO(data)).convert("RGB")
-    w, h = img.size
-    if w <= h:
-        rw, rh = RESIZE, int(RESIZE * h / w)
-    else:
-        rw, rh = int(RESIZE * w / h), RESIZE
+    rw, rh = resize_shape(*img.size)
     img = img.resize((rw, rh), Image.BILINEAR)
-    left, top = int(round((rw - CROP) / 2.0)), int(round((rh - CROP) / 2.0))
+    left, top = crop_origin(rw, rh)
     img = img.crop((left, top, left + CROP, top + CROP))
     return to_chw(img)
 
