@@ -57,7 +57,7 @@ class TritonPythonModel:
             f"backbone on {self.device} ({self.dtype}), CUDA graphs {'on' if self.use_graphs else 'off'}"
         )
         with torch.inference_mode():  # warm up (and capture the batch-1 graph)
-            self._forward(torch.zeros(1, 3, 224, 224))
+            self._forward_parts([torch.zeros(1, 3, 224, 224)])
 
     def _graph(self, b: int):
         entry = self.graphs.get(b)
@@ -76,9 +76,6 @@ class TritonPythonModel:
                 static_out = self.model(static_in)
             entry = self.graphs[b] = (graph, static_in, static_out)
         return entry
-
-    def _forward(self, x: torch.Tensor) -> np.ndarray:
-        return self._forward_parts([x])
 
     def _forward_parts(self, parts: list[torch.Tensor]) -> np.ndarray:
         """Logits for the concatenation of ``parts`` (CPU or GPU tensors), in chunks of max_batch."""
