@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from build_tools import pipeline, weights  # noqa: E402
-from tui.core import bench, preprocessing  # noqa: E402
+from tui.core import bench, preprocessing, stats  # noqa: E402
 from tui.core import server as srv  # noqa: E402
 from tui.core.client import TritonClient  # noqa: E402
 
@@ -436,23 +436,19 @@ def main() -> int:
 
 
 def model_stats(url: str) -> dict:
-    """Per model since start: executions, mean batch, and per-execution queue/input/infer/output ms."""
-    import tritonclient.grpc as tc
-
-    stats = tc.InferenceServerClient(url).get_inference_statistics(as_json=True)
+    """Per model since start: requests, executions, mean batch, and mean ms per request of queue, input,
+    infer and output (Triton counts an execution's time once for each request in it)."""
     out = {}
-    for m in stats.get("model_stats", []):
-        s = m["inference_stats"]
-        n, ex = int(s["success"]["count"] or 0), int(m.get("execution_count", 0) or 0)
+    for name, per in stats.totals_by_model(TritonClient(url, "grpc").model_statistics()).items():
+        n, ex = per["success"][0], per["executions"][0]
         if not n or not ex:
             continue
-        # Triton adds each execution's compute time once per request in it: divide by requests
-        out[m["name"]] = {
+        out[name] = {
             "requests": n,
             "executions": ex,
             "avg_batch": round(n / ex, 2),
             **{
-                f"{k}_ms": round(int(s[key]["ns"]) / 1e6 / n, 3)
+                f"{k}_ms": round(per[key][1] / 1e6 / n, 3)
                 for k, key in (
                     ("queue", "queue"),
                     ("input", "compute_input"),

@@ -92,7 +92,7 @@ def metrics_by_model(text: str) -> dict[str, ModelMetrics]:
 def metrics_from_statistics(stats: list[dict]) -> dict[str, ModelMetrics]:
     """The same per-model summary from the statistics API, for when the metrics port is unreachable."""
     out: dict[str, ModelMetrics] = {}
-    for name, per in _flatten(stats).items():
+    for name, per in totals_by_model(stats).items():
         m = out.setdefault(name, ModelMetrics())
         m.success += per["success"][0]
         m.executions += per["executions"][0]
@@ -110,7 +110,7 @@ def metrics_from_statistics(stats: list[dict]) -> dict[str, ModelMetrics]:
 _DURATIONS = ("queue", "compute_input", "compute_infer", "compute_output", "success")
 
 
-def _flatten(stats: Iterable[dict]) -> dict[str, dict[str, tuple[int, int]]]:
+def totals_by_model(stats: Iterable[dict]) -> dict[str, dict[str, tuple[int, int]]]:
     """model name → {duration kind: (count, ns)} summed over versions."""
     out: dict[str, dict[str, tuple[int, int]]] = {}
     for s in stats:
@@ -163,7 +163,7 @@ class Breakdown:
 
 
 def breakdown(before: list[dict], after: list[dict], ensemble: str, steps: list[str]) -> Breakdown:
-    b, a = _flatten(before), _flatten(after)
+    b, a = totals_by_model(before), totals_by_model(after)
     out = Breakdown()
 
     def delta(model: str, kind: str) -> tuple[int, int]:
