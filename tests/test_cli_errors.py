@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -89,13 +92,51 @@ def test_bundled_server_refuses_numpy_2(monkeypatch):
     """Triton 2.51's Python backend corrupts UINT8 inputs under numpy 2 (seen on the H100): say so up front."""
     from importlib import metadata
 
+    from tui.core import bundled
     from tui.core import server as srv
 
     real = metadata.version
     monkeypatch.setattr(metadata, "version", lambda name: "2.5.2" if name == "numpy" else real(name))
-    monkeypatch.delenv(srv.STUB_SITE_ENV, raising=False)
+    monkeypatch.delenv(bundled.STUB_SITE_ENV, raising=False)
     with pytest.raises(ConsoleError, match="numpy<2"):
         srv.locate("bundled")
-    monkeypatch.setenv(srv.STUB_SITE_ENV, "/opt/numpy1")
+
+
+def _stub_python(binary) -> list[str]:
+    """The interpreter the stub embeds, run the way the stub runs it (isolated mode, found on our PATH)."""
+    return [str(Path(binary.env["PATH"].split(os.pathsep)[0]) / "python3"), "-I", "-c"]
+
+
+def test_stub_sees_this_environment_whatever_the_import_order():
+    """numpy imported before anything else (Triton's example order) is this venv's numpy, not the base one's."""
+    import numpy
+
+    from tui.core import server as srv
+
     binary = srv.locate("bundled")
-    assert binary.env[srv.SITE_ENV].split(":")[0] == "/opt/numpy1"
+    out = subprocess.run(
+        [*_stub_python(binary), "import numpy, sys; print(numpy.__file__); print(sys.prefix)"],
+        capture_output=True,
+        text=True,
+        env={"PATH": binary.env["PATH"]},
+        check=True,
+    ).stdout.splitlines()
+    assert out[0] == numpy.__file__
+
+
+def test_stub_site_directories_come_first(monkeypatch, tmp_path):
+    from tui.core import bundled
+    from tui.core import server as srv
+
+    (tmp_path / "numpy").mkdir()
+    (tmp_path / "numpy" / "__init__.py").write_text("__version__ = '1.0-stub-site'\n")
+    monkeypatch.setenv(bundled.STUB_SITE_ENV, str(tmp_path))
+    binary = srv.locate("bundled")
+    out = subprocess.run(
+        [*_stub_python(binary), "import numpy; print(numpy.__version__)"],
+        capture_output=True,
+        text=True,
+        env={"PATH": binary.env["PATH"]},
+        check=True,
+    ).stdout.strip()
+    assert out == "1.0-stub-site"

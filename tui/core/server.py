@@ -15,16 +15,12 @@ import collections
 import contextlib
 import ctypes
 import glob
-import hashlib
-import importlib.util
 import ipaddress
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
-import sysconfig
 import threading
 import time
 import uuid
@@ -32,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import bundled
 from .errors import ConsoleError
 
 LOG_LINES_KEPT = 50_000
@@ -51,118 +48,6 @@ class ServerBinary:
     env: dict[str, str] = field(default_factory=dict)  # extra environment for the server and its stubs
 
 
-def _bundled_root() -> Path | None:
-    spec = importlib.util.find_spec("pytriton")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    root = Path(list(spec.submodule_search_locations)[0]) / "tritonserver"
-    return root if (root / "bin" / "tritonserver").is_file() else None
-
-
-def _state_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return Path(base) / "triton-console"
-
-
-SITE_ENV = "TRITON_CONSOLE_SITE_PACKAGES"
-STUB_SITE_ENV = "TRITON_CONSOLE_STUB_SITE"  # directories searched first by the stub (e.g. a numpy<2)
-
-# The stub embeds Python in isolated mode: PYTHONPATH is ignored. It imports this module before any
-# model, from the backend directory, so this shim puts our environment's packages on sys.path first.
-_UTILS_SHIM = """# Written by triton-console: put the console's site-packages on sys.path, then load the real module.
-import os as _os
-import sys as _sys
-
-for _p in reversed(_os.environ.get(ENV, "").split(_os.pathsep)):
-    if _p and _p not in _sys.path:
-        _sys.path.insert(0, _p)
-with open(REAL) as _fh:
-    exec(compile(_fh.read(), REAL, "exec"))
-"""
-
-
-def _utils_shim(real: Path) -> str:
-    return _UTILS_SHIM.replace("ENV", repr(SITE_ENV)).replace("REAL", repr(str(real)))
-
-
-def _python_backend_dir(root: Path) -> Path:
-    """A backend directory of our own: the wheel's Python backend plus the stub for *this* Python.
-
-    The Python backend looks for ``triton_python_backend_stub`` beside ``libtriton_python.so``; the wheel
-    keeps one stub per Python version elsewhere, so link the right one in.
-    """
-    ver = f"{sys.version_info.major}.{sys.version_info.minor}"
-    stub = root / "python_backend_stubs" / ver / "triton_python_backend_stub"
-    if not stub.is_file():
-        have = sorted(p.name for p in (root / "python_backend_stubs").iterdir() if p.is_dir())
-        raise ConsoleError(
-            f"the bundled tritonserver has no Python backend stub for Python {ver} (it has {', '.join(have)})",
-            hint="create the venv with one of those Python versions, or pass --server PATH",
-        )
-    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:10]
-    target = _state_dir() / f"backends-py{ver}-{digest}"
-    python = target / "python"
-    wanted = {
-        "libtriton_python.so": root / "backends" / "python" / "libtriton_python.so",
-        "triton_python_backend_utils.py": root / "backends" / "python" / "triton_python_backend_utils.py",
-        "triton_python_backend_stub": stub,
-    }
-    shim = python / "triton_python_backend_utils.py"
-    if (
-        all((python / n).exists() for n in wanted)
-        and (python / "triton_python_backend_stub").resolve() == stub.resolve()
-        and shim.read_text() == _utils_shim(wanted[shim.name])
-    ):
-        return target
-    staging = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}")
-    (staging / "python").mkdir(parents=True)
-    for name, src in wanted.items():
-        if name == "triton_python_backend_utils.py":
-            (staging / "python" / name).write_text(_utils_shim(src))
-        else:
-            os.symlink(src, staging / "python" / name)
-    if target.exists():
-        shutil.rmtree(target, ignore_errors=True)
-    try:
-        os.rename(staging, target)
-    except OSError:  # another process won the race; use theirs
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-def _bundled_env(root: Path) -> dict[str, str]:
-    """LD_LIBRARY_PATH for the wheel's relocated libraries and this Python's libpython (so the stub runs
-    this interpreter's stdlib); our site-packages for the shim, so the stub imports this environment's
-    numpy, Pillow and onnxruntime whatever venv is active."""
-    libs = [str(root.parent.parent / "nvidia_pytriton.libs")]
-    libdir = sysconfig.get_config_var("LIBDIR")
-    if libdir and Path(libdir, f"libpython{sys.version_info.major}.{sys.version_info.minor}.so.1.0").exists():
-        libs.append(libdir)  # the stub then runs this very interpreter's libpython and stdlib
-    extra = [p for p in os.environ.get(STUB_SITE_ENV, "").split(os.pathsep) if p]
-    paths = sysconfig.get_paths()
-    site = [p for p in dict.fromkeys([*extra, paths["purelib"], paths["platlib"]]) if p]
-    if not extra:
-        _check_stub_numpy()
-    return {"LD_LIBRARY_PATH": os.pathsep.join(libs), SITE_ENV: os.pathsep.join(site)}
-
-
-def _check_stub_numpy() -> None:
-    """The bundled Python backend (Triton 2.51) was built for numpy 1.x: under numpy 2 it hands models
-    garbage for UINT8 inputs (seen on the lent H100: every JPEG arrived as ff ff ff ff). Refuse clearly."""
-    from importlib import metadata
-
-    try:
-        version = metadata.version("numpy")
-        major = int(version.split(".")[0])
-    except (metadata.PackageNotFoundError, ValueError):
-        return
-    if major >= 2:
-        raise ConsoleError(
-            f"the bundled tritonserver's Python backend needs numpy<2, but this environment has numpy {version}",
-            hint=f"install numpy<2 in this venv, or put a numpy<2 site directory in ${STUB_SITE_ENV}",
-        )
-
-
 def locate(server: str = "auto") -> ServerBinary:
     """``auto``: $TRITONSERVER, then ``tritonserver`` on PATH, then the bundled one; or ``bundled`` or a path."""
     if server not in ("auto", "bundled"):
@@ -179,15 +64,15 @@ def locate(server: str = "auto") -> ServerBinary:
         on_path = shutil.which("tritonserver")
         if on_path:
             return ServerBinary(on_path, "path")
-    root = _bundled_root()
-    if root is None:
+    tree = bundled.root()
+    if tree is None:
         raise ConsoleError(
             "no tritonserver found: not given with --server, not in $TRITONSERVER, not on PATH, "
             "and the nvidia-pytriton wheel (which bundles one) is not installed",
             hint="pip install nvidia-pytriton, or pass --server /path/to/tritonserver",
         )
     return ServerBinary(
-        str(root / "bin" / "tritonserver"), "bundled", str(_python_backend_dir(root)), _bundled_env(root)
+        str(tree / "bin" / "tritonserver"), "bundled", str(bundled.backend_dir(tree)), bundled.environment(tree)
     )
 
 
