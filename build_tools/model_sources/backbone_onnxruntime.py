@@ -5,14 +5,12 @@ For servers that have only the Python backend (such as the tritonserver bundled 
 one onnxruntime call, which is where batching pays on a CPU.
 """
 
-# First: under the console's embedded server this import also puts its site-packages on sys.path.
-import triton_python_backend_utils as pb_utils  # noqa: I001
-
 import json
 import os
 
 import numpy as np
 import onnxruntime as ort
+import triton_python_backend_utils as pb_utils
 
 
 class TritonPythonModel:

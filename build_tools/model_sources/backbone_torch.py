@@ -9,9 +9,6 @@ preprocess arrive through DLPack and are copied straight into the graph's static
 ``input``: FP32 [3, 224, 224] -> ``output``: FP32 [1000].
 """
 
-# First: under the console's embedded server this import also puts its site-packages on sys.path.
-import triton_python_backend_utils as pb_utils  # noqa: I001
-
 import json
 import os
 import threading
@@ -19,6 +16,7 @@ import threading
 import numpy as np
 import torch
 import torch.utils.dlpack
+import triton_python_backend_utils as pb_utils
 
 
 def select_device(requested: str) -> torch.device:

@@ -5,12 +5,10 @@ lets clients ask for top-k through Triton's classification extension. All reques
 are computed in one vectorised call.
 """
 
-# First: under the console's embedded server this import also puts its site-packages on sys.path.
-import triton_python_backend_utils as pb_utils  # noqa: I001
-
 import json
 
 import numpy as np
+import triton_python_backend_utils as pb_utils
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -7,9 +7,6 @@ the backbone (DLPack); everything else is decoded by Pillow in a small thread po
 while it decodes and resamples). One undecodable image fails only its own request, with a clear message.
 """
 
-# First: under the console's embedded server this import also puts its site-packages on sys.path.
-import triton_python_backend_utils as pb_utils  # noqa: I001
-
 import importlib.util
 import json
 import os
@@ -17,6 +14,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import triton_python_backend_utils as pb_utils
 
 
 def _load_module(filename: str, name: str):

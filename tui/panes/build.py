@@ -10,18 +10,9 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, ProgressBar, RichLog, Select, Static
 
-from ..messages import BuildFinished, BuildFraction, BuildLog, BuildStep
+from build_tools import catalog
 
-STEPS = ("weights", "export", "check", "engine", "repository")
-MODEL_CHOICES = [("EfficientNet-Lite0", "efficientnet-lite0"), ("ResNet50", "resnet50")]
-WEIGHT_CHOICES = [("ImageNet (pretrained)", "imagenet"), ("file…", "file"), ("random (untrained)", "random")]
-BACKBONE_CHOICES = [
-    ("auto", "auto"),
-    ("TensorRT plan", "tensorrt"),
-    ("ONNX Runtime backend", "onnxruntime"),
-    ("Python + onnxruntime", "python-onnxruntime"),
-    ("Python + torch (GPU)", "python-torch"),
-]
+from ..messages import BuildFinished, BuildFraction, BuildLog, BuildStep
 
 
 class StepRow(Horizontal):
@@ -95,17 +86,25 @@ class BuildPane(Vertical):
             yield Label("backbone")
             yield Label("")
             yield Select(
-                MODEL_CHOICES, value="efficientnet-lite0", allow_blank=False, id="model", compact=True
+                catalog.model_choices(),
+                value=catalog.DEFAULT_MODEL,
+                allow_blank=False,
+                id="model",
+                compact=True,
             )
-            yield Select(WEIGHT_CHOICES, value="imagenet", allow_blank=False, id="weights", compact=True)
-            yield Select(BACKBONE_CHOICES, value="auto", allow_blank=False, id="backbone", compact=True)
+            yield Select(
+                catalog.weight_choices(), value="imagenet", allow_blank=False, id="weights", compact=True
+            )
+            yield Select(
+                catalog.backbone_choices(), value=catalog.AUTO, allow_blank=False, id="backbone", compact=True
+            )
             yield Button("Build b", id="build", variant="primary", compact=True)
         yield Input(placeholder="path to a state_dict (.pth)", id="weights-file", compact=True)
         yield Static(
             "⚠ random weights: the model is untrained and its predictions are meaningless", id="untrained"
         )
         with Vertical(id="steps"):
-            for step in STEPS:
+            for step in catalog.STEPS:
                 yield StepRow(step)
         yield Static("", id="summary")
         yield RichLog(id="build-log", max_lines=5000, wrap=False, markup=False)

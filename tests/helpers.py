@@ -1,0 +1,96 @@
+"""Small helpers the tests share: waiting, free ports, reading a child's output, finding our processes."""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tui.core.server import SHM_PREFIX
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.1, show=None):
+    """Poll ``predicate`` until it is truthy (returned) or fail after ``timeout`` seconds saying ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout:.0f} s waiting for {what}" + (f": {show()}" if show else "")
+            )
+        time.sleep(interval)
+
+
+async def wait_for(
+    pilot, predicate: Callable[[], object], timeout: float = 60.0, what: str = "condition", show=None
+):
+    """``wait_until`` for Pilot tests: the app keeps running while we wait."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError(
+        f"timed out after {timeout:.0f} s waiting for {what}" + (f": {show()}" if show else "")
+    )
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free loopback ports (held together while choosing, so they cannot repeat)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+
+
+def read_until(stream, needle: str, timeout: float) -> str:
+    """Read a child's text output line by line until a line contains ``needle``; returns what was read."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], 0.2)
+        if not ready:
+            continue
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return "".join(seen)
+    raise AssertionError(f"{needle!r} not seen within {timeout:.0f} s; output:\n" + "".join(seen[-40:]))
+
+
+def our_processes() -> list:
+    """Every tritonserver or Python-backend stub on this machine started by triton-console (any parent).
+
+    The stub's argv carries the shared-memory prefix the console gives each server, so stubs orphaned by a
+    dead server are found too, not only our direct children.
+    """
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        with contextlib.suppress(psutil.Error):
+            if proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            line = " ".join(proc.info["cmdline"] or [])
+            if SHM_PREFIX in line and ("tritonserver" in line or "triton_python_backend_stub" in line):
+                found.append(proc)
+    return found
+
+
+def our_shm_regions() -> list[Path]:
+    shm = Path("/dev/shm")
+    return sorted(shm.glob(f"{SHM_PREFIX}*")) if shm.is_dir() else []
+
+
+def describe(procs) -> str:
+    return (
+        "; ".join(f"{p.pid} {' '.join(p.cmdline())[:120]}" for p in procs if p.is_running()) if procs else ""
+    )
