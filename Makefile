@@ -24,7 +24,8 @@ run: venv
 
 test: venv
 	$(VENV)/bin/ruff check tui build_tools tests benchmarks
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q tests/unit
+	$(VENV)/bin/pytest -q --ignore=tests/unit
 
 bench: venv
 	$(PY) -m benchmarks.run

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from build_tools import pipeline, weights  # noqa: E402
-from tui.core import bench, preprocessing, stats  # noqa: E402
+from tui.core import bench, classifier, preprocessing, stats  # noqa: E402
 from tui.core import server as srv  # noqa: E402
 from tui.core.client import TritonClient  # noqa: E402
 
@@ -375,7 +375,7 @@ def main() -> int:
                     }
                 client = TritonClient(s.grpc_url, "grpc", timeout=120)
                 top1 = {
-                    Path(p).name: client.classify(Path(p).read_bytes(), EFF, 1).top[0].index for p in images
+                    Path(p).name: classifier.classify(client, EFF, Path(p).read_bytes(), 1).top[0].index for p in images
                 }
                 result["top1"] = {"fp32_cpu_reference": ref, "fp16_gpu_pipeline": top1, "agree": ref == top1}
                 print("top-1", json.dumps(result["top1"]), flush=True)
@@ -439,7 +439,7 @@ def model_stats(url: str) -> dict:
     """Per model since start: requests, executions, mean batch, and mean ms per request of queue, input,
     infer and output (Triton counts an execution's time once for each request in it)."""
     out = {}
-    for name, per in stats.totals_by_model(TritonClient(url, "grpc").model_statistics()).items():
+    for name, per in stats.totals_by_model(TritonClient(url, "grpc").model_statistics().items).items():
         n, ex = per["success"][0], per["executions"][0]
         if not n or not ex:
             continue

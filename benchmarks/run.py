@@ -4,7 +4,7 @@
 
 1. in-process reference: Pillow decode + the same preprocessing + onnxruntime on the same ONNX file;
 2. bare client: a minimal raw tritonclient call to the ensemble;
-3. console path: the console's own classify code (tui.core.bench.classify_item);
+3. console path: the console's own classify code (tui.core.classifier.classify);
 4. seed-style preprocessing (full decode, resize, crop) vs ours, with top-1 agreement;
 5. throughput at concurrency 1/4/8/16 through the ensemble vs onnxruntime-alone batched throughput;
 6. start-up: ``triton-console --help`` vs ``python -c pass``; the console's first paint; event-loop lag while
@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tui.core import bench, preprocessing  # noqa: E402
+from tui.core import bench, classifier, preprocessing  # noqa: E402
 from tui.core import server as srv  # noqa: E402
 from tui.core.client import TritonClient  # noqa: E402
 from tui.core.stats import percentile  # noqa: E402
@@ -197,14 +197,14 @@ def main() -> int:
         raw = raw_client_call(server.grpc_url)
         for data in payloads.values():  # warm every path
             for _ in range(3):
-                reference(data), raw(data), bench.classify_item(client, ENSEMBLE, data, 5)
+                reference(data), raw(data), classifier.classify(client, ENSEMBLE, data, 5)
         lat = {}
         for n, data in payloads.items():
             ref, bare, cons = [], [], []
             for _ in range(args.requests):  # interleaved so drift hits all three alike
                 ref += timed(lambda d=data: reference(d), 1)
                 bare += timed(lambda d=data: raw(d), 1)
-                cons += timed(lambda d=data: bench.classify_item(client, ENSEMBLE, d, 5), 1)
+                cons += timed(lambda d=data: classifier.classify(client, ENSEMBLE, d, 5), 1)
             lat[n] = {
                 "reference_p50": p50(ref),
                 "bare_p50": p50(bare),

@@ -1,5 +1,9 @@
-"""The Textual app: four panes, bindings, help screen, command palette. It renders and dispatches only;
-all blocking work happens in thread workers that call the UI-free services of ``tui.core``."""
+"""The Textual app: layout, navigation, help, command palette, and the dispatch of typed messages.
+
+Blocking work goes to thread workers that call the UI-free :class:`~tui.core.controller.ServerController`;
+results come back only as messages (:mod:`tui.messages`), and each pane has one entry point for a server
+snapshot. Server lifecycle lives in the controller, not here.
+"""
 
 from __future__ import annotations
 
@@ -15,21 +19,38 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
-from .core import server as srv
-from .core.client import TritonClient
+from .core import classifier
+from .core.connection import Connection
+from .core.controller import ServerController
 from .core.errors import ConsoleError
 from .core.paths import default_repository
 from .core.stats import metrics_by_model, metrics_from_statistics
-from .messages import MetricsPolled, ServerLog, ServerPolled, ServerSnapshot
+from .core.untrusted import one_line, visible
+from .hints import worded
+from .messages import (
+    ConnectRequested,
+    ImageModelsFound,
+    MetricsPolled,
+    Notice,
+    PollRequested,
+    ServerAction,
+    ServerLog,
+    ServerPolled,
+    ServerStarted,
+    ServerStopped,
+)
 from .panes.build import BuildPane
 from .panes.classify import ClassifyPane
 from .panes.models import ModelsPane
 from .panes.server import ServerPane
+from .text import join, plain
+from .widgets.table import PlainTable
 
 PANES = ("build", "server", "models", "classify")
 POLL_S = 1.0
+IMAGE_MODELS_CHECKED = 200  # ready models whose metadata is read to find image classifiers
 
 
 @dataclass
@@ -43,6 +64,10 @@ class ConsoleOptions:
     timeout: float = 30.0
     poll: bool = True  # snapshot tests turn the live poll off for a stable screen
     start_dir: str | None = None  # where the Classify pane's file picker opens
+    connection: Connection | None = None  # TLS, headers, limits (else built from url/protocol/timeout)
+
+    def make_connection(self) -> Connection:
+        return self.connection or Connection(url=self.url, protocol=self.protocol, timeout=self.timeout)
 
 
 class HelpScreen(ModalScreen):
@@ -52,7 +77,7 @@ class HelpScreen(ModalScreen):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > Vertical { width: 72; height: auto; max-height: 90%; border: round $accent; background: $surface; }
-    HelpScreen DataTable { height: auto; max-height: 30; }
+    HelpScreen PlainTable { height: auto; max-height: 30; }
     """
 
     def __init__(self, rows: list[tuple[str, str, str]]) -> None:
@@ -61,8 +86,8 @@ class HelpScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("[b]triton-console keys[/]  (esc closes)")
-            table = DataTable(cursor_type="none", zebra_stripes=True)
+            yield Static(join(("triton-console keys", "bold"), "  (esc closes)"))
+            table = PlainTable(cursor_type="none", zebra_stripes=True)
             table.add_columns("where", "key", "action")
             for row in self.rows:
                 table.add_row(*row)
@@ -84,7 +109,16 @@ class ConfirmScreen(ModalScreen[bool]):
         self.question = question
 
     def compose(self) -> ComposeResult:
-        yield Static(f"{self.question}\n\n[b]y[/] yes    [b]n[/] / esc no")
+        yield Static(
+            join(
+                plain(self.question, multiline=True),
+                "\n\n",
+                ("y", "bold"),
+                " yes    ",
+                ("n", "bold"),
+                " / esc no",
+            )
+        )
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
@@ -125,14 +159,18 @@ class ConsoleApp(App):
     def __init__(self, options: ConsoleOptions | None = None) -> None:
         super().__init__()
         self.options = options or ConsoleOptions()
-        self.client = TritonClient(self.options.url, self.options.protocol, timeout=self.options.timeout)
-        self.managed: srv.ManagedServer | None = None
+        self.controller = ServerController(
+            self.options.make_connection(),
+            self.options.repository,
+            self.options.server,
+            on_log=self._on_server_line,
+        )
         self._log_pending: list[str] = []
         self._log_lock = threading.Lock()
-        self._was_live: bool | None = None
+        self.server_live: bool | None = None  # what the last poll said (None: not polled yet)
         self._polls = 0
         self._active_pane: str | None = None
-        self._version: dict[str, str] = {}
+        self._ready_models: tuple[str, ...] | None = None
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -140,24 +178,25 @@ class ConsoleApp(App):
         initial = "classify" if self.options.images else "server"
         with TabbedContent(initial=initial, id="tabs"):
             with TabPane("1 Build", id="build"):
-                yield BuildPane(id="build-pane")
+                yield BuildPane(self.options.repository, id="build-pane")
             with TabPane("2 Server", id="server"):
-                yield ServerPane(id="server-pane")
+                yield ServerPane(self.controller, id="server-pane")
             with TabPane("3 Models", id="models"):
-                yield ModelsPane(id="models-pane")
+                yield ModelsPane(self.controller, id="models-pane")
             with TabPane("4 Classify", id="classify"):
                 start_dir = self.options.start_dir
                 if start_dir is None and self.options.images:
                     first = Path(self.options.images[0])
                     start_dir = str(first if first.is_dir() else first.parent)
                 yield ClassifyPane(
+                    self.controller,
                     start_dir=start_dir if start_dir and os.path.isdir(start_dir) else None,
                     id="classify-pane",
                 )
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = self.client.url
+        self.sub_title = visible(self.controller.client.url, 200)
         self.set_interval(0.1, self._flush_log)
         if self.options.poll:
             self.set_interval(POLL_S, self.poll_now)
@@ -166,7 +205,19 @@ class ConsoleApp(App):
         if self.options.images:
             self.query_one(ClassifyPane).classify(self.options.images)
         if self.options.start:
-            self._start_server()
+            self.post_message(ServerAction("start"))
+
+    def notify(
+        self, message: str, *, title: str = "", severity="information", timeout=None, markup: bool = False
+    ):
+        """Notifications are plain text: they often quote what a server said."""
+        return super().notify(
+            visible(message, 600, multiline=True),
+            title=one_line(title, 80),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # ------------------------------------------------------------------ navigation
     def action_show(self, pane: str) -> None:
@@ -192,7 +243,7 @@ class ConsoleApp(App):
             self._active_pane = pane_id
             self.call_after_refresh(self._focus_pane, pane_id)
 
-    def action_help(self) -> None:
+    def help_rows(self) -> list[tuple[str, str, str]]:
         rows = []
         for where, bindings in [
             ("global", self.BINDINGS),
@@ -202,20 +253,17 @@ class ConsoleApp(App):
             ("classify", ClassifyPane.BINDINGS),
         ]:
             for b in bindings:
-                rows.append(
-                    (
-                        where,
-                        b.key.replace("question_mark", "?").replace("slash", "/"),
-                        b.description or b.action,
-                    )
-                )
+                key = b.key.replace("question_mark", "?").replace("slash", "/")
+                rows.append((where, key, b.description or b.action))
         rows.append(("global", "ctrl+p", "command palette"))
         rows.append(("global", "tab / shift+tab", "move focus"))
-        self.push_screen(HelpScreen(rows))
+        return rows
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.help_rows()))
 
     def action_back(self) -> None:
-        pane = self.query_one(ServerPane)
-        if pane.close_filter():
+        if self.query_one(ServerPane).close_filter():
             return
         if isinstance(self.focused, Input):
             self._focus_pane(self.query_one("#tabs", TabbedContent).active)
@@ -243,80 +291,89 @@ class ConsoleApp(App):
             ("Help", "all keys", self.action_help),
         ]
 
-    # ------------------------------------------------------------------ connection
-    def connect(self, url: str, protocol: str) -> None:
-        try:
-            client = TritonClient(url or None, protocol, timeout=self.options.timeout)
-        except ConsoleError as exc:
-            self.notify(exc.message, title="Bad URL", severity="error")
-            return
-        old, self.client = self.client, client
-        self._was_live = None
-        self.sub_title = client.url
-        self.notify(f"connecting to {client.url}")
-        old.close()
-        self.poll_now()
-
+    # ------------------------------------------------------------------ polling
     def poll_now(self) -> None:
-        self._poll(self.client)
+        self._poll()
 
     @work(thread=True, exclusive=True, group="poll")
-    def _poll(self, client: TritonClient) -> None:
-        """Gather in a thread, render on the main thread (never the other way round)."""
-        snap = ServerSnapshot(url=client.url)
-        m = self.managed
-        if m is not None and m.is_running():
-            snap.managed, snap.pid, snap.uptime_s = True, m.pid, m.uptime()
-            snap.model_control = m.cfg.model_control
-            snap.ports = f"http {m.cfg.http_port} grpc {m.cfg.grpc_port} metrics {m.cfg.metrics_port}"
-        try:
-            snap.live, snap.ready = client.is_live(), client.is_ready()
-        except ConsoleError as exc:
-            snap.error = exc.message
-        if snap.live:
-            try:
-                if client.url not in self._version:
-                    self._version[client.url] = client.server_metadata().get("version", "?")
-                snap.version = self._version[client.url]
-                snap.models = client.repository_index()
-                snap.ensembles = client.ensembles()
-            except ConsoleError as exc:
-                snap.error = exc.message
+    def _poll(self) -> None:
+        """Gather in a thread; the result is rendered on the main thread (never the other way round)."""
+        controller = self.controller
+        snap = controller.poll()
         self.post_message(ServerPolled(snap))
         self._polls += 1
         if snap.live and self._polls % 2 == 1:
+            client = controller.client
             try:
                 self.post_message(MetricsPolled(metrics_by_model(client.metrics()), client.metrics_url))
             except ConsoleError:
                 with contextlib.suppress(ConsoleError):
-                    stats = client.model_statistics()
+                    stats = client.model_statistics().items
                     self.post_message(MetricsPolled(metrics_from_statistics(stats), "statistics API"))
 
     def on_server_polled(self, msg: ServerPolled) -> None:
         snap = msg.snapshot
-        if snap.url != self.client.url:
+        if snap.url != self.controller.client.url:
             return  # a poll of a URL we have since left
-        if self._was_live and not snap.live:
+        if self.server_live and not snap.live:
             self.notify(
                 f"server at {snap.url} is gone: {snap.error or 'not live'}",
                 title="Server down",
                 severity="error",
                 timeout=8,
             )
-        elif self._was_live is False and snap.live:
+        elif self.server_live is False and snap.live:
             self.notify(f"server at {snap.url} is back", title="Server up")
-        self._was_live = snap.live
-        self.query_one(ServerPane).show_snapshot(snap)
-        self.query_one(ModelsPane).update_rows(snap.models if snap.live else [])
-        self.query_one(ClassifyPane).set_models(snap.ensembles)
+        self.server_live = snap.live
+        for pane in (ServerPane, ModelsPane, ClassifyPane):
+            self.query_one(pane).show_snapshot(snap)
+        ready = tuple(snap.ready_models)
+        if ready != self._ready_models:
+            self._ready_models = ready
+            self._find_image_models(snap.url, list(ready))
+
+    @work(thread=True, exclusive=True, group="image-models")
+    def _find_image_models(self, url: str, names: list[str]) -> None:
+        client = self.controller.client
+        if client.url != url:
+            return
+        self.post_message(
+            ImageModelsFound(url, classifier.image_models(client, names[:IMAGE_MODELS_CHECKED]))
+        )
+
+    def on_image_models_found(self, msg: ImageModelsFound) -> None:
+        if msg.url == self.controller.client.url:
+            self.query_one(ClassifyPane).set_models(msg.models)
 
     def on_metrics_polled(self, msg: MetricsPolled) -> None:
-        self.query_one(ServerPane).on_metrics_polled(msg)
+        self.query_one(ServerPane).show_metrics(msg)
+
+    def on_poll_requested(self, msg: PollRequested) -> None:
+        for name in msg.models:
+            self.controller.client.forget(name)
+        if msg.models:
+            self._ready_models = None  # their metadata may have changed: look for image models again
+        self.poll_now()
+
+    def on_notice(self, msg: Notice) -> None:
+        self.notify(
+            msg.text, title=msg.title, severity=msg.severity, timeout=10 if msg.severity == "error" else None
+        )
+
+    # ------------------------------------------------------------------ connection
+    def on_connect_requested(self, msg: ConnectRequested) -> None:
+        try:
+            client = self.controller.connect(msg.url or None, msg.protocol)
+        except ConsoleError as exc:
+            self.notify(exc.message, title="Bad URL", severity="error")
+            return
+        self.server_live = None
+        self._ready_models = None
+        self.sub_title = visible(client.url, 200)
+        self.notify(f"connecting to {client.url}")
+        self.poll_now()
 
     # ------------------------------------------------------------------ managed server
-    def log_lines(self) -> list[str]:
-        return list(self.managed.log) if self.managed is not None else []
-
     def _on_server_line(self, line: str) -> None:  # called on the server's log thread
         with self._log_lock:
             self._log_pending.append(line)
@@ -325,97 +382,72 @@ class ConsoleApp(App):
         with self._log_lock:
             lines, self._log_pending = self._log_pending, []
         if lines:
-            self.query_one(ServerPane).on_server_log(ServerLog(lines))
+            self.query_one(ServerPane).post_message(ServerLog(lines))
+
+    def on_server_action(self, msg: ServerAction) -> None:
+        {
+            "start": self.action_start_server,
+            "stop": self.action_stop_server,
+            "restart": self.action_restart_server,
+        }[msg.action]()
 
     def action_start_server(self) -> None:
-        if self.managed is not None and self.managed.is_running():
+        if self.controller.is_managed_running():
             self.notify("the managed server is already running (R restarts it)")
             return
         self.action_show("server")
         self._start_server()
 
+    def _notice(self, text: str, severity: str) -> None:  # for the controller, from a worker thread
+        self.post_message(Notice(text, severity=severity))
+
     @work(thread=True, exclusive=True, group="server")
     def _start_server(self) -> None:
         try:
-            binary = srv.locate(self.options.server)
-            cfg = self._server_config()
-            server = srv.ManagedServer(cfg, binary)
-            server.add_listener(self._on_server_line)
-            self.managed = server
-            self.call_from_thread(self.notify, f"starting {binary.source} tritonserver on {cfg.repository}…")
-            server.start()
-            self.call_from_thread(self.poll_now)
-            server.wait_ready(timeout=300)
-            url = server.grpc_url if self.client.protocol == "grpc" else server.http_url
-            self.call_from_thread(self._attach_managed, url)
+            self.post_message(PollRequested())
+            url = self.controller.start(self._notice)
+            self.post_message(ServerStarted(url))
         except ConsoleError as exc:
-            if self.managed is not None:
-                self.managed.stop()
-            self.call_from_thread(
-                self.notify, str(exc), title="Server did not start", severity="error", timeout=10
-            )
+            self.post_message(Notice(worded(exc), "Server did not start", "error"))
 
-    def _server_config(self) -> srv.ServerConfig:
-        """The URL's ports where they are local and free, else free ones (and say so)."""
-        ports = [8000, 8001, 8002]
-        ep = self.client.endpoint
-        if srv.is_loopback(ep.host) or ep.host == "localhost":
-            ports[0 if ep.protocol == "http" else 1] = ep.port
-        try:
-            for p in ports:
-                srv.check_port_free("127.0.0.1", p)
-        except ConsoleError as exc:
-            ports = [srv.free_port(), srv.free_port(), srv.free_port()]
-            self.call_from_thread(self.notify, f"{exc.message}; using ports {ports}", severity="warning")
-        return srv.ServerConfig(self.options.repository, *ports, model_control="explicit", load_models=["*"])
-
-    def _attach_managed(self, url: str) -> None:
-        self.client.close()
-        self.client = TritonClient(
-            url,
-            self.client.protocol,
-            timeout=self.options.timeout,
-            metrics_url=self.managed.metrics_url if self.managed else None,
-        )
-        self.sub_title = f"{self.client.url} (managed)"
-        with contextlib.suppress(Exception):
-            self.query_one("#url", Input).value = self.client.endpoint.url
-        self._was_live = None
-        self.notify(f"tritonserver ready at {self.client.url}", title="Server started")
+    def on_server_started(self, msg: ServerStarted) -> None:
+        self.sub_title = visible(f"{msg.url} (managed)", 200)
+        self.query_one(ServerPane).show_url(self.controller.client)
+        self.server_live = None
+        self._ready_models = None
+        self.notify(f"tritonserver ready at {msg.url}", title="Server started")
         self.poll_now()
 
     def action_stop_server(self) -> None:
-        if self.managed is None or not self.managed.is_running():
+        if not self.controller.is_managed_running():
             self.notify("no server started by this console is running")
             return
-        self.notify(f"stopping tritonserver (pid {self.managed.pid})…")
+        self.notify(f"stopping tritonserver (pid {self.controller.managed.pid})…")
         self._stop_server()
 
     @work(thread=True, exclusive=True, group="server")
     def _stop_server(self, then_start: bool = False) -> None:
-        server = self.managed
-        if server is not None:
-            code = server.stop()
-            self.call_from_thread(self.notify, f"tritonserver stopped (exit code {code})")
+        self.post_message(ServerStopped(self.controller.stop()))
         if then_start:
-            self.call_from_thread(self._start_server)
-        self.call_from_thread(self.poll_now)
+            try:
+                self.post_message(ServerStarted(self.controller.start(self._notice)))
+            except ConsoleError as exc:
+                self.post_message(Notice(worded(exc), "Server did not start", "error"))
+
+    def on_server_stopped(self, msg: ServerStopped) -> None:
+        self.notify(f"tritonserver stopped (exit code {msg.code})")
+        self.poll_now()
 
     def action_restart_server(self) -> None:
-        if self.managed is None:
+        if self.controller.managed is None:
             self.action_start_server()
             return
         self.notify("restarting tritonserver…")
         self._stop_server(then_start=True)
 
-    def preview_size(self) -> tuple[int, int]:
-        from .widgets.preview import ImagePreview
-
-        return self.query_one(ImagePreview).cell_size()
-
     # ------------------------------------------------------------------ quitting
     async def action_quit(self) -> None:
-        m = self.managed
+        m = self.controller.managed
         if m is not None and m.is_running():
 
             def answer(yes: bool | None) -> None:
@@ -434,11 +466,8 @@ class ConsoleApp(App):
 
     @work(thread=True, exclusive=True, group="server")
     def _stop_and_exit(self) -> None:
-        if self.managed is not None:
-            self.managed.stop()
+        self.controller.stop()
         self.call_from_thread(self.exit)
 
     def on_unmount(self) -> None:
-        if self.managed is not None:
-            self.managed.stop(grace=5)
-        self.client.close()
+        self.controller.shutdown()

@@ -10,11 +10,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from build_tools import catalog
 
 from .core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
 from .core.paths import default_repository
+
+if TYPE_CHECKING:
+    from .core.connection import Connection
 
 COMMANDS = ("build", "export", "engine", "serve", "status", "classify", "bench")
 
@@ -31,7 +35,7 @@ def _add_connection(p: argparse.ArgumentParser) -> None:
         "-u",
         "--url",
         default=None,
-        help="server URL (default localhost:8001 for gRPC, localhost:8000 for HTTP)",
+        help="server URL: host:port, grpc(s)://host:port or http(s)://host:port (default localhost:8001, gRPC)",
     )
     p.add_argument(
         "-i",
@@ -42,6 +46,45 @@ def _add_connection(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--timeout", type=float, default=30.0, help="seconds to wait for each server call (default 30)"
+    )
+    tls = p.add_argument_group("TLS and headers")
+    tls.add_argument("--ssl", action="store_true", help="use TLS (implied by https:// and grpcs:// URLs)")
+    tls.add_argument("--root-certs", metavar="PEM", help="CA certificates to verify the server with")
+    tls.add_argument("--client-cert", metavar="PEM", help="client certificate chain (mutual TLS)")
+    tls.add_argument("--client-key", metavar="PEM", help="client private key file (mutual TLS)")
+    tls.add_argument("--insecure", action="store_true", help="HTTPS: do not verify the server's certificate")
+    tls.add_argument(
+        "-H", "--header", action="append", default=[], metavar="'NAME: VALUE'", help="add a request header"
+    )
+    tls.add_argument(
+        "--header-env",
+        action="append",
+        default=[],
+        metavar="NAME=ENVVAR",
+        help="add a header whose value is read from an environment variable (keeps secrets out of argv)",
+    )
+    tls.add_argument(
+        "--max-response-mb",
+        type=float,
+        default=256,
+        help="refuse responses larger than this (default 256 MiB)",
+    )
+
+
+def connection(args) -> Connection:
+    """The validated connection of a command's flags (header values stay in memory only)."""
+    from .core.connection import TLS, Connection, Headers, header_from_env, parse_header
+
+    headers = [parse_header(h) for h in args.header] + [header_from_env(h) for h in args.header_env]
+    if args.insecure:
+        _err("WARNING: --insecure: the server's certificate is not verified")
+    return Connection(
+        url=args.url,
+        protocol=args.protocol,
+        timeout=args.timeout,
+        tls=TLS(args.ssl, args.root_certs, args.client_cert, args.client_key, args.insecure),
+        headers=Headers(tuple(headers)),
+        max_response_bytes=int(args.max_response_mb * 2**20),
     )
 
 
@@ -112,6 +155,18 @@ def parser() -> argparse.ArgumentParser:
     _add_connection(c)
     c.add_argument("-m", "--model", default=None, help="model (default: the ready image ensemble)")
     c.add_argument("-k", "--top-k", type=_positive, default=5, dest="k")
+    c.add_argument(
+        "--scaling",
+        choices=("none", "inception", "vgg", "imagenet"),
+        default=None,
+        help="tensor-input models: pixel scaling (default: the model's own declaration, else none)",
+    )
+    c.add_argument(
+        "--channel-order", choices=("rgb", "bgr"), default=None, help="tensor-input models (default rgb)"
+    )
+    c.add_argument(
+        "--labels", metavar="FILE", help="class names, one per line (else the server's, else ImageNet's)"
+    )
     c.add_argument("--json", action="store_true")
 
     bn = sub.add_parser("bench", help="measure latency and throughput of an image ensemble")
@@ -305,43 +360,43 @@ def _cmd_serve(args) -> int:
 def _client(args):
     from .core.client import TritonClient
 
-    return TritonClient(args.url, args.protocol, timeout=args.timeout)
+    return TritonClient(connection=connection(args))
 
 
 def _cmd_status(args) -> int:
-    client = _client(args)
-    live, ready = client.probe()
-    if not live:
-        out = {
-            "url": client.url,
-            "live": False,
-            "ready": False,
-            "server_version": None,
-            "models": [],
-            "error": f"cannot reach Triton at {client.url}",
-        }
+    from .core.controller import ServerController
+    from .core.untrusted import visible
+
+    snap = ServerController(connection(args), default_repository()).poll()
+    server = snap.server.to_dict() if snap.server else None
+    out = {
+        "url": snap.url,
+        "live": snap.live,
+        "ready": snap.ready,
+        "server_version": server["version"] if server else None,
+        "server": server,
+        "models": [m.to_dict() for m in snap.models],
+        "models_from": snap.models_from or None,
+        "problems": snap.problems,
+    }
+    if not snap.live:
+        out["error"] = snap.error or f"cannot reach {snap.url}"
         if args.json:
             print(json.dumps(out))
         else:
-            _err(out["error"])
+            _err(visible(out["error"], 600))
         return EXIT_USAGE
-    meta = client.server_metadata()
-    models = client.repository_index()
-    out = {
-        "url": client.url,
-        "live": live,
-        "ready": ready,
-        "server_version": meta.get("version"),
-        "models": models,
-    }
     if args.json:
         print(json.dumps(out))
         return EXIT_OK
-    print(f"{client.url}  live={live} ready={ready}  tritonserver {meta.get('version')}")
-    width = max([len(m["name"]) for m in models] + [5])
-    for m in models:
-        reason = f"  {m['reason']}" if m["reason"] else ""
-        print(f"  {m['name']:<{width}}  v{m['version'] or '-':<3} {m['state'] or '-':<12}{reason}")
+    title = snap.server.title if snap.server else "unknown server"
+    print(visible(f"{snap.url}  live={snap.live} ready={snap.ready}  {title}", 400))
+    for p in snap.problems:
+        print(visible(f"  note: {p}", 400))
+    width = max([len(m.name) for m in snap.models] + [5])
+    for m in snap.models:
+        reason = f"  {m.reason}" if m.reason else ""
+        print(visible(f"  {m.name:<{width}}  v{m.version or '-':<3} {m.state or '-':<12}{reason}", 600))
     return EXIT_OK
 
 
@@ -349,40 +404,65 @@ def _cmd_status(args) -> int:
 
 
 def pick_model(client, model: str | None) -> str:
-    """``-m`` as given, else the ready image ensemble (the seed's ResNet50 one first)."""
+    """``-m`` as given, else a ready image classifier (the generated ensembles first)."""
+    from .core.classifier import image_models
     from .core.client import check_model_name, preferred_model
+    from .core.controller import list_models
 
     if model:
         return check_model_name(model)
-    candidates = client.ensembles()
+    ready = [m.name for m in list_models(client)[0] if m.state == "READY"]
+    candidates = list(image_models(client, ready[:200]))
     if not candidates:
         raise ConsoleError(f"no ready image model on {client.url}; pass -m MODEL", exit_code=EXIT_USAGE)
     return preferred_model(candidates)
 
 
+def _read_labels(path: str | None) -> list[str] | None:
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise ConsoleError(f"--labels {path}: {exc.strerror or exc}") from None
+
+
 def _cmd_classify(args) -> int:
     from .core.bench import classify_files
+    from .core.classifier import image_path
+    from .core.untrusted import visible
+    from .hints import CLI, for_code
 
     client = _client(args)
     model = pick_model(client, args.model)
-    if client.model_info(model).untrained and not args.json:
-        _err(f"WARNING: {model} has random (untrained) weights: these predictions are meaningless")
+    info = client.model_info(model)
+    route = image_path(info, client.server_metadata().extensions, args.scaling, args.channel_order)
+    labels = _read_labels(args.labels)
+    if not args.json:
+        _err(visible(f"{model}: {route.describe()}" + "".join(f"; {n}" for n in route.notes), 400))
+        if info.untrained:
+            _err(f"WARNING: {model} has random (untrained) weights: these predictions are meaningless")
     failed = False
-    for item in classify_files(client, model, args.images, args.k):
+    for item in classify_files(client, model, args.images, args.k, scaling=args.scaling, labels=labels):
         record = item.to_dict()
         failed |= item.error is not None
         if args.json:
             print(json.dumps(record), flush=True)
         elif item.error is not None:
-            print(f"{item.path}: error: {item.error}", flush=True)
+            print(visible(f"{item.path}: error: {for_code(item.error, item.code, CLI)}", 1000), flush=True)
         else:
-            best = record["top"][0]
+            best = record["top"][0] if record["top"] else {"label": "", "index": "-", "score": float("nan")}
             tag = "  [untrained]" if record.get("untrained") else ""
             print(
-                f"{item.path}: {best['label'] or best['index']} ({best['score']:.3f})  {record['latency_ms']:.1f} ms{tag}"
+                visible(
+                    f"{item.path}: {best['label'] or best['index']} ({best['score']:.3f})  {record['latency_ms']:.1f} ms{tag}",
+                    600,
+                )
             )
             for t in record["top"][1:]:
-                print(f"    {t['score']:.3f}  {t['index']:>4}  {t['label']}")
+                print(visible(f"    {t['score']:.3f}  {t['index']:>4}  {t['label']}", 400))
+            for p in record.get("problems", []):
+                print(visible(f"    note: {p}", 400))
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -408,13 +488,11 @@ def _console(args) -> int:
     from .app import ConsoleApp, ConsoleOptions
 
     opts = ConsoleOptions(
-        url=args.url,
-        protocol=args.protocol,
         repository=(args.repository or default_repository()).expanduser(),
         server=args.server,
         images=list(args.images),
         start=args.start,
-        timeout=args.timeout,
+        connection=connection(args),
     )
     app = ConsoleApp(opts)
     app.run()

@@ -1,4 +1,7 @@
-"""Typed messages: core results travel worker -> app -> widgets, one way."""
+"""Typed messages: the only way results reach the screen (worker → app → pane), and requests go up.
+
+Dataclasses, as toolong's: workers post them from their threads, Textual delivers them on the event loop.
+"""
 
 from __future__ import annotations
 
@@ -6,88 +9,121 @@ from dataclasses import dataclass, field
 
 from textual.message import Message
 
-from .core.client import Classification
+from .core.classifier import Classification, ImagePath
+from .core.controller import ServerSnapshot
 from .core.stats import Breakdown, ModelMetrics
+
+# ---------------------------------------------------------------------------------------- from workers
 
 
 @dataclass
-class ServerSnapshot:
-    """What one poll of the server found."""
+class ServerPolled(Message):
+    snapshot: ServerSnapshot
+
+
+@dataclass
+class ImageModelsFound(Message):
+    """Ready models that can classify images, and how (recomputed when the set of ready models changes)."""
 
     url: str
-    live: bool = False
-    ready: bool = False
-    version: str | None = None
-    error: str | None = None
-    managed: bool = False
-    pid: int | None = None
-    uptime_s: float = 0.0
-    model_control: str | None = None  # known for a managed server only
-    ports: str = ""
-    models: list[dict] = field(default_factory=list)
-    ensembles: list[str] = field(default_factory=list)  # ready image ensembles, for the Classify pane
+    models: dict[str, ImagePath]
 
 
-class ServerPolled(Message):
-    def __init__(self, snapshot: ServerSnapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
-
-
+@dataclass
 class MetricsPolled(Message):
-    def __init__(self, metrics: dict[str, ModelMetrics], source: str) -> None:
-        super().__init__()
-        self.metrics = metrics
-        self.source = source
+    metrics: dict[str, ModelMetrics]
+    source: str
 
 
+@dataclass
 class ServerLog(Message):
     """A batch of new server log lines (batched so a chatty server never floods the loop)."""
 
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__()
-        self.lines = lines
+    lines: list[str]
 
 
+@dataclass
+class LogFiltered(Message):
+    pattern: str
+    lines: list[str]
+    total: int
+
+
+@dataclass
+class Notice(Message):
+    """Something a worker wants the user to read (shown as a notification, as plain text)."""
+
+    text: str
+    title: str = ""
+    severity: str = "information"
+
+
+@dataclass
+class ServerStarted(Message):
+    url: str
+
+
+@dataclass
+class ServerStopped(Message):
+    code: int | None
+
+
+@dataclass
+class ModelDetail(Message):
+    name: str
+    parts: list[tuple[str, str]]  # (title, body); a body in protobuf text format is shown as such
+
+
+@dataclass
 class ClassifyResult(Message):
-    def __init__(
-        self,
-        path: str,
-        result: Classification | None,
-        error: str | None,
-        breakdown: Breakdown | None = None,
-        preview=None,
-    ) -> None:
-        super().__init__()
-        self.path = path
-        self.result = result
-        self.error = error
-        self.breakdown = breakdown
-        self.preview = preview
+    path: str
+    result: Classification | None
+    error: str | None
+    breakdown: Breakdown | None = None
+    preview: object = None  # RGB uint8 array for the half-block preview
 
 
+@dataclass
 class BuildStep(Message):
-    def __init__(self, step: str, state: str, detail: str) -> None:
-        super().__init__()
-        self.step = step
-        self.state = state
-        self.detail = detail
+    step: str
+    state: str
+    detail: str
 
 
+@dataclass
 class BuildLog(Message):
-    def __init__(self, line: str) -> None:
-        super().__init__()
-        self.line = line
+    line: str
 
 
+@dataclass
 class BuildFraction(Message):
-    def __init__(self, fraction: float) -> None:
-        super().__init__()
-        self.fraction = fraction
+    fraction: float
 
 
+@dataclass
 class BuildFinished(Message):
-    def __init__(self, report: dict | None, error: str | None) -> None:
-        super().__init__()
-        self.report = report
-        self.error = error
+    report: dict | None
+    error: str | None
+
+
+# ---------------------------------------------------------------------------------------- from panes
+
+
+@dataclass
+class ConnectRequested(Message):
+    url: str
+    protocol: str
+
+
+@dataclass
+class ServerAction(Message):
+    """start | stop | restart the managed server."""
+
+    action: str
+
+
+@dataclass
+class PollRequested(Message):
+    """Poll the server now (after a load/unload, or on r)."""
+
+    models: list[str] = field(default_factory=list)  # forget cached metadata of these first

@@ -1,6 +1,6 @@
 """Classification requests as the console makes them: one image, many images, or a concurrent load.
 
-``classify`` (CLI), the Classify pane and ``bench`` all send requests through :func:`classify_item`, so
+``classify`` (CLI), the Classify pane and ``bench`` all send requests through :func:`classifier.classify`, so
 a measured latency is the latency of the path users actually run.
 """
 
@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from . import classifier
 from . import images as img
-from .client import Classification, TritonClient
+from .classifier import Classification
+from .client import TritonClient
 from .errors import EXIT_USAGE, ConsoleError
 from .stats import Breakdown, LatencySummary, breakdown
 
@@ -28,6 +30,7 @@ class ItemResult:
     error: str | None = None
     breakdown: Breakdown | None = None
     data: bytes | None = field(default=None, repr=False)  # the bytes that were sent (for previews)
+    code: str | None = None  # the error's hint code (see client.py)
 
     def to_dict(self) -> dict:
         out: dict = {"image": self.path}
@@ -40,8 +43,14 @@ class ItemResult:
         return out
 
 
-def classify_item(client: TritonClient, model: str, data: bytes, k: int = 5) -> Classification:
-    return client.classify(data, model, k)
+def _statistics(client: TritonClient) -> list | None:
+    """All models' statistics, or None where the server has none (latency then comes from the client only)."""
+    try:
+        return client.model_statistics().items
+    except ConsoleError as exc:
+        if exc.exit_code == EXIT_USAGE:
+            raise
+        return None
 
 
 def classify_files(
@@ -51,9 +60,13 @@ def classify_files(
     k: int = 5,
     with_breakdown: bool = False,
     cancel: threading.Event | None = None,
+    scaling: str | None = None,
+    labels: list[str] | None = None,
 ) -> Iterator[ItemResult]:
     """Classify each file in turn; per-image problems become results, a lost server raises (exit 2)."""
-    steps = client.model_info(model).steps if with_breakdown else []
+    info = client.model_info(model)
+    route = classifier.image_path(info, client.server_metadata().extensions, scaling)
+    steps = info.steps if with_breakdown else []
     for path in img.expand(paths):
         if cancel is not None and cancel.is_set():
             return
@@ -62,14 +75,15 @@ def classify_files(
             yield ItemResult(path, error=item.error)
             continue
         try:
-            before = client.model_statistics() if steps else None
-            result = classify_item(client, model, item.data, k)
-            bd = breakdown(before, client.model_statistics(), model, steps) if steps else None
+            before = _statistics(client) if steps else None
+            result = classifier.classify(client, model, item.data, k, path=route, labels=labels)
+            after = _statistics(client) if before is not None else None
+            bd = breakdown(before, after, model, steps) if after is not None else None
             yield ItemResult(path, result=result, breakdown=bd, data=item.data)
         except ConsoleError as exc:
             if exc.exit_code == EXIT_USAGE:
                 raise
-            yield ItemResult(path, error=exc.message)
+            yield ItemResult(path, error=exc.message, code=exc.code)
 
 
 # ------------------------------------------------------------------------------------------------ load
@@ -156,7 +170,13 @@ def run(
     perf_analyzer's concurrency mode does. Statistics are read before and after the measured part.
     """
     payloads = load_payloads(paths)
-    steps = client.model_info(model).steps
+    info = client.model_info(model)
+    route = classifier.image_path(info, client.server_metadata().extensions)
+    steps = info.steps
+
+    def classify_item(data: bytes) -> None:
+        classifier.classify(client, model, data, k, path=route)
+
     counter = iter(range(requests))
     lock = threading.Lock()
 
@@ -165,17 +185,17 @@ def run(
             return next(counter, None)
 
     for i in range(warmup):  # serially: connections, model instances and caches warm up
-        classify_item(client, model, payloads[i % len(payloads)], k)
+        classify_item(payloads[i % len(payloads)])
     latencies: list[float] = []
     errors: list[str] = []
-    before = client.model_statistics()
+    before = _statistics(client)
 
     def worker() -> None:
         while (i := next_index()) is not None:
             data = payloads[i % len(payloads)]
             t0 = time.perf_counter()
             try:
-                classify_item(client, model, data, k)
+                classify_item(data)
                 dt = (time.perf_counter() - t0) * 1000.0
                 with lock:
                     latencies.append(dt)
@@ -188,7 +208,7 @@ def run(
         for f in [pool.submit(worker) for _ in range(concurrency)]:
             f.result()
     seconds = time.perf_counter() - start
-    after = client.model_statistics()
+    after = _statistics(client) if before is not None else None
     return BenchResult(
         model=model,
         url=client.url,
@@ -197,6 +217,6 @@ def run(
         errors=len(errors),
         seconds=seconds,
         latency=LatencySummary.of(latencies),
-        breakdown=breakdown(before, after, model, steps),
+        breakdown=breakdown(before, after, model, steps) if after is not None else Breakdown(),
         first_error=errors[0] if errors else None,
     )

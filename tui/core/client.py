@@ -1,83 +1,40 @@
-"""The one wrapper over ``tritonclient`` (gRPC and HTTP) that the CLI, the console and benchmarks use.
+"""The one client the CLI, the console and the benchmarks use to talk to a v2 server.
 
-Results are plain dicts and small dataclasses, the same for both protocols. Errors become
-:class:`ConsoleError` with a message a user can act on. ``tritonclient`` is imported on first use.
-
-tritonclient's HTTP client is built on gevent and must not be shared across threads (Textual runs each
-worker in a fresh thread), so HTTP clients are kept per thread; one gRPC client is shared.
+It picks the protocol adapter once (:mod:`transport`), maps every library error to a
+:class:`ConsoleError` with a neutral message and a hint *code* (the UI words the hint), caches what does
+not change between calls (server metadata, model metadata and config), and answers in the validated types
+of :mod:`responses`. ``tritonclient`` is imported when the first client is made, never at import time.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 import time
-import urllib.error
-import urllib.request
-from dataclasses import asdict, dataclass, field
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
 
-from .errors import EXIT_USAGE, ConsoleError
+from . import responses as rs
+from .connection import Connection, Endpoint, parse_url
+from .errors import EXIT_FAILED, EXIT_USAGE, ConsoleError
 
-PROTOCOLS = ("grpc", "http")
-DEFAULT_URLS = {"grpc": "localhost:8001", "http": "localhost:8000"}
-DEFAULT_METRICS_PORT = 8002
-_INT_RE = re.compile(r"^-?\d+$")
 MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+DEFAULT_METRICS_PORT = 8002
+
+# hint codes carried by ConsoleError.code; the CLI and the panes word them for their own surface
+UNREACHABLE = "unreachable"
+UNSUPPORTED = "unsupported"  # the server does not offer this call (an extension it lacks)
+STUB_UNHEALTHY = "stub-unhealthy"  # a Python-backend stub died; the model must be reloaded
+MODEL_CONTROL = "model-control"  # load/unload needs a server in explicit model-control mode
+TOO_LARGE = "too-large"
+
+__all__ = ["TritonClient", "Endpoint", "parse_url", "check_model_name", "preferred_model", "ModelInfo"]
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """A validated server address: ``host:port`` for tritonclient, plus protocol and TLS."""
-
-    host: str
-    port: int
-    protocol: str
-    ssl: bool = False
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-    def __str__(self) -> str:
-        scheme = {"grpc": "grpc", "http": "https" if self.ssl else "http"}[self.protocol]
-        return f"{scheme}://{self.url}"
-
-
-def parse_url(url: str | None, protocol: str | None = None) -> Endpoint:
-    """Accept ``host:port``, ``http(s)://host:port`` or ``grpc://host:port``; reject anything else.
-
-    The protocol comes from ``protocol`` if given, else from the scheme, else gRPC (as Triton's tools).
-    """
-    if protocol is not None and protocol not in PROTOCOLS:
-        raise ConsoleError(f"protocol must be grpc or http, not {protocol!r}")
-    if url is None or url == "":
-        protocol = protocol or "grpc"
-        url = DEFAULT_URLS[protocol]
-    text = url.strip()
-    if any(c.isspace() for c in text) or len(text) > 2048:
-        raise ConsoleError(f"invalid server URL {url!r}")
-    scheme = ""
-    if "://" in text:
-        scheme, _, rest = text.partition("://")
-        scheme = scheme.lower()
-        if scheme not in ("http", "https", "grpc", "grpcs"):
-            raise ConsoleError(f"unsupported URL scheme {scheme!r} in {url!r} (use http, https or grpc)")
-        text = rest
-    parts = urlsplit("//" + text)
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConsoleError(f"invalid port in server URL {url!r}") from None
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or not parts.hostname:
-        raise ConsoleError(f"invalid server URL {url!r}: expected host:port")
-    if protocol is None:
-        protocol = "http" if scheme in ("http", "https") else "grpc"
-    if port is None:
-        port = int(DEFAULT_URLS[protocol].rsplit(":", 1)[1])
-    return Endpoint(parts.hostname, port, protocol, ssl=scheme in ("https", "grpcs"))
+def check_model_name(name: str) -> str:
+    """Model names go into URLs and repository paths: allow Triton's usual characters only."""
+    if not MODEL_NAME_RE.match(name or "") or name in (".", ".."):
+        raise ConsoleError(f"invalid model name {rs.clip(repr(name), 80)}")
+    return name
 
 
 def preferred_model(candidates: list[str]) -> str | None:
@@ -86,75 +43,66 @@ def preferred_model(candidates: list[str]) -> str | None:
     return (ours or sorted(candidates) or [None])[0]
 
 
-def check_model_name(name: str) -> str:
-    """Model names go into URLs and repository paths: allow Triton's usual characters only."""
-    if not MODEL_NAME_RE.match(name or "") or name in (".", ".."):
-        raise ConsoleError(f"invalid model name {name!r}")
-    return name
-
-
-@dataclass
-class TopK:
-    index: int
-    label: str
-    score: float
-
-
-@dataclass
-class Classification:
-    model: str
-    top: list[TopK]
-    latency_ms: float
-    untrained: bool = False
-
-    def to_dict(self) -> dict:
-        return {
-            "model": self.model,
-            "top": [asdict(t) for t in self.top],
-            "latency_ms": round(self.latency_ms, 3),
-        }
-
-
 @dataclass
 class ModelInfo:
-    """What the console needs to know about a model's config (cached per client)."""
+    """What the console knows about a model: its metadata and, where the server offers it, its config."""
 
     name: str
-    platform: str
-    is_ensemble: bool
-    untrained: bool
-    inputs: list[dict] = field(default_factory=list)
-    outputs: list[dict] = field(default_factory=list)
-    steps: list[str] = field(default_factory=list)
+    metadata: rs.ModelMetadata
+    config: object | None = None  # model_config_pb2.ModelConfig, None where the server has no config API
+    steps: list[str] = field(default_factory=list)  # composing models of an ensemble, in order
+
+    @property
+    def platform(self) -> str:
+        c = self.config
+        return (c.platform or c.backend) if c is not None else self.metadata.platform
+
+    @property
+    def is_ensemble(self) -> bool:
+        return self.platform == "ensemble"
+
+    @property
+    def max_batch_size(self) -> int:
+        return int(self.config.max_batch_size) if self.config is not None else 0
+
+    def parameter(self, key: str) -> str:
+        if self.config is None or key not in self.config.parameters:
+            return ""
+        return self.config.parameters[key].string_value
+
+    @property
+    def untrained(self) -> bool:
+        return self.parameter("triton_console.trained") == "false"
 
 
-def _int_fields(obj):
-    """gRPC's JSON renders int64 as strings; make counters ints again."""
-    if isinstance(obj, dict):
-        return {k: _int_fields(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_int_fields(v) for v in obj]
-    if isinstance(obj, str) and len(obj) < 21 and _INT_RE.match(obj):
-        return int(obj)
-    return obj
+def _status(exc: Exception) -> str:
+    status = getattr(exc, "status", None)
+    value = status() if callable(status) else status
+    return str(value or "")
 
 
 class TritonClient:
-    """A Triton server at one URL, over gRPC or HTTP."""
+    """A v2 inference server (Triton or any KServe v2 server) at one URL, over gRPC or HTTP."""
 
     def __init__(
         self,
         url: str | None = None,
         protocol: str | None = None,
-        timeout: float = 10.0,
+        timeout: float = 30.0,
         metrics_url: str | None = None,
+        connection: Connection | None = None,
     ):
-        self.endpoint = parse_url(url, protocol)
-        self.timeout = timeout
-        self._metrics_url = metrics_url
-        self._local = threading.local()
+        conn = connection or Connection(url=url, protocol=protocol, timeout=timeout)
+        if metrics_url:
+            from dataclasses import replace
+
+            conn = replace(conn, metrics_url=metrics_url)
+        self.connection = conn
+        self.endpoint = conn.endpoint()
+        self.timeout = conn.timeout
+        self._transport = None
         self._lock = threading.Lock()
-        self._grpc = None
+        self._server: rs.ServerMetadata | None = None
         self._info: dict[str, ModelInfo] = {}
 
     @property
@@ -168,91 +116,103 @@ class TritonClient:
     @property
     def metrics_url(self) -> str:
         """Given, else Triton's port layout (HTTP p, gRPC p+1, metrics p+2) applied to this URL's port."""
-        if self._metrics_url:
-            return self._metrics_url
+        if self.connection.metrics_url:
+            return self.connection.metrics_url
         host = f"[{self.endpoint.host}]" if ":" in self.endpoint.host else self.endpoint.host
         offset = 2 if self.protocol == "http" else 1
         port = self.endpoint.port + offset if self.endpoint.port + offset < 65536 else DEFAULT_METRICS_PORT
         return f"http://{host}:{port}/metrics"
 
-    # -- plumbing
-    def _client(self):
-        if self.protocol == "grpc":  # gRPC channels are thread-safe: share one
-            with self._lock:
-                if self._grpc is None:
-                    import tritonclient.grpc as grpcclient
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def transport(self):
+        with self._lock:
+            if self._transport is None:
+                from . import transport
 
-                    self._grpc = grpcclient.InferenceServerClient(self.endpoint.url, ssl=self.endpoint.ssl)
-                return self._grpc
-        c = getattr(self._local, "client", None)
-        if c is None:
-            import tritonclient.http as httpclient
+                try:
+                    self._transport = transport.make(self.connection, self.endpoint)
+                except Exception as exc:
+                    raise self._error("connect", exc) from None
+            return self._transport
 
-            c = httpclient.InferenceServerClient(
-                self.endpoint.url,
-                ssl=self.endpoint.ssl,
-                connection_timeout=self.timeout,
-                network_timeout=self.timeout,
-            )
-            self._local.client = c
-        return c
-
-    def _call(self, what: str, fn):
+    def call(self, what: str, fn):
+        """Run ``fn(transport)`` with every failure turned into a ConsoleError that names ``what``."""
         try:
-            return fn()
+            return fn(self.transport)
         except ConsoleError:
             raise
         except Exception as exc:
             raise self._error(what, exc) from None
 
     def _error(self, what: str, exc: Exception) -> ConsoleError:
-        msg = getattr(exc, "message", None)
-        text = (msg() if callable(msg) else None) or str(exc) or type(exc).__name__
-        low = text.lower()
-        unreachable = any(
-            s in low
-            for s in (
-                "failed to connect",
-                "connection refused",
-                "unavailable",
-                "name or service not known",
-                "timed out",
-                "deadline exceeded",
-                "connect call failed",
-                "broken pipe",
-                "connection reset",
-                "temporary failure in name resolution",
-                "no route to host",
+        from .transport import ResponseTooLarge, Unsupported
+
+        if isinstance(exc, ResponseTooLarge):
+            return ConsoleError(f"{what}: {exc}", exit_code=EXIT_FAILED, code=TOO_LARGE)
+        if isinstance(exc, Unsupported):
+            return ConsoleError(
+                f"{what}: not offered by this protocol", exit_code=EXIT_FAILED, code=UNSUPPORTED
             )
-        )
-        if unreachable or isinstance(exc, (ConnectionError, OSError, TimeoutError)):
-            return ConsoleError(f"cannot reach Triton at {self.url} ({what}): {text.strip()}", exit_code=2)
-        return ConsoleError(f"{what} failed: {text.strip()}", exit_code=1)
+        msg = getattr(exc, "message", None)
+        text = ((msg() if callable(msg) else msg) or str(exc) or type(exc).__name__).strip()
+        text = rs.clip(text, 600)
+        low = text.lower()
+        status = _status(exc)
+        if (
+            any(
+                s in low
+                for s in (
+                    "failed to connect",
+                    "connection refused",
+                    "name or service not known",
+                    "timed out",
+                    "deadline exceeded",
+                    "connect call failed",
+                    "broken pipe",
+                    "connection reset",
+                    "temporary failure in name resolution",
+                    "no route to host",
+                    "certificate verify failed",
+                    "ssl",
+                    "handshake",
+                    "socket closed",
+                    "connection closed",
+                )
+            )
+            or isinstance(exc, (ConnectionError, OSError, TimeoutError))
+            or status == "StatusCode.UNAVAILABLE"
+        ):
+            return ConsoleError(
+                f"cannot reach {self.url} ({what}): {text}", exit_code=EXIT_USAGE, code=UNREACHABLE
+            )
+        if (
+            status in ("StatusCode.UNIMPLEMENTED", "404", "405", "501")
+            or "method not found" in low
+            or ("not found" in low and "model" not in low)
+        ):
+            return ConsoleError(
+                f"{what}: not offered by this server ({text})", exit_code=EXIT_FAILED, code=UNSUPPORTED
+            )
+        code = None
+        if "is not healthy" in low:
+            code = STUB_UNHEALTHY
+        elif "explicit" in low or "polling is enabled" in low or "not allowed" in low:
+            code = MODEL_CONTROL
+        return ConsoleError(f"{what} failed: {text}", exit_code=EXIT_FAILED, code=code)
 
     def close(self) -> None:
         with self._lock:
-            grpc, self._grpc = self._grpc, None
-        if grpc is not None:
-            with contextlib.suppress(Exception):
-                grpc.close()
-        c = getattr(self._local, "client", None)
-        if c is not None:
-            with contextlib.suppress(Exception):
-                c.close()
-            self._local.client = None
+            t, self._transport = self._transport, None
+        if t is not None:
+            t.close()
 
-    def _kw(self) -> dict:
-        return {"client_timeout": self.timeout} if self.protocol == "grpc" else {}
-
-    # -- health and metadata
+    # ------------------------------------------------------------------ server
     def is_live(self) -> bool:
-        return bool(self._call("health check", lambda: self._client().is_server_live(**self._hkw())))
+        return self.call("health check", lambda t: t.live())
 
     def is_ready(self) -> bool:
-        return bool(self._call("health check", lambda: self._client().is_server_ready(**self._hkw())))
-
-    def _hkw(self) -> dict:
-        return {"client_timeout": min(self.timeout, 5.0)} if self.protocol == "grpc" else {}
+        return self.call("health check", lambda t: t.ready())
 
     def probe(self) -> tuple[bool, bool]:
         """(live, ready) without raising: (False, False) when the server cannot be reached."""
@@ -261,200 +221,96 @@ class TritonClient:
         except ConsoleError:
             return False, False
 
-    def server_metadata(self) -> dict:
-        def call():
-            c = self._client()
-            return (
-                c.get_server_metadata(as_json=True, **self._kw())
-                if self.protocol == "grpc"
-                else c.get_server_metadata()
+    def server_metadata(self) -> rs.ServerMetadata:
+        if self._server is None:
+            self._server = self.call("server metadata", lambda t: t.server_metadata())
+        return self._server
+
+    def metrics(self) -> str:
+        """The Prometheus text of the server's metrics endpoint (bounded in time and size)."""
+        from .transport import fetch
+
+        try:
+            data = fetch(
+                self.metrics_url,
+                min(self.timeout, 5.0),
+                self.connection.max_response_bytes,
+                self.connection.headers.as_dict(),
             )
+        except Exception as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise ConsoleError(
+                f"cannot read metrics at {self.metrics_url}: {rs.clip(str(reason), 200)}",
+                exit_code=EXIT_FAILED,
+                code=UNSUPPORTED,
+            ) from None
+        return data.decode("utf-8", "replace")
 
-        return self._call("server metadata", call)
+    # ------------------------------------------------------------------ models
+    def repository_index(self) -> rs.Parsed:
+        """Every model the repository knows, with state and reason; bad entries become ``problems``."""
+        return self.call("repository index", lambda t: t.repository_index())
 
-    # -- repository
-    def repository_index(self) -> list[dict]:
-        """Every model the repository knows, each ``{name, version, state, reason}`` (missing keys → "")."""
+    def model_list(self) -> rs.Parsed:
+        """KServe's model list (``GET /v2/models``), for servers without a repository index."""
+        return self.call("model list", lambda t: t.model_list())
 
-        def call():
-            c = self._client()
-            if self.protocol == "grpc":
-                return c.get_model_repository_index(as_json=True, **self._kw()).get("models", [])
-            return c.get_model_repository_index()
+    def is_model_ready(self, name: str, version: str = "") -> bool:
+        check_model_name(name)
+        return self.call(f"readiness of {name}", lambda t: t.model_ready(name, version))
 
-        rows = self._call("repository index", call) or []
-        return [
-            {
-                "name": r.get("name", ""),
-                "version": str(r.get("version", "")),
-                "state": r.get("state", ""),
-                "reason": r.get("reason", ""),
-            }
-            for r in rows
-        ]
+    def model_metadata(self, name: str) -> rs.ModelMetadata:
+        check_model_name(name)
+        return self.call(f"metadata of {name}", lambda t: t.model_metadata(name))
+
+    def model_config(self, name: str):
+        """``model_config_pb2.ModelConfig`` of ``name`` (both protocols give the same message)."""
+        check_model_name(name)
+        return self.call(f"config of {name}", lambda t: t.model_config(name))
+
+    def model_statistics(self, name: str = "") -> rs.Parsed:
+        """Per-model statistics (all models when ``name`` is empty); bad entries become ``problems``."""
+        if name:
+            check_model_name(name)
+        return self.call("statistics", lambda t: t.statistics(name))
 
     def load_model(self, name: str) -> None:
         check_model_name(name)
         self._info.pop(name, None)
-        self._call(f"load {name}", lambda: self._client().load_model(name, **self._kw()))
+        self.call(f"load {name}", lambda t: t.load(name))
 
     def unload_model(self, name: str) -> None:
         check_model_name(name)
         self._info.pop(name, None)
-        self._call(f"unload {name}", lambda: self._client().unload_model(name, **self._kw()))
+        self.call(f"unload {name}", lambda t: t.unload(name))
 
-    def is_model_ready(self, name: str) -> bool:
-        check_model_name(name)
-        return bool(
-            self._call(f"readiness of {name}", lambda: self._client().is_model_ready(name, **self._hkw()))
-        )
-
-    def model_config(self, name: str) -> dict:
-        check_model_name(name)
-
-        def call():
-            c = self._client()
-            if self.protocol == "grpc":
-                return c.get_model_config(name, as_json=True, **self._kw()).get("config", {})
-            return c.get_model_config(name)
-
-        return _int_fields(self._call(f"config of {name}", call))
-
-    def model_statistics(self, name: str = "") -> list[dict]:
-        """Per-model statistics (all models when ``name`` is empty), counters as ints."""
-        if name:
-            check_model_name(name)
-
-        def call():
-            c = self._client()
-            if self.protocol == "grpc":
-                # protobuf's JSON printer is pure Python and holds the GIL long enough to stall the console's
-                # event loop when it runs per request; read the few fields we use directly instead.
-                return {
-                    "model_stats": [
-                        _stats_dict(m) for m in c.get_inference_statistics(name, **self._kw()).model_stats
-                    ]
-                }
-            return c.get_inference_statistics(name)
-
-        return _int_fields(self._call("statistics", call)).get("model_stats", [])
-
-    def metrics(self) -> str:
-        """The Prometheus text of the server's metrics endpoint."""
-        try:
-            with urllib.request.urlopen(self.metrics_url, timeout=min(self.timeout, 5.0)) as resp:
-                return resp.read().decode("utf-8", "replace")
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            raise ConsoleError(
-                f"cannot read metrics at {self.metrics_url}: {getattr(exc, 'reason', exc)}"
-            ) from None
+    def forget(self, name: str | None = None) -> None:
+        """Drop cached metadata/config (of one model, or all): after a reload they may have changed."""
+        if name is None:
+            self._info.clear()
+        else:
+            self._info.pop(name, None)
 
     def model_info(self, name: str) -> ModelInfo:
+        """Metadata plus config (where the server has a config API), cached until the model is reloaded."""
         info = self._info.get(name)
         if info is None:
-            cfg = self.model_config(name)
-            params = {k: v.get("string_value", "") for k, v in cfg.get("parameters", {}).items()}
-            steps = [s.get("model_name", "") for s in cfg.get("ensemble_scheduling", {}).get("step", [])]
-            info = ModelInfo(
-                name=name,
-                platform=cfg.get("platform") or cfg.get("backend", ""),
-                is_ensemble=cfg.get("platform") == "ensemble",
-                untrained=params.get("triton_console.trained") == "false",
-                inputs=cfg.get("input", []),
-                outputs=cfg.get("output", []),
-                steps=steps,
-            )
+            meta = self.model_metadata(name)
+            config = None
+            try:
+                config = self.model_config(name)
+            except ConsoleError as exc:
+                if exc.code not in (UNSUPPORTED,) and exc.exit_code == EXIT_USAGE:
+                    raise
+            steps = [s.model_name for s in config.ensemble_scheduling.step] if config is not None else []
+            info = ModelInfo(name, meta, config, steps)
             self._info[name] = info
         return info
 
-    def ensembles(self) -> list[str]:
-        """Ready ensembles that take encoded image bytes (one UINT8 input), such as the generated ones."""
-        out = []
-        for row in self.repository_index():
-            if row["state"] != "READY":
-                continue
-            with contextlib.suppress(ConsoleError):
-                info = self.model_info(row["name"])
-                ins = info.inputs
-                if info.is_ensemble and len(ins) == 1 and ins[0].get("data_type") == "TYPE_UINT8":
-                    out.append(row["name"])
-        return sorted(set(out))
-
-    # -- inference
-    def classify(self, data: bytes, model: str, k: int = 5) -> Classification:
-        """Send encoded image bytes to ``model`` (UINT8 [1, N]) and return its top-k via class_count."""
-        import numpy as np
-
+    # ------------------------------------------------------------------ inference
+    def infer(self, model: str, inputs, outputs, version: str = "") -> tuple[dict, float]:
+        """Run one request; returns (outputs by name, latency in ms)."""
         check_model_name(model)
-        if not 1 <= k <= 1000:
-            raise ConsoleError(f"top-k must be 1..1000, got {k}")
-        info = self.model_info(model)
-        in_name = info.inputs[0]["name"] if info.inputs else "INPUT"
-        out_name = info.outputs[0]["name"] if info.outputs else "OUTPUT"
-        arr = np.frombuffer(data, dtype=np.uint8).reshape(1, -1)
-        c = self._client()
-        if self.protocol == "grpc":
-            import tritonclient.grpc as mod
-        else:
-            import tritonclient.http as mod
-        inp = mod.InferInput(in_name, list(arr.shape), "UINT8")
-        if self.protocol == "grpc":
-            inp.set_data_from_numpy(arr)
-        else:
-            inp.set_data_from_numpy(arr, binary_data=True)
-        out = mod.InferRequestedOutput(out_name, class_count=k)
         start = time.perf_counter()
-        try:
-            result = self._call(
-                f"inference on {model}", lambda: c.infer(model, [inp], outputs=[out], **self._kw())
-            )
-        except ConsoleError as exc:
-            if exc.exit_code == EXIT_USAGE:
-                raise
-            raise ConsoleError(_model_error(exc.message), exit_code=exc.exit_code) from None
-        latency = (time.perf_counter() - start) * 1000.0
-        raw = result.as_numpy(out_name)
-        if raw is None:
-            raise ConsoleError(f"{model} returned no {out_name}", exit_code=1)
-        return Classification(model, parse_classes(raw.reshape(-1)), latency, info.untrained)
-
-
-_ENSEMBLE_PREFIX = re.compile(r"^inference on \S+ failed: (in ensemble '[^']*', )?")
-
-
-def _model_error(message: str) -> str:
-    """A model's own error for one request, without the wrapping Triton and we put around it."""
-    text = _ENSEMBLE_PREFIX.sub("", message).strip() or message
-    if "is not healthy" in text:  # a Python-backend stub died; Triton does not restart it by itself
-        text += (
-            " (reload the model: l in the Models pane with --model-control explicit, or restart the server)"
-        )
-    return text
-
-
-_STAT_KINDS = ("success", "fail", "queue", "compute_input", "compute_infer", "compute_output")
-
-
-def _stats_dict(m) -> dict:
-    """The fields of a gRPC ModelStatistics message that the console uses, as the HTTP API returns them."""
-    inf = m.inference_stats
-    return {
-        "name": m.name,
-        "version": m.version,
-        "inference_count": m.inference_count,
-        "execution_count": m.execution_count,
-        "inference_stats": {
-            k: {"count": getattr(inf, k).count, "ns": getattr(inf, k).ns} for k in _STAT_KINDS
-        },
-    }
-
-
-def parse_classes(values) -> list[TopK]:
-    """Triton's classification strings ``score:index[:label]`` → TopK list (labels may hold colons)."""
-    top = []
-    for v in values:
-        text = v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-        score, _, rest = text.partition(":")
-        index, _, label = rest.partition(":")
-        top.append(TopK(int(index), label, float(score)))
-    return top
+        result = self.call(f"inference on {model}", lambda t: t.infer(model, inputs, outputs, version))
+        return result, (time.perf_counter() - start) * 1000.0

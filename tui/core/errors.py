@@ -10,11 +10,14 @@ EXIT_USAGE = 2  # bad arguments, missing tools, unreachable server
 class ConsoleError(Exception):
     """An error meant for the user: a clear message, an optional hint, and an exit code."""
 
-    def __init__(self, message: str, *, hint: str | None = None, exit_code: int = EXIT_USAGE):
+    def __init__(
+        self, message: str, *, hint: str | None = None, exit_code: int = EXIT_USAGE, code: str | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.exit_code = exit_code
+        self.code = code  # a hint code (e.g. "stub-unhealthy") that each surface words in its own way
 
     def __str__(self) -> str:
         return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message

@@ -105,33 +105,40 @@ def _load_rgb(data: bytes, draft_size: Callable[[int, int], tuple[int, int]]) ->
         raise ImageError(f"cannot decode image: {exc}") from None
 
 
-def _resize_target(w: int, h: int) -> tuple[int, int]:
-    s = RESIZE / min(w, h)
+def _resize_target(w: int, h: int, resize: int = RESIZE) -> tuple[int, int]:
+    s = resize / min(w, h)
     return int(w * s + 0.999), int(h * s + 0.999)
 
 
-def resize_shape(w: int, h: int) -> tuple[int, int]:
-    """(width, height) after scaling the shorter side to RESIZE, truncated like torchvision.Resize(256)."""
-    return (RESIZE, int(RESIZE * h / w)) if w <= h else (int(RESIZE * w / h), RESIZE)
+def resize_shape(w: int, h: int, resize: int = RESIZE) -> tuple[int, int]:
+    """(width, height) after scaling the shorter side to ``resize``, truncated like torchvision.Resize(256)."""
+    return (resize, int(resize * h / w)) if w <= h else (int(resize * w / h), resize)
 
 
-def crop_origin(rw: int, rh: int) -> tuple[int, int]:
-    """(left, top) of the centre CROP x CROP window in an image of size (rw, rh), as CenterCrop(224)."""
-    return int(round((rw - CROP) / 2.0)), int(round((rh - CROP) / 2.0))
+def crop_origin(rw: int, rh: int, cw: int = CROP, ch: int = CROP) -> tuple[int, int]:
+    """(left, top) of the centre cw x ch window in an image of size (rw, rh), as CenterCrop(224)."""
+    return int(round((rw - cw) / 2.0)), int(round((rh - ch) / 2.0))
 
 
-def decode(data: bytes) -> Image.Image:
-    """Decode ``data`` to the 224x224 RGB centre crop of the image resized to shorter side 256."""
-    img = _load_rgb(data, _resize_target)
+def resize_for(width: int, height: int) -> int:
+    """The shorter-side size for a ``width`` x ``height`` crop, in ImageNet's 256 : 224 proportion."""
+    return max(1, int(round(max(width, height) * RESIZE / CROP)))
+
+
+def decode(data: bytes, width: int = CROP, height: int = CROP) -> Image.Image:
+    """Decode ``data`` to the ``width`` x ``height`` RGB centre crop of the image resized to the matching
+    shorter side (224 → 256, the ImageNet recipe; other sizes in the same proportion)."""
+    resize = resize_for(width, height)
+    img = _load_rgb(data, lambda w, h: _resize_target(w, h, resize))
     w, h = img.size
-    # Resize the shorter side to 256, then crop 224 from the centre: computed as one resampling of just
-    # the source box that ends up in the crop.
-    rw, rh = resize_shape(w, h)
-    left, top = crop_origin(rw, rh)
+    # Resize the shorter side, then crop from the centre: computed as one resampling of just the source
+    # box that ends up in the crop.
+    rw, rh = resize_shape(w, h, resize)
+    left, top = crop_origin(rw, rh, width, height)
     sx, sy = w / rw, h / rh
-    box = (left * sx, top * sy, (left + CROP) * sx, (top + CROP) * sy)
+    box = (left * sx, top * sy, (left + width) * sx, (top + height) * sy)
     try:
-        return img.resize((CROP, CROP), Image.BILINEAR, box=box, reducing_gap=None)
+        return img.resize((width, height), Image.BILINEAR, box=box, reducing_gap=None)
     except Exception as exc:
         raise ImageError(f"cannot resize image: {exc}") from None
 

@@ -72,7 +72,10 @@ def locate(server: str = "auto") -> ServerBinary:
             hint="pip install nvidia-pytriton, or pass --server /path/to/tritonserver",
         )
     return ServerBinary(
-        str(tree / "bin" / "tritonserver"), "bundled", str(bundled.backend_dir(tree)), bundled.environment(tree)
+        str(tree / "bin" / "tritonserver"),
+        "bundled",
+        str(bundled.backend_dir(tree)),
+        bundled.environment(tree),
     )
 
 
@@ -107,6 +110,15 @@ def free_port(address: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((address, 0))
         return s.getsockname()[1]
+
+
+def free_ports(n: int, address: str = "127.0.0.1") -> list[int]:
+    """``n`` distinct free ports (held open together while choosing, so none repeats)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in socks:
+            s.bind((address, 0))
+        return [s.getsockname()[1] for s in socks]
 
 
 @dataclass
@@ -208,6 +220,11 @@ class ManagedServer:
         self._reader: threading.Thread | None = None
         self.started_at: float | None = None
         self._stopping = False
+
+    @property
+    def kind(self) -> str:
+        """What runs: "bundled" (the wheel's server) or "binary" (a tritonserver of the user's)."""
+        return "bundled" if self.binary.source == "bundled" else "binary"
 
     # -- log
     def add_listener(self, fn: LogListener) -> None:
@@ -381,6 +398,11 @@ class ManagedServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def make_server(choice: str, cfg: ServerConfig) -> ManagedServer:
+    """The server kind for ``--server``: auto, bundled or a PATH run a local process."""
+    return ManagedServer(cfg, locate(choice))
 
 
 def _host(address: str) -> str:

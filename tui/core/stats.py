@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .responses import DURATIONS, ModelStats
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """Linear-interpolated percentile (numpy's default), without numpy."""
@@ -89,39 +91,34 @@ def metrics_by_model(text: str) -> dict[str, ModelMetrics]:
     return out
 
 
-def metrics_from_statistics(stats: list[dict]) -> dict[str, ModelMetrics]:
+def metrics_from_statistics(stats: list[ModelStats]) -> dict[str, ModelMetrics]:
     """The same per-model summary from the statistics API, for when the metrics port is unreachable."""
     out: dict[str, ModelMetrics] = {}
     for name, per in totals_by_model(stats).items():
         m = out.setdefault(name, ModelMetrics())
         m.success += per["success"][0]
+        m.failure += per["fail"][0]
         m.executions += per["executions"][0]
+        m.inferences += per["inferences"][0]
         m.queue_us += per["queue"][1] / 1000
         m.compute_us += sum(per[k][1] for k in ("compute_input", "compute_infer", "compute_output")) / 1000
-    for s in stats:
-        m = out[s.get("name", "")]
-        m.failure += int(s.get("inference_stats", {}).get("fail", {}).get("count", 0))
-        m.inferences += int(s.get("inference_count", 0))
     return out
 
 
 # ------------------------------------------------------------------------------ statistics deltas
 
-_DURATIONS = ("queue", "compute_input", "compute_infer", "compute_output", "success")
 
-
-def totals_by_model(stats: Iterable[dict]) -> dict[str, dict[str, tuple[int, int]]]:
-    """model name → {duration kind: (count, ns)} summed over versions."""
+def totals_by_model(stats: Iterable[ModelStats]) -> dict[str, dict[str, tuple[int, int]]]:
+    """model name → {duration kind: (count, ns), "executions"/"inferences": (count, 0)} summed over versions."""
     out: dict[str, dict[str, tuple[int, int]]] = {}
     for s in stats:
-        inf = s.get("inference_stats", {})
-        per = out.setdefault(s.get("name", ""), {})
-        for kind in _DURATIONS:
-            d = inf.get(kind, {})
+        per = out.setdefault(s.name, {})
+        for kind in DURATIONS:
+            c, ns = s.duration(kind)
             c0, n0 = per.get(kind, (0, 0))
-            per[kind] = (c0 + int(d.get("count", 0)), n0 + int(d.get("ns", 0)))
-        c0, _ = per.get("executions", (0, 0))
-        per["executions"] = (c0 + int(s.get("execution_count", 0)), 0)
+            per[kind] = (c0 + c, n0 + ns)
+        for key, value in (("executions", s.execution_count), ("inferences", s.inference_count)):
+            per[key] = (per.get(key, (0, 0))[0] + value, 0)
     return out
 
 
@@ -162,7 +159,9 @@ class Breakdown:
         }
 
 
-def breakdown(before: list[dict], after: list[dict], ensemble: str, steps: list[str]) -> Breakdown:
+def breakdown(
+    before: list[ModelStats], after: list[ModelStats], ensemble: str, steps: list[str]
+) -> Breakdown:
     b, a = totals_by_model(before), totals_by_model(after)
     out = Breakdown()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,6 +14,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, RichLog, Select, 
 from build_tools import catalog
 
 from ..messages import BuildFinished, BuildFraction, BuildLog, BuildStep
+from ..text import join, plain
 
 
 class StepRow(Horizontal):
@@ -51,7 +53,7 @@ class StepRow(Horizontal):
         elapsed = f"{time.monotonic() - self.started:.1f}s " if self.started else ""
         bar.update(total=1.0, progress=1.0 if state in ("done", "skipped") else 0)
         colour = {"done": "green", "skipped": "yellow", "failed": "red"}.get(state, "white")
-        label.update(f"[{colour}]{state}[/] {elapsed}[dim]{detail}[/]")
+        label.update(join((state, colour), f" {elapsed}", plain(detail, "dim", limit=300)))
 
 
 class BuildPane(Vertical):
@@ -74,8 +76,9 @@ class BuildPane(Vertical):
     BuildPane #summary { height: auto; }
     """
 
-    def __init__(self, **kw) -> None:
+    def __init__(self, repository: Path, **kw) -> None:
         super().__init__(**kw)
+        self.repository = repository
         self._progress = None
         self._current: str | None = None
 
@@ -165,7 +168,7 @@ class BuildPane(Vertical):
                 model,
                 weights,
                 backbone,
-                self.app.options.repository,
+                self.repository,
                 force=False,
                 progress=progress,
                 on_step=lambda s, st, d: self.post_message(BuildStep(s, st, d)),
@@ -181,7 +184,7 @@ class BuildPane(Vertical):
         self.query_one(f"#step-{msg.step}", StepRow).set_state(msg.state, msg.detail)
 
     def on_build_log(self, msg: BuildLog) -> None:
-        self.query_one("#build-log", RichLog).write(msg.line)
+        self.query_one("#build-log", RichLog).write(plain(msg.line, limit=2000))
 
     def on_build_fraction(self, msg: BuildFraction) -> None:
         if self._current:
@@ -194,7 +197,7 @@ class BuildPane(Vertical):
         self.query_one("#build", Button).disabled = False
         summary = self.query_one("#summary", Static)
         if msg.error:
-            summary.update(f"[red]build failed:[/] {msg.error}")
+            summary.update(join(("build failed: ", "red"), plain(msg.error, multiline=True)))
             self.app.notify(msg.error.splitlines()[0], title="Build failed", severity="error")
             return
         r = msg.report or {}
@@ -202,10 +205,15 @@ class BuildPane(Vertical):
         size = f"ONNX {r.get('onnx_bytes', 0) / 1e6:.1f} MB"
         if r.get("plan_bytes"):
             size += f", plan {r['plan_bytes'] / 1e6:.1f} MB"
-        untrained = "" if r.get("weights", {}).get("trained", True) else "  [yellow]UNTRAINED weights[/]"
+        trained = r.get("weights", {}).get("trained", True)
         summary.update(
-            f"[green]built[/] {r.get('ensemble')} → {r.get('repository')}  ({r.get('backbone')}; {size}; "
-            f"max|Δ| {check.get('max_abs_diff', float('nan')):.1e}, top-1 {check.get('top1_agree')}/{check.get('batch')})"
-            f"{untrained}"
+            join(
+                ("built ", "green"),
+                plain(
+                    f"{r.get('ensemble')} → {r.get('repository')}  ({r.get('backbone')}; {size}; "
+                    f"max|Δ| {check.get('max_abs_diff', float('nan')):.1e}, top-1 {check.get('top1_agree')}/{check.get('batch')})"
+                ),
+                ("" if trained else "  UNTRAINED weights", "yellow"),
+            )
         )
         self.app.notify(f"{r.get('ensemble')} written; (re)start the server to serve it", title="Build done")

@@ -1,4 +1,4 @@
-"""Classify pane: pick images, choose a ready ensemble, see preview, top-k, latency and the server breakdown."""
+"""Classify pane: pick images, choose any ready image classifier, see preview, top-k, latency and breakdown."""
 
 from __future__ import annotations
 
@@ -11,14 +11,19 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, DirectoryTree, Input, Select, Sparkline, Static
+from textual.widgets import DirectoryTree, Input, Select, Sparkline, Static
 
+from ..core.classifier import SCALINGS, ImagePath
 from ..core.client import preferred_model
+from ..core.controller import ServerController, ServerSnapshot
 from ..core.errors import ConsoleError
 from ..core.images import IMAGE_SUFFIXES
 from ..core.stats import percentile
-from ..messages import ClassifyResult
+from ..hints import for_code, worded
+from ..messages import ClassifyResult, Notice
+from ..text import cell, join, plain
 from ..widgets.preview import ImagePreview
+from ..widgets.table import PlainTable
 from ..widgets.topk import TopKView
 
 
@@ -38,6 +43,37 @@ class ImageTree(DirectoryTree):
         return out
 
 
+def history_row(msg: ClassifyResult) -> tuple[Text, Text, str, str]:
+    """One row of the history table: long labels and errors are cut on the right, with an ellipsis."""
+    name = os.path.basename(msg.path) or msg.path
+    if msg.error:
+        return cell(name), cell(msg.error, "red"), "-", ""
+    r = msg.result
+    best = r.top[0] if r.top else None
+    label = f"{best.label or best.index} {best.score:.2f}" if best else "no classes"
+    steps = ""
+    if msg.breakdown and msg.breakdown.steps:
+        parts = [s.queue_ms + s.compute_ms for s in msg.breakdown.steps]
+        steps = "/".join(f"{p:.1f}" for p in parts) + f"/{r.latency_ms - sum(parts):.1f}"
+    return cell(name), cell(label), f"{r.latency_ms:.1f}", steps
+
+
+def row_detail(msg: ClassifyResult) -> Text:
+    """The whole of the highlighted row: label or error, and how the image was sent."""
+    if msg.error:
+        return join(plain(msg.path), ": ", plain(msg.error, "red", limit=2000))
+    r = msg.result
+    best = r.top[0] if r.top else None
+    out = join(plain(msg.path), ": ")
+    if best:
+        out.append_text(plain(f"{best.label or best.index} ({best.score:.4f})", "bold"))
+    out.append_text(plain(f"  via {r.path}; scores: {r.scores}", "dim"))
+    for p in r.problems[:3]:
+        out.append("\n")
+        out.append_text(plain(p, "yellow"))
+    return out
+
+
 class ClassifyPane(Horizontal):
     BINDINGS = [
         Binding("o", "pick", "Pick file", id="classify.pick"),
@@ -51,40 +87,51 @@ class ClassifyPane(Horizontal):
     ClassifyPane ImageTree { height: 1fr; overflow-x: hidden; }
     ClassifyPane #path { margin-top: 1; }
     ClassifyPane #right { width: 1fr; }
-    ClassifyPane #model { margin: 0 1; }
-    ClassifyPane #top { height: auto; max-height: 12; }
-    ClassifyPane ImagePreview { width: 22; height: 11; }
+    ClassifyPane #choose { height: 1; margin: 0 1; }
+    ClassifyPane #model { width: 1fr; }
+    ClassifyPane #scaling { width: 16; margin-left: 1; display: none; }
+    ClassifyPane #scaling.shown { display: block; }
+    ClassifyPane #route { height: 1; padding: 0 1; color: $text-muted; }
+    ClassifyPane #top { height: auto; max-height: 9; }
+    ClassifyPane ImagePreview { width: 20; height: 9; }
     ClassifyPane TopKView { width: 1fr; padding: 0 0 0 1; }
     ClassifyPane #latency { height: 1; padding: 0 1; }
-    ClassifyPane Sparkline { height: 2; margin: 0 1; }
+    ClassifyPane Sparkline { height: 1; margin: 0 1; }
     ClassifyPane #breakdown { height: 1fr; min-height: 3; }
+    ClassifyPane #row-detail { height: auto; max-height: 2; padding: 0 1; }
     """
 
-    def __init__(self, start_dir: str | None = None, **kw) -> None:
+    def __init__(self, controller: ServerController, start_dir: str | None = None, **kw) -> None:
         super().__init__(**kw)
+        self.controller = controller
         self.start_dir = start_dir or os.getcwd()
         self.latencies: list[float] = []
         self.last_paths: list[str] = []
         self.pending: list[str] = []
-        self._models: list[str] = []
+        self.routes: dict[str, ImagePath] = {}
+        self.results: dict[str, ClassifyResult] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
             yield ImageTree(self.start_dir, id="tree")
             yield Input(placeholder="image/folder path ⏎", id="path", compact=True)
         with Vertical(id="right"):
-            yield Select([], prompt="no ready image model", id="model", compact=True)
+            with Horizontal(id="choose"):
+                yield Select([], prompt="no ready image model", id="model", compact=True)
+                yield Select([(s, s) for s in SCALINGS], prompt="scaling", id="scaling", compact=True)
+            yield Static("", id="route")
             with Horizontal(id="top"):
                 yield ImagePreview(id="preview")
                 yield TopKView(id="topk")
             yield Static("latency: -", id="latency")
             yield Sparkline([], id="spark", summary_function=max)
-            table = DataTable(id="breakdown", cursor_type="row", zebra_stripes=True)
+            table = PlainTable(id="breakdown", cursor_type="row", zebra_stripes=True)
             table.add_column("image", key="image", width=14)
             table.add_column("top-1", key="top1", width=18)
             table.add_column("ms", key="ms", width=6)
             table.add_column("pre/net/post/rest ms", key="steps")
             yield table
+            yield Static("", id="row-detail")
 
     def on_mount(self) -> None:
         self.query_one("#topk", TopKView).show(None)
@@ -93,23 +140,56 @@ class ClassifyPane(Horizontal):
         self.query_one("#tree").focus()
 
     # -- models
-    def set_models(self, models: list[str]) -> None:
-        if models == self._models:
+    def show_snapshot(self, snap: ServerSnapshot) -> None:
+        if not snap.live and self.routes:
+            self.set_models({})
+
+    def set_models(self, routes: dict[str, ImagePath]) -> None:
+        """Every ready model that can classify images, with the path each one takes."""
+        if routes.keys() == self.routes.keys() and routes == self.routes:
             return
-        self._models = models
+        self.routes = dict(routes)
         select = self.query_one("#model", Select)
         current = select.value
-        select.set_options([(m, m) for m in models])
-        if models:
-            select.value = current if current in models else preferred_model(models)
+        names = sorted(routes)
+        select.set_options([(Text(n), n) for n in names])
+        if names:
+            select.value = current if current in names else preferred_model(names)
             if self.pending:
                 paths, self.pending = self.pending, []
                 self.classify(paths)
+        self._show_route()
 
     @property
     def model(self) -> str | None:
         value = self.query_one("#model", Select).value
         return value if isinstance(value, str) else None
+
+    @property
+    def scaling(self) -> str | None:
+        value = self.query_one("#scaling", Select).value
+        return value if isinstance(value, str) else None
+
+    @on(Select.Changed, "#model")
+    def _model_changed(self) -> None:
+        self._show_route()
+
+    @on(Select.Changed, "#scaling")
+    def _scaling_changed(self) -> None:
+        self._show_route()
+
+    def _show_route(self) -> None:
+        route = self.routes.get(self.model or "")
+        scaling = self.query_one("#scaling", Select)
+        scaling.set_class(route is not None and route.kind == "tensor", "shown")
+        text = Text("")
+        if route is not None:
+            if route.kind == "tensor" and self.scaling and self.scaling != route.scaling:
+                from dataclasses import replace
+
+                route = replace(route, scaling=self.scaling, scaling_from="chosen here")
+            text = plain(route.describe())
+        self.query_one("#route", Static).update(text)
 
     # -- picking
     def action_pick(self) -> None:
@@ -147,15 +227,20 @@ class ClassifyPane(Horizontal):
             self.app.notify("no ready image model yet: will classify when one is ready", severity="warning")
             return
         self.last_paths = list(paths)
-        self._run(self.model, list(paths), self.app.preview_size())
+        scaling = (
+            self.scaling if self.routes.get(self.model) and self.routes[self.model].kind == "tensor" else None
+        )
+        self._run(self.model, list(paths), self.query_one(ImagePreview).cell_size(), scaling)
 
     @work(thread=True, exclusive=True, group="classify")
-    def _run(self, model: str, paths: list[str], preview_size: tuple[int, int]) -> None:
+    def _run(self, model: str, paths: list[str], preview_size: tuple[int, int], scaling: str | None) -> None:
         from ..core.bench import classify_files
         from ..core.preprocessing import ImageError, thumbnail
 
         try:
-            for item in classify_files(self.app.client, model, paths, k=5, with_breakdown=True):
+            for item in classify_files(
+                self.controller.client, model, paths, k=5, with_breakdown=True, scaling=scaling
+            ):
                 pixels = None
                 if item.result is not None and item.data is not None:
                     try:  # the bytes already read and sent: the file is not read twice
@@ -164,56 +249,54 @@ class ClassifyPane(Horizontal):
                         pixels = None
                     if pixels is not None and pixels.shape[0] % 2:
                         pixels = pixels[:-1]
-                self.post_message(ClassifyResult(item.path, item.result, item.error, item.breakdown, pixels))
+                error = for_code(item.error, item.code) if item.error else None
+                self.post_message(ClassifyResult(item.path, item.result, error, item.breakdown, pixels))
         except ConsoleError as exc:
-            self.app.call_from_thread(self.app.notify, exc.message, title="Classify failed", severity="error")
+            self.post_message(Notice(worded(exc), "Classify failed", "error"))
 
     # -- rendering
     def on_classify_result(self, msg: ClassifyResult) -> None:
         name = os.path.basename(msg.path) or msg.path
         preview = self.query_one("#preview", ImagePreview)
         topk = self.query_one("#topk", TopKView)
-        table = self.query_one("#breakdown", DataTable)
+        table = self.query_one("#breakdown", PlainTable)
         if msg.error:
             preview.clear("no preview")
             topk.show(None, msg.error)
-            row = (name[:14], f"[red]{msg.error[:80]}[/]", "-", "")
         else:
             r = msg.result
             preview.show(msg.preview)
-            title = f"{name}  [yellow]⚠ untrained weights: meaningless[/]" if r.untrained else name
+            title = (
+                join(plain(name), ("  ⚠ untrained weights: meaningless", "yellow"))
+                if r.untrained
+                else plain(name)
+            )
             topk.show(r, title=title)
             self.latencies.append(r.latency_ms)
             self._show_latency(r.latency_ms)
-            best = r.top[0]
-            steps = ""
-            if msg.breakdown and msg.breakdown.steps:
-                parts = [s.queue_ms + s.compute_ms for s in msg.breakdown.steps]
-                other = r.latency_ms - sum(parts)
-                steps = "/".join(f"{p:.1f}" for p in parts) + f"/{other:.1f}"
-            label = best.label or str(best.index)
-            row = (
-                name[:14],
-                f"{label} {best.score:.2f}"[-18:] if len(label) > 13 else f"{label} {best.score:.2f}",
-                f"{r.latency_ms:.1f}",
-                steps,
-            )
         key = msg.path
+        self.results[key] = msg
+        row = history_row(msg)
         if key in table.rows:
             for col, value in zip(("image", "top1", "ms", "steps"), row, strict=True):
                 table.update_cell(key, col, value)
         else:
             table.add_row(*row, key=key)
         table.move_cursor(row=table.get_row_index(key))
+        self.query_one("#row-detail", Static).update(row_detail(msg))
+
+    @on(PlainTable.RowHighlighted, "#breakdown")
+    def _row_highlighted(self, event: PlainTable.RowHighlighted) -> None:
+        msg = self.results.get(event.row_key.value if event.row_key else "")
+        if msg is not None:
+            self.query_one("#row-detail", Static).update(row_detail(msg))
 
     def _show_latency(self, last: float) -> None:
         xs = self.latencies
         p50, p95 = percentile(xs, 50), percentile(xs, 95)
         self.query_one("#latency", Static).update(
-            Text.from_markup(
-                f"last [b]{last:.1f} ms[/]  p50 {p50:.1f}  p95 {p95:.1f}  n={len(xs)}"
-                if not math.isnan(p50)
-                else "latency: -"
-            )
+            join(("last ", ""), (f"{last:.1f} ms", "bold"), f"  p50 {p50:.1f}  p95 {p95:.1f}  n={len(xs)}")
+            if not math.isnan(p50)
+            else Text("latency: -")
         )
         self.query_one("#spark", Sparkline).data = xs[-120:]

@@ -7,10 +7,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
-from ..messages import MetricsPolled, ServerLog, ServerSnapshot
-from ..widgets.logview import FilteredLog
+from ..core.client import TritonClient
+from ..core.controller import ServerController, ServerSnapshot
+from ..messages import ConnectRequested, LogFiltered, MetricsPolled, ServerAction, ServerLog
+from ..text import plain
+from ..widgets.logview import FilteredLog, matching
+from ..widgets.table import PlainTable
 
 
 def _uptime(seconds: float) -> str:
@@ -18,11 +22,37 @@ def _uptime(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
+def state_text(snap: ServerSnapshot) -> Text:
+    """The pane's status lines (a pure function of the snapshot): what answers, who runs it, what failed."""
+    if snap.live:
+        state = ("● ready", "green") if snap.ready else ("● live, not ready", "yellow")
+    elif snap.managed:
+        state = ("● starting…", "yellow")
+    else:
+        state = ("● not reachable", "red")
+    who = f"managed {snap.kind} (pid {snap.pid}, up {_uptime(snap.uptime_s)})" if snap.managed else "external"
+    server = snap.server.title if snap.server else "?"
+    out = Text.assemble(state, "  ", plain(snap.url), "  ", plain(server, "bold"), "  ", (who, "dim"))
+    if snap.managed:
+        out.append(f"\nports {snap.ports}  model control {snap.model_control}", "dim")
+    if snap.live and snap.problems:
+        out.append("\nreachable; ", "yellow")
+        out.append_text(plain("; ".join(snap.problems[:3]), "yellow", limit=400))
+        if len(snap.problems) > 3:
+            out.append(f" (+{len(snap.problems) - 3} more)", "yellow")
+    if snap.error and not snap.live:
+        out.append("\n")
+        out.append_text(plain(snap.error, "red", limit=400))
+        if not snap.managed:
+            out.append("\npress s to start the embedded server on the repository", "bold")
+    return out
+
+
 class ServerPane(Vertical):
     BINDINGS = [
-        Binding("s", "app.start_server", "Start", id="server.start"),
-        Binding("x", "app.stop_server", "Stop", id="server.stop"),
-        Binding("R", "app.restart_server", "Restart", id="server.restart"),
+        Binding("s", "start", "Start", id="server.start"),
+        Binding("x", "stop", "Stop", id="server.stop"),
+        Binding("R", "restart", "Restart", id="server.restart"),
         Binding("c", "connect", "Connect", id="server.connect"),
         Binding("slash", "filter", "Filter log", id="server.filter"),
     ]
@@ -38,6 +68,10 @@ class ServerPane(Vertical):
     ServerPane #server-log { height: 1fr; min-height: 4; border: round $panel; }
     ServerPane #metrics { height: auto; max-height: 7; }
     """
+
+    def __init__(self, controller: ServerController, **kw) -> None:
+        super().__init__(**kw)
+        self.controller = controller
 
     def compose(self) -> ComposeResult:
         yield Static("", id="state")
@@ -57,21 +91,33 @@ class ServerPane(Vertical):
             placeholder="filter the log (case-insensitive); esc closes", id="log-filter", compact=True
         )
         yield FilteredLog(id="server-log")
-        table = DataTable(id="metrics", cursor_type="none", zebra_stripes=True)
+        table = PlainTable(id="metrics", cursor_type="none", zebra_stripes=True)
         table.add_columns("model", "success", "fail", "inferences", "batches", "queue ms", "compute ms")
         yield table
 
     def on_mount(self) -> None:
-        app = self.app
-        self.query_one("#url", Input).value = app.client.endpoint.url
-        self.query_one("#protocol", Select).value = app.client.protocol
+        self.show_url(self.controller.client)
         self.query_one("#server-log", FilteredLog).border_title = "server log"
-        self.show_snapshot(ServerSnapshot(url=app.client.url))
+        self.show_snapshot(ServerSnapshot(url=self.controller.client.url))
 
     def focus_default(self) -> None:
         self.query_one("#server-log").focus()
 
+    def show_url(self, client: TritonClient) -> None:
+        """The connect row follows the active client (e.g. the managed server's ports once it runs)."""
+        self.query_one("#url", Input).value = client.endpoint.url
+        self.query_one("#protocol", Select).value = client.protocol
+
     # -- actions
+    def action_start(self) -> None:
+        self.post_message(ServerAction("start"))
+
+    def action_stop(self) -> None:
+        self.post_message(ServerAction("stop"))
+
+    def action_restart(self) -> None:
+        self.post_message(ServerAction("restart"))
+
     def action_connect(self) -> None:
         self.query_one("#url", Input).focus()
 
@@ -79,16 +125,15 @@ class ServerPane(Vertical):
     @on(Input.Submitted, "#url")
     def _connect(self) -> None:
         url = self.query_one("#url", Input).value.strip()
-        protocol = str(self.query_one("#protocol", Select).value)
-        self.app.connect(url, protocol)
+        self.post_message(ConnectRequested(url, str(self.query_one("#protocol", Select).value)))
 
     @on(Button.Pressed, "#start")
     def _start(self) -> None:
-        self.app.action_start_server()
+        self.action_start()
 
     @on(Button.Pressed, "#stop")
     def _stop(self) -> None:
-        self.app.action_stop_server()
+        self.action_stop()
 
     def action_filter(self) -> None:
         box = self.query_one("#log-filter", Input)
@@ -115,40 +160,28 @@ class ServerPane(Vertical):
     @work(thread=True, exclusive=True, group="log-filter")
     def _refilter(self, pattern: str) -> None:
         """Filter in a thread: the full log can hold tens of thousands of lines."""
-        source = list(self.app.log_lines())
-        p = pattern.lower()
-        matched = [ln for ln in source if not p or p in ln.lower()]
-        self.app.call_from_thread(self._show_filtered, pattern, matched, len(source))
+        source = self.controller.log_lines()
+        self.post_message(LogFiltered(pattern, matching(source, pattern), len(source)))
 
-    def _show_filtered(self, pattern: str, matched: list[str], total: int) -> None:
+    def on_log_filtered(self, msg: LogFiltered) -> None:
         log = self.query_one("#server-log", FilteredLog)
-        log.pattern = pattern.lower()
-        log.clear()
-        log.write_lines(matched[-5000:])
+        log.show(msg.pattern, msg.lines)
         log.border_title = (
-            f"server log — filter {pattern!r}: {len(matched)}/{total} lines" if pattern else "server log"
+            Text(f"server log — filter {msg.pattern!r}: {len(msg.lines)}/{msg.total} lines")
+            if msg.pattern
+            else "server log"
         )
 
     # -- rendering of messages
     def on_server_log(self, msg: ServerLog) -> None:
         self.query_one("#server-log", FilteredLog).append(msg.lines)
 
+    def on_show(self) -> None:
+        """Shown again (its tab chosen): follow the tail of what arrived while it was hidden."""
+        self.query_one("#server-log", FilteredLog).scroll_end(animate=False)
+
     def show_snapshot(self, snap: ServerSnapshot) -> None:
-        if snap.live:
-            state = "[green]● ready[/]" if snap.ready else "[yellow]● live, not ready[/]"
-        elif snap.managed:
-            state = "[yellow]● starting…[/]"
-        else:
-            state = "[red]● not reachable[/]"
-        who = f"managed (pid {snap.pid}, up {_uptime(snap.uptime_s)})" if snap.managed else "external"
-        lines = [f"{state}  {snap.url}  tritonserver {snap.version or '?'}  [dim]{who}[/]"]
-        if snap.managed:
-            lines.append(f"[dim]ports {snap.ports}  model control {snap.model_control}[/]")
-        if snap.error and not snap.live:
-            lines.append(f"[red]{snap.error}[/]")
-            if not snap.managed:
-                lines.append("[b]press s to start the embedded server on the repository[/]")
-        self.query_one("#state", Static).update(Text.from_markup("\n".join(lines)))
+        self.query_one("#state", Static).update(state_text(snap))
         self.query_one("#stop", Button).disabled = not snap.managed
         log = self.query_one("#server-log", FilteredLog)
         if not snap.managed and not log.pattern:
@@ -156,9 +189,9 @@ class ServerPane(Vertical):
         elif not log.pattern:
             log.border_title = "server log (/ filters)"
 
-    def on_metrics_polled(self, msg: MetricsPolled) -> None:
-        table = self.query_one("#metrics", DataTable)
-        table.border_title = f"metrics from {msg.source}"
+    def show_metrics(self, msg: MetricsPolled) -> None:
+        table = self.query_one("#metrics", PlainTable)
+        table.border_title = Text(f"metrics from {msg.source}")
         with self.app.batch_update():
             for name in sorted(msg.metrics):
                 m = msg.metrics[name]

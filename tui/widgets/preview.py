@@ -56,12 +56,14 @@ class ImagePreview(Widget):
         return max(self.content_size.width, 20), max(self.content_size.height, 9) * 2
 
     def render_line(self, y: int) -> Strip:
+        # Every segment carries a style: Textual's NO_COLOR (monochrome) filter fails on a segment without one.
         width = self.content_size.width
+        base = self.rich_style
         if y < len(self._lines):
             row = self._lines[y]
             pad = max(0, (width - len(row)) // 2)
-            return Strip([Segment(" " * pad), *row]).crop(0, width)
+            return Strip([Segment(" " * pad, base), *row]).crop(0, width)
         if not self._lines and y == self.content_size.height // 2:
             text = self._message.center(width)[:width].ljust(width)
-            return Strip([Segment(text, Style(dim=True))])
-        return Strip.blank(width)
+            return Strip([Segment(text, base + Style(dim=True))])
+        return Strip.blank(width, base)

@@ -1,0 +1,27 @@
+"""How each surface words the hint codes core errors carry (core itself knows no keys or flags)."""
+
+from __future__ import annotations
+
+from .core import client as c
+from .core.errors import ConsoleError
+
+CONSOLE = {
+    c.STUB_UNHEALTHY: "reload the model: l in the Models pane (explicit model control), or restart the server",
+    c.MODEL_CONTROL: "the server must run with --model-control explicit",
+    c.UNSUPPORTED: "this server does not offer it",
+}
+CLI = {
+    c.STUB_UNHEALTHY: "reload the model (load it again with model control explicit) or restart the server",
+    c.MODEL_CONTROL: "start the server with --model-control explicit",
+}
+
+
+def worded(exc: ConsoleError, table: dict[str, str] = CONSOLE) -> str:
+    """The error's message plus its hint as this surface says it."""
+    hint = table.get(exc.code or "") or exc.hint
+    return f"{exc.message} ({hint})" if hint else exc.message
+
+
+def for_code(message: str, code: str | None, table: dict[str, str] = CONSOLE) -> str:
+    hint = table.get(code or "")
+    return f"{message} ({hint})" if hint else message
