@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -51,9 +50,7 @@ def server(repo):
     """A real bundled tritonserver on free loopback ports (explicit model control, all models loaded)."""
     from tui.core import server as srv
 
-    cfg = srv.ServerConfig(
-        repo, srv.free_port(), srv.free_port(), srv.free_port(), model_control="explicit", load_models=["*"]
-    )
+    cfg = srv.ServerConfig(repo, *srv.free_ports(3), model_control="explicit", load_models=["*"])
     s = srv.ManagedServer(cfg)
     s.start()
     try:
@@ -79,12 +76,17 @@ def url_args(server, protocol: str) -> list[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def no_orphans():
-    """After the whole session, nothing this test run started may survive."""
+    """After the whole session, nothing this test run started may survive: no tritonserver or stub of ours
+    anywhere on the machine (found by the console's shared-memory prefix in their argv), no region in /dev/shm."""
+    from tests.helpers import describe, our_processes, our_shm_regions, wait_until
+
+    before = {p.pid for p in our_processes()}
     yield
-    if shutil.which("pgrep") is None:
-        return
-    me = str(os.getpid())
-    out = subprocess.run(
-        ["pgrep", "-P", me, "-f", "tritonserver|triton_python_backend_stub"], capture_output=True, text=True
+    wait_until(
+        lambda: not [p for p in our_processes() if p.pid not in before],
+        30,
+        "no orphans",
+        show=lambda: describe(our_processes()),
     )
-    assert out.stdout.strip() == "", f"orphan server processes: {out.stdout}"
+    mine = [r for r in our_shm_regions() if f"_{os.getpid()}_" in r.name]
+    assert not mine, f"shared-memory regions left: {mine}"

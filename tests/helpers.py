@@ -94,3 +94,32 @@ def describe(procs) -> str:
     return (
         "; ".join(f"{p.pid} {' '.join(p.cmdline())[:120]}" for p in procs if p.is_running()) if procs else ""
     )
+
+
+# ------------------------------------------------------------------------------------------ Pilot views
+
+
+def rows(table) -> dict[str, str]:
+    """A DataTable's rows as the user reads them: row key → the cells' text joined by spaces."""
+    return {k.value: " ".join(str(c) for c in table.get_row(k)) for k in table.rows}
+
+
+def texts(table) -> list[str]:
+    return list(rows(table).values())
+
+
+def rendered(widget) -> str:
+    """What a Static-like widget shows, as plain text."""
+    return str(widget.render())
+
+
+def notifications(app) -> list[str]:
+    """The toasts on screen now, as plain text (title and message)."""
+    return [str(t.render()) for t in app.screen.query("Toast")]
+
+
+def lines_of(widget) -> list[str]:
+    """What a widget shows on screen now, line by line (its rendered strips as text)."""
+    from textual.geometry import Region
+
+    return [strip.text for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))]

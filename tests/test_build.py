@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from build_tools import catalog, engine, export, models, pipeline, repository, weights
-from tests.conftest import ROOT, run_cli
+from tests.conftest import CLI, ROOT, run_cli
 from tui.core.errors import Cancelled, ConsoleError
 from tui.core.progress import Progress
 
@@ -295,3 +298,26 @@ def test_rebuild_keeps_other_ensembles(tmp_path):
         "resnet50_ort",
     ]
     assert repository.has_ensemble(target, "resnet50")
+
+
+def test_sigint_during_build_keeps_previous_repository(tmp_path):
+    target = tmp_path / "repo"
+    assert run_cli("build", "--model", "efficientnet-lite0", "--repository", str(target)).returncode == 0
+    before = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    proc = subprocess.Popen(
+        [*CLI, "build", "--model", "resnet50", "--weights", "random", "--repository", str(target)],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # wait until the export step has begun, then interrupt
+    for line in proc.stderr:
+        if "== export" in line:
+            break
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
+    after = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    assert before == after
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"], "staging or temp files left behind"

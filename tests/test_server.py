@@ -6,15 +6,17 @@ import json
 
 import numpy as np
 import pytest
+from tritonclient.grpc import model_config_pb2 as mc
 
 from tests.conftest import EXPECTED, image, run_cli, url_args
+from tui.core.classifier import classify
 
 pytestmark = pytest.mark.server
 
 
 def test_status_lists_every_model_ready(server, client):
     assert client.is_live() and client.is_ready()
-    states = {m["name"]: m["state"] for m in client.repository_index()}
+    states = {m.name: m.state for m in client.repository_index().items}
     for name in (
         "preprocess",
         "postprocess",
@@ -61,7 +63,7 @@ def test_scores_match_in_process_torch(client, images_dir):
         data = (images_dir / name).read_bytes()
         with torch.no_grad():
             probs = torch.softmax(net(torch.from_numpy(preprocess(data)[None])), 1)[0].numpy()
-        result = client.classify(data, "ensemble_python_efficientnet_lite0", k=5)
+        result = classify(client, "ensemble_python_efficientnet_lite0", data, k=5)
         ref_top = np.argsort(-probs)[:5]
         assert [t.index for t in result.top] == ref_top.tolist()
         for t in result.top:
@@ -91,15 +93,13 @@ def test_seed_style_raw_client(server, protocol):
 
 def test_resnet50_random_answers_with_the_seed_shapes_and_says_untrained(server, client):
     data = image("mug.jpg").read_bytes()
-    result = client.classify(data, "ensemble_python_resnet50", k=3)
+    result = classify(client, "ensemble_python_resnet50", data, k=3)
     assert result.untrained and len(result.top) == 3
     assert abs(sum(t.score for t in result.top)) <= 1.0 + 1e-5
     cfg = client.model_config("ensemble_python_resnet50")
-    assert cfg["max_batch_size"] == 256
-    assert [(i["name"], i["data_type"], i["dims"]) for i in cfg["input"]] == [("INPUT", "TYPE_UINT8", [-1])]
-    assert [(o["name"], o["data_type"], o["dims"]) for o in cfg["output"]] == [
-        ("OUTPUT", "TYPE_FP32", [1000])
-    ]
+    assert cfg.max_batch_size == 256
+    assert [(i.name, i.data_type, list(i.dims)) for i in cfg.input] == [("INPUT", mc.TYPE_UINT8, [-1])]
+    assert [(o.name, o.data_type, list(o.dims)) for o in cfg.output] == [("OUTPUT", mc.TYPE_FP32, [1000])]
     res = run_cli(
         "classify",
         str(image("mug.jpg")),
@@ -114,8 +114,9 @@ def test_status_json(server):
     res = run_cli("status", *url_args(server, "grpc"), "--json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
-    assert set(out) >= {"url", "live", "ready", "server_version", "models"}
-    assert out["live"] and out["server_version"]
+    assert set(out) >= {"url", "live", "ready", "server_version", "server", "models"}
+    assert out["live"] and out["server_version"] == out["server"]["version"]
+    assert out["server"]["name"] == "triton" and "classification" in out["server"]["extensions"]
     assert all(set(m) == {"name", "version", "state", "reason"} for m in out["models"])
 
 
@@ -157,6 +158,7 @@ def test_torch_backbone_flavour_serves_and_falls_back_to_cpu(tmp_path, images_di
         "device": "auto",
         "precision": "fp16",
         "cuda_graphs": "true",
+        "triton_console.scaling": "imagenet",
     }
     s = srv.ManagedServer(
         srv.ServerConfig(tmp_path / "repo", srv.free_port(), srv.free_port(), srv.free_port())
@@ -166,12 +168,10 @@ def test_torch_backbone_flavour_serves_and_falls_back_to_cpu(tmp_path, images_di
         s.wait_ready(180)
         client = TritonClient(s.grpc_url)
         for name, (index, _label) in EXPECTED.items():
-            assert (
-                client.classify((images_dir / name).read_bytes(), "ensemble_python_efficientnet_lite0", 1)
-                .top[0]
-                .index
-                == index
+            result = classify(
+                client, "ensemble_python_efficientnet_lite0", (images_dir / name).read_bytes(), 1
             )
+            assert result.top[0].index == index
         log = "\n".join(s.log)
         import torch
 
@@ -204,13 +204,5 @@ def test_statistics_read_the_same_over_grpc_and_http(server):
 
     g = TritonClient(server.grpc_url, "grpc").model_statistics("postprocess")
     h = TritonClient(server.http_url, "http").model_statistics("postprocess")
-    kinds = ("success", "fail", "queue", "compute_input", "compute_infer", "compute_output")
-    assert [(s["name"], str(s["version"]), s["inference_count"], s["execution_count"]) for s in g] == [
-        (s["name"], str(s["version"]), s["inference_count"], s["execution_count"]) for s in h
-    ]
-    for a, b in zip(g, h, strict=True):
-        for k in kinds:
-            assert a["inference_stats"][k] == {
-                "count": b["inference_stats"][k]["count"],
-                "ns": b["inference_stats"][k]["ns"],
-            }
+    assert g.items == h.items and not g.problems and not h.problems
+    assert g.items[0].duration("success")[0] > 0

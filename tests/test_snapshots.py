@@ -8,20 +8,37 @@ import numpy as np
 import pytest
 
 from tui.app import ConsoleApp, ConsoleOptions
-from tui.core.client import Classification, TopK
+from tui.core.classifier import Classification, image_path
+from tui.core.client import ModelInfo
+from tui.core.controller import ServerSnapshot
+from tui.core.responses import IndexEntry, ModelMetadata, ServerMetadata, TensorSpec, TopK
 from tui.core.stats import Breakdown, StepTime
-from tui.messages import ClassifyResult, ServerSnapshot
+from tui.messages import ClassifyResult
 
 DATA = Path(__file__).parent / "data"
 SIZE = (80, 24)
 
 ROWS = [
-    {"name": "ensemble_python_efficientnet_lite0", "version": "1", "state": "READY", "reason": ""},
-    {"name": "efficientnet_lite0_ort", "version": "1", "state": "READY", "reason": ""},
-    {"name": "preprocess", "version": "1", "state": "READY", "reason": ""},
-    {"name": "postprocess", "version": "1", "state": "READY", "reason": ""},
-    {"name": "broken", "version": "1", "state": "UNAVAILABLE", "reason": "Internal: model.py missing"},
+    IndexEntry("ensemble_python_efficientnet_lite0", "1", "READY"),
+    IndexEntry("efficientnet_lite0_ort", "1", "READY"),
+    IndexEntry("preprocess", "1", "READY"),
+    IndexEntry("postprocess", "1", "READY"),
+    IndexEntry("broken", "1", "UNAVAILABLE", "Internal: model.py missing"),
 ]
+ENSEMBLE = "ensemble_python_efficientnet_lite0"
+ROUTE = image_path(
+    ModelInfo(
+        ENSEMBLE,
+        ModelMetadata(
+            ENSEMBLE,
+            ("1",),
+            "ensemble",
+            (TensorSpec("INPUT", "UINT8", (-1, -1)),),
+            (TensorSpec("OUTPUT", "FP32", (-1, 1000)),),
+        ),
+    ),
+    ("classification",),
+)
 
 
 def make_app() -> ConsoleApp:
@@ -34,16 +51,16 @@ def make_app() -> ConsoleApp:
 
 def _snapshot(app: ConsoleApp) -> None:
     snap = ServerSnapshot(
-        url=app.client.url,
+        url=app.controller.client.url,
         live=True,
         ready=True,
-        version="2.51.0",
+        server=ServerMetadata("triton", "2.51.0", ("classification",)),
         models=ROWS,
-        ensembles=["ensemble_python_efficientnet_lite0"],
+        models_from="repository index",
     )
-    app.query_one("ServerPane").show_snapshot(snap)
-    app.query_one("ModelsPane").update_rows(ROWS)
-    app.query_one("ClassifyPane").set_models(snap.ensembles)
+    for pane in ("ServerPane", "ModelsPane", "ClassifyPane"):  # each pane's one entry point for a snapshot
+        app.query_one(pane).show_snapshot(snap)
+    app.query_one("ClassifyPane").set_models({ENSEMBLE: ROUTE})
 
 
 async def _classify_state(pilot) -> None:
@@ -68,7 +85,7 @@ async def _classify_state(pilot) -> None:
         pane.post_message(
             ClassifyResult(
                 path,
-                Classification("ensemble_python_efficientnet_lite0", top, ms),
+                Classification(ENSEMBLE, top, ms, path=ROUTE.describe()),
                 None,
                 Breakdown(steps, 21.0),
                 pixels,
@@ -81,7 +98,7 @@ async def _classify_state(pilot) -> None:
     pane.post_message(
         ClassifyResult(
             "/images/mug.jpg",
-            Classification("ensemble_python_efficientnet_lite0", top, 24.0),
+            Classification(ENSEMBLE, top, 24.0, path=ROUTE.describe()),
             None,
             Breakdown(steps, 21.0),
             pixels,

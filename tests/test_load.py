@@ -1,0 +1,98 @@
+"""Load: thousands of requests at concurrency 16 with no errors and bounded memory on both sides."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import CLI, ROOT, image
+from tui.core import server as srv
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+EFF = "ensemble_python_efficientnet_lite0"
+
+
+def _bench_process(url: str, requests: int) -> tuple[dict, float]:
+    """Run ``triton-console bench`` as its own process (as a user would); return its JSON and peak RSS in MiB."""
+    import psutil
+
+    argv = [
+        *CLI,
+        "bench",
+        str(image("car.jpg")),
+        str(image("vulture.jpeg")),
+        "-u",
+        url,
+        "-m",
+        EFF,
+        "--concurrency",
+        "16",
+        "--requests",
+        str(requests),
+        "--warmup",
+        "5",
+        "--json",
+    ]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ps, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            peak = max(peak, ps.memory_info().rss)
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    return json.loads(out), peak / 2**20
+
+
+def test_load_2000_requests_at_concurrency_16_with_bounded_memory(repo, tmp_path):
+    """2,000 requests at concurrency 16: no errors; the server's memory settles after the first 1,000 (batch
+    buffers up to the largest batch seen) and the client's stays flat (a fresh server, so earlier tests' hostile
+    inputs do not blur the figures)."""
+    import gc
+
+    import psutil
+
+    root = tmp_path / "repo"
+    for name in ("preprocess", "postprocess", "efficientnet_lite0_ort", EFF):
+        shutil.copytree(repo / name, root / name)
+    s = srv.ManagedServer(srv.ServerConfig(root, srv.free_port(), srv.free_port(), srv.free_port()))
+    s.start()
+
+    def uss() -> float:
+        """Unique set size of the server's process tree: shared pages (libraries, shm) would blur growth."""
+        gc.collect()
+        p = psutil.Process(s.pid)
+        return (
+            p.memory_full_info().uss + sum(c.memory_full_info().uss for c in p.children(recursive=True))
+        ) / 2**20
+
+    usses, peaks, runs = [], [], []
+    try:
+        s.wait_ready(120)
+        usses.append(uss())
+        # Phases of 500 requests: at least four (2,000 requests), up to eight, until the server's memory stops
+        # growing. Warm-up (batch buffers up to the largest batch the timing produces) takes 1,000-2,000.
+        for phase in range(8):
+            result, peak = _bench_process(s.grpc_url, 500)
+            runs.append(result)
+            peaks.append(peak)
+            usses.append(uss())
+            if phase >= 3 and usses[-1] - usses[-2] < 25:
+                break
+    finally:
+        s.stop()
+    total = sum(r["count"] for r in runs)
+    print(
+        f"load: {total} ok, {sum(r['errors'] for r in runs)} errors, {runs[-1]['throughput']:.0f} img/s; "
+        f"server USS per 500 requests: {' -> '.join(f'{u:.0f}' for u in usses)} MiB; "
+        f"client peak RSS per run: {', '.join(f'{p:.0f}' for p in peaks)} MiB"
+    )
+    assert sum(r["errors"] for r in runs) == 0 and total >= 2000
+    assert usses[-1] - usses[-2] < 25, usses  # it settles: a leak of 0.05 MiB per request would not
+    assert usses[-1] < 1024, usses
+    assert max(peaks) - min(peaks) < 30, peaks  # the client does not grow run after run

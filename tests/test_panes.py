@@ -1,0 +1,161 @@
+"""Panes without a server (results injected through their entry points): what the user sees, in colour,
+in 16 colours and under NO_COLOR."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pty
+import select
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import CLI, ROOT
+from tests.helpers import lines_of, rendered, wait_for
+from tests.test_snapshots import ENSEMBLE, ROUTE, ROWS
+from tui.app import ConsoleApp, ConsoleOptions
+from tui.core.classifier import Classification
+from tui.core.controller import ServerSnapshot
+from tui.core.responses import ServerMetadata, TopK
+from tui.messages import ClassifyResult, ServerLog
+
+DATA = Path(__file__).parent / "data"
+
+
+def make_app() -> ConsoleApp:
+    return ConsoleApp(
+        ConsoleOptions(url="127.0.0.1:9", poll=False, start_dir=str(DATA), repository=Path("/nonexistent"))
+    )
+
+
+def snapshot(app) -> ServerSnapshot:
+    return ServerSnapshot(
+        url=app.controller.client.url,
+        live=True,
+        ready=True,
+        server=ServerMetadata("triton", "2.51.0"),
+        models=ROWS,
+        models_from="repository index",
+    )
+
+
+def feed(app) -> None:
+    snap = snapshot(app)
+    for pane in ("ServerPane", "ModelsPane", "ClassifyPane"):
+        app.query_one(pane).show_snapshot(snap)
+    app.query_one("ClassifyPane").set_models({ENSEMBLE: ROUTE})
+    pixels = np.random.default_rng(0).integers(0, 255, (16, 18, 3), dtype=np.uint8)
+    top = [TopK(21, "kite (bird of prey)", 0.5), TopK(22, "bald eagle", 0.3)]
+    app.query_one("ClassifyPane").post_message(
+        ClassifyResult(
+            "/images/kite.jpg", Classification(ENSEMBLE, top, 12.0, path=ROUTE.describe()), None, None, pixels
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "env", [{"NO_COLOR": "1"}, {"TERM": "xterm-16color", "COLORTERM": ""}], ids=["no-color", "16-colours"]
+)
+def test_every_pane_renders_without_colour(monkeypatch, env):
+    """NO_COLOR=1 then 4 used to crash in Textual's monochrome filter (a preview segment had no style)."""
+    for k, v in env.items():
+        monkeypatch.setenv(k, v) if v else monkeypatch.delenv(k, raising=False)
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            feed(app)
+            for key in ("1", "2", "3", "4", "question_mark", "escape"):
+                await pilot.press(key)
+                await pilot.pause()
+                app.export_screenshot()  # the whole screen through the filters, as a terminal would get it
+            assert "kite" in rendered(app.query_one("#row-detail"))
+
+    asyncio.run(scenario())
+
+
+def test_history_cuts_long_labels_on_the_right_and_shows_the_whole_row():
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            feed(app)
+            pane = app.query_one("ClassifyPane")
+            long_error = "not a decodable image: " + "x" * 200 + " THE END"
+            pane.post_message(ClassifyResult("/images/broken.jpg", None, long_error))
+            await pilot.press("4")
+            table = pane.query_one("#breakdown")
+            await wait_for(pilot, lambda: table.row_count == 2, 5, "two rows")
+            shown = "\n".join(lines_of(table))
+            assert "kite (bird of" in shown and "bird of prey) 0.50" not in shown  # cut on the right…
+            assert "…" in shown  # …with an ellipsis
+            assert "not a decodable" in shown
+            assert "THE END" in rendered(pane.query_one("#row-detail"))  # the highlighted row, whole
+            table.move_cursor(row=table.get_row_index("/images/kite.jpg"))
+            await pilot.pause()
+            assert "kite (bird of prey) (0.5000)" in rendered(pane.query_one("#row-detail"))
+
+    asyncio.run(scenario())
+
+
+def test_server_log_follows_the_tail():
+    """Lines that arrive while another pane is shown: opening the Server pane shows the newest ones."""
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("1")
+            log = app.query_one("#server-log")
+            for i in range(40):
+                log.post_message(ServerLog([f"banner line {i * 10 + j}" for j in range(10)]))
+            await pilot.pause(0.2)
+            await pilot.press("2")
+            await pilot.pause(0.2)
+            assert "banner line 399" in "\n".join(lines_of(log))
+
+    asyncio.run(scenario())
+
+
+def test_console_in_a_real_terminal_without_colour(tmp_path):
+    """The console in a pseudo-terminal with NO_COLOR and 16 colours: every pane, help, palette, then q."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(ROOT)
+        os.environ.update({"NO_COLOR": "1", "TERM": "xterm-16color", "COLUMNS": "80", "LINES": "24"})
+        os.environ.pop("COLORTERM", None)
+        os.execv(sys.executable, [*CLI, "-u", "127.0.0.1:9", "--repository", str(tmp_path)])
+    out = b""
+
+    def read_for(seconds: float) -> None:
+        nonlocal out
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                with contextlib.suppress(OSError):
+                    out += os.read(fd, 65536)
+
+    try:
+        read_for(3)
+        for key in (b"1", b"2", b"3", b"4", b"?", b"\x1b", b"\x10", b"\x1b", b"q"):
+            os.write(fd, key)
+            read_for(0.6)
+        deadline = time.monotonic() + 10
+        status = None
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            read_for(0.2)
+        assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, out[-2000:]
+        assert b"Traceback" not in out
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)

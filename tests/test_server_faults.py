@@ -1,0 +1,150 @@
+"""Server faults: a dead stub, models that fail to load, configs that do not parse, servers that hang."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import time
+
+import pytest
+
+from tests.conftest import image, run_cli, url_args
+from tests.helpers import rows, wait_for
+from tui.core import server as srv
+from tui.core.classifier import classify
+from tui.core.client import STUB_UNHEALTHY, TritonClient
+from tui.hints import worded
+
+pytestmark = pytest.mark.server
+EFF = "ensemble_python_efficientnet_lite0"
+
+
+def _assert_still_classifies(client: TritonClient) -> None:
+    assert classify(client, EFF, image("car.jpg").read_bytes(), 1).top[0].index == 817
+
+
+def test_killed_stub_gives_clear_state_and_reload_recovers(server):
+    """kill -9 of a Python-backend stub: Triton 2.51 reports the instance unhealthy (it does not restart the
+    stub itself); the server stays up, the error says so with a hint, and a reload brings the model back."""
+    import psutil
+
+    from tui.core.errors import ConsoleError
+
+    stubs = [c for c in psutil.Process(server.pid).children() if "postprocess" in " ".join(c.cmdline())]
+    assert stubs, "no postprocess stub found"
+    stubs[0].kill()
+    time.sleep(1)
+    client = TritonClient(server.grpc_url, timeout=30)
+    with pytest.raises(ConsoleError) as info:
+        for _ in range(20):  # the health check notices within a few requests
+            _assert_still_classifies(client)
+            time.sleep(0.5)
+    assert "not healthy" in info.value.message and info.value.code == STUB_UNHEALTHY
+    assert "reload the model" in worded(info.value)  # how the console words that hint
+    assert client.is_live()
+    client.load_model("postprocess")  # explicit mode: a reload restarts the stub
+    _assert_still_classifies(client)
+
+
+@pytest.fixture(scope="module")
+def faulty_server(repo, tmp_path_factory):
+    """A repository with one model whose backend does not exist and one whose model.py cannot initialise.
+
+    (A Python model whose model.py is missing entirely stalls tritonserver 2.51's start-up, like an unparsable
+    config; that path is covered by the unparsable-config test below.)"""
+    root = tmp_path_factory.mktemp("faulty") / "repo"
+    shutil.copytree(repo / "postprocess", root / "postprocess")
+    (root / "bad_config" / "1").mkdir(parents=True)
+    (root / "bad_config" / "config.pbtxt").write_text('name: "bad_config"\nbackend: "no_such_backend"\n')
+    (root / "missing_file" / "1").mkdir(parents=True)
+    (root / "missing_file" / "config.pbtxt").write_text(
+        (repo / "postprocess" / "config.pbtxt").read_text().replace('"postprocess"', '"missing_file"')
+    )
+    (root / "missing_file" / "1" / "model.py").write_text(
+        "import triton_python_backend_utils\n\n\nclass TritonPythonModel:\n    def initialize(self, args):\n"
+        "        open('/nonexistent/labels/model.py')\n"
+    )
+    cfg = srv.ServerConfig(root, *srv.free_ports(3))
+    s = srv.ManagedServer(cfg)
+    s.start()
+    try:
+        s.wait_ready(120)
+        yield s
+    finally:
+        s.stop()
+
+
+def test_models_that_fail_to_load_show_their_reason(faulty_server):
+    res = run_cli("status", *url_args(faulty_server, "http"), "--json")
+    assert res.returncode == 0, res.stderr
+    models = {m["name"]: m for m in json.loads(res.stdout)["models"]}
+    assert models["postprocess"]["state"] == "READY"
+    assert models["missing_file"]["state"] == "UNAVAILABLE" and "model.py" in models["missing_file"]["reason"]
+    assert (
+        models["bad_config"]["state"] == "UNAVAILABLE" and "no_such_backend" in models["bad_config"]["reason"]
+    )
+
+    from tui.app import ConsoleApp, ConsoleOptions
+    from tui.panes.models import ModelsPane
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=faulty_server.grpc_url, protocol="grpc"))
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.press("3")
+            table = app.query_one(ModelsPane).query_one("#index")
+            await wait_for(pilot, lambda: "missing_file" in rows(table), 30, "the broken model listed")
+            row = [str(c) for c in table.get_row("missing_file")]
+            assert row[0] == "UNAVAILABLE" and "model.py" in row[3]
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+
+
+def test_unparsable_config_is_reported(tmp_path):
+    """A config.pbtxt that does not parse: the server starts, the model is not READY, the log says why."""
+    root = tmp_path / "repo"
+    (root / "broken" / "1").mkdir(parents=True)
+    (root / "broken" / "config.pbtxt").write_text('name: "broken"\nbackend: "python"\ninput [ { name: ')
+    s = srv.ManagedServer(srv.ServerConfig(root, *srv.free_ports(3)))
+    s.start()
+    try:
+        s.wait_ready(timeout=60)
+        states = {m.name: m.state for m in TritonClient(s.grpc_url).repository_index().items}
+        assert states.get("broken") != "READY"
+        assert "Error parsing text-format" in s.error_summary()
+    finally:
+        s.stop()
+
+
+def test_missing_model_file_stall_ends_with_the_servers_error(tmp_path, repo):
+    """tritonserver 2.51 stalls at start-up when a Python model's model.py is missing: the console's wait
+    ends at its timeout with the server's own explanation instead of hanging."""
+    root = tmp_path / "repo"
+    (root / "nofile" / "1").mkdir(parents=True)
+    (root / "nofile" / "config.pbtxt").write_text(
+        (repo / "postprocess" / "config.pbtxt").read_text().replace('"postprocess"', '"nofile"')
+    )
+    s = srv.ManagedServer(srv.ServerConfig(root, *srv.free_ports(3)))
+    s.start()
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(Exception) as info:
+            s.wait_ready(timeout=10)
+        assert time.monotonic() - t0 < 15
+        assert "model file not found" in str(info.value)
+    finally:
+        s.stop()
+
+
+def test_hung_server_times_out(tmp_path):
+    """A server that accepts connections and never answers: the client gives up, clearly, in time."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        port = s.getsockname()[1]
+        for proto, url in (("http", f"http://127.0.0.1:{port}"), ("grpc", f"127.0.0.1:{port}")):
+            t0 = time.monotonic()
+            res = run_cli("status", "-u", url, "-i", proto, "--timeout", "2", "--json", timeout=60)
+            assert res.returncode == 2 and time.monotonic() - t0 < 20, (proto, res.stderr)

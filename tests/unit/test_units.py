@@ -1,0 +1,123 @@
+"""Fast checks of the small pure pieces: statistics, images, the catalog, URLs, headers, untrusted text."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+
+from build_tools import catalog
+from tui.core import images, stats
+from tui.core.connection import Connection, Headers, header_from_env, parse_header, parse_url
+from tui.core.errors import ConsoleError
+from tui.core.responses import ModelStats
+from tui.core.untrusted import one_line, visible
+
+
+def test_percentiles_interpolate_like_numpy():
+    assert stats.percentile([1, 2, 3, 4], 50) == 2.5
+    assert stats.percentile([5], 99) == 5
+    assert math.isnan(stats.percentile([], 50))
+    s = stats.LatencySummary.of([1.0, 2.0, 3.0])
+    assert (s.count, s.mean, s.p50) == (3, 2.0, 2.0)
+
+
+def _stats(name, n, execs, queue_ns, infer_ns):
+    d = {"success": (n, n * 10), "queue": (n, queue_ns), "compute_infer": (n, infer_ns)}
+    return ModelStats(name, "1", n, execs, d)
+
+
+def test_breakdown_is_the_difference_of_two_snapshots():
+    before = [_stats("pre", 10, 5, 1_000_000, 4_000_000), _stats("ens", 10, 10, 0, 0)]
+    after = [_stats("pre", 14, 6, 3_000_000, 8_000_000), _stats("ens", 14, 14, 0, 0)]
+    bd = stats.breakdown(before, after, "ens", ["pre", "missing"])
+    (step,) = bd.steps
+    assert (step.model, step.requests, step.executions) == ("pre", 4, 1)
+    assert (
+        step.queue_ms == pytest.approx(0.5) and step.compute_ms == pytest.approx(1.0) and step.avg_batch == 4
+    )
+
+
+def test_expand_and_read_say_what_is_wrong(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    (tmp_path / "b.txt").write_text("no")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "zero.png").write_bytes(b"")
+    assert images.expand([str(tmp_path)]) == [str(tmp_path / "a.jpg"), str(tmp_path / "zero.png")]
+    assert images.expand([str(tmp_path / "empty")]) == [str(tmp_path / "empty")]
+    assert images.read(str(tmp_path / "empty")).error == "is a directory with no images"
+    assert images.read(str(tmp_path / "zero.png")).error == "empty file (0 bytes)"
+    assert images.read(str(tmp_path / "nope.jpg")).error == "no such file or directory"
+    assert "limit" in images.read(str(tmp_path / "a.jpg"), max_bytes=0).error
+
+
+def test_catalog_is_the_one_list():
+    assert set(catalog.MODELS) == {"efficientnet-lite0", "resnet50"}
+    assert catalog.MODELS["resnet50"].ensemble == "ensemble_python_resnet50"
+    assert catalog.backbone("tensorrt").model_name(catalog.MODELS["resnet50"]) == "resnet50_trt"
+    assert (
+        catalog.backbone("python-onnxruntime").model_name(catalog.MODELS["efficientnet-lite0"])
+        == "efficientnet_lite0_ort"
+    )
+    assert [k for _, k in catalog.backbone_choices()] == ["auto", *catalog.BACKBONES]
+    with pytest.raises(ConsoleError, match="unknown backbone"):
+        catalog.backbone("vgg")
+    from tui.cli import parser
+
+    build = parser()._subparsers._group_actions[0].choices["build"]
+    choices = {a.dest: a.choices for a in build._actions if a.choices}
+    assert list(choices["model"]) == list(catalog.MODELS) and list(choices["backbone"]) == [
+        "auto",
+        *catalog.BACKBONES,
+    ]
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://x:1", "host:99999", "host:8001/path", "ho st:1", "http://:80", "a\x1b[31m:1", "h:1?x=1"]
+)
+def test_bad_urls_are_rejected(url):
+    with pytest.raises(ConsoleError):
+        parse_url(url)
+
+
+def test_url_forms():
+    assert parse_url(None).url == "localhost:8001"
+    assert parse_url(None, "http").url == "localhost:8000"
+    e = parse_url("http://example:9000")
+    assert (e.protocol, e.url, e.ssl) == ("http", "example:9000", False)
+    assert parse_url("[::1]:8001").url == "[::1]:8001"
+    assert str(parse_url("https://h:1")) == "https://h:1" and parse_url("grpcs://h:1").ssl
+
+
+def test_credentials_in_urls_are_refused():
+    with pytest.raises(ConsoleError, match="credentials") as info:
+        parse_url("http://user:secret@host:8000")
+    assert "secret" not in str(info.value)
+
+
+def test_headers_are_checked_and_never_shown(monkeypatch):
+    assert parse_header("Authorization: Bearer abc") == ("Authorization", "Bearer abc")
+    for bad in ("NoColon", "Bad Name: x", "X-Empty:   "):
+        with pytest.raises(ConsoleError):
+            parse_header(bad)
+    monkeypatch.setenv("MY_TOKEN", "s3cr3t")
+    assert header_from_env("Authorization=MY_TOKEN") == ("Authorization", "s3cr3t")
+    with pytest.raises(ConsoleError, match="not set"):
+        header_from_env("Authorization=NOT_THERE_AT_ALL")
+    conn = Connection(headers=Headers((("Authorization", "s3cr3t"),)))
+    assert "s3cr3t" not in repr(conn) and "s3cr3t" not in str(conn.headers)
+    del os.environ["MY_TOKEN"]
+
+
+def test_untrusted_text_is_made_visible():
+    assert visible("a\x1b[31mred\x1b[0m") == "a\\x1b[31mred\\x1b[0m"
+    assert visible("abc\u202edef") == "abc\\u202edef"
+    assert visible("zero\u200bwidth") == "zero\\u200bwidth"
+    assert visible("two\nlines\tx") == "two\\nlines\\tx"
+    assert visible("two\nlines", multiline=True) == "two\nlines"
+    assert (
+        visible("[bold red]FAKE[/]") == "[bold red]FAKE[/]"
+    )  # markup stays literal: the renderer never parses it
+    assert one_line("first\nsecond") == "first …"
+    assert len(visible("x" * 10_000, 100)) < 130
