@@ -100,7 +100,9 @@ def describe(procs) -> str:
 
 
 def rows(table) -> dict[str, str]:
-    """A DataTable's rows as the user reads them: row key → the cells' text joined by spaces."""
+    """A table's rows as the user reads them: row key → the cells' text joined by spaces (DataTable or RowList)."""
+    if hasattr(table, "row_text"):
+        return {k: table.row_text(k) for k in table.keys}
     return {k.value: " ".join(str(c) for c in table.get_row(k)) for k in table.rows}
 
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.conftest import image, run_cli, url_args
-from tests.helpers import rows, wait_for
+from tests.helpers import rows, wait_for, wait_until
 from tui.core import server as srv
 from tui.core.classifier import classify
 from tui.core.client import STUB_UNHEALTHY, TritonClient
@@ -44,8 +44,16 @@ def test_killed_stub_gives_clear_state_and_reload_recovers(server):
     assert "not healthy" in info.value.message and info.value.code == STUB_UNHEALTHY
     assert "reload the model" in worded(info.value)  # how the console words that hint
     assert client.is_live()
-    client.load_model("postprocess")  # explicit mode: a reload restarts the stub
-    _assert_still_classifies(client)
+    client.reload_model("postprocess")  # explicit mode: what l in the Models pane does for a loaded model
+
+    def recovered() -> bool:
+        try:
+            _assert_still_classifies(client)
+            return True
+        except ConsoleError:
+            return False
+
+    wait_until(recovered, 30, "classification after the reload")
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +103,7 @@ def test_models_that_fail_to_load_show_their_reason(faulty_server):
             await pilot.press("3")
             table = app.query_one(ModelsPane).query_one("#index")
             await wait_for(pilot, lambda: "missing_file" in rows(table), 30, "the broken model listed")
-            row = [str(c) for c in table.get_row("missing_file")]
+            row = [c.plain for c in table.cells("missing_file")]
             assert row[0] == "UNAVAILABLE" and "model.py" in row[3]
             await pilot.press("q")
 

@@ -199,7 +199,7 @@ class ConsoleApp(App):
         self.sub_title = visible(self.controller.client.url, 200)
         self.set_interval(0.1, self._flush_log)
         if self.options.poll:
-            self.set_interval(POLL_S, self.poll_now)
+            self.set_interval(POLL_S, self._tick)
             self.poll_now()
         self._focus_pane(self.query_one("#tabs", TabbedContent).active)
         if self.options.images:
@@ -263,7 +263,7 @@ class ConsoleApp(App):
         self.push_screen(HelpScreen(self.help_rows()))
 
     def action_back(self) -> None:
-        if self.query_one(ServerPane).close_filter():
+        if self.query_one(ServerPane).close_filter() or self.query_one(ModelsPane).close_filter():
             return
         if isinstance(self.focused, Input):
             self._focus_pane(self.query_one("#tabs", TabbedContent).active)
@@ -292,14 +292,17 @@ class ConsoleApp(App):
         ]
 
     # ------------------------------------------------------------------ polling
-    def poll_now(self) -> None:
-        self._poll()
+    def poll_now(self, force: bool = False) -> None:
+        self._poll(force)
+
+    def _tick(self) -> None:
+        self.poll_now()
 
     @work(thread=True, exclusive=True, group="poll")
-    def _poll(self) -> None:
+    def _poll(self, force: bool = False) -> None:
         """Gather in a thread; the result is rendered on the main thread (never the other way round)."""
         controller = self.controller
-        snap = controller.poll()
+        snap = controller.poll(force)
         self.post_message(ServerPolled(snap))
         self._polls += 1
         if snap.live and self._polls % 2 == 1:
@@ -353,7 +356,7 @@ class ConsoleApp(App):
             self.controller.client.forget(name)
         if msg.models:
             self._ready_models = None  # their metadata may have changed: look for image models again
-        self.poll_now()
+        self.poll_now(force=True)
 
     def on_notice(self, msg: Notice) -> None:
         self.notify(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -451,19 +452,20 @@ def _cmd_classify(args) -> int:
         elif item.error is not None:
             print(visible(f"{item.path}: error: {for_code(item.error, item.code, CLI)}", 1000), flush=True)
         else:
-            best = record["top"][0] if record["top"] else {"label": "", "index": "-", "score": float("nan")}
-            tag = "  [untrained]" if record.get("untrained") else ""
-            print(
-                visible(
-                    f"{item.path}: {best['label'] or best['index']} ({best['score']:.3f})  {record['latency_ms']:.1f} ms{tag}",
-                    600,
-                )
-            )
-            for t in record["top"][1:]:
-                print(visible(f"    {t['score']:.3f}  {t['index']:>4}  {t['label']}", 400))
-            for p in record.get("problems", []):
+            r = item.result
+            tag = "  [untrained]" if r.untrained else ""
+            head = f"{_top(r.top[0])}  {r.latency_ms:.1f} ms{tag}" if r.top else "no class scores"
+            print(visible(f"{item.path}: {head}", 600))
+            for t in r.top[1:]:
+                print(visible(f"    {_top(t)}", 400))
+            for p in r.problems:
                 print(visible(f"    note: {p}", 400))
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _top(t) -> str:
+    score = f"{t.score:.3f}" if math.isfinite(t.score) else str(t.score)
+    return f"{t.label or t.index} ({score})  #{t.index}"
 
 
 def _cmd_bench(args) -> int:

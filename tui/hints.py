@@ -11,7 +11,7 @@ CONSOLE = {
     c.UNSUPPORTED: "this server does not offer it",
 }
 CLI = {
-    c.STUB_UNHEALTHY: "reload the model (load it again with model control explicit) or restart the server",
+    c.STUB_UNHEALTHY: "reload the model (unload and load it, with model control explicit) or restart the server",
     c.MODEL_CONTROL: "start the server with --model-control explicit",
 }
 

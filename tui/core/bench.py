@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from . import classifier
 from . import images as img
 from .classifier import Classification
-from .client import TritonClient
+from .client import TIMEOUT, TritonClient
 from .errors import EXIT_USAGE, ConsoleError
 from .stats import Breakdown, LatencySummary, breakdown
 
@@ -81,8 +81,8 @@ def classify_files(
             bd = breakdown(before, after, model, steps) if after is not None else None
             yield ItemResult(path, result=result, breakdown=bd, data=item.data)
         except ConsoleError as exc:
-            if exc.exit_code == EXIT_USAGE:
-                raise
+            if exc.exit_code == EXIT_USAGE and exc.code != TIMEOUT:
+                raise  # the server is gone: the other images would fail the same way
             yield ItemResult(path, error=exc.message, code=exc.code)
 
 

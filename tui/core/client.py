@@ -26,6 +26,7 @@ UNSUPPORTED = "unsupported"  # the server does not offer this call (an extension
 STUB_UNHEALTHY = "stub-unhealthy"  # a Python-backend stub died; the model must be reloaded
 MODEL_CONTROL = "model-control"  # load/unload needs a server in explicit model-control mode
 TOO_LARGE = "too-large"
+TIMEOUT = "timeout"  # no (complete) answer in time: the server may be fine, this call was not
 
 __all__ = ["TritonClient", "Endpoint", "parse_url", "check_model_name", "preferred_model", "ModelInfo"]
 
@@ -160,14 +161,23 @@ class TritonClient:
         low = text.lower()
         status = _status(exc)
         if (
+            isinstance(exc, TimeoutError)
+            or "timed out" in low
+            or "deadline exceeded" in low
+            or status == "StatusCode.DEADLINE_EXCEEDED"
+        ):
+            return ConsoleError(
+                f"{what}: no complete answer from {self.url} within {self.timeout:g} s (timed out)",
+                exit_code=EXIT_USAGE,
+                code=TIMEOUT,
+            )
+        if (
             any(
                 s in low
                 for s in (
                     "failed to connect",
                     "connection refused",
                     "name or service not known",
-                    "timed out",
-                    "deadline exceeded",
                     "connect call failed",
                     "broken pipe",
                     "connection reset",
@@ -283,6 +293,12 @@ class TritonClient:
         check_model_name(name)
         self._info.pop(name, None)
         self.call(f"unload {name}", lambda t: t.unload(name))
+
+    def reload_model(self, name: str) -> None:
+        """Unload then load: a loaded model whose files did not change is not reloaded by a plain load, so
+        this is what restarts a dead Python-backend stub."""
+        self.unload_model(name)
+        self.load_model(name)
 
     def forget(self, name: str | None = None) -> None:
         """Drop cached metadata/config (of one model, or all): after a reload they may have changed."""

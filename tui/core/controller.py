@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import server as srv
-from .client import TritonClient
+from .client import TIMEOUT, UNREACHABLE, TritonClient
 from .connection import Connection
 from .errors import ConsoleError
 from .responses import IndexEntry, ServerMetadata
@@ -49,6 +49,8 @@ class ServerSnapshot:
         return [m.name for m in self.models if m.state == "READY"]
 
 
+BIG_INDEX = 2000  # an index this long is fetched every BIG_INDEX_EVERY polls, not every poll
+BIG_INDEX_EVERY = 10
 MODEL_LIST_READINESS = 500  # without an index, readiness is one call per model: ask for this many at most
 
 
@@ -59,13 +61,13 @@ def list_models(client: TritonClient) -> tuple[list[IndexEntry], str, list[str]]
         parsed = client.repository_index()
         return parsed.items, "repository index", parsed.problems[:20]
     except ConsoleError as exc:
-        if exc.code == "unreachable":
+        if exc.code in (UNREACHABLE, TIMEOUT):
             raise
         index_error = exc.message
     try:
         parsed = client.model_list()
     except ConsoleError as exc:
-        if exc.code == "unreachable":
+        if exc.code in (UNREACHABLE, TIMEOUT):
             raise
         return [], "", [f"no repository index ({index_error}) and no model list"]
     models = []
@@ -95,6 +97,8 @@ class ServerController:
         self.client = TritonClient(connection=connection)
         self.managed: srv.ManagedServer | None = None
         self._lock = threading.Lock()
+        self._last: ServerSnapshot | None = None  # the last full model list, reused between big-index fetches
+        self._skipped = 0
 
     # ------------------------------------------------------------------ connection
     def connect(self, url: str | None, protocol: str | None) -> TritonClient:
@@ -104,8 +108,11 @@ class ServerController:
         old.close()
         return client
 
-    def poll(self) -> ServerSnapshot:
-        """Health, server metadata and the model list, each failure reported for what it is."""
+    def poll(self, force: bool = False) -> ServerSnapshot:
+        """Health, server metadata and the model list, each failure reported for what it is.
+
+        A big model list (thousands of models) is fetched every BIG_INDEX_EVERY polls unless ``force``:
+        health stays live every poll, and the console does not parse 20,000 entries a second."""
         client = self.client
         snap = ServerSnapshot(url=client.url)
         m = self.managed
@@ -126,11 +133,25 @@ class ServerController:
             snap.server = client.server_metadata()
         except ConsoleError as exc:
             snap.problems.append(f"server metadata: {exc.message}")
+        last = self._last
+        if (
+            not force
+            and last is not None
+            and last.url == snap.url
+            and len(last.models) >= BIG_INDEX
+            and self._skipped < BIG_INDEX_EVERY - 1
+        ):
+            self._skipped += 1
+            snap.models, snap.models_from = last.models, last.models_from
+            snap.problems += [p for p in last.problems if p not in snap.problems]
+            return snap
+        self._skipped = 0
         try:
             snap.models, snap.models_from, problems = list_models(client)
             snap.problems += problems
         except ConsoleError as exc:
             snap.problems.append(f"models: {exc.message}")
+        self._last = snap
         return snap
 
     # ------------------------------------------------------------------ managed server

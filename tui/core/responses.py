@@ -173,6 +173,26 @@ def index_entry(name: object, version: object, state: object, reason: object, i:
     )
 
 
+def index_fields(rows: Iterable[tuple]) -> Parsed:
+    """Index entries from (name, version, state, reason) that are already strings (gRPC): the lean path for
+    big indexes — only emptiness and length need checking."""
+    out = Parsed()
+    for i, (name, version, state, reason) in enumerate(rows):
+        if i >= MAX_MODELS:
+            out.problems.append(f"more than {MAX_MODELS} entries: the rest is not shown")
+            break
+        if not name:
+            out.problems.append(f"repository index entry {i + 1} name is empty")
+            continue
+        long = max(len(name), len(version), len(state), len(reason)) > MAX_TEXT
+        out.items.append(
+            IndexEntry(clip(name), clip(version), clip(state), clip(reason))
+            if long
+            else IndexEntry(name, version, state, reason)
+        )
+    return out
+
+
 @dataclass
 class Parsed:
     """Items that parsed, and one line per item that did not."""
@@ -404,8 +424,9 @@ def classes(values: Iterable[object]) -> Parsed:
             if index < 0:
                 raise ValueError
         except (ValueError, ResponseError):
+            shown = v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
             out.problems.append(
-                f"classification string {i + 1} of {len(values)} is not score:index[:label]: {_show(clip(str(v), 80))}"
+                f"classification string {i + 1} of {len(values)} is not score:index[:label]: {_show(clip(shown, 80))}"
             )
             continue
         out.items.append(TopK(index, label, score))

@@ -139,9 +139,7 @@ class GrpcTransport(Transport):
 
     def repository_index(self) -> rs.Parsed:
         m = self.client.get_model_repository_index(**self._kw())
-        return rs.collect(
-            m.models, lambda e, i: rs.index_entry(e.name, e.version, e.state, e.reason, i), rs.MAX_MODELS
-        )
+        return rs.index_fields((e.name, e.version, e.state, e.reason) for e in m.models)
 
     def model_ready(self, name: str, version: str = "") -> bool:
         return bool(self.client.is_model_ready(name, version, **self._kw(short=True)))

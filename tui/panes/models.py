@@ -9,20 +9,29 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Static
 
 from ..core import responses as rs
+from ..core.client import UNREACHABLE
 from ..core.controller import ServerController, ServerSnapshot
 from ..core.errors import ConsoleError
 from ..hints import worded
 from ..messages import ModelDetail, Notice, PollRequested
 from ..text import cell, plain
-from ..widgets.table import PlainTable
+from ..widgets.rowlist import Column, RowList
 
 STATE_STYLE = {"READY": "green", "UNAVAILABLE": "red", "LOADING": "yellow", "UNLOADING": "yellow"}
-COLUMNS = ("state", "name", "version", "reason")
-ROWS_PER_TICK = 500  # a 20,000-model index is added in batches so the event loop never stalls
+COLUMNS = (
+    Column("state", "state", 11),
+    Column("name", "name"),
+    Column("version", "ver", 4),
+    Column("reason", "reason"),
+)
+
+
+def _search_text(entry: rs.IndexEntry | None) -> str:
+    return f"{entry.name} {entry.state} {entry.reason}".lower() if entry else ""
 
 
 def row_cells(entry: rs.IndexEntry) -> tuple:
@@ -108,10 +117,15 @@ class ModelsPane(Horizontal):
         Binding("l", "load", "Load", id="models.load"),
         Binding("u", "unload", "Unload", id="models.unload"),
         Binding("r", "refresh", "Refresh", id="models.refresh"),
+        Binding("slash", "filter", "Filter", id="models.filter"),
     ]
 
     DEFAULT_CSS = """
-    ModelsPane #index { width: 1fr; height: 1fr; }
+    ModelsPane #left { width: 1fr; height: 1fr; }
+    ModelsPane #index { height: 1fr; }
+    ModelsPane #models-filter { display: none; }
+    ModelsPane #models-filter.shown { display: block; }
+    ModelsPane #models-note { height: 1; color: $text-muted; padding: 0 1; }
     ModelsPane #detail { width: 45%; max-width: 72; height: 1fr; border-left: solid $panel; padding: 0 1; }
     """
 
@@ -119,19 +133,23 @@ class ModelsPane(Horizontal):
         super().__init__(**kw)
         self.controller = controller
         self._selected: str | None = None
-        self._rows: dict[str, tuple] = {}
         self._entries: dict[str, rs.IndexEntry] = {}
-        self._pending: list[str] = []  # rows still to add, a batch per tick
         self.note = ""  # why the list is empty or partial, as shown
         # Load/unload requests run one after another: a load sent while an unload is still in flight
         # can be undone by that unload finishing after it.
         self._lu_lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
-        table = PlainTable(id="index", cursor_type="row", zebra_stripes=True)
-        for col in COLUMNS:
-            table.add_column(col, key=col)
-        yield table
+        with Vertical(id="left"):
+            yield Input(
+                placeholder="filter models (name, state, reason); esc closes",
+                id="models-filter",
+                compact=True,
+            )
+            index = RowList(COLUMNS, lambda name: row_cells(self._entries[name]), id="index")
+            index.set_search(lambda name: _search_text(self._entries.get(name)))
+            yield index
+            yield Static("", id="models-note")
         with VerticalScroll(id="detail"):
             yield Static("select a model to see its config and statistics", id="detail-text")
 
@@ -143,64 +161,56 @@ class ModelsPane(Horizontal):
         return self._selected
 
     def show_snapshot(self, snap: ServerSnapshot) -> None:
-        """Update the table in place by row key: no flicker, the cursor stays on its model."""
-        table = self.query_one("#index", PlainTable)
-        entries = snap.models if snap.live else []
-        wanted = {e.name: row_cells(e) for e in entries}
-        self._entries = {e.name: e for e in entries}
+        """New list: entries compared as data, rows drawn anew only where they changed (the list is virtual,
+        so a 20,000-model index costs the event loop nothing but the rows on screen)."""
+        entries = {e.name: e for e in snap.models} if snap.live else {}
         if not snap.live:
             self.note = "server not reachable"
         elif not snap.models_from:
             self.note = "this server lists no models (no repository index, no model list)"
         else:
-            self.note = f"{len(wanted)} models from the {snap.models_from}"
-        table.border_title = Text(self.note)
-        with self.app.batch_update():
-            for name, cells in wanted.items():
-                old = self._rows.get(name)
-                if old is None or old == cells:
-                    continue
-                self._rows[name] = cells
-                if name in table.rows:  # else still pending: added with its new cells
-                    for col, value, before in zip(COLUMNS, cells, old, strict=True):
-                        if value != before:
-                            table.update_cell(name, col, value)
-            for gone in [n for n in self._rows if n not in wanted]:
-                if gone in table.rows:
-                    table.remove_row(gone)
-                del self._rows[gone]
-        new = sorted(n for n in wanted if n not in self._rows)
-        for name in new:
-            self._rows[name] = wanted[name]
-        self._pending = [n for n in self._pending if n in wanted] + new
-        if self._pending:
-            self._add_batch()
+            self.note = f"{len(entries)} models from the {snap.models_from}"
+        old, self._entries = self._entries, entries
+        changed = [n for n, e in entries.items() if n in old and old[n] != e]
+        index = self.query_one("#index", RowList)
+        if changed or entries.keys() != old.keys():
+            index.fit("name", max((len(n) for n in entries), default=4))
+            index.set_keys(sorted(entries), changed)
+        self._show_note()
 
-    def _add_batch(self) -> None:
-        table = self.query_one("#index", PlainTable)
-        batch, self._pending = self._pending[:ROWS_PER_TICK], self._pending[ROWS_PER_TICK:]
-        with self.app.batch_update():
-            for name in batch:
-                if name not in table.rows and name in self._rows:
-                    table.add_row(*self._rows[name], key=name)
-        if self._pending:
-            self.set_timer(0.01, self._add_batch)
-        elif table.row_count and self._selected is None:
-            self._select_current()
+    def _show_note(self) -> None:
+        index = self.query_one("#index", RowList)
+        shown = f"{index.row_count} of " if index.row_count != len(self._entries) else ""
+        self.query_one("#models-note", Static).update(Text(shown + self.note))
 
-    @on(PlainTable.RowHighlighted, "#index")
-    def _highlighted(self, event: PlainTable.RowHighlighted) -> None:
-        if event.row_key and event.row_key.value != self._selected:
-            self._selected = event.row_key.value
-            self._fetch_detail(self._selected)
+    def action_filter(self) -> None:
+        box = self.query_one("#models-filter", Input)
+        box.add_class("shown")
+        box.focus()
 
-    def _select_current(self) -> None:
-        table = self.query_one("#index", PlainTable)
-        if table.row_count:
-            key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-            if key != self._selected:
-                self._selected = key
-                self._fetch_detail(key)
+    @on(Input.Changed, "#models-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one("#index", RowList).filter(event.value)
+        self._show_note()
+
+    @on(Input.Submitted, "#models-filter")
+    def _filter_done(self) -> None:
+        self.query_one("#index").focus()
+
+    def close_filter(self) -> bool:
+        box = self.query_one("#models-filter", Input)
+        if not box.has_class("shown"):
+            return False
+        box.value = ""
+        box.remove_class("shown")
+        self.query_one("#index").focus()
+        return True
+
+    @on(RowList.Highlighted, "#index")
+    def _highlighted(self, event: RowList.Highlighted) -> None:
+        if event.key is not None and event.key != self._selected:
+            self._selected = event.key
+            self._fetch_detail(event.key)
 
     @work(thread=True, exclusive=True, group="model-detail")
     def _fetch_detail(self, name: str) -> None:
@@ -217,7 +227,7 @@ class ModelsPane(Horizontal):
                 return True
             except ConsoleError as exc:
                 parts.append((title, f"unavailable: {exc.message}"))
-                return exc.code != "unreachable"
+                return exc.code != UNREACHABLE
 
         def config() -> list[tuple[str, str]]:
             c = client.model_config(name)
@@ -265,10 +275,17 @@ class ModelsPane(Horizontal):
     @work(thread=True, group="load-unload")
     def _do_load_unload(self, what: str, name: str) -> None:
         client = self.controller.client
+        entry = self._entries.get(name)
+        reload = what == "load" and entry is not None and entry.state == "READY"
         try:
             with self._lu_lock:
-                (client.load_model if what == "load" else client.unload_model)(name)
-            self.post_message(Notice(f"{name}: {what}ed"))
+                if reload:  # a plain load of an unchanged, loaded model does nothing: restart it
+                    client.reload_model(name)
+                elif what == "load":
+                    client.load_model(name)
+                else:
+                    client.unload_model(name)
+            self.post_message(Notice(f"{name}: {'reloaded' if reload else what + 'ed'}"))
         except ConsoleError as exc:
             self.post_message(Notice(worded(exc), f"{what} failed", "error"))
         self.post_message(PollRequested([name]))

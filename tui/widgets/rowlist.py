@@ -1,0 +1,256 @@
+"""A virtual table for long lists (a 20,000-model index): O(visible rows) per frame, O(1) per changed row.
+
+Textual's DataTable rebuilds its row offsets after every change (O(rows)), so filling it with tens of
+thousands of rows stalls the event loop. Here the widget holds only keys in order; cells are made on demand
+by a function the owner gives (cached until the row changes), and only the lines on screen are rendered.
+It has a cursor, a case-insensitive filter and sorting by any column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int = 0  # 0: a share of what is left
+    weight: int = 1  # how big that share is
+
+
+class RowList(ScrollView, can_focus=True):
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="rows.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="rows.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="rows.pageup"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="rows.pagedown"),
+        Binding("home,g", "jump(0)", "First", show=False, id="rows.first"),
+        Binding("end,G", "jump(-1)", "Last", show=False, id="rows.last"),
+    ]
+    DEFAULT_CSS = """
+    RowList { background: $surface; }
+    RowList > .rowlist--header { text-style: bold; background: $panel; }
+    RowList > .rowlist--cursor { background: $accent; color: $text; text-style: bold; }
+    RowList:blur > .rowlist--cursor { background: $accent 40%; }
+    RowList > .rowlist--odd { background: $surface-lighten-1; }
+    """
+    COMPONENT_CLASSES = {"rowlist--header", "rowlist--cursor", "rowlist--odd"}
+
+    @dataclass
+    class Highlighted(Message):
+        """The cursor moved to another row (``key`` None: the list is empty)."""
+
+        rowlist: RowList
+        key: str | None
+
+        @property
+        def control(self) -> RowList:
+            return self.rowlist
+
+    def __init__(self, columns: Sequence[Column], cells: Callable[[str], Sequence[Text]], **kw) -> None:
+        super().__init__(**kw)
+        self.columns = list(columns)
+        self._cells_of = cells
+        self._cache: dict[str, tuple[Text, ...]] = {}
+        self._all: list[str] = []
+        self._shown: list[str] = []
+        self._index: dict[str, int] = {}
+        self._cursor = 0
+        self._pattern = ""
+        self._search: Callable[[str], str] = lambda key: key
+        self._sort: tuple[str, bool] | None = None
+        self._sort_key: Callable[[str, str], object] | None = None
+        self._last_key: str | None = None
+        self._fit: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ content
+    def set_keys(self, keys: Sequence[str], changed: Sequence[str] = ()) -> None:
+        """The rows, in order (the owner's order, unless sorted); ``changed`` rows are drawn anew."""
+        for key in changed:
+            self._cache.pop(key, None)
+        if len(self._cache) > 4 * max(len(keys), 1000):
+            self._cache.clear()
+        self._all = list(keys)
+        self._refilter()
+
+    def fit(self, column: str, content: int) -> None:
+        """Give ``column`` its content's width (at most half the widget's width; the rest flexes)."""
+        self._fit[column] = content
+        self.refresh()
+
+    def set_search(self, search: Callable[[str], str]) -> None:
+        """What the filter matches against for a row (lower-cased text)."""
+        self._search = search
+
+    def filter(self, pattern: str) -> None:
+        self._pattern = pattern.lower()
+        self._refilter()
+
+    def sort_by(
+        self, column: str | None, key: Callable[[str, str], object] | None = None, reverse: bool = False
+    ) -> None:
+        """Sort by ``key(row_key, column)``; None: back to the owner's order."""
+        self._sort = (column, reverse) if column else None
+        self._sort_key = key
+        self._refilter()
+
+    def _refilter(self) -> None:
+        keys = self._all
+        if self._pattern:
+            p = self._pattern
+            keys = [k for k in keys if p in self._search(k)]
+        if self._sort and self._sort_key is not None:
+            column, reverse = self._sort
+            keys = sorted(keys, key=lambda k: self._sort_key(k, column), reverse=reverse)
+        self._shown = keys
+        self._index = {k: i for i, k in enumerate(keys)}
+        if self._last_key in self._index:
+            self._cursor = self._index[self._last_key]
+        self._cursor = max(0, min(self._cursor, len(keys) - 1))
+        self.virtual_size = Size(self.size.width, len(keys) + 1)
+        self._announce()
+        self.refresh()
+
+    @property
+    def keys(self) -> list[str]:
+        """The rows shown, in order."""
+        return list(self._shown)
+
+    @property
+    def row_count(self) -> int:
+        return len(self._shown)
+
+    @property
+    def cursor_key(self) -> str | None:
+        return self._shown[self._cursor] if self._shown else None
+
+    def cells(self, key: str) -> tuple[Text, ...]:
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = tuple(self._cells_of(key))
+        return cached
+
+    def row_text(self, key: str) -> str:
+        return " ".join(c.plain for c in self.cells(key))
+
+    def get_row_index(self, key: str) -> int:
+        return self._index[key]
+
+    def move_cursor(self, row: int) -> None:
+        if not self._shown:
+            return
+        self._cursor = max(0, min(row, len(self._shown) - 1))
+        self._scroll_to_cursor()
+        self._announce()
+        self.refresh()
+
+    def _announce(self) -> None:
+        key = self.cursor_key
+        if key != self._last_key:
+            self._last_key = key
+            self.post_message(self.Highlighted(self, key))
+
+    # ------------------------------------------------------------------ keys
+    def action_cursor(self, delta: int) -> None:
+        self.move_cursor(self._cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self.move_cursor(self._cursor + direction * max(1, self.size.height - 2))
+
+    def action_jump(self, where: int) -> None:
+        self.move_cursor(0 if where == 0 else len(self._shown) - 1)
+
+    def on_click(self, event) -> None:
+        row = int(self.scroll_offset.y) + event.y - 1
+        if 0 <= row < len(self._shown):
+            self.move_cursor(row)
+
+    def _scroll_to_cursor(self) -> None:
+        height = max(1, self.size.height - 1)
+        top = int(self.scroll_offset.y)
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False)
+        elif self._cursor >= top + height:
+            self.scroll_to(y=self._cursor - height + 1, animate=False)
+
+    # ------------------------------------------------------------------ drawing
+    def _widths(self, total: int) -> list[int]:
+        """Fixed columns as given; fitted ones at their content's width (shrunk first when space is short);
+        flexible ones share the rest by weight, at least MIN_FLEX each."""
+        MIN_FLEX = 6
+        flex = [c for c in self.columns if not c.width and c.key not in self._fit]
+        fixed = sum(c.width for c in self.columns if c.width)
+        spare = total - fixed - (len(self.columns) - 1) - MIN_FLEX * len(flex)
+        fitted: dict[str, int] = {}
+        for c in self.columns:
+            if not c.width and c.key in self._fit:
+                want = max(self._fit[c.key], len(c.title))
+                fitted[c.key] = max(len(c.title), min(want, spare, total // 2))
+                spare -= fitted[c.key]
+        room = max(0, spare + MIN_FLEX * len(flex))
+        weights = sum(c.weight for c in flex) or 1
+        return [
+            c.width or fitted.get(c.key) or max(MIN_FLEX, room * c.weight // weights) for c in self.columns
+        ]
+
+    def _line(self, cells: Sequence[Text], widths: list[int], style: Style) -> list[Segment]:
+        console = self.app.console
+        segments: list[Segment] = []
+        for cell, width in zip(cells, widths, strict=False):
+            text = cell.copy()
+            text.truncate(width, overflow="ellipsis", pad=True)
+            # Text.render leaves the text's own base style out: add it, under any span styles
+            own = style + console.get_style(text.style, default=Style.null()) if text.style else style
+            for seg in text.render(console):
+                segments.append(Segment(seg.text, own + seg.style if seg.style else own))
+            segments.append(Segment(" ", style))
+        return segments
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        widths = self._widths(width)
+        if y == 0:
+            style = base + self.get_component_rich_style("rowlist--header")
+            head = [
+                Text(
+                    c.title
+                    + (
+                        " ▼"
+                        if self._sort and self._sort[0] == c.key and self._sort[1]
+                        else " ▲"
+                        if self._sort and self._sort[0] == c.key
+                        else ""
+                    )
+                )
+                for c in self.columns
+            ]
+            return Strip(self._line(head, widths, style)).adjust_cell_length(width, style)
+        row = int(self.scroll_offset.y) + y - 1
+        if row >= len(self._shown):
+            return Strip.blank(width, base)
+        key = self._shown[row]
+        if row == self._cursor:
+            style = base + self.get_component_rich_style("rowlist--cursor")
+        elif row % 2:
+            style = base + self.get_component_rich_style("rowlist--odd")
+        else:
+            style = base
+        cells = self.cells(key)
+        if row == self._cursor:  # the cursor row's own colours win over the cells' styles
+            cells = tuple(Text(c.plain) for c in cells)
+        return Strip(self._line(cells, widths, style)).adjust_cell_length(width, style)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._shown) + 1)
