@@ -60,6 +60,24 @@ def server(repo):
         s.stop()
 
 
+@pytest.fixture(scope="session")
+def zoo(tmp_path_factory):
+    """The bundled server on tests/modelzoo.py's models (numpy-first Triton example style), explicit mode."""
+    from tests import modelzoo
+    from tui.core import server as srv
+
+    root = modelzoo.write(tmp_path_factory.mktemp("zoo") / "models")
+    s = srv.ManagedServer(
+        srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
+    )
+    s.start()
+    try:
+        s.wait_ready(timeout=180)
+        yield s
+    finally:
+        s.stop()
+
+
 @pytest.fixture(params=["grpc", "http"])
 def client(request, server):
     from tui.core.client import TritonClient

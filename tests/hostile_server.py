@@ -10,6 +10,7 @@ Models:
 - ``absurd_dims``: metadata with shapes no one can allocate;
 - ``oversized``: answers every request with OVERSIZED_MIB of output;
 - ``slow``: answers after SLOW_S seconds, dripping one byte a second over HTTP;
+- ``undecodable``: an output whose data does not fit its declared shape;
 - ``[bold red]FAKE READY[/]`` and a name with control characters: listed in the index;
 - ``broken``: UNAVAILABLE with a reason full of markup and escapes.
 """
@@ -38,6 +39,7 @@ def index(extra: int) -> list[dict]:
         {"name": "absurd_dims", "version": "1", "state": "READY", "reason": ""},
         {"name": "oversized", "version": "1", "state": "READY", "reason": ""},
         {"name": "slow", "version": "1", "state": "READY", "reason": ""},
+        {"name": "undecodable", "version": "1", "state": "READY", "reason": ""},
         {"name": "broken", "version": "1", "state": "UNAVAILABLE", "reason": BROKEN_REASON},
         {"name": "[bold red]FAKE READY[/]", "version": "[b]1[/b]", "state": "READY", "reason": MARKUP},
         {"name": "ctl\x1b[31m\u202ename", "version": "1", "state": "READY\x1b[0m", "reason": ""},
@@ -216,6 +218,13 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
+        if name == "undecodable":
+            return self._json(
+                {
+                    "model_name": name,
+                    "outputs": [{"name": "y", "datatype": "FP32", "shape": [10], "data": [1, 2, 3]}],
+                }
+            )
         outs = []
         for out_name, params in (wants or {"y": {}}).items():
             if params.get("classification"):
@@ -305,6 +314,9 @@ def grpc_server(port: int, extra: int):
                 if name == "oversized":
                     data = b"\0" * (OVERSIZED_MIB * 2**20)
                     response.outputs.add(name=out_name, datatype="FP32", shape=[len(data) // 4])
+                elif name == "undecodable":
+                    data = b"\0" * 12
+                    response.outputs.add(name=out_name, datatype="FP32", shape=[10])
                 elif k:
                     data = b"".join(struct.pack("<I", len(c)) + c for c in CLASSES)
                     response.outputs.add(name=out_name, datatype="BYTES", shape=[len(CLASSES)])

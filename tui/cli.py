@@ -21,7 +21,7 @@ from .core.paths import default_repository
 if TYPE_CHECKING:
     from .core.connection import Connection
 
-COMMANDS = ("build", "export", "engine", "serve", "status", "classify", "bench")
+COMMANDS = ("build", "export", "engine", "serve", "status", "infer", "classify", "bench")
 
 
 def _positive(text: str) -> int:
@@ -76,7 +76,12 @@ def connection(args) -> Connection:
     """The validated connection of a command's flags (header values stay in memory only)."""
     from .core.connection import TLS, Connection, Headers, header_from_env, parse_header
 
-    headers = [parse_header(h) for h in args.header] + [header_from_env(h) for h in args.header_env]
+    from_env = [header_from_env(h) for h in args.header_env]
+    headers = [parse_header(h) for h in args.header] + from_env
+    env = {
+        name: spec.partition("=")[2].strip()
+        for (name, _), spec in zip(from_env, args.header_env, strict=True)
+    }
     if args.insecure:
         _err("WARNING: --insecure: the server's certificate is not verified")
     return Connection(
@@ -84,7 +89,7 @@ def connection(args) -> Connection:
         protocol=args.protocol,
         timeout=args.timeout,
         tls=TLS(args.ssl, args.root_certs, args.client_cert, args.client_key, args.insecure),
-        headers=Headers(tuple(headers)),
+        headers=Headers(tuple(headers), env),
         max_response_bytes=int(args.max_response_mb * 2**20),
     )
 
@@ -151,6 +156,38 @@ def parser() -> argparse.ArgumentParser:
     _add_connection(st)
     st.add_argument("--json", action="store_true")
 
+    inf = sub.add_parser(
+        "infer", help="one request to any model, inputs from its metadata (random, files, text)"
+    )
+    inf.add_argument("model", metavar="MODEL")
+    _add_connection(inf)
+    inf.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="random | zeros | ones | @FILE.npy | @FILE.json | @FILE | text:STRING | image:FILE (default random)",
+    )
+    inf.add_argument(
+        "--shape", action="append", default=[], metavar="NAME=D1,D2", help="variable dims (no batch)"
+    )
+    inf.add_argument(
+        "--batch", type=_positive, default=1, help="batch size for a model that batches (default 1)"
+    )
+    inf.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    inf.add_argument(
+        "--scaling", choices=("none", "inception", "vgg", "imagenet"), default=None, help="for image:FILE"
+    )
+    inf.add_argument(
+        "--save", type=Path, metavar="DIR", help="write each output as NAME.npy (and a call's data files)"
+    )
+    inf.add_argument(
+        "--show-call",
+        choices=("curl", "python", "perf_analyzer"),
+        help="print the same request as a runnable call",
+    )
+    inf.add_argument("--json", action="store_true")
+
     c = sub.add_parser("classify", help="classify image files (or directories of them)")
     c.add_argument("images", nargs="+", metavar="IMAGE")
     _add_connection(c)
@@ -203,7 +240,10 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         return _console(console_parser().parse_args(argv))
     except ConsoleError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from .core.untrusted import visible
+        from .hints import CLI, worded
+
+        print(f"error: {visible(worded(exc, CLI), 4000, multiline=True)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -217,6 +257,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "engine": _cmd_engine,
         "serve": _cmd_serve,
         "status": _cmd_status,
+        "infer": _cmd_infer,
         "classify": _cmd_classify,
         "bench": _cmd_bench,
     }[args.command]
@@ -401,6 +442,80 @@ def _cmd_status(args) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------------------------------- infer
+
+
+def _cmd_infer(args) -> int:
+    from .core import infer, showcall
+    from .core.classifier import looks_like_scores, top_k
+    from .core.client import check_model_name
+    from .core.untrusted import visible
+
+    client = _client(args)
+    model = check_model_name(args.model)
+    infer.ensure_ready(client, model)
+    info = client.model_info(model)
+    plans = infer.plan_inputs(
+        info,
+        infer.parse_assignments(args.input, "--input"),
+        infer.parse_assignments(args.shape, "--shape"),
+        batch=args.batch,
+        seed=args.seed,
+        scaling=args.scaling,
+        limit=client.connection.max_response_bytes,
+    )
+    result = infer.run(client, model, plans)
+    if args.save:
+        for path in infer.save(result, args.save):
+            _err(f"wrote {path}")
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(visible(f"{result.model} v{result.version or '?'}  {result.latency_ms:.2f} ms", 400))
+        print("inputs")
+        for p in result.inputs:
+            print(visible(f"  {p.name}  {p.datatype}  {list(p.shape)}  {p.source}", 400))
+        print("outputs")
+        for o in result.outputs:
+            stats = (
+                "" if o.min is None else f"  min {o.min:.6g}  max {o.max:.6g}  mean {o.mean:.6g}  NaN {o.nan}"
+            )
+            print(visible(f"  {o.name}  {o.datatype}  {list(o.shape)}{stats}", 400))
+            print(visible(f"    first: {', '.join(map(str, o.values))}", 400))
+            if o.array is not None and looks_like_scores(o.array, info.max_batch_size > 0):
+                top, kind = top_k(o.array[0] if info.max_batch_size > 0 else o.array, 5)
+                print(
+                    visible(
+                        "    top-5"
+                        + (" (softmax)" if kind == "softmax" else "")
+                        + ": "
+                        + ", ".join(
+                            f"{t.index} {t.label or ''} {t.score:.4f}".replace("  ", " ") for t in top
+                        ),
+                        600,
+                    )
+                )
+    if args.show_call:
+        call = showcall.make(
+            args.show_call,
+            client.connection,
+            client.endpoint,
+            model,
+            plans,
+            [o.name for o in result.outputs],
+            args.save,
+            batched=info.max_batch_size > 0,
+            datatypes={o.name: o.datatype for o in result.outputs},
+        )
+        out = sys.stderr if args.json else sys.stdout
+        print(call.text, file=out)
+        for note in call.notes:
+            print(f"# {note}", file=out)
+        for path in call.files:
+            _err(f"wrote {path}")
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------------------------------- classify
 
 
@@ -465,7 +580,7 @@ def _cmd_classify(args) -> int:
 
 def _top(t) -> str:
     score = f"{t.score:.3f}" if math.isfinite(t.score) else str(t.score)
-    return f"{t.label or t.index} ({score})  #{t.index}"
+    return f"{t.label} ({score})  #{t.index}" if t.label else f"#{t.index} ({score})"
 
 
 def _cmd_bench(args) -> int:

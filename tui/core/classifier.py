@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -41,7 +41,7 @@ class ImagePath:
 
     kind: str  # "bytes" | "string" | "tensor"
     input: rs.TensorSpec
-    output: rs.TensorSpec
+    output: rs.TensorSpec | None  # None: only the input side is known (infer's image:FILE)
     batched: bool
     classes: int  # C, or 0 when the output's size is not known in advance
     layout: str = ""  # tensor: "NCHW" | "NHWC"
@@ -114,14 +114,14 @@ def _output(info: ModelInfo, batched: bool) -> tuple[rs.TensorSpec, int]:
     )
 
 
-def _layout(info: ModelInfo, dims: tuple[int, ...]) -> tuple[str, list[str]]:
+def _layout(info: ModelInfo, name: str, dims: tuple[int, ...]) -> tuple[str, list[str]]:
     notes = []
     fmt = ""
     if info.config is not None and info.config.input:
         from tritonclient.grpc import model_config_pb2 as mc
 
         for i in info.config.input:
-            if i.name == info.metadata.inputs[0].name:
+            if i.name == name:
                 fmt = mc.ModelInput.Format.Name(i.format)
     if fmt == "FORMAT_NCHW":
         return "NCHW", notes
@@ -160,7 +160,8 @@ def image_path(
     batched = info.max_batch_size > 0 or (info.config is None and len(inp.shape) > 1 and inp.shape[0] == -1)
     dims = _without_batch(inp, batched)
     out, classes = _output(info, batched)
-    server_topk = "classification" in extensions
+    # Triton's classification extension refuses FP16/BF16 outputs ("unsupported type"): top-k here then
+    server_topk = "classification" in extensions and out.datatype not in ("FP16", "BF16")
     if inp.datatype == "UINT8" and dims == (-1,):
         return ImagePath("bytes", inp, out, batched, classes, server_topk=server_topk)
     if inp.datatype == "BYTES" and dims in ((1,), (-1,), ()):
@@ -173,7 +174,19 @@ def image_path(
             f"{inp.datatype} {list(inp.shape)} (expected encoded bytes, or a 3-dimensional CHW/HWC tensor)",
             exit_code=EXIT_USAGE,
         )
-    layout, notes = _layout(info, dims)
+    route = tensor_route(info, inp, dims, scaling, order)
+    return replace(route, output=out, batched=batched, classes=classes, server_topk=server_topk)
+
+
+def tensor_route(
+    info: ModelInfo,
+    inp: rs.TensorSpec,
+    dims: tuple[int, ...],
+    scaling: str | None = None,
+    order: str | None = None,
+) -> ImagePath:
+    """How to prepare an image for the 3-dimensional tensor input ``inp`` (``dims`` without the batch)."""
+    layout, notes = _layout(info, inp.name, dims)
     c, h, w = dims if layout == "NCHW" else (dims[2], dims[0], dims[1])
     if c not in (1, 3):
         raise ConsoleError(f"{info.name}: {c} channels; image inputs have 1 or 3", exit_code=EXIT_USAGE)
@@ -190,20 +203,7 @@ def image_path(
     declared_order = info.parameter(ORDER_PARAM)
     chosen_order = order or (declared_order if declared_order in ORDERS else "rgb")
     return ImagePath(
-        "tensor",
-        inp,
-        out,
-        batched,
-        classes,
-        layout,
-        c,
-        h,
-        w,
-        chosen,
-        source,
-        chosen_order,
-        server_topk,
-        tuple(notes),
+        "tensor", inp, None, False, 0, layout, c, h, w, chosen, source, chosen_order, False, tuple(notes)
     )
 
 
@@ -276,6 +276,14 @@ def looks_like_probabilities(x: np.ndarray) -> bool:
         and bool((finite >= 0).all() and (finite <= 1).all())
         and abs(float(finite.sum()) - 1) < 1e-3
     )
+
+
+def looks_like_scores(arr: np.ndarray, batched: bool) -> bool:
+    """A float output that is one vector of at least two values per request: class scores, probably."""
+    if arr.dtype.kind != "f" or arr.size < 2:
+        return False
+    shape = arr.shape[1:] if batched and arr.ndim else arr.shape
+    return len([d for d in shape if d != 1]) == 1
 
 
 def imagenet_label(index: int, classes: int) -> str:

@@ -118,8 +118,9 @@ class TLS:
 class Headers:
     """HTTP/gRPC headers whose values are secrets: shown only as names."""
 
-    def __init__(self, items: tuple[tuple[str, str], ...] = ()) -> None:
+    def __init__(self, items: tuple[tuple[str, str], ...] = (), env: dict[str, str] | None = None) -> None:
         self._items = tuple(items)
+        self.env = dict(env or {})  # header name -> the environment variable its value came from (not secret)
 
     @property
     def names(self) -> list[str]:

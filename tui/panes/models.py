@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 from rich.console import Group
@@ -117,6 +118,7 @@ class ModelsPane(Horizontal):
         Binding("l", "load", "Load", id="models.load"),
         Binding("u", "unload", "Unload", id="models.unload"),
         Binding("r", "refresh", "Refresh", id="models.refresh"),
+        Binding("t", "try", "Try", id="models.try"),
         Binding("slash", "filter", "Filter", id="models.filter"),
     ]
 
@@ -252,6 +254,15 @@ class ModelsPane(Horizontal):
             items.append(Text(title, style="bold underline"))
             items.append(plain(body, multiline=True, limit=20000))
         self.query_one("#detail-text", Static).update(Group(*items))
+
+    def action_try(self) -> None:
+        """A form for the selected model's inputs, Run, the outputs, and the call behind it."""
+        from .trymodel import TryScreen
+
+        if not self._selected:
+            self.app.notify("select a model first", severity="warning")
+            return
+        self.app.push_screen(TryScreen(self.controller, self._selected, os.getcwd()))
 
     def action_refresh(self) -> None:
         self.post_message(PollRequested())

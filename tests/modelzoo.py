@@ -1,0 +1,191 @@
+"""Small numpy Python-backend models written the way Triton's python_backend examples write them (numpy
+imported first), for the "any model" tests. Each computes something the tests can compute themselves.
+
+- ``chw_fp32``: image classifier, FP32 [3, 8, 8] (FORMAT_NCHW declared, scaling inception declared),
+  batching; logits = W · x (10 classes), W = sin(arange) as below.
+- ``hwc_fp16``: FP16 [8, 8, 3], no format (inferred as HWC), 1001 classes (background first).
+- ``uint8_hwc``: UINT8 [8, 8, 3] (FORMAT_NHWC), no batching ([C, 1, 1] output).
+- ``bytes_image``: encoded bytes as BYTES [1] (DALI style), mean RGB → 4 classes, labels file with markup.
+- ``mixed``: INT64 [-1], BOOL [1] and BYTES [1] inputs; FP16, INT8 and BYTES outputs.
+- ``nobatch``: FP32 [2, 3] → column sums FP32 [3], max_batch_size 0.
+- ``boom``: initialize raises RuntimeError with markup in its message (UNAVAILABLE with that reason).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+LABELS = ["[bold]kite[/]", "\x1b[31mred kite", "dark [link=http://x]link[/link]", "plain"]
+
+
+def weights(classes: int, size: int) -> np.ndarray:
+    return np.sin(np.arange(classes * size, dtype=np.float64)).reshape(classes, size).astype(np.float32)
+
+
+LINEAR = """import json
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        config = json.loads(args["model_config"])
+        self.batched = config.get("max_batch_size", 0) > 0
+        self.w = np.sin(np.arange(CLASSES * SIZE, dtype=np.float64)).reshape(CLASSES, SIZE).astype(np.float32)
+        self.out_dtype = pb_utils.triton_string_to_numpy(pb_utils.get_output_config_by_name(config, "OUTPUT")["data_type"])
+
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            x = pb_utils.get_input_tensor_by_name(request, "INPUT").as_numpy().astype(np.float32)
+            flat = x.reshape(x.shape[0], -1) if self.batched else x.reshape(1, -1)
+            logits = flat @ self.w.T
+            out = logits.reshape((-1,) + OUT_SHAPE) if self.batched else logits.reshape(OUT_SHAPE)
+            responses.append(pb_utils.InferenceResponse([pb_utils.Tensor("OUTPUT", out.astype(self.out_dtype))]))
+        return responses
+"""
+
+BYTES_IMAGE = """import io
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+from PIL import Image
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            data = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
+            rows = []
+            for item in data.reshape(-1):
+                rgb = np.asarray(Image.open(io.BytesIO(item)).convert("RGB"), dtype=np.float32).mean(axis=(0, 1))
+                rows.append([rgb[0], rgb[1], rgb[2], 128.0])
+            out = np.array(rows, dtype=np.float32)
+            responses.append(pb_utils.InferenceResponse([pb_utils.Tensor("SCORES", out)]))
+        return responses
+"""
+
+MIXED = """import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            ids = pb_utils.get_input_tensor_by_name(request, "IDS").as_numpy()
+            flag = pb_utils.get_input_tensor_by_name(request, "FLAG").as_numpy()
+            note = pb_utils.get_input_tensor_by_name(request, "NOTE").as_numpy()
+            total = ids.astype(np.float16).sum(axis=-1, keepdims=True).astype(np.float16)
+            neg = np.clip(-ids, -128, 127).astype(np.int8)
+            echo = np.array([n[::-1] + (b"!" if f else b"?") for n, f in zip(note.reshape(-1), flag.reshape(-1))], dtype=np.object_).reshape(note.shape)
+            responses.append(pb_utils.InferenceResponse([
+                pb_utils.Tensor("SUM", total), pb_utils.Tensor("NEG", neg), pb_utils.Tensor("ECHO", echo)
+            ]))
+        return responses
+"""
+
+NOBATCH = """import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        return [
+            pb_utils.InferenceResponse([pb_utils.Tensor("Y", pb_utils.get_input_tensor_by_name(r, "X").as_numpy().sum(axis=0).astype(np.float32))])
+            for r in requests
+        ]
+"""
+
+BOOM = """import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        raise RuntimeError("boom [/] [bold red]FAKE READY[/] \\x1b[31m")
+
+    def execute(self, requests):
+        return []
+"""
+
+
+def _model(root: Path, name: str, config: str, source: str) -> None:
+    (root / name / "1").mkdir(parents=True)
+    (root / name / "config.pbtxt").write_text(config)
+    (root / name / "1" / "model.py").write_text(source)
+
+
+def _linear(classes: int, size: int, out_shape: tuple[int, ...]) -> str:
+    return (
+        LINEAR.replace("CLASSES", str(classes))
+        .replace("SIZE", str(size))
+        .replace("OUT_SHAPE", repr(out_shape))
+    )
+
+
+def write(root: Path) -> Path:
+    _model(
+        root,
+        "chw_fp32",
+        'name: "chw_fp32"\nbackend: "python"\nmax_batch_size: 8\n'
+        'input [ { name: "INPUT" data_type: TYPE_FP32 format: FORMAT_NCHW dims: [ 3, 8, 8 ] } ]\n'
+        'output [ { name: "OUTPUT" data_type: TYPE_FP32 dims: [ 10 ] } ]\n'
+        'parameters { key: "triton_console.scaling" value: { string_value: "inception" } }\n',
+        _linear(10, 192, (10,)),
+    )
+    _model(
+        root,
+        "hwc_fp16",
+        'name: "hwc_fp16"\nbackend: "python"\nmax_batch_size: 4\n'
+        'input [ { name: "INPUT" data_type: TYPE_FP16 dims: [ 8, 8, 3 ] } ]\n'
+        'output [ { name: "OUTPUT" data_type: TYPE_FP16 dims: [ 1001 ] } ]\n',
+        _linear(1001, 192, (1001,)),
+    )
+    _model(
+        root,
+        "uint8_hwc",
+        'name: "uint8_hwc"\nbackend: "python"\nmax_batch_size: 0\n'
+        'input [ { name: "INPUT" data_type: TYPE_UINT8 format: FORMAT_NHWC dims: [ 8, 8, 3 ] } ]\n'
+        'output [ { name: "OUTPUT" data_type: TYPE_FP32 dims: [ 10, 1, 1 ] } ]\n',
+        _linear(10, 192, (10, 1, 1)),
+    )
+    _model(
+        root,
+        "bytes_image",
+        'name: "bytes_image"\nbackend: "python"\nmax_batch_size: 4\n'
+        'input [ { name: "IMAGE" data_type: TYPE_STRING dims: [ 1 ] } ]\n'
+        'output [ { name: "SCORES" data_type: TYPE_FP32 dims: [ 4 ] label_filename: "labels.txt" } ]\n',
+        BYTES_IMAGE,
+    )
+    (root / "bytes_image" / "labels.txt").write_text("\n".join(LABELS) + "\n")
+    _model(
+        root,
+        "mixed",
+        'name: "mixed"\nbackend: "python"\nmax_batch_size: 0\n'
+        'input [ { name: "IDS" data_type: TYPE_INT64 dims: [ -1 ] }, { name: "FLAG" data_type: TYPE_BOOL dims: [ 1 ] },'
+        ' { name: "NOTE" data_type: TYPE_STRING dims: [ 1 ] } ]\n'
+        'output [ { name: "SUM" data_type: TYPE_FP16 dims: [ 1 ] }, { name: "NEG" data_type: TYPE_INT8 dims: [ -1 ] },'
+        ' { name: "ECHO" data_type: TYPE_STRING dims: [ 1 ] } ]\n',
+        MIXED,
+    )
+    _model(
+        root,
+        "nobatch",
+        'name: "nobatch"\nbackend: "python"\nmax_batch_size: 0\n'
+        'input [ { name: "X" data_type: TYPE_FP32 dims: [ 2, 3 ] } ]\n'
+        'output [ { name: "Y" data_type: TYPE_FP32 dims: [ 3 ] } ]\n',
+        NOBATCH,
+    )
+    _model(
+        root,
+        "boom",
+        'name: "boom"\nbackend: "python"\nmax_batch_size: 0\n'
+        'input [ { name: "X" data_type: TYPE_FP32 dims: [ 1 ] } ]\noutput [ { name: "Y" data_type: TYPE_FP32 dims: [ 1 ] } ]\n',
+        BOOM,
+    )
+    return root

@@ -1,0 +1,292 @@
+"""Try any model: a form built from its inputs (a SPEC per input, as ``infer`` takes), Run, an output
+inspector, and the same request as a call (curl / python / perf_analyzer) copied to the clipboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
+
+from ..core import infer, showcall
+from ..core.classifier import looks_like_scores, top_k
+from ..core.client import ModelInfo
+from ..core.controller import ServerController
+from ..core.errors import ConsoleError
+from ..hints import worded
+from ..text import cell, join, plain
+from ..widgets.table import PlainTable
+
+
+@dataclass
+class ModelLoaded(Message):
+    info: ModelInfo | None
+    error: str | None
+
+
+@dataclass
+class TryDone(Message):
+    result: infer.InferResult | None
+    call: showcall.Call | None
+    error: str | None
+
+
+class FilePicker(ModalScreen[str | None]):
+    """Pick a file for an input (its path comes back; esc: nothing)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="pick.cancel")]
+    DEFAULT_CSS = """
+    FilePicker { align: center middle; }
+    FilePicker > Vertical { width: 70; height: 24; border: round $accent; background: $surface; }
+    """
+
+    def __init__(self, start: str) -> None:
+        super().__init__()
+        self.start = start
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("pick a file (⏎), esc cancels")
+            yield DirectoryTree(self.start, id="files")
+
+    def on_mount(self) -> None:
+        self.query_one("#files").focus()
+
+    @on(DirectoryTree.FileSelected)
+    def _picked(self, event: DirectoryTree.FileSelected) -> None:
+        self.dismiss(str(event.path))
+
+
+class TryScreen(ModalScreen):
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="try.close"),
+        Binding("ctrl+r", "run", "Run", id="try.run"),
+        Binding("f", "pick", "Pick file", id="try.pick"),
+        Binding("c", "copy", "Copy call", id="try.copy"),
+    ]
+    DEFAULT_CSS = """
+    TryScreen { align: center middle; }
+    TryScreen > VerticalScroll { width: 96%; height: 92%; border: round $accent; background: $surface; padding: 0 1; }
+    TryScreen .row { height: 1; margin-bottom: 0; }
+    TryScreen .row Label { width: 34; }
+    TryScreen .row .spec { width: 1fr; }
+    TryScreen .row .shape { width: 16; margin-left: 1; }
+    TryScreen #controls { height: 1; margin-top: 1; }
+    TryScreen #controls Input { width: 8; }
+    TryScreen #controls Select { width: 18; margin-left: 1; }
+    TryScreen #controls Button { margin-left: 1; min-width: 10; }
+    TryScreen #outputs { height: auto; max-height: 12; margin-top: 1; }
+    TryScreen #summary { height: auto; }
+    TryScreen #call { height: auto; color: $text-muted; }
+    """
+
+    def __init__(self, controller: ServerController, model: str, start_dir: str) -> None:
+        super().__init__()
+        self.controller = controller
+        self.model = model
+        self.start_dir = start_dir
+        self.info: ModelInfo | None = None
+        self.call_text = ""
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(
+                join(("Try ", "bold"), plain(self.model, "bold"), "  reading its metadata…"), id="title"
+            )
+            yield Vertical(id="form")
+            with Horizontal(id="controls"):
+                yield Label("batch ")
+                yield Input("1", id="batch", compact=True)
+                yield Select(
+                    [(f, f) for f in showcall.FORMS],
+                    value="curl",
+                    allow_blank=False,
+                    id="form-call",
+                    compact=True,
+                )
+                yield Button("Run ^r", id="run", variant="primary", compact=True)
+                yield Button("Pick file f", id="pick", compact=True)
+                yield Button("Copy call c", id="copy", compact=True)
+            outputs = PlainTable(id="outputs", cursor_type="row", zebra_stripes=True)
+            outputs.add_columns("output", "datatype", "shape", "min", "max", "mean", "NaN", "first values")
+            yield outputs
+            yield Static("", id="summary")
+            yield Static("", id="call")
+
+    def on_mount(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="try-load")
+    def _load(self) -> None:
+        try:
+            self.post_message(ModelLoaded(self.controller.client.model_info(self.model), None))
+        except ConsoleError as exc:
+            self.post_message(ModelLoaded(None, worded(exc)))
+
+    def on_model_loaded(self, msg: ModelLoaded) -> None:
+        title = self.query_one("#title", Static)
+        if msg.info is None:
+            title.update(
+                join(("Try ", "bold"), plain(self.model, "bold"), "  ", plain(msg.error or "", "red"))
+            )
+            return
+        self.info = info = msg.info
+        batched = info.max_batch_size > 0
+        title.update(
+            join(
+                ("Try ", "bold"),
+                plain(self.model, "bold"),
+                plain(
+                    f"  {info.platform or '?'}, {'max batch ' + str(info.max_batch_size) if batched else 'no batching'}"
+                ),
+                ("   SPEC: random | zeros | ones | @FILE(.npy/.json) | text:… | image:FILE", "dim"),
+            )
+        )
+        form = self.query_one("#form", Vertical)
+        for i, t in enumerate(info.metadata.inputs):
+            dims = list(t.shape[1:] if batched else t.shape)
+            row = Horizontal(classes="row")
+            form.mount(row)
+            row.mount(Label(plain(f"{t.name}  {t.datatype} {dims}")))
+            row.mount(Input("random", id=f"spec-{i}", classes="spec", compact=True))
+            if -1 in dims:
+                row.mount(
+                    Input(
+                        placeholder="shape e.g. " + ",".join("4" if d == -1 else str(d) for d in dims),
+                        id=f"shape-{i}",
+                        classes="shape",
+                        compact=True,
+                    )
+                )
+        self.query_one("#batch", Input).disabled = not batched
+        first = self.query("#spec-0")
+        if first:
+            first.first().focus()
+
+    # -- actions
+    def _values(self) -> tuple[dict[str, str], dict[str, str], int]:
+        specs, shapes = {}, {}
+        for i, t in enumerate(self.info.metadata.inputs):
+            specs[t.name] = self.query_one(f"#spec-{i}", Input).value.strip() or "random"
+            box = self.query(f"#shape-{i}")
+            if box and box.first().value.strip():
+                shapes[t.name] = box.first().value.strip()
+        text = self.query_one("#batch", Input).value.strip() or "1"
+        return specs, shapes, int(text) if text.isdigit() else 0
+
+    @on(Button.Pressed, "#run")
+    @on(Input.Submitted)
+    def action_run(self) -> None:
+        if self.info is None:
+            return
+        specs, shapes, batch = self._values()
+        form = str(self.query_one("#form-call", Select).value)
+        self.query_one("#summary", Static).update(Text("running…", style="dim"))
+        self._run(specs, shapes, batch, form)
+
+    @work(thread=True, exclusive=True, group="try-run")
+    def _run(self, specs: dict[str, str], shapes: dict[str, str], batch: int, form: str) -> None:
+        client = self.controller.client
+        try:
+            plans = infer.plan_inputs(
+                self.info, specs, shapes, batch=batch, limit=client.connection.max_response_bytes
+            )
+            result = infer.run(client, self.model, plans)
+            call = None
+            try:
+                call = showcall.make(
+                    form,
+                    client.connection,
+                    client.endpoint,
+                    self.model,
+                    plans,
+                    [o.name for o in result.outputs],
+                    None,
+                    batched=self.info.max_batch_size > 0,
+                    datatypes={o.name: o.datatype for o in result.outputs},
+                )
+            except ConsoleError as exc:
+                call = showcall.Call(form, f"# {exc.message}")
+            self.post_message(TryDone(result, call, None))
+        except ConsoleError as exc:
+            self.post_message(TryDone(None, None, worded(exc)))
+
+    def on_try_done(self, msg: TryDone) -> None:
+        summary = self.query_one("#summary", Static)
+        table = self.query_one("#outputs", PlainTable)
+        if msg.error:
+            summary.update(join(("error: ", "bold red"), plain(msg.error, "red", limit=2000)))
+            return
+        r = msg.result
+        table.clear()
+        lines = [plain(f"{r.model} v{r.version or '?'}: {r.latency_ms:.2f} ms", "bold")]
+        for o in r.outputs:
+
+            def num(x):
+                return "-" if x is None else f"{x:.5g}"
+
+            table.add_row(
+                o.name,
+                o.datatype,
+                str(list(o.shape)),
+                num(o.min),
+                num(o.max),
+                num(o.mean),
+                str(o.nan),
+                cell(", ".join(str(v) for v in o.values), limit=400),
+            )
+            if o.array is not None and looks_like_scores(o.array, self.info.max_batch_size > 0):
+                top, kind = top_k(o.array[0] if self.info.max_batch_size > 0 else o.array, 5)
+                lines.append(
+                    plain(
+                        f"{o.name} top-5{' (softmax)' if kind == 'softmax' else ''}: "
+                        + ", ".join(f"{t.index} {t.label} {t.score:.4f}" for t in top)
+                    )
+                )
+        summary.update(Text("\n").join(lines))
+        if msg.call is not None:
+            self.call_text = msg.call.text
+            notes = "".join(f"\n# {n}" for n in msg.call.notes)
+            self.query_one("#call", Static).update(plain(msg.call.text + notes, multiline=True, limit=20000))
+
+    def action_copy(self) -> None:
+        if not self.call_text:
+            self.app.notify("run the model first: the call is the request that ran")
+            return
+        self.app.copy_to_clipboard(self.call_text)
+        self.app.notify("call copied to the clipboard (OSC 52)")
+
+    @on(Button.Pressed, "#copy")
+    def _copy_pressed(self) -> None:
+        self.action_copy()
+
+    @on(Button.Pressed, "#pick")
+    def action_pick(self) -> None:
+        focused = self.focused
+        target = (
+            focused if isinstance(focused, Input) and focused.id and focused.id.startswith("spec-") else None
+        )
+        target = target or (self.query("#spec-0").first() if self.query("#spec-0") else None)
+        if target is None:
+            return
+
+        def picked(path: str | None) -> None:
+            if path:
+                suffix = Path(path).suffix.lower()
+                image = suffix in (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+                index = int(target.id.split("-")[1])
+                tensor = self.info.metadata.inputs[index]
+                byte_input = tensor.datatype == "BYTES" or (
+                    tensor.datatype == "UINT8" and len(tensor.shape) <= 2 and tensor.shape[-1] == -1
+                )
+                target.value = f"image:{path}" if image and not byte_input else f"@{path}"
+                target.focus()
+
+        self.app.push_screen(FilePicker(self.start_dir), picked)
