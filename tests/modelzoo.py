@@ -101,6 +101,13 @@ class TritonPythonModel:
         ]
 """
 
+NOBATCH_MODEL = (
+    'name: "nobatch"\nbackend: "python"\nmax_batch_size: 0\n'
+    'input [ { name: "X" data_type: TYPE_FP32 dims: [ 2, 3 ] } ]\n'
+    'output [ { name: "Y" data_type: TYPE_FP32 dims: [ 3 ] } ]\n',
+    NOBATCH,
+)
+
 BOOM = """import numpy as np
 import triton_python_backend_utils as pb_utils
 
@@ -173,14 +180,7 @@ def write(root: Path) -> Path:
         ' { name: "ECHO" data_type: TYPE_STRING dims: [ 1 ] } ]\n',
         MIXED,
     )
-    _model(
-        root,
-        "nobatch",
-        'name: "nobatch"\nbackend: "python"\nmax_batch_size: 0\n'
-        'input [ { name: "X" data_type: TYPE_FP32 dims: [ 2, 3 ] } ]\n'
-        'output [ { name: "Y" data_type: TYPE_FP32 dims: [ 3 ] } ]\n',
-        NOBATCH,
-    )
+    _model(root, "nobatch", *NOBATCH_MODEL)
     _model(
         root,
         "boom",

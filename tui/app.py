@@ -65,6 +65,7 @@ class ConsoleOptions:
     poll: bool = True  # snapshot tests turn the live poll off for a stable screen
     start_dir: str | None = None  # where the Classify pane's file picker opens
     connection: Connection | None = None  # TLS, headers, limits (else built from url/protocol/timeout)
+    models: list[str] = field(default_factory=list)  # names to ask about where the server lists none
 
     def make_connection(self) -> Connection:
         return self.connection or Connection(url=self.url, protocol=self.protocol, timeout=self.timeout)

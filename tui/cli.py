@@ -152,8 +152,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--model-control", choices=("none", "explicit"), default="none")
     s.add_argument("--quiet", action="store_true", help="do not echo the server log")
 
-    st = sub.add_parser("status", help="server health and the repository index")
+    st = sub.add_parser("status", help="server health, what it offers and its models")
     _add_connection(st)
+    st.add_argument(
+        "-m",
+        "--model",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="models to ask about where the server lists none (KServe over gRPC)",
+    )
     st.add_argument("--json", action="store_true")
 
     inf = sub.add_parser(
@@ -221,6 +229,9 @@ def parser() -> argparse.ArgumentParser:
 def console_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="triton-console", add_help=False)
     _add_connection(p)
+    p.add_argument(
+        "-m", "--model", action="append", default=[], help="models to ask about (servers that list none)"
+    )
     p.add_argument("--repository", type=Path, default=None)
     _add_server(p)
     p.add_argument("--start", action="store_true", help="start the embedded server at once")
@@ -406,10 +417,13 @@ def _client(args):
 
 
 def _cmd_status(args) -> int:
+    from .core.client import check_model_name
     from .core.controller import ServerController
     from .core.untrusted import visible
 
-    snap = ServerController(connection(args), default_repository()).poll()
+    controller = ServerController(connection(args), default_repository())
+    controller.given_models = [check_model_name(m) for m in args.model]
+    snap = controller.poll()
     server = snap.server.to_dict() if snap.server else None
     out = {
         "url": snap.url,
@@ -419,10 +433,12 @@ def _cmd_status(args) -> int:
         "server": server,
         "models": [m.to_dict() for m in snap.models],
         "models_from": snap.models_from or None,
+        "capabilities": snap.capabilities.to_dict() if snap.capabilities else None,
+        "notes": snap.capabilities.notes() if snap.capabilities else [],
         "problems": snap.problems,
     }
     if not snap.live:
-        out["error"] = snap.error or f"cannot reach {snap.url}"
+        out["error"] = snap.error or f"{snap.url} answers, but says it is not live"
         if args.json:
             print(json.dumps(out))
         else:
@@ -433,7 +449,7 @@ def _cmd_status(args) -> int:
         return EXIT_OK
     title = snap.server.title if snap.server else "unknown server"
     print(visible(f"{snap.url}  live={snap.live} ready={snap.ready}  {title}", 400))
-    for p in snap.problems:
+    for p in out["notes"] + snap.problems:
         print(visible(f"  note: {p}", 400))
     width = max([len(m.name) for m in snap.models] + [5])
     for m in snap.models:
@@ -482,8 +498,8 @@ def _cmd_infer(args) -> int:
             )
             print(visible(f"  {o.name}  {o.datatype}  {list(o.shape)}{stats}", 400))
             print(visible(f"    first: {', '.join(map(str, o.values))}", 400))
-            if o.array is not None and looks_like_scores(o.array, info.max_batch_size > 0):
-                top, kind = top_k(o.array[0] if info.max_batch_size > 0 else o.array, 5)
+            if o.array is not None and looks_like_scores(o.array, info.batched):
+                top, kind = top_k(o.array[0] if info.batched else o.array, 5)
                 print(
                     visible(
                         "    top-5"
@@ -504,7 +520,7 @@ def _cmd_infer(args) -> int:
             plans,
             [o.name for o in result.outputs],
             args.save,
-            batched=info.max_batch_size > 0,
+            batched=info.batched,
             datatypes={o.name: o.datatype for o in result.outputs},
         )
         out = sys.stderr if args.json else sys.stdout
@@ -610,6 +626,7 @@ def _console(args) -> int:
         images=list(args.images),
         start=args.start,
         connection=connection(args),
+        models=list(args.model),
     )
     app = ConsoleApp(opts)
     app.run()

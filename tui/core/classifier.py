@@ -157,7 +157,7 @@ def image_path(
         )
     inp = meta.inputs[0]
     # without a config (non-Triton servers) a leading -1 is taken as the batch dimension
-    batched = info.max_batch_size > 0 or (info.config is None and len(inp.shape) > 1 and inp.shape[0] == -1)
+    batched = info.batched
     dims = _without_batch(inp, batched)
     out, classes = _output(info, batched)
     # Triton's classification extension refuses FP16/BF16 outputs ("unsupported type"): top-k here then
@@ -279,8 +279,8 @@ def looks_like_probabilities(x: np.ndarray) -> bool:
 
 
 def looks_like_scores(arr: np.ndarray, batched: bool) -> bool:
-    """A float output that is one vector of at least two values per request: class scores, probably."""
-    if arr.dtype.kind != "f" or arr.size < 2:
+    """A float output that is one vector of at least five values per request: class scores, probably."""
+    if arr.dtype.kind != "f" or arr.size < 5:
         return False
     shape = arr.shape[1:] if batched and arr.ndim else arr.shape
     return len([d for d in shape if d != 1]) == 1

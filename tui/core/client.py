@@ -64,7 +64,17 @@ class ModelInfo:
 
     @property
     def max_batch_size(self) -> int:
+        """The config's max_batch_size; 0 without a config (no limit known)."""
         return int(self.config.max_batch_size) if self.config is not None else 0
+
+    @property
+    def batched(self) -> bool:
+        """Whether the first dimension of every input is the batch: the config says so (max_batch_size > 0);
+        without a config (a non-Triton server), a leading -1 on every input is taken as the batch."""
+        if self.config is not None:
+            return self.config.max_batch_size > 0
+        inputs = self.metadata.inputs
+        return bool(inputs) and all(len(t.shape) > 1 and t.shape[0] == -1 for t in inputs)
 
     def parameter(self, key: str) -> str:
         if self.config is None or key not in self.config.parameters:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import responses as rs
 from . import server as srv
 from .client import TIMEOUT, UNREACHABLE, TritonClient
 from .connection import Connection
@@ -21,6 +22,72 @@ from .errors import ConsoleError
 from .responses import IndexEntry, ServerMetadata
 
 Notify = Callable[[str, str], None]  # (text, severity "information" | "warning" | "error")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a v2 server offers, from its metadata's extensions and from what actually answered."""
+
+    index: bool = False  # Triton's repository index
+    model_list: bool = False  # KServe's GET /v2/models
+    model_control: bool = False  # load/unload
+    config: bool = False  # model configuration
+    statistics: bool = False
+    classification: bool = False
+    metrics: bool = False  # the Prometheus endpoint
+    system_shm: bool = False
+    cuda_shm: bool = False
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def notes(self) -> list[str]:
+        """One line per missing capability: what the console does instead."""
+        out = []
+        if not self.index and not self.model_list:
+            out.append(
+                "no repository index or model list: models are the ones you name (-m, or a in the Models pane)"
+            )
+        elif not self.index:
+            out.append("no repository index: models from its model list, readiness asked per model")
+        if not self.statistics:
+            out.append("no statistics: latency from the client only")
+        if not self.classification:
+            out.append("no classification extension: top-k on the client")
+        if not self.metrics:
+            out.append("no metrics endpoint")
+        if not self.model_control:
+            out.append("no model control: load/unload unavailable")
+        return out
+
+
+def detect_capabilities(
+    client: TritonClient, server: ServerMetadata | None, models_from: str
+) -> Capabilities:
+    """Ask once per server: extensions say most of it; statistics and metrics are tried for real."""
+    exts = set(server.extensions) if server else set()
+    statistics = metrics = False
+    try:
+        client.model_statistics()
+        statistics = True
+    except ConsoleError:
+        statistics = False
+    try:
+        client.metrics()
+        metrics = True
+    except ConsoleError:
+        metrics = False
+    return Capabilities(
+        index=models_from == "repository index",
+        model_list=models_from == "model list",
+        model_control=bool(exts & {"model_repository", "model_repository_extension"}),
+        config="model_configuration" in exts,
+        statistics=statistics,
+        classification="classification" in exts,
+        metrics=metrics,
+        system_shm="system_shared_memory" in exts,
+        cuda_shm="cuda_shared_memory" in exts,
+    )
 
 
 @dataclass
@@ -42,7 +109,8 @@ class ServerSnapshot:
     model_control: str | None = None  # known for a managed server only
     ports: str = ""
     models: list[IndexEntry] = field(default_factory=list)
-    models_from: str = ""  # "repository index" | "model list" | "" (none: the server offers neither)
+    models_from: str = ""  # "repository index" | "model list" | "names given" | "" (nothing to list)
+    capabilities: Capabilities | None = None
 
     @property
     def ready_models(self) -> list[str]:
@@ -54,9 +122,22 @@ BIG_INDEX_EVERY = 10
 MODEL_LIST_READINESS = 500  # without an index, readiness is one call per model: ask for this many at most
 
 
-def list_models(client: TritonClient) -> tuple[list[IndexEntry], str, list[str]]:
-    """The server's models with their state: its repository index, else its model list (readiness asked per
-    model), else nothing. Returns (models, where they came from, problems). Raises only when unreachable."""
+def readiness(client: TritonClient, name: str) -> IndexEntry:
+    """A model's state from its readiness call (for servers without an index); unknown models say why."""
+    try:
+        return IndexEntry(name, state="READY" if client.is_model_ready(name) else "UNAVAILABLE")
+    except ConsoleError as exc:
+        if exc.code in (UNREACHABLE, TIMEOUT):
+            raise
+        return IndexEntry(name, state="UNAVAILABLE", reason=exc.message)
+
+
+def list_models(
+    client: TritonClient, given: list[str] | tuple[str, ...] = ()
+) -> tuple[list[IndexEntry], str, list[str]]:
+    """The server's models with their state: its repository index, else its model list, else the names the
+    user gave (readiness asked per model for the last two). Returns (models, where they came from, problems).
+    Raises only when the server cannot be reached."""
     try:
         parsed = client.repository_index()
         return parsed.items, "repository index", parsed.problems[:20]
@@ -66,18 +147,18 @@ def list_models(client: TritonClient) -> tuple[list[IndexEntry], str, list[str]]
         index_error = exc.message
     try:
         parsed = client.model_list()
+        source = "model list"
     except ConsoleError as exc:
         if exc.code in (UNREACHABLE, TIMEOUT):
             raise
-        return [], "", [f"no repository index ({index_error}) and no model list"]
-    models = []
-    for entry in parsed.items[:MODEL_LIST_READINESS]:
-        try:
-            state = "READY" if client.is_model_ready(entry.name) else "UNAVAILABLE"
-        except ConsoleError:
-            state = ""
-        models.append(replace(entry, state=state))
-    return models, "model list", parsed.problems[:20]
+        if not given:
+            return [], "", [f"the server lists no models (no repository index: {index_error}; no model list)"]
+        parsed, source = rs.Parsed([IndexEntry(n) for n in given]), "names given"
+    names = [e.name for e in parsed.items[:MODEL_LIST_READINESS]]
+    if source == "model list":  # names the user gave that the list does not have
+        names += [n for n in given if n not in names]
+    models = [readiness(client, name) for name in names]
+    return models, source, parsed.problems[:20]
 
 
 class ServerController:
@@ -99,6 +180,8 @@ class ServerController:
         self._lock = threading.Lock()
         self._last: ServerSnapshot | None = None  # the last full model list, reused between big-index fetches
         self._skipped = 0
+        self.given_models: list[str] = []  # names to ask about where the server lists none (-m, a)
+        self._capabilities: dict[str, Capabilities] = {}
 
     # ------------------------------------------------------------------ connection
     def connect(self, url: str | None, protocol: str | None) -> TritonClient:
@@ -142,15 +225,23 @@ class ServerController:
             and self._skipped < BIG_INDEX_EVERY - 1
         ):
             self._skipped += 1
-            snap.models, snap.models_from = last.models, last.models_from
+            snap.models, snap.models_from, snap.capabilities = (
+                last.models,
+                last.models_from,
+                last.capabilities,
+            )
             snap.problems += [p for p in last.problems if p not in snap.problems]
             return snap
         self._skipped = 0
         try:
-            snap.models, snap.models_from, problems = list_models(client)
+            snap.models, snap.models_from, problems = list_models(client, self.given_models)
             snap.problems += problems
         except ConsoleError as exc:
             snap.problems.append(f"models: {exc.message}")
+        caps = self._capabilities.get(snap.url)
+        if caps is None and snap.server is not None:
+            caps = self._capabilities[snap.url] = detect_capabilities(client, snap.server, snap.models_from)
+        snap.capabilities = caps
         self._last = snap
         return snap
 

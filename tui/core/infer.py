@@ -298,8 +298,8 @@ def plan_inputs(
             )
     if batch < 1:
         raise ConsoleError("--batch must be at least 1")
-    batched = info.max_batch_size > 0
-    if batched and batch > info.max_batch_size:
+    batched = info.batched
+    if batched and info.max_batch_size and batch > info.max_batch_size:
         raise ConsoleError(
             f"--batch {batch} is over {info.name}'s max_batch_size {info.max_batch_size}",
             exit_code=EXIT_USAGE,

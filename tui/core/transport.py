@@ -75,14 +75,50 @@ class Transport:
     def close(self) -> None: ...
 
 
-def _outputs_as_numpy(result, outputs: list[OutputRequest]) -> dict[str, np.ndarray]:
+_CONTENTS = {  # v2 gRPC typed contents (what KServe sends) per datatype
+    "BOOL": "bool_contents",
+    "INT8": "int_contents",
+    "INT16": "int_contents",
+    "INT32": "int_contents",
+    "INT64": "int64_contents",
+    "UINT8": "uint_contents",
+    "UINT16": "uint_contents",
+    "UINT32": "uint_contents",
+    "UINT64": "uint64_contents",
+    "FP32": "fp32_contents",
+    "FP64": "fp64_contents",
+    "BYTES": "bytes_contents",
+}
+
+
+def _typed_contents(result, name: str):
+    """An output sent as typed ``contents`` instead of raw bytes (KServe's gRPC default); None if raw."""
+    response = result.get_response()
+    for i, out in enumerate(response.outputs):
+        if out.name != name or i < len(response.raw_output_contents):
+            continue
+        from tritonclient.utils import triton_to_np_dtype
+
+        field = _CONTENTS.get(out.datatype)
+        if field is None:
+            raise rs.ResponseError(f"output {name!r}: {out.datatype} cannot travel as typed contents")
+        values = list(getattr(out.contents, field))
+        dtype = triton_to_np_dtype(out.datatype)
+        shape = rs.dims(list(out.shape), f"output {name!r}")
+        return np.array(values, dtype=dtype).reshape(shape)
+    return None
+
+
+def _outputs_as_numpy(result, outputs: list[OutputRequest], typed: bool = False) -> dict[str, np.ndarray]:
     out = {}
     for o in outputs:
         if o.shm is not None:
             out[o.name] = None  # the caller reads it from its region
             continue
         try:
-            value = result.as_numpy(o.name)
+            value = _typed_contents(result, o.name) if typed else None
+            if value is None:
+                value = result.as_numpy(o.name)
         except Exception as exc:  # shape and size that disagree, unknown datatype, truncated data
             raise rs.ResponseError(f"output {o.name!r} cannot be decoded: {rs.clip(str(exc), 200)}") from None
         if value is None:
@@ -192,7 +228,7 @@ class GrpcTransport(Transport):
                 r.set_shared_memory(o.shm[0], o.shm[1], o.shm[2])
             outs.append(r)
         result = self.client.infer(model, ins, model_version=version, outputs=outs, **self._kw())
-        return _outputs_as_numpy(result, outputs)
+        return _outputs_as_numpy(result, outputs, typed=True)
 
     def shm_register(self, kind, name, key_or_handle, size, device=0):
         if kind == "system":
@@ -289,21 +325,19 @@ class HttpTransport(Transport):
             tls = self.conn.tls
             kw = {}
             if self.endpoint.ssl:
-                kw["ssl"] = True
-                kw["insecure"] = tls.insecure
-                if tls.root_certs or tls.client_cert:
-                    import ssl
+                import ssl
 
-                    def factory(*_a, **_k):
-                        ctx = ssl.create_default_context(cafile=tls.root_certs)
-                        if tls.client_cert:
-                            ctx.load_cert_chain(tls.client_cert, tls.client_key)
-                        if tls.insecure:
-                            ctx.check_hostname = False
-                            ctx.verify_mode = ssl.CERT_NONE
-                        return ctx
+                def factory(*_a, **_k):
+                    """Our CA file (else the system's), our client certificate; verification off only when asked."""
+                    ctx = ssl.create_default_context(cafile=tls.root_certs)
+                    if tls.client_cert:
+                        ctx.load_cert_chain(tls.client_cert, tls.client_key)
+                    if tls.insecure:
+                        ctx.check_hostname = False
+                        ctx.verify_mode = ssl.CERT_NONE
+                    return ctx
 
-                    kw["ssl_context_factory"] = factory
+                kw = {"ssl": True, "insecure": tls.insecure, "ssl_context_factory": factory}
             c = self._cls(
                 self.endpoint.url,
                 connection_timeout=min(self.conn.timeout, 10.0),
@@ -323,11 +357,24 @@ class HttpTransport(Transport):
         with gevent.Timeout(seconds, TimeoutError(f"no complete answer within {seconds:g} s (timed out)")):
             return fn(self._client())
 
+    def _health(self, path: str) -> bool:
+        """tritonclient's health calls turn every answer but 200 into False; an auth refusal deserves its words."""
+
+        def call(c):
+            response = c._get(path, self.headers, None)
+            if response.status_code in (401, 403, 407):
+                body = response.read()[:300].decode("utf-8", "replace")
+                raise PermissionError(f"HTTP {response.status_code}: {body or 'refused'}")
+            response.read()
+            return response.status_code == 200
+
+        return bool(self._run(call, short=True))
+
     def live(self) -> bool:
-        return bool(self._run(lambda c: c.is_server_live(headers=self.headers), short=True))
+        return self._health("v2/health/live")
 
     def ready(self) -> bool:
-        return bool(self._run(lambda c: c.is_server_ready(headers=self.headers), short=True))
+        return self._health("v2/health/ready")
 
     def server_metadata(self) -> rs.ServerMetadata:
         return rs.server_metadata_json(self._run(lambda c: c.get_server_metadata(headers=self.headers)))

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
 from ..core import responses as rs
-from ..core.client import UNREACHABLE
+from ..core.client import UNREACHABLE, check_model_name
 from ..core.controller import ServerController, ServerSnapshot
 from ..core.errors import ConsoleError
 from ..hints import worded
@@ -120,6 +120,7 @@ class ModelsPane(Horizontal):
         Binding("r", "refresh", "Refresh", id="models.refresh"),
         Binding("t", "try", "Try", id="models.try"),
         Binding("slash", "filter", "Filter", id="models.filter"),
+        Binding("a", "add", "Add by name", id="models.add"),
     ]
 
     DEFAULT_CSS = """
@@ -137,6 +138,7 @@ class ModelsPane(Horizontal):
         self._selected: str | None = None
         self._entries: dict[str, rs.IndexEntry] = {}
         self.note = ""  # why the list is empty or partial, as shown
+        self._adding = False  # the box at the top takes a model name instead of a filter
         # Load/unload requests run one after another: a load sent while an unload is still in flight
         # can be undone by that unload finishing after it.
         self._lu_lock = threading.Lock()
@@ -169,7 +171,7 @@ class ModelsPane(Horizontal):
         if not snap.live:
             self.note = "server not reachable"
         elif not snap.models_from:
-            self.note = "this server lists no models (no repository index, no model list)"
+            self.note = "this server lists no models: a adds one by name"
         else:
             self.note = f"{len(entries)} models from the {snap.models_from}"
         old, self._entries = self._entries, entries
@@ -187,16 +189,40 @@ class ModelsPane(Horizontal):
 
     def action_filter(self) -> None:
         box = self.query_one("#models-filter", Input)
+        box.placeholder = "filter models (name, state, reason); esc closes"
         box.add_class("shown")
         box.focus()
+        self._adding = False
+
+    def action_add(self) -> None:
+        """Name a model to ask about: for servers that list none (KServe over gRPC)."""
+        box = self.query_one("#models-filter", Input)
+        box.placeholder = "model name to add ⏎ (asked about on every poll); esc closes"
+        box.value = ""
+        box.add_class("shown")
+        box.focus()
+        self._adding = True
 
     @on(Input.Changed, "#models-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.query_one("#index", RowList).filter(event.value)
-        self._show_note()
+        if not self._adding:
+            self.query_one("#index", RowList).filter(event.value)
+            self._show_note()
 
     @on(Input.Submitted, "#models-filter")
-    def _filter_done(self) -> None:
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if self._adding:
+            name = event.value.strip()
+            try:
+                check_model_name(name)
+            except ConsoleError as exc:
+                self.app.notify(exc.message, severity="error")
+                return
+            if name not in self.controller.given_models:
+                self.controller.given_models.append(name)
+            self.close_filter()
+            self.post_message(PollRequested())
+            return
         self.query_one("#index").focus()
 
     def close_filter(self) -> bool:

@@ -35,6 +35,9 @@ def state_text(snap: ServerSnapshot) -> Text:
     out = Text.assemble(state, "  ", plain(snap.url), "  ", plain(server, "bold"), "  ", (who, "dim"))
     if snap.managed:
         out.append(f"\nports {snap.ports}  model control {snap.model_control}", "dim")
+    if snap.live and snap.capabilities is not None:
+        for note in snap.capabilities.notes():
+            out.append(f"\n{note}", "dim")
     if snap.live and snap.problems:
         out.append("\nreachable; ", "yellow")
         out.append_text(plain("; ".join(snap.problems[:3]), "yellow", limit=400))

@@ -138,13 +138,13 @@ class TryScreen(ModalScreen):
             )
             return
         self.info = info = msg.info
-        batched = info.max_batch_size > 0
+        batched = info.batched
         title.update(
             join(
                 ("Try ", "bold"),
                 plain(self.model, "bold"),
                 plain(
-                    f"  {info.platform or '?'}, {'max batch ' + str(info.max_batch_size) if batched else 'no batching'}"
+                    f"  {info.platform or '?'}, {'batching' + (f' up to {info.max_batch_size}' if info.max_batch_size else '') if batched else 'no batching'}"
                 ),
                 ("   SPEC: random | zeros | ones | @FILE(.npy/.json) | text:… | image:FILE", "dim"),
             )
@@ -209,7 +209,7 @@ class TryScreen(ModalScreen):
                     plans,
                     [o.name for o in result.outputs],
                     None,
-                    batched=self.info.max_batch_size > 0,
+                    batched=self.info.batched,
                     datatypes={o.name: o.datatype for o in result.outputs},
                 )
             except ConsoleError as exc:
@@ -242,8 +242,8 @@ class TryScreen(ModalScreen):
                 str(o.nan),
                 cell(", ".join(str(v) for v in o.values), limit=400),
             )
-            if o.array is not None and looks_like_scores(o.array, self.info.max_batch_size > 0):
-                top, kind = top_k(o.array[0] if self.info.max_batch_size > 0 else o.array, 5)
+            if o.array is not None and looks_like_scores(o.array, self.info.batched):
+                top, kind = top_k(o.array[0] if self.info.batched else o.array, 5)
                 lines.append(
                     plain(
                         f"{o.name} top-5{' (softmax)' if kind == 'softmax' else ''}: "
