@@ -8,14 +8,17 @@ from tests.conftest import ROOT
 from tui.core import server as srv
 
 
+def _connections(proc):
+    """psutil 6 renamed connections() to net_connections() (kserve pins psutil 5.9)."""
+    return (getattr(proc, "net_connections", None) or proc.connections)(kind="inet")
+
+
 def test_servers_listen_on_loopback_only(server):
     import ipaddress
 
     import psutil
 
-    addrs = {
-        c.laddr.ip for c in psutil.Process(server.pid).net_connections(kind="inet") if c.status == "LISTEN"
-    }
+    addrs = {c.laddr.ip for c in _connections(psutil.Process(server.pid)) if c.status == "LISTEN"}
     assert addrs, "no listening sockets found"
     for a in addrs:
         ip = ipaddress.ip_address(a)

@@ -45,10 +45,11 @@ from .panes.build import BuildPane
 from .panes.classify import ClassifyPane
 from .panes.models import ModelsPane
 from .panes.server import ServerPane
+from .panes.servers import ContextChosen, ServersPane
 from .text import join, plain
 from .widgets.table import PlainTable
 
-PANES = ("build", "server", "models", "classify")
+PANES = ("build", "server", "models", "classify", "servers")
 POLL_S = 1.0
 IMAGE_MODELS_CHECKED = 200  # ready models whose metadata is read to find image classifiers
 
@@ -59,6 +60,7 @@ class ConsoleOptions:
     protocol: str | None = None
     repository: Path = field(default_factory=default_repository)
     server: str = "auto"
+    docker_site: str | None = "auto"
     images: list[str] = field(default_factory=list)
     start: bool = False
     timeout: float = 30.0
@@ -66,6 +68,7 @@ class ConsoleOptions:
     start_dir: str | None = None  # where the Classify pane's file picker opens
     connection: Connection | None = None  # TLS, headers, limits (else built from url/protocol/timeout)
     models: list[str] = field(default_factory=list)  # names to ask about where the server lists none
+    context: str | None = None  # the servers-file name of the server connected to (-c NAME)
 
     def make_connection(self) -> Connection:
         return self.connection or Connection(url=self.url, protocol=self.protocol, timeout=self.timeout)
@@ -125,6 +128,22 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(value)
 
 
+class CommandLine(ModalScreen[str | None]):
+    """The ':' prompt (as k9s has): a pane's name, ctx NAME, q."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="command.cancel")]
+    DEFAULT_CSS = """
+    CommandLine { align: center top; }
+    CommandLine > Input { width: 60; margin-top: 3; border: round $accent; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder=":build :server :models :classify :servers :ctx NAME :q", id="command")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
 class ConsoleCommands(Provider):
     """The console's own commands in the command palette (ctrl+p)."""
 
@@ -148,6 +167,8 @@ class ConsoleApp(App):
         Binding("2", "show('server')", "Server", id="pane.server"),
         Binding("3", "show('models')", "Models", id="pane.models"),
         Binding("4", "show('classify')", "Classify", id="pane.classify"),
+        Binding("7", "show('servers')", "Servers", id="pane.servers"),
+        Binding("colon", "command", "Command", show=False, id="app.command"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("escape", "back", "Back", show=False, id="app.back"),
@@ -165,6 +186,7 @@ class ConsoleApp(App):
             self.options.repository,
             self.options.server,
             on_log=self._on_server_line,
+            docker_site=self.options.docker_site,
         )
         self._log_pending: list[str] = []
         self._log_lock = threading.Lock()
@@ -194,10 +216,18 @@ class ConsoleApp(App):
                     start_dir=start_dir if start_dir and os.path.isdir(start_dir) else None,
                     id="classify-pane",
                 )
+            with TabPane("7 Servers", id="servers"):
+                yield ServersPane(self.options.context, id="servers-pane")
         yield Footer()
 
+    def _title(self, suffix: str = "") -> None:
+        """The header always names the active server (its servers-file name, where it has one)."""
+        name = self.options.context
+        url = self.controller.client.url + suffix
+        self.sub_title = visible(f"{name} — {url}" if name else url, 200)
+
     def on_mount(self) -> None:
-        self.sub_title = visible(self.controller.client.url, 200)
+        self._title()
         self.set_interval(0.1, self._flush_log)
         if self.options.poll:
             self.set_interval(POLL_S, self._tick)
@@ -252,10 +282,12 @@ class ConsoleApp(App):
             ("server", ServerPane.BINDINGS),
             ("models", ModelsPane.BINDINGS),
             ("classify", ClassifyPane.BINDINGS),
+            ("servers", ServersPane.BINDINGS),
         ]:
             for b in bindings:
                 key = b.key.replace("question_mark", "?").replace("slash", "/")
                 rows.append((where, key, b.description or b.action))
+        rows.append(("global", ":", "command: build, server, models, classify, servers, ctx NAME, q"))
         rows.append(("global", "ctrl+p", "command palette"))
         rows.append(("global", "tab / shift+tab", "move focus"))
         return rows
@@ -275,6 +307,7 @@ class ConsoleApp(App):
             ("Show Server pane", "start/stop or connect; server log", lambda: self.action_show("server")),
             ("Show Models pane", "repository index, load/unload", lambda: self.action_show("models")),
             ("Show Classify pane", "classify images", lambda: self.action_show("classify")),
+            ("Show Servers pane", "every server of the servers file", lambda: self.action_show("servers")),
             ("Start embedded server", f"tritonserver on {self.options.repository}", self.action_start_server),
             ("Stop managed server", "stop the server this console started", self.action_stop_server),
             ("Restart managed server", "stop and start again", self.action_restart_server),
@@ -373,9 +406,57 @@ class ConsoleApp(App):
             return
         self.server_live = None
         self._ready_models = None
-        self.sub_title = visible(client.url, 200)
+        self.options.context = None
+        self.query_one(ServersPane).mark_active(None)
+        self._title()
         self.notify(f"connecting to {client.url}")
         self.poll_now()
+
+    def on_context_chosen(self, msg: ContextChosen) -> None:
+        """A server of the servers file becomes the active one."""
+        from .core import contexts
+
+        try:
+            entry = contexts.find(msg.name)
+            conn = entry.connection()
+            self.controller.connection = conn
+            client = self.controller.connect(conn.url, conn.protocol)
+        except ConsoleError as exc:
+            self.notify(exc.message, title="Cannot switch", severity="error")
+            return
+        self.controller.given_models = list(entry.models)
+        self.options.context = entry.name
+        self.query_one(ServersPane).mark_active(entry.name)
+        self.query_one(ServerPane).show_url(client)
+        self.server_live = None
+        self._ready_models = None
+        self._title()
+        self.notify(f"active server: {entry.name} ({client.url})")
+        self.poll_now(force=True)
+
+    def action_command(self) -> None:
+        def run(text: str | None) -> None:
+            if text:
+                self.run_command(text)
+
+        self.push_screen(CommandLine(), run)
+
+    def run_command(self, text: str) -> None:
+        """k9s-style ':' commands: a pane's name, 'ctx NAME' (or 'server NAME') to switch servers, 'q'."""
+        word, _, rest = text.strip().lstrip(":").partition(" ")
+        word = word.lower()
+        panes = {p: p for p in PANES} | {"srv": "server", "mo": "models", "cl": "classify", "ctx": "servers"}
+        if word in ("ctx", "context", "server") and rest.strip():
+            self.post_message(ContextChosen(rest.strip()))
+        elif word in panes:
+            self.action_show(panes[word])
+        elif word in ("q", "quit"):
+            self.call_later(self.action_quit)
+        else:
+            self.notify(
+                f"unknown command {text!r}: try build, server, models, classify, servers, ctx NAME, q",
+                severity="warning",
+            )
 
     # ------------------------------------------------------------------ managed server
     def _on_server_line(self, line: str) -> None:  # called on the server's log thread
@@ -415,7 +496,8 @@ class ConsoleApp(App):
             self.post_message(Notice(worded(exc), "Server did not start", "error"))
 
     def on_server_started(self, msg: ServerStarted) -> None:
-        self.sub_title = visible(f"{msg.url} (managed)", 200)
+        self.options.context = None
+        self._title(" (managed)")
         self.query_one(ServerPane).show_url(self.controller.client)
         self.server_live = None
         self._ready_models = None

@@ -21,7 +21,7 @@ from .core.paths import default_repository
 if TYPE_CHECKING:
     from .core.connection import Connection
 
-COMMANDS = ("build", "export", "engine", "serve", "status", "infer", "classify", "bench")
+COMMANDS = ("build", "export", "engine", "serve", "status", "infer", "classify", "bench", "servers")
 
 
 def _positive(text: str) -> int:
@@ -32,6 +32,13 @@ def _positive(text: str) -> int:
 
 
 def _add_connection(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-c",
+        "--context",
+        metavar="NAME",
+        default=None,
+        help="a server from the servers file (triton-console servers list); other flags override its settings",
+    )
     p.add_argument(
         "-u",
         "--url",
@@ -73,32 +80,56 @@ def _add_connection(p: argparse.ArgumentParser) -> None:
 
 
 def connection(args) -> Connection:
-    """The validated connection of a command's flags (header values stay in memory only)."""
+    """The validated connection of a command's flags, over its -c server's settings (header values stay in
+    memory only)."""
+    from .core import contexts
     from .core.connection import TLS, Connection, Headers, header_from_env, parse_header
 
+    base = contexts.find(args.context).connection() if args.context else Connection()
     from_env = [header_from_env(h) for h in args.header_env]
-    headers = [parse_header(h) for h in args.header] + from_env
     env = {
         name: spec.partition("=")[2].strip()
         for (name, _), spec in zip(from_env, args.header_env, strict=True)
     }
+    items = dict(base.headers.as_dict())
+    items.update(dict([parse_header(h) for h in args.header] + from_env))
+    tls = base.tls
     if args.insecure:
         _err("WARNING: --insecure: the server's certificate is not verified")
     return Connection(
-        url=args.url,
-        protocol=args.protocol,
-        timeout=args.timeout,
-        tls=TLS(args.ssl, args.root_certs, args.client_cert, args.client_key, args.insecure),
-        headers=Headers(tuple(headers), env),
+        url=args.url or base.url,
+        protocol=args.protocol or (base.protocol if not args.url else None),
+        timeout=args.timeout or (base.timeout if args.context else 30.0),
+        tls=TLS(
+            args.ssl or tls.enabled,
+            args.root_certs or tls.root_certs,
+            args.client_cert or tls.client_cert,
+            args.client_key or tls.client_key,
+            args.insecure or tls.insecure,
+        ),
+        headers=Headers(tuple(items.items()), {**base.headers.env, **env}),
         max_response_bytes=int(args.max_response_mb * 2**20),
     )
+
+
+def context_models(args) -> list[str]:
+    from .core import contexts
+
+    return list(contexts.find(args.context).models) if getattr(args, "context", None) else []
 
 
 def _add_server(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--server",
         default="auto",
-        help="tritonserver: auto (default: $TRITONSERVER, PATH, then bundled), bundled, or a PATH",
+        help="tritonserver: auto (default: $TRITONSERVER, PATH, then bundled), bundled, a PATH, or docker[:IMAGE] "
+        "(NVIDIA's NGC container, default nvcr.io/nvidia/tritonserver:24.10-py3)",
+    )
+    p.add_argument(
+        "--docker-site",
+        default="auto",
+        metavar="DIR|auto|none",
+        help="docker: Python packages for the container's Python (auto: build one with pip when models need Pillow)",
     )
 
 
@@ -154,6 +185,7 @@ def parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("status", help="server health, what it offers and its models")
     _add_connection(st)
+    st.add_argument("--all", action="store_true", help="every server in the servers file, in parallel")
     st.add_argument(
         "-m",
         "--model",
@@ -163,6 +195,26 @@ def parser() -> argparse.ArgumentParser:
         help="models to ask about where the server lists none (KServe over gRPC)",
     )
     st.add_argument("--json", action="store_true")
+
+    sv = sub.add_parser("servers", help="named servers (the servers file): list, add, remove")
+    actions = sv.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ls = actions.add_parser("list", help="the servers file's servers (and its problems)")
+    ls.add_argument("--json", action="store_true")
+    ad = actions.add_parser("add", help="add a server (header values are read from environment variables)")
+    ad.add_argument("name")
+    ad.add_argument("url")
+    ad.add_argument("-i", "--protocol", choices=("grpc", "http"), default=None)
+    ad.add_argument("--ssl", action="store_true")
+    ad.add_argument("--root-certs", metavar="PEM")
+    ad.add_argument("--client-cert", metavar="PEM")
+    ad.add_argument("--client-key", metavar="PEM")
+    ad.add_argument("--insecure", action="store_true")
+    ad.add_argument("--header-env", action="append", default=[], metavar="NAME=ENVVAR")
+    ad.add_argument("-m", "--model", action="append", default=[], metavar="MODEL")
+    ad.add_argument("--timeout", type=float, default=10.0)
+    ad.add_argument("--replace", action="store_true", help="replace a server of that name")
+    rm = actions.add_parser("remove", help="remove a server")
+    rm.add_argument("name")
 
     inf = sub.add_parser(
         "infer", help="one request to any model, inputs from its metadata (random, files, text)"
@@ -268,6 +320,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "engine": _cmd_engine,
         "serve": _cmd_serve,
         "status": _cmd_status,
+        "servers": _cmd_servers,
         "infer": _cmd_infer,
         "classify": _cmd_classify,
         "bench": _cmd_bench,
@@ -371,8 +424,7 @@ def _cmd_serve(args) -> int:
     )
     for w in cfg.warnings():
         _err(f"WARNING: {w}")
-    binary = srv.locate(args.server)
-    server = srv.ManagedServer(cfg, binary)
+    server = srv.make_server(args.server, cfg, args.docker_site)
     if not args.quiet:
         server.add_listener(lambda line: _err(line))
     stop = threading.Event()
@@ -383,7 +435,7 @@ def _cmd_serve(args) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    _err(f"starting {binary.path} ({binary.source}) on {repo}")
+    _err(f"starting {server.kind} tritonserver ({server.binary.path}) on {repo}")
     _err("  " + shlex.join(server.argv))  # the exact command, to rerun by hand (e.g. in an NGC container)
     server.start()
     try:
@@ -416,13 +468,85 @@ def _client(args):
     return TritonClient(connection=connection(args))
 
 
+def _cmd_servers(args) -> int:
+    from .core import contexts
+    from .core.untrusted import visible
+
+    if args.action == "list":
+        entries, problems = contexts.load()
+        if args.json:
+            servers = [{"name": e.name, **contexts.raw(e)} for e in entries]
+            print(json.dumps({"file": str(contexts.path()), "servers": servers, "problems": problems}))
+        else:
+            print(f"{contexts.path()}: {len(entries)} server(s)")
+            for e in entries:
+                extra = "".join(f"  {k}" for k in ("ssl", "insecure") if getattr(e, k))
+                heads = "".join(f"  {h}=${v}" for h, v in e.headers.items())
+                print(visible(f"  {e.name:<16} {e.url}{extra}{heads}", 400))
+        for p in problems:
+            _err(visible(f"problem: {p}", 400))
+        return EXIT_FAILED if problems else EXIT_OK
+    if args.action == "remove":
+        _err(f"removed {args.name} from {contexts.remove(args.name)}")
+        return EXIT_OK
+    headers = {}
+    for spec in args.header_env:
+        name, sep, var = spec.partition("=")
+        if not sep:
+            raise ConsoleError(f"--header-env {spec[:60]!r}: expected NAME=ENVIRONMENT_VARIABLE")
+        headers[name.strip()] = var.strip()
+    new = contexts.ServerEntry(
+        args.name,
+        args.url,
+        args.protocol,
+        args.ssl,
+        args.root_certs,
+        args.client_cert,
+        args.client_key,
+        args.insecure,
+        headers,
+        tuple(args.model),
+        args.timeout,
+    )
+    _err(f"added {args.name} to {contexts.add(new, replace=args.replace)}")
+    return EXIT_OK
+
+
+def _status_all(args) -> int:
+    from .core import contexts
+    from .core.fleet import Fleet
+    from .core.untrusted import visible
+
+    entries, problems = contexts.load()
+    for p in problems:
+        _err(visible(f"problem: {p}", 400))
+    if not entries:
+        raise ConsoleError(f"no servers in {contexts.path()}", hint="triton-console servers add NAME URL")
+    fleet = Fleet(entries, budget=min(args.timeout or 2.0, 10.0))
+    try:
+        rows = fleet.refresh()
+    finally:
+        fleet.close()
+    for r in rows:
+        if args.json:
+            print(json.dumps(r.to_dict()), flush=True)
+        else:
+            state = "ready" if r.ready else "live" if r.live else "down"
+            ping = f"{r.ping_ms:.1f} ms" if r.ping_ms is not None else "-"
+            detail = r.error or f"{r.server}  models {r.models_ready}/{r.models_total}"
+            print(visible(f"{r.name:<16} {state:<6} {ping:>9}  {r.url}  {detail}", 600))
+    return EXIT_OK if all(r.live for r in rows) else EXIT_FAILED
+
+
 def _cmd_status(args) -> int:
     from .core.client import check_model_name
     from .core.controller import ServerController
     from .core.untrusted import visible
 
+    if args.all:
+        return _status_all(args)
     controller = ServerController(connection(args), default_repository())
-    controller.given_models = [check_model_name(m) for m in args.model]
+    controller.given_models = [check_model_name(m) for m in args.model + context_models(args)]
     snap = controller.poll()
     server = snap.server.to_dict() if snap.server else None
     out = {
@@ -623,10 +747,12 @@ def _console(args) -> int:
     opts = ConsoleOptions(
         repository=(args.repository or default_repository()).expanduser(),
         server=args.server,
+        docker_site=args.docker_site,
         images=list(args.images),
         start=args.start,
         connection=connection(args),
-        models=list(args.model),
+        models=list(args.model) + context_models(args),
+        context=args.context,
     )
     app = ConsoleApp(opts)
     app.run()

@@ -170,10 +170,12 @@ class ServerController:
         repository: Path,
         server: str = "auto",
         on_log: Callable[[str], None] | None = None,
+        docker_site: str | None = "auto",
     ) -> None:
         self.connection = connection
         self.repository = repository
         self.server_choice = server
+        self.docker_site = docker_site
         self.on_log = on_log
         self.client = TritonClient(connection=connection)
         self.managed: srv.ManagedServer | None = None
@@ -266,7 +268,7 @@ class ServerController:
             if self.managed is not None and self.managed.is_running():
                 return self.client.url
             cfg = self.server_config(notify)
-            server = srv.make_server(self.server_choice, cfg)
+            server = srv.make_server(self.server_choice, cfg, self.docker_site)
             if self.on_log is not None:
                 server.add_listener(self.on_log)
             self.managed = server

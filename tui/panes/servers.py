@@ -1,0 +1,142 @@
+"""Servers pane: every server of the servers file, refreshed in the background; enter makes one active."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Static
+
+from ..core import contexts
+from ..core.fleet import Fleet, FleetRow
+from ..text import cell, plain
+from ..widgets.table import PlainTable
+
+REFRESH_S = 2.0
+
+
+@dataclass
+class FleetRefreshed(Message):
+    rows: list[FleetRow]
+
+
+@dataclass
+class ContextChosen(Message):
+    """Make this server of the servers file the active one."""
+
+    name: str
+
+
+def row_cells(r: FleetRow, active: bool) -> tuple:
+    if r.ready:
+        state = cell("● ready", "green")
+    elif r.live:
+        state = cell("● live", "yellow")
+    else:
+        state = cell("● down", "red")
+    ping = f"{r.ping_ms:.1f}" if r.ping_ms is not None else "-"
+    rate = f"{r.rate:.1f}" if r.rate is not None else "-"
+    models = f"{r.models_ready}/{r.models_total}" if r.live else "-"
+    return (
+        cell(("▶ " if active else "  ") + r.name, "bold" if active else ""),
+        state,
+        cell(r.server or "-"),
+        models,
+        ping,
+        rate,
+        cell(r.error or r.url, "red" if r.error else "dim"),
+    )
+
+
+class ServersPane(Vertical):
+    BINDINGS = [
+        Binding("enter", "choose", "Make active", id="servers.choose"),
+        Binding("r", "reload", "Reload file", id="servers.reload"),
+    ]
+    DEFAULT_CSS = """
+    ServersPane #fleet { height: 1fr; }
+    ServersPane #fleet-note { height: auto; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, active: str | None = None, **kw) -> None:
+        super().__init__(**kw)
+        self.active = active
+        self.fleet: Fleet | None = None
+        self.problems: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        table = PlainTable(id="fleet", cursor_type="row", zebra_stripes=True)
+        table.add_columns("server", "state", "name/version", "models", "ping ms", "inf/s", "url / error")
+        yield table
+        yield Static("", id="fleet-note")
+
+    def on_mount(self) -> None:
+        self.action_reload()
+        self.set_interval(REFRESH_S, self._tick)
+
+    def focus_default(self) -> None:
+        self.query_one("#fleet").focus()
+
+    def action_reload(self) -> None:
+        entries, self.problems = contexts.load()
+        if self.fleet is not None:
+            self.fleet.close()
+        self.fleet = Fleet(entries) if entries else None
+        table = self.query_one("#fleet", PlainTable)
+        table.clear()
+        for e in entries:
+            table.add_row(*row_cells(FleetRow(e.name, e.url, error="…"), e.name == self.active), key=e.name)
+        self._note(len(entries))
+        self._tick()
+
+    def _note(self, count: int) -> None:
+        lines = [f"{count} server(s) in {contexts.path()}; enter makes one active, r reloads the file"]
+        if not count:
+            lines = [f"no servers in {contexts.path()} yet: triton-console servers add NAME URL"]
+        lines += [f"problem: {p}" for p in self.problems]
+        self.query_one("#fleet-note", Static).update(plain("\n".join(lines), multiline=True))
+
+    def _tick(self) -> None:
+        if self.fleet is not None:
+            self._refresh(self.fleet)
+
+    @work(thread=True, exclusive=True, group="fleet")
+    def _refresh(self, fleet: Fleet) -> None:
+        self.post_message(FleetRefreshed(fleet.refresh()))
+
+    def on_fleet_refreshed(self, msg: FleetRefreshed) -> None:
+        table = self.query_one("#fleet", PlainTable)
+        with self.app.batch_update():
+            for r in msg.rows:
+                if r.name not in table.rows:
+                    continue
+                for col, value in zip(table.columns, row_cells(r, r.name == self.active), strict=True):
+                    table.update_cell(r.name, col, value)
+
+    def action_choose(self) -> None:
+        table = self.query_one("#fleet", PlainTable)
+        if not table.row_count:
+            return
+        name = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        self.post_message(ContextChosen(name))
+
+    @on(PlainTable.RowSelected, "#fleet")
+    def _selected(self) -> None:
+        self.action_choose()
+
+    def mark_active(self, name: str | None) -> None:
+        self.active = name
+        self._tick()
+
+    def on_unmount(self) -> None:
+        if self.fleet is not None:
+            self.fleet.close()
+
+    @staticmethod
+    def title(name: str | None, url: str) -> Text:
+        return Text(f"{name} — {url}" if name else url)
