@@ -538,6 +538,17 @@ def _status_all(args) -> int:
     return EXIT_OK if all(r.live for r in rows) else EXIT_FAILED
 
 
+def _with_hint(entry) -> dict:
+    """A model of status --json, with the explainer's cause and hint when it is not ready."""
+    from .core.explain import explain
+
+    out = entry.to_dict()
+    why = explain(entry)
+    if why is not None:
+        out["cause"], out["hint"] = why.cause, why.hint
+    return out
+
+
 def _cmd_status(args) -> int:
     from .core.client import check_model_name
     from .core.controller import ServerController
@@ -555,7 +566,7 @@ def _cmd_status(args) -> int:
         "ready": snap.ready,
         "server_version": server["version"] if server else None,
         "server": server,
-        "models": [m.to_dict() for m in snap.models],
+        "models": [_with_hint(m) for m in snap.models],
         "models_from": snap.models_from or None,
         "capabilities": snap.capabilities.to_dict() if snap.capabilities else None,
         "notes": snap.capabilities.notes() if snap.capabilities else [],
@@ -576,9 +587,11 @@ def _cmd_status(args) -> int:
     for p in out["notes"] + snap.problems:
         print(visible(f"  note: {p}", 400))
     width = max([len(m.name) for m in snap.models] + [5])
-    for m in snap.models:
+    for m, rec in zip(snap.models, out["models"], strict=True):
         reason = f"  {m.reason}" if m.reason else ""
         print(visible(f"  {m.name:<{width}}  v{m.version or '-':<3} {m.state or '-':<12}{reason}", 600))
+        if "hint" in rec:
+            print(visible(f"  {'':<{width}}  why: {rec['hint']}", 600))
     return EXIT_OK
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import explain
 from . import responses as rs
 from . import server as srv
 from .client import TIMEOUT, UNREACHABLE, TritonClient
@@ -238,6 +239,8 @@ class ServerController:
         try:
             snap.models, snap.models_from, problems = list_models(client, self.given_models)
             snap.problems += problems
+            if snap.managed and snap.models_from == "repository index" and m is not None:
+                snap.models += explain.unlisted(Path(m.cfg.repository), {e.name for e in snap.models})
         except ConsoleError as exc:
             snap.problems.append(f"models: {exc.message}")
         caps = self._capabilities.get(snap.url)
@@ -294,6 +297,17 @@ class ServerController:
 
     def log_lines(self) -> list[str]:
         return list(self.managed.log) if self.managed is not None else []
+
+    def explain(self, entry: IndexEntry) -> explain.Explanation | None:
+        """Why ``entry`` is not ready: with the managed server's log and repository when the console runs it."""
+        m = self.managed
+        if (
+            m is not None
+            and m.is_running()
+            and self.client.url.endswith(m.grpc_url if self.client.protocol == "grpc" else m.http_url)
+        ):
+            return explain.explain(entry, list(m.log), Path(m.cfg.repository))
+        return explain.explain(entry)
 
     def shutdown(self) -> None:
         with contextlib.suppress(Exception):

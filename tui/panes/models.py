@@ -247,6 +247,16 @@ class ModelsPane(Horizontal):
         entry = self._entries.get(name)
         if entry is not None and (entry.state != "READY" or entry.reason):
             parts.append(("state", f"{entry.state or '?'}" + (f": {entry.reason}" if entry.reason else "")))
+            why = self.controller.explain(entry)
+            if why is not None:
+                parts.append((f"why ({why.cause})", why.hint))
+                if why.config_error:
+                    parts.append(("config.pbtxt does not parse", why.config_error))
+                if why.log:
+                    parts.append(("server log about it", "\n".join(why.log)))
+                if entry.state == "UNLISTED":
+                    self.post_message(ModelDetail(name, parts))
+                    return
 
         def section(title: str, produce) -> bool:
             """Add what ``produce`` returns; on failure one line, and False when the server is gone."""
