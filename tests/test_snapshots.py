@@ -58,7 +58,7 @@ def _snapshot(app: ConsoleApp) -> None:
         models=ROWS,
         models_from="repository index",
     )
-    for pane in ("ServerPane", "ModelsPane", "ClassifyPane"):  # each pane's one entry point for a snapshot
+    for pane in ("ServerPane", "ModelsPane", "ClassifyPane", "BenchPane"):  # each pane's entry point for a snapshot
         app.query_one(pane).show_snapshot(snap)
     app.query_one("ClassifyPane").set_models({ENSEMBLE: ROUTE})
 
@@ -137,3 +137,69 @@ def test_untrained_warning_snapshot(snap_compare):
         await pilot.pause()
 
     assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
+def _point(seconds_ago: float, busy: float):
+    from tui.core import metrics as mt
+
+    rates = {
+        ENSEMBLE: mt.Rates(inf_s=40 * busy, exec_s=40 * busy, avg_batch=1, queue_ms=0.1, infer_ms=20),
+        "preprocess": mt.Rates(inf_s=40 * busy, exec_s=10 * busy, avg_batch=4, queue_ms=3.2, infer_ms=9.5),
+        "efficientnet_lite0_ort": mt.Rates(
+            inf_s=40 * busy, exec_s=8 * busy, avg_batch=5, queue_ms=1.1, infer_ms=6.4
+        ),
+        "postprocess": mt.Rates(inf_s=40 * busy, exec_s=8 * busy, avg_batch=5, queue_ms=0.2, infer_ms=0.3),
+    }
+    steps = {ENSEMBLE: ["preprocess", "efficientnet_lite0_ort", "postprocess"]}
+    gpus = {"GPU-1": {"util": 0.42 * busy, "mem_used": 3 * 2**30, "mem_total": 80 * 2**30, "power": 180.0}}
+    return mt.Point(
+        1_700_000_000.0 - seconds_ago, 1.0, rates, gpus, {}, ["statistics API", "metrics"], [], steps
+    )
+
+
+@pytest.fixture()
+def no_servers_file(monkeypatch):
+    """No servers file and no saved runs, at paths that read the same on every machine (they are shown)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent/config")
+    monkeypatch.setenv("XDG_DATA_HOME", "/nonexistent/data")
+
+
+def test_metrics_snapshot(snap_compare, no_servers_file):
+    async def setup(pilot):
+        await pilot.press("5")
+        pane = pilot.app.query_one("MetricsPane")
+        for i in range(30):
+            pane.show(_point(30 - i, 0.5 + (i % 7) / 10))
+        await pilot.press("enter")  # the ensemble (sorted first) expands into its steps
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
+def test_bench_snapshot(snap_compare, no_servers_file):
+    from tui.panes.bench import BenchEvent
+
+    async def setup(pilot):
+        _snapshot(pilot.app)
+        await pilot.press("6")
+        pane = pilot.app.query_one("BenchPane")
+        for c, tput, p50 in ((1, 38.0, 25.1), (2, 61.5, 31.0), (4, 70.2, 55.3)):
+            step = {
+                "concurrency": c,
+                "throughput": tput,
+                "errors": 0,
+                "count": 100,
+                "latency_ms": {"p50": p50, "p95": p50 * 1.4, "p99": p50 * 1.9},
+                "server": {
+                    "ensemble_ms": p50 * 0.8,
+                    "steps": [{"model": "preprocess", "queue_ms": 2.0, "compute_ms": 9.0, "avg_batch": 2.0}],
+                },
+            }
+            pane.post_message(BenchEvent({"event": "step", "step": step}))
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
+def test_servers_snapshot(snap_compare, no_servers_file):
+    assert snap_compare(make_app(), press=["7"], terminal_size=SIZE)

@@ -7,7 +7,6 @@ snapshot. Server lifecycle lives in the controller, not here.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from dataclasses import dataclass, field
@@ -26,13 +25,11 @@ from .core.connection import Connection
 from .core.controller import ServerController
 from .core.errors import ConsoleError
 from .core.paths import default_repository
-from .core.stats import metrics_by_model, metrics_from_statistics
 from .core.untrusted import one_line, visible
 from .hints import worded
 from .messages import (
     ConnectRequested,
     ImageModelsFound,
-    MetricsPolled,
     Notice,
     PollRequested,
     ServerAction,
@@ -41,15 +38,17 @@ from .messages import (
     ServerStarted,
     ServerStopped,
 )
+from .panes.bench import BenchPane
 from .panes.build import BuildPane
 from .panes.classify import ClassifyPane
+from .panes.metrics import MetricsPane
 from .panes.models import ModelsPane
 from .panes.server import ServerPane
 from .panes.servers import ContextChosen, ServersPane
 from .text import join, plain
 from .widgets.table import PlainTable
 
-PANES = ("build", "server", "models", "classify", "servers")
+PANES = ("build", "server", "models", "classify", "metrics", "bench", "servers")
 POLL_S = 1.0
 IMAGE_MODELS_CHECKED = 200  # ready models whose metadata is read to find image classifiers
 
@@ -138,7 +137,9 @@ class CommandLine(ModalScreen[str | None]):
     """
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=":build :server :models :classify :servers :ctx NAME :q", id="command")
+        yield Input(
+            placeholder=":build :server :models :classify :metrics :bench :servers :ctx NAME :q", id="command"
+        )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
@@ -167,6 +168,8 @@ class ConsoleApp(App):
         Binding("2", "show('server')", "Server", id="pane.server"),
         Binding("3", "show('models')", "Models", id="pane.models"),
         Binding("4", "show('classify')", "Classify", id="pane.classify"),
+        Binding("5", "show('metrics')", "Metrics", id="pane.metrics"),
+        Binding("6", "show('bench')", "Bench", id="pane.bench"),
         Binding("7", "show('servers')", "Servers", id="pane.servers"),
         Binding("colon", "command", "Command", show=False, id="app.command"),
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -191,7 +194,6 @@ class ConsoleApp(App):
         self._log_pending: list[str] = []
         self._log_lock = threading.Lock()
         self.server_live: bool | None = None  # what the last poll said (None: not polled yet)
-        self._polls = 0
         self._active_pane: str | None = None
         self._ready_models: tuple[str, ...] | None = None
 
@@ -216,6 +218,10 @@ class ConsoleApp(App):
                     start_dir=start_dir if start_dir and os.path.isdir(start_dir) else None,
                     id="classify-pane",
                 )
+            with TabPane("5 Metrics", id="metrics"):
+                yield MetricsPane(self.controller, poll=self.options.poll, id="metrics-pane")
+            with TabPane("6 Bench", id="bench"):
+                yield BenchPane(self.controller, " ".join(self.options.images), id="bench-pane")
             with TabPane("7 Servers", id="servers"):
                 yield ServersPane(self.options.context, id="servers-pane")
         yield Footer()
@@ -282,12 +288,16 @@ class ConsoleApp(App):
             ("server", ServerPane.BINDINGS),
             ("models", ModelsPane.BINDINGS),
             ("classify", ClassifyPane.BINDINGS),
+            ("metrics", MetricsPane.BINDINGS),
+            ("bench", BenchPane.BINDINGS),
             ("servers", ServersPane.BINDINGS),
         ]:
             for b in bindings:
                 key = b.key.replace("question_mark", "?").replace("slash", "/")
                 rows.append((where, key, b.description or b.action))
-        rows.append(("global", ":", "command: build, server, models, classify, servers, ctx NAME, q"))
+        rows.append(
+            ("global", ":", "command: build, server, models, classify, metrics, bench, servers, ctx NAME, q")
+        )
         rows.append(("global", "ctrl+p", "command palette"))
         rows.append(("global", "tab / shift+tab", "move focus"))
         return rows
@@ -296,7 +306,7 @@ class ConsoleApp(App):
         self.push_screen(HelpScreen(self.help_rows()))
 
     def action_back(self) -> None:
-        if self.query_one(ServerPane).close_filter() or self.query_one(ModelsPane).close_filter():
+        if any(self.query_one(p).close_filter() for p in (ServerPane, ModelsPane, MetricsPane)):
             return
         if isinstance(self.focused, Input):
             self._focus_pane(self.query_one("#tabs", TabbedContent).active)
@@ -307,6 +317,8 @@ class ConsoleApp(App):
             ("Show Server pane", "start/stop or connect; server log", lambda: self.action_show("server")),
             ("Show Models pane", "repository index, load/unload", lambda: self.action_show("models")),
             ("Show Classify pane", "classify images", lambda: self.action_show("classify")),
+            ("Show Metrics pane", "live rates, charts, GPU and CPU", lambda: self.action_show("metrics")),
+            ("Show Bench pane", "sweeps, saved runs, compare two models", lambda: self.action_show("bench")),
             ("Show Servers pane", "every server of the servers file", lambda: self.action_show("servers")),
             ("Start embedded server", f"tritonserver on {self.options.repository}", self.action_start_server),
             ("Stop managed server", "stop the server this console started", self.action_stop_server),
@@ -336,17 +348,7 @@ class ConsoleApp(App):
     def _poll(self, force: bool = False) -> None:
         """Gather in a thread; the result is rendered on the main thread (never the other way round)."""
         controller = self.controller
-        snap = controller.poll(force)
-        self.post_message(ServerPolled(snap))
-        self._polls += 1
-        if snap.live and self._polls % 2 == 1:
-            client = controller.client
-            try:
-                self.post_message(MetricsPolled(metrics_by_model(client.metrics()), client.metrics_url))
-            except ConsoleError:
-                with contextlib.suppress(ConsoleError):
-                    stats = client.model_statistics().items
-                    self.post_message(MetricsPolled(metrics_from_statistics(stats), "statistics API"))
+        self.post_message(ServerPolled(controller.poll(force)))
 
     def on_server_polled(self, msg: ServerPolled) -> None:
         snap = msg.snapshot
@@ -362,7 +364,7 @@ class ConsoleApp(App):
         elif self.server_live is False and snap.live:
             self.notify(f"server at {snap.url} is back", title="Server up")
         self.server_live = snap.live
-        for pane in (ServerPane, ModelsPane, ClassifyPane):
+        for pane in (ServerPane, ModelsPane, ClassifyPane, BenchPane):
             self.query_one(pane).show_snapshot(snap)
         ready = tuple(snap.ready_models)
         if ready != self._ready_models:
@@ -381,9 +383,6 @@ class ConsoleApp(App):
     def on_image_models_found(self, msg: ImageModelsFound) -> None:
         if msg.url == self.controller.client.url:
             self.query_one(ClassifyPane).set_models(msg.models)
-
-    def on_metrics_polled(self, msg: MetricsPolled) -> None:
-        self.query_one(ServerPane).show_metrics(msg)
 
     def on_poll_requested(self, msg: PollRequested) -> None:
         for name in msg.models:
@@ -454,7 +453,7 @@ class ConsoleApp(App):
             self.call_later(self.action_quit)
         else:
             self.notify(
-                f"unknown command {text!r}: try build, server, models, classify, servers, ctx NAME, q",
+                f"unknown command {text!r}: try build, server, models, classify, metrics, bench, servers, ctx NAME, q",
                 severity="warning",
             )
 

@@ -21,8 +21,6 @@ from .core.paths import default_repository
 if TYPE_CHECKING:
     from .core.connection import Connection
 
-COMMANDS = ("build", "export", "engine", "serve", "status", "infer", "classify", "bench", "servers")
-
 
 def _positive(text: str) -> int:
     value = int(text)
@@ -75,7 +73,12 @@ def _add_connection(p: argparse.ArgumentParser) -> None:
         "--max-response-mb",
         type=float,
         default=256,
-        help="refuse responses larger than this (default 256 MiB)",
+        help="refuse requests and responses larger than this (MiB, default 256)",
+    )
+    p.add_argument(
+        "--metrics-url",
+        default=None,
+        help="Prometheus endpoint (default: Triton's layout, the HTTP port + 2, on the server's host)",
     )
 
 
@@ -109,6 +112,7 @@ def connection(args) -> Connection:
         ),
         headers=Headers(tuple(items.items()), {**base.headers.env, **env}),
         max_response_bytes=int(args.max_response_mb * 2**20),
+        metrics_url=args.metrics_url or base.metrics_url,
     )
 
 
@@ -196,6 +200,14 @@ def parser() -> argparse.ArgumentParser:
     )
     st.add_argument("--json", action="store_true")
 
+    mx = sub.add_parser("metrics", help="live per-model rates, GPU and CPU, one line per interval")
+    _add_connection(mx)
+    mx.add_argument("--interval", type=float, default=1.0, help="seconds between polls (0.5-60, default 1)")
+    mx.add_argument(
+        "--count", type=_positive, default=None, help="stop after N intervals (default: until Ctrl-C)"
+    )
+    mx.add_argument("--json", action="store_true", help="one JSON object per interval")
+
     sv = sub.add_parser("servers", help="named servers (the servers file): list, add, remove")
     actions = sv.add_subparsers(dest="action", metavar="ACTION", required=True)
     ls = actions.add_parser("list", help="the servers file's servers (and its problems)")
@@ -242,6 +254,9 @@ def parser() -> argparse.ArgumentParser:
         "--save", type=Path, metavar="DIR", help="write each output as NAME.npy (and a call's data files)"
     )
     inf.add_argument(
+        "--shm", choices=("none", "system", "cuda"), default="none", help="inputs through shared memory"
+    )
+    inf.add_argument(
         "--show-call",
         choices=("curl", "python", "perf_analyzer"),
         help="print the same request as a runnable call",
@@ -267,14 +282,45 @@ def parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--json", action="store_true")
 
-    bn = sub.add_parser("bench", help="measure latency and throughput of an image ensemble")
-    bn.add_argument("images", nargs="+", metavar="IMAGE|DIR")
+    bn = sub.add_parser(
+        "bench", help="latency and throughput of any model: one level, a sweep, or request rates"
+    )
+    bn.add_argument(
+        "images", nargs="*", metavar="IMAGE|DIR", help="images for an image model (else --input specs)"
+    )
     _add_connection(bn)
-    bn.add_argument("-m", "--model", default=None)
-    bn.add_argument("--concurrency", type=_positive, default=1)
-    bn.add_argument("--requests", type=_positive, default=100)
-    bn.add_argument("--warmup", type=int, default=10)
+    bn.add_argument("-m", "--model", default=None, help="model (default: a ready image model, with images)")
+    bn.add_argument(
+        "--input", action="append", default=[], metavar="NAME=SPEC", help="as infer takes (no images)"
+    )
+    bn.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2")
+    bn.add_argument("--batch", type=_positive, default=1)
+    bn.add_argument("--seed", type=int, default=0)
+    level = bn.add_mutually_exclusive_group()
+    level.add_argument("--concurrency", type=_positive, default=None, help="requests in flight (default 1)")
+    level.add_argument("--sweep", metavar="C1,C2,...", help="a concurrency sweep, e.g. 1,2,4,8")
+    level.add_argument(
+        "--rate", metavar="R1,R2,...", help="fixed request rates per second (open loop), e.g. 10,20"
+    )
+    bn.add_argument(
+        "--requests", type=_positive, default=100, help="measured requests per step (default 100)"
+    )
+    bn.add_argument("--warmup", type=int, default=10, help="requests per step before measuring, not counted")
+    bn.add_argument("--engine", choices=("triton-console", "perf_analyzer"), default="triton-console")
+    bn.add_argument(
+        "--shm", choices=("none", "system", "cuda"), default="none", help="inputs through shared memory"
+    )
+    bn.add_argument("--save", action="store_true", help="save the run as JSON in the runs folder")
+    bn.add_argument(
+        "--progress", action="store_true", help="JSON-lines events as it runs (the Bench pane reads them)"
+    )
     bn.add_argument("--json", action="store_true")
+
+    cp = sub.add_parser("compare", help="two or more models on the same images (or random tensors)")
+    cp.add_argument("items", nargs="+", metavar="MODEL|IMAGE", help="models first, then images or folders")
+    _add_connection(cp)
+    cp.add_argument("--seed", type=int, default=0, help="for models without images: the random tensors' seed")
+    cp.add_argument("--json", action="store_true")
     return top
 
 
@@ -296,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     first = next((a for a in argv if not a.startswith("-")), None)
     wants_help = any(a in ("-h", "--help") for a in argv)
     try:
-        if first in COMMANDS:
+        if first in commands():
             return _dispatch(parser().parse_args(argv))
         if wants_help:
             parser().print_help()
@@ -314,18 +360,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    handler = {
-        "build": _cmd_build,
-        "export": _cmd_export,
-        "engine": _cmd_engine,
-        "serve": _cmd_serve,
-        "status": _cmd_status,
-        "servers": _cmd_servers,
-        "infer": _cmd_infer,
-        "classify": _cmd_classify,
-        "bench": _cmd_bench,
-    }[args.command]
-    return handler(args)
+    return globals()[f"_cmd_{args.command}"](args)
+
+
+def commands() -> list[str]:
+    """The headless commands: the parser's subcommands (each has a _cmd_<name> handler)."""
+    return list(parser()._subparsers._group_actions[0].choices)
 
 
 def _err(text: str) -> None:
@@ -538,6 +578,49 @@ def _status_all(args) -> int:
     return EXIT_OK if all(r.live for r in rows) else EXIT_FAILED
 
 
+def _cmd_metrics(args) -> int:
+    import time
+
+    from .core import metrics as mt
+    from .core.untrusted import visible
+
+    if not 0.5 <= args.interval <= 60:
+        raise ConsoleError("--interval must be between 0.5 and 60 seconds")
+    client = _client(args)
+    poller = mt.Poller(client)
+    poller.poll()  # the base for the first rates
+    shown = 0
+    while args.count is None or shown < args.count:
+        time.sleep(args.interval)
+        point = poller.poll()
+        if point is None:
+            continue
+        shown += 1
+        if args.json:
+            print(json.dumps(point.to_dict()), flush=True)
+            continue
+        print(visible(time.strftime("%H:%M:%S") + f"  {' + '.join(point.sources) or 'no source'}", 300))
+        for note in point.missing + point.problems:
+            print(visible(f"  missing/problem: {note}", 400))
+        print(
+            f"  {'model':<36} {'inf/s':>8} {'exec/s':>7} {'batch':>6} {'queue':>8} {'compute':>8} {'fail/s':>6}"
+        )
+        for name, r in sorted(point.models.items(), key=lambda kv: -kv[1].inf_s):
+            print(
+                visible(
+                    f"  {name[:36]:<36} {r.inf_s:8.1f} {r.exec_s:7.1f} {r.avg_batch:6.1f} {r.queue_ms:8.2f} "
+                    f"{r.compute_ms:8.2f} {r.fail_s:6.1f}",
+                    300,
+                )
+            )
+        for i, (_uuid, g) in enumerate(sorted(point.gpus.items())):
+            print(
+                f"  GPU{i} {g.get('util', 0) * 100:.0f}%  mem {g.get('mem_used', 0) / 2**30:.1f}/{g.get('mem_total', 0) / 2**30:.1f} GiB"
+            )
+        sys.stdout.flush()
+    return EXIT_OK
+
+
 def _with_hint(entry) -> dict:
     """A model of status --json, with the explainer's cause and hint when it is not ready."""
     from .core.explain import explain
@@ -617,7 +700,7 @@ def _cmd_infer(args) -> int:
         scaling=args.scaling,
         limit=client.connection.max_response_bytes,
     )
-    result = infer.run(client, model, plans)
+    result = infer.run(client, model, plans, shm=args.shm)
     if args.save:
         for path in infer.save(result, args.save):
             _err(f"wrote {path}")
@@ -736,19 +819,127 @@ def _top(t) -> str:
     return f"{t.label} ({score})  #{t.index}" if t.label else f"#{t.index} ({score})"
 
 
+def _levels(text: str, what: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConsoleError(f"{what} {text!r}: a comma-separated list of numbers, e.g. 1,2,4,8") from None
+    if not values or any(v <= 0 for v in values):
+        raise ConsoleError(f"{what} {text!r}: every value must be above 0")
+    return values
+
+
 def _cmd_bench(args) -> int:
-    from .core import bench
+    import time
+
+    from .core import loadgen, perfanalyzer
+    from .core.infer import parse_assignments
+    from .core.untrusted import visible
 
     client = _client(args)
-    model = pick_model(client, args.model)
-    result = bench.run(
-        client, model, args.images, concurrency=args.concurrency, requests=args.requests, warmup=args.warmup
-    )
+    if args.images:
+        model = pick_model(client, args.model)
+        workload = loadgen.image_workload(client, model, args.images)
+    elif args.model:
+        from .core.client import check_model_name
+
+        model = check_model_name(args.model)
+        specs = parse_assignments(args.input, "--input")
+        workload = loadgen.tensor_workload(
+            client, model, specs, parse_assignments(args.shape, "--shape"), args.batch, args.seed
+        )
+    else:
+        raise ConsoleError(
+            "bench needs images, or -m MODEL (with --input specs for a model that is not an image model)"
+        )
+    workload.shm = args.shm
+    mode, levels = "concurrency", [float(args.concurrency or 1)]
+    if args.sweep:
+        levels = _levels(args.sweep, "--sweep")
+    elif args.rate:
+        mode, levels = "rate", _levels(args.rate, "--rate")
+
+    def emit(event: dict) -> None:
+        print(json.dumps(event), flush=True)
+
+    last = [0.0]
+
+    def progress(done: int, total: int, level: float) -> None:
+        now = time.monotonic()
+        if args.progress and (now - last[0] > 0.2 or done == total):
+            last[0] = now
+            emit({"event": "progress", "done": done, "total": total, "level": level})
+
+    def on_step(step) -> None:
+        if args.progress:
+            emit({"event": "step", "step": step.to_dict()})
+
+    import signal
+    import threading
+
+    cancel = (
+        threading.Event()
+    )  # SIGINT/SIGTERM end the sweep early; shared-memory regions are freed on the way out
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: cancel.set())
+    if args.engine == "perf_analyzer":
+        run = perfanalyzer.sweep(workload, levels, mode, args.requests, args.warmup)
+    else:
+        run = loadgen.sweep(workload, levels, mode, args.requests, args.warmup, progress, cancel, on_step)
+    saved = str(loadgen.save(run)) if args.save else None
+    if saved and not args.progress:
+        _err(f"saved {saved}")
+    errors = sum(s.errors for s in run.steps)
+    if args.progress:
+        emit({"event": "run", "run": run.to_dict(), "saved": saved})
+    elif args.json:
+        single = not args.sweep and not args.rate and len(run.steps) == 1
+        print(json.dumps(run.steps[0].to_dict() if single else run.to_dict()))
+    else:
+        print(visible(f"{run.model}: {run.inputs}; warm-up {run.warmup} requests per step, not counted", 600))
+        for step in run.steps:
+            print(visible(step.render(), 4000, multiline=True))
+    if cancel.is_set():
+        return 130
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def _cmd_compare(args) -> int:
+    import os
+
+    from .core import compare
+    from .core.client import check_model_name
+    from .core.untrusted import visible
+
+    models = [a for a in args.items if not os.path.exists(a)]
+    paths = [a for a in args.items if os.path.exists(a)]
+    client = _client(args)
+    for m in models:
+        check_model_name(m)
+    result = compare.images(client, models, paths) if paths else compare.tensors(client, models, args.seed)
     if args.json:
         print(json.dumps(result.to_dict()))
-    else:
-        print(result.render())
-    return EXIT_FAILED if result.errors else EXIT_OK
+        return EXIT_OK
+    ref = result.models[0]
+    print(visible(f"reference {ref.model} on {len(result.items) if paths else result.items[0]} item(s)", 400))
+    print(
+        f"  {'model':<36} {'top-1':>6} {'top-5':>6} {'max|Δ|':>9} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>7}  path"
+    )
+    for r in result.models:
+        d = r.to_dict()
+
+        def pct(x):
+            return "-" if x is None else f"{x * 100:.0f}%"
+
+        delta = "-" if d["max_abs_delta"] is None else f"{d['max_abs_delta']:.2e}"
+        print(
+            visible(
+                f"  {r.model[:36]:<36} {pct(d['top1_agreement']):>6} {pct(d['top5_agreement']):>6} {delta:>9} "
+                f"{d['latency_ms']['p50']:8.2f} {d['latency_ms']['p95']:8.2f} {d['throughput'] or 0:7.1f}  {r.route}",
+                600,
+            )
+        )
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------------------------------- console

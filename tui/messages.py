@@ -11,7 +11,7 @@ from textual.message import Message
 
 from .core.classifier import Classification, ImagePath
 from .core.controller import ServerSnapshot
-from .core.stats import Breakdown, ModelMetrics
+from .core.stats import Breakdown
 
 # ---------------------------------------------------------------------------------------- from workers
 
@@ -31,8 +31,11 @@ class ImageModelsFound(Message):
 
 @dataclass
 class MetricsPolled(Message):
-    metrics: dict[str, ModelMetrics]
-    source: str
+    """One poll of the Metrics pane (None: the first poll, which only sets the base for rates)."""
+
+    url: str
+    point: object  # core.metrics.Point | None
+    error: str | None = None
 
 
 @dataclass

@@ -121,3 +121,21 @@ def test_untrusted_text_is_made_visible():
     )  # markup stays literal: the renderer never parses it
     assert one_line("first\nsecond") == "first …"
     assert len(visible("x" * 10_000, 100)) < 130
+
+
+def test_every_command_has_a_handler():
+    from tui import cli
+
+    assert set(cli.commands()) >= {
+        "build",
+        "serve",
+        "status",
+        "infer",
+        "classify",
+        "bench",
+        "compare",
+        "metrics",
+        "servers",
+    }
+    for name in cli.commands():
+        assert callable(getattr(cli, f"_cmd_{name}")), name

@@ -406,14 +406,26 @@ def summarize(name: str, datatype: str, arr: np.ndarray) -> OutputSummary:
 
 
 def run(
-    client: TritonClient, model: str, plans: list[InputPlan], outputs: list[str] | None = None
+    client: TritonClient,
+    model: str,
+    plans: list[InputPlan],
+    outputs: list[str] | None = None,
+    shm: str = "none",
 ) -> InferResult:
-    """Send the planned inputs; every output of the model comes back summarized."""
+    """Send the planned inputs (through shared memory when ``shm`` is system/cuda); every output of the
+    model comes back summarized."""
     check_model_name(model)
     info = client.model_info(model)
     wanted = outputs or [t.name for t in info.metadata.outputs]
     inputs = [InputTensor(p.name, p.datatype, p.array) for p in plans]
-    result, latency = client.infer(model, inputs, [OutputRequest(n) for n in wanted])
+    requested = [OutputRequest(n) for n in wanted]
+    if shm == "none":
+        result, latency = client.infer(model, inputs, requested)
+    else:
+        from .shm import Regions
+
+        with Regions(client, shm, inputs) as regions:
+            result, latency = client.infer(model, regions.request, requested)
     datatypes = {t.name: t.datatype for t in info.metadata.outputs}
     summaries = [summarize(n, datatypes.get(n, ""), np.asarray(result[n])) for n in wanted]
     version = info.metadata.versions[-1] if info.metadata.versions else ""

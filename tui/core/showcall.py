@@ -271,13 +271,11 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "input"
 
 
-def perf_analyzer(
-    conn: Connection, endpoint: Endpoint, model: str, plans, outputs, directory=None, batched=False
-) -> Call:
-    """perf_analyzer's own input-data JSON (one request's worth, without the batch dimension)."""
-    entry = {}
-    shapes = []
-    for p in plans:
+def input_data(tensors, batched: bool) -> tuple[dict, dict[str, tuple[int, ...]]]:
+    """One entry of perf_analyzer's --input-data JSON for tensors (anything with .name and .array), and the
+    shape of each without the batch dimension (for its --shape flags)."""
+    entry, dims = {}, {}
+    for p in tensors:
         one = p.array[0] if batched else p.array
         if p.array.dtype == np.object_:
             raw = [v if isinstance(v, bytes) else str(v).encode() for v in one.reshape(-1)]
@@ -287,7 +285,16 @@ def perf_analyzer(
                 entry[p.name] = {"b64": base64.b64encode(raw[0]).decode(), "shape": list(one.shape)}
         else:
             entry[p.name] = {"content": _values(one), "shape": list(one.shape)}
-        shapes.append(f"--shape {shlex.quote(p.name)}:{','.join(map(str, one.shape))}")
+        dims[p.name] = tuple(one.shape)
+    return entry, dims
+
+
+def perf_analyzer(
+    conn: Connection, endpoint: Endpoint, model: str, plans, outputs, directory=None, batched=False
+) -> Call:
+    """perf_analyzer's own input-data JSON (one request's worth, without the batch dimension)."""
+    entry, dims = input_data(plans, batched)
+    shapes = [f"--shape {shlex.quote(name)}:{','.join(map(str, d))}" for name, d in dims.items()]
     data = json.dumps({"data": [entry]}).encode()
     path = _write(directory or Path.cwd(), f"{model}.perf_analyzer.json", data, "input data")
     url = endpoint.url

@@ -1,9 +1,8 @@
-"""Latency percentiles, Prometheus metrics parsing, and statistics deltas -> per-step breakdown."""
+"""Latency percentiles, and statistics deltas -> per-step breakdown (live metrics: see metrics.py)."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -34,75 +33,6 @@ class LatencySummary:
         n = len(values)
         mean = sum(values) / n if n else math.nan
         return cls(n, mean, *(percentile(values, q) for q in (50, 90, 95, 99)))
-
-
-_METRIC_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
-_LABEL_RE = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
-    """Prometheus exposition text → (name, labels, value) samples; comments skipped."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = _METRIC_RE.match(line)
-        if not m:
-            continue
-        try:
-            value = float(m.group(3))
-        except ValueError:
-            continue
-        labels = dict(_LABEL_RE.findall(m.group(2) or ""))
-        out.append((m.group(1), labels, value))
-    return out
-
-
-@dataclass
-class ModelMetrics:
-    success: float = 0
-    failure: float = 0
-    inferences: float = 0
-    executions: float = 0
-    queue_us: float = 0
-    compute_us: float = 0  # input + infer + output
-
-
-def metrics_by_model(text: str) -> dict[str, ModelMetrics]:
-    """Triton's nv_inference_* counters summed per model (over versions)."""
-    names = {
-        "nv_inference_request_success": "success",
-        "nv_inference_request_failure": "failure",
-        "nv_inference_count": "inferences",
-        "nv_inference_exec_count": "executions",
-        "nv_inference_queue_duration_us": "queue_us",
-        "nv_inference_compute_input_duration_us": "compute_us",
-        "nv_inference_compute_infer_duration_us": "compute_us",
-        "nv_inference_compute_output_duration_us": "compute_us",
-    }
-    out: dict[str, ModelMetrics] = {}
-    for name, labels, value in parse_metrics(text):
-        attr = names.get(name)
-        model = labels.get("model")
-        if attr is None or model is None:
-            continue
-        m = out.setdefault(model, ModelMetrics())
-        setattr(m, attr, getattr(m, attr) + value)
-    return out
-
-
-def metrics_from_statistics(stats: list[ModelStats]) -> dict[str, ModelMetrics]:
-    """The same per-model summary from the statistics API, for when the metrics port is unreachable."""
-    out: dict[str, ModelMetrics] = {}
-    for name, per in totals_by_model(stats).items():
-        m = out.setdefault(name, ModelMetrics())
-        m.success += per["success"][0]
-        m.failure += per["fail"][0]
-        m.executions += per["executions"][0]
-        m.inferences += per["inferences"][0]
-        m.queue_us += per["queue"][1] / 1000
-        m.compute_us += sum(per[k][1] for k in ("compute_input", "compute_infer", "compute_output")) / 1000
-    return out
 
 
 # ------------------------------------------------------------------------------ statistics deltas

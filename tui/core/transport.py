@@ -215,7 +215,7 @@ class GrpcTransport(Transport):
     def infer(self, model, inputs, outputs, version=""):
         ins = []
         for t in inputs:
-            i = self.mod.InferInput(t.name, list(t.array.shape if t.shm is None else t.array), t.datatype)
+            i = self.mod.InferInput(t.name, list(t.array.shape), t.datatype)
             if t.shm is None:
                 i.set_data_from_numpy(t.array)
             else:
@@ -423,7 +423,7 @@ class HttpTransport(Transport):
     def infer(self, model, inputs, outputs, version=""):
         ins = []
         for t in inputs:
-            i = self.mod.InferInput(t.name, list(t.array.shape if t.shm is None else t.array), t.datatype)
+            i = self.mod.InferInput(t.name, list(t.array.shape), t.datatype)
             if t.shm is None:
                 i.set_data_from_numpy(t.array, binary_data=True)
             else:

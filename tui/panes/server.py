@@ -11,10 +11,9 @@ from textual.widgets import Button, Input, Select, Static
 
 from ..core.client import TritonClient
 from ..core.controller import ServerController, ServerSnapshot
-from ..messages import ConnectRequested, LogFiltered, MetricsPolled, ServerAction, ServerLog
+from ..messages import ConnectRequested, LogFiltered, ServerAction, ServerLog
 from ..text import plain
 from ..widgets.logview import FilteredLog, matching
-from ..widgets.table import PlainTable
 
 
 def _uptime(seconds: float) -> str:
@@ -69,7 +68,6 @@ class ServerPane(Vertical):
     ServerPane #log-filter { display: none; margin: 0 1; }
     ServerPane #log-filter.shown { display: block; }
     ServerPane #server-log { height: 1fr; min-height: 4; border: round $panel; }
-    ServerPane #metrics { height: auto; max-height: 7; }
     """
 
     def __init__(self, controller: ServerController, **kw) -> None:
@@ -94,9 +92,6 @@ class ServerPane(Vertical):
             placeholder="filter the log (case-insensitive); esc closes", id="log-filter", compact=True
         )
         yield FilteredLog(id="server-log")
-        table = PlainTable(id="metrics", cursor_type="none", zebra_stripes=True)
-        table.add_columns("model", "success", "fail", "inferences", "batches", "queue ms", "compute ms")
-        yield table
 
     def on_mount(self) -> None:
         self.show_url(self.controller.client)
@@ -191,27 +186,3 @@ class ServerPane(Vertical):
             log.border_title = "server log (shown for a server started by this console)"
         elif not log.pattern:
             log.border_title = "server log (/ filters)"
-
-    def show_metrics(self, msg: MetricsPolled) -> None:
-        table = self.query_one("#metrics", PlainTable)
-        table.border_title = Text(f"metrics from {msg.source}")
-        with self.app.batch_update():
-            for name in sorted(msg.metrics):
-                m = msg.metrics[name]
-                n = max(m.success, 1)
-                row = (
-                    name,
-                    f"{m.success:.0f}",
-                    f"{m.failure:.0f}",
-                    f"{m.inferences:.0f}",
-                    f"{m.executions:.0f}",
-                    f"{m.queue_us / n / 1000:.2f}",
-                    f"{m.compute_us / n / 1000:.2f}",
-                )
-                if name in table.rows:
-                    for col, value in zip(table.columns, row, strict=True):
-                        table.update_cell(name, col, value)
-                else:
-                    table.add_row(*row, key=name)
-            for key in [k for k in table.rows if k.value not in msg.metrics]:
-                table.remove_row(key)

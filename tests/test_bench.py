@@ -1,0 +1,240 @@
+"""Bench and compare: sweeps and request rates of any model, shared-memory transport, saved runs, the
+ensemble against its backbone, and the Bench pane — on the real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLI, EXPECTED, ROOT, run_cli
+from tests.helpers import lines_of, rendered, wait_for, wait_until
+from tui.core.server import SHM_PREFIX
+
+pytestmark = pytest.mark.server
+EFF = "ensemble_python_efficientnet_lite0"
+
+
+@pytest.fixture()
+def data_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    return tmp_path
+
+
+def _regions(pid: int) -> list[str]:
+    return [f for f in os.listdir("/dev/shm") if f.startswith(f"{SHM_PREFIX}{pid}_")]
+
+
+def test_sweep_of_any_model_is_saved(zoo, data_home):
+    res = run_cli(
+        "bench",
+        "-m",
+        "nobatch",
+        "-u",
+        zoo.grpc_url,
+        "--sweep",
+        "1,2,4",
+        "--requests",
+        "30",
+        "--warmup",
+        "5",
+        "--save",
+        "--json",
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    run = json.loads(res.stdout)
+    assert [s["concurrency"] for s in run["steps"]] == [1, 2, 4] and run["warmup"] == 5
+    for s in run["steps"]:
+        assert (
+            s["count"] == 30
+            and s["errors"] == 0
+            and s["throughput"] > 0
+            and s["latency_ms"]["p99"] >= s["latency_ms"]["p50"]
+        )
+        assert s["server"]["ensemble_ms"] > 0  # the server's own time per request, from statistics deltas
+    (saved,) = (data_home / "triton-console" / "runs").glob("*-nobatch-triton-console.json")
+    assert json.loads(saved.read_text())["steps"][2]["concurrency"] == 4
+
+
+def test_fixed_request_rates(zoo):
+    res = run_cli(
+        "bench",
+        "-m",
+        "chw_fp32",
+        "-u",
+        zoo.grpc_url,
+        "--rate",
+        "25,50",
+        "--requests",
+        "25",
+        "--json",
+        timeout=120,
+    )
+    run = json.loads(res.stdout)
+    assert run["mode"] == "rate" and [s["rate"] for s in run["steps"]] == [25, 50]
+    for s in run["steps"]:  # open loop: the offered rate is what goes out
+        assert 0.7 * s["rate"] < s["throughput"] < 1.3 * s["rate"], s
+
+
+def test_an_ensemble_bench_breaks_down_per_step(server):
+    res = run_cli(
+        "bench",
+        str(Path(ROOT.parent / "shared" / "images" / "car.jpg")),
+        "-m",
+        EFF,
+        "-u",
+        server.grpc_url,
+        "--concurrency",
+        "2",
+        "--requests",
+        "20",
+        "--json",
+        timeout=120,
+    )
+    if res.returncode == 2 and "car.jpg" in res.stderr:
+        pytest.skip("test images are absent")
+    step = json.loads(res.stdout)
+    assert step["concurrency"] == 2 and step["count"] == 20 and step["errors"] == 0
+    assert [s["model"] for s in step["server"]["steps"]] == [
+        "preprocess",
+        "efficientnet_lite0_ort",
+        "postprocess",
+    ]
+
+
+def test_shared_memory_transport_and_cleanup(zoo, tmp_path):
+    res = run_cli(
+        "infer", "nobatch", "--input", "X=ones", "-u", zoo.grpc_url, "--shm", "system", "--json", timeout=60
+    )
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["outputs"][0]["values"] == [2.0, 2.0, 2.0]
+    res = run_cli(
+        "bench",
+        "-m",
+        "chw_fp32",
+        "-u",
+        f"http://{zoo.http_url}",
+        "--shm",
+        "system",
+        "--requests",
+        "20",
+        "--json",
+        timeout=60,
+    )
+    assert res.returncode == 0 and json.loads(res.stdout)["errors"] == 0, res.stderr
+    # a bench stopped mid-sweep frees its regions (and unregisters them) on the way out
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "bench",
+            "-m",
+            "chw_fp32",
+            "-u",
+            zoo.grpc_url,
+            "--shm",
+            "system",
+            "--sweep",
+            "1,1,1,1,1,1",
+            "--requests",
+            "2000",
+            "--progress",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_until(lambda: _regions(proc.pid), 30, "regions in use")
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 130
+    assert not _regions(proc.pid)
+    from tui.core.client import TritonClient
+
+    status = TritonClient(zoo.grpc_url).call(
+        "shm status", lambda t: t.client.get_system_shared_memory_status(as_json=True)
+    )
+    assert not [r for r in status.get("regions", {}) if f"_{proc.pid}_" in r], status
+
+
+def test_compare_the_ensemble_with_its_backbone(server, images_dir):
+    res = run_cli(
+        "compare",
+        EFF,
+        "efficientnet_lite0_ort",
+        str(images_dir),
+        "-u",
+        server.grpc_url,
+        "--json",
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    ref, backbone = out["models"]
+    assert backbone["top1_agreement"] == 1.0 and backbone["top5_agreement"] == 1.0
+    assert ref["top1"] == backbone["top1"] == [EXPECTED[Path(p).name][0] for p in out["items"]]
+    assert backbone["max_abs_delta"] < 1e-3  # server-side vs client-side preprocessing: the same tensor
+    assert "encoded bytes" in ref["path"] and "scaling imagenet (model)" in backbone["path"]
+    text = run_cli("compare", EFF, "efficientnet_lite0_ort", str(images_dir), "-u", server.grpc_url).stdout
+    assert "100%" in text
+
+
+def test_perf_analyzer_engine_says_how_to_get_it(zoo, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    res = run_cli("bench", "-m", "nobatch", "-u", zoo.grpc_url, "--engine", "perf_analyzer", timeout=60)
+    assert res.returncode == 2 and "perf_analyzer is not on PATH" in res.stderr
+
+
+def test_bench_pane_sweeps_saves_and_compares(server, images_dir, data_home):
+    from tui.app import ConsoleApp, ConsoleOptions
+    from tui.panes.bench import BenchPane
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc"))
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.press("6")
+            pane = app.query_one(BenchPane)
+            await wait_for(pilot, lambda: "postprocess" in pane.models, 20, "ready models")
+            pane.query_one("#bench-model").value = "postprocess"
+            pane.query_one("#bench-inputs").value = "random"
+            pane.query_one("#bench-levels").value = "1,2,4"
+            pane.query_one("#bench-requests").value = "20"
+            await pilot.press("b")
+            table = pane.query_one("#bench-table")
+            await wait_for(
+                pilot,
+                lambda: "saved" in rendered(pane.query_one("#bench-status")),
+                60,
+                "the saved run",
+                show=lambda: rendered(pane.query_one("#bench-status")),
+            )
+            assert table.row_count == 3 and len(pane.steps) == 3
+            assert list((data_home / "triton-console" / "runs").glob("*-postprocess-*.json"))
+            assert "throughput" in "".join(lines_of(pane.query_one("#bench-chart")))
+            pane.query_one("#bench-model").value = EFF
+            await wait_for(
+                pilot,
+                lambda: pane.query_one("#bench-vs").value == "efficientnet_lite0_ort",
+                10,
+                "the backbone suggested",
+            )
+            pane.query_one("#bench-inputs").value = str(images_dir)
+            await pilot.press("m")
+            await wait_for(
+                pilot, lambda: "compared" in rendered(pane.query_one("#bench-status")), 60, "the comparison"
+            )
+            rows = {
+                str(table.get_row_at(i)[0]): [str(c) for c in table.get_row_at(i)]
+                for i in range(table.row_count)
+            }
+            assert rows["efficientnet_lite0_ort"][1] == "100%"
+            await pilot.press("q")
+
+    asyncio.run(scenario())

@@ -1,0 +1,424 @@
+"""Bench pane: a concurrency sweep (or request rates) of any ready model with live progress, a chart of
+throughput against p50/p95/p99 latency with saved runs overlaid, the server-side breakdown per step; and
+a comparison of two models on the same inputs.
+
+The load runs in its own process (``triton-console bench --progress``): a saturating load in this process
+would take the GIL from the event loop. Header values reach that process through its environment only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, ProgressBar, Select, Static
+from textual_plotext import PlotextPlot
+
+from ..core import compare, loadgen
+from ..core.client import check_model_name
+from ..core.controller import ServerController, ServerSnapshot
+from ..core.errors import ConsoleError
+from ..hints import worded
+from ..text import cell, plain
+from ..widgets.table import PlainTable
+
+ENGINES = ("triton-console", "perf_analyzer")
+
+
+@dataclass
+class BenchEvent(Message):
+    """A line from the bench process: progress, a finished step, the whole run, or an error."""
+
+    event: dict
+
+
+@dataclass
+class VsSuggested(Message):
+    model: str
+
+
+@dataclass
+class CompareDone(Message):
+    result: compare.Comparison | None
+    error: str | None
+
+
+def bench_argv(
+    controller: ServerController, model: str, inputs: str, levels: str, requests: int, engine: str, shm: str
+) -> tuple[list[str], dict]:
+    """The bench command for the active connection, and the environment carrying its header values."""
+    conn = controller.client.connection
+    ep = controller.client.endpoint
+    argv = [sys.executable, "-m", "tui.cli", "bench", "-m", model, "-u", str(ep), "-i", ep.protocol]
+    argv += ["--sweep", levels, "--requests", str(requests), "--engine", engine, "--shm", shm]
+    argv += ["--timeout", f"{conn.timeout:g}", "--save", "--progress"]
+    if conn.metrics_url:
+        argv += ["--metrics-url", conn.metrics_url]
+    tls = conn.tls
+    argv += ["--ssl"] if ep.ssl else []
+    for flag, value in (
+        ("--root-certs", tls.root_certs),
+        ("--client-cert", tls.client_cert),
+        ("--client-key", tls.client_key),
+    ):
+        if value:
+            argv += [flag, value]
+    argv += ["--insecure"] if tls.insecure else []
+    env = dict(os.environ)
+    for i, (name, value) in enumerate(conn.headers.as_dict().items()):
+        var = f"TRITON_CONSOLE_BENCH_HEADER_{i}"
+        env[var] = value
+        argv += ["--header-env", f"{name}={var}"]
+    words = inputs.split()
+    specs = [w for w in words if "=" in w]
+    paths = [w for w in words if "=" not in w and w != "random"]
+    for s in specs:
+        argv += ["--input", s]
+    return argv + paths, env
+
+
+class BenchPane(Vertical):
+    BINDINGS = [
+        Binding("b", "run", "Run", id="bench.run"),
+        Binding("x", "cancel", "Cancel", id="bench.cancel"),
+        Binding("m", "compare", "Compare", id="bench.compare"),
+        Binding("o", "overlay", "Overlay runs", id="bench.overlay"),
+    ]
+    DEFAULT_CSS = """
+    BenchPane #form { height: 1; margin: 0 1; }
+    BenchPane Label { width: auto; margin: 0 1 0 1; color: $text-muted; }
+    BenchPane #bench-model { width: 2fr; }
+    BenchPane #bench-vs { width: 1fr; }
+    BenchPane #bench-inputs { width: 2fr; }
+    BenchPane #bench-levels { width: 12; }
+    BenchPane #bench-requests { width: 7; }
+    BenchPane #form2 { height: 1; margin: 0 1; }
+    BenchPane #bench-engine { width: 18; }
+    BenchPane #bench-shm { width: 12; }
+    BenchPane #bench-status { height: 1; padding: 0 1; }
+    BenchPane ProgressBar { margin: 0 1; height: 1; }
+    BenchPane #body { height: 1fr; }
+    BenchPane PlotextPlot { width: 1fr; }
+    BenchPane #bench-table { width: 1fr; }
+    BenchPane #bench-detail { height: auto; max-height: 4; padding: 0 1; }
+    """
+
+    def __init__(self, controller: ServerController, images: str = "", **kw) -> None:
+        super().__init__(**kw)
+        self.controller = controller
+        self.images = images
+        self.models: list[str] = []
+        self.run: loadgen.Run | None = None
+        self.steps: list[dict] = []
+        self.saved: str | None = None
+        self.overlay = True
+        self._proc: subprocess.Popen | None = None
+        self._cancel = threading.Event()
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="form"):
+            yield Label("model")
+            yield Select([], prompt="no ready model", id="bench-model", compact=True)
+            yield Label("inputs")
+            yield Input(
+                self.images or "random",
+                id="bench-inputs",
+                compact=True,
+                placeholder="images, or NAME=SPEC ..., or random",
+            )
+            yield Label("sweep")
+            yield Input("1,2,4,8", id="bench-levels", compact=True)
+            yield Label("req")
+            yield Input("100", id="bench-requests", compact=True)
+        with Horizontal(id="form2"):
+            yield Label("engine")
+            yield Select(
+                [(e, e) for e in ENGINES],
+                value="triton-console",
+                allow_blank=False,
+                id="bench-engine",
+                compact=True,
+            )
+            yield Label("shm")
+            yield Select(
+                [(k, k) for k in ("none", "system", "cuda")],
+                value="none",
+                allow_blank=False,
+                id="bench-shm",
+                compact=True,
+            )
+            yield Label("vs")
+            yield Select([], prompt="model to compare", id="bench-vs", compact=True)
+        yield ProgressBar(total=1, show_eta=False, id="bench-progress")
+        yield Static(
+            "b runs a sweep (saved, overlaid on earlier runs: o), m compares with the 'vs' model",
+            id="bench-status",
+        )
+        with Horizontal(id="body"):
+            yield PlotextPlot(id="bench-chart")
+            table = PlainTable(id="bench-table", cursor_type="row", zebra_stripes=True)
+            table.add_columns("level", "req/s", "p50", "p95", "p99", "err")
+            yield table
+        yield Static("", id="bench-detail")
+
+    def focus_default(self) -> None:
+        self.query_one("#bench-model").focus()
+
+    def show_snapshot(self, snap: ServerSnapshot) -> None:
+        models = sorted(snap.ready_models) if snap.live else []
+        if models == self.models:
+            return
+        self.models = models
+        for sid in ("#bench-model", "#bench-vs"):
+            select = self.query_one(sid, Select)
+            current = select.value
+            select.set_options([(Text(m), m) for m in models])
+            if current in models:
+                select.value = current
+        if self.model is None and models:
+            from ..core.client import preferred_model
+
+            self.query_one("#bench-model", Select).value = preferred_model(models)
+
+    @property
+    def model(self) -> str | None:
+        value = self.query_one("#bench-model", Select).value
+        return value if isinstance(value, str) else None
+
+    @on(Select.Changed, "#bench-model")
+    def _model_changed(self) -> None:
+        """An ensemble's natural comparison: its backbone, with client-side preprocessing."""
+        model = self.model
+        if model:
+            self._suggest_vs(model)
+
+    @work(thread=True, exclusive=True, group="bench-vs")
+    def _suggest_vs(self, model: str) -> None:
+        with contextlib.suppress(ConsoleError):
+            info = self.controller.client.model_info(model)
+            if info.is_ensemble and len(info.steps) >= 2:
+                self.post_message(VsSuggested(info.steps[1]))
+
+    def on_vs_suggested(self, msg: VsSuggested) -> None:
+        select = self.query_one("#bench-vs", Select)
+        if msg.model in self.models and select.value != msg.model:
+            select.value = msg.model
+
+    # ------------------------------------------------------------------ bench
+    def action_run(self) -> None:
+        if self._proc is not None:
+            self.app.notify("a bench is running (x cancels it)", severity="warning")
+            return
+        model = self.model
+        if not model:
+            self.app.notify("no ready model to bench", severity="warning")
+            return
+        levels = self.query_one("#bench-levels", Input).value.strip() or "1"
+        requests = self.query_one("#bench-requests", Input).value.strip()
+        argv, env = bench_argv(
+            self.controller,
+            model,
+            self.query_one("#bench-inputs", Input).value.strip(),
+            levels,
+            int(requests) if requests.isdigit() and int(requests) > 0 else 100,
+            str(self.query_one("#bench-engine", Select).value),
+            str(self.query_one("#bench-shm", Select).value),
+        )
+        self.steps, self.saved, self.run = [], None, None
+        table = self.query_one("#bench-table", PlainTable)
+        table.clear(columns=True)
+        table.add_columns("level", "req/s", "p50", "p95", "p99", "err")
+        self._status(f"starting: {model}, sweep {levels}…")
+        self._cancel.clear()
+        self._bench(argv, env)
+
+    @work(thread=True, exclusive=True, group="bench")
+    def _bench(self, argv: list[str], env: dict) -> None:
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self.post_message(BenchEvent({"event": "error", "error": str(exc)}))
+            return
+        self._proc = proc
+        for line in proc.stdout:
+            with contextlib.suppress(ValueError):
+                self.post_message(BenchEvent(json.loads(line)))
+        err = proc.stderr.read()
+        code = proc.wait()
+        self._proc = None
+        if code not in (0, 1) and not self._cancel.is_set():
+            self.post_message(
+                BenchEvent({"event": "error", "error": (err.strip().splitlines() or ["bench failed"])[-1]})
+            )
+        self.post_message(BenchEvent({"event": "done", "cancelled": self._cancel.is_set()}))
+
+    def action_cancel(self) -> None:
+        proc = self._proc
+        if proc is None:
+            self.app.notify("no bench is running")
+            return
+        self._cancel.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 15)  # its shared-memory regions are freed on SIGTERM
+        self._status("cancelling…")
+
+    def on_bench_event(self, msg: BenchEvent) -> None:
+        e = msg.event
+        kind = e.get("event")
+        bar = self.query_one("#bench-progress", ProgressBar)
+        if kind == "progress":
+            bar.update(total=max(1, e["total"]), progress=e["done"])
+            self._status(f"level {e['level']:g}: {e['done']}/{e['total']} requests (warm-up not counted)")
+        elif kind == "step":
+            self.steps.append(e["step"])
+            self._add_step(e["step"])
+            self._chart()
+        elif kind == "run":
+            self.run, self.saved = loadgen.Run.from_dict(e["run"]), e.get("saved")
+            self._status(
+                f"done: {len(self.steps)} steps; warm-up {self.run.warmup} requests per step not counted; saved {self.saved}"
+            )
+            self._chart()
+        elif kind == "error":
+            self._status(f"bench failed: {e['error']}", "red")
+        elif kind == "done" and e.get("cancelled"):
+            self._status("cancelled", "yellow")
+
+    def _add_step(self, s: dict) -> None:
+        lat = s.get("latency_ms") or {}
+        level = s.get("concurrency", s.get("rate"))
+
+        def ms(k):
+            return "-" if lat.get(k) is None else f"{lat[k]:.1f}"
+
+        self.query_one("#bench-table", PlainTable).add_row(
+            f"{level:g}",
+            f"{s.get('throughput') or 0:.1f}",
+            ms("p50"),
+            ms("p95"),
+            ms("p99"),
+            str(s.get("errors", 0)),
+        )
+        server = s.get("server") or {}
+        parts = [
+            f"{st['model']}: queue {st['queue_ms']:.2f} + compute {st['compute_ms']:.2f} ms (batch {st['avg_batch']:.1f})"
+            for st in server.get("steps", [])
+        ]
+        if server.get("ensemble_ms") is not None:
+            parts.insert(0, f"server {server['ensemble_ms']:.2f} ms/request")
+        self.query_one("#bench-detail", Static).update(
+            plain(f"level {level:g}: " + "; ".join(parts) if parts else "", multiline=True)
+        )
+
+    def _chart(self) -> None:
+        widget = self.query_one("#bench-chart", PlotextPlot)
+        plt = widget.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("throughput (req/s) vs latency (ms)")
+        xs = [s.get("throughput") or 0 for s in self.steps]
+        for key in ("p50", "p95", "p99"):
+            ys = [(s.get("latency_ms") or {}).get(key) or 0 for s in self.steps]
+            if xs:
+                plt.plot(xs, ys, label=key, marker="dot")
+        if self.overlay and self.model:
+            for old in [
+                r
+                for r in loadgen.load_runs(self.model, limit=4)
+                if self.saved is None or r.started != (self.run.started if self.run else 0)
+            ][:3]:
+                ox = [s.throughput for s in old.steps]
+                oy = [s.latency.p50 for s in old.steps]
+                if ox:
+                    plt.plot(ox, oy, label=f"p50 {old.label()}", marker="dot")
+        plt.xlabel("req/s")
+        widget.refresh()
+
+    def action_overlay(self) -> None:
+        self.overlay = not self.overlay
+        self._chart()
+        self._status(f"saved runs {'overlaid' if self.overlay else 'hidden'}")
+
+    def _status(self, text: str, style: str = "") -> None:
+        self.query_one("#bench-status", Static).update(plain(text, style, limit=400))
+
+    # ------------------------------------------------------------------ compare
+    def action_compare(self) -> None:
+        a = self.model
+        b = self.query_one("#bench-vs", Select).value
+        if not a or not isinstance(b, str):
+            self.app.notify("choose a model and a 'vs' model", severity="warning")
+            return
+        words = [
+            w for w in self.query_one("#bench-inputs", Input).value.split() if "=" not in w and w != "random"
+        ]
+        self._status(f"comparing {a} with {b}…")
+        self._compare([a, b], words)
+
+    @work(thread=True, exclusive=True, group="bench-compare")
+    def _compare(self, models: list[str], paths: list[str]) -> None:
+        try:
+            for m in models:
+                check_model_name(m)
+            client = self.controller.client
+            result = compare.images(client, models, paths) if paths else compare.tensors(client, models)
+            self.post_message(CompareDone(result, None))
+        except ConsoleError as exc:
+            self.post_message(CompareDone(None, worded(exc)))
+
+    def on_compare_done(self, msg: CompareDone) -> None:
+        if msg.error:
+            self._status(f"compare failed: {msg.error}", "red")
+            return
+        table = self.query_one("#bench-table", PlainTable)
+        table.clear(columns=True)
+        table.add_columns("model", "top-1", "top-5", "max|Δ|", "p50", "p95", "req/s")
+        for r in msg.result.models:
+            d = r.to_dict()
+
+            def pct(x):
+                return "-" if x is None else f"{x * 100:.0f}%"
+
+            table.add_row(
+                cell(r.model),
+                pct(d["top1_agreement"]),
+                pct(d["top5_agreement"]),
+                "-" if d["max_abs_delta"] is None else f"{d['max_abs_delta']:.1e}",
+                f"{d['latency_ms']['p50']:.1f}",
+                f"{d['latency_ms']['p95']:.1f}",
+                f"{d['throughput'] or 0:.1f}",
+            )
+        self.query_one("#bench-detail", Static).update(
+            plain(
+                "\n".join(
+                    f"{r.model}: {r.route}" + (f" ({r.note})" if r.note else "") for r in msg.result.models
+                ),
+                multiline=True,
+            )
+        )
+        n = len(msg.result.items)
+        self._status(f"compared on {n} item(s) against {msg.result.models[0].model}")
+
+    def on_unmount(self) -> None:
+        if self._proc is not None:
+            self._cancel.set()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, 15)

@@ -1,0 +1,349 @@
+"""Metrics pane: per-model rates from counter deltas (sortable, / filter, ensembles expand into their steps),
+15 minutes of charts for the selected model and the server, GPU and CPU gauges; polled in a worker at a
+rate the user sets (0.5-10 s) and can pause."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Static
+from textual_plotext import PlotextPlot
+
+from ..core import metrics as mt
+from ..core.client import TritonClient
+from ..core.controller import ServerController
+from ..core.errors import ConsoleError
+from ..messages import MetricsPolled
+from ..text import cell, plain
+from ..widgets.rowlist import Column, RowList
+
+INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0)
+SORTS = ("inf_s", "name", "queue_ms", "compute_ms", "fail_s", "avg_batch")
+CHARTS = ("model", "batch", "gpu", "cpu")
+COLUMNS = (  # times are ms per request
+    Column("model", "model"),
+    Column("inf_s", "inf/s", 7),
+    Column("exec_s", "exec/s", 6),
+    Column("avg_batch", "batch", 5),
+    Column("queue_ms", "queue", 6),
+    Column("input_ms", "in", 5),
+    Column("infer_ms", "infer", 6),
+    Column("output_ms", "out", 5),
+    Column("fail_s", "fail/s", 6),
+    Column("pending", "pend", 4),
+)
+CHILD = "\0"  # key of a step row under its ensemble: "<ensemble>\0<step>"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def gauges_text(point: mt.Point | None) -> Text:
+    """GPU and CPU in one or two lines (a pure function of the poll)."""
+    if point is None:
+        return Text("")
+    parts = []
+    for i, (uuid, g) in enumerate(sorted(point.gpus.items())):
+        used, total = g.get("mem_used", 0) / 2**30, g.get("mem_total", 0) / 2**30
+        parts.append(
+            f"GPU{i} {g.get('util', 0) * 100:.0f}%  mem {used:.1f}/{total:.1f} GiB  {g.get('power', 0):.0f} W"
+            + (f" ({uuid[-8:]})" if len(point.gpus) > 1 else "")
+        )
+    if point.cpu and (point.cpu.get("mem_total") or point.cpu.get("util")):
+        c = point.cpu
+        parts.append(
+            f"CPU {c.get('util', 0) * 100:.0f}%  mem {c.get('mem_used', 0) / 2**30:.1f}/{c.get('mem_total', 0) / 2**30:.1f} GiB"
+        )
+    if not parts:
+        parts.append("no GPU or CPU gauges from this server")
+    return plain("   ".join(parts))
+
+
+class MetricsPane(Vertical):
+    BINDINGS = [
+        Binding("plus,equals_sign", "faster", "Faster", id="metrics.faster"),
+        Binding("minus", "slower", "Slower", id="metrics.slower"),
+        Binding("p", "pause", "Pause", id="metrics.pause"),
+        Binding("s", "sort", "Sort", id="metrics.sort"),
+        Binding("c", "chart", "Chart", id="metrics.chart"),
+        Binding("enter", "expand", "Expand", id="metrics.expand"),
+        Binding("slash", "filter", "Filter", id="metrics.filter"),
+    ]
+    DEFAULT_CSS = """
+    MetricsPane #metrics-head { height: 1; padding: 0 1; color: $text-muted; }
+    MetricsPane #metrics-filter { display: none; }
+    MetricsPane #metrics-filter.shown { display: block; }
+    MetricsPane #rates { height: 1fr; min-height: 4; }
+    MetricsPane #charts { height: 10; }
+    MetricsPane PlotextPlot { width: 1fr; }
+    MetricsPane #gauges { height: auto; max-height: 2; padding: 0 1; }
+    """
+
+    def __init__(self, controller: ServerController, poll: bool = True, **kw) -> None:
+        super().__init__(**kw)
+        self.controller = controller
+        self.poll = poll  # off: points come only through show() (snapshot tests)
+        self.interval = 1.0
+        self.paused = False
+        self.sort = "inf_s"
+        self.chart = "model"
+        self.expanded: set[str] = set()
+        self.history = mt.History()
+        self.last: mt.Point | None = None
+        self.missing: list[str] = []
+        self._poller: mt.Poller | None = None
+        self._client: TritonClient | None = None
+        self._timer = None
+        self.polls = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="metrics-head")
+        yield Input(placeholder="filter models; esc closes", id="metrics-filter", compact=True)
+        rates = RowList(COLUMNS, self._cells, id="rates")
+        rates.set_search(lambda key: key.lower())
+        yield rates
+        with Horizontal(id="charts"):
+            yield PlotextPlot(id="chart-a")
+            yield PlotextPlot(id="chart-b")
+        yield Static("", id="gauges")
+
+    def on_mount(self) -> None:
+        self._head()
+
+    def on_show(self) -> None:
+        """Polling starts the first time the pane is shown, then keeps the history going."""
+        if self._timer is None and self.poll:
+            self._timer = self.set_interval(self.interval, self._tick)
+            self._tick()
+
+    def focus_default(self) -> None:
+        self.query_one("#rates").focus()
+
+    # ------------------------------------------------------------------ polling
+    def _tick(self) -> None:
+        if self.paused:
+            return
+        client = self.controller.client
+        if client is not self._client:  # another server: a fresh base and history
+            self._client, self._poller = client, mt.Poller(client)
+            self.history, self.last, self.expanded = mt.History(), None, set()
+        self._poll(self._poller, client.url)
+
+    @work(thread=True, exclusive=True, group="metrics")
+    def _poll(self, poller: mt.Poller, url: str) -> None:
+        try:
+            self.post_message(MetricsPolled(url, poller.poll()))
+        except ConsoleError as exc:
+            self.post_message(MetricsPolled(url, None, exc.message))
+
+    def on_metrics_polled(self, msg: MetricsPolled) -> None:
+        if self._client is None or msg.url != self._client.url:
+            return
+        self.polls += 1
+        if msg.error:
+            self.missing = [msg.error]
+            self._head()
+            return
+        if msg.point is not None:
+            self.show(msg.point)
+
+    def show(self, point: mt.Point) -> None:
+        """One poll's numbers onto the table, the charts and the gauges (the pane's one entry point)."""
+        self.last = point
+        self.missing = point.missing
+        self.history.add(point)
+        self._rows()
+        self._charts()
+        self.query_one("#gauges", Static).update(gauges_text(point))
+        self._head()
+
+    def _restart_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = self.set_interval(self.interval, self._tick)
+        self._head()
+
+    # ------------------------------------------------------------------ table
+    def _cells(self, key: str) -> tuple:
+        ensemble, _, step = key.partition(CHILD)
+        name = step or ensemble
+        r = self.last.models.get(name) if self.last else None
+        if step:
+            label = cell(f"  └ {step}", "dim")
+        elif self.last and ensemble in self.last.steps:
+            label = cell(("▾ " if ensemble in self.expanded else "▸ ") + ensemble, "bold")
+        else:
+            label = cell("  " + name)
+        if r is None:
+            return (label, *["-"] * (len(COLUMNS) - 1))
+        return (
+            label,
+            cell(_num(r.inf_s, 1)),
+            cell(_num(r.exec_s, 1)),
+            cell(_num(r.avg_batch, 1)),
+            cell(_num(r.queue_ms), "yellow" if r.queue_ms > r.compute_ms and r.queue_ms > 1 else ""),
+            cell(_num(r.input_ms)),
+            cell(_num(r.infer_ms)),
+            cell(_num(r.output_ms)),
+            cell(_num(r.fail_s, 1), "red" if r.fail_s else ""),
+            cell(_num(r.pending, 0)),
+        )
+
+    def _order(self) -> list[str]:
+        point = self.last
+        if point is None:
+            return []
+
+        def key(name: str):
+            r = point.models[name]
+            return name if self.sort == "name" else -getattr(r, self.sort)
+
+        keys = []
+        for name in sorted(point.models, key=key):
+            keys.append(name)
+            if name in self.expanded and name in point.steps:
+                keys += [f"{name}{CHILD}{step}" for step in point.steps[name]]
+        return keys
+
+    def _rows(self) -> None:
+        rates = self.query_one("#rates", RowList)
+        keys = self._order()
+        rates.fit("model", max((len(k.partition(CHILD)[2] or k) + 4 for k in keys), default=8))
+        rates.set_keys(keys, changed=keys)
+
+    def _head(self) -> None:
+        state = "paused" if self.paused else f"every {self.interval:g} s"
+        sources = " + ".join(self.last.sources) if self.last else "waiting for the second poll…"
+        text = f"{sources} · {state} (+/- p) · ms per request · sort {self.sort} (s) · chart {self.chart} (c) · ⏎ expands"
+        if self.missing:
+            text += " · missing: " + "; ".join(self.missing)
+        self.query_one("#metrics-head", Static).update(plain(text, limit=600))
+
+    # ------------------------------------------------------------------ charts
+    def _selected(self) -> str | None:
+        key = self.query_one("#rates", RowList).cursor_key
+        if key is None:
+            return None
+        ensemble, _, step = key.partition(CHILD)
+        return step or ensemble
+
+    def _plot(self, widget_id: str, title: str, series: list[tuple[str, list[float], list[float]]]) -> None:
+        widget = self.query_one(widget_id, PlotextPlot)
+        plt = widget.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(title)
+        for label, xs, ys in series:
+            if xs:
+                plt.plot(xs, ys, label=label)
+        plt.xlabel("seconds ago")
+        widget.refresh()
+
+    def _charts(self) -> None:
+        h = self.history
+        model = self._selected()
+        if self.chart == "model" and model:
+            self._plot("#chart-a", f"inferences/s · {model[:24]}", [("inf/s", *h.series(model, "inf_s"))])
+            self._plot(
+                "#chart-b",
+                "queue vs compute ms/request",
+                [("queue", *h.series(model, "queue_ms")), ("compute", *h.series(model, "compute_ms"))],
+            )
+        elif self.chart == "batch" or (self.chart == "model" and not model):
+            self._plot(
+                "#chart-a",
+                f"{model or 'no model'}: average batch size",
+                [("batch", *h.series(model or "", "avg_batch"))],
+            )
+            self._plot("#chart-b", "server: inferences/s", [("total", *h.server(lambda p: p.total_inf_s))])
+        elif self.chart == "gpu":
+            gpus = sorted(self.last.gpus) if self.last else []
+            self._plot(
+                "#chart-a",
+                "GPU utilisation %",
+                [
+                    (f"GPU{i}", *h.server(lambda p, u=u: p.gpus.get(u, {}).get("util", 0) * 100))
+                    for i, u in enumerate(gpus)
+                ],
+            )
+            self._plot(
+                "#chart-b",
+                "GPU memory GiB / power W",
+                [
+                    (f"GPU{i} mem", *h.server(lambda p, u=u: p.gpus.get(u, {}).get("mem_used", 0) / 2**30))
+                    for i, u in enumerate(gpus)
+                ]
+                + [
+                    (f"GPU{i} W", *h.server(lambda p, u=u: p.gpus.get(u, {}).get("power", 0)))
+                    for i, u in enumerate(gpus)
+                ],
+            )
+        else:
+            self._plot(
+                "#chart-a", "CPU utilisation %", [("cpu", *h.server(lambda p: p.cpu.get("util", 0) * 100))]
+            )
+            self._plot(
+                "#chart-b",
+                "host memory used GiB",
+                [("mem", *h.server(lambda p: p.cpu.get("mem_used", 0) / 2**30))],
+            )
+
+    @on(RowList.Highlighted, "#rates")
+    def _highlighted(self) -> None:
+        self._charts()
+
+    # ------------------------------------------------------------------ actions
+    def action_faster(self) -> None:
+        self.interval = INTERVALS[max(0, INTERVALS.index(self.interval) - 1)]
+        self._restart_timer()
+
+    def action_slower(self) -> None:
+        self.interval = INTERVALS[min(len(INTERVALS) - 1, INTERVALS.index(self.interval) + 1)]
+        self._restart_timer()
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self._head()
+
+    def action_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._rows()
+        self._head()
+
+    def action_chart(self) -> None:
+        self.chart = CHARTS[(CHARTS.index(self.chart) + 1) % len(CHARTS)]
+        self._charts()
+        self._head()
+
+    def action_expand(self) -> None:
+        key = self.query_one("#rates", RowList).cursor_key
+        if key is None or CHILD in key or not self.last or key not in self.last.steps:
+            return
+        self.expanded ^= {key}
+        self._rows()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#metrics-filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    @on(Input.Changed, "#metrics-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self.query_one("#rates", RowList).filter(event.value)
+
+    @on(Input.Submitted, "#metrics-filter")
+    def _filter_done(self) -> None:
+        self.query_one("#rates").focus()
+
+    def close_filter(self) -> bool:
+        box = self.query_one("#metrics-filter", Input)
+        if not box.has_class("shown"):
+            return False
+        box.value = ""
+        box.remove_class("shown")
+        self.query_one("#rates").focus()
+        return True
