@@ -375,7 +375,8 @@ def main() -> int:
                     }
                 client = TritonClient(s.grpc_url, "grpc", timeout=120)
                 top1 = {
-                    Path(p).name: classifier.classify(client, EFF, Path(p).read_bytes(), 1).top[0].index for p in images
+                    Path(p).name: classifier.classify(client, EFF, Path(p).read_bytes(), 1).top[0].index
+                    for p in images
                 }
                 result["top1"] = {"fp32_cpu_reference": ref, "fp16_gpu_pipeline": top1, "agree": ref == top1}
                 print("top-1", json.dumps(result["top1"]), flush=True)

@@ -33,6 +33,10 @@ class Model:
     def ensemble(self) -> str:
         return f"ensemble_python_{self.slug}"
 
+    @property
+    def fused(self) -> str:
+        return f"fused_python_{self.slug}"
+
 
 @dataclass(frozen=True)
 class Backbone:
@@ -47,11 +51,19 @@ class Backbone:
     source: str | None = None  # Python model source shipped in build_tools/model_sources
     gpu_instance: bool = False  # KIND_GPU instead of KIND_CPU
     engine: bool = False  # needs a TensorRT engine build
+    fusable: bool = False  # can run inside the fused single-model layout (a Python backbone)
     gpu: bool = False  # uses a GPU when the machine has one (such builds get the measured GPU tuning)
     parameters: tuple[tuple[str, str], ...] = ()
 
     def model_name(self, model: Model) -> str:
         return model.seed_backbone if self.engine else f"{model.slug}_{self.suffix}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    key: str
+    label: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,7 @@ BACKBONES: dict[str, Backbone] = {
             "model.onnx",
             backend="python",
             source="backbone_onnxruntime",
+            fusable=True,
             parameters=(("onnx_file", "model.onnx"),),
         ),
         Backbone(
@@ -115,6 +128,7 @@ BACKBONES: dict[str, Backbone] = {
             "model.pt",
             backend="python",
             source="backbone_torch",
+            fusable=True,
             gpu=True,
             parameters=(
                 # inputs stay where the previous step left them (the GPU preprocess hands over GPU tensors)
@@ -128,6 +142,16 @@ BACKBONES: dict[str, Backbone] = {
     )
 }
 
+LAYOUTS: dict[str, Layout] = {
+    x.key: x
+    for x in (
+        Layout(
+            "ensemble", "ensemble (seed)", "preprocess → backbone → postprocess: three Python-backend models"
+        ),
+        Layout("fused", "fused", "one Python model: decode, resize, backbone and softmax in one process"),
+    )
+}
+
 WEIGHTS: dict[str, WeightChoice] = {
     w.key: w
     for w in (
@@ -138,6 +162,7 @@ WEIGHTS: dict[str, WeightChoice] = {
 }
 
 STEPS = ("weights", "export", "check", "engine", "repository")  # the build, in order
+DEFAULT_LAYOUT = "ensemble"
 DEFAULT_MODEL = "efficientnet-lite0"
 AUTO = "auto"  # backbone: chosen by what the machine has (pipeline.resolve_backbone)
 
@@ -149,6 +174,10 @@ def model_choices() -> list[tuple[str, str]]:
 
 def backbone_choices() -> list[tuple[str, str]]:
     return [(AUTO, AUTO)] + [(b.label, k) for k, b in BACKBONES.items()]
+
+
+def layout_choices() -> list[tuple[str, str]]:
+    return [(x.label, k) for k, x in LAYOUTS.items()]
 
 
 def weight_choices() -> list[tuple[str, str]]:
@@ -169,3 +198,10 @@ def backbone(key: str) -> Backbone:
         raise ConsoleError(
             f"unknown backbone {key!r}; choose {AUTO} or one of {', '.join(BACKBONES)}"
         ) from None
+
+
+def layout(key: str) -> Layout:
+    try:
+        return LAYOUTS[key]
+    except KeyError:
+        raise ConsoleError(f"unknown layout {key!r}; choose one of {', '.join(LAYOUTS)}") from None

@@ -29,11 +29,17 @@ def cuda_available() -> bool:
     return False
 
 
-def resolve_backbone(choice: str) -> str:
-    """``auto``: TensorRT where it exists, else torch on CUDA, else onnxruntime in the Python backend."""
+def resolve_backbone(choice: str, layout: str = catalog.DEFAULT_LAYOUT) -> str:
+    """``auto``: TensorRT where it exists (not for the fused layout, whose backbone runs in Python), else
+    torch on CUDA, else onnxruntime in the Python backend."""
     if choice != catalog.AUTO:
-        return catalog.backbone(choice).key
-    if engine.tensorrt_available():
+        spec = catalog.backbone(choice)
+        if layout == "fused" and not spec.fusable:
+            raise ConsoleError(
+                f"the fused layout runs its backbone in Python: choose python-onnxruntime or python-torch, not {choice}"
+            )
+        return spec.key
+    if engine.tensorrt_available() and layout != "fused":
         return "tensorrt"
     if cuda_available():
         return "python-torch"
@@ -100,12 +106,14 @@ def build(
     on_step: StepCallback | None = None,
     batches: engine.BatchRange | None = None,
     tuning: dict | None = None,
+    layout: str = catalog.DEFAULT_LAYOUT,
 ) -> BuildReport:
     """Run every step; the repository is only swapped in once all earlier steps succeeded."""
     progress = progress or Progress()
     notify = on_step or (lambda *_: None)
     catalog.model(model)  # unknown names fail here, before any work
-    flavour = resolve_backbone(backbone)
+    layout = catalog.layout(layout).key
+    flavour = resolve_backbone(backbone, layout)
     tuning = {**default_tuning(flavour), **(tuning or {})}
     if repo is not None:
         repository.check_target(Path(repo), force)  # fail before spending minutes on the build
@@ -118,8 +126,8 @@ def build(
             if not info.trained:
                 progress.log("WARNING: random weights: predictions of this model are meaningless (untrained)")
             report.steps[-1].detail = f"{info.choice}: {info.source}"
-        bname = repository.backbone_name(model, flavour)
-        workdir = (staging / bname / "1") if staging else Path(_tmpdir())
+        folder = repository.artifact_dir(model, flavour, layout)
+        workdir = (staging / folder / "1") if staging else Path(_tmpdir())
         workdir.mkdir(parents=True, exist_ok=True)
         onnx_path = workdir / "model.onnx"
         with _step(report, "export", notify, progress):
@@ -166,6 +174,7 @@ def build(
                 report.weights,
                 force=force,
                 tuning=tuning,
+                layout=layout,
             )
             staging = None  # swapped in: nothing to clean
             report.repository, report.ensemble, report.files = str(rep.path), rep.ensemble, rep.files

@@ -25,9 +25,11 @@ MARKER = ".triton-console.json"
 MAX_BATCH = 256
 # Package data (importlib.resources), so an installed wheel builds repositories as a checkout does.
 SOURCES = resources.files("build_tools.model_sources")
-HELPERS = {  # installed beside the preprocess model: the one decoder and its nvJPEG twin
+RUNTIME = {"triton_console_runtime.py": SOURCES.joinpath("runtime.py")}  # what the Python models share
+HELPERS = {  # installed beside the models that decode: the one decoder and its nvJPEG twin
     "imagenet_preprocessing.py": resources.files("tui.core").joinpath("preprocessing.py"),
     "imagenet_preprocessing_gpu.py": resources.files("tui.core").joinpath("gpu_preprocessing.py"),
+    **RUNTIME,
 }
 
 
@@ -130,6 +132,49 @@ def backbone_config(
     return c
 
 
+def _markers(config, spec: catalog.Model, backbone: str, weights: dict, layout: str) -> None:
+    _params(
+        config,
+        {
+            "triton_console.model": spec.key,
+            "triton_console.backbone": backbone,
+            "triton_console.layout": layout,
+            "triton_console.weights": weights["choice"],
+            "triton_console.trained": "true" if weights["trained"] else "false",
+        },
+    )
+
+
+def fused_config(spec: catalog.Model, flavour: str, weights: dict, tuning: dict | None = None):
+    """The seed's contract (INPUT bytes -> OUTPUT probabilities with labels) in one Python model, plus TIMINGS."""
+    pb = _pb()
+    tuning = tuning or {}
+    backbone = catalog.backbone(flavour)
+    if not backbone.fusable:
+        raise ConsoleError(
+            f"the fused layout runs its backbone in Python: choose python-onnxruntime or python-torch, not {flavour}"
+        )
+    c = pb.ModelConfig(name=spec.fused, backend="python", max_batch_size=MAX_BATCH)
+    c.input.append(_tensor(pb.ModelInput, "INPUT", "TYPE_UINT8", [-1], allow_ragged_batch=True))
+    c.output.append(_tensor(pb.ModelOutput, "OUTPUT", "TYPE_FP32", [1000], label_filename="labels.txt"))
+    c.output.append(_tensor(pb.ModelOutput, "TIMINGS", "TYPE_FP32", [4]))
+    c.dynamic_batching.max_queue_delay_microseconds = tuning.get("fused_queue_delay_us", 0)
+    c.instance_group.append(
+        pb.ModelInstanceGroup(kind=pb.ModelInstanceGroup.KIND_CPU, count=tuning.get("fused_instances", 1))
+    )
+    options = {
+        "backbone_file": backbone.artifact,
+        "decode_threads": str(tuning.get("decode_threads", 0)),
+        "gpu_decode": "auto",
+        "intra_op_threads": str(tuning.get("intra_op_threads", 0)),
+        **{k: v for k, v in backbone.parameters if k in ("device", "precision", "cuda_graphs")},
+        **(tuning.get("gpu_options") or {}),
+    }
+    _params(c, options)
+    _markers(c, spec, flavour, weights, "fused")
+    return c
+
+
 def ensemble_config(spec: catalog.Model, backbone: str, weights: dict):
     """The seed's contract: INPUT UINT8 [-1] (file bytes) -> OUTPUT FP32 [1000], labels for class_count."""
     pb = _pb()
@@ -145,15 +190,7 @@ def ensemble_config(spec: catalog.Model, backbone: str, weights: dict):
         step = c.ensemble_scheduling.step.add(model_name=model, model_version=-1)
         step.input_map.update(inputs)
         step.output_map.update(outputs)
-    _params(
-        c,
-        {
-            "triton_console.model": spec.key,
-            "triton_console.backbone": backbone,
-            "triton_console.weights": weights["choice"],
-            "triton_console.trained": "true" if weights["trained"] else "false",
-        },
-    )
+    _markers(c, spec, backbone, weights, "ensemble")
     return c
 
 
@@ -255,11 +292,20 @@ def check_target(repo: Path, force: bool) -> None:
         )
 
 
-def has_ensemble(repo: Path, model: str) -> bool:
+def top_name(model: str, layout: str = "ensemble") -> str:
+    """The model clients send images to: the ensemble, or the fused model."""
     spec = catalog.model(model)
-    return (repo / spec.ensemble / "config.pbtxt").is_file() and spec.ensemble in read_marker(repo).get(
-        "ensembles", {}
-    )
+    return spec.fused if catalog.layout(layout).key == "fused" else spec.ensemble
+
+
+def artifact_dir(model: str, flavour: str, layout: str = "ensemble") -> str:
+    """The model directory that holds the backbone's file (its own model, or the fused model)."""
+    return top_name(model, layout) if layout == "fused" else backbone_name(model, flavour)
+
+
+def has_model(repo: Path, model: str, layout: str = "ensemble") -> bool:
+    name = top_name(model, layout)
+    return (repo / name / "config.pbtxt").is_file() and name in read_marker(repo).get("ensembles", {})
 
 
 def new_staging(repo: Path) -> Path:
@@ -294,21 +340,61 @@ def write_repository(
     weights: dict,
     force: bool = False,
     tuning: dict | None = None,
+    layout: str = "ensemble",
 ) -> RepositoryReport:
     """Complete ``staging`` (which already holds the backbone's files) and swap it in as ``repo``."""
     spec = catalog.model(model)
     flavour = catalog.backbone(backbone.flavour)
+    layout = catalog.layout(layout).key
     tuning = tuning or {}
     check_target(repo, force)
-    bname = flavour.model_name(spec)
-    # Keep the other ensembles of a repository this tool made (a ResNet50 build keeps EfficientNet).
+    top = top_name(model, layout)
+    if layout == "fused":
+        written = {top: _write_fused(staging, spec, backbone, weights, tuning)}
+    else:
+        written = _write_ensemble(staging, spec, flavour, backbone, weights, tuning)
+    # Keep what other builds put in a repository this tool made (a ResNet50 build keeps EfficientNet, a fused
+    # build keeps the ensemble and the steps it shares).
     marker = read_marker(repo) if is_tool_made(repo) else {}
-    ensembles = {k: v for k, v in marker.get("ensembles", {}).items() if k != spec.ensemble}
-    keep = set(ensembles) | {m for v in ensembles.values() for m in v.get("models", [])}
-    for name in sorted(keep - {"preprocess", "postprocess"}):
+    entries = {k: v for k, v in marker.get("ensembles", {}).items() if k != top}
+    keep = set(entries) | {m for v in entries.values() for m in v.get("models", [])}
+    for name in sorted(keep - set(written[top])):
         if (repo / name).is_dir() and not (staging / name).exists():
             shutil.copytree(repo / name, staging / name, symlinks=True)
+    entries[top] = {
+        "model": spec.key,
+        "backbone": backbone.flavour,
+        "layout": layout,
+        "models": written[top],
+        "weights": weights,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    fsutil.write_text(
+        staging / MARKER, json.dumps({"generator": "triton-console", "ensembles": entries}, indent=2)
+    )
+    files = {
+        str(p.relative_to(staging)): p.stat().st_size
+        for p in sorted(staging.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    os.chmod(staging, 0o755)
+    fsutil.swap_directory(staging, repo)
+    models = written[top]
+    bname = flavour.model_name(spec) if layout == "ensemble" else top
+    return RepositoryReport(repo, top, bname, sorted(models), files)
 
+
+def _copy_files(folder: Path, files: dict[str, Path]) -> None:
+    (folder / "1").mkdir(parents=True, exist_ok=True)
+    for name, src in files.items():
+        dest = folder / "1" / name
+        if Path(src).resolve() != dest.resolve():
+            shutil.copy2(src, dest)
+
+
+def _write_ensemble(
+    staging, spec, flavour, backbone: BackboneArtifacts, weights, tuning
+) -> dict[str, list[str]]:
     pre = staging / "preprocess"
     _write_config(
         pre,
@@ -327,12 +413,9 @@ def write_repository(
     _write_config(post, postprocess_config())
     _install_source(post, "postprocess")
 
+    bname = flavour.model_name(spec)
     bdir = staging / bname
-    (bdir / "1").mkdir(parents=True, exist_ok=True)
-    for name, src in backbone.files.items():
-        dest = bdir / "1" / name
-        if Path(src).resolve() != dest.resolve():
-            shutil.copy2(src, dest)
+    _copy_files(bdir, backbone.files)
     _write_config(
         bdir,
         backbone_config(
@@ -346,28 +429,19 @@ def write_repository(
     )
     if flavour.source:
         _install_source(bdir, flavour.source)
+        _install(bdir, RUNTIME)
 
     ens = staging / spec.ensemble
     _write_config(ens, ensemble_config(spec, bname, weights))
     fsutil.write_text(ens / "labels.txt", labels.labels_text())
+    return {spec.ensemble: ["preprocess", bname, "postprocess", spec.ensemble]}
 
-    ensembles[spec.ensemble] = {
-        "model": spec.key,
-        "backbone": backbone.flavour,
-        "models": ["preprocess", bname, "postprocess"],
-        "weights": weights,
-        "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    fsutil.write_text(
-        staging / MARKER, json.dumps({"generator": "triton-console", "ensembles": ensembles}, indent=2)
-    )
-    files = {
-        str(p.relative_to(staging)): p.stat().st_size
-        for p in sorted(staging.rglob("*"))
-        if p.is_file() and "__pycache__" not in p.parts
-    }
-    os.chmod(staging, 0o755)
-    fsutil.swap_directory(staging, repo)
-    return RepositoryReport(
-        repo, spec.ensemble, bname, sorted({"preprocess", "postprocess", bname, spec.ensemble}), files
-    )
+
+def _write_fused(staging, spec, backbone: BackboneArtifacts, weights, tuning) -> list[str]:
+    folder = staging / spec.fused
+    _copy_files(folder, backbone.files)
+    _write_config(folder, fused_config(spec, backbone.flavour, weights, tuning))
+    _install_source(folder, "fused")
+    _install(folder, HELPERS)
+    fsutil.write_text(folder / "labels.txt", labels.labels_text())
+    return [spec.fused]

@@ -36,11 +36,13 @@ def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProce
 
 @pytest.fixture(scope="session")
 def repo(tmp_path_factory) -> Path:
-    """EfficientNet-Lite0 (ImageNet weights) and ResNet50 (random weights) in one generated repository."""
+    """EfficientNet-Lite0 (ImageNet weights) as the ensemble and fused, and ResNet50 (random weights), in one
+    generated repository."""
     from build_tools import pipeline
 
     path = tmp_path_factory.mktemp("repo") / "models"
     pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path)
+    pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path, layout="fused")
     pipeline.build("resnet50", "random", "python-onnxruntime", path)
     return path
 

@@ -297,7 +297,7 @@ def test_rebuild_keeps_other_ensembles(tmp_path):
         "preprocess",
         "resnet50_ort",
     ]
-    assert repository.has_ensemble(target, "resnet50")
+    assert repository.has_model(target, "resnet50")
 
 
 def test_sigint_during_build_keeps_previous_repository(tmp_path):

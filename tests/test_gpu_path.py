@@ -172,3 +172,54 @@ def test_nvjpeg_path_on_cuda_matches_the_cpu_path_and_top1_in_fp16():
         fp32_cpu = net(torch.from_numpy(ref)).argmax(1).tolist()
         fp16_gpu = net.cuda().half()(out.half()).argmax(1).tolist()
     assert fp32_cpu == fp16_gpu == [EXPECTED[n][0] for n in names]
+
+
+def _runtime():
+    """The fused model's runtime module, as installed beside model.py (imported by path, like the stub does)."""
+    import importlib.util
+
+    import build_tools.model_sources as sources
+
+    path = Path(sources.__file__).parent / "runtime.py"
+    spec = importlib.util.spec_from_file_location("triton_console_runtime", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def torchscript(tmp_path_factory):
+    from build_tools import export, weights
+
+    net, _ = weights.load("efficientnet-lite0", "random")
+    path = export.save_torchscript(net.eval(), tmp_path_factory.mktemp("ts") / "model.pt")
+    return net.eval(), path
+
+
+def test_torch_runner_splits_parts_across_the_batch_limit_on_the_cpu(torchscript):
+    """Parts of 3, 1 and 6 rows through a runner capped at 4: ten rows of logits, in order, equal to eager."""
+    net, path = torchscript
+    runtime = _runtime()
+    runner = runtime.TorchRunner(str(path), "cpu", "fp32", cuda_graphs=True, max_batch=4)
+    x = torch.randn(10, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+    out = runner.forward([x[:3], x[3:4], x[4:]])
+    with torch.no_grad():
+        ref = net(x).numpy()
+    assert out.shape == (10, 1000)
+    assert np.abs(out - ref).max() < 1e-3
+
+
+def test_torch_runner_cuda_graphs_match_eager_on_cuda(torchscript):
+    """On a GPU: a CUDA graph per batch bucket, parts split across the limit, fp16 top-1 equal to fp32 eager."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here (runs on the lent H100: see benchmarks/gpu_device.sh)")
+    net, path = torchscript
+    runtime = _runtime()
+    runner = runtime.TorchRunner(str(path), "cuda", "fp16", cuda_graphs=True, max_batch=8)
+    x = torch.randn(13, 3, 224, 224, generator=torch.Generator().manual_seed(2))
+    out = runner.forward([x[:5].cuda(), x[5:6], x[6:].cuda()])
+    with torch.no_grad():
+        ref = net(x).numpy()
+    assert out.shape == (13, 1000)
+    assert (out.argmax(1) == ref.argmax(1)).mean() >= 0.9  # fp16 on random weights: near-ties may flip
+    assert sorted(runner.graphs) == [1, 8]  # warm-up bucket and the full one

@@ -19,17 +19,13 @@ from tui.core.client import TritonClient
 
 pytestmark = pytest.mark.server
 EFF = "ensemble_python_efficientnet_lite0"
+FUSED = "fused_python_efficientnet_lite0"
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     return root, make_corpus(root)
-
-
-def _assert_still_classifies(client: TritonClient) -> None:
-    result = client.classify(image("car.jpg").read_bytes(), EFF, k=1)
-    assert result.top[0].index == 817
 
 
 def _assert_still_classifies(client: TritonClient) -> None:
@@ -72,8 +68,9 @@ def test_hostile_corpus_through_classify_cli(server, corpus):
     _assert_still_classifies(TritonClient(server.grpc_url))
 
 
-def test_hostile_bytes_straight_to_the_ensemble(server, corpus):
-    """A raw client sends each file's bytes: a result or a clear error per request, never a dead model."""
+def test_hostile_bytes_straight_to_both_layouts(server, corpus):
+    """A raw client sends each file's bytes to the ensemble and to the fused model: a result or a clear error
+    per request, the same outcome (and the same message) from both, never a dead model."""
     import tritonclient.grpc as tc
     from tritonclient.utils import InferenceServerException
 
@@ -86,13 +83,21 @@ def test_hostile_bytes_straight_to_the_ensemble(server, corpus):
         data = np.fromfile(path, dtype=np.uint8).reshape(1, -1)
         inp = tc.InferInput("INPUT", list(data.shape), "UINT8")
         inp.set_data_from_numpy(data)
-        try:
-            out = raw.infer(EFF, [inp]).as_numpy("OUTPUT")
-            assert out.shape == (1, 1000) and expect[name] != "error", name
-        except InferenceServerException as exc:
-            assert expect[name] != "ok", (name, exc.message())
-            assert exc.message(), name
-    assert raw.is_server_live()
+        outcomes = []
+        for model in (EFF, FUSED):
+            try:
+                out = raw.infer(model, [inp]).as_numpy("OUTPUT")
+                assert out.shape == (1, 1000) and expect[name] != "error", (model, name)
+                outcomes.append(("ok", int(np.argmax(out))))
+            except InferenceServerException as exc:
+                assert expect[name] != "ok", (model, name, exc.message())
+                assert exc.message() and "Traceback" not in exc.message(), (model, name)
+                outcomes.append(("error", exc.message()))
+        (kind_e, what_e), (kind_f, what_f) = outcomes
+        assert kind_e == kind_f, (name, outcomes)
+        # the ensemble prefixes "in ensemble '…', "; the reason itself is the same
+        assert what_e == what_f if kind_e == "ok" else str(what_e).endswith(str(what_f)), (name, outcomes)
+    assert raw.is_server_live() and raw.is_model_ready(FUSED)
     _assert_still_classifies(TritonClient(server.grpc_url))
 
 

@@ -58,7 +58,12 @@ def _snapshot(app: ConsoleApp) -> None:
         models=ROWS,
         models_from="repository index",
     )
-    for pane in ("ServerPane", "ModelsPane", "ClassifyPane", "BenchPane"):  # each pane's entry point for a snapshot
+    for pane in (
+        "ServerPane",
+        "ModelsPane",
+        "ClassifyPane",
+        "BenchPane",
+    ):  # each pane's entry point for a snapshot
         app.query_one(pane).show_snapshot(snap)
     app.query_one("ClassifyPane").set_models({ENSEMBLE: ROUTE})
 

@@ -152,6 +152,12 @@ def parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--backbone", choices=[k for _, k in catalog.backbone_choices()], default=catalog.AUTO)
     b.add_argument(
+        "--layout",
+        choices=list(catalog.LAYOUTS),
+        default=catalog.DEFAULT_LAYOUT,
+        help="ensemble: the seed's preprocess → backbone → postprocess (default); fused: one Python model for all three",
+    )
+    b.add_argument(
         "--repository", type=Path, default=None, help=f"output directory (default {default_repository()})"
     )
     b.add_argument(
@@ -379,8 +385,8 @@ def _cmd_build(args) -> int:
     repo = (args.repository or default_repository()).expanduser()
     from build_tools import repository as repo_mod
 
-    if args.if_missing and repo_mod.has_ensemble(repo, args.model):
-        _err(f"{repo} already has {args.model}; nothing to do")
+    if args.if_missing and repo_mod.has_model(repo, args.model, args.layout):
+        _err(f"{repo} already has {repo_mod.top_name(args.model, args.layout)}; nothing to do")
         return EXIT_OK
     from build_tools import pipeline
 
@@ -398,11 +404,14 @@ def _cmd_build(args) -> int:
         force=args.force,
         progress=Progress(log=lambda line: _err("  " + line)),
         on_step=on_step,
+        layout=args.layout,
     )
     if args.json:
         print(json.dumps(report.to_dict()))
     else:
-        print(f"repository {report.repository}: ensemble {report.ensemble} ({report.backbone} backbone)")
+        print(
+            f"repository {report.repository}: {report.ensemble} ({report.backbone} backbone, {args.layout} layout)"
+        )
         if not report.weights.get("trained", True):
             print("WARNING: built with random weights: its predictions are meaningless (untrained)")
     return EXIT_OK

@@ -9,37 +9,24 @@ import json
 import os
 
 import numpy as np
-import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
+from triton_console_runtime import OrtRunner, params_of
 
 
 class TritonPythonModel:
     def initialize(self, args):
-        config = json.loads(args["model_config"])
-        params = {k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()}
+        params = params_of(json.loads(args["model_config"]))
         path = os.path.join(
             args["model_repository"], args["model_version"], params.get("onnx_file", "model.onnx")
         )
-        options = ort.SessionOptions()
-        threads = int(params.get("intra_op_threads", "0") or 0)
-        if threads > 0:
-            options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
-        self.output_name = self.session.get_outputs()[0].name
+        self.runner = OrtRunner(path, int(params.get("intra_op_threads", "0") or 0))
 
     def execute(self, requests):
         arrays = [pb_utils.get_input_tensor_by_name(r, "input").as_numpy() for r in requests]
-        sizes = [a.shape[0] for a in arrays]
-        batch = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-        logits = self.session.run(
-            [self.output_name], {self.input_name: batch.astype(np.float32, copy=False)}
-        )[0]
+        logits = self.runner.forward(arrays)
         responses, start = [], 0
-        for n in sizes:
+        for a in arrays:
+            n = a.shape[0]
             out = pb_utils.Tensor("output", np.ascontiguousarray(logits[start : start + n]))
             responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
             start += n

@@ -74,6 +74,8 @@ class Classification:
     path: str = ""  # ImagePath.describe()
     scores: str = "model"  # "model": values the model returns; "softmax": computed here from its outputs
     problems: list[str] = field(default_factory=list)
+    # a fused model's own steps (ms) and its batch size, when it reports them
+    timings: list[tuple[str, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         out = {
@@ -90,6 +92,8 @@ class Classification:
             "path": self.path,
             "scores": self.scores,
         }
+        if self.timings:
+            out["timings_ms"] = {k: round(v, 3) for k, v in self.timings}
         if self.problems:
             out["problems"] = self.problems
         return out
@@ -338,7 +342,11 @@ def classify(
         raise ConsoleError(str(exc), exit_code=EXIT_FAILED) from None
     if path.server_topk:
         outputs = [OutputRequest(o.name, class_count=k) for o in outputs]
+    has_timings = any(t.name == TIMINGS and t.shape[-1] == 4 for t in info.metadata.outputs)
+    if has_timings:
+        outputs = [*outputs, OutputRequest(TIMINGS)]
     result, latency = client.infer(model, inputs, outputs)
+    timings = _timings(result.get(TIMINGS)) if has_timings else []
     raw = result[path.output.name]
     if path.server_topk:
         parsed = rs.classes(raw.reshape(-1))
@@ -347,11 +355,30 @@ def classify(
         top = [t if t.label else rs.TopK(t.index, _label(t.index, classes, labels), t.score) for t in top]
         if not top and parsed.problems:
             raise ConsoleError(parsed.problems[0], exit_code=EXIT_FAILED)
-        return Classification(model, top, latency, info.untrained, path.describe(), "model", parsed.problems)
+        return Classification(
+            model, top, latency, info.untrained, path.describe(), "model", parsed.problems, timings
+        )
     if raw.dtype == np.object_:
         raise ConsoleError(f"{model} returned BYTES where class scores were expected", exit_code=EXIT_FAILED)
     top, kind = top_k(raw, k, labels)
-    return Classification(model, top, latency, info.untrained, path.describe(), kind)
+    return Classification(model, top, latency, info.untrained, path.describe(), kind, timings=timings)
+
+
+TIMINGS = "TIMINGS"  # the fused model's [decode, backbone, softmax ms, batch size] per request
+
+
+def _timings(raw) -> list[tuple[str, float]]:
+    if raw is None:
+        return []
+    values = np.asarray(raw, dtype=np.float64).reshape(-1)
+    if values.size < 4 or not np.isfinite(values[:4]).all():
+        return []
+    return [
+        ("decode", float(values[0])),
+        ("backbone", float(values[1])),
+        ("softmax", float(values[2])),
+        ("batch", float(values[3])),
+    ]
 
 
 def image_models(client: TritonClient, names: list[str]) -> dict[str, ImagePath]:

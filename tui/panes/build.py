@@ -63,7 +63,7 @@ class BuildPane(Vertical):
     ]
 
     DEFAULT_CSS = """
-    BuildPane Grid { grid-size: 4 2; grid-columns: 1fr 1fr 1fr 12; height: 2; grid-gutter: 0 1; margin: 0 1; }
+    BuildPane Grid { grid-size: 5 2; grid-columns: 1fr 1fr 1fr 1fr 10; height: 2; grid-gutter: 0 1; margin: 0 1; }
     BuildPane Label { color: $text-muted; }
     BuildPane Select { width: 1fr; }
     BuildPane #weights-file { display: none; margin: 0 1; }
@@ -87,6 +87,7 @@ class BuildPane(Vertical):
             yield Label("model")
             yield Label("weights")
             yield Label("backbone")
+            yield Label("layout")
             yield Label("")
             yield Select(
                 catalog.model_choices(),
@@ -100,6 +101,13 @@ class BuildPane(Vertical):
             )
             yield Select(
                 catalog.backbone_choices(), value=catalog.AUTO, allow_blank=False, id="backbone", compact=True
+            )
+            yield Select(
+                catalog.layout_choices(),
+                value=catalog.DEFAULT_LAYOUT,
+                allow_blank=False,
+                id="layout",
+                compact=True,
             )
             yield Button("Build b", id="build", variant="primary", compact=True)
         yield Input(placeholder="path to a state_dict (.pth)", id="weights-file", compact=True)
@@ -137,6 +145,7 @@ class BuildPane(Vertical):
                 self.query_one("#weights-file", Input).focus()
                 return
         backbone = self.query_one("#backbone", Select).value
+        layout = str(self.query_one("#layout", Select).value)
         for row in self.query(StepRow):
             row.reset()
         self.query_one("#build-log", RichLog).clear()
@@ -148,7 +157,7 @@ class BuildPane(Vertical):
             fraction=lambda f: self.post_message(BuildFraction(f)),
         )
         self.query_one("#build", Button).disabled = True
-        self._run(str(model), str(weights), str(backbone), self._progress)
+        self._run(str(model), str(weights), str(backbone), layout, self._progress)
 
     def action_cancel(self) -> None:
         if self._progress is None:
@@ -158,7 +167,7 @@ class BuildPane(Vertical):
         self.app.notify("cancelling the build…")
 
     @work(thread=True, exclusive=True, group="build")
-    def _run(self, model: str, weights: str, backbone: str, progress) -> None:
+    def _run(self, model: str, weights: str, backbone: str, layout: str, progress) -> None:
         from build_tools import pipeline
 
         from ..core.errors import ConsoleError
@@ -172,6 +181,7 @@ class BuildPane(Vertical):
                 force=False,
                 progress=progress,
                 on_step=lambda s, st, d: self.post_message(BuildStep(s, st, d)),
+                layout=layout,
             )
             self.post_message(BuildFinished(report.to_dict(), None))
         except ConsoleError as exc:

@@ -55,6 +55,9 @@ def history_row(msg: ClassifyResult) -> tuple[Text, Text, str, str]:
     if msg.breakdown and msg.breakdown.steps:
         parts = [s.queue_ms + s.compute_ms for s in msg.breakdown.steps]
         steps = "/".join(f"{p:.1f}" for p in parts) + f"/{r.latency_ms - sum(parts):.1f}"
+    elif r.timings:  # a fused model's own steps: decode/backbone/softmax, then the rest of the latency
+        parts = [ms for name, ms in r.timings if name != "batch"]
+        steps = "/".join(f"{p:.1f}" for p in parts) + f"/{r.latency_ms - sum(parts):.1f}"
     return cell(name), cell(label), f"{r.latency_ms:.1f}", steps
 
 
@@ -68,6 +71,10 @@ def row_detail(msg: ClassifyResult) -> Text:
     if best:
         out.append_text(plain(f"{best.label or best.index} ({best.score:.4f})", "bold"))
     out.append_text(plain(f"  via {r.path}; scores: {r.scores}", "dim"))
+    if r.timings:  # the fused model's own account of where the time went
+        steps = dict(r.timings)
+        spent = " + ".join(f"{k} {v:.1f}" for k, v in r.timings if k != "batch")
+        out.append_text(plain(f"  {spent} ms in a batch of {steps.get('batch', 1):.0f}", "dim"))
     for p in r.problems[:3]:
         out.append("\n")
         out.append_text(plain(p, "yellow"))
