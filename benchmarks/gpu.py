@@ -1,37 +1,56 @@
-"""GPU benchmark, run on the lent H100 by benchmarks/gpu_device.sh (see the README's GPU section).
+"""The GPU benchmark of record, run on the lent H100 by benchmarks/gpu_device.sh (see the README's GPU section).
 
-One run: builds the repositories there, starts the bundled tritonserver, runs ``bench`` at concurrency
-1/8/64 and a batch-heavy load (256 in flight), plus 8 client processes at once (one Python client tops out
-first), through (a) our pipeline (nvJPEG + fp16 torch backbone, GPU tensors between the steps), (b) the
-seed-style pipeline with the same tuning (full PIL decode + resize on the CPU, same GPU backbone) and (c) the
-seed as written (one preprocess instance, requests one after another). It measures the limits in-process
-(the backbone with CUDA graphs; nvJPEG preprocessing), the backbone alone through the server (gRPC, and
-CUDA shared memory), and checks top-1: nvJPEG + fp16 GPU vs Pillow + fp32 CPU on every test image.
+One run, one machine, the same images and the same load generator for every layout:
+
+1. builds ResNet50 (random weights: throughput only) as the fused model and as our three-step ensemble in
+   one repository, the seed-style ensemble (full Pillow decode, same tuning otherwise) in another, and
+   EfficientNet-Lite0 (ImageNet weights) in both layouts for the top-1 check;
+2. limits, in-process, before any server runs: the backbone with CUDA graphs (fp16, batch 1/64/256) and
+   nvJPEG decode + resize/crop/normalise (the QA-size images; the three images), one and several threads;
+3. top-1 of every test image: Pillow + fp32 torch on the CPU (the reference) vs the fused model and the
+   ensemble through the server (nvJPEG + fp16), and the fused model's own runtime in fp32 on the GPU;
+4. perf_analyzer (NVIDIA's C++ load generator, gRPC, batch 1, the images' bytes round-robin from
+   ``--input-data``) at several concurrencies: fused, ensemble and seed-style, QA-size images and the
+   three images; our own ``bench`` (8 processes) next to it at one concurrency;
+5. the backbone model alone through the server over CUDA shared memory (perf_analyzer) vs its in-process
+   limit at the same batch size;
+6. optionally (``--tuning-sweep``) the fused model reloaded with other instance/worker counts.
+
+Every stage saves what it measured (``--out`` folder: gpu.json, perf_analyzer.csv with every row tagged by
+model, image set and concurrency), so a run cut short still reports. ``--smoke`` runs a minute-long subset.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import csv
+import io
 import json
 import os
+import shutil
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from build_tools import pipeline, weights  # noqa: E402
-from tui.core import bench, classifier, preprocessing, stats  # noqa: E402
+from build_tools import catalog, pipeline, weights  # noqa: E402
+from tui.core import classifier, preprocessing, stats  # noqa: E402
 from tui.core import server as srv  # noqa: E402
 from tui.core.client import TritonClient  # noqa: E402
 
-RESNET = "ensemble_python_resnet50"
-EFF = "ensemble_python_efficientnet_lite0"
+RESNET, EFF = catalog.MODELS["resnet50"], catalog.MODELS["efficientnet-lite0"]
+TORCH = catalog.backbone("python-torch")
+QA = ("car.jpg", "vulture.jpeg")  # Triton's QA images: ordinary photo sizes
 
 
-def backbone_limit(batch_sizes=(1, 64, 256), seconds: float = 3.0) -> dict:
-    """torch fp16 channels_last ResNet50 on the GPU with CUDA graphs: the ceiling for the pipeline."""
+# ------------------------------------------------------------------------------------------------ limits
+def backbone_limit(batch_sizes=(1, 64, 256), seconds: float = 2.0) -> dict:
+    """torch fp16 channels_last ResNet50 on the GPU with CUDA graphs: the ceiling for any pipeline."""
     import torch
 
     net, _ = weights.load("resnet50", "random")
@@ -40,14 +59,13 @@ def backbone_limit(batch_sizes=(1, 64, 256), seconds: float = 3.0) -> dict:
     for b in batch_sizes:
         x = torch.randn(b, 3, 224, 224, device="cuda").half().contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            for _ in range(3):
-                net(x)
-            g = torch.cuda.CUDAGraph()
             s = torch.cuda.Stream()
             s.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(s):
-                net(x)
+                for _ in range(3):
+                    net(x)
             torch.cuda.current_stream().wait_stream(s)
+            g = torch.cuda.CUDAGraph()
             with torch.cuda.graph(g):
                 net(x)
             torch.cuda.synchronize()
@@ -57,383 +75,196 @@ def backbone_limit(batch_sizes=(1, 64, 256), seconds: float = 3.0) -> dict:
                 n += 1
             torch.cuda.synchronize()
             dt = time.perf_counter() - t0
-        out[b] = {"img_s": n * b / dt, "ms_per_batch": dt / n * 1000}
+        out[str(b)] = {"img_s": n * b / dt, "ms_per_batch": dt / n * 1000}
+    del net
+    torch.cuda.empty_cache()
     return out
 
 
-def decode_limit(images: list[str], batch: int = 64, seconds: float = 3.0) -> dict:
-    """nvJPEG decode + batched resize/crop/normalise in-process (one thread), the images mixed as in
-    the load: the ceiling of one ``preprocess`` instance on this GPU."""
+def decode_limit(paths: list[str], batch: int = 64, threads: int = 1, seconds: float = 2.0) -> dict:
+    """nvJPEG decode + batched resize/crop/normalise in-process, ``threads`` threads each with its own CUDA
+    stream and batches of ``batch`` images mixed as in the load: the ceiling of the decoding step."""
     import torch
 
     from tui.core.gpu_preprocessing import JpegBatch
 
-    datas = [Path(p).read_bytes() for p in images]
+    datas = [Path(p).read_bytes() for p in paths]
     items = [datas[i % len(datas)] for i in range(batch)]
     gpu = JpegBatch(preprocessing, "cuda")
     sizes = [gpu.header(b) for b in items]
     payloads = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in items]
-    gpu.run(payloads, sizes)
+    gpu.run(payloads, sizes, torch.float16)
     torch.cuda.synchronize()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        gpu.run(payloads, sizes)
-        torch.cuda.synchronize()
-        n += batch
-    return {"batch": batch, "img_s": n / (time.perf_counter() - t0)}
+    done = [0] * threads
+    stop = time.perf_counter() + seconds
 
+    def worker(k: int) -> None:
+        stream = torch.cuda.Stream()
+        with torch.cuda.stream(stream):
+            while time.perf_counter() < stop:
+                gpu.run(payloads, sizes, torch.float16)
+                stream.synchronize()
+                done[k] += batch
 
-def backbone_through_triton(
-    url: str,
-    model: str = "resnet50_torch",
-    batch: int = 64,
-    concurrency: int = 4,
-    seconds: float = 8.0,
-    transport: str = "grpc",
-) -> dict:
-    """The backbone model alone through the server: FP32 [batch,3,224,224] requests, several in flight.
-
-    ``grpc`` sends the tensor in each request (what a remote client pays: 600 KB per image); ``cuda_shm``
-    registers a CUDA shared-memory region per client thread holding the batch already on the GPU, so the
-    server hands the backbone device memory (the way to feed a GPU model from a co-located process)."""
-    import threading
-
-    import numpy as np
-    import tritonclient.grpc as tc
-
-    x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224), dtype=np.float32)
-    done = [0]
-    errors: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(concurrency + 1)
-
-    def worker(k: int):
-        client = tc.InferenceServerClient(url)
-        inp = tc.InferInput("input", list(x.shape), "FP32")
-        region = None
-        try:
-            if transport == "cuda_shm":
-                import base64
-
-                import cupy
-
-                rt = cupy.cuda.runtime
-                region = rt.malloc(x.nbytes)  # a whole allocation of its own: its IPC handle has no offset
-                rt.memcpy(region, x.ctypes.data, x.nbytes, rt.memcpyHostToDevice)
-                handle = base64.b64encode(bytes(rt.ipcGetMemHandle(region)))
-                client.register_cuda_shared_memory(f"bench_in_{k}", handle, 0, x.nbytes)
-                inp.set_shared_memory(f"bench_in_{k}", x.nbytes)
-            else:
-                inp.set_data_from_numpy(x)
-            client.infer(model, [inp])  # warm
-        except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
-        start.wait()
-        deadline = time.perf_counter() + seconds
-        while not errors and time.perf_counter() < deadline:
-            client.infer(model, [inp])
-            with lock:
-                done[0] += batch
-        if region is not None:
-            client.unregister_cuda_shared_memory(f"bench_in_{k}")
-            rt.free(region)
-
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
-    for t in threads:
-        t.start()
-    start.wait()
     t0 = time.perf_counter()
-    for t in threads:
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
         t.join()
-    out = {"transport": transport, "batch": batch, "concurrency": concurrency}
-    if errors:
-        return {**out, "error": errors[0]}
-    return {**out, "img_s": done[0] / (time.perf_counter() - t0)}
+    return {"batch": batch, "threads": threads, "img_s": sum(done) / (time.perf_counter() - t0)}
 
 
-def multiprocess_load(
-    url: str, images: list[str], processes: int = 8, concurrency: int = 32, requests: int = 1500
+def pillow_limit(paths: list[str], threads: int, seconds: float = 2.0) -> dict:
+    """The CPU decoder (Pillow + the same preprocessing) in ``threads`` threads of one process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    datas = [Path(p).read_bytes() for p in paths]
+    stop = time.perf_counter() + seconds
+    done = [0] * threads
+
+    def worker(k: int) -> None:
+        i = k
+        while time.perf_counter() < stop:
+            preprocessing.preprocess(datas[i % len(datas)])
+            done[k] += 1
+            i += 1
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(worker, range(threads)))
+    return {"threads": threads, "img_s": sum(done) / (time.perf_counter() - t0)}
+
+
+# ------------------------------------------------------------------------------------------------ top-1
+def runtime_module(repo: Path, model: str):
+    """The fused model's runtime as installed beside its model.py (helpers load from that folder)."""
+    import importlib.util
+
+    path = repo / model / "1" / "triton_console_runtime.py"
+    spec = importlib.util.spec_from_file_location("triton_console_runtime", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def top1_check(repo: Path, url: str, paths: list[str]) -> dict:
+    """Pillow + fp32 torch on the CPU (the reference) vs each GPU path, EfficientNet-Lite0 ImageNet weights."""
+    import numpy as np
+    import torch
+
+    net, _ = weights.load("efficientnet-lite0", "imagenet")
+    names = [Path(p).name for p in paths]
+    datas = [Path(p).read_bytes() for p in paths]
+    with torch.no_grad():
+        ref = [int(net(torch.from_numpy(preprocessing.preprocess(d)[None])).argmax()) for d in datas]
+    client = TritonClient(url, "grpc", timeout=120)
+    out: dict = {"fp32_cpu_reference": dict(zip(names, ref, strict=True))}
+    for label, model in (("fused_fp16_server", EFF.fused), ("ensemble_fp16_server", EFF.ensemble)):
+        got = [classifier.classify(client, model, d, 1).top[0].index for d in datas]
+        out[label] = dict(zip(names, got, strict=True))
+    rt = runtime_module(repo, EFF.fused)
+    decoder = rt.BatchDecoder(4, "auto")
+    model_file = repo / EFF.fused / "1" / TORCH.artifact
+    for precision in ("fp32", "fp16"):
+        runner = rt.TorchRunner(str(model_file), "cuda", precision, True, 8, probabilities=True)
+        decoded = decoder.decode([np.frombuffer(d, dtype=np.uint8) for d in datas], runner.dtype)
+        probs = runner.forward([b for b, _ in decoded])
+        out[f"fused_runtime_{precision}_gpu"] = dict(zip(names, probs.argmax(1).tolist(), strict=True))
+        out["decoder"] = decoder.description
+    out["agree"] = all(
+        v == out["fp32_cpu_reference"] for k, v in out.items() if k.endswith(("server", "gpu"))
+    )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ load
+def input_data(paths: list[str], target: Path) -> Path:
+    """perf_analyzer's --input-data: one entry per image (its bytes as UINT8 [n], base64), sent round-robin."""
+    entries = []
+    for p in paths:
+        data = Path(p).read_bytes()
+        entries.append({"INPUT": {"b64": base64.b64encode(data).decode(), "shape": [len(data)]}})
+    target.write_text(json.dumps({"data": entries}))
+    return target
+
+
+class PerfAnalyzer:
+    """perf_analyzer runs, each row appended (tagged) to one CSV and returned as a dict."""
+
+    def __init__(self, exe: str, csv_path: Path, settings: list[str]) -> None:
+        self.exe = exe
+        self.csv_path = csv_path
+        self.settings = settings
+        self.fields: list[str] | None = None
+        self.help = subprocess.run([exe, "--help"], capture_output=True, text=True).stdout
+
+    def supports(self, flag: str) -> bool:
+        return flag in self.help
+
+    def run(
+        self, tag: dict, model: str, url: str, level: int, extra: list[str], timeout: float = 120
+    ) -> dict:
+        out = Path(f"/tmp/pa-{os.getpid()}.csv")
+        out.unlink(missing_ok=True)
+        argv = [self.exe, "-m", model, "-u", url, "-i", "grpc", *self.settings, *extra]
+        argv += ["--concurrency-range", f"{level}:{level}", "-f", str(out)]
+        t0 = time.perf_counter()
+        try:
+            res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {**tag, "concurrency": level, "error": f"timed out after {timeout:.0f} s"}
+        seconds = time.perf_counter() - t0
+        if res.returncode != 0 or not out.exists():
+            tail = " ".join((res.stderr or res.stdout).strip().splitlines()[-4:])[-500:]
+            return {**tag, "concurrency": level, "error": tail}
+        rows = list(csv.DictReader(io.StringIO(out.read_text())))
+        if not rows:
+            return {**tag, "concurrency": level, "error": "no rows"}
+        row = {"batch": 1, **tag, "wall_s": round(seconds, 1), **rows[0]}
+        if self.fields is None:  # the first row's columns for every row: one table
+            self.fields = list(row)
+            with self.csv_path.open("w", newline="") as fh:
+                csv.DictWriter(fh, fieldnames=self.fields).writeheader()
+        with self.csv_path.open("a", newline="") as fh:
+            csv.DictWriter(fh, fieldnames=self.fields, extrasaction="ignore").writerow(row)
+
+        def ms(key: str) -> float | None:
+            try:
+                return round(float(rows[0][key]) / 1000.0, 2)
+            except (KeyError, ValueError):
+                return None
+
+        return {
+            **tag,
+            "concurrency": level,
+            "img_s": round(float(rows[0]["Inferences/Second"]), 1),
+            "p50_ms": ms("p50 latency"),
+            "p99_ms": ms("p99 latency"),
+            "server_queue_ms": ms("Server Queue"),
+            "server_compute_ms": ms("Server Compute Infer"),
+            "wall_s": round(seconds, 1),
+        }
+
+
+def bench_processes(
+    url: str, model: str, paths: list[str], processes: int, concurrency: int, requests: int
 ) -> dict:
-    """Several ``triton-console bench`` processes at once: one Python client process tops out (GIL) long
-    before the server does. Throughput is the sum over processes; latency the worst p50/p99 among them."""
-    import subprocess
-
-    argv = [
-        sys.executable,
-        "-m",
-        "tui.cli",
-        "bench",
-        *images,
-        "-u",
-        url,
-        "-m",
-        RESNET,
-        "--concurrency",
-        str(concurrency),
-        "--requests",
-        str(requests),
-        "--warmup",
-        "10",
-        "--json",
-    ]
+    """Our own ``bench`` from several processes at once (one Python client tops out on its GIL first):
+    throughput is the sum, latency the worst p50/p99 among them."""
+    argv = [sys.executable, "-m", "tui.cli", "bench", *paths, "-u", url, "-m", model]
+    argv += ["--concurrency", str(concurrency), "--requests", str(requests), "--warmup", "20", "--json"]
     procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(processes)]
-    runs = [json.loads(p.communicate()[0]) for p in procs]
+    runs = [json.loads(p.communicate()[0].splitlines()[-1]) for p in procs]
     return {
         "processes": processes,
         "concurrency_each": concurrency,
-        "img_s": sum(r["throughput"] for r in runs),
+        "in_flight": processes * concurrency,
+        "img_s": round(sum(r["throughput"] for r in runs), 1),
         "errors": sum(r["errors"] for r in runs),
-        "p50": max(r["latency_ms"]["p50"] for r in runs),
-        "p99": max(r["latency_ms"]["p99"] for r in runs),
+        "p50_ms": max(r["latency_ms"]["p50"] for r in runs),
+        "p99_ms": max(r["latency_ms"]["p99"] for r in runs),
     }
-
-
-def serve(repo: Path, tuning_note: str):
-    cfg = srv.ServerConfig(repo, srv.free_port(), srv.free_port(), srv.free_port())
-    s = srv.ManagedServer(cfg)
-    s.start()
-    s.wait_ready(600)
-    print(f"server ready ({tuning_note}) at {s.grpc_url}", flush=True)
-    return s
-
-
-def run_loads(url: str, images: list[str], requests: int) -> dict:
-    client = TritonClient(url, "grpc", timeout=120)
-    out = {}
-    for c in (1, 8, 64, 256):
-        n = requests if c > 1 else max(200, requests // 10)
-        r = bench.run(client, RESNET, images, concurrency=c, requests=n, warmup=20)
-        out[c] = {
-            "img_s": r.throughput,
-            "p50": r.latency.p50,
-            "p99": r.latency.p99,
-            "errors": r.errors,
-            "server": r.breakdown.to_dict(),
-        }
-        print(
-            f"  concurrency {c}: {r.throughput:.0f} img/s p50 {r.latency.p50:.1f} p99 {r.latency.p99:.1f} ms "
-            f"errors {r.errors}",
-            flush=True,
-        )
-    return out
-
-
-def isolated(fn, *args, **kw) -> dict:
-    """``fn(*args, **kw)`` in a child process: a crash in a CUDA client library is a result, not the end."""
-    import multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        try:
-            return pool.apply_async(fn, args, kw).get(timeout=120)
-        except Exception as exc:
-            return {**kw, "error": f"{type(exc).__name__}: {exc}"}
-
-
-def profile_stubs(seconds: float = 8.0) -> dict:
-    """py-spy samples of every Python-backend stub while the load runs: the top frames by own time and by
-    time including callees, per model instance. Needs py-spy on PATH (benchmarks/make_carry.sh)."""
-    import shutil
-    import subprocess
-    from collections import Counter
-
-    import psutil
-
-    if not shutil.which("py-spy"):
-        return {"error": "py-spy not on PATH"}
-    stubs = {}
-    for proc in psutil.process_iter(["pid", "cmdline"]):
-        cmd = proc.info["cmdline"] or []
-        if cmd and cmd[0].endswith("triton_python_backend_stub"):
-            model = Path(cmd[1]).parent.parent.name if len(cmd) > 1 else "stub"
-            stubs[proc.info["pid"]] = f"{model} (pid {proc.info['pid']})"
-    runs = {
-        pid: subprocess.Popen(
-            [
-                "py-spy",
-                "record",
-                "-p",
-                str(pid),
-                "-d",
-                str(int(seconds)),
-                "-r",
-                "200",
-                "--nonblocking",
-                "-f",
-                "raw",
-                "-o",
-                f"/tmp/spy-{pid}.txt",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for pid in stubs
-    }
-    out = {}
-    for pid, run in runs.items():
-        err = run.communicate()[1]
-        own, incl, total = Counter(), Counter(), 0
-        try:
-            lines = Path(f"/tmp/spy-{pid}.txt").read_text().splitlines()
-        except OSError:
-            out[stubs[pid]] = {"error": err.strip()[-300:]}
-            continue
-        for line in lines:
-            stack, _, count = line.rpartition(" ")
-            n = int(count)
-            frames = stack.split(";")
-            total += n
-            own[frames[-1]] += n
-            for f in set(frames):
-                incl[f] += n
-        out[stubs[pid]] = {
-            "samples": total,
-            "own": [(f, round(100 * n / total, 1)) for f, n in own.most_common(12)],
-            "inclusive": [(f, round(100 * n / total, 1)) for f, n in incl.most_common(25)],
-        }
-    return out
-
-
-def seed_literal_tuning() -> dict:
-    """The example as written: one preprocess instance decoding its requests one after another."""
-    return {"decode_threads": 1, "preprocess_instances": 1, "queue_delay_us": 0, "preprocess_style": "seed"}
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--images", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--requests", type=int, default=3000)
-    ap.add_argument("--work", default="/tmp/tc-gpu")
-    ap.add_argument("--tuning", default="{}", help="JSON overriding our pipeline's tuning")
-    ap.add_argument("--profile", action="store_true", help="py-spy the stubs during the 8-process load")
-    ap.add_argument(
-        "--only",
-        default="",
-        help="comma list of: limit,ours,mp,backbone,seed,literal (default all but mp; mp: ours under the 8-process load only)",
-    )
-    args = ap.parse_args()
-    import torch
-
-    only = set(filter(None, args.only.split(","))) or {"limit", "ours", "backbone", "seed", "literal"}
-    images = sorted(str(p) for p in Path(args.images).iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
-    result: dict = {
-        "gpu": torch.cuda.get_device_name(0),
-        "torch": torch.__version__,
-        "cpus": os.cpu_count(),
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-        "images": [Path(p).name for p in images],
-    }
-    out = Path(args.out)
-
-    def save():  # after every stage: a run cut short still leaves what it measured
-        out.write_text(json.dumps(result, indent=2))
-
-    # what a build on this machine gets (pipeline.GPU_TUNING), and the same for the seed-style run
-    tuning = {
-        "decode_threads": min(16, os.cpu_count() or 1),
-        **pipeline.GPU_TUNING,
-        **json.loads(args.tuning),
-    }
-    result["tuning"] = tuning
-    work = Path(args.work)
-    repos = {
-        "ours": (work / "fast", {**tuning, "preprocess_style": "fast"}),
-        "seed": (work / "seed", {**tuning, "preprocess_style": "seed"}),
-        "literal": (work / "literal", seed_literal_tuning()),
-    }
-    for key, (repo, t) in repos.items():
-        if key in only or (key == "ours" and only & {"backbone", "mp"}):
-            models = (("resnet50", "random"), ("efficientnet-lite0", "imagenet"))
-            for model, w in models if key == "ours" and "ours" in only else models[:1]:
-                report = pipeline.build(model, w, "auto", repo, tuning=t, force=True)
-                print(f"built {report.ensemble} in {repo} ({report.backbone})", flush=True)
-            result["backbone"] = report.backbone
-
-    if "limit" in only:
-        result["limit"] = backbone_limit()
-        print("backbone alone:", json.dumps(result["limit"]), flush=True)
-        result["decode_limit"] = decode_limit(images)
-        print("GPU preprocessing alone:", json.dumps(result["decode_limit"]), flush=True)
-        save()
-
-    if only & {"ours", "mp", "backbone"}:
-        s = serve(repos["ours"][0], "ours")
-        try:
-            if "ours" in only:
-                # top-1: fp32 torch on the CPU with Pillow (reference) vs nvJPEG + the fp16 GPU pipeline
-                net, _ = weights.load("efficientnet-lite0", "imagenet")
-                with torch.no_grad():
-                    ref = {
-                        Path(p).name: int(
-                            net(
-                                torch.from_numpy(preprocessing.preprocess(Path(p).read_bytes())[None])
-                            ).argmax()
-                        )
-                        for p in images
-                    }
-                client = TritonClient(s.grpc_url, "grpc", timeout=120)
-                top1 = {
-                    Path(p).name: classifier.classify(client, EFF, Path(p).read_bytes(), 1).top[0].index
-                    for p in images
-                }
-                result["top1"] = {"fp32_cpu_reference": ref, "fp16_gpu_pipeline": top1, "agree": ref == top1}
-                print("top-1", json.dumps(result["top1"]), flush=True)
-                result["ours"] = run_loads(s.grpc_url, images, args.requests)
-                save()
-            if only & {"ours", "mp"}:
-                if args.profile:
-                    import threading
-
-                    prof: dict = {}
-                    spy = threading.Timer(5.0, lambda: prof.update(profile_stubs()))
-                    spy.start()
-                result["ours_multiprocess"] = multiprocess_load(s.grpc_url, images)
-                if args.profile:
-                    spy.join()
-                    result["profile"] = prof
-                    print("profile:", json.dumps(prof, indent=1), flush=True)
-                print("ours, 8 client processes:", json.dumps(result["ours_multiprocess"]), flush=True)
-                result["ours_server_stats"] = model_stats(s.grpc_url)
-                print(json.dumps(result["ours_server_stats"]), flush=True)
-                save()
-            if "backbone" in only:
-                result["backbone_via_triton"] = []
-                for t, b, c in (
-                    ("grpc", 64, 4),
-                    ("cuda_shm", 64, 4),
-                    ("cuda_shm", 256, 2),
-                    ("cuda_shm", 256, 4),
-                ):
-                    r = isolated(backbone_through_triton, s.grpc_url, batch=b, transport=t, concurrency=c)
-                    result["backbone_via_triton"].append(r)
-                    print("backbone via triton:", json.dumps(r), flush=True)
-                    save()
-        finally:
-            s.stop()
-    if "seed" in only:
-        s = serve(repos["seed"][0], "seed-style")
-        try:
-            result["seed_style"] = run_loads(s.grpc_url, images, args.requests // 3)
-            save()
-            result["seed_style_multiprocess"] = multiprocess_load(s.grpc_url, images, requests=300)
-            print(
-                "seed-style, 8 client processes:", json.dumps(result["seed_style_multiprocess"]), flush=True
-            )
-            save()
-        finally:
-            s.stop()
-    if "literal" in only:
-        s = serve(repos["literal"][0], "seed as written")
-        try:
-            result["seed_literal_multiprocess"] = multiprocess_load(s.grpc_url, images, requests=60)
-            print("seed as written, 8 client processes:", json.dumps(result["seed_literal_multiprocess"]))
-            save()
-        finally:
-            s.stop()
-    save()
-    return 0
 
 
 def model_stats(url: str) -> dict:
@@ -459,6 +290,245 @@ def model_stats(url: str) -> dict:
             },
         }
     return out
+
+
+def serve(repo: Path, note: str) -> srv.ManagedServer:
+    cfg = srv.ServerConfig(
+        repo, srv.free_port(), srv.free_port(), srv.free_port(), model_control="explicit", load_models=["*"]
+    )
+    s = srv.ManagedServer(cfg)
+    t0 = time.perf_counter()
+    s.start()
+    s.wait_ready(600)
+    print(f"server ready ({note}) at {s.grpc_url} in {time.perf_counter() - t0:.0f} s", flush=True)
+    return s
+
+
+def reload_with(url: str, repo: Path, model: str, changes: dict) -> None:
+    """Reload ``model`` with its config changed (instances, queue delay, parameters) through the
+    repository API's config override: no restart, the files stay as built."""
+    import tritonclient.grpc as tc
+    from google.protobuf import json_format
+
+    from build_tools import repository
+
+    config = repository.read_config(repo / model / "config.pbtxt")
+    if "instances" in changes:
+        config.instance_group[0].count = int(changes["instances"])
+    if "queue_delay_us" in changes:
+        config.dynamic_batching.max_queue_delay_microseconds = int(changes["queue_delay_us"])
+    for key, value in changes.get("parameters", {}).items():
+        config.parameters[key].string_value = str(value)
+    tc.InferenceServerClient(url).load_model(model, config=json_format.MessageToJson(config))
+
+
+# ------------------------------------------------------------------------------------------------ main
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", required=True)
+    ap.add_argument("--out", required=True, help="folder for gpu.json and perf_analyzer.csv")
+    ap.add_argument("--work", default="/tmp/tc-gpu")
+    ap.add_argument("--tuning", default="{}", help="JSON overriding the GPU tuning of every build")
+    ap.add_argument("--smoke", action="store_true", help="a short run: fused only, one level per image set")
+    ap.add_argument("--tuning-sweep", action="store_true", help="reload the fused model with other settings")
+    ap.add_argument(
+        "--skip", default="", help="comma list of stages to skip: limits,top1,ensemble,seed,backbone"
+    )
+    ap.add_argument("--window-ms", type=int, default=2000)
+    args = ap.parse_args()
+    import torch
+
+    skip = set(filter(None, args.skip.split(",")))
+    images = sorted(str(p) for p in Path(args.images).iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
+    qa = [p for p in images if Path(p).name in QA]
+    sets = {"qa": qa, "three": images}
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tuning = {
+        **pipeline.GPU_TUNING,
+        "decode_threads": min(16, os.cpu_count() or 1),
+        **json.loads(args.tuning),
+    }
+    result: dict = {
+        "gpu": torch.cuda.get_device_name(0),
+        "torch": torch.__version__,
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "images": {k: [Path(p).name for p in v] for k, v in sets.items()},
+        "tuning": tuning,
+    }
+
+    def save() -> None:  # after every stage: a run cut short still leaves what it measured
+        (out_dir / "gpu.json").write_text(json.dumps(result, indent=2))
+
+    def note(key: str, value) -> None:
+        result[key] = value
+        print(f"{key}: {json.dumps(value)}", flush=True)
+        save()
+
+    # -- 1. builds
+    work = Path(args.work)
+    ours, seed = work / "ours", work / "seed"
+    t0 = time.perf_counter()
+    builds = [(ours, "resnet50", "random", "fused"), (ours, "efficientnet-lite0", "imagenet", "fused")]
+    if not args.smoke:
+        builds += [
+            (ours, "resnet50", "random", "ensemble"),
+            (ours, "efficientnet-lite0", "imagenet", "ensemble"),
+        ]
+        if "seed" not in skip:
+            builds.append((seed, "resnet50", "random", "ensemble"))
+    for repo, model, w, layout in builds:
+        t = {**tuning, "preprocess_style": "seed" if repo == seed else "fast"}
+        report = pipeline.build(model, w, "python-torch", repo, tuning=t, force=True, layout=layout)
+        print(f"built {report.ensemble} ({report.backbone}, {layout}) in {repo}", flush=True)
+    note("build_s", round(time.perf_counter() - t0, 1))
+
+    # -- 2. limits
+    if "limits" not in skip:
+        note("backbone_limit", backbone_limit((1, 64, 256) if not args.smoke else (64,)))
+        dl = {}
+        for name, paths in sets.items():
+            for threads in (1, 3):
+                dl[f"{name}_{threads}t"] = decode_limit(paths, threads=threads)
+        note("decode_limit", dl)
+        note("pillow_limit", {"qa_16t": pillow_limit(qa, min(16, os.cpu_count() or 1))})
+
+    exe = shutil.which("perf_analyzer")
+    settings = ["-b", "1", "--async", "--measurement-mode", "time_windows", "-p", str(args.window_ms)]
+    settings += ["--stability-percentage", "25", "--max-trials", "6"]
+    pa = PerfAnalyzer(exe, out_dir / "perf_analyzer.csv", settings) if exe else None
+    if pa is None:
+        note("perf_analyzer", "not on PATH: load stages skipped")
+    else:
+        note("perf_analyzer_settings", settings)
+    data = {k: input_data(v, work / f"input-{k}.json") for k, v in sets.items()}
+    levels = {
+        "fused": {"qa": [64, 128, 256, 512], "three": [64, 256]},
+        "ensemble": {"qa": [64, 256], "three": [64, 256]},
+    }
+    if args.smoke:
+        levels = {"fused": {"qa": [256], "three": [256]}}
+
+    def load(kind: str, model: str, url: str) -> list[dict]:
+        rows = []
+        for set_name, lv in levels.get(kind, {}).items():
+            for level in lv:
+                r = pa.run(
+                    {"layout": kind, "images": set_name, "model": model},
+                    model,
+                    url,
+                    level,
+                    ["--input-data", str(data[set_name])],
+                )
+                print(json.dumps(r), flush=True)
+                rows.append(r)
+        return rows
+
+    # -- 3-6 on our repository
+    s = serve(ours, "fused + ensemble")
+    try:
+        url = s.grpc_url.removeprefix("grpc://")
+        if "top1" not in skip:
+            note("top1", top1_check(ours, s.grpc_url, images))
+        if pa is not None:
+            loads = {"fused": load("fused", RESNET.fused, url)}
+            result["perf_analyzer"] = loads
+            save()
+            note(
+                "bench_fused_qa",
+                bench_processes(s.grpc_url, RESNET.fused, qa, 8, 32, 600 if args.smoke else 1500),
+            )
+            if args.tuning_sweep:
+                sweep = []
+                for instances, workers in ((1, 2), (1, 4), (2, 3)):
+                    reload_with(
+                        url,
+                        ours,
+                        RESNET.fused,
+                        {"instances": instances, "parameters": {"pipeline_workers": workers}},
+                    )
+                    r = pa.run(
+                        {"layout": f"fused i{instances} w{workers}", "images": "qa", "model": RESNET.fused},
+                        RESNET.fused,
+                        url,
+                        256,
+                        ["--input-data", str(data["qa"])],
+                    )
+                    print(json.dumps(r), flush=True)
+                    sweep.append(r)
+                reload_with(
+                    url,
+                    ours,
+                    RESNET.fused,
+                    {
+                        "instances": tuning["fused_instances"],
+                        "parameters": {"pipeline_workers": tuning["pipeline_workers"]},
+                    },
+                )
+                note("fused_tuning_sweep", sweep)
+            if not args.smoke and "ensemble" not in skip:
+                loads["ensemble"] = load("ensemble", RESNET.ensemble, url)
+                save()
+            if not args.smoke and "backbone" not in skip:
+                backbone = catalog.backbone("python-torch").model_name(RESNET)
+                rows = []
+                for b, c in ((64, 4), (256, 2), (256, 4)):
+                    extra = [
+                        "-b",
+                        str(b),
+                        "--shared-memory",
+                        "cuda",
+                        "--output-shared-memory-size",
+                        str(b * 1000 * 4),
+                    ]
+                    r = pa.run(
+                        {"layout": "backbone", "images": "random", "model": backbone, "batch": b},
+                        backbone,
+                        url,
+                        c,
+                        extra,
+                    )
+                    print(json.dumps(r), flush=True)
+                    rows.append(r)
+                note("backbone_via_server_cuda_shm", rows)
+        note("server_stats_ours", model_stats(s.grpc_url))
+    finally:
+        s.stop()
+
+    if pa is not None and not args.smoke and "seed" not in skip:
+        s = serve(seed, "seed-style")
+        try:
+            levels["seed"] = {"qa": [64, 256], "three": [64, 256]}
+            result["perf_analyzer"]["seed"] = load(
+                "seed", RESNET.ensemble, s.grpc_url.removeprefix("grpc://")
+            )
+            save()
+            note("server_stats_seed", model_stats(s.grpc_url))
+        finally:
+            s.stop()
+    print(summary(result), flush=True)
+    save()
+    return 0
+
+
+def summary(r: dict) -> str:
+    lines = [f"{r['gpu']}  torch {r['torch']}  {r['cpus']} CPUs  {r['date']}"]
+    for k, v in (r.get("backbone_limit") or {}).items():
+        lines.append(f"backbone limit batch {k}: {v['img_s']:.0f} img/s")
+    for k, v in (r.get("decode_limit") or {}).items():
+        lines.append(f"nvJPEG decode limit {k}: {v['img_s']:.0f} img/s")
+    for kind, rows in (r.get("perf_analyzer") or {}).items():
+        for x in rows:
+            if "error" in x:
+                lines.append(f"{kind:<9} {x['images']:<6} c={x['concurrency']:<4} ERROR {x['error'][:120]}")
+            else:
+                lines.append(
+                    f"{kind:<9} {x['images']:<6} c={x['concurrency']:<4} {x['img_s']:8.0f} img/s  p50 {x['p50_ms']} p99 {x['p99_ms']} ms"
+                )
+    if "top1" in r:
+        lines.append(f"top-1 agree: {r['top1']['agree']}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,27 +1,35 @@
-"""The benchmark suite: one run, the same images, every figure as a ratio against a reference.
+"""The benchmark suite: one run, one server, the same images, every figure as a ratio against a reference
+measured in the same run.
 
     .venv/bin/python -m benchmarks.run [--images DIR] [--requests 60] [--out bench-results/cpu.json]
 
-1. in-process reference: Pillow decode + the same preprocessing + onnxruntime on the same ONNX file;
-2. bare client: a minimal raw tritonclient call to the ensemble;
-3. console path: the console's own classify code (tui.core.classifier.classify);
-4. seed-style preprocessing (full decode, resize, crop) vs ours, with top-1 agreement;
-5. throughput at concurrency 1/4/8/16 through the ensemble vs onnxruntime-alone batched throughput;
-6. start-up: ``triton-console --help`` vs ``python -c pass``; the console's first paint; event-loop lag while
-   the Classify pane works.
+1. latency per image (p50, interleaved): the in-process reference (Pillow + the same preprocessing +
+   onnxruntime on the same ONNX file), a bare tritonclient call, and the console's classify, through the
+   three-step ensemble and the fused model;
+2. ``infer`` on a 3×224×224 FP32 tensor (the backbone model) vs a bare tritonclient call with that tensor;
+3. seed-style preprocessing (full decode, resize, crop) vs ours, with top-1 agreement;
+4. throughput at concurrency 1/4/8/16 through both layouts vs an in-process thread pipeline (the fused
+   model's own decoder and onnxruntime runner, decoding the next batch while the current one runs, on the
+   same cores);
+5. the console: ``--help`` vs ``python -c pass``; first paint; event-loop stalls while the Classify pane
+   works and while the Bench pane runs a concurrency sweep up to 16; the Metrics pane's cost to the server
+   (bench at concurrency 8 with and without the pane open at 1 s polling, alternated).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import platform
+import queue
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,13 +38,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tui.core import bench, classifier, preprocessing  # noqa: E402
+from build_tools import catalog  # noqa: E402
+from tui.core import bench, classifier, infer, preprocessing  # noqa: E402
 from tui.core import server as srv  # noqa: E402
 from tui.core.client import TritonClient  # noqa: E402
 from tui.core.stats import percentile  # noqa: E402
 
 MODEL_KEY = "efficientnet-lite0"
-ENSEMBLE = "ensemble_python_efficientnet_lite0"
+SPEC = catalog.MODELS[MODEL_KEY]
+ENSEMBLE, FUSED = SPEC.ensemble, SPEC.fused
+BACKBONE = catalog.backbone("python-onnxruntime").model_name(SPEC)
+LAYOUTS = {"ensemble": ENSEMBLE, "fused": FUSED}
 
 
 def p50(xs):
@@ -67,19 +79,58 @@ def ort_session(path: Path, threads: int = 0):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def raw_client_call(url: str):
+def raw_image_call(url: str, model: str):
     """The seed's client, minimal: bytes as UINT8 [1, N] to INPUT, OUTPUT back."""
     import tritonclient.grpc as tc
 
     client = tc.InferenceServerClient(url)
+    out = [tc.InferRequestedOutput("OUTPUT")]
 
     def call(data: bytes):
         arr = np.frombuffer(data, dtype=np.uint8).reshape(1, -1)
         inp = tc.InferInput("INPUT", list(arr.shape), "UINT8")
         inp.set_data_from_numpy(arr)
-        return client.infer(ENSEMBLE, [inp], outputs=[tc.InferRequestedOutput("OUTPUT")]).as_numpy("OUTPUT")
+        return client.infer(model, [inp], outputs=out).as_numpy("OUTPUT")
 
     return call
+
+
+def runtime_module(repo: Path):
+    """The fused model's runtime, loaded from the built repository exactly as the stub loads it."""
+    path = repo / FUSED / "1" / "triton_console_runtime.py"
+    spec = importlib.util.spec_from_file_location("triton_console_runtime", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def thread_pipeline(repo: Path, datas: list[bytes], n: int, batch: int = 8) -> dict:
+    """The best in-process equivalent of the fused model: its decoder (Pillow threads) and its onnxruntime
+    runner, with the next batch decoded while the current one runs; ``n`` images in batches of ``batch``."""
+    rt = runtime_module(repo)
+    decoder = rt.BatchDecoder(0, gpu="off")
+    runner = rt.OrtRunner(str(repo / FUSED / "1" / "model.onnx"))
+    arrays = [np.frombuffer(d, dtype=np.uint8) for d in datas]
+    ready: queue.Queue = queue.Queue(maxsize=2)
+
+    def produce():
+        for start in range(0, n, batch):
+            group = [arrays[i % len(arrays)] for i in range(start, min(n, start + batch))]
+            ready.put(decoder.decode(group))
+        ready.put(None)
+
+    runner.forward([decoder.decode(arrays[:1])[0][0]])  # warm
+    producer = threading.Thread(target=produce)
+    t0 = time.perf_counter()
+    producer.start()
+    done = 0
+    while (item := ready.get()) is not None:
+        softmax(runner.forward([b for b, _ in item]))
+        done += len(item)
+    seconds = time.perf_counter() - t0
+    producer.join()
+    decoder.close()
+    return {"img_s": done / seconds, "batch": batch, "images": done}
 
 
 def startup(n: int = 7) -> dict:
@@ -93,53 +144,130 @@ def startup(n: int = 7) -> dict:
     return {"python_pass_ms": base, "help_ms": helpt, "ratio": helpt / base}
 
 
-async def first_paint_and_lag(url: str, images: list[str]) -> dict:
-    """Time to the first composed screen, and the longest event-loop stall while classifying."""
+class LagProbe:
+    """Event-loop stalls: how late a 5 ms sleep wakes up, sampled for as long as it runs."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stop.is_set():
+            t = loop.time()
+            await asyncio.sleep(0.005)
+            self.lags.append((loop.time() - t - 0.005) * 1000)
+
+    def start(self) -> LagProbe:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def stop(self) -> list[float]:
+        self._stop.set()
+        await self._task
+        return self.lags
+
+
+def lag_summary(lags: list[float]) -> dict:
+    lags = lags or [0.0]
+    return {"max_ms": max(lags), "p99_ms": percentile(lags, 99), "samples": len(lags)}
+
+
+async def console_lag(url: str, images: list[str]) -> dict:
+    """First paint; stalls while the Classify pane classifies the images six times over; stalls while the
+    Bench pane sweeps concurrency 4, 8, 16 against the fused model."""
     from tui.app import ConsoleApp, ConsoleOptions
+    from tui.panes.bench import BenchPane
     from tui.panes.classify import ClassifyPane
 
     t0 = time.perf_counter()
     app = ConsoleApp(ConsoleOptions(url=url, protocol="grpc"))
+    out: dict = {}
     async with app.run_test(size=(100, 30)) as pilot:
-        first_paint = (time.perf_counter() - t0) * 1000
+        out["first_paint_ms"] = (time.perf_counter() - t0) * 1000
         pane = app.query_one(ClassifyPane)
         deadline = time.monotonic() + 60
         while pane.model is None and time.monotonic() < deadline:
             await pilot.pause(0.1)
         await pilot.press("4")
-        lags: list[float] = []
-        stop = asyncio.Event()
-
-        async def probe():
-            loop = asyncio.get_running_loop()
-            while not stop.is_set():
-                t = loop.time()
-                await asyncio.sleep(0.005)
-                lags.append((loop.time() - t - 0.005) * 1000)
-
-        task = asyncio.create_task(probe())
-        first_round = 0
+        probe, first_round = LagProbe().start(), 0
         for round_ in range(6):
             pane.classify(images)
             n0 = len(pane.latencies)
             while len(pane.latencies) < n0 + len(images) and time.monotonic() < deadline + 60:
-                await pilot.pause(0.05)
-            if round_ == 0:
-                first_round = len(
-                    lags
-                )  # the first round overlaps one-time work (tree listing, first renders)
-        stop.set()
-        await task
+                await asyncio.sleep(0.05)  # not pilot.pause: the test harness's own screen waits cost
+            if round_ == 0:  # the first round overlaps one-time work (tree listing, first renders)
+                first_round = len(probe.lags)
+        lags = await probe.stop()
+        out["classify"] = {
+            **lag_summary(lags[first_round:]),
+            "first_round_max_ms": max(lags[:first_round] or [0.0]),
+            "classified": len(pane.latencies),
+        }
+
+        await pilot.press("6")
+        bp = app.query_one(BenchPane)
+        while FUSED not in bp.models and time.monotonic() < deadline + 90:
+            await pilot.pause(0.1)
+        bp.query_one("#bench-model").value = FUSED
+        bp.query_one("#bench-inputs").value = " ".join(images)
+        bp.query_one("#bench-levels").value = "4,8,16"
+        bp.query_one("#bench-requests").value = "150"
+        await pilot.pause(0.2)
+        probe = LagProbe().start()
+        bp.action_run()
+        end = time.monotonic() + 240
+        while bp.run is None and time.monotonic() < end:
+            await asyncio.sleep(0.1)
+        lags = await probe.stop()
+        out["bench_sweep"] = {
+            **lag_summary(lags),
+            "steps": [
+                {"concurrency": s["concurrency"], "img_s": s["throughput"]}
+                for s in bp.steps
+                if s.get("count")
+            ],
+        }
         await pilot.press("q")
-    steady = lags[first_round:] or [0.0]
+    return out
+
+
+def bench_cli(url: str, model: str, images: list[str], concurrency: int, requests: int) -> float:
+    argv = [sys.executable, "-m", "tui.cli", "bench", *images, "-u", url, "-m", model]
+    argv += ["--concurrency", str(concurrency), "--requests", str(requests), "--warmup", "10", "--json"]
+    res = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=True)
+    return json.loads(res.stdout.splitlines()[-1])["throughput"]
+
+
+async def metrics_pane_cost(
+    url: str, metrics_url: str, images: list[str], rounds: int, requests: int
+) -> dict:
+    """Bench at concurrency 8 (a separate process) alone and with the console open on the Metrics pane at
+    1 s polling, alternated so drift hits both alike."""
+    from tui.app import ConsoleApp, ConsoleOptions
+    from tui.core.connection import Connection
+    from tui.panes.metrics import MetricsPane
+
+    alone, watched, polls = [], [], 0
+    for _ in range(rounds):
+        alone.append(await asyncio.to_thread(bench_cli, url, FUSED, images, 8, requests))
+        conn = Connection(url=url, protocol="grpc", metrics_url=metrics_url)
+        app = ConsoleApp(ConsoleOptions(connection=conn))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("5")
+            pane = app.query_one(MetricsPane)
+            await pilot.pause(1.5)
+            before = pane.polls
+            watched.append(await asyncio.to_thread(bench_cli, url, FUSED, images, 8, requests))
+            polls += pane.polls - before
+            await pilot.press("q")
+    a, w = statistics.median(alone), statistics.median(watched)
     return {
-        "first_paint_ms": first_paint,
-        "max_loop_lag_ms": max(lags),
-        "p99_loop_lag_ms": percentile(lags, 99),
-        "max_loop_lag_first_round_ms": max(lags[:first_round] or [0.0]),
-        "max_loop_lag_steady_ms": max(steady),
-        "p99_loop_lag_steady_ms": percentile(steady, 99),
-        "classified": len(pane.latencies),
+        "alone_img_s": alone,
+        "with_pane_img_s": watched,
+        "cost": 1 - w / a,
+        "polls_during": polls,
     }
 
 
@@ -168,11 +296,12 @@ def main() -> int:
     if not args.repository:
         from build_tools import pipeline
 
-        print("building the repository…", flush=True)
+        print("building the repository (ensemble and fused)…", flush=True)
         pipeline.build(MODEL_KEY, "imagenet", "python-onnxruntime", repo)
-    onnx_path = repo / "efficientnet_lite0_ort" / "1" / "model.onnx"
+        pipeline.build(MODEL_KEY, "imagenet", "python-onnxruntime", repo, layout="fused")
+    onnx_path = repo / BACKBONE / "1" / "model.onnx"
 
-    # -- 4. preprocessing: ours vs seed-style, and top-1 agreement
+    # -- 3. preprocessing: ours vs seed-style, and top-1 agreement
     sess = ort_session(onnx_path)
     pre = {}
     for n, data in payloads.items():
@@ -183,7 +312,6 @@ def main() -> int:
         pre[n] = {"ours_ms": ours, "seed_ms": seed, "speedup": seed / ours, "same_top1": bool(a == b)}
     results["preprocessing"] = pre
 
-    # -- 1. in-process reference
     def reference(data):
         x = preprocessing.preprocess(data)[None]
         return softmax(sess.run(None, {"input": x})[0])
@@ -194,49 +322,73 @@ def main() -> int:
     try:
         server.wait_ready(300)
         client = TritonClient(server.grpc_url, "grpc", timeout=60)
-        raw = raw_client_call(server.grpc_url)
+        raw = {k: raw_image_call(server.grpc_url, m) for k, m in LAYOUTS.items()}
         for data in payloads.values():  # warm every path
             for _ in range(3):
-                reference(data), raw(data), classifier.classify(client, ENSEMBLE, data, 5)
+                reference(data)
+                for k, m in LAYOUTS.items():
+                    raw[k](data), classifier.classify(client, m, data, 5)
+
+        # -- 1. latency: each path in blocks of 9 calls (the first dropped), the blocks of all paths
+        # interleaved over several rounds, so drift hits every path alike; a pause before each block lets
+        # the previous path's onnxruntime threads stop spinning (on two cores they would slow the next)
+        paths_of = {"reference": reference}
+        for k, m in LAYOUTS.items():
+            paths_of[f"bare_{k}"] = raw[k]
+            paths_of[f"console_{k}"] = lambda d, m=m: classifier.classify(client, m, d, 5)
         lat = {}
         for n, data in payloads.items():
-            ref, bare, cons = [], [], []
-            for _ in range(args.requests):  # interleaved so drift hits all three alike
-                ref += timed(lambda d=data: reference(d), 1)
-                bare += timed(lambda d=data: raw(d), 1)
-                cons += timed(lambda d=data: classifier.classify(client, ENSEMBLE, d, 5), 1)
-            lat[n] = {
-                "reference_p50": p50(ref),
-                "bare_p50": p50(bare),
-                "console_p50": p50(cons),
-                "console_vs_reference": p50(cons) / p50(ref),
-                "console_vs_bare": p50(cons) / p50(bare),
-            }
+            times: dict[str, list[float]] = {}
+            for _ in range(max(1, args.requests // 8)):
+                for k, fn in paths_of.items():
+                    time.sleep(0.2)
+                    times.setdefault(k, []).extend(timed(lambda d=data, fn=fn: fn(d), 9)[1:])
+            row = {f"{k}_p50": p50(v) for k, v in times.items()}
+            for k in LAYOUTS:
+                row[f"{k}_vs_reference"] = row[f"console_{k}_p50"] / row["reference_p50"]
+                row[f"{k}_console_vs_bare"] = row[f"console_{k}_p50"] / row[f"bare_{k}_p50"]
+            lat[n] = row
         results["latency"] = lat
+        print(json.dumps(lat, indent=1), flush=True)
 
-        # -- 5. throughput
-        batch = np.stack([preprocessing.preprocess(d) for d in payloads.values()] * 6)[:16]
+        # -- 2. infer on a tensor model vs a bare tritonclient call with the same tensor
+        results["infer"] = infer_vs_bare(client, server.grpc_url, args.requests * 2)
+        print(json.dumps(results["infer"]), flush=True)
+
+        # -- 4. throughput
+        datas = list(payloads.values())
+        pipe = thread_pipeline(repo, datas, args.throughput_requests)
+        batch = np.stack([preprocessing.preprocess(d) for d in datas] * 6)[:16]
         sess.run(None, {"input": batch})
         per = timed(lambda: sess.run(None, {"input": batch}), 10)
-        ort_ips = len(batch) / (statistics.median(per) / 1000)
-        thr = {}
-        for c in (1, 4, 8, 16):
-            r = bench.run(
-                client, ENSEMBLE, paths, concurrency=c, requests=args.throughput_requests, warmup=10
-            )
-            thr[c] = {
-                "img_s": r.throughput,
-                "p50": r.latency.p50,
-                "p99": r.latency.p99,
-                "errors": r.errors,
-                "vs_ort_batched": r.throughput / ort_ips,
-                "server": r.breakdown.to_dict(),
-            }
-        results["throughput"] = {"ort_batched_img_s": ort_ips, "ensemble": thr}
+        thr: dict = {
+            "thread_pipeline": pipe,
+            "ort_alone_batch16_img_s": len(batch) / (statistics.median(per) / 1000),
+        }
+        for key, model in LAYOUTS.items():
+            thr[key] = {}
+            for c in (1, 4, 8, 16):
+                r = bench.run(
+                    client, model, paths, concurrency=c, requests=args.throughput_requests, warmup=10
+                )
+                thr[key][c] = {
+                    "img_s": r.throughput,
+                    "p50": r.latency.p50,
+                    "p99": r.latency.p99,
+                    "errors": r.errors,
+                    "vs_thread_pipeline": r.throughput / pipe["img_s"],
+                    "server": r.breakdown.to_dict(),
+                }
+                print(key, c, f"{r.throughput:.1f} img/s", flush=True)
+        results["throughput"] = thr
 
-        # -- 6. start-up and event loop
+        # -- 5. the console
         results["startup"] = startup()
-        results["console"] = asyncio.run(first_paint_and_lag(server.grpc_url, paths))
+        results["console"] = asyncio.run(console_lag(server.grpc_url, paths))
+        print(json.dumps(results["console"]), flush=True)
+        results["metrics_pane"] = asyncio.run(
+            metrics_pane_cost(server.grpc_url, server.metrics_url, paths, 3, args.throughput_requests)
+        )
     finally:
         server.stop()
 
@@ -246,36 +398,90 @@ def main() -> int:
     return 0
 
 
+def infer_vs_bare(client: TritonClient, url: str, n: int) -> dict:
+    """``infer`` (the console's own code: inputs planned from metadata, every output summarized) on the
+    backbone model with one FP32 [1, 3, 224, 224] tensor vs tritonclient's infer with that tensor."""
+    import tritonclient.grpc as tc
+
+    info = client.model_info(BACKBONE)
+    plans = infer.plan_inputs(info, seed=0)
+    x = plans[0].array
+    bare = tc.InferenceServerClient(url)
+    inp = tc.InferInput(plans[0].name, list(x.shape), "FP32")
+    inp.set_data_from_numpy(x)
+    outs = [tc.InferRequestedOutput(t.name) for t in info.metadata.outputs]
+
+    def bare_call():
+        return bare.infer(BACKBONE, [inp], outputs=outs).as_numpy(outs[0].name())
+
+    def console_call():
+        return infer.run(client, BACKBONE, plans)
+
+    for _ in range(10):
+        bare_call(), console_call()
+    b, c = [], []
+    for _ in range(n):
+        b += timed(bare_call, 1)
+        c += timed(console_call, 1)
+    return {
+        "model": BACKBONE,
+        "shape": list(x.shape),
+        "bare_p50": p50(b),
+        "console_p50": p50(c),
+        "ratio": p50(c) / p50(b),
+    }
+
+
 def render(r: dict) -> str:
     out = [
         f"machine: {r['machine']}   date: {r['date']}",
         "",
-        "latency p50 (ms)   reference  bare  console  console/ref  console/bare",
+        "latency p50 (ms)  reference   ensemble: bare console  /ref    fused: bare console  /ref",
     ]
     for n, v in r["latency"].items():
         out.append(
-            f"  {n:<14} {v['reference_p50']:9.2f} {v['bare_p50']:6.2f} {v['console_p50']:8.2f} "
-            f"{v['console_vs_reference']:11.2f}× {v['console_vs_bare']:11.2f}×"
+            f"  {n:<14} {v['reference_p50']:8.2f}  {v['bare_ensemble_p50']:15.2f} {v['console_ensemble_p50']:7.2f} "
+            f"{v['ensemble_vs_reference']:5.2f}×  {v['bare_fused_p50']:11.2f} {v['console_fused_p50']:7.2f} "
+            f"{v['fused_vs_reference']:5.2f}×"
         )
-    out += ["", "preprocessing (ms)  ours  seed-style  speed-up  same top-1"]
+    i = r["infer"]
+    out += [
+        "",
+        f"infer {i['model']} FP32 {i['shape']}: console {i['console_p50']:.2f} ms vs bare tritonclient "
+        f"{i['bare_p50']:.2f} ms p50: {i['ratio']:.3f}×",
+        "",
+        "preprocessing (ms)  ours  seed-style  speed-up  same top-1",
+    ]
     for n, v in r["preprocessing"].items():
         out.append(
             f"  {n:<14} {v['ours_ms']:6.2f} {v['seed_ms']:10.2f} {v['speedup']:8.1f}×  {v['same_top1']}"
         )
     t = r["throughput"]
-    out += ["", f"throughput (img/s)  onnxruntime alone, batch 16: {t['ort_batched_img_s']:.1f}"]
-    for c, v in t["ensemble"].items():
-        out.append(
-            f"  concurrency {c:>2}: {v['img_s']:7.1f}  ({v['vs_ort_batched']:.2f}× ort)  p50 {v['p50']:.1f} "
-            f"p99 {v['p99']:.1f} ms  errors {v['errors']}"
-        )
-    s, c = r["startup"], r["console"]
+    out += [
+        "",
+        f"throughput (img/s)  in-process thread pipeline {t['thread_pipeline']['img_s']:.1f}; "
+        f"onnxruntime alone, batch 16, no decoding: {t['ort_alone_batch16_img_s']:.1f}",
+    ]
+    for key in LAYOUTS:
+        for c, v in t[key].items():
+            out.append(
+                f"  {key:<8} c={c:>2}: {v['img_s']:6.1f} ({v['vs_thread_pipeline']:.2f}× pipeline)  "
+                f"p50 {v['p50']:.1f} p99 {v['p99']:.1f} ms  errors {v['errors']}"
+            )
+    s, c, m = r["startup"], r["console"], r["metrics_pane"]
+    cl, bs = c["classify"], c["bench_sweep"]
+    sweep = ", ".join(f"c={x['concurrency']:g} {x['img_s']:.0f}" for x in bs["steps"])
     out += [
         "",
         f"--help {s['help_ms']:.0f} ms vs python -c pass {s['python_pass_ms']:.0f} ms: {s['ratio']:.2f}×",
-        f"first paint {c['first_paint_ms']:.0f} ms; event loop max lag {c['max_loop_lag_ms']:.1f} ms "
-        f"(first round {c['max_loop_lag_first_round_ms']:.1f}; steady max {c['max_loop_lag_steady_ms']:.1f}, "
-        f"p99 {c['p99_loop_lag_steady_ms']:.1f}) over {c['classified']} classifications",
+        f"first paint {c['first_paint_ms']:.0f} ms",
+        f"event loop while classifying: max {cl['max_ms']:.1f} ms, p99 {cl['p99_ms']:.1f} ms "
+        f"(first round max {cl['first_round_max_ms']:.1f}) over {cl['classified']} images",
+        f"event loop during a Bench pane sweep 4,8,16: max {bs['max_ms']:.1f} ms, p99 {bs['p99_ms']:.1f} ms "
+        f"({sweep} img/s)",
+        f"Metrics pane at 1 s polling: bench c=8 {statistics.median(m['with_pane_img_s']):.1f} vs "
+        f"{statistics.median(m['alone_img_s']):.1f} img/s alone: cost {100 * m['cost']:.1f}% "
+        f"({m['polls_during']} polls during the runs)",
     ]
     return "\n".join(out)
 

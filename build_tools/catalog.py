@@ -119,7 +119,8 @@ BACKBONES: dict[str, Backbone] = {
             backend="python",
             source="backbone_onnxruntime",
             fusable=True,
-            parameters=(("onnx_file", "model.onnx"),),
+            # no busy-waiting between runs: the ensemble's preprocess needs the cores in between
+            parameters=(("onnx_file", "model.onnx"), ("ort_spinning", "false")),
         ),
         Backbone(
             "python-torch",

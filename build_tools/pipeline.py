@@ -48,7 +48,15 @@ def resolve_backbone(choice: str, layout: str = catalog.DEFAULT_LAYOUT) -> str:
 
 # Measured on the lent H100 (benchmarks/gpu.py sweeps, README): four preprocess instances keep nvJPEG
 # busy (1: 800, 2: 1,300, 4: 1,600, 6-8: 1,450 img/s end to end), short queue delays let batches form.
-GPU_TUNING = {"preprocess_instances": 4, "preprocess_queue_delay_us": 1000, "queue_delay_us": 2000}
+GPU_TUNING = {
+    "preprocess_instances": 4,
+    "preprocess_queue_delay_us": 1000,
+    "queue_delay_us": 2000,
+    # the fused layout: one pipelined instance (one CUDA context), three decode workers
+    "fused_instances": 1,
+    "fused_queue_delay_us": 500,
+    "pipeline_workers": 3,
+}
 
 
 def default_tuning(flavour: str, gpu: bool | None = None) -> dict:

@@ -167,6 +167,12 @@ def fused_config(spec: catalog.Model, flavour: str, weights: dict, tuning: dict 
         "decode_threads": str(tuning.get("decode_threads", 0)),
         "gpu_decode": "auto",
         "intra_op_threads": str(tuning.get("intra_op_threads", 0)),
+        # onnxruntime's default: idle threads spin briefly, so the next batch starts at once (the fused
+        # model is the only busy process between requests)
+        "ort_spinning": str(tuning.get("ort_spinning", "true")),
+        # auto: pipelined where nvJPEG and CUDA are there (see fused.py), in turn on a CPU
+        "pipeline": str(tuning.get("pipeline", "auto")),
+        "pipeline_workers": str(tuning.get("pipeline_workers", 0)),
         **{k: v for k, v in backbone.parameters if k in ("device", "precision", "cuda_graphs")},
         **(tuning.get("gpu_options") or {}),
     }

@@ -19,7 +19,11 @@ class TritonPythonModel:
         path = os.path.join(
             args["model_repository"], args["model_version"], params.get("onnx_file", "model.onnx")
         )
-        self.runner = OrtRunner(path, int(params.get("intra_op_threads", "0") or 0))
+        self.runner = OrtRunner(
+            path,
+            int(params.get("intra_op_threads", "0") or 0),
+            spinning=params.get("ort_spinning", "true") != "false",
+        )
 
     def execute(self, requests):
         arrays = [pb_utils.get_input_tensor_by_name(r, "input").as_numpy() for r in requests]

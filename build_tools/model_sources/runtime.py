@@ -117,7 +117,8 @@ class BatchDecoder:
         """Per request: (tensor, None) — a GPU torch tensor or a CPU numpy array — or (None, error)."""
         done = self._gpu(arrays, gpu_dtype or self.torch.float32) if self.gpu is not None else {}
         rest = [a for i, a in enumerate(arrays) if i not in done]
-        cpu = iter(self.pool.map(self._one, rest))
+        # one image: decode it here (a hop to the pool costs more than it saves)
+        cpu = iter([self._one(rest[0])] if len(rest) == 1 else self.pool.map(self._one, rest))
         return [done[i] if i in done else next(cpu) for i in range(len(arrays))]
 
     def close(self) -> None:
@@ -142,6 +143,7 @@ class TorchRunner:
         cuda_graphs: bool = True,
         max_batch: int = 256,
         cpu_threads: int = 0,
+        probabilities: bool = False,
     ) -> None:
         import torch
 
@@ -154,6 +156,7 @@ class TorchRunner:
         self.max_batch = max_batch
         model = torch.jit.load(path, map_location=self.device).eval()
         self.model = model.to(dtype=self.dtype, memory_format=torch.channels_last)
+        self.probabilities = probabilities  # softmax on the device (inside the graph), fp32 out
         self.use_graphs = cuda and cuda_graphs
         self.graphs = {}
         self.lock = threading.Lock()
@@ -176,16 +179,21 @@ class TorchRunner:
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):
                 for _ in range(2):
-                    self.model(static_in)
+                    self._run(static_in)
             torch.cuda.current_stream().wait_stream(side)
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph):
-                static_out = self.model(static_in)
+                static_out = self._run(static_in)
             entry = self.graphs[b] = (graph, static_in, static_out)
         return entry
 
+    def _run(self, x):
+        out = self.model(x)
+        return self.torch.softmax(out.float(), dim=1) if self.probabilities else out
+
     def forward(self, parts: list) -> np.ndarray:
-        """Logits for the concatenation of ``parts`` (CPU or GPU tensors), in chunks of max_batch."""
+        """Logits (probabilities if asked) for the concatenation of ``parts`` (CPU or GPU tensors), in chunks
+        of max_batch."""
         torch = self.torch
         with self.lock, torch.inference_mode():
             if not self.use_graphs:
@@ -195,7 +203,7 @@ class TorchRunner:
                     else parts[0].to(self.device)
                 )
                 x = x.to(self.dtype).contiguous(memory_format=torch.channels_last)
-                return self.model(x).float().cpu().numpy()
+                return self._run(x).float().cpu().numpy()
             outs, pending = [], list(parts)
             while pending:
                 # fill one graph's static input straight from the parts (converted to fp16/channels_last by
@@ -222,7 +230,7 @@ class TorchRunner:
 class OrtRunner:
     """ONNX backbone on onnxruntime (CPU): the whole dynamic batch in one call."""
 
-    def __init__(self, path: str, threads: int = 0) -> None:
+    def __init__(self, path: str, threads: int = 0, spinning: bool = True) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -231,6 +239,8 @@ class OrtRunner:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        if not spinning:  # no busy-waiting between runs, for cores shared with other busy processes
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
