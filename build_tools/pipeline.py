@@ -52,10 +52,9 @@ GPU_TUNING = {
     "preprocess_instances": 4,
     "preprocess_queue_delay_us": 1000,
     "queue_delay_us": 2000,
-    # the fused layout: one pipelined instance (one CUDA context), three decode workers
-    "fused_instances": 1,
+    # the fused layout: instances overlap batches (benchmarks/gpu.py --tuning-sweep)
+    "fused_instances": 2,
     "fused_queue_delay_us": 500,
-    "pipeline_workers": 3,
 }
 
 

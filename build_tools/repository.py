@@ -170,9 +170,10 @@ def fused_config(spec: catalog.Model, flavour: str, weights: dict, tuning: dict 
         # onnxruntime's default: idle threads spin briefly, so the next batch starts at once (the fused
         # model is the only busy process between requests)
         "ort_spinning": str(tuning.get("ort_spinning", "true")),
-        # auto: pipelined where nvJPEG and CUDA are there (see fused.py), in turn on a CPU
-        "pipeline": str(tuning.get("pipeline", "auto")),
-        "pipeline_workers": str(tuning.get("pipeline_workers", 0)),
+        # nvJPEG slices decoded at once, and the size above which Pillow's DCT scaling beats nvJPEG
+        "gpu_workers": str(tuning.get("gpu_workers", 3)),
+        "gpu_max_pixels": str(tuning.get("gpu_max_pixels", 4_000_000)),
+        "log_stats_s": str(tuning.get("log_stats_s", 0)),  # > 0: where the time went, in the server log
         **{k: v for k, v in backbone.parameters if k in ("device", "precision", "cuda_graphs")},
         **(tuning.get("gpu_options") or {}),
     }

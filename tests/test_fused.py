@@ -56,40 +56,7 @@ def test_classify_cli_reports_the_fused_models_timings(server, images_dir, proto
         assert timings["decode"] + timings["backbone"] + timings["softmax"] < rec["latency_ms"]
 
 
-@pytest.fixture(scope="module")
-def pipelined(server, repo):
-    """The same fused model with its pipelined mode (the GPU default) forced on, loaded beside it: the
-    response-sender path runs on the CPU too, so the suite covers it."""
-    import shutil
-
-    import tritonclient.grpc as tc
-
-    name = "fused_pipelined"
-    shutil.copytree(repo / FUSED, repo / name)
-    config = repository.read_config(repo / name / "config.pbtxt")
-    config.name = name
-    config.parameters["pipeline"].string_value = "on"
-    config.parameters["pipeline_workers"].string_value = "2"
-    (repo / name / "config.pbtxt").write_text(repository.validate(config))
-    raw = tc.InferenceServerClient(server.grpc_url)
-    raw.load_model(name)
-    yield name
-    raw.unload_model(name)
-    shutil.rmtree(repo / name)  # the shared repository as the other modules know it
-
-
-@pytest.fixture(params=["in turn", "pipelined"])
-def fused_model(request, pipelined) -> str:
-    return FUSED if request.param == "in turn" else pipelined
-
-
-def test_pipelined_mode_answers_exactly_like_in_turn(server, images_dir, pipelined):
-    for name in EXPECTED:
-        data = (images_dir / name).read_bytes()
-        assert np.array_equal(_probs(server, pipelined, data), _probs(server, FUSED, data)), name
-
-
-def test_ragged_dynamic_batch_gives_each_request_its_own_answer(server, images_dir, fused_model):
+def test_ragged_dynamic_batch_gives_each_request_its_own_answer(server, images_dir):
     """Many images of different sizes in flight at once: batches form, and no answer lands on the wrong request."""
     from tui.core.client import TritonClient
 
@@ -99,7 +66,7 @@ def test_ragged_dynamic_batch_gives_each_request_its_own_answer(server, images_d
     def one(name: str):
         c = TritonClient(server.grpc_url, "grpc", timeout=120)
         try:
-            return name, classify(c, fused_model, datas[name], 1)
+            return name, classify(c, FUSED, datas[name], 1)
         finally:
             c.close()
 
@@ -110,7 +77,7 @@ def test_ragged_dynamic_batch_gives_each_request_its_own_answer(server, images_d
     assert max(dict(r.timings)["batch"] for _, r in results) > 1, "no dynamic batch formed"
 
 
-def test_a_bad_image_in_a_batch_fails_only_its_own_request(server, images_dir, fused_model):
+def test_a_bad_image_in_a_batch_fails_only_its_own_request(server, images_dir):
     import tritonclient.grpc as tc
     from tritonclient.utils import InferenceServerException
 
@@ -123,7 +90,7 @@ def test_a_bad_image_in_a_batch_fails_only_its_own_request(server, images_dir, f
         inp = tc.InferInput("INPUT", list(arr.shape), "UINT8")
         inp.set_data_from_numpy(arr)
         try:
-            return raw.infer(fused_model, [inp]).as_numpy("OUTPUT")
+            return raw.infer(FUSED, [inp]).as_numpy("OUTPUT")
         except InferenceServerException as exc:
             return exc.message()
 
@@ -135,7 +102,7 @@ def test_a_bad_image_in_a_batch_fails_only_its_own_request(server, images_dir, f
             assert isinstance(out, np.ndarray) and int(np.argmax(out)) == 817
         else:
             assert isinstance(out, str) and "Traceback" not in out and out, out
-    assert raw.is_model_ready(fused_model)
+    assert raw.is_model_ready(FUSED)
 
 
 def test_fused_model_in_the_console(server, images_dir):

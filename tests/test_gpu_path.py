@@ -223,3 +223,37 @@ def test_torch_runner_cuda_graphs_match_eager_on_cuda(torchscript):
     assert out.shape == (13, 1000)
     assert (out.argmax(1) == ref.argmax(1)).mean() >= 0.9  # fp16 on random weights: near-ties may flip
     assert sorted(runner.graphs) == [1, 8]  # warm-up bucket and the full one
+
+
+def test_batch_decoder_on_cuda_routes_large_jpegs_to_pillow_and_agrees(tmp_path):
+    """On a GPU: the fused model's decoder sends plain JPEGs up to the pixel limit to nvJPEG in parallel
+    slices and the rest (the 8.5 Mpx mug, a PNG) to Pillow at the same time; each row equals the CPU path's."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here (runs on the lent H100: see benchmarks/gpu_device.sh)")
+    pytest.importorskip("torchvision")
+    import shutil
+
+    import build_tools.model_sources as sources
+
+    for f in ("runtime.py",):
+        shutil.copy(Path(sources.__file__).parent / f, tmp_path / "triton_console_runtime.py")
+    shutil.copy(Path(pre.__file__), tmp_path / "imagenet_preprocessing.py")
+    shutil.copy(Path(gp.__file__), tmp_path / "imagenet_preprocessing_gpu.py")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rt_under_test", tmp_path / "triton_console_runtime.py")
+    rt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rt)
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 200), (10, 200, 30)).save(buf, "PNG")
+    datas = [image(n).read_bytes() for n in EXPECTED] * 6 + [buf.getvalue()]
+    decoder = rt.BatchDecoder(4, "auto", gpu_workers=3, gpu_max_pixels=4_000_000)
+    assert decoder.gpu is not None
+    out = decoder.decode([np.frombuffer(d, dtype=np.uint8) for d in datas], torch.float32)
+    for d, (batch, error) in zip(datas, out, strict=True):
+        assert error is None
+        got = batch.cpu().numpy() if hasattr(batch, "cpu") else batch
+        assert np.abs(got[0] - pre.preprocess(d)).mean() < 0.05
+    kinds = [type(b).__name__ for b, _ in out]
+    assert kinds.count("ndarray") == 6 + 1  # six mugs and the PNG went to Pillow
+    decoder.close()

@@ -2,34 +2,62 @@
 
 INPUT UINT8 [-1] (the file's bytes) -> OUTPUT FP32 [1000] (class probabilities, labels for the
 classification extension), plus TIMINGS FP32 [4]: decode, backbone and softmax milliseconds and the size
-of the batch the backbone ran, so a client can show where the time went.
+of the batch, so a client can show where the time went.
 
-Two ways to run, one result:
+Each dynamic batch is decoded together (nvJPEG in parallel slices on a GPU with Pillow threads beside it
+for what nvJPEG should not take; Pillow threads on a CPU), run through the backbone in one pass (a CUDA
+graph with the softmax inside on a GPU, onnxruntime on a CPU) and answered in one go, without crossing
+into other processes or CUDA contexts: what the ensemble pays three times, this pays once.
 
-- in turn (the default on a CPU): each dynamic batch is decoded (Pillow threads), run through the
-  backbone (onnxruntime) and soft-maxed inside ``execute``; one process, no hand-offs, the lowest latency.
-- pipelined (the default on a GPU): ``execute`` only takes the requests' bytes and their response senders
-  and returns at once, so Triton hands over the next batch while this one is still being worked on.
-  Decode workers (nvJPEG, each on its own CUDA stream) feed one backbone thread that gathers whatever is
-  decoded into one CUDA-graph run with the softmax on the device, then answers each request. Decoding,
-  the backbone and the answers overlap inside one process and one CUDA context; the ensemble pays three
-  processes, five contexts and two extra hand-offs for the same work.
+Measured and dropped (benchmarks/gpu.py, H200): answering from a backbone thread through response
+senders so that ``execute`` returns at once and batches overlap inside one process. Each ``send`` waits
+for the server, about 0.5 ms, so a batch of 180 spent 95 ms answering; one instance reached 1,200 img/s
+that way against 2,900 in turn. More instances overlap batches instead (``instance_group`` count).
 
 One bad image fails only its own request, with the same message the ensemble gives.
 """
 
 import json
 import os
-import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
 from triton_console_runtime import BatchDecoder, OrtRunner, TorchRunner, params_of, softmax
 
-FINAL = pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
+
+class Tally:
+    """Where the batches' time went, written to the server log every ``every`` seconds under load
+    (parameter ``log_stats_s``; 0, the default, writes nothing)."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self.lock = threading.Lock()
+        self._reset(time.monotonic())
+
+    def _reset(self, now: float) -> None:
+        self.start, self.batches, self.rows = now, 0, 0
+        self.ms = {"decode": 0.0, "backbone": 0.0, "answer": 0.0}
+
+    def add(self, rows: int, **ms: float) -> None:
+        if self.every <= 0:
+            return
+        with self.lock:
+            self.batches += 1
+            self.rows += rows
+            for k, v in ms.items():
+                self.ms[k] += v
+            now = time.monotonic()
+            if now - self.start < self.every:
+                return
+            span, b = now - self.start, max(self.batches, 1)
+            parts = " ".join(f"{k} {v / b:.2f}" for k, v in self.ms.items())
+            pb_utils.Logger.log_info(
+                f"fused stats: {self.rows / span:.0f} img/s, {self.batches} batches of {self.rows / b:.1f}; "
+                f"ms per batch: {parts}"
+            )
+            self._reset(now)
 
 
 class TritonPythonModel:
@@ -42,6 +70,8 @@ class TritonPythonModel:
             int(params.get("decode_threads", "0") or 0),
             params.get("gpu_decode", "auto"),
             log=pb_utils.Logger.log_warn,
+            gpu_workers=int(params.get("gpu_workers", "3") or 3),
+            gpu_max_pixels=int(params.get("gpu_max_pixels", "4000000") or 4_000_000),
         )
         backbone = params.get("backbone_file", "model.onnx")
         if backbone.endswith(".pt"):
@@ -53,6 +83,7 @@ class TritonPythonModel:
                 self.max_batch,
                 int(params.get("cpu_threads", "0") or 0),
                 probabilities=True,
+                precapture=True,
             )
             self.torch_input = True
             self.gpu_dtype = self.runner.dtype
@@ -66,20 +97,9 @@ class TritonPythonModel:
             self.gpu_dtype = None
         out = pb_utils.get_output_config_by_name(config, "OUTPUT")
         self.out_dtype = pb_utils.triton_string_to_numpy(out["data_type"])
-        mode = params.get("pipeline", "auto")
-        self.pipelined = mode == "on" or (mode == "auto" and self.decoder.gpu is not None)
-        how = "in turn"
-        if self.pipelined:
-            workers = int(params.get("pipeline_workers", "0") or 0) or 3
-            self.workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fused-decode")
-            self.local = threading.local()
-            self.ready: queue.Queue = queue.Queue()
-            self.backbone_thread = threading.Thread(target=self._backbone_loop, name="fused-backbone")
-            self.backbone_thread.start()
-            how = f"pipelined ({workers} decode workers, one backbone thread)"
-        pb_utils.Logger.log_info(f"fused: {self.decoder.description}; {self.runner.description}; {how}")
+        self.tally = Tally(float(params.get("log_stats_s", "0") or 0))
+        pb_utils.Logger.log_info(f"fused: {self.decoder.description}; {self.runner.description}")
 
-    # ------------------------------------------------------------------ shared
     def _part(self, batch):
         """A decoded batch in the form the runner takes (torch for the torch runner, numpy for onnxruntime)."""
         if self.torch_input:
@@ -111,14 +131,9 @@ class TritonPythonModel:
     def _error(message: str):
         return pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(message))
 
-    # ------------------------------------------------------------------ in turn
     def execute(self, requests):
-        arrays = [pb_utils.get_input_tensor_by_name(r, "INPUT").as_numpy() for r in requests]
-        if self.pipelined:
-            senders = [r.get_response_sender() for r in requests]
-            self.workers.submit(self._decode_job, arrays, senders, time.perf_counter())
-            return None
         t0 = time.perf_counter()
+        arrays = [pb_utils.get_input_tensor_by_name(r, "INPUT").as_numpy() for r in requests]
         decoded = self.decoder.decode(arrays, self.gpu_dtype)
         good = [i for i, (_, error) in enumerate(decoded) if error is None]
         decode_ms = (time.perf_counter() - t0) * 1e3
@@ -127,6 +142,7 @@ class TritonPythonModel:
         if good:
             probs, backbone_ms, softmax_ms = self._probabilities([self._part(decoded[i][0]) for i in good])
         timings = np.array([[decode_ms, backbone_ms, softmax_ms, sum(sizes)]], dtype=np.float32)
+        t2 = time.perf_counter()
         responses, start, rows = [], 0, dict(zip(good, sizes, strict=True))
         for i, (_, error) in enumerate(decoded):
             if error is not None:
@@ -134,77 +150,9 @@ class TritonPythonModel:
                 continue
             responses.append(self._response(probs[start : start + rows[i]], timings))
             start += rows[i]
+        answer_ms = (time.perf_counter() - t2) * 1e3
+        self.tally.add(sum(sizes), decode=decode_ms, backbone=backbone_ms + softmax_ms, answer=answer_ms)
         return responses
 
-    # ------------------------------------------------------------------ pipelined
-    def _stream(self):
-        """This decode worker's own CUDA stream (None on a CPU)."""
-        if self.decoder.gpu is None:
-            return None
-        stream = getattr(self.local, "stream", None)
-        if stream is None:
-            stream = self.local.stream = self.decoder.torch.cuda.Stream()
-        return stream
-
-    def _decode_job(self, arrays, senders, t0: float) -> None:
-        try:
-            stream = self._stream()
-            if stream is not None:
-                torch = self.decoder.torch
-                with torch.cuda.stream(stream):
-                    decoded = self.decoder.decode(arrays, self.gpu_dtype)
-                stream.synchronize()  # the backbone thread reads these on its own stream
-            else:
-                decoded = self.decoder.decode(arrays, self.gpu_dtype)
-        except Exception as exc:  # never leave a request unanswered
-            decoded = [(None, f"preprocess failed: {type(exc).__name__}: {exc}")] * len(arrays)
-        decode_ms = (time.perf_counter() - t0) * 1e3
-        good = []
-        for (batch, error), sender in zip(decoded, senders, strict=True):
-            if error is not None:
-                sender.send(self._error(error), flags=FINAL)
-            else:
-                good.append((batch, sender))
-        if good:
-            self.ready.put((good, decode_ms))
-
-    def _backbone_loop(self) -> None:
-        """Gather what the decode workers finished (up to max_batch rows), run it at once, answer each."""
-        while True:
-            item = self.ready.get()
-            if item is None:
-                return
-            items, rows = [item], sum(b.shape[0] for b, _ in item[0])
-            while rows < self.max_batch:
-                try:
-                    more = self.ready.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self.ready.put(None)
-                    break
-                items.append(more)
-                rows += sum(b.shape[0] for b, _ in more[0])
-            work = [(b, s, ms) for good, ms in items for b, s in good]
-            try:
-                probs, backbone_ms, softmax_ms = self._probabilities([self._part(b) for b, _, _ in work])
-                start = 0
-                for b, sender, decode_ms in work:
-                    n = b.shape[0]
-                    timings = np.array([[decode_ms, backbone_ms, softmax_ms, rows]], dtype=np.float32)
-                    sender.send(self._response(probs[start : start + n], timings), flags=FINAL)
-                    start += n
-            except Exception as exc:
-                message = f"backbone failed: {type(exc).__name__}: {exc}"
-                for _, sender, _ in work:
-                    try:
-                        sender.send(self._error(message), flags=FINAL)
-                    except Exception:  # this one was answered before the failure
-                        continue
-
     def finalize(self):
-        if self.pipelined:
-            self.workers.shutdown(wait=True)
-            self.ready.put(None)
-            self.backbone_thread.join(timeout=30)
         self.decoder.close()

@@ -51,14 +51,30 @@ def cuda_available() -> bool:
 
 
 class BatchDecoder:
-    """Encoded images of a dynamic batch → (tensors or None, error or None) per request."""
+    """Encoded images of a dynamic batch → (tensors or None, error or None) per request.
 
-    def __init__(self, threads: int = 0, gpu: str = "auto", seed_style: bool = False, log=None) -> None:
+    On a CUDA machine the JPEGs nvJPEG takes as they are go to the GPU in ``gpu_workers`` slices decoded at
+    once (each slice on its own CUDA stream: one nvJPEG call keeps neither the GPU nor a core busy), while
+    Pillow threads decode the rest at the same time: other formats, and JPEGs over ``gpu_max_pixels``,
+    which Pillow decodes at 1/2 to 1/8 scale in the DCT (nvJPEG must decode every pixel of an 8 Mpx photo
+    to throw most of them away)."""
+
+    def __init__(
+        self,
+        threads: int = 0,
+        gpu: str = "auto",
+        seed_style: bool = False,
+        log=None,
+        gpu_workers: int = 3,
+        gpu_max_pixels: int = 4_000_000,
+    ) -> None:
         self.pre = load_helper("imagenet_preprocessing.py", "imagenet_preprocessing")
         threads = threads if threads > 0 else min(4, os.cpu_count() or 1)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
         self.seed_style = seed_style
         self.gpu = None
+        self.gpu_max_pixels = gpu_max_pixels
+        self.local = threading.local()
         if gpu != "off" and not seed_style and cuda_available():
             try:
                 import torch
@@ -67,12 +83,16 @@ class BatchDecoder:
                 jpeg = load_helper("imagenet_preprocessing_gpu.py", "imagenet_preprocessing_gpu")
                 self.gpu = jpeg.JpegBatch(self.pre, "cuda")
                 self.torch = torch
+                self.gpu_pool = ThreadPoolExecutor(max(1, gpu_workers), thread_name_prefix="nvjpeg")
+                self.gpu_workers = max(1, gpu_workers)
                 warnings.filterwarnings("ignore", message=".*not writable.*", category=UserWarning)
             except Exception as exc:
                 if log is not None:
                     log(f"no GPU decoding ({type(exc).__name__}: {exc})")
         self.description = (
-            "nvJPEG on the GPU for JPEGs, " if self.gpu else ""
+            f"nvJPEG on the GPU ({self.gpu_workers} streams) for JPEGs up to {gpu_max_pixels / 1e6:g} Mpx, "
+            if self.gpu
+            else ""
         ) + f"Pillow with {threads} threads"
 
     def _one(self, data: np.ndarray):
@@ -93,36 +113,64 @@ class BatchDecoder:
         except Exception as exc:  # never let one request take the model down
             return None, f"preprocess failed: {type(exc).__name__}: {exc}"
 
-    def _gpu(self, arrays: list[np.ndarray], dtype) -> dict:
-        """request index -> (GPU tensor [1, 3, 224, 224], None) for single plain JPEGs, decoded together."""
+    def _for_gpu(self, arrays: list[np.ndarray]) -> tuple[list[int], list, list]:
+        """The requests nvJPEG takes as they are: one plain JPEG each, within the size limit."""
         torch = self.torch
         picked, payloads, sizes = [], [], []
         for i, data in enumerate(arrays):
             if data.dtype == np.uint8 and (data.ndim == 1 or data.shape[0] == 1):
                 b = data.tobytes()
                 size = self.gpu.header(b)
-                if size is not None:
+                if size is not None and size[0] * size[1] <= self.gpu_max_pixels:
                     picked.append(i)
                     payloads.append(torch.frombuffer(b, dtype=torch.uint8))
                     sizes.append(size)
-        if not picked:
-            return {}
-        try:
-            out = self.gpu.run(payloads, sizes, dtype)
-        except Exception:  # nvJPEG refused something in the batch: Pillow decodes them all instead
-            return {}
-        return {i: (out[k : k + 1], None) for k, i in enumerate(picked)}
+        return picked, payloads, sizes
+
+    def _slice(self, payloads, sizes, out) -> None:
+        """One slice on this thread's own CUDA stream, finished before it returns."""
+        stream = getattr(self.local, "stream", None)
+        if stream is None:
+            stream = self.local.stream = self.torch.cuda.Stream()
+        with self.torch.cuda.stream(stream):
+            self.gpu.run(payloads, sizes, out.dtype, out=out)
+        stream.synchronize()
+
+    def _gpu_run(self, payloads, sizes, dtype):
+        """[n, 3, 224, 224] on the GPU for all payloads, decoded in up to ``gpu_workers`` slices at once."""
+        crop = self.pre.CROP
+        out = self.torch.empty((len(payloads), 3, crop, crop), device="cuda", dtype=dtype)
+        k = min(self.gpu_workers, max(1, len(payloads) // 8))
+        bounds = [round(j * len(payloads) / k) for j in range(k + 1)]
+        jobs = [
+            self.gpu_pool.submit(self._slice, payloads[a:b], sizes[a:b], out[a:b])
+            for a, b in zip(bounds, bounds[1:], strict=False)
+            if b > a
+        ]
+        for job in jobs:
+            job.result()
+        return out
 
     def decode(self, arrays: list[np.ndarray], gpu_dtype=None) -> list[tuple]:
         """Per request: (tensor, None) — a GPU torch tensor or a CPU numpy array — or (None, error)."""
-        done = self._gpu(arrays, gpu_dtype or self.torch.float32) if self.gpu is not None else {}
-        rest = [a for i, a in enumerate(arrays) if i not in done]
-        # one image: decode it here (a hop to the pool costs more than it saves)
-        cpu = iter([self._one(rest[0])] if len(rest) == 1 else self.pool.map(self._one, rest))
-        return [done[i] if i in done else next(cpu) for i in range(len(arrays))]
+        picked, payloads, sizes = self._for_gpu(arrays) if self.gpu is not None else ([], [], [])
+        rest = [i for i in range(len(arrays)) if i not in set(picked)]
+        if not picked and len(rest) == 1:  # one image: decode it here (a hop to the pool costs more)
+            return [self._one(arrays[0])]
+        cpu = {i: self.pool.submit(self._one, arrays[i]) for i in rest}  # meanwhile the GPU decodes
+        done = {}
+        if picked:
+            try:
+                out = self._gpu_run(payloads, sizes, gpu_dtype or self.torch.float32)
+                done = {i: (out[k : k + 1], None) for k, i in enumerate(picked)}
+            except Exception:  # nvJPEG refused something: Pillow decodes those too (and names any problem)
+                cpu.update({i: self.pool.submit(self._one, arrays[i]) for i in picked})
+        return [done[i] if i in done else cpu[i].result() for i in range(len(arrays))]
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.gpu is not None:
+            self.gpu_pool.shutdown(wait=False, cancel_futures=True)
 
 
 def bucket(n: int, limit: int) -> int:
@@ -144,6 +192,7 @@ class TorchRunner:
         max_batch: int = 256,
         cpu_threads: int = 0,
         probabilities: bool = False,
+        precapture: bool = False,
     ) -> None:
         import torch
 
@@ -159,6 +208,7 @@ class TorchRunner:
         self.probabilities = probabilities  # softmax on the device (inside the graph), fp32 out
         self.use_graphs = cuda and cuda_graphs
         self.graphs = {}
+        self.pool = torch.cuda.graph_pool_handle() if self.use_graphs else None
         self.lock = threading.Lock()
         if not cuda:
             torch.set_num_threads(cpu_threads or max(1, os.cpu_count() or 1))
@@ -167,6 +217,14 @@ class TorchRunner:
         )
         with torch.inference_mode():  # warm up (and capture the batch-1 graph)
             self.forward([torch.zeros(1, 3, 224, 224)])
+        if precapture and self.use_graphs:  # every bucket now, not while the first requests wait
+            with self.lock, torch.inference_mode():
+                b = 2
+                while b <= max_batch:
+                    self._graph(b)
+                    b *= 2
+                if max_batch not in self.graphs:
+                    self._graph(max_batch)
 
     def _graph(self, b: int):
         torch = self.torch
@@ -182,7 +240,9 @@ class TorchRunner:
                     self._run(static_in)
             torch.cuda.current_stream().wait_stream(side)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
+            # thread_local: other threads of this process (decode workers) may allocate and launch work
+            # while a graph is captured; graphs share one memory pool (their replays never overlap)
+            with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"):
                 static_out = self._run(static_in)
             entry = self.graphs[b] = (graph, static_in, static_out)
         return entry

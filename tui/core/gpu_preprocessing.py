@@ -88,11 +88,17 @@ class JpegBatch:
         return out
 
     def run(
-        self, payloads: list[torch.Tensor], sizes: list[tuple[int, int]], dtype=torch.float32
+        self,
+        payloads: list[torch.Tensor],
+        sizes: list[tuple[int, int]],
+        dtype=torch.float32,
+        out: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Decode and preprocess every payload: [n, 3, 224, 224] on the device (raises if nvJPEG refuses)."""
+        """Decode and preprocess every payload: [n, 3, 224, 224] on the device, in ``out`` if given (raises if
+        nvJPEG refuses)."""
         crop = self.pre.CROP
-        out = torch.empty((len(payloads), 3, crop, crop), device=self.device, dtype=dtype)
+        if out is None:
+            out = torch.empty((len(payloads), 3, crop, crop), device=self.device, dtype=dtype)
         with torch.inference_mode():
             for idx in chunks(sizes):
                 images = self.decode([payloads[i] for i in idx])
