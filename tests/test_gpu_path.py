@@ -235,8 +235,7 @@ def test_batch_decoder_on_cuda_routes_large_jpegs_to_pillow_and_agrees(tmp_path)
 
     import build_tools.model_sources as sources
 
-    for f in ("runtime.py",):
-        shutil.copy(Path(sources.__file__).parent / f, tmp_path / "triton_console_runtime.py")
+    shutil.copy(Path(sources.__file__).parent / "runtime.py", tmp_path / "triton_console_runtime.py")
     shutil.copy(Path(pre.__file__), tmp_path / "imagenet_preprocessing.py")
     shutil.copy(Path(gp.__file__), tmp_path / "imagenet_preprocessing_gpu.py")
     import importlib.util

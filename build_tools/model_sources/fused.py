@@ -71,7 +71,7 @@ class TritonPythonModel:
             params.get("gpu_decode", "auto"),
             log=pb_utils.Logger.log_warn,
             gpu_workers=int(params.get("gpu_workers", "3") or 3),
-            gpu_max_pixels=int(params.get("gpu_max_pixels", "4000000") or 4_000_000),
+            gpu_max_pixels=int(params.get("gpu_max_pixels", "0") or 0),
         )
         backbone = params.get("backbone_file", "model.onnx")
         if backbone.endswith(".pt"):
