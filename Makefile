@@ -20,6 +20,7 @@ venv: $(STAMP)
 
 run: venv
 	$(VENV)/bin/triton-console build --model $(MODEL) --weights $(WEIGHTS) --if-missing
+	$(VENV)/bin/triton-console build --model $(MODEL) --weights $(WEIGHTS) --layout fused --if-missing
 	$(VENV)/bin/triton-console --start
 
 test: venv

@@ -139,3 +139,39 @@ def test_every_command_has_a_handler():
     }
     for name in cli.commands():
         assert callable(getattr(cli, f"_cmd_{name}")), name
+
+
+def test_topk_bars_compare_raw_scores_instead_of_all_filling_up():
+    """A backbone's logits (Triton's classification extension returns them as they are) are labelled raw
+    and their bars graded from 0 to the best, not all full as if each were a probability over 1."""
+    from rich.console import Console
+
+    from tui.core.classifier import Classification
+    from tui.core.responses import TopK
+    from tui.widgets.topk import render_topk
+
+    def shown(scores):
+        result = Classification("m", [TopK(i, f"c{i}", s) for i, s in enumerate(scores)], 1.0)
+        console = Console(width=60, record=True, color_system=None)
+        console.print(render_topk(result))
+        return console.export_text()
+
+    raw = shown([11.8, 5.9, -1.0])
+    assert "raw" in raw and "██████████" in raw and "█████·····" in raw
+    probs = shown([0.7, 0.2])
+    assert "score" in probs and "███████···" in probs and "██········" in probs
+
+
+def test_stale_shared_memory_of_dead_consoles_is_swept(tmp_path):
+    """Regions named after a console that is gone are removed; a live console's and anyone else's stay."""
+    import os
+
+    from tui.core.server import sweep_stale_shm
+
+    dead = tmp_path / "triton_console_999999999_deadbeef_region"
+    live = tmp_path / f"triton_console_{os.getpid()}_cafe_region"
+    other = tmp_path / "someone_elses_region"
+    for p in (dead, live, other):
+        p.write_bytes(b"x")
+    assert sweep_stale_shm(tmp_path) == [dead]
+    assert not dead.exists() and live.exists() and other.exists()

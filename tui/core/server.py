@@ -161,6 +161,33 @@ def visible_gpus() -> int:
     return min(len(ids), nodes)
 
 
+def sweep_stale_shm(root: Path = Path("/dev/shm")) -> list[Path]:
+    """Remove shared-memory regions of ours whose console process is gone: a console killed with SIGKILL
+    cannot clean up after its server (and a server killed hard cannot either). The console's pid is part of
+    every name it gives (``triton_console_<pid>_…``), so a live console's regions are never touched."""
+    removed = []
+    if not root.is_dir():
+        return removed
+    for path in root.glob(f"{SHM_PREFIX}*"):
+        pid = path.name[len(SHM_PREFIX) :].split("_", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def build_argv(binary: ServerBinary, cfg: ServerConfig, shm_prefix: str) -> list[str]:
     """The tritonserver command line (an argv list; nothing here is ever passed to a shell)."""
     if cfg.model_control not in ("none", "explicit", "poll"):
@@ -266,6 +293,7 @@ class ManagedServer:
         """Spawn the server (ports are checked first); returns once the process exists."""
         if self.is_running():
             return
+        sweep_stale_shm()
         repo = Path(self.cfg.repository)
         if not repo.is_dir():
             raise ConsoleError(

@@ -14,11 +14,20 @@ from ..text import cell, join, plain
 BAR = 10
 
 
-def _bar(score: float) -> Text:
+def _bar(score: float, lo: float = 0.0, hi: float = 1.0) -> Text:
     if not math.isfinite(score):
         return Text("?" * BAR, style="red")
-    n = max(0, min(BAR, round(score * BAR)))
+    n = max(0, min(BAR, round((score - lo) / (hi - lo) * BAR))) if hi > lo else BAR
     return Text("█" * n + "·" * (BAR - n), style="green")
+
+
+def _range(scores: list[float]) -> tuple[float, float, bool]:
+    """The bars' scale: [0, 1] for probabilities; for raw scores (a backbone's logits) from the lowest
+    shown (or 0) to the highest, so the bars still compare the classes."""
+    finite = [s for s in scores if math.isfinite(s)]
+    if all(0.0 <= s <= 1.0 for s in finite):
+        return 0.0, 1.0, True
+    return min(0.0, *finite), max(finite), False
 
 
 def render_topk(
@@ -38,11 +47,12 @@ def render_topk(
     )
     table.add_column("#", justify="right", width=4, style="dim")
     table.add_column("label", ratio=1, no_wrap=True, overflow="ellipsis", min_width=8)
-    table.add_column("score", justify="right", width=5)
+    lo, hi, probabilities = _range([t.score for t in result.top])
+    table.add_column("score" if probabilities else "raw", justify="right", width=5)
     table.add_column("", width=BAR, no_wrap=True)
     for t in result.top:
         score = f"{t.score:.2f}" if math.isfinite(t.score) else str(t.score)
-        table.add_row(Text(str(t.index)), cell(t.label or "?"), Text(score), _bar(t.score))
+        table.add_row(Text(str(t.index)), cell(t.label or "?"), Text(score), _bar(t.score, lo, hi))
     return table
 
 
