@@ -63,7 +63,7 @@ class BuildPane(Vertical):
     ]
 
     DEFAULT_CSS = """
-    BuildPane Grid { grid-size: 5 2; grid-columns: 1fr 1fr 1fr 1fr 10; height: 2; grid-gutter: 0 1; margin: 0 1; }
+    BuildPane Grid { grid-size: 5 2; grid-columns: 22 1fr 1fr 1fr 10; height: 2; grid-gutter: 0 1; margin: 0 1; }
     BuildPane Label { color: $text-muted; }
     BuildPane Select { width: 1fr; }
     BuildPane #weights-file { display: none; margin: 0 1; }
