@@ -167,6 +167,15 @@ class BatchDecoder:
                 cpu.update({i: self.pool.submit(self._one, arrays[i]) for i in picked})
         return [done[i] if i in done else cpu[i].result() for i in range(len(arrays))]
 
+    def decode_parts(self, arrays: list[np.ndarray], parts: int):
+        """On the CPU: every request goes to the pool at once, and the results come back in ``parts``
+        consecutive slices as they finish, so the caller runs the backbone on one slice while the pool
+        decodes the next (what an in-process pipeline does across batches)."""
+        futures = [self.pool.submit(self._one, a) for a in arrays]
+        step = -(-len(arrays) // max(1, parts))
+        for start in range(0, len(arrays), step):
+            yield [f.result() for f in futures[start : start + step]]
+
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         if self.gpu is not None:
