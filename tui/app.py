@@ -243,6 +243,18 @@ class ConsoleApp(App):
             self.query_one(ClassifyPane).classify(self.options.images)
         if self.options.start:
             self.post_message(ServerAction("start"))
+        self.call_after_refresh(self._freeze_startup)
+
+    @staticmethod
+    def _freeze_startup() -> None:
+        """After the first paint, everything alive (imports, widgets, styles) lives as long as the console:
+        collect once and move it out of the collector's reach, so a full collection later walks only what
+        the session made (benchmarks: 60-190 ms event-loop stalls while classifying, from full
+        collections over ~150k objects on 2 cores)."""
+        import gc
+
+        gc.collect()
+        gc.freeze()
 
     def notify(
         self, message: str, *, title: str = "", severity="information", timeout=None, markup: bool = False
