@@ -155,7 +155,7 @@ class TritonPythonModel:
         t = time.perf_counter()
         for part in self.decoder.decode_parts(arrays, self.cpu_overlap):
             decode_ms += (time.perf_counter() - t) * 1e3
-            good = [b for b, error in part if error is None]
+            good = [self._part(b) for b, error in part if error is None]
             if good:
                 probs, b_ms, s_ms = self._probabilities(good)
                 outs.append(probs)
