@@ -180,4 +180,3 @@ def test_startup_objects_are_frozen_out_of_the_collector_after_the_first_paint()
         asyncio.run(scenario())
     finally:
         gc.unfreeze()  # the test process goes on collecting as before
-
