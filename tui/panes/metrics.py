@@ -4,6 +4,8 @@ rate the user sets (0.5-10 s) and can pause."""
 
 from __future__ import annotations
 
+import math
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -240,6 +242,12 @@ class MetricsPane(Vertical):
         for label, xs, ys in series:
             if xs:
                 plt.plot(xs, ys, label=label)
+        # every series is a rate, a time or a share: the axis starts at 0, and an idle server or a single
+        # point gets a sensible frame instead of plotext's -1..1 around nothing
+        top = max((y for _, _, ys in series for y in ys if math.isfinite(y)), default=0.0)
+        plt.ylim(0, top * 1.1 if top > 0 else 1)
+        oldest = min((x for _, xs, _ in series for x in xs), default=0.0)
+        plt.xlim(min(oldest, -10 * self.interval), 0)
         plt.xlabel("seconds ago")
         widget.refresh()
 
