@@ -125,11 +125,8 @@ def python_floor(payloads: dict[str, bytes], n: int) -> dict[str, float]:
         folder.mkdir(parents=True)
         (folder.parent / "config.pbtxt").write_text(IDENTITY_CONFIG)
         (folder / "model.py").write_text(IDENTITY_MODEL)
-        server = srv.ManagedServer(
-            srv.ServerConfig(Path(tmp), srv.free_port(), srv.free_port(), srv.free_port())
-        )
-        server.start()
-        try:
+        with srv.ManagedServer(srv.ServerConfig(Path(tmp), *srv.free_ports(3))) as server:
+            server.start()
             server.wait_ready(120)
             call = raw_image_call(server.grpc_url, "identity")
             out = {}
@@ -137,8 +134,6 @@ def python_floor(payloads: dict[str, bytes], n: int) -> dict[str, float]:
                 timed(lambda d=data: call(d), 5)
                 out[name] = p50(timed(lambda d=data: call(d), n))
             return out
-        finally:
-            server.stop()
 
 
 def runtime_module(repo: Path):

@@ -53,13 +53,10 @@ def server(repo):
     from tui.core import server as srv
 
     cfg = srv.ServerConfig(repo, *srv.free_ports(3), model_control="explicit", load_models=["*"])
-    s = srv.ManagedServer(cfg)
-    s.start()
-    try:
+    with srv.ManagedServer(cfg) as s:  # stopped on the way out, ready or not
+        s.start()
         s.wait_ready(timeout=180)
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="session")
@@ -69,15 +66,11 @@ def zoo(tmp_path_factory):
     from tui.core import server as srv
 
     root = modelzoo.write(tmp_path_factory.mktemp("zoo") / "models")
-    s = srv.ManagedServer(
-        srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
-    )
-    s.start()
-    try:
+    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
+    with srv.ManagedServer(cfg) as s:
+        s.start()
         s.wait_ready(timeout=180)
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(params=["grpc", "http"])

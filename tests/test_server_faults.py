@@ -74,14 +74,10 @@ def faulty_server(repo, tmp_path_factory):
         "import triton_python_backend_utils\n\n\nclass TritonPythonModel:\n    def initialize(self, args):\n"
         "        open('/nonexistent/labels/model.py')\n"
     )
-    cfg = srv.ServerConfig(root, *srv.free_ports(3))
-    s = srv.ManagedServer(cfg)
-    s.start()
-    try:
+    with srv.ManagedServer(srv.ServerConfig(root, *srv.free_ports(3))) as s:
+        s.start()
         s.wait_ready(120)
         yield s
-    finally:
-        s.stop()
 
 
 def test_models_that_fail_to_load_show_their_reason(faulty_server):
@@ -115,15 +111,12 @@ def test_unparsable_config_is_reported(tmp_path):
     root = tmp_path / "repo"
     (root / "broken" / "1").mkdir(parents=True)
     (root / "broken" / "config.pbtxt").write_text('name: "broken"\nbackend: "python"\ninput [ { name: ')
-    s = srv.ManagedServer(srv.ServerConfig(root, *srv.free_ports(3)))
-    s.start()
-    try:
+    with srv.ManagedServer(srv.ServerConfig(root, *srv.free_ports(3))) as s:
+        s.start()
         s.wait_ready(timeout=60)
         states = {m.name: m.state for m in TritonClient(s.grpc_url).repository_index().items}
         assert states.get("broken") != "READY"
         assert "Error parsing text-format" in s.error_summary()
-    finally:
-        s.stop()
 
 
 def test_missing_model_file_stall_ends_with_the_servers_error(tmp_path, repo):

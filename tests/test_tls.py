@@ -42,13 +42,10 @@ def tls_server(certs, tmp_path_factory):
             f"--grpc-root-cert={certs['ca']}",
         ],
     )
-    s = srv.ManagedServer(cfg)
-    s.start()
-    try:
+    with srv.ManagedServer(cfg) as s:
+        s.start()
         s.wait_ready(120)
         yield s
-    finally:
-        s.stop()
 
 
 def _proxy(backend: str, cert, key):
