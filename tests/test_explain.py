@@ -172,3 +172,28 @@ def test_models_pane_explains_a_failed_model(managed):
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+def test_a_dying_stubs_stderr_is_found_among_parallel_loads():
+    """CI's order (stop 18): other models' lines between the stub's stderr and its failure, more than the
+    context around the model's name; a traceback that belongs to another record is not taken for it."""
+    from tui.core.explain import model_log
+
+    log = [
+        'I1128 06:31:58.598503 29004 python_be.cc:2249] "TRITONBACKEND_ModelInstanceInitialize: stubdies_0 (CPU device 0)"',
+        'I1128 06:31:58.605876 29004 python_be.cc:2249] "TRITONBACKEND_ModelInstanceInitialize: okm_0 (CPU device 0)"',
+        "I1128 06:31:58.610001 29010 pb_stub.cc:298]  Failed to initialize Python stub: ValueError: other",
+        "",
+        "At:",
+        "  /models/other/1/model.py(2): <module>",
+        'I1128 06:31:58.620002 29004 python_be.cc:2249] "TRITONBACKEND_ModelInstanceInitialize: dims_0 (CPU device 0)"',
+        "fatal: cannot open /dev/nonexistent",
+        "I1128 06:31:58.697375 29004 model_lifecycle.cc:839] \"successfully loaded 'okm'\"",
+        "I1128 06:31:58.697375 29004 model_lifecycle.cc:839] \"successfully loaded 'dims'\"",
+        'I1128 06:31:58.697375 29004 model_lifecycle.cc:839] "loading: other:1"',
+        "E1128 06:31:59.629308 29004 backend_model.cc:692] \"ERROR: Failed to create instance: Stub process 'stubdies_0' is not healthy.\"",
+        "I1128 06:31:59.629483 29004 model_lifecycle.cc:777] \"failed to load 'stubdies'\"",
+    ]
+    shown = model_log("stubdies", log)
+    assert "fatal: cannot open /dev/nonexistent" in shown
+    assert "  /models/other/1/model.py(2): <module>" not in shown

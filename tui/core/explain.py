@@ -82,11 +82,12 @@ class Explanation:
 
 
 def _marks(name: str) -> tuple[str, ...]:
-    """How a log line names a model: 'name', "name", its instances 'name_0', /name/, "loading: name:1", …"""
+    """How a log line names a model: 'name', "name", its instances 'name_0' or Initialize: name_0, /name/, "loading: name:1", …"""
     return (
         f"'{name}'",
         f'"{name}"',
         f"'{name}_",
+        f"Initialize: {name}_",
         f"/{name}/",
         f" {name}:",
         f"ensemble {name},",
@@ -94,19 +95,36 @@ def _marks(name: str) -> tuple[str, ...]:
     )
 
 
-def model_log(name: str, lines: Sequence[str], before: int = 2, after: int = 1, limit: int = 40) -> list[str]:
-    """Lines that name the model, each with a few lines around (a dying stub writes its stderr just before)."""
-    marks = _marks(name)
-    keep: list[int] = []
+_RECORD = re.compile(r"^[IWEV]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\] ")
+
+
+def _orphans(lines: Sequence[str]) -> set[int]:
+    """Lines no server record owns: a child's raw stderr. A Python stub writes to the server's stderr untagged,
+    so a dying stub's last words are found only by when they were printed. A record whose quoted message closes
+    on its line owns nothing after it; one that does not (a stub's traceback) owns the raw lines that follow."""
+    out: set[int] = set()
+    owned = False
     for i, line in enumerate(lines):
-        if any(m in line for m in marks):
-            keep.extend(range(max(0, i - before), min(len(lines), i + after + 1)))
-    seen, out = set(), []
-    for i in keep:
-        if i not in seen:
-            seen.add(i)
-            out.append(lines[i])
-    return out[-limit:]
+        m = _RECORD.match(line)
+        if m:
+            msg = line[m.end() :].rstrip()
+            owned = not (len(msg) > 1 and msg.startswith('"') and msg.endswith('"'))
+        elif not owned and line.strip():
+            out.add(i)
+    return out
+
+
+def model_log(name: str, lines: Sequence[str], before: int = 2, after: int = 1, limit: int = 40) -> list[str]:
+    """Lines that name the model, each with a few lines around, and the untagged stderr printed between its
+    first and last mention (a dying stub's own words; with models loading in parallel they can sit many lines
+    away from the model's name)."""
+    marks = _marks(name)
+    named = [i for i, line in enumerate(lines) if any(m in line for m in marks)]
+    if not named:
+        return []
+    keep = {j for i in named for j in range(max(0, i - before), min(len(lines), i + after + 1))}
+    keep |= {i for i in _orphans(lines) if named[0] <= i <= named[-1]}
+    return [lines[i] for i in sorted(keep)][-limit:]
 
 
 def parse_config(repository: Path, name: str) -> str | None:
