@@ -155,5 +155,22 @@ def test_fused_repository_contents(repo):
     config = repository.read_config(repo / FUSED / "config.pbtxt")
     assert [o.name for o in config.output] == ["OUTPUT", "TIMINGS"]
     assert config.backend == "python" and config.max_batch_size == 256
+    # on onnxruntime: threads that stop spinning when a run ends (the decoders have the cores meanwhile)
+    assert config.parameters["ort_spinning"].string_value == "run"
     marker = repository.read_marker(repo)["ensembles"][FUSED]
     assert marker["layout"] == "fused" and marker["models"] == [FUSED]
+
+
+@pytest.mark.parametrize("value", ["true", "false", "run", ""])
+def test_every_onnxruntime_spinning_mode_gives_the_same_logits(repo, value):
+    """ort_spinning "run" (the CPU default, threads spin only during a run) is a session option, not another
+    computation: each mode answers a batch exactly like onnxruntime's default."""
+    from tests.test_gpu_path import _runtime
+
+    runtime = _runtime()
+    mode = runtime.spinning_of(value)
+    assert mode == {"true": True, "false": False, "run": "run", "": True}[value]
+    path = str(repo / FUSED / "1" / "model.onnx")
+    batch = np.random.default_rng(0).random((2, 3, 224, 224), dtype=np.float32)
+    expected = runtime.OrtRunner(path).forward([batch])
+    assert np.array_equal(runtime.OrtRunner(path, spinning=mode).forward([batch]), expected)

@@ -146,7 +146,7 @@ def test_gpu_flavours_get_the_measured_tuning_only_on_a_gpu():
     assert pipeline.default_tuning("python-torch", gpu=True) == pipeline.GPU_TUNING
     assert pipeline.default_tuning("tensorrt", gpu=True)["preprocess_instances"] == 4
     assert pipeline.default_tuning("python-torch", gpu=False) == {}
-    assert pipeline.default_tuning("python-onnxruntime", gpu=True) == {}
+    assert pipeline.default_tuning("python-onnxruntime", gpu=True) == pipeline.CPU_TUNING
 
 
 def _cuda_decoder():

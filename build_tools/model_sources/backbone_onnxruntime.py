@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
-from triton_console_runtime import OrtRunner, params_of
+from triton_console_runtime import OrtRunner, params_of, spinning_of
 
 
 class TritonPythonModel:
@@ -22,7 +22,7 @@ class TritonPythonModel:
         self.runner = OrtRunner(
             path,
             int(params.get("intra_op_threads", "0") or 0),
-            spinning=params.get("ort_spinning", "true") != "false",
+            spinning=spinning_of(params.get("ort_spinning", "true")),
         )
 
     def execute(self, requests):

@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
-from triton_console_runtime import BatchDecoder, OrtRunner, TorchRunner, params_of, softmax
+from triton_console_runtime import BatchDecoder, OrtRunner, TorchRunner, params_of, softmax, spinning_of
 
 
 class Tally:
@@ -92,7 +92,7 @@ class TritonPythonModel:
             self.runner = OrtRunner(
                 os.path.join(folder, backbone),
                 int(params.get("intra_op_threads", "0") or 0),
-                spinning=params.get("ort_spinning", "true") != "false",
+                spinning=spinning_of(params.get("ort_spinning", "true")),
             )
             self.torch_input = False
             self.gpu_dtype = None

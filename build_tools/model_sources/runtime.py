@@ -34,6 +34,12 @@ def params_of(config: dict) -> dict:
     return {k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()}
 
 
+def spinning_of(value: str) -> bool | str:
+    """The ``ort_spinning`` parameter: "true", "false" or "run" (see OrtRunner)."""
+    value = (value or "true").strip().lower()
+    return "run" if value == "run" else value != "false"
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits.astype(np.float32) - logits.max(axis=-1, keepdims=True)
     np.exp(shifted, out=shifted)
@@ -300,7 +306,10 @@ class TorchRunner:
 class OrtRunner:
     """ONNX backbone on onnxruntime (CPU): the whole dynamic batch in one call."""
 
-    def __init__(self, path: str, threads: int = 0, spinning: bool = True) -> None:
+    def __init__(self, path: str, threads: int = 0, spinning: bool | str = True) -> None:
+        """``spinning``: True, idle threads spin a while after a run (the next one starts at once); False,
+        they never spin (each parallel step wakes them: slower alone); "run", they spin during a run and
+        stop when it ends (for instances that share cores)."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -309,8 +318,10 @@ class OrtRunner:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        if not spinning:  # no busy-waiting between runs, for cores shared with other busy processes
+        if spinning is False:  # no busy-waiting at all, for cores shared with other busy processes
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        elif spinning == "run":
+            options.add_session_config_entry("session.force_spinning_stop", "1")
         self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
