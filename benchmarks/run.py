@@ -6,7 +6,7 @@ measured in the same run.
 1. latency per image (p50, interleaved): the in-process reference (Pillow + the same preprocessing +
    onnxruntime on the same ONNX file), a bare tritonclient call, and the console's classify, through the
    three-step ensemble and the fused model; and the floor under any Python-backend model (an identity
-   model sent the same bytes on its own server);
+   model sent the same bytes on its own server, answering at once, and busy for the reference's time first);
 2. ``infer`` on a 3×224×224 FP32 tensor (the backbone model) vs a bare tritonclient call with that tensor;
 3. seed-style preprocessing (full decode, resize, crop) vs ours, with top-1 agreement;
 4. throughput at concurrency 1/4/8/16 through both layouts vs an in-process thread pipeline (the fused
@@ -80,7 +80,7 @@ def ort_session(path: Path, threads: int = 0):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def raw_image_call(url: str, model: str):
+def raw_image_call(url: str, model: str, parameters: dict | None = None):
     """The seed's client, minimal: bytes as UINT8 [1, N] to INPUT, OUTPUT back."""
     import tritonclient.grpc as tc
 
@@ -91,7 +91,7 @@ def raw_image_call(url: str, model: str):
         arr = np.frombuffer(data, dtype=np.uint8).reshape(1, -1)
         inp = tc.InferInput("INPUT", list(arr.shape), "UINT8")
         inp.set_data_from_numpy(arr)
-        return client.infer(model, [inp], outputs=out).as_numpy("OUTPUT")
+        return client.infer(model, [inp], outputs=out, parameters=parameters).as_numpy("OUTPUT")
 
     return call
 
@@ -103,7 +103,10 @@ input { name: "INPUT" data_type: TYPE_UINT8 dims: -1 allow_ragged_batch: true }
 output { name: "OUTPUT" data_type: TYPE_FP32 dims: 1000 }
 dynamic_batching {}
 """
-IDENTITY_MODEL = """import numpy as np
+IDENTITY_MODEL = """import json
+import time
+
+import numpy as np
 import triton_python_backend_utils as pb_utils
 
 
@@ -112,14 +115,21 @@ class TritonPythonModel:
         out = np.zeros((1, 1000), np.float32)
         for r in requests:
             pb_utils.get_input_tensor_by_name(r, "INPUT").as_numpy()
+            wait = float(json.loads(r.parameters() or "{}").get("wait_ms", 0)) / 1e3
+            t = time.perf_counter()
+            while time.perf_counter() - t < wait:  # busy, as a model computing would be
+                pass
         return [pb_utils.InferenceResponse([pb_utils.Tensor("OUTPUT", out)]) for _ in requests]
 """
 
 
-def python_floor(payloads: dict[str, bytes], n: int) -> dict[str, float]:
+def python_floor(payloads: dict[str, bytes], n: int, waits: dict[str, float]) -> dict[str, dict[str, float]]:
     """p50 ms per image of a Python-backend model that does nothing with the same bytes and answers the
     same OUTPUT: what gRPC, the server and the stub's IPC cost before any decoding, i.e. the floor under
-    every Python-backend layout on this machine."""
+    every Python-backend layout on this machine. ``waited``: the same model busy for ``waits[image]`` ms
+    (the reference's own time) before it answers, because the hand-offs cost more after a wait: on this
+    VM idle vCPUs halt (cpuidle haltpoll, no guest polling) and each wake-up on the way back is paid again;
+    a request that waits 15 ms paid ~1 ms more overhead than one answered at once (measured 2026-11-28)."""
     with tempfile.TemporaryDirectory(prefix="tc-floor-") as tmp:
         folder = Path(tmp) / "identity" / "1"
         folder.mkdir(parents=True)
@@ -128,11 +138,16 @@ def python_floor(payloads: dict[str, bytes], n: int) -> dict[str, float]:
         with srv.ManagedServer(srv.ServerConfig(Path(tmp), *srv.free_ports(3))) as server:
             server.start()
             server.wait_ready(120)
-            call = raw_image_call(server.grpc_url, "identity")
             out = {}
             for name, data in payloads.items():
-                timed(lambda d=data: call(d), 5)
-                out[name] = p50(timed(lambda d=data: call(d), n))
+                bare = raw_image_call(server.grpc_url, "identity")
+                waited = raw_image_call(server.grpc_url, "identity", {"wait_ms": waits[name]})
+                times: dict[str, list[float]] = {"floor": [], "waited": []}
+                for _ in range(max(1, n // 8)):  # interleaved in blocks, as the latency paths are
+                    for key, call in (("floor", bare), ("waited", waited)):
+                        time.sleep(0.2)
+                        times[key].extend(timed(lambda d=data, c=call: c(d), 9)[1:])
+                out[name] = {k: p50(v) for k, v in times.items()}
             return out
 
 
@@ -389,7 +404,10 @@ def main() -> int:
         x = preprocessing.preprocess(data)[None]
         return softmax(sess.run(None, {"input": x})[0])
 
-    floor = python_floor(payloads, args.requests)
+    for data in payloads.values():
+        timed(lambda d=data: reference(d), 3)
+    waits = {n: p50(timed(lambda d=data: reference(d), 15)) for n, data in payloads.items()}
+    floor = python_floor(payloads, args.requests, waits)
     print("python-backend floor (ms):", json.dumps(floor), flush=True)
 
     cfg = srv.ServerConfig(repo, srv.free_port(), srv.free_port(), srv.free_port())
@@ -424,11 +442,17 @@ def main() -> int:
                 row[f"{k}_vs_reference"] = row[f"console_{k}_p50"] / row["reference_p50"]
                 row[f"{k}_console_vs_bare"] = row[f"console_{k}_p50"] / row[f"bare_{k}_p50"]
             # the floor alone, and what the fused model adds over reference + floor
-            row["python_floor_p50"] = floor[n]
-            row["floor_vs_reference"] = (row["reference_p50"] + floor[n]) / row["reference_p50"]
+            row["python_floor_p50"] = floor[n]["floor"]
+            row["floor_vs_reference"] = (row["reference_p50"] + floor[n]["floor"]) / row["reference_p50"]
             row["fused_vs_reference_plus_floor"] = row["console_fused_p50"] / (
-                row["reference_p50"] + floor[n]
+                row["reference_p50"] + floor[n]["floor"]
             )
+            # the same model busy for as long as the reference took: what any Python-backend model of
+            # that cost pays here, and the fused model against it
+            row["waited_for_ms"] = waits[n]
+            row["waited_floor_p50"] = floor[n]["waited"]
+            row["waited_floor_vs_reference"] = floor[n]["waited"] / waits[n]
+            row["fused_vs_waited_floor"] = row["console_fused_p50"] / floor[n]["waited"]
             lat[n] = row
         results["latency"] = lat
         print(json.dumps(lat, indent=1), flush=True)
@@ -539,12 +563,15 @@ def render(r: dict) -> str:
         )
     out += [
         "",
-        "Python-backend floor (an identity model, same bytes): p50 ms, and reference + floor vs reference",
+        "Python-backend floor (an identity model, same bytes): p50 ms, and reference + floor vs reference;",
+        "the same model busy for the reference's time before answering, vs that time; fused vs it",
     ]
     for n, v in r["latency"].items():
         out.append(
             f"  {n:<14} {v['python_floor_p50']:6.2f}  {v['floor_vs_reference']:5.2f}×   fused vs reference + floor "
-            f"{v['fused_vs_reference_plus_floor']:5.2f}×"
+            f"{v['fused_vs_reference_plus_floor']:5.2f}×   busy {v['waited_for_ms']:.2f} ms: "
+            f"{v['waited_floor_p50']:6.2f} {v['waited_floor_vs_reference']:5.2f}×   fused vs it "
+            f"{v['fused_vs_waited_floor']:5.2f}×"
         )
     i = r["infer"]
     out += [
