@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import platform
@@ -39,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.gpu import runtime_module  # noqa: E402
 from build_tools import catalog  # noqa: E402
 from tui.core import bench, classifier, infer, preprocessing  # noqa: E402
 from tui.core import server as srv  # noqa: E402
@@ -63,6 +63,18 @@ def timed(fn, n: int) -> list[float]:
         fn()
         out.append((time.perf_counter() - t0) * 1000)
     return out
+
+
+def interleaved_p50(paths: dict, data: bytes, requests: int) -> dict[str, float]:
+    """p50 ms of each path on ``data``: blocks of 9 calls (the first dropped), the blocks of all paths
+    interleaved over several rounds so drift hits every path alike; a pause before each block lets the
+    previous path's onnxruntime threads stop spinning (on two cores they would slow the next)."""
+    times: dict[str, list[float]] = {k: [] for k in paths}
+    for _ in range(max(1, requests // 8)):
+        for k, fn in paths.items():
+            time.sleep(0.2)
+            times[k].extend(timed(lambda fn=fn: fn(data), 9)[1:])
+    return {k: p50(v) for k, v in times.items()}
 
 
 def softmax(x):
@@ -139,31 +151,17 @@ def python_floor(payloads: dict[str, bytes], n: int, waits: dict[str, float]) ->
             server.start()
             server.wait_ready(120)
             out = {}
+            bare = raw_image_call(server.grpc_url, "identity")
             for name, data in payloads.items():
-                bare = raw_image_call(server.grpc_url, "identity")
                 waited = raw_image_call(server.grpc_url, "identity", {"wait_ms": waits[name]})
-                times: dict[str, list[float]] = {"floor": [], "waited": []}
-                for _ in range(max(1, n // 8)):  # interleaved in blocks, as the latency paths are
-                    for key, call in (("floor", bare), ("waited", waited)):
-                        time.sleep(0.2)
-                        times[key].extend(timed(lambda d=data, c=call: c(d), 9)[1:])
-                out[name] = {k: p50(v) for k, v in times.items()}
+                out[name] = interleaved_p50({"floor": bare, "waited": waited}, data, n)
             return out
-
-
-def runtime_module(repo: Path):
-    """The fused model's runtime, loaded from the built repository exactly as the stub loads it."""
-    path = repo / FUSED / "1" / "triton_console_runtime.py"
-    spec = importlib.util.spec_from_file_location("triton_console_runtime", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def thread_pipeline(repo: Path, datas: list[bytes], n: int, batch: int = 8) -> dict:
     """The best in-process equivalent of the fused model: its decoder (Pillow threads) and its onnxruntime
     runner, with the next batch decoded while the current one runs; ``n`` images in batches of ``batch``."""
-    rt = runtime_module(repo)
+    rt = runtime_module(repo, FUSED)
     decoder = rt.BatchDecoder(0, gpu="off")
     runner = rt.OrtRunner(str(repo / FUSED / "1" / "model.onnx"))
     arrays = [np.frombuffer(d, dtype=np.uint8) for d in datas]
@@ -423,21 +421,14 @@ def main() -> int:
                 for k, m in LAYOUTS.items():
                     raw[k](data), classifier.classify(client, m, data, 5)
 
-        # -- 1. latency: each path in blocks of 9 calls (the first dropped), the blocks of all paths
-        # interleaved over several rounds, so drift hits every path alike; a pause before each block lets
-        # the previous path's onnxruntime threads stop spinning (on two cores they would slow the next)
+        # -- 1. latency: every path interleaved in blocks (interleaved_p50)
         paths_of = {"reference": reference}
         for k, m in LAYOUTS.items():
             paths_of[f"bare_{k}"] = raw[k]
             paths_of[f"console_{k}"] = lambda d, m=m: classifier.classify(client, m, d, 5)
         lat = {}
         for n, data in payloads.items():
-            times: dict[str, list[float]] = {}
-            for _ in range(max(1, args.requests // 8)):
-                for k, fn in paths_of.items():
-                    time.sleep(0.2)
-                    times.setdefault(k, []).extend(timed(lambda d=data, fn=fn: fn(d), 9)[1:])
-            row = {f"{k}_p50": p50(v) for k, v in times.items()}
+            row = {f"{k}_p50": v for k, v in interleaved_p50(paths_of, data, args.requests).items()}
             for k in LAYOUTS:
                 row[f"{k}_vs_reference"] = row[f"console_{k}_p50"] / row["reference_p50"]
                 row[f"{k}_console_vs_bare"] = row[f"console_{k}_p50"] / row[f"bare_{k}_p50"]
