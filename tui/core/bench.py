@@ -40,12 +40,14 @@ class ItemResult:
         return out
 
 
-def _statistics(client: TritonClient) -> list | None:
-    """All models' statistics, or None where the server has none (latency then comes from the client only)."""
+def statistics(client: TritonClient, timeout_is_none: bool = False) -> list | None:
+    """All models' statistics, or None where the server has none (latency then comes from the client only).
+    A lost server raises; so does a timeout unless ``timeout_is_none`` (a load step keeps its client-side
+    figures when the statistics call is what timed out)."""
     try:
         return client.model_statistics().items
     except ConsoleError as exc:
-        if exc.exit_code == EXIT_USAGE:
+        if exc.exit_code == EXIT_USAGE and not (timeout_is_none and exc.code == TIMEOUT):
             raise
         return None
 
@@ -72,9 +74,9 @@ def classify_files(
             yield ItemResult(path, error=item.error)
             continue
         try:
-            before = _statistics(client) if steps else None
+            before = statistics(client) if steps else None
             result = classifier.classify(client, model, item.data, k, path=route, labels=labels)
-            after = _statistics(client) if before is not None else None
+            after = statistics(client) if before is not None else None
             bd = breakdown(before, after, model, steps) if after is not None else None
             yield ItemResult(path, result=result, breakdown=bd, data=item.data)
         except ConsoleError as exc:

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from . import classifier, infer
 from . import images as img
+from .bench import statistics
 from .client import TritonClient
-from .errors import EXIT_USAGE, ConsoleError
+from .errors import ConsoleError
 from .stats import Breakdown, LatencySummary, breakdown
 from .transport import InputTensor, OutputRequest
 
@@ -182,15 +183,6 @@ class Step:
         return "\n".join(lines)
 
 
-def _statistics(client: TritonClient):
-    try:
-        return client.model_statistics().items
-    except ConsoleError as exc:
-        if exc.exit_code == EXIT_USAGE and exc.code not in ("timeout",):
-            raise
-        return None
-
-
 def run_step(
     w: Workload,
     concurrency: int | None = None,
@@ -243,7 +235,7 @@ def run_step(
                 f.result()
 
     closed_loop(warmup, record=False)
-    before = _statistics(w.client)
+    before = statistics(w.client, timeout_is_none=True)
     start = time.perf_counter()
     if mode == "concurrency":
         closed_loop(requests, record=True)
@@ -260,7 +252,7 @@ def run_step(
                     late += 1
                 pool.submit(one, i)
     seconds = time.perf_counter() - start
-    after = _statistics(w.client) if before is not None else None
+    after = statistics(w.client, timeout_is_none=True) if before is not None else None
     return Step(
         w.model,
         w.client.url,
