@@ -93,12 +93,7 @@ def _agree(results: list[ModelResult]) -> None:
 def images(client: TritonClient, models: list[str], paths: list[str]) -> Comparison:
     if len(models) < 2:
         raise ConsoleError("compare needs two or more models", exit_code=EXIT_USAGE)
-    files = [img.read(p) for p in img.expand(paths)]
-    bad = [f for f in files if f.error]
-    if bad:
-        raise ConsoleError(f"{bad[0].path}: {bad[0].error}", exit_code=EXIT_USAGE)
-    if not files:
-        raise ConsoleError("no images to compare on", exit_code=EXIT_USAGE)
+    files = img.read_all(paths, "compare on")
     exts = client.server_metadata().extensions
     results = []
     for model in models:

@@ -11,6 +11,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ConsoleError
 from .preprocessing import MAX_BYTES
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -71,6 +72,18 @@ def read(path: str, max_bytes: int = MAX_BYTES) -> ImageFile:
     if len(data) > max_bytes:
         return ImageFile(path, error=f"file grew over the {max_bytes // 2**20} MiB limit while reading")
     return ImageFile(path, data=data)
+
+
+def read_all(paths: list[str], purpose: str) -> list[ImageFile]:
+    """Every image of ``paths``, for a run that needs them all (bench, compare): the first unreadable one,
+    or none at all, is one ConsoleError ("no images to <purpose>")."""
+    files = [read(p) for p in expand(paths)]
+    bad = next((f for f in files if f.error), None)
+    if bad is not None:
+        raise ConsoleError(f"{bad.path}: {bad.error}")
+    if not files:
+        raise ConsoleError(f"no images to {purpose}")
+    return files
 
 
 def _os_message(exc: OSError) -> str:

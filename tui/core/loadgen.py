@@ -68,12 +68,7 @@ class Workload:
 def image_workload(
     client: TritonClient, model: str, paths: list[str], scaling: str | None = None
 ) -> Workload:
-    files = [img.read(p) for p in img.expand(paths)]
-    bad = [f for f in files if f.error]
-    if bad:
-        raise ConsoleError(f"{bad[0].path}: {bad[0].error}")
-    if not files:
-        raise ConsoleError("no images to send")
+    files = img.read_all(paths, "send")
     info = client.model_info(model)
     route = classifier.image_path(info, client.server_metadata().extensions, scaling)
     requests = [classifier.request(f.data, route) for f in files]
