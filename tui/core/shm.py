@@ -17,19 +17,11 @@ import numpy as np
 from .client import TritonClient
 from .errors import EXIT_USAGE, ConsoleError
 from .server import SHM_PREFIX
-from .transport import InputTensor
+from .transport import InputTensor, raw_bytes
 
 KINDS = ("none", "system", "cuda")
 _LIVE: set[Regions] = set()
 _LOCK = threading.Lock()
-
-
-def _raw(array: np.ndarray) -> bytes:
-    if array.dtype == np.object_:
-        from tritonclient.utils import serialize_byte_tensor
-
-        return serialize_byte_tensor(array).tobytes()
-    return np.ascontiguousarray(array).tobytes()
 
 
 class Regions:
@@ -50,7 +42,7 @@ class Regions:
             _LIVE.add(self)
         try:
             for i, t in enumerate(self.inputs):
-                data = _raw(t.array)
+                data = raw_bytes(t.array)
                 name, size = f"{self.tag}_{i}", len(data)
                 if self.kind == "system":
                     import tritonclient.utils.shared_memory as shm

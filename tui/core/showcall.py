@@ -19,6 +19,7 @@ import numpy as np
 from .connection import Connection, Endpoint
 from .errors import EXIT_USAGE, ConsoleError
 from .infer import InputPlan
+from .transport import raw_bytes
 
 INLINE = 64 * 1024  # bytes of JSON/Python data written inline; more goes to files
 FORMS = ("curl", "python", "perf_analyzer")
@@ -164,7 +165,9 @@ def curl(
             "outputs": [{"name": n, "parameters": {"binary_data": n in binary_out}} for n in outputs],
         }
         header = json.dumps(head, separators=(",", ":")).encode()
-        path = _write(directory, f"{model}.request.bin", header + b"".join(_raw(p) for p in plans), "request")
+        path = _write(
+            directory, f"{model}.request.bin", header + b"".join(raw_bytes(p.array) for p in plans), "request"
+        )
         files.append(path)
         data = f"--data-binary @{shlex.quote(str(path))}"
         ctype = (
@@ -175,16 +178,8 @@ def curl(
     return Call("curl", " \\\n  ".join(parts), files, notes)
 
 
-def _raw(p: InputPlan) -> bytes:
-    from tritonclient.utils import serialize_byte_tensor
-
-    if p.array.dtype == np.object_:
-        return serialize_byte_tensor(p.array).tobytes()
-    return np.ascontiguousarray(p.array).tobytes()
-
-
 def _raw_size(p: InputPlan) -> int:
-    return len(_raw(p))
+    return len(raw_bytes(p.array))
 
 
 def python(conn: Connection, endpoint: Endpoint, model: str, plans, outputs, directory=None) -> Call:

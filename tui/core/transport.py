@@ -37,6 +37,15 @@ class InputTensor:
     shm: tuple[str, int, int] | None = None  # (region name, byte size, offset): data travels in shared memory
 
 
+def raw_bytes(array: np.ndarray) -> bytes:
+    """A tensor's bytes as the v2 binary extension and shared memory carry them (BYTES length-prefixed)."""
+    if array.dtype == np.object_:
+        from tritonclient.utils import serialize_byte_tensor
+
+        return serialize_byte_tensor(array).tobytes()
+    return np.ascontiguousarray(array).tobytes()
+
+
 @dataclass(frozen=True)
 class OutputRequest:
     name: str
