@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from .client import TritonClient
 from .errors import ConsoleError
 from .responses import ModelStats
+from .stats import totals_by_model
 
 COUNTERS = {
     "nv_inference_request_success": "success",
@@ -118,18 +119,20 @@ def parse(text: str) -> Scrape:
 
 
 def from_statistics(stats: list[ModelStats]) -> dict[str, Counters]:
-    out: dict[str, Counters] = {}
-    for s in stats:
-        c = out.setdefault(s.name, Counters())
-        c.success += s.duration("success")[0]
-        c.failure += s.duration("fail")[0]
-        c.inferences += s.inference_count
-        c.executions += s.execution_count
-        c.queue_us += s.duration("queue")[1] / 1000
-        c.input_us += s.duration("compute_input")[1] / 1000
-        c.infer_us += s.duration("compute_infer")[1] / 1000
-        c.output_us += s.duration("compute_output")[1] / 1000
-    return out
+    """The statistics API's totals (stats.totals_by_model, summed over versions) as metric counters."""
+    return {
+        name: Counters(
+            success=t["success"][0],
+            failure=t["fail"][0],
+            inferences=t["inferences"][0],
+            executions=t["executions"][0],
+            queue_us=t["queue"][1] / 1000,
+            input_us=t["compute_input"][1] / 1000,
+            infer_us=t["compute_infer"][1] / 1000,
+            output_us=t["compute_output"][1] / 1000,
+        )
+        for name, t in totals_by_model(stats).items()
+    }
 
 
 @dataclass(frozen=True)
