@@ -180,3 +180,37 @@ def test_startup_objects_are_frozen_out_of_the_collector_after_the_first_paint()
         asyncio.run(scenario())
     finally:
         gc.unfreeze()  # the test process goes on collecting as before
+
+
+@pytest.mark.parametrize(
+    "pane, box, target",
+    [
+        ("2", "#log-filter", "#server-log"),
+        ("3", "#models-filter", "#index"),
+        ("5", "#metrics-filter", "#rates"),
+    ],
+    ids=["server", "models", "metrics"],
+)
+def test_slash_opens_the_filter_and_esc_empties_and_closes_it(pane, box, target):
+    """k9s's `/`: the box appears with the focus; esc empties it, hides it and hands the focus back to the list
+    it filters (a second esc then means what esc means elsewhere)."""
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(100, 30)) as pilot:
+            feed(app)
+            await pilot.press(pane)
+            await pilot.pause()
+            filter_box = app.query_one(box)
+            assert not filter_box.display
+            await pilot.press("slash")
+            await pilot.pause()
+            assert filter_box.display and app.focused is filter_box
+            await pilot.press("k", "i")
+            assert filter_box.value == "ki"
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not filter_box.display and filter_box.value == ""
+            assert app.focused is app.query_one(target)
+
+    asyncio.run(scenario())
