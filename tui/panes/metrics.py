@@ -20,6 +20,7 @@ from ..core.controller import ServerController
 from ..core.errors import ConsoleError
 from ..messages import MetricsPolled
 from ..text import cell, plain
+from ..widgets.filterbox import FilterBox
 from ..widgets.rowlist import Column, RowList
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0)
@@ -77,8 +78,6 @@ class MetricsPane(Vertical):
     ]
     DEFAULT_CSS = """
     MetricsPane #metrics-head { height: 1; padding: 0 1; color: $text-muted; }
-    MetricsPane #metrics-filter { display: none; }
-    MetricsPane #metrics-filter.shown { display: block; }
     MetricsPane #rates { height: 1fr; min-height: 4; }
     MetricsPane #charts { height: 10; }
     MetricsPane PlotextPlot { width: 1fr; }
@@ -104,7 +103,7 @@ class MetricsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="metrics-head")
-        yield Input(placeholder="filter models; esc closes", id="metrics-filter", compact=True)
+        yield FilterBox("filter models; esc closes", "#rates", id="metrics-filter")
         rates = RowList(COLUMNS, self._cells, id="rates")
         rates.set_search(lambda key: key.lower())
         yield rates
@@ -335,9 +334,7 @@ class MetricsPane(Vertical):
         self._rows()
 
     def action_filter(self) -> None:
-        box = self.query_one("#metrics-filter", Input)
-        box.add_class("shown")
-        box.focus()
+        self.query_one("#metrics-filter", FilterBox).open()
 
     @on(Input.Changed, "#metrics-filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -348,10 +345,4 @@ class MetricsPane(Vertical):
         self.query_one("#rates").focus()
 
     def close_filter(self) -> bool:
-        box = self.query_one("#metrics-filter", Input)
-        if not box.has_class("shown"):
-            return False
-        box.value = ""
-        box.remove_class("shown")
-        self.query_one("#rates").focus()
-        return True
+        return self.query_one("#metrics-filter", FilterBox).close()

@@ -20,8 +20,10 @@ from ..core.errors import ConsoleError
 from ..hints import worded
 from ..messages import ModelDetail, Notice, PollRequested
 from ..text import cell, plain
+from ..widgets.filterbox import FilterBox
 from ..widgets.rowlist import Column, RowList
 
+FILTER_HINT = "filter models (name, state, reason); esc closes"
 STATE_STYLE = {"READY": "green", "UNAVAILABLE": "red", "LOADING": "yellow", "UNLOADING": "yellow"}
 COLUMNS = (
     Column("state", "state", 11),
@@ -126,8 +128,6 @@ class ModelsPane(Horizontal):
     DEFAULT_CSS = """
     ModelsPane #left { width: 1fr; height: 1fr; }
     ModelsPane #index { height: 1fr; }
-    ModelsPane #models-filter { display: none; }
-    ModelsPane #models-filter.shown { display: block; }
     ModelsPane #models-note { height: 1; color: $text-muted; padding: 0 1; }
     ModelsPane #detail { width: 45%; max-width: 72; height: 1fr; border-left: solid $panel; padding: 0 1; }
     """
@@ -145,11 +145,7 @@ class ModelsPane(Horizontal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="left"):
-            yield Input(
-                placeholder="filter models (name, state, reason); esc closes",
-                id="models-filter",
-                compact=True,
-            )
+            yield FilterBox(FILTER_HINT, "#index", id="models-filter")
             index = RowList(COLUMNS, lambda name: row_cells(self._entries[name]), id="index")
             index.set_search(lambda name: _search_text(self._entries.get(name)))
             yield index
@@ -188,19 +184,14 @@ class ModelsPane(Horizontal):
         self.query_one("#models-note", Static).update(Text(shown + self.note))
 
     def action_filter(self) -> None:
-        box = self.query_one("#models-filter", Input)
-        box.placeholder = "filter models (name, state, reason); esc closes"
-        box.add_class("shown")
-        box.focus()
+        self.query_one("#models-filter", FilterBox).open(FILTER_HINT)
         self._adding = False
 
     def action_add(self) -> None:
         """Name a model to ask about: for servers that list none (KServe over gRPC)."""
-        box = self.query_one("#models-filter", Input)
-        box.placeholder = "model name to add ⏎ (asked about on every poll); esc closes"
+        box = self.query_one("#models-filter", FilterBox)
         box.value = ""
-        box.add_class("shown")
-        box.focus()
+        box.open("model name to add ⏎ (asked about on every poll); esc closes")
         self._adding = True
 
     @on(Input.Changed, "#models-filter")
@@ -226,13 +217,7 @@ class ModelsPane(Horizontal):
         self.query_one("#index").focus()
 
     def close_filter(self) -> bool:
-        box = self.query_one("#models-filter", Input)
-        if not box.has_class("shown"):
-            return False
-        box.value = ""
-        box.remove_class("shown")
-        self.query_one("#index").focus()
-        return True
+        return self.query_one("#models-filter", FilterBox).close()
 
     @on(RowList.Highlighted, "#index")
     def _highlighted(self, event: RowList.Highlighted) -> None:

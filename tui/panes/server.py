@@ -13,6 +13,7 @@ from ..core.client import TritonClient
 from ..core.controller import ServerController, ServerSnapshot
 from ..messages import ConnectRequested, LogFiltered, ServerAction, ServerLog
 from ..text import plain
+from ..widgets.filterbox import FilterBox
 from ..widgets.logview import FilteredLog, matching
 
 
@@ -65,8 +66,7 @@ class ServerPane(Vertical):
     ServerPane #connect-row Button { margin-left: 1; min-width: 9; }
     ServerPane #url { width: 1fr; }
     ServerPane #protocol { width: 10; margin-left: 1; }
-    ServerPane #log-filter { display: none; margin: 0 1; }
-    ServerPane #log-filter.shown { display: block; }
+    ServerPane #log-filter { margin: 0 1; }
     ServerPane #server-log { height: 1fr; min-height: 4; border: round $panel; }
     """
 
@@ -88,9 +88,7 @@ class ServerPane(Vertical):
             yield Button("Connect", id="connect", compact=True)
             yield Button("Start s", id="start", variant="success", compact=True)
             yield Button("Stop x", id="stop", variant="error", compact=True)
-        yield Input(
-            placeholder="filter the log (case-insensitive); esc closes", id="log-filter", compact=True
-        )
+        yield FilterBox("filter the log (case-insensitive); esc closes", "#server-log", id="log-filter")
         yield FilteredLog(id="server-log")
 
     def on_mount(self) -> None:
@@ -134,9 +132,7 @@ class ServerPane(Vertical):
         self.action_stop()
 
     def action_filter(self) -> None:
-        box = self.query_one("#log-filter", Input)
-        box.add_class("shown")
-        box.focus()
+        self.query_one("#log-filter", FilterBox).open()
 
     @on(Input.Changed, "#log-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -147,13 +143,7 @@ class ServerPane(Vertical):
         self.query_one("#server-log").focus()
 
     def close_filter(self) -> bool:
-        box = self.query_one("#log-filter", Input)
-        if not box.has_class("shown"):
-            return False
-        box.value = ""
-        box.remove_class("shown")
-        self.query_one("#server-log").focus()
-        return True
+        return self.query_one("#log-filter", FilterBox).close()
 
     @work(thread=True, exclusive=True, group="log-filter")
     def _refilter(self, pattern: str) -> None:
