@@ -160,7 +160,8 @@ class BatchDecoder:
     def decode(self, arrays: list[np.ndarray], gpu_dtype=None) -> list[tuple]:
         """Per request: (tensor, None) — a GPU torch tensor or a CPU numpy array — or (None, error)."""
         picked, payloads, sizes = self._for_gpu(arrays) if self.gpu is not None else ([], [], [])
-        rest = [i for i in range(len(arrays)) if i not in set(picked)]
+        chosen = set(picked)
+        rest = [i for i in range(len(arrays)) if i not in chosen]
         if not picked and len(rest) == 1:  # one image: decode it here (a hop to the pool costs more)
             return [self._one(arrays[0])]
         cpu = {i: self.pool.submit(self._one, arrays[i]) for i in rest}  # meanwhile the GPU decodes
