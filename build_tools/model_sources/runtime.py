@@ -310,7 +310,7 @@ class OrtRunner:
     def __init__(self, path: str, threads: int = 0, spinning: bool | str = True) -> None:
         """``spinning``: True, idle threads spin a while after a run (the next one starts at once); False,
         they never spin (each parallel step wakes them: slower alone); "run", they spin during a run and
-        stop when it ends (for instances that share cores)."""
+        stop when it ends (the fused model's decode threads get the cores between runs)."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
