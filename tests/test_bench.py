@@ -238,3 +238,27 @@ def test_bench_pane_sweeps_saves_and_compares(server, images_dir, data_home):
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+def test_bench_pane_passes_tls_files_and_keeps_header_values_out_of_argv(tmp_path):
+    """The Bench pane's load process gets the connection's TLS files as flags and its header values only
+    through its environment (argv is visible to every user of the machine)."""
+    from tui.core.connection import TLS, Connection, Headers
+    from tui.core.controller import ServerController
+    from tui.panes.bench import bench_argv
+
+    ca, cert, key = (tmp_path / n for n in ("ca.pem", "cert.pem", "key.pem"))
+    for f in (ca, cert, key):
+        f.write_text("-----BEGIN CERTIFICATE-----\n")
+    conn = Connection(
+        url="grpcs://127.0.0.1:9",
+        tls=TLS(True, str(ca), str(cert), str(key)),
+        headers=Headers((("Authorization", "Bearer s3cret"),)),
+    )
+    controller = ServerController(conn, tmp_path / "repo", server="none")
+    argv, env = bench_argv(controller, "m", "random", "1,2", 10, "triton-console", "none")
+    for flag, path in (("--root-certs", ca), ("--client-cert", cert), ("--client-key", key)):
+        assert argv[argv.index(flag) + 1] == str(path)
+    assert "--ssl" in argv and not any("s3cret" in a for a in argv)
+    var = argv[argv.index("--header-env") + 1].split("=", 1)[1]
+    assert argv[argv.index("--header-env") + 1].startswith("Authorization=") and env[var] == "Bearer s3cret"
