@@ -95,12 +95,16 @@ class TLS:
     client_key: str | None = None  # PEM private key for mutual TLS (a path, never the key itself)
     insecure: bool = False  # HTTPS: do not verify the server's certificate
 
-    def check(self) -> None:
-        for what, path in (
+    def files(self) -> tuple[tuple[str, str | None], ...]:
+        """(command-line flag, path) of each PEM file, set or not."""
+        return (
             ("--root-certs", self.root_certs),
             ("--client-cert", self.client_cert),
             ("--client-key", self.client_key),
-        ):
+        )
+
+    def check(self) -> None:
+        for what, path in self.files():
             if path and not Path(path).expanduser().is_file():
                 raise ConsoleError(f"{what} {path}: no such file")
         if bool(self.client_cert) != bool(self.client_key):

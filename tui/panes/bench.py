@@ -67,11 +67,7 @@ def bench_argv(
         argv += ["--metrics-url", conn.metrics_url]
     tls = conn.tls
     argv += ["--ssl"] if ep.ssl else []
-    for flag, value in (
-        ("--root-certs", tls.root_certs),
-        ("--client-cert", tls.client_cert),
-        ("--client-key", tls.client_key),
-    ):
+    for flag, value in tls.files():
         if value:
             argv += [flag, value]
     argv += ["--insecure"] if tls.insecure else []
