@@ -886,9 +886,8 @@ def _cmd_bench(args) -> int:
     import signal
     import threading
 
-    cancel = (
-        threading.Event()
-    )  # SIGINT/SIGTERM end the sweep early; shared-memory regions are freed on the way out
+    # SIGINT/SIGTERM end the sweep early; shared-memory regions are freed on the way out
+    cancel = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: cancel.set())
     if args.engine == "perf_analyzer":
