@@ -188,6 +188,17 @@ def test_server_and_models_panes_on_kserve(kserve, protocol):
             pane = app.query_one("ClassifyPane")
             if protocol == "http":
                 await wait_for(pilot, lambda: "tiny_classifier" in pane.routes, 20, "the image model found")
+            # no statistics API and no metrics endpoint: the Metrics pane says so first, not an empty table
+            await pilot.press("5")
+            head = app.query_one("#metrics-head")
+            await wait_for(
+                pilot,
+                lambda: rendered(head).startswith("no source answered: statistics API"),
+                15,
+                "why the Metrics pane is empty",
+                show=lambda: rendered(head),
+            )
+            assert "metrics endpoint" in rendered(head)
             await pilot.press("q")
 
     from tests.helpers import lines_of

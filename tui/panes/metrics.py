@@ -219,9 +219,13 @@ class MetricsPane(Vertical):
     def _head(self) -> None:
         state = "paused" if self.paused else f"every {self.interval:g} s"
         sources = " + ".join(self.last.sources) if self.last else "waiting for the second poll…"
-        text = f"{sources} · {state} (+/- p) · ms per request · sort {self.sort} (s) · chart {self.chart} (c) · ⏎ expands"
-        if self.missing:
-            text += " · missing: " + "; ".join(self.missing)
+        if self.last is not None and not self.last.sources:
+            # nothing to show: say why first, where a narrow terminal still shows it
+            text = "no source answered: " + "; ".join(self.missing) + f" · {state} (+/- p)"
+        else:
+            text = f"{sources} · {state} (+/- p) · ms per request · sort {self.sort} (s) · chart {self.chart} (c) · ⏎ expands"
+            if self.missing:
+                text += " · missing: " + "; ".join(self.missing)
         self.query_one("#metrics-head", Static).update(plain(text, limit=600))
 
     # ------------------------------------------------------------------ charts
