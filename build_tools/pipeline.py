@@ -15,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.core.errors import ConsoleError
-from tui.core.progress import Progress
-
-from . import catalog, engine, export, repository, weights
+from triton_console.build_tools import catalog, engine, export, repository, weights
+from triton_console.common.errors import ConsoleError
+from triton_console.common.progress import Progress
 
 
 def cuda_available() -> bool:

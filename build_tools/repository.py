@@ -17,18 +17,22 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from tui.core.errors import ConsoleError
-
-from . import catalog, fsutil, labels
+from triton_console.build_tools import catalog
+from triton_console.common import fsutil, labels
+from triton_console.common.errors import ConsoleError
 
 MARKER = ".triton-console.json"
 MAX_BATCH = 256
 # Package data (importlib.resources), so an installed wheel builds repositories as a checkout does.
-SOURCES = resources.files("build_tools.model_sources")
+SOURCES = resources.files("triton_console.build_tools.model_sources")
 RUNTIME = {"triton_console_runtime.py": SOURCES.joinpath("runtime.py")}  # what the Python models share
 HELPERS = {  # installed beside the models that decode: the one decoder and its nvJPEG twin
-    "imagenet_preprocessing.py": resources.files("tui.core").joinpath("preprocessing.py"),
-    "imagenet_preprocessing_gpu.py": resources.files("tui.core").joinpath("gpu_preprocessing.py"),
+    "imagenet_preprocessing.py": resources.files("triton_console.tui.core.classify").joinpath(
+        "preprocessing.py"
+    ),
+    "imagenet_preprocessing_gpu.py": resources.files("triton_console.tui.core.classify").joinpath(
+        "gpu_preprocessing.py"
+    ),
     **RUNTIME,
 }
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tui.core.errors import ConsoleError
-
-from . import catalog, fsutil, models
+from triton_console.build_tools import catalog, models
+from triton_console.common import fsutil
+from triton_console.common.errors import ConsoleError
 
 RANDOM_SEED = 0
 

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = Path(os.environ.get("TRITON_CONSOLE_TEST_IMAGES", ROOT.parent / "shared" / "images"))
 EXPECTED = {"mug.jpg": (504, "coffee mug"), "car.jpg": (817, "sports car"), "vulture.jpeg": (23, "vulture")}
-CLI = [sys.executable, "-m", "tui.cli"]
+CLI = [sys.executable, "-m", "triton_console"]
 
 
 def image(name: str) -> Path:
@@ -38,7 +38,7 @@ def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProce
 def repo(tmp_path_factory) -> Path:
     """EfficientNet-Lite0 (ImageNet weights) as the ensemble and fused, and ResNet50 (random weights), in one
     generated repository."""
-    from build_tools import pipeline
+    from triton_console.build_tools import pipeline
 
     path = tmp_path_factory.mktemp("repo") / "models"
     pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path)
@@ -50,7 +50,7 @@ def repo(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def server(repo):
     """A real bundled tritonserver on free loopback ports (explicit model control, all models loaded)."""
-    from tui.core import server as srv
+    from triton_console.tui.core.server import process as srv
 
     cfg = srv.ServerConfig(repo, *srv.free_ports(3), model_control="explicit", load_models=["*"])
     with srv.ManagedServer(cfg) as s:  # stopped on the way out, ready or not
@@ -63,7 +63,7 @@ def server(repo):
 def zoo(tmp_path_factory):
     """The bundled server on tests/modelzoo.py's models (numpy-first Triton example style), explicit mode."""
     from tests import modelzoo
-    from tui.core import server as srv
+    from triton_console.tui.core.server import process as srv
 
     root = modelzoo.write(tmp_path_factory.mktemp("zoo") / "models")
     cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
@@ -75,7 +75,7 @@ def zoo(tmp_path_factory):
 
 @pytest.fixture(params=["grpc", "http"])
 def client(request, server):
-    from tui.core.client import TritonClient
+    from triton_console.tui.core.client.client import TritonClient
 
     url = server.grpc_url if request.param == "grpc" else server.http_url
     c = TritonClient(url, request.param, metrics_url=server.metrics_url, timeout=60)

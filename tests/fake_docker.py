@@ -54,7 +54,7 @@ def _kill(name: str, grace: float) -> None:
 
 def run(args: list[str]) -> None:
     sys.path.insert(0, str(ROOT))
-    from tui.core import server as srv
+    from triton_console.tui.core.server import process as srv
 
     name, ports, mounts, i = None, {}, {}, 0
     while args[i].startswith("-"):

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tui.core.server import SHM_PREFIX
+from triton_console.common.paths import SHM_PREFIX
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.1, show=None):

@@ -14,8 +14,8 @@ from PIL import Image
 
 from tests import modelzoo
 from tests.conftest import EXPECTED, image, run_cli
-from tui.core import preprocessing
-from tui.core.untrusted import visible
+from triton_console.common.untrusted import visible
+from triton_console.tui.core.classify import preprocessing
 
 pytestmark = pytest.mark.server
 PROTOCOLS = ("grpc", "http")
@@ -149,7 +149,7 @@ def test_hwc_fp16_classifier_with_1001_classes_gets_imagenet_labels(zoo, protoco
     x = _pixels("vulture.jpeg", 8, 8).astype(np.float16).astype(np.float32).reshape(-1)
     logits = (modelzoo.weights(1001, 192) @ x).astype(np.float16)
     best = int(np.argmax(logits))
-    from build_tools.labels import imagenet_labels
+    from triton_console.common.labels import imagenet_labels
 
     assert rec["top"][0]["index"] == best
     assert rec["top"][0]["label"] == ("background" if best == 0 else imagenet_labels()[best - 1])
@@ -191,7 +191,7 @@ def test_image_client_works_against_the_generated_backbone(server):
     """Triton's image_client.py needs FORMAT_NCHW/NHWC: the generated backbone declares it."""
     from tritonclient.grpc import model_config_pb2 as mc
 
-    from tui.core.client import TritonClient
+    from triton_console.tui.core.client.client import TritonClient
 
     cfg = TritonClient(server.grpc_url).model_config("efficientnet_lite0_ort")
     assert cfg.input[0].format == mc.ModelInput.FORMAT_NCHW
@@ -358,7 +358,7 @@ def test_try_form_runs_any_model_and_copies_the_call(zoo, tmp_path):
     import asyncio
 
     from tests.helpers import lines_of, rendered, rows, wait_for
-    from tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     (tmp_path / "ids.json").write_text("[4, 5]")
 
@@ -407,7 +407,7 @@ def test_classify_pane_lists_every_image_classifier_and_its_path(zoo):
     import asyncio
 
     from tests.helpers import rendered, wait_for
-    from tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     async def scenario():
         app = ConsoleApp(
@@ -452,7 +452,7 @@ def test_models_pane_shows_a_load_error_with_markup_literally(zoo):
     import asyncio
 
     from tests.helpers import lines_of, rows, wait_for
-    from tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc"))

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ROOT, image, run_cli
 from tests.helpers import free_ports, rendered, rows, wait_for, wait_until
-from tui.core import preprocessing
+from triton_console.tui.core.classify import preprocessing
 
 pytestmark = pytest.mark.server
 PROTOCOLS = ("http", "grpc")
@@ -143,7 +143,7 @@ def test_classify_on_kserve_prepares_the_image_and_ranks_on_the_client(kserve, p
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_server_and_models_panes_on_kserve(kserve, protocol):
-    from tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions(url=kserve.url(protocol), protocol=protocol))

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import CLI, EXPECTED, ROOT, run_cli
 from tests.helpers import lines_of, rendered, wait_for, wait_until
-from tui.core.server import SHM_PREFIX
+from triton_console.common.paths import SHM_PREFIX
 
 pytestmark = pytest.mark.server
 EFF = "ensemble_python_efficientnet_lite0"
@@ -156,7 +156,7 @@ def test_shared_memory_transport_and_cleanup(zoo, tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 130
     assert not _regions(proc.pid)
-    from tui.core.client import TritonClient
+    from triton_console.tui.core.client.client import TritonClient
 
     status = TritonClient(zoo.grpc_url).call(
         "shm status", lambda t: t.client.get_system_shared_memory_status(as_json=True)
@@ -193,8 +193,8 @@ def test_perf_analyzer_engine_says_how_to_get_it(zoo, monkeypatch):
 
 
 def test_bench_pane_sweeps_saves_and_compares(server, images_dir, data_home):
-    from tui.app import ConsoleApp, ConsoleOptions
-    from tui.panes.bench import BenchPane
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.bench import BenchPane
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc"))
@@ -243,9 +243,9 @@ def test_bench_pane_sweeps_saves_and_compares(server, images_dir, data_home):
 def test_bench_pane_passes_tls_files_and_keeps_header_values_out_of_argv(tmp_path):
     """The Bench pane's load process gets the connection's TLS files as flags and its header values only
     through its environment (argv is visible to every user of the machine)."""
-    from tui.core.connection import TLS, Connection, Headers
-    from tui.core.controller import ServerController
-    from tui.panes.bench import bench_argv
+    from triton_console.tui.core.client.connection import TLS, Connection, Headers
+    from triton_console.tui.core.server.controller import ServerController
+    from triton_console.tui.panes.bench import bench_argv
 
     ca, cert, key = (tmp_path / n for n in ("ca.pem", "cert.pem", "key.pem"))
     for f in (ca, cert, key):

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from build_tools import catalog, engine, export, models, pipeline, repository, weights
 from tests.conftest import CLI, ROOT, run_cli
-from tui.core.errors import Cancelled, ConsoleError
-from tui.core.progress import Progress
+from triton_console.build_tools import catalog, engine, export, models, pipeline, repository, weights
+from triton_console.common.errors import Cancelled, ConsoleError
+from triton_console.common.progress import Progress
 
 TORCHVISION_KEYS = ROOT / "tests" / "data" / "resnet50_torchvision_state_dict.json"
 
@@ -96,7 +96,7 @@ def test_efficientnet_predicts_with_packaged_weights(images_dir):
     import torch
 
     from tests.conftest import EXPECTED
-    from tui.core.preprocessing import preprocess
+    from triton_console.tui.core.classify.preprocessing import preprocess
 
     net, info = weights.load("efficientnet-lite0", "imagenet")
     assert info.trained

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import image, run_cli
-from tui.core import client as client_mod
-from tui.core.errors import ConsoleError
+from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.client import client as client_mod
 
 
 def _dead_port() -> int:
@@ -82,8 +82,8 @@ def test_bundled_server_refuses_numpy_2(monkeypatch):
     """Triton 2.51's Python backend corrupts UINT8 inputs under numpy 2 (seen on the H100): say so up front."""
     from importlib import metadata
 
-    from tui.core import bundled
-    from tui.core import server as srv
+    from triton_console.tui.core.server import bundled
+    from triton_console.tui.core.server import process as srv
 
     real = metadata.version
     monkeypatch.setattr(metadata, "version", lambda name: "2.5.2" if name == "numpy" else real(name))
@@ -101,7 +101,7 @@ def test_stub_sees_this_environment_whatever_the_import_order():
     """numpy imported before anything else (Triton's example order) is this venv's numpy, not the base one's."""
     import numpy
 
-    from tui.core import server as srv
+    from triton_console.tui.core.server import process as srv
 
     binary = srv.locate("bundled")
     out = subprocess.run(
@@ -115,8 +115,8 @@ def test_stub_sees_this_environment_whatever_the_import_order():
 
 
 def test_stub_site_directories_come_first(monkeypatch, tmp_path):
-    from tui.core import bundled
-    from tui.core import server as srv
+    from triton_console.tui.core.server import bundled
+    from triton_console.tui.core.server import process as srv
 
     (tmp_path / "numpy").mkdir()
     (tmp_path / "numpy" / "__init__.py").write_text("__version__ = '1.0-stub-site'\n")

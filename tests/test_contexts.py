@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.helpers import free_ports, rows, wait_for
-from tui.core import contexts
+from triton_console.tui.core.client import contexts
 
 
 @pytest.fixture()
@@ -137,7 +137,7 @@ def test_context_flag_uses_a_named_server(fleet, config_home):
 
 
 def test_servers_pane_refreshes_20_servers_and_switches(fleet, config_home, server):
-    from tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc"))
@@ -183,3 +183,19 @@ def test_servers_pane_refreshes_20_servers_and_switches(fleet, config_home, serv
     elapsed, lag = asyncio.run(scenario())
     assert elapsed < 4.5, elapsed  # first full refresh: 2 s budget, plus the console starting
     assert lag < 0.05, f"event loop stalled {lag * 1000:.0f} ms while 20 servers refreshed"
+
+
+def test_a_path_with_an_emoji_survives_the_servers_file(config_home, tmp_path):
+    """JSON escapes wrote characters outside the BMP as surrogate pairs, which TOML forbids: every later read
+    of the file failed. tomli-w writes them as they are."""
+    ca = tmp_path / "ca-\N{GRINNING FACE}.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    res = run_cli(
+        "servers", "add", "smile", "grpcs://box:8001", "--root-certs", str(ca), env=_env(config_home)
+    )
+    assert res.returncode == 0, res.stderr
+    listed = run_cli("servers", "list", "--json", env=_env(config_home))
+    assert listed.returncode == 0, listed.stderr
+    (server,) = json.loads(listed.stdout)["servers"]
+    assert server["root_certs"] == str(ca)
+    assert "\\ud83d" not in contexts.path().read_text(encoding="utf-8")

@@ -16,8 +16,8 @@ import pytest
 from tests import modelzoo
 from tests.conftest import CLI, ROOT, run_cli
 from tests.helpers import free_ports, our_processes, read_until, wait_until
-from tui.core import docker
-from tui.core import server as srv
+from triton_console.tui.core.server import docker, kinds
+from triton_console.tui.core.server import process as srv
 
 pytestmark = pytest.mark.server
 IMAGE = docker.DEFAULT_IMAGE
@@ -145,7 +145,7 @@ def test_the_container_site_is_mounted_with_a_pth_file(fake, tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     cfg = srv.ServerConfig(fake["repo"], *free_ports(3))
-    s = srv.make_server("docker", cfg, str(site))
+    s = kinds.make_server("docker", cfg, str(site))
     assert isinstance(s, docker.DockerServer) and s.site == site and s.image == docker.DEFAULT_IMAGE
     argv = s.docker_argv()
     assert f"{(site / 'triton_console.pth').resolve()}:{docker.PTH_IN_CONTAINER}:ro" in argv
@@ -156,7 +156,7 @@ def test_the_console_starts_and_stops_a_container(fake):
     import asyncio
 
     from tests.helpers import rendered, wait_for
-    from tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     (port,) = free_ports(1)
 

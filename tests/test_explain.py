@@ -13,8 +13,8 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.helpers import free_ports, lines_of, rows, wait_for, wait_until
-from tui.core.connection import Connection
-from tui.core.controller import ServerController
+from triton_console.tui.core.client.connection import Connection
+from triton_console.tui.core.server.controller import ServerController
 
 pytestmark = pytest.mark.server
 
@@ -147,7 +147,7 @@ def test_status_json_carries_the_hint(managed):
 
 
 def test_models_pane_explains_a_failed_model(managed):
-    from tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions())
@@ -177,7 +177,7 @@ def test_models_pane_explains_a_failed_model(managed):
 def test_a_dying_stubs_stderr_is_found_among_parallel_loads():
     """CI's order (stop 18): other models' lines between the stub's stderr and its failure, more than the
     context around the model's name; a traceback that belongs to another record is not taken for it."""
-    from tui.core.explain import model_log
+    from triton_console.tui.core.server.explain import model_log
 
     log = [
         'I1128 06:31:58.598503 29004 python_be.cc:2249] "TRITONBACKEND_ModelInstanceInitialize: stubdies_0 (CPU device 0)"',

@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from build_tools import catalog, pipeline, repository
 from tests.conftest import EXPECTED, run_cli, url_args
 from tests.helpers import rows, wait_for
-from tui.core.classifier import classify
-from tui.core.errors import ConsoleError
+from triton_console.build_tools import catalog, pipeline, repository
+from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.classify.classifier import classify
 
 pytestmark = pytest.mark.server
 ENSEMBLE = "ensemble_python_efficientnet_lite0"
@@ -58,7 +58,7 @@ def test_classify_cli_reports_the_fused_models_timings(server, images_dir, proto
 
 def test_ragged_dynamic_batch_gives_each_request_its_own_answer(server, images_dir):
     """Many images of different sizes in flight at once: batches form, and no answer lands on the wrong request."""
-    from tui.core.client import TritonClient
+    from triton_console.tui.core.client.client import TritonClient
 
     names = list(EXPECTED) * 8
     datas = {n: (images_dir / n).read_bytes() for n in EXPECTED}
@@ -110,9 +110,9 @@ def test_a_bad_image_in_a_batch_fails_only_its_own_request(server, images_dir):
 
 def test_fused_model_in_the_console(server, images_dir):
     """Listed beside the ensemble in the Models pane, offered in the Classify pane, with where the time went."""
-    from tui.app import ConsoleApp, ConsoleOptions
-    from tui.panes.classify import ClassifyPane
-    from tui.panes.models import ModelsPane
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.classify import ClassifyPane
+    from triton_console.tui.panes.models import ModelsPane
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc", start_dir=str(images_dir)))

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from build_tools import repository
 from tests.conftest import EXPECTED, image
-from tui.core import gpu_preprocessing as gp
-from tui.core import preprocessing as pre
-from tui.core import server as srv
+from triton_console.build_tools import repository
+from triton_console.tui.core.classify import gpu_preprocessing as gp
+from triton_console.tui.core.classify import preprocessing as pre
+from triton_console.tui.core.server import process as srv
 
 torch = pytest.importorskip("torch")
 
@@ -53,7 +53,7 @@ def test_batched_gpu_arithmetic_matches_the_cpu_path_image_by_image():
 
 
 def test_gpu_arithmetic_keeps_the_top1_of_the_cpu_path():
-    from build_tools import weights
+    from triton_console.build_tools import weights
 
     net, _ = weights.load("efficientnet-lite0", "imagenet")
     names = list(EXPECTED)
@@ -141,7 +141,7 @@ def test_visible_gpus_respects_cuda_visible_devices(monkeypatch):
 
 
 def test_gpu_flavours_get_the_measured_tuning_only_on_a_gpu():
-    from build_tools import pipeline
+    from triton_console.build_tools import pipeline
 
     assert pipeline.default_tuning("python-torch", gpu=True) == pipeline.GPU_TUNING
     assert pipeline.default_tuning("tensorrt", gpu=True)["preprocess_instances"] == 4
@@ -158,7 +158,7 @@ def _cuda_decoder():
 
 def test_nvjpeg_path_on_cuda_matches_the_cpu_path_and_top1_in_fp16():
     """On a GPU: nvJPEG + batched resize vs Pillow on the CPU, and fp16 vs fp32 top-1, on every test image."""
-    from build_tools import weights
+    from triton_console.build_tools import weights
 
     gpu = _cuda_decoder()
     names = list(EXPECTED)
@@ -178,7 +178,7 @@ def _runtime():
     """The fused model's runtime module, as installed beside model.py (imported by path, like the stub does)."""
     import importlib.util
 
-    import build_tools.model_sources as sources
+    import triton_console.build_tools.model_sources as sources
 
     path = Path(sources.__file__).parent / "runtime.py"
     spec = importlib.util.spec_from_file_location("triton_console_runtime", path)
@@ -189,7 +189,7 @@ def _runtime():
 
 @pytest.fixture(scope="module")
 def torchscript(tmp_path_factory):
-    from build_tools import export, weights
+    from triton_console.build_tools import export, weights
 
     net, _ = weights.load("efficientnet-lite0", "random")
     path = export.save_torchscript(net.eval(), tmp_path_factory.mktemp("ts") / "model.pt")
@@ -233,7 +233,7 @@ def test_batch_decoder_on_cuda_routes_large_jpegs_to_pillow_and_agrees(tmp_path)
     pytest.importorskip("torchvision")
     import shutil
 
-    import build_tools.model_sources as sources
+    import triton_console.build_tools.model_sources as sources
 
     shutil.copy(Path(sources.__file__).parent / "runtime.py", tmp_path / "triton_console_runtime.py")
     shutil.copy(Path(pre.__file__), tmp_path / "imagenet_preprocessing.py")

@@ -14,8 +14,8 @@ import pytest
 from tests.conftest import image, run_cli, url_args
 from tests.helpers import rows, wait_for
 from tests.hostile import make_corpus
-from tui.core.classifier import classify
-from tui.core.client import TritonClient
+from triton_console.tui.core.classify.classifier import classify
+from triton_console.tui.core.client.client import TritonClient
 
 pytestmark = pytest.mark.server
 EFF = "ensemble_python_efficientnet_lite0"
@@ -103,8 +103,8 @@ def test_hostile_bytes_straight_to_both_layouts(server, corpus):
 
 def test_hostile_corpus_in_the_classify_pane(server, corpus):
     """Every hostile file gets its own row (result or error) and the console keeps working afterwards."""
-    from tui.app import ConsoleApp, ConsoleOptions
-    from tui.panes.classify import ClassifyPane
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.classify import ClassifyPane
 
     root, expect = corpus
     paths = [str(root / n) for n in sorted(expect)]

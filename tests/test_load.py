@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.conftest import CLI, ROOT, image
-from tui.core import server as srv
+from triton_console.tui.core.server import process as srv
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 EFF = "ensemble_python_efficientnet_lite0"

@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import image, run_cli
 from tests.helpers import lines_of, wait_for
-from tui.core.classifier import classify
-from tui.core.client import TritonClient
+from triton_console.tui.core.classify.classifier import classify
+from triton_console.tui.core.client.client import TritonClient
 
 pytestmark = pytest.mark.server
 EFF = "ensemble_python_efficientnet_lite0"
@@ -79,8 +79,8 @@ def test_metrics_without_a_metrics_endpoint_says_so(zoo):
 
 
 def test_metrics_pane_shows_traffic_then_quiet_and_expands_an_ensemble(server):
-    from tui.app import ConsoleApp, ConsoleOptions
-    from tui.panes.metrics import MetricsPane
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.metrics import MetricsPane
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc"))

@@ -19,11 +19,11 @@ import pytest
 from tests.conftest import CLI, ROOT
 from tests.helpers import lines_of, rendered, wait_for
 from tests.test_snapshots import ENSEMBLE, ROUTE, ROWS
-from tui.app import ConsoleApp, ConsoleOptions
-from tui.core.classifier import Classification
-from tui.core.controller import ServerSnapshot
-from tui.core.responses import ServerMetadata, TopK
-from tui.messages import ClassifyResult, ServerLog
+from triton_console.tui.app import ConsoleApp, ConsoleOptions
+from triton_console.tui.core.classify.classifier import Classification
+from triton_console.tui.core.client.responses import ServerMetadata, TopK
+from triton_console.tui.core.server.controller import ServerSnapshot
+from triton_console.tui.messages import ClassifyResult, ServerLog
 
 DATA = Path(__file__).parent / "data"
 

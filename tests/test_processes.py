@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import CLI, ROOT
 from tests.helpers import describe, free_ports, our_processes, our_shm_regions, wait_until
-from tui.core.client import TritonClient
+from triton_console.tui.core.client.client import TritonClient
 
 pytestmark = pytest.mark.server
 

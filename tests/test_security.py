@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tui.core import server as srv
+from triton_console.tui.core.server import process as srv
 
 
 def _connections(proc):

@@ -9,7 +9,7 @@ import pytest
 from tritonclient.grpc import model_config_pb2 as mc
 
 from tests.conftest import EXPECTED, image, run_cli, url_args
-from tui.core.classifier import classify
+from triton_console.tui.core.classify.classifier import classify
 
 pytestmark = pytest.mark.server
 
@@ -55,8 +55,8 @@ def test_scores_match_in_process_torch(client, images_dir):
     """Server probabilities equal softmax(torch(preprocess(bytes))) of the very same weights."""
     import torch
 
-    from build_tools import weights
-    from tui.core.preprocessing import preprocess
+    from triton_console.build_tools import weights
+    from triton_console.tui.core.classify.preprocessing import preprocess
 
     net, _ = weights.load("efficientnet-lite0", "imagenet")
     for name in EXPECTED:
@@ -141,9 +141,9 @@ def test_bad_images_do_not_stop_the_others(server, tmp_path, images_dir):
 
 def test_torch_backbone_flavour_serves_and_falls_back_to_cpu(tmp_path, images_dir):
     """The GPU flavour's own code, run for real: on a machine without CUDA it serves fp32 on the CPU."""
-    from build_tools import pipeline, repository
-    from tui.core import server as srv
-    from tui.core.client import TritonClient
+    from triton_console.build_tools import pipeline, repository
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.server import process as srv
 
     report = pipeline.build("efficientnet-lite0", "imagenet", "python-torch", tmp_path / "repo")
     assert (
@@ -186,7 +186,7 @@ def test_torch_backbone_flavour_serves_and_falls_back_to_cpu(tmp_path, images_di
 
 
 def test_auto_backbone_choice(monkeypatch):
-    from build_tools import engine, pipeline
+    from triton_console.build_tools import engine, pipeline
 
     monkeypatch.setattr(engine, "tensorrt_available", lambda: True)
     assert pipeline.resolve_backbone("auto") == "tensorrt"
@@ -200,7 +200,7 @@ def test_auto_backbone_choice(monkeypatch):
 
 def test_statistics_read_the_same_over_grpc_and_http(server):
     """gRPC statistics are read from the protobuf message directly (not its slow JSON printer): same numbers."""
-    from tui.core.client import TritonClient
+    from triton_console.tui.core.client.client import TritonClient
 
     g = TritonClient(server.grpc_url, "grpc").model_statistics("postprocess")
     h = TritonClient(server.http_url, "http").model_statistics("postprocess")

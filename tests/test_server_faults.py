@@ -12,10 +12,10 @@ import pytest
 
 from tests.conftest import image, run_cli, url_args
 from tests.helpers import rows, wait_for, wait_until
-from tui.core import server as srv
-from tui.core.classifier import classify
-from tui.core.client import STUB_UNHEALTHY, TritonClient
-from tui.hints import worded
+from triton_console.tui.core.classify.classifier import classify
+from triton_console.tui.core.client.client import STUB_UNHEALTHY, TritonClient
+from triton_console.tui.core.server import process as srv
+from triton_console.tui.hints import worded
 
 pytestmark = pytest.mark.server
 EFF = "ensemble_python_efficientnet_lite0"
@@ -30,7 +30,7 @@ def test_killed_stub_gives_clear_state_and_reload_recovers(server):
     stub itself); the server stays up, the error says so with a hint, and a reload brings the model back."""
     import psutil
 
-    from tui.core.errors import ConsoleError
+    from triton_console.common.errors import ConsoleError
 
     stubs = [c for c in psutil.Process(server.pid).children() if "postprocess" in " ".join(c.cmdline())]
     assert stubs, "no postprocess stub found"
@@ -90,8 +90,8 @@ def test_models_that_fail_to_load_show_their_reason(faulty_server):
         models["bad_config"]["state"] == "UNAVAILABLE" and "no_such_backend" in models["bad_config"]["reason"]
     )
 
-    from tui.app import ConsoleApp, ConsoleOptions
-    from tui.panes.models import ModelsPane
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.models import ModelsPane
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions(url=faulty_server.grpc_url, protocol="grpc"))

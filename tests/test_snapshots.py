@@ -7,13 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tui.app import ConsoleApp, ConsoleOptions
-from tui.core.classifier import Classification, image_path
-from tui.core.client import ModelInfo
-from tui.core.controller import ServerSnapshot
-from tui.core.responses import IndexEntry, ModelMetadata, ServerMetadata, TensorSpec, TopK
-from tui.core.stats import Breakdown, StepTime
-from tui.messages import ClassifyResult
+from triton_console.tui.app import ConsoleApp, ConsoleOptions
+from triton_console.tui.core.classify.classifier import Classification, image_path
+from triton_console.tui.core.client.client import ModelInfo
+from triton_console.tui.core.client.responses import (
+    IndexEntry,
+    ModelMetadata,
+    ServerMetadata,
+    TensorSpec,
+    TopK,
+)
+from triton_console.tui.core.client.stats import Breakdown, StepTime
+from triton_console.tui.core.server.controller import ServerSnapshot
+from triton_console.tui.messages import ClassifyResult
 
 DATA = Path(__file__).parent / "data"
 SIZE = (80, 24)
@@ -145,7 +151,7 @@ def test_untrained_warning_snapshot(snap_compare):
 
 
 def _point(seconds_ago: float, busy: float):
-    from tui.core import metrics as mt
+    from triton_console.tui.core.server import metrics as mt
 
     rates = {
         ENSEMBLE: mt.Rates(inf_s=40 * busy, exec_s=40 * busy, avg_batch=1, queue_ms=0.1, infer_ms=20),
@@ -182,7 +188,7 @@ def test_metrics_snapshot(snap_compare, no_servers_file):
 
 
 def test_bench_snapshot(snap_compare, no_servers_file):
-    from tui.panes.bench import BenchEvent
+    from triton_console.tui.panes.bench import BenchEvent
 
     async def setup(pilot):
         _snapshot(pilot.app)

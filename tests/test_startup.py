@@ -12,7 +12,7 @@ HEAVY = ("torch", "onnx", "onnxruntime", "tritonclient", "grpc", "numpy", "textu
 
 def _imported(argv: list[str]) -> set[str]:
     res = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "tui.cli", *argv],
+        [sys.executable, "-X", "importtime", "-m", "triton_console", *argv],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -28,7 +28,7 @@ def _imported(argv: list[str]) -> set[str]:
 
 def test_help_imports_nothing_heavy():
     names = _imported(["--help"])
-    assert "tui" in names
+    assert "triton_console" in names
     assert not names & set(HEAVY), sorted(names & set(HEAVY))
 
 

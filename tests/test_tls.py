@@ -14,7 +14,7 @@ import pytest
 from tests import certs as certs_mod
 from tests.conftest import ROOT, run_cli
 from tests.helpers import free_ports, read_until, rendered, wait_for
-from tui.core import server as srv
+from triton_console.tui.core.server import process as srv
 
 pytestmark = pytest.mark.server
 TOKEN = "Bearer s3cr3t-t0ken"
@@ -179,8 +179,8 @@ def test_an_expired_certificate_is_named(tls_server, certs):
 
 
 def test_the_console_over_mutual_tls(tls_server, certs):
-    from tui.app import ConsoleApp, ConsoleOptions
-    from tui.core.connection import TLS, Connection
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.core.client.connection import TLS, Connection
 
     tls = TLS(True, str(certs["ca"]), str(certs["client"]), str(certs["client_key"]))
 

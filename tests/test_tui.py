@@ -10,11 +10,11 @@ import pytest
 
 from tests.conftest import image
 from tests.helpers import rendered, rows, texts, wait_for, wait_until
-from tui.app import ConsoleApp, ConsoleOptions
-from tui.core import server as srv
-from tui.panes.classify import ClassifyPane
-from tui.panes.models import ModelsPane
-from tui.widgets.topk import TopKView
+from triton_console.tui.app import ConsoleApp, ConsoleOptions
+from triton_console.tui.core.server import process as srv
+from triton_console.tui.panes.classify import ClassifyPane
+from triton_console.tui.panes.models import ModelsPane
+from triton_console.tui.widgets.topk import TopKView
 
 pytestmark = pytest.mark.server
 

@@ -14,8 +14,8 @@ import pytest
 from tests.conftest import ROOT, image, run_cli
 from tests.helpers import free_ports, lines_of, read_until, rendered, rows, wait_for
 from tests.hostile_server import OVERSIZED_MIB
-from tui.app import ConsoleApp, ConsoleOptions
-from tui.core.connection import Connection
+from triton_console.tui.app import ConsoleApp, ConsoleOptions
+from triton_console.tui.core.client.connection import Connection
 
 pytestmark = pytest.mark.server
 PROTOCOLS = ("http", "grpc")

@@ -2,7 +2,7 @@
 
 Offline and lean: the wheel is built without isolation, installed with --no-deps --no-index into a fresh
 venv whose dependencies come from the test environment's site-packages (a .pth line, which does not run
-that directory's editable-install hooks, so ``tui`` can only come from the wheel).
+that directory's editable-install hooks, so ``triton_console`` can only come from the wheel).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def test_wheel_builds_serves_and_classifies(installed, tmp_path):
         [
             bin_dir / "python",
             "-c",
-            "import tui, build_tools.model_sources as m; print(tui.__file__, m.__file__)",
+            "import triton_console.tui as t, triton_console.build_tools.model_sources as m; print(t.__file__, m.__file__)",
         ],
         capture_output=True,
         text=True,

@@ -20,14 +20,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
-from .core import classifier
-from .core.connection import Connection
-from .core.controller import ServerController
-from .core.errors import ConsoleError
-from .core.paths import default_repository
-from .core.untrusted import one_line, visible
-from .hints import worded
-from .messages import (
+from triton_console.common.errors import ConsoleError
+from triton_console.common.paths import default_repository
+from triton_console.common.untrusted import one_line, visible
+from triton_console.tui.core.classify import classifier
+from triton_console.tui.core.client.connection import Connection
+from triton_console.tui.core.server.controller import ServerController
+from triton_console.tui.hints import worded
+from triton_console.tui.messages import (
     ConnectRequested,
     ImageModelsFound,
     Notice,
@@ -38,15 +38,15 @@ from .messages import (
     ServerStarted,
     ServerStopped,
 )
-from .panes.bench import BenchPane
-from .panes.build import BuildPane
-from .panes.classify import ClassifyPane
-from .panes.metrics import MetricsPane
-from .panes.models import ModelsPane
-from .panes.server import ServerPane
-from .panes.servers import ContextChosen, ServersPane
-from .text import join, plain
-from .widgets.table import PlainTable
+from triton_console.tui.panes.bench import BenchPane
+from triton_console.tui.panes.build import BuildPane
+from triton_console.tui.panes.classify import ClassifyPane
+from triton_console.tui.panes.metrics import MetricsPane
+from triton_console.tui.panes.models import ModelsPane
+from triton_console.tui.panes.server import ServerPane
+from triton_console.tui.panes.servers import ContextChosen, ServersPane
+from triton_console.tui.text import join, plain
+from triton_console.tui.widgets.table import PlainTable
 
 PANES = ("build", "server", "models", "classify", "metrics", "bench", "servers")
 POLL_S = 1.0
@@ -425,7 +425,7 @@ class ConsoleApp(App):
 
     def on_context_chosen(self, msg: ContextChosen) -> None:
         """A server of the servers file becomes the active one."""
-        from .core import contexts
+        from triton_console.tui.core.client import contexts
 
         try:
             entry = contexts.find(msg.name)

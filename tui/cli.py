@@ -13,13 +13,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from build_tools import catalog
-
-from .core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
-from .core.paths import default_repository
+from triton_console.build_tools import catalog
+from triton_console.common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
+from triton_console.common.paths import default_repository
 
 if TYPE_CHECKING:
-    from .core.connection import Connection
+    from triton_console.tui.core.client.connection import Connection
 
 
 def _positive(text: str) -> int:
@@ -85,8 +84,14 @@ def _add_connection(p: argparse.ArgumentParser) -> None:
 def connection(args) -> Connection:
     """The validated connection of a command's flags, over its -c server's settings (header values stay in
     memory only)."""
-    from .core import contexts
-    from .core.connection import TLS, Connection, Headers, header_from_env, parse_header
+    from triton_console.tui.core.client import contexts
+    from triton_console.tui.core.client.connection import (
+        TLS,
+        Connection,
+        Headers,
+        header_from_env,
+        parse_header,
+    )
 
     base = contexts.find(args.context).connection() if args.context else Connection()
     from_env = [header_from_env(h) for h in args.header_env]
@@ -117,7 +122,7 @@ def connection(args) -> Connection:
 
 
 def context_models(args) -> list[str]:
-    from .core import contexts
+    from triton_console.tui.core.client import contexts
 
     return list(contexts.find(args.context).models) if getattr(args, "context", None) else []
 
@@ -355,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         return _console(console_parser().parse_args(argv))
     except ConsoleError as exc:
-        from .core.untrusted import visible
-        from .hints import CLI, worded
+        from triton_console.common.untrusted import visible
+        from triton_console.tui.hints import CLI, worded
 
         print(f"error: {visible(worded(exc, CLI), 4000, multiline=True)}", file=sys.stderr)
         return exc.exit_code
@@ -383,14 +388,13 @@ def _err(text: str) -> None:
 
 def _cmd_build(args) -> int:
     repo = (args.repository or default_repository()).expanduser()
-    from build_tools import repository as repo_mod
+    from triton_console.build_tools import repository as repo_mod
 
     if args.if_missing and repo_mod.has_model(repo, args.model, args.layout):
         _err(f"{repo} already has {repo_mod.top_name(args.model, args.layout)}; nothing to do")
         return EXIT_OK
-    from build_tools import pipeline
-
-    from .core.progress import Progress
+    from triton_console.build_tools import pipeline
+    from triton_console.common.progress import Progress
 
     def on_step(step: str, state: str, detail: str) -> None:
         if state != "start":
@@ -418,9 +422,8 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from build_tools import export, pipeline, weights
-
-    from .core.progress import Progress
+    from triton_console.build_tools import export, pipeline, weights
+    from triton_console.common.progress import Progress
 
     progress = Progress(log=lambda line: _err("  " + line))
     net, info = pipeline.quiet(lambda: weights.load(args.model, args.weights), progress)
@@ -442,9 +445,8 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_engine(args) -> int:
-    from build_tools import engine
-
-    from .core.progress import Progress
+    from triton_console.build_tools import engine
+    from triton_console.common.progress import Progress
 
     batches = engine.BatchRange(args.min_batch, args.opt_batch, args.max_batch)
     engine.build_engine(args.onnx, args.output, batches, fp16=args.fp16, progress=Progress(log=_err))
@@ -459,7 +461,8 @@ def _cmd_serve(args) -> int:
     import signal
     import threading
 
-    from .core import server as srv
+    from triton_console.tui.core.server import kinds
+    from triton_console.tui.core.server import process as srv
 
     repo = (args.repository or default_repository()).expanduser()
     cfg = srv.ServerConfig(
@@ -473,7 +476,7 @@ def _cmd_serve(args) -> int:
     )
     for w in cfg.warnings():
         _err(f"WARNING: {w}")
-    server = srv.make_server(args.server, cfg, args.docker_site)
+    server = kinds.make_server(args.server, cfg, args.docker_site)
     if not args.quiet:
         server.add_listener(lambda line: _err(line))
     stop = threading.Event()
@@ -512,14 +515,14 @@ def _cmd_serve(args) -> int:
 
 
 def _client(args):
-    from .core.client import TritonClient
+    from triton_console.tui.core.client.client import TritonClient
 
     return TritonClient(connection=connection(args))
 
 
 def _cmd_servers(args) -> int:
-    from .core import contexts
-    from .core.untrusted import visible
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.client import contexts
 
     if args.action == "list":
         entries, problems = contexts.load()
@@ -562,9 +565,9 @@ def _cmd_servers(args) -> int:
 
 
 def _status_all(args) -> int:
-    from .core import contexts
-    from .core.fleet import Fleet
-    from .core.untrusted import visible
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.client import contexts
+    from triton_console.tui.core.server.fleet import Fleet
 
     entries, problems = contexts.load()
     for p in problems:
@@ -590,8 +593,8 @@ def _status_all(args) -> int:
 def _cmd_metrics(args) -> int:
     import time
 
-    from .core import metrics as mt
-    from .core.untrusted import visible
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.server import metrics as mt
 
     if not 0.5 <= args.interval <= 60:
         raise ConsoleError("--interval must be between 0.5 and 60 seconds")
@@ -632,7 +635,7 @@ def _cmd_metrics(args) -> int:
 
 def _with_hint(entry) -> dict:
     """A model of status --json, with the explainer's cause and hint when it is not ready."""
-    from .core.explain import explain
+    from triton_console.tui.core.server.explain import explain
 
     out = entry.to_dict()
     why = explain(entry)
@@ -642,9 +645,9 @@ def _with_hint(entry) -> dict:
 
 
 def _cmd_status(args) -> int:
-    from .core.client import check_model_name
-    from .core.controller import ServerController
-    from .core.untrusted import visible
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.client.client import check_model_name
+    from triton_console.tui.core.server.controller import ServerController
 
     if args.all:
         return _status_all(args)
@@ -691,10 +694,10 @@ def _cmd_status(args) -> int:
 
 
 def _cmd_infer(args) -> int:
-    from .core import infer, showcall
-    from .core.classifier import looks_like_scores, top_k
-    from .core.client import check_model_name
-    from .core.untrusted import visible
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.classify.classifier import looks_like_scores, top_k
+    from triton_console.tui.core.client.client import check_model_name
+    from triton_console.tui.core.request import infer, showcall
 
     client = _client(args)
     model = check_model_name(args.model)
@@ -766,9 +769,9 @@ def _cmd_infer(args) -> int:
 
 def pick_model(client, model: str | None) -> str:
     """``-m`` as given, else a ready image classifier (the generated ensembles first)."""
-    from .core.classifier import image_models
-    from .core.client import check_model_name, preferred_model
-    from .core.controller import list_models
+    from triton_console.tui.core.classify.classifier import image_models
+    from triton_console.tui.core.client.client import check_model_name, preferred_model
+    from triton_console.tui.core.server.controller import list_models
 
     if model:
         return check_model_name(model)
@@ -789,10 +792,10 @@ def _read_labels(path: str | None) -> list[str] | None:
 
 
 def _cmd_classify(args) -> int:
-    from .core.bench import classify_files
-    from .core.classifier import image_path
-    from .core.untrusted import visible
-    from .hints import CLI, for_code
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.classify.classifier import image_path
+    from triton_console.tui.core.classify.files import classify_files
+    from triton_console.tui.hints import CLI, for_code
 
     client = _client(args)
     model = pick_model(client, args.model)
@@ -841,16 +844,16 @@ def _levels(text: str, what: str) -> list[float]:
 def _cmd_bench(args) -> int:
     import time
 
-    from .core import loadgen, perfanalyzer
-    from .core.infer import parse_assignments
-    from .core.untrusted import visible
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.load import loadgen, perfanalyzer
+    from triton_console.tui.core.request.infer import parse_assignments
 
     client = _client(args)
     if args.images:
         model = pick_model(client, args.model)
         workload = loadgen.image_workload(client, model, args.images)
     elif args.model:
-        from .core.client import check_model_name
+        from triton_console.tui.core.client.client import check_model_name
 
         model = check_model_name(args.model)
         specs = parse_assignments(args.input, "--input")
@@ -915,9 +918,9 @@ def _cmd_bench(args) -> int:
 def _cmd_compare(args) -> int:
     import os
 
-    from .core import compare
-    from .core.client import check_model_name
-    from .core.untrusted import visible
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.client.client import check_model_name
+    from triton_console.tui.core.load import compare
 
     models = [a for a in args.items if not os.path.exists(a)]
     paths = [a for a in args.items if os.path.exists(a)]
@@ -954,7 +957,7 @@ def _cmd_compare(args) -> int:
 
 
 def _console(args) -> int:
-    from .app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     opts = ConsoleOptions(
         repository=(args.repository or default_repository()).expanduser(),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .core import client as c
-from .core.errors import ConsoleError
+from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.client import client as c
 
 CONSOLE = {
     c.STUB_UNHEALTHY: "reload the model: l in the Models pane (explicit model control), or restart the server",

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from textual.message import Message
 
-from .core.classifier import Classification, ImagePath
-from .core.controller import ServerSnapshot
-from .core.stats import Breakdown
+from triton_console.tui.core.classify.classifier import Classification, ImagePath
+from triton_console.tui.core.client.stats import Breakdown
+from triton_console.tui.core.server.controller import ServerSnapshot
 
 # ---------------------------------------------------------------------------------------- from workers
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from .core.untrusted import one_line, visible
+from triton_console.common.untrusted import one_line, visible
 
 
 def plain(value: object, style: str = "", *, limit: int = 4096, multiline: bool = False) -> Text:

@@ -1,4 +1,5 @@
-"""Layering: the UI-free core and the build tools never import Textual, and no module imports form a cycle."""
+"""Layering: the UI-free core and the build tools never import Textual; no imports of ours form a circle, not
+even through imports inside functions; and no module imports from a floor above its own."""
 
 from __future__ import annotations
 
@@ -8,42 +9,50 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CORE = ["tui/core", "build_tools"]
-SKIP = {"build_tools/model_sources"}  # sources copied into repositories: they run inside Triton's stub
+PKG = "triton_console"
+# Folders of the checkout and the import names they have (pyproject maps them the same way).
+FOLDERS = {"triton_console": PKG, "tui": f"{PKG}.tui", "build_tools": f"{PKG}.build_tools"}
+SKIP = ("build_tools/model_sources",)  # sources copied into repositories: they run inside Triton's stub
+UI_FREE = ["common", "tui.core", "build_tools"]
+# Floors, lowest first: a module may import from its own floor and the floors below it, never above.
+FLOORS = [
+    ["common"],
+    ["tui.core.client", "build_tools"],
+    ["tui.core.classify"],
+    ["tui.core.request"],
+    ["tui.core.server", "tui.core.load"],
+    ["tui.core"],
+    ["tui.text", "tui.hints", "tui.messages", "tui.widgets"],
+    ["tui.panes"],
+    ["tui.app"],
+    ["tui.cli", "tui.commands"],
+    ["tui", ""],
+]
 
 
-def _modules(folder: str) -> list[str]:
-    out = []
-    for path in sorted((ROOT / folder).rglob("*.py")):
-        rel = path.relative_to(ROOT)
-        if any(str(rel).startswith(s) for s in SKIP):
-            continue
-        parts = list(rel.with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        out.append(".".join(parts))
+def _files() -> dict[str, Path]:
+    out = {}
+    for folder, name in FOLDERS.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT / folder)
+            if any(str(path.relative_to(ROOT)).startswith(s) for s in SKIP):
+                continue
+            parts = list(rel.with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out[".".join([name, *parts])] = path
     return out
 
 
-def test_core_and_build_tools_never_import_textual():
-    """Import every core and build module in a fresh interpreter: Textual (and Rich's live UI) stays out."""
-    modules = [m for f in CORE for m in _modules(f) if m not in ("tui.core.gpu_preprocessing",)]
-    code = (
-        "import importlib, sys\n"
-        f"for m in {modules!r}:\n"
-        "    importlib.import_module(m)\n"
-        "print(sorted(k for k in sys.modules if k == 'textual' or k.startswith('textual.')))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.strip() == "[]", out.stdout
+FILES = _files()
 
 
 def _imports(module: str, path: Path) -> set[str]:
-    """Modules of ours that ``module`` imports at module level (lazy imports inside functions excluded)."""
+    """Modules of ours that ``module`` imports anywhere in its file (inside functions too)."""
     tree = ast.parse(path.read_text())
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = set()
-    for node in tree.body:
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -55,19 +64,56 @@ def _imports(module: str, path: Path) -> set[str]:
                 target = node.module or ""
             found.add(target)
             found |= {f"{target}.{a.name}" for a in node.names}
-    return {m for m in found if m.split(".")[0] in ("tui", "build_tools")}
+    return {m for m in found if m in FILES and m != module}
 
 
-def test_no_import_cycles():
-    graph: dict[str, set[str]] = {}
-    files = {}
-    for folder in ("tui", "build_tools"):
-        for module in _modules(folder):
-            rel = Path(*module.split("."))
-            path = ROOT / (str(rel) + ".py")
-            files[module] = path if path.is_file() else ROOT / rel / "__init__.py"
-    for module, path in files.items():
-        graph[module] = {m for m in _imports(module, path) if m in files and m != module}
+def _floor(module: str) -> int:
+    rel = module.removeprefix(PKG).removeprefix(".")
+    best, level = -1, -1
+    for i, rooms in enumerate(FLOORS):
+        for room in rooms:
+            if (rel == room or rel.startswith(room + ".") or room == "") and len(room) > best:
+                best, level = len(room), i
+    return level
+
+
+def test_only_our_import_name():
+    """Nothing imports the bare folder names (``tui``, ``build_tools``): PyPI has an unrelated ``tui``."""
+    bad = []
+    for path in [*FILES.values(), *(ROOT / "tests").rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            bad += [
+                f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in ("tui", "build_tools")
+            ]
+    assert not bad, bad
+
+
+def test_core_and_build_tools_never_import_textual():
+    """Import every core and build module in a fresh interpreter: Textual (and Rich's live UI) stays out."""
+    modules = [
+        m
+        for m in FILES
+        if any(m == f"{PKG}.{r}" or m.startswith(f"{PKG}.{r}.") for r in UI_FREE)
+        and not m.endswith("gpu_preprocessing")  # needs torch; runs inside the preprocess model
+    ]
+    assert len(modules) > 30
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}:\n"
+        "    importlib.import_module(m)\n"
+        "print(sorted(k for k in sys.modules if k == 'textual' or k.startswith('textual.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_no_import_cycles_even_through_function_local_imports():
+    graph = {module: _imports(module, path) for module, path in FILES.items()}
     seen, stack, cycles = set(), [], []
 
     def visit(m: str) -> None:
@@ -79,9 +125,36 @@ def test_no_import_cycles():
         seen.add(m)
         stack.append(m)
         for n in sorted(graph[m]):
+            # a package's __init__ is imported with each of its modules: only the explicit arrows count
             visit(n)
         stack.pop()
 
     for m in sorted(graph):
         visit(m)
     assert not cycles, cycles
+
+
+def test_no_arrow_from_a_lower_floor_to_a_higher_one():
+    up = []
+    for module, path in FILES.items():
+        for target in _imports(module, path):
+            if _floor(target) > _floor(module):
+                up.append(f"{module} (floor {_floor(module)}) -> {target} (floor {_floor(target)})")
+    assert not up, "\n".join(sorted(up))
+
+
+def test_every_module_has_a_floor():
+    assert not [m for m in FILES if _floor(m) < 0]
+
+
+def test_every_package_folder_is_in_the_wheel():
+    """pyproject lists the packages (a folder maps to a subpackage name): a folder left out would be missing
+    from the wheel while every test in the checkout passes."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {m for m, path in FILES.items() if path.name == "__init__.py"}
+    folders |= {f"{PKG}.build_tools.model_sources"}
+    assert folders == listed, (sorted(folders - listed), sorted(listed - folders))

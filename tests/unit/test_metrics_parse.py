@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.core import metrics as mt
+from triton_console.tui.core.server import metrics as mt
 
 TRITON = """# HELP nv_inference_request_success Number of successful inference requests
 # TYPE nv_inference_request_success counter

@@ -7,12 +7,19 @@ import os
 
 import pytest
 
-from build_tools import catalog
-from tui.core import images, stats
-from tui.core.connection import Connection, Headers, header_from_env, parse_header, parse_url
-from tui.core.errors import ConsoleError
-from tui.core.responses import ModelStats
-from tui.core.untrusted import one_line, visible
+from triton_console.build_tools import catalog
+from triton_console.common.errors import ConsoleError
+from triton_console.common.untrusted import one_line, visible
+from triton_console.tui.core.classify import images
+from triton_console.tui.core.client import stats
+from triton_console.tui.core.client.connection import (
+    Connection,
+    Headers,
+    header_from_env,
+    parse_header,
+    parse_url,
+)
+from triton_console.tui.core.client.responses import ModelStats
 
 
 def test_percentiles_interpolate_like_numpy():
@@ -63,7 +70,7 @@ def test_catalog_is_the_one_list():
     assert [k for _, k in catalog.backbone_choices()] == ["auto", *catalog.BACKBONES]
     with pytest.raises(ConsoleError, match="unknown backbone"):
         catalog.backbone("vgg")
-    from tui.cli import parser
+    from triton_console.tui.cli import parser
 
     build = parser()._subparsers._group_actions[0].choices["build"]
     choices = {a.dest: a.choices for a in build._actions if a.choices}
@@ -124,7 +131,7 @@ def test_untrusted_text_is_made_visible():
 
 
 def test_every_command_has_a_handler():
-    from tui import cli
+    from triton_console.tui import cli
 
     assert set(cli.commands()) >= {
         "build",
@@ -146,9 +153,9 @@ def test_topk_bars_compare_raw_scores_instead_of_all_filling_up():
     and their bars graded from 0 to the best, not all full as if each were a probability over 1."""
     from rich.console import Console
 
-    from tui.core.classifier import Classification
-    from tui.core.responses import TopK
-    from tui.widgets.topk import render_topk
+    from triton_console.tui.core.classify.classifier import Classification
+    from triton_console.tui.core.client.responses import TopK
+    from triton_console.tui.widgets.topk import render_topk
 
     def shown(scores):
         result = Classification("m", [TopK(i, f"c{i}", s) for i, s in enumerate(scores)], 1.0)
@@ -166,7 +173,7 @@ def test_stale_shared_memory_of_dead_consoles_is_swept(tmp_path):
     """Regions named after a console that is gone are removed; a live console's and anyone else's stay."""
     import os
 
-    from tui.core.server import sweep_stale_shm
+    from triton_console.tui.core.server.process import sweep_stale_shm
 
     dead = tmp_path / "triton_console_999999999_deadbeef_region"
     live = tmp_path / f"triton_console_{os.getpid()}_cafe_region"

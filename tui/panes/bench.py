@@ -25,13 +25,13 @@ from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar, Select, Static
 from textual_plotext import PlotextPlot
 
-from ..core import compare, loadgen
-from ..core.client import check_model_name
-from ..core.controller import ServerController, ServerSnapshot
-from ..core.errors import ConsoleError
-from ..hints import worded
-from ..text import cell, plain
-from ..widgets.table import PlainTable
+from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.client.client import check_model_name
+from triton_console.tui.core.load import compare, loadgen
+from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
+from triton_console.tui.hints import worded
+from triton_console.tui.text import cell, plain
+from triton_console.tui.widgets.table import PlainTable
 
 ENGINES = ("triton-console", "perf_analyzer")
 
@@ -60,7 +60,7 @@ def bench_argv(
     """The bench command for the active connection, and the environment carrying its header values."""
     conn = controller.client.connection
     ep = controller.client.endpoint
-    argv = [sys.executable, "-m", "tui.cli", "bench", "-m", model, "-u", str(ep), "-i", ep.protocol]
+    argv = [sys.executable, "-m", "triton_console", "bench", "-m", model, "-u", str(ep), "-i", ep.protocol]
     argv += ["--sweep", levels, "--requests", str(requests), "--engine", engine, "--shm", shm]
     argv += ["--timeout", f"{conn.timeout:g}", "--save", "--progress"]
     if conn.metrics_url:
@@ -183,7 +183,7 @@ class BenchPane(Vertical):
             if current in models:
                 select.value = current
         if self.model is None and models:
-            from ..core.client import preferred_model
+            from triton_console.tui.core.client.client import preferred_model
 
             self.query_one("#bench-model", Select).value = preferred_model(models)
 

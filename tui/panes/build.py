@@ -11,10 +11,9 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, ProgressBar, RichLog, Select, Static
 
-from build_tools import catalog
-
-from ..messages import BuildFinished, BuildFraction, BuildLog, BuildStep
-from ..text import join, plain
+from triton_console.build_tools import catalog
+from triton_console.tui.messages import BuildFinished, BuildFraction, BuildLog, BuildStep
+from triton_console.tui.text import join, plain
 
 
 class StepRow(Horizontal):
@@ -150,7 +149,7 @@ class BuildPane(Vertical):
             row.reset()
         self.query_one("#build-log", RichLog).clear()
         self.query_one("#summary", Static).update("")
-        from ..core.progress import Progress
+        from triton_console.common.progress import Progress
 
         self._progress = Progress(
             log=lambda line: self.post_message(BuildLog(line)),
@@ -168,9 +167,8 @@ class BuildPane(Vertical):
 
     @work(thread=True, exclusive=True, group="build")
     def _run(self, model: str, weights: str, backbone: str, layout: str, progress) -> None:
-        from build_tools import pipeline
-
-        from ..core.errors import ConsoleError
+        from triton_console.build_tools import pipeline
+        from triton_console.common.errors import ConsoleError
 
         try:
             report = pipeline.build(

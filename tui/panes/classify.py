@@ -13,18 +13,18 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DirectoryTree, Input, Select, Sparkline, Static
 
-from ..core.classifier import SCALINGS, ImagePath
-from ..core.client import preferred_model
-from ..core.controller import ServerController, ServerSnapshot
-from ..core.errors import ConsoleError
-from ..core.images import IMAGE_SUFFIXES
-from ..core.stats import percentile
-from ..hints import for_code, worded
-from ..messages import ClassifyResult, Notice
-from ..text import cell, join, plain
-from ..widgets.preview import ImagePreview
-from ..widgets.table import PlainTable
-from ..widgets.topk import TopKView
+from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.classify.classifier import SCALINGS, ImagePath
+from triton_console.tui.core.classify.images import IMAGE_SUFFIXES
+from triton_console.tui.core.client.client import preferred_model
+from triton_console.tui.core.client.stats import percentile
+from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
+from triton_console.tui.hints import for_code, worded
+from triton_console.tui.messages import ClassifyResult, Notice
+from triton_console.tui.text import cell, join, plain
+from triton_console.tui.widgets.preview import ImagePreview
+from triton_console.tui.widgets.table import PlainTable
+from triton_console.tui.widgets.topk import TopKView
 
 
 class ImageTree(DirectoryTree):
@@ -241,8 +241,8 @@ class ClassifyPane(Horizontal):
 
     @work(thread=True, exclusive=True, group="classify")
     def _run(self, model: str, paths: list[str], preview_size: tuple[int, int], scaling: str | None) -> None:
-        from ..core.bench import classify_files
-        from ..core.preprocessing import ImageError, thumbnail
+        from triton_console.tui.core.classify.files import classify_files
+        from triton_console.tui.core.classify.preprocessing import ImageError, thumbnail
 
         try:
             for item in classify_files(

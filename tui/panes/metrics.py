@@ -14,14 +14,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 from textual_plotext import PlotextPlot
 
-from ..core import metrics as mt
-from ..core.client import TritonClient
-from ..core.controller import ServerController
-from ..core.errors import ConsoleError
-from ..messages import MetricsPolled
-from ..text import cell, plain
-from ..widgets.filterbox import FilterBox
-from ..widgets.rowlist import Column, RowList
+from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.client.client import TritonClient
+from triton_console.tui.core.server import metrics as mt
+from triton_console.tui.core.server.controller import ServerController
+from triton_console.tui.messages import MetricsPolled
+from triton_console.tui.text import cell, plain
+from triton_console.tui.widgets.filterbox import FilterBox
+from triton_console.tui.widgets.rowlist import Column, RowList
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0)
 SORTS = ("inf_s", "name", "queue_ms", "compute_ms", "fail_s", "avg_batch")

@@ -13,15 +13,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
-from ..core import responses as rs
-from ..core.client import UNREACHABLE, check_model_name
-from ..core.controller import ServerController, ServerSnapshot
-from ..core.errors import ConsoleError
-from ..hints import worded
-from ..messages import ModelDetail, Notice, PollRequested
-from ..text import cell, plain
-from ..widgets.filterbox import FilterBox
-from ..widgets.rowlist import Column, RowList
+from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.client import responses as rs
+from triton_console.tui.core.client.client import UNREACHABLE, check_model_name
+from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
+from triton_console.tui.hints import worded
+from triton_console.tui.messages import ModelDetail, Notice, PollRequested
+from triton_console.tui.text import cell, plain
+from triton_console.tui.widgets.filterbox import FilterBox
+from triton_console.tui.widgets.rowlist import Column, RowList
 
 FILTER_HINT = "filter models (name, state, reason); esc closes"
 STATE_STYLE = {"READY": "green", "UNAVAILABLE": "red", "LOADING": "yellow", "UNLOADING": "yellow"}
@@ -278,7 +278,7 @@ class ModelsPane(Horizontal):
 
     def action_try(self) -> None:
         """A form for the selected model's inputs, Run, the outputs, and the call behind it."""
-        from .trymodel import TryScreen
+        from triton_console.tui.panes.trymodel import TryScreen
 
         if not self._selected:
             self.app.notify("select a model first", severity="warning")

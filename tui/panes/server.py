@@ -9,12 +9,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Select, Static
 
-from ..core.client import TritonClient
-from ..core.controller import ServerController, ServerSnapshot
-from ..messages import ConnectRequested, LogFiltered, ServerAction, ServerLog
-from ..text import plain
-from ..widgets.filterbox import FilterBox
-from ..widgets.logview import FilteredLog, matching
+from triton_console.tui.core.client.client import TritonClient
+from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
+from triton_console.tui.messages import ConnectRequested, LogFiltered, ServerAction, ServerLog
+from triton_console.tui.text import plain
+from triton_console.tui.widgets.filterbox import FilterBox
+from triton_console.tui.widgets.logview import FilteredLog, matching
 
 
 def _uptime(seconds: float) -> str:

@@ -12,10 +12,10 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from ..core import contexts
-from ..core.fleet import Fleet, FleetRow
-from ..text import cell, plain
-from ..widgets.table import PlainTable
+from triton_console.tui.core.client import contexts
+from triton_console.tui.core.server.fleet import Fleet, FleetRow
+from triton_console.tui.text import cell, plain
+from triton_console.tui.widgets.table import PlainTable
 
 REFRESH_S = 2.0
 

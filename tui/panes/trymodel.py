@@ -15,14 +15,14 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 
-from ..core import infer, showcall
-from ..core.classifier import looks_like_scores, top_k
-from ..core.client import ModelInfo
-from ..core.controller import ServerController
-from ..core.errors import ConsoleError
-from ..hints import worded
-from ..text import cell, join, plain
-from ..widgets.table import PlainTable
+from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.classify.classifier import looks_like_scores, top_k
+from triton_console.tui.core.client.client import ModelInfo
+from triton_console.tui.core.request import infer, showcall
+from triton_console.tui.core.server.controller import ServerController
+from triton_console.tui.hints import worded
+from triton_console.tui.text import cell, join, plain
+from triton_console.tui.widgets.table import PlainTable
 
 
 @dataclass

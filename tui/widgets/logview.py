@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from textual.widgets import Log
 
-from ..core.untrusted import visible
+from triton_console.common.untrusted import visible
 
 SHOWN_MAX = 5000  # lines kept in the widget; the full log stays in the server's ring buffer
 

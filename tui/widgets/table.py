@@ -9,7 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from ..text import cell
+from triton_console.tui.text import cell
 
 
 def _plain(value):

@@ -8,8 +8,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from ..core.classifier import Classification
-from ..text import cell, join, plain
+from triton_console.tui.core.classify.classifier import Classification
+from triton_console.tui.text import cell, join, plain
 
 BAR = 10
 

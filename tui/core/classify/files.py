@@ -1,0 +1,70 @@
+"""Classify files one after another, as ``classify`` (CLI) and the Classify pane do: per-image problems become
+results, a lost server ends the run (``bench`` sends the same requests as a load: :mod:`...load.loadgen`)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from triton_console.common.errors import EXIT_USAGE, ConsoleError
+from triton_console.tui.core.classify import classifier
+from triton_console.tui.core.classify import images as img
+from triton_console.tui.core.classify.classifier import Classification
+from triton_console.tui.core.client.client import TIMEOUT, TritonClient
+from triton_console.tui.core.client.stats import Breakdown, breakdown, statistics
+
+
+@dataclass
+class ItemResult:
+    """One image's outcome: a classification or an error, never both."""
+
+    path: str
+    result: Classification | None = None
+    error: str | None = None
+    breakdown: Breakdown | None = None
+    data: bytes | None = field(default=None, repr=False)  # the bytes that were sent (for previews)
+    code: str | None = None  # the error's hint code (see client.py)
+
+    def to_dict(self) -> dict:
+        out: dict = {"image": self.path}
+        if self.result is not None:
+            out.update(self.result.to_dict())
+            if self.result.untrained:
+                out["untrained"] = True
+        else:
+            out["error"] = self.error
+        return out
+
+
+def classify_files(
+    client: TritonClient,
+    model: str,
+    paths: list[str],
+    k: int = 5,
+    with_breakdown: bool = False,
+    cancel: threading.Event | None = None,
+    scaling: str | None = None,
+    labels: list[str] | None = None,
+) -> Iterator[ItemResult]:
+    """Classify each file in turn; per-image problems become results, a lost server raises (exit 2)."""
+    info = client.model_info(model)
+    route = classifier.image_path(info, client.server_metadata().extensions, scaling)
+    steps = info.steps if with_breakdown else []
+    for path in img.expand(paths):
+        if cancel is not None and cancel.is_set():
+            return
+        item = img.read(path)
+        if item.error is not None:
+            yield ItemResult(path, error=item.error)
+            continue
+        try:
+            before = statistics(client) if steps else None
+            result = classifier.classify(client, model, item.data, k, path=route, labels=labels)
+            after = statistics(client) if before is not None else None
+            bd = breakdown(before, after, model, steps) if after is not None else None
+            yield ItemResult(path, result=result, breakdown=bd, data=item.data)
+        except ConsoleError as exc:
+            if exc.exit_code == EXIT_USAGE and exc.code != TIMEOUT:
+                raise  # the server is gone: the other images would fail the same way
+            yield ItemResult(path, error=exc.message, code=exc.code)

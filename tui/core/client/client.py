@@ -1,0 +1,342 @@
+"""The one client the CLI, the console and the benchmarks use to talk to a v2 server.
+
+It picks the protocol adapter once (:mod:`transport`), maps every library error to a
+:class:`ConsoleError` with a neutral message and a hint *code* (the UI words the hint), caches what does
+not change between calls (server metadata, model metadata and config), and answers in the validated types
+of :mod:`responses`. ``tritonclient`` is imported when the first client is made, never at import time.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+from triton_console.common.errors import EXIT_FAILED, EXIT_USAGE, ConsoleError
+from triton_console.tui.core.client import responses as rs
+from triton_console.tui.core.client.connection import Connection, Endpoint, parse_url
+
+MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+DEFAULT_METRICS_PORT = 8002
+
+# hint codes carried by ConsoleError.code; the CLI and the panes word them for their own surface
+UNREACHABLE = "unreachable"
+UNSUPPORTED = "unsupported"  # the server does not offer this call (an extension it lacks)
+STUB_UNHEALTHY = "stub-unhealthy"  # a Python-backend stub died; the model must be reloaded
+MODEL_CONTROL = "model-control"  # load/unload needs a server in explicit model-control mode
+TOO_LARGE = "too-large"
+TIMEOUT = "timeout"  # no (complete) answer in time: the server may be fine, this call was not
+
+__all__ = ["TritonClient", "Endpoint", "parse_url", "check_model_name", "preferred_model", "ModelInfo"]
+
+
+def check_model_name(name: str) -> str:
+    """Model names go into URLs and repository paths: allow Triton's usual characters only."""
+    if not MODEL_NAME_RE.match(name or "") or name in (".", ".."):
+        raise ConsoleError(f"invalid model name {rs.clip(repr(name), 80)}")
+    return name
+
+
+def preferred_model(candidates: list[str]) -> str | None:
+    """The model to use when none is named: the generated ensembles (the seed's ResNet50 one sorts first)."""
+    ours = sorted(c for c in candidates if c.startswith("ensemble_python_"))
+    return (ours or sorted(candidates) or [None])[0]
+
+
+@dataclass
+class ModelInfo:
+    """What the console knows about a model: its metadata and, where the server offers it, its config."""
+
+    name: str
+    metadata: rs.ModelMetadata
+    config: object | None = None  # model_config_pb2.ModelConfig, None where the server has no config API
+    steps: list[str] = field(default_factory=list)  # composing models of an ensemble, in order
+
+    @property
+    def platform(self) -> str:
+        c = self.config
+        return (c.platform or c.backend) if c is not None else self.metadata.platform
+
+    @property
+    def is_ensemble(self) -> bool:
+        return self.platform == "ensemble"
+
+    @property
+    def max_batch_size(self) -> int:
+        """The config's max_batch_size; 0 without a config (no limit known)."""
+        return int(self.config.max_batch_size) if self.config is not None else 0
+
+    @property
+    def batched(self) -> bool:
+        """Whether the first dimension of every input is the batch: the config says so (max_batch_size > 0);
+        without a config (a non-Triton server), a leading -1 on every input is taken as the batch."""
+        if self.config is not None:
+            return self.config.max_batch_size > 0
+        inputs = self.metadata.inputs
+        return bool(inputs) and all(len(t.shape) > 1 and t.shape[0] == -1 for t in inputs)
+
+    def parameter(self, key: str) -> str:
+        if self.config is None or key not in self.config.parameters:
+            return ""
+        return self.config.parameters[key].string_value
+
+    @property
+    def untrained(self) -> bool:
+        return self.parameter("triton_console.trained") == "false"
+
+
+def _status(exc: Exception) -> str:
+    status = getattr(exc, "status", None)
+    value = status() if callable(status) else status
+    return str(value or "")
+
+
+class TritonClient:
+    """A v2 inference server (Triton or any KServe v2 server) at one URL, over gRPC or HTTP."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        protocol: str | None = None,
+        timeout: float = 30.0,
+        metrics_url: str | None = None,
+        connection: Connection | None = None,
+    ):
+        conn = connection or Connection(url=url, protocol=protocol, timeout=timeout)
+        if metrics_url:
+            from dataclasses import replace
+
+            conn = replace(conn, metrics_url=metrics_url)
+        self.connection = conn
+        self.endpoint = conn.endpoint()
+        self.timeout = conn.timeout
+        self._transport = None
+        self._lock = threading.Lock()
+        self._server: rs.ServerMetadata | None = None
+        self._info: dict[str, ModelInfo] = {}
+
+    @property
+    def protocol(self) -> str:
+        return self.endpoint.protocol
+
+    @property
+    def url(self) -> str:
+        return str(self.endpoint)
+
+    @property
+    def metrics_url(self) -> str:
+        """Given, else Triton's port layout (HTTP p, gRPC p+1, metrics p+2) applied to this URL's port."""
+        if self.connection.metrics_url:
+            return self.connection.metrics_url
+        host = f"[{self.endpoint.host}]" if ":" in self.endpoint.host else self.endpoint.host
+        offset = 2 if self.protocol == "http" else 1
+        port = self.endpoint.port + offset if self.endpoint.port + offset < 65536 else DEFAULT_METRICS_PORT
+        return f"http://{host}:{port}/metrics"
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def transport(self):
+        with self._lock:
+            if self._transport is None:
+                from triton_console.tui.core.client import transport
+
+                try:
+                    self._transport = transport.make(self.connection, self.endpoint)
+                except Exception as exc:
+                    raise self._error("connect", exc) from None
+            return self._transport
+
+    def call(self, what: str, fn):
+        """Run ``fn(transport)`` with every failure turned into a ConsoleError that names ``what``."""
+        try:
+            return fn(self.transport)
+        except ConsoleError:
+            raise
+        except Exception as exc:
+            raise self._error(what, exc) from None
+
+    def _error(self, what: str, exc: Exception) -> ConsoleError:
+        from triton_console.tui.core.client.transport import ResponseTooLarge, Unsupported
+
+        if isinstance(exc, ResponseTooLarge):
+            return ConsoleError(f"{what}: {exc}", exit_code=EXIT_FAILED, code=TOO_LARGE)
+        if isinstance(exc, Unsupported):
+            return ConsoleError(
+                f"{what}: not offered by this protocol", exit_code=EXIT_FAILED, code=UNSUPPORTED
+            )
+        msg = getattr(exc, "message", None)
+        text = ((msg() if callable(msg) else msg) or str(exc) or type(exc).__name__).strip()
+        text = rs.clip(text, 600)
+        low = text.lower()
+        status = _status(exc)
+        if (
+            isinstance(exc, TimeoutError)
+            or "timed out" in low
+            or "deadline exceeded" in low
+            or status == "StatusCode.DEADLINE_EXCEEDED"
+        ):
+            return ConsoleError(
+                f"{what}: no complete answer from {self.url} within {self.timeout:g} s (timed out)",
+                exit_code=EXIT_USAGE,
+                code=TIMEOUT,
+            )
+        if (
+            any(
+                s in low
+                for s in (
+                    "failed to connect",
+                    "connection refused",
+                    "name or service not known",
+                    "connect call failed",
+                    "broken pipe",
+                    "connection reset",
+                    "temporary failure in name resolution",
+                    "no route to host",
+                    "certificate verify failed",
+                    "ssl",
+                    "handshake",
+                    "socket closed",
+                    "connection closed",
+                )
+            )
+            or isinstance(exc, (ConnectionError, OSError, TimeoutError))
+            or status == "StatusCode.UNAVAILABLE"
+        ):
+            return ConsoleError(
+                f"cannot reach {self.url} ({what}): {text}", exit_code=EXIT_USAGE, code=UNREACHABLE
+            )
+        if (
+            status in ("StatusCode.UNIMPLEMENTED", "404", "405", "501")
+            or "method not found" in low
+            or ("not found" in low and "model" not in low)
+        ):
+            return ConsoleError(
+                f"{what}: not offered by this server ({text})", exit_code=EXIT_FAILED, code=UNSUPPORTED
+            )
+        code = None
+        if "is not healthy" in low:
+            code = STUB_UNHEALTHY
+        elif "explicit" in low or "polling is enabled" in low or "not allowed" in low:
+            code = MODEL_CONTROL
+        return ConsoleError(f"{what} failed: {text}", exit_code=EXIT_FAILED, code=code)
+
+    def close(self) -> None:
+        with self._lock:
+            t, self._transport = self._transport, None
+        if t is not None:
+            t.close()
+
+    # ------------------------------------------------------------------ server
+    def is_live(self) -> bool:
+        return self.call("health check", lambda t: t.live())
+
+    def is_ready(self) -> bool:
+        return self.call("health check", lambda t: t.ready())
+
+    def probe(self) -> tuple[bool, bool]:
+        """(live, ready) without raising: (False, False) when the server cannot be reached."""
+        try:
+            return self.is_live(), self.is_ready()
+        except ConsoleError:
+            return False, False
+
+    def server_metadata(self) -> rs.ServerMetadata:
+        if self._server is None:
+            self._server = self.call("server metadata", lambda t: t.server_metadata())
+        return self._server
+
+    def metrics(self) -> str:
+        """The Prometheus text of the server's metrics endpoint (bounded in time and size)."""
+        from triton_console.tui.core.client.transport import fetch
+
+        try:
+            data = fetch(
+                self.metrics_url,
+                min(self.timeout, 5.0),
+                self.connection.max_response_bytes,
+                self.connection.headers.as_dict(),
+            )
+        except Exception as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise ConsoleError(
+                f"cannot read metrics at {self.metrics_url}: {rs.clip(str(reason), 200)}",
+                exit_code=EXIT_FAILED,
+                code=UNSUPPORTED,
+            ) from None
+        return data.decode("utf-8", "replace")
+
+    # ------------------------------------------------------------------ models
+    def repository_index(self) -> rs.Parsed:
+        """Every model the repository knows, with state and reason; bad entries become ``problems``."""
+        return self.call("repository index", lambda t: t.repository_index())
+
+    def model_list(self) -> rs.Parsed:
+        """KServe's model list (``GET /v2/models``), for servers without a repository index."""
+        return self.call("model list", lambda t: t.model_list())
+
+    def is_model_ready(self, name: str, version: str = "") -> bool:
+        check_model_name(name)
+        return self.call(f"readiness of {name}", lambda t: t.model_ready(name, version))
+
+    def model_metadata(self, name: str) -> rs.ModelMetadata:
+        check_model_name(name)
+        return self.call(f"metadata of {name}", lambda t: t.model_metadata(name))
+
+    def model_config(self, name: str):
+        """``model_config_pb2.ModelConfig`` of ``name`` (both protocols give the same message)."""
+        check_model_name(name)
+        return self.call(f"config of {name}", lambda t: t.model_config(name))
+
+    def model_statistics(self, name: str = "") -> rs.Parsed:
+        """Per-model statistics (all models when ``name`` is empty); bad entries become ``problems``."""
+        if name:
+            check_model_name(name)
+        return self.call("statistics", lambda t: t.statistics(name))
+
+    def load_model(self, name: str) -> None:
+        check_model_name(name)
+        self._info.pop(name, None)
+        self.call(f"load {name}", lambda t: t.load(name))
+
+    def unload_model(self, name: str) -> None:
+        check_model_name(name)
+        self._info.pop(name, None)
+        self.call(f"unload {name}", lambda t: t.unload(name))
+
+    def reload_model(self, name: str) -> None:
+        """Unload then load: a loaded model whose files did not change is not reloaded by a plain load, so
+        this is what restarts a dead Python-backend stub."""
+        self.unload_model(name)
+        self.load_model(name)
+
+    def forget(self, name: str | None = None) -> None:
+        """Drop cached metadata/config (of one model, or all): after a reload they may have changed."""
+        if name is None:
+            self._info.clear()
+        else:
+            self._info.pop(name, None)
+
+    def model_info(self, name: str) -> ModelInfo:
+        """Metadata plus config (where the server has a config API), cached until the model is reloaded."""
+        info = self._info.get(name)
+        if info is None:
+            meta = self.model_metadata(name)
+            config = None
+            try:
+                config = self.model_config(name)
+            except ConsoleError as exc:
+                if exc.code not in (UNSUPPORTED,) and exc.exit_code == EXIT_USAGE:
+                    raise
+            steps = [s.model_name for s in config.ensemble_scheduling.step] if config is not None else []
+            info = ModelInfo(name, meta, config, steps)
+            self._info[name] = info
+        return info
+
+    # ------------------------------------------------------------------ inference
+    def infer(self, model: str, inputs, outputs, version: str = "") -> tuple[dict, float]:
+        """Run one request; returns (outputs by name, latency in ms)."""
+        check_model_name(model)
+        start = time.perf_counter()
+        result = self.call(f"inference on {model}", lambda t: t.infer(model, inputs, outputs, version))
+        return result, (time.perf_counter() - start) * 1000.0

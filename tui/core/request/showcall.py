@@ -1,0 +1,345 @@
+"""The request ``infer`` sent, written out as a call anyone can run: curl (KServe v2 JSON), a Python
+tritonclient snippet, or a perf_analyzer command with its ``--input-data`` file.
+
+Small data is written inline; larger data goes to files in a directory the caller gives (never over a
+file that exists). Header values are never written: a header read from an environment variable is
+referenced as that variable, any other as a placeholder to fill in.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from triton_console.common.errors import EXIT_USAGE, ConsoleError
+from triton_console.tui.core.client.connection import Connection, Endpoint
+from triton_console.tui.core.client.transport import raw_bytes
+from triton_console.tui.core.request.infer import InputPlan
+
+INLINE = 64 * 1024  # bytes of JSON/Python data written inline; more goes to files
+FORMS = ("curl", "python", "perf_analyzer")
+
+
+@dataclass
+class Call:
+    form: str
+    text: str
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _values(arr: np.ndarray) -> list:
+    flat = arr.reshape(-1)
+    if arr.dtype == np.object_:
+        return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in flat]
+    if arr.dtype.kind == "b":
+        return [bool(v) for v in flat]
+    if arr.dtype.kind in "iu":
+        return [int(v) for v in flat]
+    return [float(v) for v in flat.astype(np.float64)]
+
+
+def _json_safe(plans: list[InputPlan]) -> bool:
+    for p in plans:
+        if p.array.dtype == np.object_:
+            try:
+                for v in p.array.reshape(-1):
+                    if isinstance(v, bytes):
+                        v.decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+    return True
+
+
+def request_json(plans: list[InputPlan], outputs: list[str], binary: list[str] = ()) -> dict:
+    """The KServe v2 JSON body of the request (``binary``: outputs asked for in the binary extension)."""
+    return {
+        "inputs": [
+            {"name": p.name, "shape": list(p.shape), "datatype": p.datatype, "data": _values(p.array)}
+            for p in plans
+        ],
+        "outputs": [
+            {"name": n, "parameters": {"binary_data": True}} if n in binary else {"name": n} for n in outputs
+        ],
+    }
+
+
+def _free(directory: Path | None, name: str) -> Path:
+    """A path in ``directory`` (else the current one) that does not exist yet: nothing is written over."""
+    directory = directory or Path.cwd()
+    path = directory / name
+    stem, suffix, n = path.stem, path.suffix, 1
+    while path.exists():
+        n += 1
+        path = directory / f"{stem}-{n}{suffix}"
+    return path
+
+
+def _write(directory: Path | None, name: str, data: bytes, what: str) -> Path:
+    if directory is None:
+        raise ConsoleError(
+            f"the {what} is {len(data) / 1024:.0f} KiB: pass --save DIR for its data files",
+            exit_code=EXIT_USAGE,
+        )
+    from triton_console.common import fsutil
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = _free(directory, name)
+    fsutil.write_bytes(path, data)
+    return path
+
+
+def _http_base(endpoint: Endpoint) -> tuple[str, list[str]]:
+    notes = []
+    if endpoint.protocol == "http":
+        return str(endpoint), notes
+    port = endpoint.port - 1
+    notes.append(
+        f"HTTP assumed at port {port} (Triton's layout: HTTP = gRPC - 1); change it if yours differs"
+    )
+    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+    return f"{'https' if endpoint.ssl else 'http'}://{host}:{port}", notes
+
+
+def _header_args(conn: Connection) -> tuple[list[str], list[str]]:
+    """curl -H arguments (as shell text) for the connection's headers, without their values."""
+    args, notes = [], []
+    for name in conn.headers.names:
+        var = conn.headers.env.get(name)
+        if var:
+            args.append(f'-H "{name}: ${{{var}}}"')
+        else:
+            args.append("-H " + shlex.quote(f"{name}: <value>"))
+            notes.append(f"fill in the value of header {name} (not written here)")
+    return args, notes
+
+
+def curl(
+    conn: Connection, endpoint: Endpoint, model: str, plans, outputs, directory=None, datatypes=None
+) -> Call:
+    base, notes = _http_base(endpoint)
+    url = f"{base}/v2/models/{model}/infer"
+    headers, more = _header_args(conn)
+    notes += more
+    datatypes = datatypes or {}
+    tls = []
+    if endpoint.ssl and conn.tls.root_certs:
+        tls.append(f"--cacert {shlex.quote(conn.tls.root_certs)}")
+    if endpoint.ssl and conn.tls.insecure:
+        tls.append("--insecure")
+    files = []
+    binary_out = [n for n in outputs if datatypes.get(n) in ("FP16", "BF16")]
+    response = []
+    if binary_out:  # Triton's JSON cannot carry FP16/BF16 outputs: they come back in the binary extension
+        path = _free(directory, f"{model}.response.bin")
+        response = ["-D -", f"-o {shlex.quote(str(path))}"]
+        notes.append(
+            f"{', '.join(binary_out)} cannot travel as JSON: the response (in {path.name}) is the v2 binary extension "
+            "— Inference-Header-Content-Length bytes of JSON (header shown above), then the raw tensors"
+        )
+    if _json_safe(plans):
+        body = json.dumps(request_json(plans, outputs, binary_out), separators=(",", ":"))
+        if len(body) <= INLINE:
+            data = f"-d {shlex.quote(body)}"
+        else:
+            path = _write(directory, f"{model}.request.json", body.encode(), "request")
+            files.append(path)
+            data = f"-d @{shlex.quote(str(path))}"
+        ctype = "-H 'Content-Type: application/json'"
+    else:  # BYTES that are not text: the v2 binary tensor extension (a JSON header, then raw bytes)
+        head = {
+            "inputs": [
+                {
+                    "name": p.name,
+                    "shape": list(p.shape),
+                    "datatype": p.datatype,
+                    "parameters": {"binary_data_size": _raw_size(p)},
+                }
+                for p in plans
+            ],
+            "outputs": [{"name": n, "parameters": {"binary_data": n in binary_out}} for n in outputs],
+        }
+        header = json.dumps(head, separators=(",", ":")).encode()
+        path = _write(
+            directory, f"{model}.request.bin", header + b"".join(raw_bytes(p.array) for p in plans), "request"
+        )
+        files.append(path)
+        data = f"--data-binary @{shlex.quote(str(path))}"
+        ctype = (
+            f"-H 'Inference-Header-Content-Length: {len(header)}' -H 'Content-Type: application/octet-stream'"
+        )
+        notes.append("BYTES data that is not text travels in the v2 binary tensor extension")
+    parts = ["curl -s -X POST", shlex.quote(url), ctype, *headers, *tls, data, *response]
+    return Call("curl", " \\\n  ".join(parts), files, notes)
+
+
+def _raw_size(p: InputPlan) -> int:
+    return len(raw_bytes(p.array))
+
+
+def python(conn: Connection, endpoint: Endpoint, model: str, plans, outputs, directory=None) -> Call:
+    mod = "tritonclient.grpc" if endpoint.protocol == "grpc" else "tritonclient.http"
+    kw = []
+    if endpoint.ssl:
+        kw.append("ssl=True")
+        if endpoint.protocol == "grpc":
+            for arg, path in (
+                ("root_certificates", conn.tls.root_certs),
+                ("private_key", conn.tls.client_key),
+                ("certificate_chain", conn.tls.client_cert),
+            ):
+                if path:
+                    kw.append(f"{arg}={path!r}")
+        elif conn.tls.insecure:
+            kw.append("insecure=True")
+    lines = [
+        "import json",
+        "import os",
+        "",
+        "import numpy as np",
+        f"import {mod} as tc",
+        "",
+        f"client = tc.InferenceServerClient({endpoint.url!r}{', ' + ', '.join(kw) if kw else ''})",
+        "inputs = []",
+    ]
+    files, notes = [], []
+    inline_budget = INLINE
+    for p in plans:
+        var = "x"
+        dtype = _np_name(p)
+        size = p.array.nbytes if p.array.dtype != np.object_ else sum(len(v) for v in p.array.reshape(-1))
+        if size * 3 <= inline_budget and (p.array.dtype != np.object_ or _json_safe([p])):
+            inline_budget -= size * 3
+            values = _values(p.array)
+            if p.array.dtype == np.object_:
+                lines.append(
+                    f"{var} = np.array({[v.encode() for v in values]!r}, dtype=np.object_).reshape({list(p.shape)})"
+                )
+            else:
+                lines.append(f"{var} = np.array({values!r}, dtype={dtype}).reshape({list(p.shape)})")
+        else:
+            import io
+
+            buf = io.BytesIO()
+            np.save(buf, p.array, allow_pickle=p.array.dtype == np.object_)
+            path = _write(directory, f"{_safe(p.name)}.npy", buf.getvalue(), f"data of input {p.name}")
+            files.append(path)
+            lines.append(f"{var} = np.load({str(path)!r}, allow_pickle={p.array.dtype == np.object_})")
+        lines.append(f"i = tc.InferInput({p.name!r}, list({var}.shape), {p.datatype!r})")
+        lines.append(
+            f"i.set_data_from_numpy({var}{', binary_data=True' if endpoint.protocol == 'http' else ''})"
+        )
+        lines.append("inputs.append(i)")
+    headers = {}
+    for name in conn.headers.names:
+        var = (conn.headers.env).get(name)
+        headers[name] = f"os.environ[{var!r}]" if var else "'<value>'"
+        if not var:
+            notes.append(f"fill in the value of header {name} (not written here)")
+    header_text = "{" + ", ".join(f"{k!r}: {v}" for k, v in headers.items()) + "}" if headers else "None"
+    lines += [
+        f"outputs = [tc.InferRequestedOutput(n) for n in {list(outputs)!r}]",
+        f"result = client.infer({model!r}, inputs, outputs=outputs, headers={header_text})",
+        "",
+        "def values(a):",
+        "    return [v.decode('utf-8', 'replace') if isinstance(v, bytes) else v for v in a.reshape(-1).tolist()]",
+        "",
+        f"print(json.dumps({{n: values(result.as_numpy(n)) for n in {list(outputs)!r}}}))",
+    ]
+    return Call("python", "\n".join(lines), files, notes)
+
+
+def _np_name(p: InputPlan) -> str:
+    if p.datatype == "BF16":
+        return "__import__('ml_dtypes').bfloat16"
+    if p.array.dtype == np.object_:
+        return "np.object_"
+    return "np.bool_" if p.array.dtype.kind == "b" else f"np.{p.array.dtype.name}"
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "input"
+
+
+def input_data(tensors, batched: bool) -> tuple[dict, dict[str, tuple[int, ...]]]:
+    """One entry of perf_analyzer's --input-data JSON for tensors (anything with .name and .array), and the
+    shape of each without the batch dimension (for its --shape flags)."""
+    entry, dims = {}, {}
+    for p in tensors:
+        one = p.array[0] if batched else p.array
+        if p.array.dtype == np.object_:
+            raw = [v if isinstance(v, bytes) else str(v).encode() for v in one.reshape(-1)]
+            if all(_utf8(v) for v in raw):
+                entry[p.name] = {"content": [v.decode() for v in raw], "shape": list(one.shape)}
+            else:
+                entry[p.name] = {"b64": base64.b64encode(raw[0]).decode(), "shape": list(one.shape)}
+        else:
+            entry[p.name] = {"content": _values(one), "shape": list(one.shape)}
+        dims[p.name] = tuple(one.shape)
+    return entry, dims
+
+
+def perf_analyzer(
+    conn: Connection, endpoint: Endpoint, model: str, plans, outputs, directory=None, batched=False
+) -> Call:
+    """perf_analyzer's own input-data JSON (one request's worth, without the batch dimension)."""
+    entry, dims = input_data(plans, batched)
+    shapes = [f"--shape {shlex.quote(name)}:{','.join(map(str, d))}" for name, d in dims.items()]
+    data = json.dumps({"data": [entry]}).encode()
+    path = _write(directory or Path.cwd(), f"{model}.perf_analyzer.json", data, "input data")
+    url = endpoint.url
+    args = [
+        "perf_analyzer",
+        f"-m {shlex.quote(model)}",
+        f"-u {shlex.quote(url)}",
+        f"-i {endpoint.protocol}",
+        f"--input-data {shlex.quote(str(path))}",
+        *shapes,
+        f"-b {plans[0].shape[0] if batched and plans else 1}",
+        "--concurrency-range 1:8:2",
+    ]
+    if endpoint.ssl and endpoint.protocol == "grpc":
+        args.append("--ssl-grpc-use-ssl")
+        if conn.tls.root_certs:
+            args.append(f"--ssl-grpc-root-certifications-file {shlex.quote(conn.tls.root_certs)}")
+    notes = []
+    for name in conn.headers.names:
+        var = (conn.headers.env).get(name)
+        args.append(f'-H "{name}:${{{var}}}"' if var else "-H " + shlex.quote(f"{name}:<value>"))
+        if not var:
+            notes.append(f"fill in the value of header {name} (not written here)")
+    return Call("perf_analyzer", " \\\n  ".join(args), [path], notes)
+
+
+def _utf8(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def make(
+    form: str,
+    conn: Connection,
+    endpoint: Endpoint,
+    model: str,
+    plans,
+    outputs,
+    directory=None,
+    batched=False,
+    datatypes=None,
+) -> Call:
+    """``outputs``: names in order; ``datatypes``: output name → datatype (FP16 needs the binary extension)."""
+    if form == "curl":
+        return curl(conn, endpoint, model, plans, outputs, directory, datatypes)
+    if form == "python":
+        return python(conn, endpoint, model, plans, outputs, directory)
+    if form == "perf_analyzer":
+        return perf_analyzer(conn, endpoint, model, plans, outputs, directory, batched)
+    raise ConsoleError(f"--show-call must be one of {', '.join(FORMS)}, not {form!r}")

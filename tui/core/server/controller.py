@@ -1,0 +1,316 @@
+"""The console's connection and server lifecycle, without any UI: what the app's workers call.
+
+One :class:`ServerController` holds the active client and, when the console started one, the managed
+server. Its methods block (they run in worker threads) and return plain results; the app turns those into
+messages. Starting a kind of server is :func:`server.launcher_for`'s business, so a new kind (Docker, a
+given binary) is a new class there, not a branch here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.client import responses as rs
+from triton_console.tui.core.client.client import TIMEOUT, UNREACHABLE, TritonClient
+from triton_console.tui.core.client.connection import Connection
+from triton_console.tui.core.client.responses import IndexEntry, ServerMetadata
+from triton_console.tui.core.server import explain, kinds
+from triton_console.tui.core.server import process as srv
+
+Notify = Callable[[str, str], None]  # (text, severity "information" | "warning" | "error")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a v2 server offers, from its metadata's extensions and from what actually answered."""
+
+    index: bool = False  # Triton's repository index
+    model_list: bool = False  # KServe's GET /v2/models
+    model_control: bool = False  # load/unload
+    config: bool = False  # model configuration
+    statistics: bool = False
+    classification: bool = False
+    metrics: bool = False  # the Prometheus endpoint
+    system_shm: bool = False
+    cuda_shm: bool = False
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def notes(self) -> list[str]:
+        """One line per missing capability: what the console does instead."""
+        out = []
+        if not self.index and not self.model_list:
+            out.append(
+                "no repository index or model list: models are the ones you name (-m, or a in the Models pane)"
+            )
+        elif not self.index:
+            out.append("no repository index: models from its model list, readiness asked per model")
+        if not self.statistics:
+            out.append("no statistics: latency from the client only")
+        if not self.classification:
+            out.append("no classification extension: top-k on the client")
+        if not self.metrics:
+            out.append("no metrics endpoint")
+        if not self.model_control:
+            out.append("no model control: load/unload unavailable")
+        return out
+
+
+def detect_capabilities(
+    client: TritonClient, server: ServerMetadata | None, models_from: str
+) -> Capabilities:
+    """Ask once per server: extensions say most of it; statistics and metrics are tried for real."""
+    exts = set(server.extensions) if server else set()
+    statistics = metrics = False
+    try:
+        client.model_statistics()
+        statistics = True
+    except ConsoleError:
+        statistics = False
+    try:
+        client.metrics()
+        metrics = True
+    except ConsoleError:
+        metrics = False
+    return Capabilities(
+        index=models_from == "repository index",
+        model_list=models_from == "model list",
+        model_control=bool(exts & {"model_repository", "model_repository_extension"}),
+        config="model_configuration" in exts,
+        statistics=statistics,
+        classification="classification" in exts,
+        metrics=metrics,
+        system_shm="system_shared_memory" in exts,
+        cuda_shm="cuda_shared_memory" in exts,
+    )
+
+
+@dataclass
+class ServerSnapshot:
+    """What one poll of the server found. Partial failures are listed in ``problems``, not hidden."""
+
+    url: str
+    live: bool = False
+    ready: bool = False
+    server: ServerMetadata | None = None
+    error: str | None = None  # why the server could not be reached at all
+    problems: list[str] = field(
+        default_factory=list
+    )  # "statistics failed: …", "3 index entries not shown: …"
+    managed: bool = False
+    kind: str = ""  # "bundled", "binary", "docker" for a managed server
+    pid: int | None = None
+    uptime_s: float = 0.0
+    model_control: str | None = None  # known for a managed server only
+    ports: str = ""
+    models: list[IndexEntry] = field(default_factory=list)
+    models_from: str = ""  # "repository index" | "model list" | "names given" | "" (nothing to list)
+    capabilities: Capabilities | None = None
+
+    @property
+    def ready_models(self) -> list[str]:
+        return [m.name for m in self.models if m.state == "READY"]
+
+
+BIG_INDEX = 2000  # an index this long is fetched every BIG_INDEX_EVERY polls, not every poll
+BIG_INDEX_EVERY = 10
+MODEL_LIST_READINESS = 500  # without an index, readiness is one call per model: ask for this many at most
+
+
+def readiness(client: TritonClient, name: str) -> IndexEntry:
+    """A model's state from its readiness call (for servers without an index); unknown models say why."""
+    try:
+        return IndexEntry(name, state="READY" if client.is_model_ready(name) else "UNAVAILABLE")
+    except ConsoleError as exc:
+        if exc.code in (UNREACHABLE, TIMEOUT):
+            raise
+        return IndexEntry(name, state="UNAVAILABLE", reason=exc.message)
+
+
+def list_models(
+    client: TritonClient, given: list[str] | tuple[str, ...] = ()
+) -> tuple[list[IndexEntry], str, list[str]]:
+    """The server's models with their state: its repository index, else its model list, else the names the
+    user gave (readiness asked per model for the last two). Returns (models, where they came from, problems).
+    Raises only when the server cannot be reached."""
+    try:
+        parsed = client.repository_index()
+        return parsed.items, "repository index", parsed.problems[:20]
+    except ConsoleError as exc:
+        if exc.code in (UNREACHABLE, TIMEOUT):
+            raise
+        index_error = exc.message
+    try:
+        parsed = client.model_list()
+        source = "model list"
+    except ConsoleError as exc:
+        if exc.code in (UNREACHABLE, TIMEOUT):
+            raise
+        if not given:
+            return [], "", [f"the server lists no models (no repository index: {index_error}; no model list)"]
+        parsed, source = rs.Parsed([IndexEntry(n) for n in given]), "names given"
+    names = [e.name for e in parsed.items[:MODEL_LIST_READINESS]]
+    if source == "model list":  # names the user gave that the list does not have
+        names += [n for n in given if n not in names]
+    models = [readiness(client, name) for name in names]
+    return models, source, parsed.problems[:20]
+
+
+class ServerController:
+    """Holds the connection and the managed server; every method that talks to a server blocks."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        repository: Path,
+        server: str = "auto",
+        on_log: Callable[[str], None] | None = None,
+        docker_site: str | None = "auto",
+    ) -> None:
+        self.connection = connection
+        self.repository = repository
+        self.server_choice = server
+        self.docker_site = docker_site
+        self.on_log = on_log
+        self.client = TritonClient(connection=connection)
+        self.managed: srv.ManagedServer | None = None
+        self._lock = threading.Lock()
+        self._last: ServerSnapshot | None = None  # the last full model list, reused between big-index fetches
+        self._skipped = 0
+        self.given_models: list[str] = []  # names to ask about where the server lists none (-m, a)
+        self._capabilities: dict[str, Capabilities] = {}
+
+    # ------------------------------------------------------------------ connection
+    def connect(self, url: str | None, protocol: str | None) -> TritonClient:
+        """Switch to another URL (raises ConsoleError for a bad one; the old client stays then)."""
+        client = TritonClient(connection=self.connection.with_url(url or None, protocol))
+        old, self.client = self.client, client
+        old.close()
+        return client
+
+    def poll(self, force: bool = False) -> ServerSnapshot:
+        """Health, server metadata and the model list, each failure reported for what it is.
+
+        A big model list (thousands of models) is fetched every BIG_INDEX_EVERY polls unless ``force``:
+        health stays live every poll, and the console does not parse 20,000 entries a second."""
+        client = self.client
+        snap = ServerSnapshot(url=client.url)
+        m = self.managed
+        if m is not None and m.is_running():
+            snap.managed, snap.kind, snap.pid, snap.uptime_s = True, m.kind, m.pid, m.uptime()
+            snap.model_control = m.cfg.model_control
+            snap.ports = f"http {m.cfg.http_port} grpc {m.cfg.grpc_port} metrics {m.cfg.metrics_port}"
+        try:
+            snap.live = client.is_live()
+        except ConsoleError as exc:
+            snap.error = exc.message
+            return snap
+        try:
+            snap.ready = client.is_ready()
+        except ConsoleError as exc:
+            snap.problems.append(f"readiness: {exc.message}")
+        try:
+            snap.server = client.server_metadata()
+        except ConsoleError as exc:
+            snap.problems.append(f"server metadata: {exc.message}")
+        last = self._last
+        if (
+            not force
+            and last is not None
+            and last.url == snap.url
+            and len(last.models) >= BIG_INDEX
+            and self._skipped < BIG_INDEX_EVERY - 1
+        ):
+            self._skipped += 1
+            snap.models, snap.models_from, snap.capabilities = (
+                last.models,
+                last.models_from,
+                last.capabilities,
+            )
+            snap.problems += [p for p in last.problems if p not in snap.problems]
+            return snap
+        self._skipped = 0
+        try:
+            snap.models, snap.models_from, problems = list_models(client, self.given_models)
+            snap.problems += problems
+            if snap.managed and snap.models_from == "repository index" and m is not None:
+                snap.models += explain.unlisted(Path(m.cfg.repository), {e.name for e in snap.models})
+        except ConsoleError as exc:
+            snap.problems.append(f"models: {exc.message}")
+        caps = self._capabilities.get(snap.url)
+        if caps is None and snap.server is not None:
+            caps = self._capabilities[snap.url] = detect_capabilities(client, snap.server, snap.models_from)
+        snap.capabilities = caps
+        self._last = snap
+        return snap
+
+    # ------------------------------------------------------------------ managed server
+    def server_config(self, notify: Notify) -> srv.ServerConfig:
+        """The URL's ports where they are local and free, else free ones (and say so)."""
+        ports = [8000, 8001, 8002]
+        ep = self.client.endpoint
+        if srv.is_loopback(ep.host) or ep.host == "localhost":
+            ports[0 if ep.protocol == "http" else 1] = ep.port
+        try:
+            for p in ports:
+                srv.check_port_free("127.0.0.1", p)
+        except ConsoleError as exc:
+            ports = srv.free_ports(3)
+            notify(f"{exc.message}; using ports {ports}", "warning")
+        return srv.ServerConfig(self.repository, *ports, model_control="explicit", load_models=["*"])
+
+    def start(self, notify: Notify) -> str:
+        """Start a server on the repository, wait until it answers, connect to it; returns the new URL."""
+        with self._lock:
+            if self.managed is not None and self.managed.is_running():
+                return self.client.url
+            cfg = self.server_config(notify)
+            server = kinds.make_server(self.server_choice, cfg, self.docker_site)
+            if self.on_log is not None:
+                server.add_listener(self.on_log)
+            self.managed = server
+        notify(f"starting {server.kind} tritonserver on {cfg.repository}…", "information")
+        try:
+            server.start()
+            server.wait_ready(timeout=300)
+        except ConsoleError:
+            server.stop()
+            raise
+        url = server.grpc_url if self.client.protocol == "grpc" else server.http_url
+        conn = replace(self.connection.with_url(url, self.client.protocol), metrics_url=server.metrics_url)
+        old, self.client = self.client, TritonClient(connection=conn)
+        old.close()
+        return self.client.url
+
+    def stop(self) -> int | None:
+        server = self.managed
+        return server.stop() if server is not None else None
+
+    def is_managed_running(self) -> bool:
+        return self.managed is not None and self.managed.is_running()
+
+    def log_lines(self) -> list[str]:
+        return list(self.managed.log) if self.managed is not None else []
+
+    def explain(self, entry: IndexEntry) -> explain.Explanation | None:
+        """Why ``entry`` is not ready: with the managed server's log and repository when the console runs it."""
+        m = self.managed
+        if (
+            m is not None
+            and m.is_running()
+            and self.client.url.endswith(m.grpc_url if self.client.protocol == "grpc" else m.http_url)
+        ):
+            return explain.explain(entry, list(m.log), Path(m.cfg.repository))
+        return explain.explain(entry)
+
+    def shutdown(self) -> None:
+        with contextlib.suppress(Exception):
+            if self.managed is not None:
+                self.managed.stop(grace=5)
+        self.client.close()

@@ -1,0 +1,124 @@
+"""Every configured server at a glance, refreshed in parallel: one server down or slow never slows the others.
+
+Each refresh asks each server, in its own thread and within ``budget`` seconds, for liveness (timed: the
+round trip), readiness, its name and version, its models (ready/total) and its inference count (a rate
+between refreshes). A server that has not answered when the budget is spent is shown as slow; its thread
+finishes on its own (every call has its own timeout).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+
+from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.client.client import TritonClient
+from triton_console.tui.core.client.contexts import ServerEntry
+from triton_console.tui.core.server.controller import list_models
+
+
+@dataclass(frozen=True)
+class FleetRow:
+    name: str
+    url: str
+    live: bool = False
+    ready: bool = False
+    server: str = ""  # "triton 2.51.0"
+    models_ready: int = 0
+    models_total: int = 0
+    ping_ms: float | None = None
+    rate: float | None = None  # inferences per second since the last refresh
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "url": self.url,
+            "live": self.live,
+            "ready": self.ready,
+            "server": self.server,
+            "models_ready": self.models_ready,
+            "models_total": self.models_total,
+            "ping_ms": None if self.ping_ms is None else round(self.ping_ms, 2),
+            "inferences_per_s": None if self.rate is None else round(self.rate, 2),
+            "error": self.error,
+        }
+
+
+class Fleet:
+    def __init__(self, entries: list[ServerEntry], budget: float = 2.0) -> None:
+        self.entries = list(entries)
+        self.budget = budget
+        self._clients: dict[str, TritonClient] = {}
+        self._counts: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, min(64, len(self.entries))), thread_name_prefix="fleet"
+        )
+        self._busy: dict[str, object] = {}
+
+    def _client(self, e: ServerEntry) -> TritonClient:
+        with self._lock:
+            c = self._clients.get(e.name)
+            if c is None:
+                conn = e.connection()
+                conn = replace(conn, timeout=min(conn.timeout, self.budget))
+                c = self._clients[e.name] = TritonClient(connection=conn)
+            return c
+
+    def _one(self, e: ServerEntry) -> FleetRow:
+        row = FleetRow(e.name, e.url)
+        try:
+            client = self._client(e)
+            row = replace(row, url=client.url)
+            t0 = time.perf_counter()
+            live = client.is_live()
+            row = replace(row, live=live, ping_ms=(time.perf_counter() - t0) * 1000.0)
+            if not live:
+                return replace(row, error="answers, but not live")
+            row = replace(row, ready=client.is_ready())
+            meta = client.server_metadata()
+            models, _source, _problems = list_models(client, list(e.models))
+            row = replace(
+                row,
+                server=meta.title,
+                models_total=len(models),
+                models_ready=sum(m.state == "READY" for m in models),
+            )
+            try:
+                count = sum(s.inference_count for s in client.model_statistics().items)
+            except ConsoleError:
+                return row
+            now = time.monotonic()
+            last = self._counts.get(e.name)
+            self._counts[e.name] = (now, count)
+            if last is not None and now > last[0]:
+                row = replace(row, rate=max(0.0, (count - last[1]) / (now - last[0])))
+            return row
+        except ConsoleError as exc:
+            return replace(row, error=exc.message)
+
+    def refresh(self) -> list[FleetRow]:
+        """One row per server, in the configured order, within the budget (plus a little scheduling)."""
+        futures = {}
+        for e in self.entries:
+            pending = self._busy.get(e.name)
+            if pending is not None and not pending.done():
+                continue  # still waiting on the last refresh: do not pile threads on a slow server
+            futures[e.name] = self._busy[e.name] = self._pool.submit(self._one, e)
+        wait(list(futures.values()), timeout=self.budget + 0.2)
+        rows = []
+        for e in self.entries:
+            f = futures.get(e.name) or self._busy.get(e.name)
+            if f is not None and f.done():
+                rows.append(f.result())
+            else:
+                rows.append(FleetRow(e.name, e.url, error=f"no answer within {self.budget:g} s (slow)"))
+        return rows
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for c in self._clients.values():
+            c.close()
