@@ -20,7 +20,7 @@ FLOORS = [
     ["tui.core.client", "build_tools"],
     ["tui.core.classify"],
     ["tui.core.request"],
-    ["tui.core.server", "tui.core.load"],
+    ["tui.core.server", "tui.core.load", "tui.core.tune"],
     ["tui.core"],
     ["tui.text", "tui.hints", "tui.messages", "tui.widgets"],
     ["tui.panes"],

@@ -181,6 +181,8 @@ class TritonClient:
                 exit_code=EXIT_USAGE,
                 code=TIMEOUT,
             )
+        if "load / unload is not allowed" in low:  # Triton says it with UNAVAILABLE: not a lost server
+            return ConsoleError(f"{what} failed: {text}", exit_code=EXIT_FAILED, code=MODEL_CONTROL)
         if (
             any(
                 s in low
@@ -294,10 +296,12 @@ class TritonClient:
             check_model_name(name)
         return self.call("statistics", lambda t: t.statistics(name))
 
-    def load_model(self, name: str) -> None:
+    def load_model(self, name: str, config: str | None = None) -> None:
+        """Load (or reload) ``name``; ``config`` (JSON of a ModelConfig) replaces its whole config for this
+        load without touching the repository's files (explicit model control only)."""
         check_model_name(name)
         self._info.pop(name, None)
-        self.call(f"load {name}", lambda t: t.load(name))
+        self.call(f"load {name}", lambda t: t.load(name, config))
 
     def unload_model(self, name: str) -> None:
         check_model_name(name)

@@ -74,7 +74,7 @@ class Transport:
     def model_metadata(self, name: str, version: str = "") -> rs.ModelMetadata: ...
     def model_config(self, name: str, version: str = ""): ...
     def statistics(self, name: str = "") -> rs.Parsed: ...
-    def load(self, name: str) -> None: ...
+    def load(self, name: str, config: str | None = None) -> None: ...
     def unload(self, name: str) -> None: ...
     def infer(
         self, model: str, inputs: list[InputTensor], outputs: list[OutputRequest], version: str = ""
@@ -215,8 +215,8 @@ class GrpcTransport(Transport):
 
         return rs.collect(m.model_stats, one, rs.MAX_MODELS)
 
-    def load(self, name: str) -> None:
-        self.client.load_model(name, **self._kw())
+    def load(self, name: str, config: str | None = None) -> None:
+        self.client.load_model(name, config=config, **self._kw())
 
     def unload(self, name: str) -> None:
         self.client.unload_model(name, **self._kw())
@@ -423,8 +423,8 @@ class HttpTransport(Transport):
     def statistics(self, name: str = "") -> rs.Parsed:
         return rs.statistics_json(self._run(lambda c: c.get_inference_statistics(name, headers=self.headers)))
 
-    def load(self, name: str) -> None:
-        self._run(lambda c: c.load_model(name, headers=self.headers))
+    def load(self, name: str, config: str | None = None) -> None:
+        self._run(lambda c: c.load_model(name, headers=self.headers, config=config))
 
     def unload(self, name: str) -> None:
         self._run(lambda c: c.unload_model(name, headers=self.headers))

@@ -1,0 +1,189 @@
+"""Change a deployment: config text checked here, applied as an override on a real server (explicit mode),
+refused with the server's real reason, reverted, written back; and the tuner on models whose speed depends on
+their config in a known way (tests/modelzoo.py's tuning models)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests import modelzoo
+from triton_console.common.errors import ConsoleError
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    """A server of this module's own (explicit mode) on the two tuning models; a test that changes a file
+    restores it, and every test leaves the models serving their files' config."""
+    from triton_console.tui.core.server import process as srv
+
+    root = modelzoo.write_tuning(tmp_path_factory.mktemp("tune") / "models")
+    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
+    with srv.ManagedServer(cfg) as s:
+        s.start()
+        s.wait_ready(timeout=180)
+        yield s
+
+
+@pytest.fixture
+def target(tuned):
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.tune.deploy import Target, revert
+
+    client = TritonClient(tuned.grpc_url, "grpc", timeout=60)
+    t = Target(client, "per_request", tuned.cfg.repository, lambda: list(tuned.log))
+    saved = (t.file.read_bytes(), t.file)
+    yield t
+    saved[1].write_bytes(saved[0])
+    saved[1].with_name("config.pbtxt.bak").unlink(missing_ok=True)
+    revert(t)
+    client.close()
+
+
+def served(target):
+    return target.client.model_config(target.name)
+
+
+# ------------------------------------------------------------------------------------------ config text
+
+
+def test_a_syntax_error_names_its_line():
+    from triton_console.tui.core.tune import config
+
+    text = 'name: "m"\nbackend: "python"\nmax_batch_size: 8\ninstance_group [ { count: two } ]\n'
+    with pytest.raises(ConsoleError) as err:
+        config.parse(text, "m")
+    assert err.value.problem.line == 4
+    assert str(err.value.problem).startswith("line 4: ")
+    with pytest.raises(ConsoleError, match="no field named"):
+        config.parse('name: "m"\nbackend: "python"\nmax_batchsize: 8\n', "m")
+
+
+def test_what_triton_would_refuse_is_found_here():
+    from triton_console.tui.core.tune import config
+
+    text = (
+        'name: "m"\nbackend: "python"\nmax_batch_size: 2\ndynamic_batching { preferred_batch_size: [ 4 ] }\n'
+    )
+    with pytest.raises(ConsoleError, match=r"preferred size \[4\] must be <= max_batch_size 2"):
+        config.parse(text, "m")
+    with pytest.raises(ConsoleError, match="must be the model's name 'm'"):
+        config.parse('name: "other"\nbackend: "python"\n', "m")
+    c = config.parse('backend: "python"\nmax_batch_size: 8\n', "m")
+    assert c.name == "m"  # a config without a name is named after its model, as Triton does
+    c.dynamic_batching.preferred_batch_size.extend([2, 8])
+    c.max_batch_size = 4
+    assert config.follow(c) and list(c.dynamic_batching.preferred_batch_size) == [2]
+
+
+# ------------------------------------------------------------------------------------------ apply
+
+
+def test_apply_serves_the_new_config_and_leaves_the_file(target):
+    from triton_console.tui.core.tune import config, deploy
+
+    before = target.file.read_bytes()
+    source = deploy.read(target)
+    assert source.from_file and source.text == before.decode()
+    new = (
+        source.text.replace("count: 1", "count: 2")
+        + "dynamic_batching { max_queue_delay_microseconds: 500 }\n"
+    )
+    deploy.apply(target, config.parse(new, target.name))
+    now = served(target)
+    assert now.instance_group[0].count == 2
+    assert now.dynamic_batching.max_queue_delay_microseconds == 500
+    assert target.file.read_bytes() == before
+    deploy.revert(target)  # a plain load would keep the override: revert loads the files' config
+    assert served(target).instance_group[0].count == 1
+    assert not served(target).HasField("dynamic_batching")
+
+
+def test_a_refused_config_says_why_and_the_previous_one_keeps_serving(target):
+    from triton_console.tui.core.tune import config, deploy
+
+    c = config.copy(served(target))
+    c.dynamic_batching.max_queue_delay_microseconds = 100
+    deploy.apply(target, c)
+    # the server answers only "failed to poll from model repository": the reason comes from its log
+    bad = config.copy(c)
+    bad.dynamic_batching.priority_levels = 2
+    bad.dynamic_batching.default_priority_level = 5
+    with pytest.raises(ConsoleError) as err:
+        deploy.apply(target, bad)
+    assert err.value.code == deploy.REFUSED
+    assert "default priority level must be in range [1, 2]" in err.value.message
+    assert "failed to poll" not in err.value.message and "\n" not in err.value.message
+    assert err.value.message.endswith("the previous config keeps serving")
+    # a refusal the server words itself (no GPU here)
+    gpu = config.copy(c)
+    gpu.instance_group[0].kind = gpu.instance_group[0].KIND_GPU
+    with pytest.raises(ConsoleError, match="no GPUs are available.*previous config keeps serving"):
+        deploy.apply(target, gpu)
+    # built from the server's auto-completed config (preferred_batch_size [8] filled in), lowering
+    # max_batch_size alone: found here, before anything is sent
+    low = config.copy(served(target))
+    low.max_batch_size = 2
+    with pytest.raises(ConsoleError, match=r"preferred size \[8\] must be <= max_batch_size 2"):
+        deploy.apply(target, low)
+    assert served(target).dynamic_batching.max_queue_delay_microseconds == 100
+    assert target.client.is_model_ready(target.name)
+
+
+def test_write_shows_a_diff_then_keeps_the_previous_file(target):
+    from triton_console.tui.core.tune import deploy
+
+    old = target.file.read_text()
+    new = old.replace("max_batch_size: 8", "max_batch_size: 4")
+    d = deploy.diff(target, new)
+    assert "-max_batch_size: 8" in d and "+max_batch_size: 4" in d
+    with pytest.raises(ConsoleError, match="line 1"):
+        deploy.write(target, "name: {")
+    assert target.file.read_text() == old
+    backup = deploy.write(target, new)
+    assert backup.read_text() == old
+    assert target.file.read_text() == new
+    deploy.revert(target)
+    assert served(target).max_batch_size == 4
+
+
+def test_remote_targets_cannot_write_and_revert_reloads(tuned):
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.tune import config, deploy
+
+    client = TritonClient(tuned.http_url, "http", timeout=60)
+    t = deploy.Target(client, "per_execution")  # no repository: as for a remote server
+    src = deploy.read(t)
+    assert not src.from_file and 'name: "per_execution"' in src.text
+    with pytest.raises(ConsoleError, match="no config.pbtxt on this machine"):
+        deploy.diff(t, src.text)
+    c = config.parse(src.text, t.name)
+    c.instance_group[0].count = 2
+    deploy.apply(t, c)
+    assert client.model_config(t.name).instance_group[0].count == 2
+    deploy.revert(t, original=src.served)
+    assert client.model_config(t.name).instance_group[0].count == 1
+    client.close()
+
+
+def test_a_server_without_model_control_says_how(tmp_path):
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.server import process as srv
+    from triton_console.tui.core.tune import config, deploy
+
+    root = tmp_path / "models"
+    root.mkdir()
+    shutil.copytree(modelzoo.write_tuning(tmp_path / "all") / "per_execution", root / "per_execution")
+    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="none")
+    with srv.ManagedServer(cfg) as s:
+        s.start()
+        s.wait_ready(timeout=180)
+        client = TritonClient(s.grpc_url, "grpc", timeout=60)
+        t = deploy.Target(client, "per_execution", root)
+        with pytest.raises(ConsoleError, match="model control none") as err:
+            deploy.apply(t, config.parse(t.file.read_text(), t.name))
+        assert "--model-control explicit" in err.value.hint
+        client.close()
