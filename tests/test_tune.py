@@ -187,3 +187,73 @@ def test_a_server_without_model_control_says_how(tmp_path):
             deploy.apply(t, config.parse(t.file.read_text(), t.name))
         assert "--model-control explicit" in err.value.hint
         client.close()
+
+
+# ------------------------------------------------------------------------------------------ the editor
+
+
+def test_editor_checks_as_you_type_applies_reverts_and_writes_after_the_diff(tuned, target):
+    import asyncio
+
+    from textual.widgets import TextArea
+
+    from tests.helpers import rendered, rows, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    original = target.file.read_text()
+    opts = ConsoleOptions(url=tuned.grpc_url, protocol="grpc", repository=tuned.cfg.repository)
+
+    async def scenario():
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("3")
+            index = app.query_one("#index")
+            await wait_for(pilot, lambda: "per_request" in rows(index), 30, "the model list")
+            index.move_cursor(row=index.get_row_index("per_request"))
+            await pilot.pause(0.2)
+            await pilot.press("e")
+            screen = app.screen
+            area = screen.query_one("#config-text", TextArea)
+            await wait_for(pilot, lambda: area.text == original, 20, "the file's text in the editor")
+            check, state = screen.query_one("#config-check"), screen.query_one("#config-state")
+            assert str(target.file) in rendered(screen.query_one("#config-title"))
+
+            def edit(text: str) -> None:
+                area.replace(text, (0, 0), area.document.end)
+
+            edit(original.replace("count: 1", "count: two"))
+            await wait_for(
+                pilot,
+                lambda: "✗ line 6:" in rendered(check),
+                5,
+                "the error with its line",
+                show=lambda: rendered(check),
+            )
+            await pilot.press("ctrl+s")  # refused here: nothing is sent
+            await pilot.pause(0.2)
+            assert rendered(state) == ""
+            edit(original.replace("count: 1", "count: 2"))
+            await wait_for(pilot, lambda: "✓ parses" in rendered(check), 5, "the text parses")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "applied, not written" in rendered(state), 30, "applied")
+            assert target.client.model_config("per_request").instance_group[0].count == 2
+            assert target.file.read_text() == original
+            await pilot.press("ctrl+r")
+            await wait_for(pilot, lambda: "reverted" in rendered(state), 30, "reverted")
+            assert target.client.model_config("per_request").instance_group[0].count == 1
+            await pilot.press("ctrl+o")
+            await wait_for(pilot, lambda: app.screen is not screen, 5, "the diff")
+            shown = rendered(app.screen.query_one("#diff Static"))
+            assert "-instance_group [ { kind: KIND_CPU count: 1 } ]" in shown
+            assert "+instance_group [ { kind: KIND_CPU count: 2 } ]" in shown
+            await pilot.press("y")
+            await wait_for(pilot, lambda: "written" in rendered(state), 10, "written")
+            assert "not applied yet" in rendered(state)
+            assert target.file.read_text() == original.replace("count: 1", "count: 2")
+            assert target.file.with_name("config.pbtxt.bak").read_text() == original
+            await pilot.press("escape")
+            await pilot.pause(0.2)
+            assert app.screen is not screen
+            await pilot.press("q")
+
+    asyncio.run(scenario())

@@ -121,6 +121,7 @@ class ModelsPane(Horizontal):
         Binding("u", "unload", "Unload", id="models.unload"),
         Binding("r", "refresh", "Refresh", id="models.refresh"),
         Binding("t", "try", "Try", id="models.try"),
+        Binding("e", "edit", "Edit config", id="models.edit"),
         Binding("slash", "filter", "Filter", id="models.filter"),
         Binding("a", "add", "Add by name", id="models.add"),
     ]
@@ -284,6 +285,22 @@ class ModelsPane(Horizontal):
             self.app.notify("select a model first", severity="warning")
             return
         self.app.push_screen(TryScreen(self.controller, self._selected, os.getcwd()))
+
+    def action_edit(self) -> None:
+        """The selected model's config in an editor: apply as an override, write to its file, revert."""
+        from triton_console.tui.panes.configedit import ConfigEditScreen
+
+        if not self._selected:
+            self.app.notify("select a model first", severity="warning")
+            return
+        name = self._selected
+
+        def closed(state: str | None) -> None:
+            if state:
+                self.app.notify(f"{name}: {state}")
+                self.post_message(PollRequested([name]))
+
+        self.app.push_screen(ConfigEditScreen(self.controller, name), closed)
 
     def action_refresh(self) -> None:
         self.post_message(PollRequested())

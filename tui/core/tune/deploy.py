@@ -214,3 +214,22 @@ def write(target: Target, text: str) -> Path:
     fsutil.write_bytes(backup, path.read_bytes())
     fsutil.write_text(path, text)
     return backup
+
+
+def for_console(controller, name: str) -> Target:
+    """``name`` on the console's server (a ServerController, typed loosely to stay below its room): the
+    repository and log of the server the console runs, where it is connected to it; for another server on this
+    machine, the console's repository where it holds the model (the usual ``--repository ./models -u
+    localhost:8001``); else nothing local (no Write, a revert reloads)."""
+    from triton_console.tui.core.server.process import is_loopback
+
+    m = controller.managed
+    client = controller.client
+    if m is not None and m.is_running():
+        url = m.grpc_url if client.protocol == "grpc" else m.http_url
+        if client.url.endswith(url):
+            return Target(client, name, Path(m.cfg.repository), lambda: list(m.log))
+    local = Target(client, name, Path(controller.repository)) if controller.repository else None
+    if local is not None and local.file is not None and is_loopback(client.endpoint.host):
+        return local
+    return Target(client, name)
