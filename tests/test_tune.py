@@ -257,3 +257,112 @@ def test_editor_checks_as_you_type_applies_reverts_and_writes_after_the_diff(tun
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ fields
+
+
+def test_fields_by_dotted_path_refuse_unknown_names_and_wrong_types():
+    from triton_console.tui.core.tune import config, fields
+
+    f, values = fields.parse_set("instance_group.count=1,2")
+    assert values == [1, 2]
+    assert fields.parse_set("instance_group.kind=cpu,KIND_GPU")[1] == ["KIND_CPU", "KIND_GPU"]
+    assert fields.parse_set("dynamic_batching.preferred_batch_size=4+8,2")[1] == [[4, 8], [2]]
+    assert fields.parse_set("response_cache.enable=true,false")[1] == [True, False]
+    assert fields.parse_set("parameters.intra_op_threads=1,2")[1] == ["1", "2"]
+    for bad, said in [
+        ("instance_group.cuont=1", "no field 'instance_group.cuont'"),
+        ("max_batch_size=eight", "'eight' is not a int32"),
+        ("instance_group.count=0", "out of range (1.."),
+        ("instance_group.kind=TPU", "not a one of KIND_AUTO"),
+        ("dynamic_batching=1", "'dynamic_batching' is a message"),
+        ("max_batch_size", "FIELD=V1,V2"),
+    ]:
+        with pytest.raises(ConsoleError, match=said.replace("(", r"\(").replace(".", r"\.")) as err:
+            fields.parse_set(bad)
+        assert err.value.exit_code == 2
+    c = config.parse('name: "m"\nbackend: "python"\nmax_batch_size: 8\n', "m")
+    delay = fields.resolve("dynamic_batching.max_queue_delay_microseconds")
+    assert fields.get_value(c, delay) is None
+    fields.set_value(c, delay, 0)  # zero still turns dynamic batching on
+    assert c.HasField("dynamic_batching") and fields.get_value(c, delay) == 0
+    fields.set_value(c, fields.resolve("instance_group.count"), 3)
+    assert c.instance_group[0].count == 3
+
+
+# ------------------------------------------------------------------------------------------ the tuner
+
+
+def _workload(client, name):
+    from triton_console.tui.core.load import loadgen
+
+    return loadgen.tensor_workload(client, name, {"X": "ones"})
+
+
+def test_tune_finds_that_instances_raise_a_per_request_model_and_restores_it(target):
+    """40 ms per request: at 4 in flight, two instances serve about twice what one does."""
+    from triton_console.tui.core.tune import fields, sweep
+
+    before = target.file.read_bytes()
+    sets = [fields.parse_set("instance_group.count=1,2")]
+    seen = []
+    result = sweep.run(
+        target,
+        _workload(target.client, target.name),
+        sets,
+        [4],
+        requests=24,
+        warmup=4,
+        on_trial=lambda t, i, n: seen.append((i, n)),
+    )
+    one, two = result.trials
+    assert one.status == two.status == "ok", (one.reason, two.reason)
+    assert two.throughput > 1.5 * one.throughput  # physically ≈ 2×
+    assert one.throughput < 1.2 / modelzoo.PER_REQUEST_S  # one instance: at most 25 req/s
+    assert result.best is two and result.best.set == {"instance_group.count": 2}
+    assert result.original == {"instance_group.count": 1}
+    assert seen == [(1, 2), (2, 2)]
+    assert one.first_request_ms is not None and one.avg_batch == pytest.approx(1.0)
+    assert one.memory_bytes and one.memory_bytes > 10 * 2**20  # a Python stub's resident memory
+    assert "+  count: 2" in result.diff
+    assert target.file.read_bytes() == before  # not written
+    assert served(target).instance_group[0].count == 1  # the original serves again
+    assert result.written is None and result.restored == "the original config"
+
+
+def test_tune_finds_dynamic_batching_for_a_per_execution_model_and_writes_it(tuned):
+    """50 ms per execution whatever its batch: at 8 in flight, batches of up to 8 serve several times more
+    than batches of 1. A refused trial (a GPU on this CPU machine) is recorded and the sweep goes on."""
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.tune import config, deploy, fields, sweep
+
+    client = TritonClient(tuned.grpc_url, "grpc", timeout=60)
+    t = deploy.Target(client, "per_execution", tuned.cfg.repository, lambda: list(tuned.log))
+    original = t.file.read_bytes()
+    try:
+        sets = [
+            fields.parse_set("instance_group.kind=KIND_GPU,KIND_CPU"),
+            fields.parse_set("max_batch_size=1,8"),
+            fields.parse_set("dynamic_batching.max_queue_delay_microseconds=0"),
+        ]
+        result = sweep.run(t, _workload(client, t.name), sets, [8], requests=48, warmup=8, write=True)
+        gpu = [x for x in result.trials if x.set["instance_group.kind"] == "KIND_GPU"]
+        assert [x.status for x in gpu] == ["error", "error"]
+        assert "no GPUs are available" in gpu[0].reason
+        small, big = (x for x in result.trials if x.status == "ok")
+        assert small.set["max_batch_size"] == 1 and big.set["max_batch_size"] == 8
+        assert big.throughput > 3 * small.throughput
+        assert big.avg_batch > 3 and small.avg_batch == pytest.approx(1.0)
+        assert result.best is big and result.written == str(t.file)
+        written = config.parse(t.file.read_text(), t.name)  # the file parses and holds the best values
+        assert written.max_batch_size == 8 and written.HasField("dynamic_batching")
+        assert written.instance_group[0].kind == written.instance_group[0].KIND_CPU
+        assert t.file.with_name("config.pbtxt.bak").read_bytes() == original
+        now = client.model_config(t.name)
+        assert now.max_batch_size == 8 and now.HasField("dynamic_batching")  # the written config serves
+    finally:
+        t.file.write_bytes(original)
+        t.file.with_name("config.pbtxt.bak").unlink(missing_ok=True)
+        deploy.revert(t)
+        client.close()
