@@ -366,3 +366,60 @@ def test_tune_finds_dynamic_batching_for_a_per_execution_model_and_writes_it(tun
         t.file.with_name("config.pbtxt.bak").unlink(missing_ok=True)
         deploy.revert(t)
         client.close()
+
+
+# ------------------------------------------------------------------------------------------ tune command
+
+
+def test_tune_refuses_an_unknown_field_or_a_wrong_value_before_loading_anything(tuned):
+    from tests.conftest import run_cli
+
+    lines = len(tuned.log)
+    for bad, said in [
+        ("instance_group.cuont=1,2", "ModelConfig has no field 'instance_group.cuont'"),
+        ("max_batch_size=1,many", "--set max_batch_size: 'many' is not a int32"),
+    ]:
+        out = run_cli(
+            "tune", "per_request", "-u", tuned.grpc_url, "--input", "X=ones", "--set", bad, timeout=60
+        )
+        assert out.returncode == 2, out.stderr
+        assert said in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not [ln for ln in list(tuned.log)[lines:] if "per_request" in ln]  # nothing was loaded
+
+
+def test_tune_json_and_ctrl_c_restores_the_original_then_exits_130(tuned, target):
+    import json
+    import signal
+    import subprocess
+
+    from tests.conftest import CLI, ROOT
+    from tests.helpers import read_until
+
+    before = target.file.read_bytes()
+    argv = [*CLI, "tune", "per_request", "-u", tuned.grpc_url, "--input", "X=ones"]
+    argv += ["--set", "instance_group.count=2,3,4", "--concurrency", "4", "--requests", "24", "--warmup", "4"]
+    argv += ["--repository", str(tuned.cfg.repository), "--json"]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = read_until(proc.stderr, "trial 1/3", 60)
+        assert "instance_group.count=2  4 in flight" in seen
+        proc.send_signal(signal.SIGINT)
+        out, rest = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, rest
+    assert "interrupted: per_request serves the original config again" in rest
+    doc = json.loads(out)
+    assert set(doc) == {"model", "objective", "original", "trials", "best", "diff", "written"}
+    assert doc["model"] == "per_request" and doc["objective"] == "throughput"
+    assert doc["original"] == {"instance_group.count": 1} and doc["written"] is None
+    first = doc["trials"][0]
+    assert first["set"] == {"instance_group.count": 2} and first["status"] == "ok"
+    assert first["concurrency"] == 4 and first["errors"] == 0 and first["throughput"] > 0
+    for key in ("reason", "p50_ms", "p95_ms", "p99_ms", "first_request_ms", "avg_batch", "queue_ms"):
+        assert key in first
+    assert {"compute_ms", "memory_bytes"} <= set(first)
+    assert len(doc["trials"]) < 3  # cut short
+    assert served(target).instance_group[0].count == 1
+    assert target.file.read_bytes() == before

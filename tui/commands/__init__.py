@@ -15,7 +15,8 @@ from triton_console.tui.commands import (
     serve,
     servers,
     status,
+    tune,
 )
 
-MODULES = (build, export, engine, serve, status, metrics, servers, infer, classify, bench, compare)
+MODULES = (build, export, engine, serve, status, metrics, servers, infer, classify, bench, compare, tune)
 NAMES: tuple[str, ...] = tuple(m.NAME for m in MODULES)

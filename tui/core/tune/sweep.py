@@ -84,7 +84,8 @@ class Trial:
                 else (None if isinstance(x, float) else x)
             )
 
-        out = {"set": self.set, self.mode: self.level, "status": self.status, "reason": self.reason}
+        level = int(self.level) if self.mode == "concurrency" and self.level is not None else self.level
+        out = {"set": self.set, self.mode: level, "status": self.status, "reason": self.reason}
         for k in ("throughput", "p50_ms", "p95_ms", "p99_ms", "errors", "first_request_ms", "avg_batch"):
             out[k] = r(getattr(self, k))
         for k in ("queue_ms", "compute_ms", "memory_bytes"):
@@ -123,7 +124,7 @@ class Result:
         if self.best is not None:
             best = {
                 "set": self.best.set,
-                self.best.mode: self.best.level,
+                self.best.mode: self.best.to_dict()[self.best.mode],
                 "throughput": self.best.to_dict()["throughput"],
                 "p99_ms": self.best.to_dict()["p99_ms"],
             }
@@ -166,6 +167,7 @@ def run(
     write: bool = False,
     cancel: threading.Event | None = None,
     on_trial: Callable[[Trial, int, int], None] | None = None,
+    engine: str = "triton-console",
 ) -> Result:
     """The sweep; the config served before it is served again at the end unless the best was written."""
     client, name = target.client, target.name
@@ -181,7 +183,16 @@ def run(
             if cancel.is_set():
                 break
             for trial in _config_trials(
-                target, workload, build(base, sets, values), values, levels, mode, requests, warmup, cancel
+                target,
+                workload,
+                build(base, sets, values),
+                values,
+                levels,
+                mode,
+                requests,
+                warmup,
+                cancel,
+                engine,
             ):
                 result.trials.append(trial)
                 if on_trial is not None:
@@ -219,7 +230,9 @@ def _restore(target: deploy.Target, served, written: bool) -> str:
     return "the original config"
 
 
-def _config_trials(target, workload, config, values, levels, mode, requests, warmup, cancel) -> list[Trial]:
+def _config_trials(
+    target, workload, config, values, levels, mode, requests, warmup, cancel, engine
+) -> list[Trial]:
     try:
         deploy.apply(target, config)
     except ConsoleError as exc:
@@ -237,7 +250,7 @@ def _config_trials(target, workload, config, values, levels, mode, requests, war
     for level in levels:
         if cancel.is_set():
             break
-        trial = _measure(target, workload, values, mode, level, requests, warmup, cancel)
+        trial = _measure(target, workload, values, mode, level, requests, warmup, cancel, engine)
         if cancel.is_set():
             break  # a step cut short is no figure
         trial.first_request_ms = first
@@ -246,12 +259,17 @@ def _config_trials(target, workload, config, values, levels, mode, requests, war
     return out
 
 
-def _measure(target, workload, values, mode, level, requests, warmup, cancel) -> Trial:
+def _measure(target, workload, values, mode, level, requests, warmup, cancel, engine) -> Trial:
     kw = {"concurrency": int(level)} if mode == "concurrency" else {"rate": float(level)}
-    if warmup > 0:
+    if warmup > 0 and engine != "perf_analyzer":
         loadgen.run_step(workload, requests=warmup, warmup=0, cancel=cancel, **kw)
     before = statistics(target.client, timeout_is_none=True)
-    step = loadgen.run_step(workload, requests=requests, warmup=0, cancel=cancel, **kw)
+    if engine == "perf_analyzer":  # its own warm-up falls inside the statistics window
+        from triton_console.tui.core.load import perfanalyzer
+
+        step = perfanalyzer.sweep(workload, [level], mode, requests, warmup).steps[0]
+    else:
+        step = loadgen.run_step(workload, requests=requests, warmup=0, cancel=cancel, **kw)
     after = statistics(target.client, timeout_is_none=True) if before is not None else None
     trial = Trial(values, mode, level, errors=step.errors)
     if step.count == 0:
