@@ -423,3 +423,66 @@ def test_tune_json_and_ctrl_c_restores_the_original_then_exits_130(tuned, target
     assert len(doc["trials"]) < 3  # cut short
     assert served(target).instance_group[0].count == 1
     assert target.file.read_bytes() == before
+
+
+# ------------------------------------------------------------------------------------------ the Tune pane
+
+
+def test_tune_pane_sweeps_charts_the_front_and_writes_the_best_after_the_diff(tuned, target):
+    import asyncio
+
+    from textual.app import App
+    from textual_plotext import PlotextPlot
+
+    from tests.helpers import rendered, texts, wait_for
+    from triton_console.tui.core.client.connection import Connection
+    from triton_console.tui.core.server.controller import ServerController
+    from triton_console.tui.panes.tune import TunePane
+
+    original = target.file.read_text()
+    controller = ServerController(Connection(url=tuned.grpc_url, protocol="grpc"), tuned.cfg.repository)
+
+    class Host(App):  # the pane alone, as the console mounts it (the registry entry comes with main)
+        def compose(self):
+            yield TunePane(controller, id="tune-pane")
+
+    async def scenario():
+        app = Host()
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = app.query_one(TunePane)
+            pane.show_snapshot(controller.poll(force=True))
+            pane.query_one("#tune-model").value = "per_request"
+            pane.query_one("#tune-requests").value = "16"
+            await pilot.pause(0.1)
+            await pilot.press("ctrl+r")
+            status = pane.query_one("#tune-status")
+            await wait_for(
+                pilot, lambda: "done" in rendered(status), 60, "the sweep", show=lambda: rendered(status)
+            )
+            rows = texts(pane.query_one("#tune-table"))
+            assert len(rows) == 2 and rows[0].startswith("1 count=1") and rows[1].startswith("2 count=2")
+            assert "per_request serves the original config again" in rendered(status)
+            assert "count=2" in rendered(pane.query_one("#tune-best"))
+            assert "pareto" in str(pane.query_one("#tune-chart", PlotextPlot).render())
+            assert target.client.model_config("per_request").instance_group[0].count == 1
+            await pilot.press("w")
+            await wait_for(pilot, lambda: bool(app.screen.query("#diff")), 5, "the diff")
+            assert "+  count: 2" in rendered(app.screen.query_one("#diff Static"))
+            await pilot.press("y")
+            await wait_for(
+                pilot, lambda: "written" in rendered(status), 30, "written", show=lambda: rendered(status)
+            )
+            assert config_count(target.file.read_text()) == 2
+            assert target.file.with_name("config.pbtxt.bak").read_text() == original
+            assert target.client.model_config("per_request").instance_group[0].count == 2
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        controller.shutdown()
+
+
+def config_count(text: str) -> int:
+    from triton_console.tui.core.tune import config
+
+    return config.parse(text, "per_request").instance_group[0].count

@@ -283,3 +283,31 @@ def _measure(target, workload, values, mode, level, requests, warmup, cancel, en
             s = b.steps[0]
             trial.avg_batch, trial.queue_ms, trial.compute_ms = s.avg_batch, s.queue_ms, s.compute_ms
     return trial
+
+
+def pareto(trials: list[Trial]) -> list[Trial]:
+    """The trials no other beats on both throughput (higher) and p99 (lower): the choices worth a look."""
+    ok = [t for t in trials if t.status == "ok" and t.throughput is not None and t.p99_ms is not None]
+
+    def beaten(t: Trial) -> bool:
+        return any(
+            o.throughput >= t.throughput
+            and o.p99_ms <= t.p99_ms
+            and (o.throughput > t.throughput or o.p99_ms < t.p99_ms)
+            for o in ok
+        )
+
+    return [t for t in ok if not beaten(t)]
+
+
+def parse_sets(text: str) -> list[tuple[fields.Field, list]]:
+    """Several ``FIELD=V1,V2`` separated by spaces or ';' (the Tune pane's one line)."""
+    items = [s for s in re.split(r"[;\s]+", text.strip()) if s]
+    if not items:
+        raise ConsoleError(
+            "set at least one FIELD=V1,V2,... (e.g. instance_group.count=1,2)", exit_code=EXIT_USAGE
+        )
+    sets = [fields.parse_set(s) for s in items]
+    if len({f.path for f, _ in sets}) != len(sets):
+        raise ConsoleError("each field once (list its values after one =)", exit_code=EXIT_USAGE)
+    return sets
