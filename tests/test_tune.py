@@ -325,6 +325,8 @@ def test_tune_finds_that_instances_raise_a_per_request_model_and_restores_it(tar
     assert seen == [(1, 2), (2, 2)]
     assert one.first_request_ms is not None and one.avg_batch == pytest.approx(1.0)
     assert one.memory_bytes and one.memory_bytes > 10 * 2**20  # a Python stub's resident memory
+    # two stubs, not the previous version's stub still exiting beside them
+    assert 1.5 * one.memory_bytes < two.memory_bytes < 2.6 * one.memory_bytes
     assert "+  count: 2" in result.diff
     assert target.file.read_bytes() == before  # not written
     assert served(target).instance_group[0].count == 1  # the original serves again

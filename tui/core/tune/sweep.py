@@ -254,7 +254,11 @@ def _config_trials(
         if cancel.is_set():
             break  # a step cut short is no figure
         trial.first_request_ms = first
-        trial.memory_bytes = memory.stub_rss(target.repository, target.name) if target.file else None
+        trial.memory_bytes = (
+            memory.stub_rss(target.repository, target.name, memory.instance_count(config))
+            if target.file
+            else None
+        )
         out.append(trial)
     return out
 
