@@ -139,6 +139,7 @@ REQUIRED = {
     "infer": ["m"],
     "classify": ["x.jpg"],
     "compare": ["a", "b"],
+    "tune": ["m", "--set", "max_batch_size=1,8"],
 }
 
 
