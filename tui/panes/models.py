@@ -121,7 +121,7 @@ class ModelsPane(Horizontal):
         Binding("u", "unload", "Unload", id="models.unload"),
         Binding("r", "refresh", "Refresh", id="models.refresh"),
         Binding("t", "try", "Try", id="models.try"),
-        Binding("e", "edit", "Edit config", id="models.edit"),
+        Binding("e", "edit", "Config", id="models.edit"),
         Binding("slash", "filter", "Filter", id="models.filter"),
         Binding("a", "add", "Add by name", id="models.add"),
     ]
