@@ -188,7 +188,9 @@ class ConfigEditScreen(ModalScreen[str | None]):
         try:
             deploy.apply(self.target, config)
             self.applied = text
-            self.post_message(ConfigDone("apply", "applied, not written", None))
+            same = self.target.file is not None and self.target.file.read_text(encoding="utf-8") == text
+            state = "applied (the same as the file)" if same else "applied, not written"
+            self.post_message(ConfigDone("apply", state, None))
         except ConsoleError as exc:
             self.post_message(ConfigDone("apply", None, worded(exc)))
 
