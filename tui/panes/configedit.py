@@ -188,7 +188,10 @@ class ConfigEditScreen(ModalScreen[str | None]):
         try:
             deploy.apply(self.target, config)
             self.applied = text
-            same = self.target.file is not None and self.target.file.read_text(encoding="utf-8") == text
+            try:
+                same = self.target.file is not None and self.target.file.read_text(encoding="utf-8") == text
+            except (OSError, UnicodeDecodeError):
+                same = False
             state = "applied (the same as the file)" if same else "applied, not written"
             self.post_message(ConfigDone("apply", state, None))
         except ConsoleError as exc:
