@@ -72,12 +72,16 @@ def test_shell_completion_completes_commands_and_flags(tmp_path):
             f"source {script}; COMP_WORDS=({line}); COMP_CWORD={len(words)}; "
             '_shtab_triton_console; printf "%s\\n" "${COMPREPLY[@]}"'
         )
-        out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30, check=True)
+        out = subprocess.run(
+            ["bash", "-c", probe], capture_output=True, text=True, timeout=30, check=True, cwd=ROOT
+        )
         return out.stdout.split()
 
     assert complete("sta") == ["status"]
     assert complete("-u", "127.0.0.1:1", "cl") == ["classify"]
     assert "--json" in complete("status", "--js")
+    assert complete("classify", "tests/da") == ["tests/data"]  # files where a command takes paths
+    assert complete("--root-certs", "tests/da") == ["tests/data"]
     zsh = run_cli("--print-completion", "zsh")
     assert zsh.returncode == 0 and zsh.stdout.startswith("#compdef triton-console")
     assert run_cli("--print-completion", "fish").returncode == 2

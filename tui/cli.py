@@ -16,12 +16,16 @@ from triton_console.common.errors import EXIT_OK, EXIT_USAGE, ConsoleError
 from triton_console.common.paths import default_repository
 from triton_console.common.version import version
 from triton_console.tui.commands import MODULES, NAMES
-from triton_console.tui.core.client.flags import add_connection, add_server, connection, context_models
+from triton_console.tui.core.client.flags import (
+    add_connection,
+    add_server,
+    connection,
+    context_models,
+    paths,
+)
 
 PROG = "triton-console"
 SHELLS = ("bash", "zsh")
-# What shtab completes a path argument with (its FILE), spelled out so that building a parser never imports it.
-FILE_COMPLETION = {"bash": "_shtab_compgen_files", "zsh": "_files"}
 USAGE = (
     f"{PROG} [connection flags] [console options] [IMAGE ...]\n"
     f"       {PROG} [connection flags] COMMAND [command flags]"
@@ -68,15 +72,20 @@ def _add_console(p, *, images: bool) -> None:
     p.add_argument(
         "-m", "--model", action="append", default=[], help="models to ask about (servers that list none)"
     )
-    p.add_argument(
-        "--repository", type=Path, default=None, help=f"the model repository (default {default_repository()})"
+    paths(
+        p.add_argument(
+            "--repository",
+            type=Path,
+            default=None,
+            help=f"the model repository (default {default_repository()})",
+        )
     )
     add_server(p)
     p.add_argument("--start", action="store_true", help="start the embedded server at once")
     if images:
         p.add_argument(
             "images", nargs="*", metavar="IMAGE", help="images (or folders) to open in the Classify pane"
-        ).complete = FILE_COMPLETION
+        )
 
 
 def commands() -> list[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from triton_console.common.errors import EXIT_OK
 from triton_console.tui.commands.common import err, positive
+from triton_console.tui.core.client.flags import paths
 
 NAME = "engine"
 PRECISIONS = ("fp16", "fp32")
@@ -14,8 +15,8 @@ PRECISIONS = ("fp16", "fp32")
 
 def add_parser(sub) -> None:
     g = sub.add_parser(NAME, help="build a TensorRT engine from an ONNX file (trtexec or tensorrt API)")
-    g.add_argument("--onnx", type=Path, required=True)
-    g.add_argument("--output", type=Path, required=True)
+    paths(g.add_argument("--onnx", type=Path, required=True))
+    paths(g.add_argument("--output", type=Path, required=True))
     g.add_argument(
         "--precision",
         choices=PRECISIONS,

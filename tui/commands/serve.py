@@ -8,7 +8,7 @@ from pathlib import Path
 from triton_console.common.errors import EXIT_FAILED, EXIT_OK, ConsoleError
 from triton_console.common.paths import default_repository
 from triton_console.tui.commands.common import err
-from triton_console.tui.core.client.flags import add_server
+from triton_console.tui.core.client.flags import add_server, paths
 
 NAME = "serve"
 # What tritonserver 2.51 logs at start when it finds no usable GPU (seen on a CPU-only machine, 2026-12):
@@ -23,7 +23,7 @@ NO_GPU_MARKS = (
 
 def add_parser(sub) -> None:
     s = sub.add_parser(NAME, help="run tritonserver in the foreground on a repository")
-    s.add_argument("--repository", type=Path, default=None)
+    paths(s.add_argument("--repository", type=Path, default=None, help="the model repository to serve"))
     add_server(s)
     s.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--http-port", type=int, default=8000)

@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from triton_console.tui.core.client.connection import Connection
 
 HEADER_ENV_PREFIX = "TRITON_CONSOLE_HEADER_"
+# What shtab completes a path argument with (its FILE marker), spelled out so that building a parser never
+# imports shtab: set as ``action.complete`` on arguments that name files or folders.
+FILE = {"bash": "_shtab_compgen_files", "zsh": "_files"}
+
+
+def paths(action: argparse.Action) -> argparse.Action:
+    """Mark an argument as naming files or folders, for shell completion."""
+    action.complete = FILE
+    return action
 
 
 def add_connection(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
@@ -59,15 +68,12 @@ def add_connection(p: argparse.ArgumentParser, *, defaults: bool = True) -> None
     tls.add_argument(
         "--ssl", action="store_true", default=d(False), help="use TLS (implied by https:// and grpcs:// URLs)"
     )
-    tls.add_argument(
-        "--root-certs", metavar="PEM", default=d(None), help="CA certificates to verify the server with"
-    )
-    tls.add_argument(
-        "--client-cert", metavar="PEM", default=d(None), help="client certificate chain (mutual TLS)"
-    )
-    tls.add_argument(
-        "--client-key", metavar="PEM", default=d(None), help="client private key file (mutual TLS)"
-    )
+    for flag, what in (
+        ("--root-certs", "CA certificates to verify the server with"),
+        ("--client-cert", "client certificate chain (mutual TLS)"),
+        ("--client-key", "client private key file (mutual TLS)"),
+    ):
+        paths(tls.add_argument(flag, metavar="PEM", default=d(None), help=what))
     tls.add_argument(
         "--insecure",
         action="store_true",
