@@ -200,3 +200,33 @@ def test_bench_suite_says_where_its_results_went():
 
     assert done_line(OUT) == f"results: {OUT} (to make it the run of record: cp {OUT} {RECORD})"
     assert done_line(RECORD) == f"results: {RECORD}"
+
+
+def test_flags_before_and_after_the_command_add_up_and_a_named_servers_timeout_holds(tmp_path, monkeypatch):
+    """Headers given before and after the command are all sent (the subcommand's copy used to replace the
+    list), and `-c NAME` uses the timeout its entry names unless --timeout is given (30 s always won)."""
+    from triton_console.tui.cli import parser
+    from triton_console.tui.core.client import contexts
+    from triton_console.tui.core.client.flags import connection
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("TOKEN_FOR_TEST", "s3cret")
+    contexts.add(contexts.ServerEntry("box", "http://127.0.0.1:9", timeout=4.0))
+    args = parser().parse_args(
+        [
+            "-c",
+            "box",
+            "-H",
+            "X-A: 1",
+            "status",
+            "-H",
+            "X-B: 2",
+            "--header-env",
+            "Authorization=TOKEN_FOR_TEST",
+        ]
+    )
+    conn = connection(args)
+    assert conn.headers.as_dict() == {"X-A": "1", "X-B": "2", "Authorization": "s3cret"}
+    assert conn.timeout == 4.0 and conn.url == "http://127.0.0.1:9"
+    assert connection(parser().parse_args(["status", "-c", "box", "--timeout", "7"])).timeout == 7.0
+    assert connection(parser().parse_args(["status"])).timeout == 30.0

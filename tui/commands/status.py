@@ -96,7 +96,7 @@ def _status_all(args: argparse.Namespace) -> int:
         err(visible(f"problem: {p}", 400))
     if not entries:
         raise ConsoleError(f"no servers in {contexts.path()}", hint="triton-console servers add NAME URL")
-    fleet = Fleet(entries, budget=min(args.timeout or 2.0, 10.0))
+    fleet = Fleet(entries, budget=min(args.timeout or 10.0, 10.0))
     try:
         rows = fleet.refresh()
     finally:

@@ -30,10 +30,13 @@ def paths(action: argparse.Action) -> argparse.Action:
 
 def add_connection(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
     """The connection flags. ``defaults=False`` (a subcommand's copy) sets only what is given, so the same
-    flags before the subcommand (the top-level copy) are not overwritten by its defaults."""
+    flags before the subcommand (the top-level copy) are not overwritten by its defaults; its headers go to
+    their own lists (``*_after``), added to those given before."""
 
     def d(value):
         return value if defaults else argparse.SUPPRESS
+
+    after = "" if defaults else "_after"
 
     group = p.add_argument_group("connection (before or after the command)")
     group.add_argument(
@@ -57,7 +60,10 @@ def add_connection(p: argparse.ArgumentParser, *, defaults: bool = True) -> None
         help="protocol (default: from the URL, else grpc)",
     )
     group.add_argument(
-        "--timeout", type=float, default=d(30.0), help="seconds to wait for each server call (default 30)"
+        "--timeout",
+        type=float,
+        default=d(None),
+        help="seconds to wait for each server call (default: the -c server's, else 30)",
     )
     group.add_argument(
         "--metrics-url",
@@ -81,12 +87,19 @@ def add_connection(p: argparse.ArgumentParser, *, defaults: bool = True) -> None
         help="HTTPS: do not verify the server's certificate",
     )
     tls.add_argument(
-        "-H", "--header", action="append", default=d([]), metavar="'NAME: VALUE'", help="add a request header"
+        "-H",
+        "--header",
+        dest=f"header{after}",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="add a request header",
     )
     tls.add_argument(
         "--header-env",
+        dest=f"header_env{after}",
         action="append",
-        default=d([]),
+        default=[],
         metavar="NAME=ENVVAR",
         help="add a header whose value is read from an environment variable (keeps secrets out of argv)",
     )
@@ -127,20 +140,19 @@ def connection(args: argparse.Namespace) -> Connection:
     )
 
     base = contexts.find(args.context).connection() if args.context else Connection()
-    from_env = [header_from_env(h) for h in args.header_env]
-    env = {
-        name: spec.partition("=")[2].strip()
-        for (name, _), spec in zip(from_env, args.header_env, strict=True)
-    }
+    header_env = args.header_env + getattr(args, "header_env_after", [])
+    from_env = [header_from_env(h) for h in header_env]
+    env = {name: spec.partition("=")[2].strip() for (name, _), spec in zip(from_env, header_env, strict=True)}
     items = dict(base.headers.as_dict())
-    items.update(dict([parse_header(h) for h in args.header] + from_env))
+    headers = args.header + getattr(args, "header_after", [])
+    items.update(dict([parse_header(h) for h in headers] + from_env))
     tls = base.tls
     if args.insecure:
         print("WARNING: --insecure: the server's certificate is not verified", file=sys.stderr, flush=True)
     return Connection(
         url=args.url or base.url,
         protocol=args.protocol or (base.protocol if not args.url else None),
-        timeout=args.timeout or (base.timeout if args.context else 30.0),
+        timeout=args.timeout or base.timeout,
         tls=TLS(
             args.ssl or tls.enabled,
             args.root_certs or tls.root_certs,
