@@ -93,6 +93,7 @@ def test_shell_completion_completes_commands_and_flags(tmp_path):
         ([], "triton-console status --json"),
         (["stauts"], "did you mean `triton-console status ...`"),
         (["-u", "127.0.0.1:1", "clasify", "x.jpg"], "did you mean `triton-console classify ...`"),
+        (["statu.jpg"], "for scripts use a command"),  # a file name is not taken for a mistyped command
     ],
 )
 def test_console_refuses_without_a_terminal(argv, says):

@@ -133,10 +133,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _meant(word: str | None) -> str | None:
-    """The command a mistyped word probably was (``stauts`` → ``status``), if any."""
+    """The command a mistyped word probably was (``stauts`` → ``status``), if any; never for what looks like
+    a file name (``statu.jpg``), which the console reports as a missing image."""
     import difflib
 
-    if not word or Path(word).exists():
+    if not word or Path(word).exists() or any(c in word for c in "./\\"):
         return None
     found = difflib.get_close_matches(word, NAMES, n=1, cutoff=0.6)
     return found[0] if found else None

@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from triton_console.tui.core.client.connection import Connection
+    from triton_console.tui.core.client.connection import Connection, Endpoint
 
 HEADER_ENV_PREFIX = "TRITON_CONSOLE_HEADER_"
 # What shtab completes a path argument with (its FILE marker), spelled out so that building a parser never
@@ -166,10 +166,11 @@ def connection(args: argparse.Namespace) -> Connection:
     )
 
 
-def connection_argv(conn: Connection) -> tuple[list[str], dict[str, str]]:
+def connection_argv(conn: Connection, endpoint: Endpoint | None = None) -> tuple[list[str], dict[str, str]]:
     """The flags that give a command this connection, and the environment (this process's, plus one
-    variable per header) that carries the header values, which never go into argv."""
-    ep = conn.endpoint()
+    variable per header) that carries the header values, which never go into argv. ``endpoint``: the one a
+    client already validated (else it is validated here)."""
+    ep = endpoint or conn.endpoint()
     argv = ["-u", str(ep), "-i", ep.protocol, "--timeout", f"{conn.timeout:g}"]
     argv += ["--max-response-mb", f"{conn.max_response_bytes / 2**20:g}"]
     if conn.metrics_url:
