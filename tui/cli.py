@@ -41,7 +41,7 @@ def parser(*, console: bool = False) -> argparse.ArgumentParser:
     """
     top = argparse.ArgumentParser(
         prog=PROG,
-        usage=USAGE if console else None,
+        usage=USAGE,
         description="A terminal console for NVIDIA Triton Inference Server. With no command it opens the console.",
         epilog="Headless commands print JSON with --json. Run 'triton-console COMMAND --help' for each.",
     )
