@@ -13,7 +13,7 @@ import json
 
 from triton_console.common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
 from triton_console.tui.commands.common import client, err, positive
-from triton_console.tui.core.client.flags import add_connection
+from triton_console.tui.core.client.flags import add_connection, paths
 
 NAME = "tune"
 
@@ -27,8 +27,10 @@ def add_parser(sub) -> None:
         "and the original config is served again at the end. --write writes the best to config.pbtxt.",
     )
     p.add_argument("model", metavar="MODEL")
-    p.add_argument(
-        "images", nargs="*", metavar="IMAGE|DIR", help="images for an image model (else --input specs)"
+    paths(
+        p.add_argument(
+            "images", nargs="*", metavar="IMAGE|DIR", help="images for an image model (else --input specs)"
+        )
     )
     add_connection(p, defaults=False)
     p.add_argument(
@@ -60,12 +62,14 @@ def add_parser(sub) -> None:
     p.add_argument("--requests", type=positive, default=100, help="measured requests per trial (default 100)")
     p.add_argument("--warmup", type=int, default=10, help="requests before measuring each trial, not counted")
     p.add_argument("--engine", choices=("triton-console", "perf_analyzer"), default="triton-console")
-    p.add_argument(
-        "--repository",
-        default=None,
-        metavar="DIR",
-        help="the server's model repository, for --write (default: the console's repository, for a server "
-        "on this machine that serves the model from it)",
+    paths(
+        p.add_argument(
+            "--repository",
+            default=None,
+            metavar="DIR",
+            help="the server's model repository, for --write (default: the console's repository, for a server "
+            "on this machine that serves the model from it)",
+        )
     )
     p.add_argument("--write", action="store_true", help="write the best config to the model's config.pbtxt")
     p.add_argument("--json", action="store_true")
