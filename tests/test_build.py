@@ -15,6 +15,7 @@ from tests.conftest import CLI, ROOT, run_cli
 from triton_console.build_tools import catalog, engine, export, models, pipeline, repository, weights
 from triton_console.common.errors import Cancelled, ConsoleError
 from triton_console.common.progress import Progress
+from triton_console.model_repository import configs
 
 TORCHVISION_KEYS = ROOT / "tests" / "data" / "resnet50_torchvision_state_dict.json"
 
@@ -209,7 +210,7 @@ def _parse(path: Path):
 
 
 def test_generated_repository_keeps_the_seed_contract(repo):
-    pb = repository._pb()
+    pb = configs.model_config_pb2()
     for name in ("ensemble_python_resnet50", "ensemble_python_efficientnet_lite0"):
         c = _parse(repo / name / "config.pbtxt")
         assert c.platform == "ensemble" and c.max_batch_size == 256
@@ -233,22 +234,22 @@ def test_generated_repository_keeps_the_seed_contract(repo):
 
 
 def test_tensorrt_backbone_config_is_the_seeds():
-    c = repository.backbone_config("resnet50_trt", "tensorrt")
+    c = configs.backbone_config("resnet50_trt", "tensorrt")
     assert c.platform == "tensorrt_plan" and c.max_batch_size == 256
-    assert c.instance_group[0].kind == repository._pb().ModelInstanceGroup.KIND_GPU
+    assert c.instance_group[0].kind == configs.model_config_pb2().ModelInstanceGroup.KIND_GPU
     assert repository.backbone_name("resnet50", "tensorrt") == "resnet50_trt"
     text = repository.validate(c)
     assert 'platform: "tensorrt_plan"' in text
 
 
 def test_validate_rejects_broken_configs():
-    c = repository.ensemble_config(
+    c = configs.ensemble_config(
         catalog.MODELS["resnet50"], "resnet50_trt", {"choice": "random", "trained": False}
     )
     c.ensemble_scheduling.step[1].input_map["input"] = "nowhere"
     with pytest.raises(ConsoleError, match="before anything writes it"):
         repository.validate(c)
-    bad = repository.postprocess_config()
+    bad = configs.postprocess_config()
     bad.input[0].dims[:] = [0]
     with pytest.raises(ConsoleError, match="invalid dims"):
         repository.validate(bad)
