@@ -285,6 +285,7 @@ def _write_ensemble(
     if flavour.source:
         _install_source(bdir, flavour.source)
         _install(bdir, RUNTIME)
+    fsutil.write_text(bdir / configs.LABELS, labels.labels_text())
 
     ens = staging / spec.ensemble
     _write_config(ens, configs.ensemble_config(spec, bname, weights))

@@ -81,7 +81,7 @@ def backbone_config(
     queue_delay_us: int = 0,
     gpu_options: dict[str, str] | None = None,
 ):
-    """The backbone: ``input`` FP32 [3,224,224] (NCHW) -> ``output`` FP32 [1000], max batch 256.
+    """The backbone: ``input`` FP32 [3,224,224] (NCHW) -> ``output`` FP32 [1000] (labelled), max batch 256.
 
     ``format`` and the ``triton_console.scaling`` parameter say how a client must prepare images for it, so
     Triton's own ``image_client.py`` and the console's classify both work against the backbone alone.
@@ -92,7 +92,9 @@ def backbone_config(
     c.input.append(
         _tensor(pb.ModelInput, "input", "TYPE_FP32", [3, 224, 224], format=pb.ModelInput.FORMAT_NCHW)
     )
-    c.output.append(_tensor(pb.ModelOutput, "output", "TYPE_FP32", [1000]))
+    # labels: the classification extension answers "score:index:label", which image_client.py and most v2
+    # clients parse (without them it answers "score:index" and image_client.py fails with an IndexError)
+    c.output.append(_tensor(pb.ModelOutput, "output", "TYPE_FP32", [1000], label_filename=LABELS))
     c.dynamic_batching.max_queue_delay_microseconds = queue_delay_us
     params = dict(spec.parameters)
     if intra_op_threads:

@@ -223,6 +223,9 @@ def test_generated_repository_keeps_the_seed_contract(repo):
     backbone = _parse(repo / "resnet50_ort" / "config.pbtxt")
     assert [(i.name, list(i.dims)) for i in backbone.input] == [("input", [3, 224, 224])]
     assert [(o.name, list(o.dims)) for o in backbone.output] == [("output", [1000])]
+    # labels beside the backbone too: its classification answers are "score:index:label" (tests/test_labels.py)
+    assert backbone.output[0].label_filename == "labels.txt"
+    assert (repo / "resnet50_ort" / "labels.txt").read_text() == (repo / name / "labels.txt").read_text()
     marker = json.loads((repo / repository.MARKER).read_text())
     assert marker["ensembles"]["ensemble_python_resnet50"]["weights"]["trained"] is False
     assert (
