@@ -146,7 +146,7 @@ class ConsoleApp(App):
 
     def __init__(self, options: ConsoleOptions | None = None) -> None:
         # NO_COLOR: Textual's default answer is greys (256-colour codes); with ANSI colours it drops colour
-        # altogether, and the styles below mark what colour marked (the cursor row in reverse video).
+        # altogether, and CSS above marks what colour marked (the cursor row in reverse video).
         super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         self.options = options or ConsoleOptions()
         self.controller = ServerController(

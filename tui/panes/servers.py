@@ -147,7 +147,8 @@ class ServersPane(Vertical):
         if not table.row_count:
             return
         name = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        self.post_message(ContextChosen(name))
+        if name != ACTIVE:  # already the active one
+            self.post_message(ContextChosen(name))
 
     @on(PlainTable.RowSelected, "#fleet")
     def _selected(self) -> None:
