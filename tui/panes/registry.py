@@ -166,6 +166,8 @@ def keys_markdown() -> str:
         "Every key of the console, as `?` shows it (generated from the pane registry,",
         "`tui/panes/registry.py`: `python -m triton_console.tui.panes.registry > docs/keys.md`).",
         "A pane's keys work while that pane is shown; `:` takes a pane's name (`:models`), `ctx NAME` or `q`.",
+        "The Try form's keys are ctrl-combinations: they work while a SPEC box has the focus.",
+        "With `NO_COLOR` set the console writes no colour codes; cursor rows are shown in reverse video.",
     ]
     for title, rows in help_sections():
         lines += ["", f"## {title}", "", "| key | action |", "| --- | --- |"]

@@ -116,7 +116,7 @@ class TryScreen(ModalScreen):
                     compact=True,
                 )
                 yield Button("Run ^r", id="run", variant="primary", compact=True)
-                yield Button("Pick file ^o", id="pick", compact=True)
+                yield Button("File ^o", id="pick", compact=True)
                 yield Button("Copy call ^y", id="copy", compact=True)
             outputs = PlainTable(id="outputs", cursor_type="row", zebra_stripes=True)
             outputs.add_columns("output", "datatype", "shape", "min", "max", "mean", "NaN", "first values")
