@@ -275,3 +275,24 @@ def test_after_a_build_the_note_says_what_serves_the_model(tmp_path):
             assert "start the server on" in shown and "s in Server" in shown, shown
 
     asyncio.run(scenario())
+
+
+def test_connecting_elsewhere_resets_every_pane_that_shows_the_server(monkeypatch, tmp_path):
+    """One reset path: the header, the Server pane's URL box and the Servers pane's active row follow."""
+    from triton_console.tui.messages import ConnectRequested
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            app.query_one("ServersPane").show_snapshot(snapshot(app))
+            app.post_message(ConnectRequested("http://127.0.0.1:10", "http"))
+            await wait_for(pilot, lambda: "127.0.0.1:10" in app.sub_title, 5, "the header")
+            assert (
+                app.query_one("#url").value == "127.0.0.1:10" and app.query_one("#protocol").value == "http"
+            )
+            (row,) = rows(app.query_one("#fleet")).values()
+            assert "http://127.0.0.1:10" in row and "ready" not in row  # the old server's state is gone
+
+    asyncio.run(scenario())

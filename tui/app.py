@@ -173,9 +173,10 @@ class ConsoleApp(App):
         yield Footer()
 
     def panes(self, able: str | None = None) -> list:
-        """The mounted panes in tab order; with ``able``, only those that have that method."""
-        found = [self.query_one(f"#{p.id}-pane") for p in registry.PANES]
-        return [p for p in found if able is None or callable(getattr(p, able, None))]
+        """The mounted panes in tab order; with ``able``, only those that have that method (none while the
+        app shuts down: a worker's last message may arrive then)."""
+        found = [w for p in registry.PANES for w in self.query(f"#{p.id}-pane")]
+        return [w for w in found if able is None or callable(getattr(w, able, None))]
 
     def _title(self, suffix: str = "") -> None:
         """The header always names the active server (its servers-file name, where it has one)."""
