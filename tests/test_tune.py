@@ -433,26 +433,21 @@ def test_tune_json_and_ctrl_c_restores_the_original_then_exits_130(tuned, target
 def test_tune_pane_sweeps_charts_the_front_and_writes_the_best_after_the_diff(tuned, target):
     import asyncio
 
-    from textual.app import App
     from textual_plotext import PlotextPlot
 
     from tests.helpers import rendered, texts, wait_for
-    from triton_console.tui.core.client.connection import Connection
-    from triton_console.tui.core.server.controller import ServerController
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
     from triton_console.tui.panes.tune import TunePane
 
     original = target.file.read_text()
-    controller = ServerController(Connection(url=tuned.grpc_url, protocol="grpc"), tuned.cfg.repository)
-
-    class Host(App):  # the pane alone, as the console mounts it (the registry entry comes with main)
-        def compose(self):
-            yield TunePane(controller, id="tune-pane")
+    opts = ConsoleOptions(url=tuned.grpc_url, protocol="grpc", repository=tuned.cfg.repository)
 
     async def scenario():
-        app = Host()
+        app = ConsoleApp(opts)
         async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("8")
             pane = app.query_one(TunePane)
-            pane.show_snapshot(controller.poll(force=True))
+            await wait_for(pilot, lambda: "per_request" in pane.models, 30, "the ready models")
             pane.query_one("#tune-model").value = "per_request"
             pane.query_one("#tune-requests").value = "16"
             await pilot.pause(0.1)
@@ -477,11 +472,9 @@ def test_tune_pane_sweeps_charts_the_front_and_writes_the_best_after_the_diff(tu
             assert config_count(target.file.read_text()) == 2
             assert target.file.with_name("config.pbtxt.bak").read_text() == original
             assert target.client.model_config("per_request").instance_group[0].count == 2
+            await pilot.press("q")
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        controller.shutdown()
+    asyncio.run(scenario())
 
 
 def config_count(text: str) -> int:

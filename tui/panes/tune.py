@@ -46,6 +46,15 @@ class BestWritten(Message):
     error: str | None
 
 
+SHORT = {"max_queue_delay_microseconds": "delay_us", "preferred_batch_size": "preferred"}
+
+
+def _short(path: str) -> str:
+    """A field's last name, shortened where it is long (the table's column is narrow at 80 columns)."""
+    last = path.rsplit(".", 1)[-1]
+    return SHORT.get(last, last)
+
+
 class TunePane(Vertical):
     BINDINGS = [
         Binding("ctrl+r", "run", "Tune", id="tune.run"),
@@ -63,8 +72,8 @@ class TunePane(Vertical):
     TunePane #tune-inputs { width: 1fr; }
     TunePane #tune-status { height: 1; padding: 0 1; }
     TunePane #tune-body { height: 1fr; }
-    TunePane #tune-table { width: 1fr; }
-    TunePane PlotextPlot { width: 1fr; }
+    TunePane #tune-table { width: 3fr; }
+    TunePane PlotextPlot { width: 2fr; }
     TunePane #tune-best { height: auto; max-height: 5; padding: 0 1; }
     """
 
@@ -104,7 +113,7 @@ class TunePane(Vertical):
         )
         with Horizontal(id="tune-body"):
             table = PlainTable(id="tune-table", cursor_type="row", zebra_stripes=True)
-            table.add_columns("#", "set", "req/s", "p50", "p99", "batch", "")
+            table.add_columns("#", "set", "req/s", "p99", "batch", "")
             yield table
             yield PlotextPlot(id="tune-chart")
         yield Static("", id="tune-best")
@@ -196,17 +205,16 @@ class TunePane(Vertical):
     def on_trial_done(self, msg: TrialDone) -> None:
         t = msg.trial
         self.trials.append(t)
-        what = " ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in t.set.items())
+        what = " ".join(f"{_short(k)}={v}" for k, v in t.set.items())
 
         def num(x, fmt="{:.1f}"):
             return "-" if x is None else fmt.format(x)
 
         self.query_one("#tune-table", PlainTable).add_row(
             str(msg.index),
-            cell(what, limit=60),
-            num(t.throughput),
-            num(t.p50_ms),
-            num(t.p99_ms),
+            cell(what, limit=22),
+            num(t.throughput) if t.status == "ok" else cell("✗ error", "red"),
+            num(t.p99_ms, "{:.0f}"),
             num(t.avg_batch),
             cell("ok" if t.status == "ok" else f"✗ {t.reason}", "" if t.status == "ok" else "red", 200),
             key=str(msg.index),
