@@ -73,6 +73,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--write", action="store_true", help="write the best config to the model's config.pbtxt")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--progress", action="store_true", help="JSON-lines events as it runs (the Tune pane reads them)"
+    )
     p.set_defaults(func=run)
 
 
@@ -144,13 +147,18 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: cancel.set())
 
     def on_trial(trial: sweep.Trial, i: int, n: int) -> None:
+        if args.progress:
+            print(
+                json.dumps({"event": "trial", "index": i, "total": n, "trial": trial.to_dict()}), flush=True
+            )
+            return
         line = visible(f"trial {i}/{n}: {trial.describe()}", 1000)
         if args.json:
             err(line)
         else:
             print(line, flush=True)
 
-    if not args.json:
+    if not (args.json or args.progress):
         print(visible(f"{model}: {workload.description}; objective {objective}", 600), flush=True)
     result = sweep.run(
         target,
@@ -166,7 +174,9 @@ def run(args: argparse.Namespace) -> int:
         on_trial=on_trial,
         engine=args.engine,
     )
-    if args.json:
+    if args.progress:
+        print(json.dumps(result.events()), flush=True)
+    elif args.json:
         print(json.dumps(result.to_dict()))
     else:
         _print(result, visible)

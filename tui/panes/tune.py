@@ -1,12 +1,22 @@
 """Tune pane: config fields × load on the console's server (each config applied as an override), the trials
 as they come, throughput against p99 with the Pareto front marked, the best as a diff; w writes it after a
-confirm. The sweep runs in a worker thread (tui/core/tune/sweep.py, as ``tune`` runs it); the original
-config is served again however it ends (done, cancelled, the pane closed).
+confirm.
+
+The sweep runs in its own process (``triton-console tune --progress``, read line by line in a worker): its
+saturating load would take the GIL from the event loop here, and the process restores the original config on
+its own however it ends (done, ctrl+x, the console closed). A refusal whose reason is only in the log of the
+server the console runs gets it from that log here.
 """
 
 from __future__ import annotations
 
-import threading
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -19,9 +29,9 @@ from textual.widgets import Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
 from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.client.flags import connection_argv
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.core.tune import deploy, sweep
-from triton_console.tui.hints import worded
 from triton_console.tui.text import cell, plain
 from triton_console.tui.widgets.table import PlainTable
 
@@ -44,6 +54,22 @@ class TuneFinished(Message):
 class BestWritten(Message):
     path: str | None
     error: str | None
+
+
+def tune_argv(
+    controller: ServerController, target: deploy.Target, sets: str, inputs: list[str]
+) -> tuple[list[str], dict]:
+    """The tune command for the active connection (header values through the environment only)."""
+    flags, env = connection_argv(controller.client.connection, controller.client.endpoint)
+    argv = [sys.executable, "-m", "triton_console", "tune", target.name, *flags, "--progress"]
+    for item in (s for s in re.split(r"[;\s]+", sets.strip()) if s):
+        argv += ["--set", item]
+    for word in inputs:
+        if "=" in word:
+            argv += ["--input", word]
+    if target.file is not None:
+        argv += ["--repository", str(target.repository)]
+    return argv + [w for w in inputs if "=" not in w and w != "random"], env
 
 
 SHORT = {"max_queue_delay_microseconds": "delay_us", "preferred_batch_size": "preferred"}
@@ -85,7 +111,8 @@ class TunePane(Vertical):
         self.result: sweep.Result | None = None
         self.target: deploy.Target | None = None
         self.running = False
-        self._cancel = threading.Event()
+        self._proc: subprocess.Popen | None = None
+        self.target_running: deploy.Target | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="tune-form"):
@@ -164,46 +191,61 @@ class TunePane(Vertical):
         self.query_one("#tune-table", PlainTable).clear()
         self.query_one("#tune-best", Static).update("")
         self._chart()
-        self._cancel = threading.Event()
+        target = deploy.for_console(self.controller, model)
+        argv, env = tune_argv(
+            self.controller, target, self.query_one("#tune-sets", Input).value, self._inputs()
+        )
+        argv += ["--concurrency", ",".join(f"{v:g}" for v in levels), "--requests", str(requests)]
+        argv += ["--warmup", str(max(2, requests // 10)), "--objective", str(objective)]
         self.running = True
+        self.target_running = target
         n = 1
         for _, values in sets:
             n *= len(values)
         self._status(f"tuning {model}: {n} config(s) × {len(levels)} load(s)…", "yellow")
-        inputs = self.query_one("#tune-inputs", Input).value.split()
-        self._sweep(model, sets, levels, requests, objective, inputs)
+        self._sweep(argv, env, target)
+
+    def _inputs(self) -> list[str]:
+        return self.query_one("#tune-inputs", Input).value.split()
 
     @work(thread=True, exclusive=True, group="tune")
-    def _sweep(self, model, sets, levels, requests, objective, inputs) -> None:
-        from triton_console.tui.core.load import loadgen
-        from triton_console.tui.core.request.infer import parse_assignments
-
-        target = None
+    def _sweep(self, argv: list[str], env: dict, target: deploy.Target) -> None:
         try:
-            target = deploy.for_console(self.controller, model)
-            specs = [i for i in inputs if "=" in i]
-            images = [i for i in inputs if "=" not in i and i != "random"]
-            if images:
-                workload = loadgen.image_workload(target.client, model, images)
-            else:
-                workload = loadgen.tensor_workload(target.client, model, parse_assignments(specs, "inputs"))
-            result = sweep.run(
-                target,
-                workload,
-                sets,
-                levels,
-                requests=requests,
-                warmup=max(2, requests // 10),
-                objective=objective,
-                cancel=self._cancel,
-                on_trial=lambda t, i, n: self.post_message(TrialDone(t, i, n)),
+            proc = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                start_new_session=True,
             )
-            self.post_message(TuneFinished(result, target, None))
-        except ConsoleError as exc:
-            self.post_message(TuneFinished(None, target, worded(exc)))
+        except OSError as exc:
+            self.post_message(TuneFinished(None, target, str(exc)))
+            return
+        self._proc = proc
+        result = None
+        for line in proc.stdout:
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("event") == "trial":
+                self.post_message(TrialDone(sweep.Trial.from_dict(e["trial"]), e["index"], e["total"]))
+            elif e.get("event") == "result":
+                result = sweep.Result.from_event(e)
+        err = proc.stderr.read()
+        proc.wait()
+        self._proc = None
+        last = (err.strip().splitlines() or ["tune ended without a result"])[-1]
+        self.post_message(TuneFinished(result, target, None if result is not None else last))
 
     def on_trial_done(self, msg: TrialDone) -> None:
         t = msg.trial
+        target = self.target_running
+        if t.status != "ok" and t.reason and "log has the reason" in t.reason and target and target.log:
+            found = deploy.reason_from_log(target.name, list(target.log()))  # the refusal just logged
+            if found:
+                t.reason = f"{target.name}: the server refused the config: {found}"
         self.trials.append(t)
         what = " ".join(f"{_short(k)}={v}" for k, v in t.set.items())
 
@@ -263,13 +305,21 @@ class TunePane(Vertical):
         plt.xlabel("p99 ms")
         widget.refresh()
 
+    def _interrupt(self) -> bool:
+        """Ctrl-C to the tune process: it ends the sweep and serves the original config before it exits."""
+        proc = self._proc
+        if proc is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        return True
+
     def action_cancel(self) -> None:
-        if self.running:
-            self._cancel.set()
+        if self.running and self._interrupt():
             self._status("cancelling: the original config is being restored…", "yellow")
 
     def on_unmount(self) -> None:
-        self._cancel.set()  # the worker restores the original on its way out
+        self._interrupt()  # the process restores the original on its own, even after the console has gone
 
     # -- write the best
     def action_write(self) -> None:

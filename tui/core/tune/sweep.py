@@ -92,6 +92,16 @@ class Trial:
             out[k] = r(getattr(self, k))
         return out
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Trial:
+        mode = "rate" if "rate" in d else "concurrency"
+        keys = ("throughput", "p50_ms", "p95_ms", "p99_ms", "first_request_ms", "avg_batch", "queue_ms")
+        t = cls(dict(d.get("set") or {}), mode, d.get(mode), d.get("status", "ok"), d.get("reason"))
+        for k in (*keys, "compute_ms", "memory_bytes", "errors"):
+            if d.get(k) is not None:
+                setattr(t, k, d[k])
+        return t
+
     def describe(self) -> str:
         what = ", ".join(f"{k}={v}" for k, v in self.set.items())
         load = (
@@ -118,6 +128,31 @@ class Result:
     restored: str = ""  # what the model serves after the sweep, in words
     cancelled: bool = False
     best_text: str = ""
+
+    def events(self) -> dict:
+        """The ``result`` event of ``tune --progress``: the JSON, and what the Tune pane needs besides."""
+        extra = {"best_text": self.best_text, "restored": self.restored, "cancelled": self.cancelled}
+        return {"event": "result", "result": self.to_dict(), **extra}
+
+    @classmethod
+    def from_event(cls, e: dict) -> Result:
+        d = e.get("result") or {}
+        trials = [Trial.from_dict(t) for t in d.get("trials", [])]
+        best = d.get("best")
+        chosen = next((t for t in trials if best and t.set == best.get("set") and t.status == "ok"), None)
+        if best and chosen is not None:
+            mode = chosen.mode
+            chosen = next((t for t in trials if t.set == best["set"] and t.level == best.get(mode)), chosen)
+        r = cls(
+            d.get("model", ""), Objective.parse(d.get("objective") or "throughput"), d.get("original") or {}
+        )
+        r.trials, r.best, r.diff, r.written = trials, chosen, d.get("diff") or "", d.get("written")
+        r.best_text, r.restored, r.cancelled = (
+            e.get("best_text", ""),
+            e.get("restored", ""),
+            e.get("cancelled", False),
+        )
+        return r
 
     def to_dict(self) -> dict:
         best = None
