@@ -430,7 +430,9 @@ def test_tune_json_and_ctrl_c_restores_the_original_then_exits_130(tuned, target
 # ------------------------------------------------------------------------------------------ the Tune pane
 
 
-def test_tune_pane_sweeps_charts_the_front_and_writes_the_best_after_the_diff(tuned, target):
+def test_tune_pane_sweeps_charts_the_front_and_writes_the_best_after_the_diff(
+    tuned, target, tmp_path, monkeypatch
+):
     import asyncio
 
     from textual_plotext import PlotextPlot
@@ -439,6 +441,7 @@ def test_tune_pane_sweeps_charts_the_front_and_writes_the_best_after_the_diff(tu
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
     from triton_console.tui.panes.tune import TunePane
 
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # where the sweep is saved
     original = target.file.read_text()
     opts = ConsoleOptions(url=tuned.grpc_url, protocol="grpc", repository=tuned.cfg.repository)
 
@@ -472,6 +475,10 @@ def test_tune_pane_sweeps_charts_the_front_and_writes_the_best_after_the_diff(tu
             assert config_count(target.file.read_text()) == 2
             assert target.file.with_name("config.pbtxt.bak").read_text() == original
             assert target.client.model_config("per_request").instance_group[0].count == 2
+            await pilot.press("o")  # the sweep was saved: reopened as it was
+            assert "reopened" in rendered(status)
+            assert texts(pane.query_one("#tune-table")) == rows
+            assert "count=2" in rendered(pane.query_one("#tune-best"))
             await pilot.press("q")
 
     asyncio.run(scenario())

@@ -72,6 +72,7 @@ def add_parser(sub) -> None:
         )
     )
     p.add_argument("--write", action="store_true", help="write the best config to the model's config.pbtxt")
+    p.add_argument("--save", action="store_true", help="save the sweep as JSON in the runs folder (tune/)")
     p.add_argument("--json", action="store_true")
     p.add_argument(
         "--progress", action="store_true", help="JSON-lines events as it runs (the Tune pane reads them)"
@@ -174,6 +175,10 @@ def run(args: argparse.Namespace) -> int:
         on_trial=on_trial,
         engine=args.engine,
     )
+    if args.save:
+        where = sweep.save(result)
+        if not args.progress:
+            err(f"saved {where}")
     if args.progress:
         print(json.dumps(result.events()), flush=True)
     elif args.json:

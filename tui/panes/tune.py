@@ -61,7 +61,7 @@ def tune_argv(
 ) -> tuple[list[str], dict]:
     """The tune command for the active connection (header values through the environment only)."""
     flags, env = connection_argv(controller.client.connection, controller.client.endpoint)
-    argv = [sys.executable, "-m", "triton_console", "tune", target.name, *flags, "--progress"]
+    argv = [sys.executable, "-m", "triton_console", "tune", target.name, *flags, "--progress", "--save"]
     for item in (s for s in re.split(r"[;\s]+", sets.strip()) if s):
         argv += ["--set", item]
     for word in inputs:
@@ -86,6 +86,7 @@ class TunePane(Vertical):
         Binding("ctrl+r", "run", "Tune", id="tune.run"),
         Binding("ctrl+x", "cancel", "Cancel", id="tune.cancel"),
         Binding("w", "write", "Write best", id="tune.write"),
+        Binding("o", "open", "Last run", id="tune.open"),
     ]
     DEFAULT_CSS = """
     TunePane #tune-form, TunePane #tune-form2 { height: 1; margin: 0 1; }
@@ -247,22 +248,25 @@ class TunePane(Vertical):
             if found:
                 t.reason = f"{target.name}: the server refused the config: {found}"
         self.trials.append(t)
+        self._add_row(t, msg.index)
+        self._status(f"trial {msg.index}/{msg.total}: {t.describe()}", "" if t.status == "ok" else "red")
+        self._chart()
+
+    def _add_row(self, t: sweep.Trial, index: int) -> None:
         what = " ".join(f"{_short(k)}={v}" for k, v in t.set.items())
 
         def num(x, fmt="{:.1f}"):
             return "-" if x is None else fmt.format(x)
 
         self.query_one("#tune-table", PlainTable).add_row(
-            str(msg.index),
+            str(index),
             cell(what, limit=22),
             num(t.throughput) if t.status == "ok" else cell("✗ error", "red"),
             num(t.p99_ms, "{:.0f}"),
             num(t.avg_batch),
             cell("ok" if t.status == "ok" else f"✗ {t.reason}", "" if t.status == "ok" else "red", 200),
-            key=str(msg.index),
+            key=str(index),
         )
-        self._status(f"trial {msg.index}/{msg.total}: {t.describe()}", "" if t.status == "ok" else "red")
-        self._chart()
 
     def on_tune_finished(self, msg: TuneFinished) -> None:
         self.running = False
@@ -276,6 +280,27 @@ class TunePane(Vertical):
         self._status(
             f"{ended}: {r.model} serves {r.restored} again", "green" if not r.cancelled else "yellow"
         )
+        self._show_best(r)
+
+    def action_open(self) -> None:
+        """The last saved sweep of the chosen model (every sweep of this pane is saved), to look at again."""
+        if self.running:
+            return
+        model = self.model
+        runs = sweep.saved(model) if model else []
+        if not runs:
+            self.app.notify(f"no saved sweep of {model or 'this model'} yet", severity="warning")
+            return
+        path, r = runs[0]
+        self.trials, self.result, self.target = list(r.trials), r, None  # a reopened sweep is not written
+        self.query_one("#tune-table", PlainTable).clear()
+        for i, t in enumerate(r.trials, 1):
+            self._add_row(t, i)
+        self._chart()
+        self._status(f"reopened {path.name} (^r runs it again; w writes only a fresh run's best)")
+        self._show_best(r)
+
+    def _show_best(self, r: sweep.Result) -> None:
         best = self.query_one("#tune-best", Static)
         if r.best is None:
             best.update(Text(f"no best: no trial met {r.objective}", style="yellow"))
@@ -329,7 +354,10 @@ class TunePane(Vertical):
         if r is None or r.best is None or self.running:
             self.app.notify("run a sweep first: w writes its best config", severity="warning")
             return
-        if target is None or target.file is None:
+        if target is None:
+            self.app.notify("a reopened sweep may be stale: ^r runs it again, then w writes its best")
+            return
+        if target.file is None:
             self.app.notify("no config.pbtxt on this machine: copy the diff to the server's repository")
             return
         if not r.diff:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import json
 import math
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from triton_console.common import fsutil
 from triton_console.common.errors import EXIT_USAGE, ConsoleError
 from triton_console.tui.core.client.client import MODEL_CONTROL
 from triton_console.tui.core.client.stats import breakdown, statistics
@@ -350,3 +353,39 @@ def parse_sets(text: str) -> list[tuple[fields.Field, list]]:
     if len({f.path for f, _ in sets}) != len(sets):
         raise ConsoleError("each field once (list its values after one =)", exit_code=EXIT_USAGE)
     return sets
+
+
+def runs_dir() -> Path:
+    """Saved sweeps: beside the bench runs, in a folder of their own (bench reads every file of its own)."""
+    return loadgen.runs_dir() / "tune"
+
+
+def save(result: Result, directory: Path | None = None) -> Path:
+    """The sweep as its ``result`` event (the JSON plus the best's text), named by time and model."""
+    directory = directory or runs_dir()
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in result.model)
+    path = directory / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe}.json"
+    n = 1
+    while path.exists():
+        n += 1
+        path = path.with_name(f"{path.stem}-{n}.json")
+    fsutil.write_text(path, json.dumps(result.events(), indent=1))
+    return path
+
+
+def saved(
+    model: str | None = None, directory: Path | None = None, limit: int = 20
+) -> list[tuple[Path, Result]]:
+    """Saved sweeps, newest first (files that do not parse are skipped)."""
+    directory = directory or runs_dir()
+    out = []
+    for path in sorted(directory.glob("*.json"), reverse=True) if directory.is_dir() else []:
+        try:
+            result = Result.from_event(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError, ConsoleError):
+            continue
+        if model is None or result.model == model:
+            out.append((path, result))
+        if len(out) >= limit:
+            break
+    return out
