@@ -221,7 +221,7 @@ class ConsoleApp(App):
             with TabPane("5 Metrics", id="metrics"):
                 yield MetricsPane(self.controller, poll=self.options.poll, id="metrics-pane")
             with TabPane("6 Bench", id="bench"):
-                yield BenchPane(self.controller, " ".join(self.options.images), id="bench-pane")
+                yield BenchPane(self.controller, self.options.images, id="bench-pane")
             with TabPane("7 Servers", id="servers"):
                 yield ServersPane(self.options.context, id="servers-pane")
         yield Footer()
