@@ -336,3 +336,20 @@ def test_numbers_are_whole_at_80x24(setup, whole, cut):
                 assert text not in screen, f"{text!r} on screen:\n{screen}"
 
     asyncio.run(scenario())
+
+
+def test_bench_default_images_come_from_classify_then_the_command_line_then_the_tree(tmp_path):
+    """The order the Bench pane's auto inputs follow for an image model, each named as the pane shows it."""
+    from triton_console.tui.panes.bench import image_candidates
+
+    mug, car = str(tmp_path / "mug.jpg"), str(tmp_path / "car.jpg")
+    assert image_candidates([mug], [car], str(tmp_path)) == ([mug], f"{mug} (the Classify pane's last)")
+    assert image_candidates([], [mug, car], str(tmp_path)) == (
+        [mug, car],
+        "2 images (given on the command line)",
+    )
+    assert image_candidates([], [], str(tmp_path)) == (
+        [str(tmp_path)],
+        f"the images in {tmp_path} (the Classify tree's folder)",
+    )
+    assert image_candidates([], [], None) == ([], "")

@@ -46,21 +46,21 @@ class Inputs:
 
 
 def image_candidates(last_used: list[str], given: list[str], folder: str | None) -> tuple[list[str], str]:
-    """The images an image model gets by default: the ones the Classify pane last used, else those given on
-    the command line, else the folder the Classify tree shows."""
+    """The images an image model gets by default, and where they come from: the ones the Classify pane last
+    used, else those given on the command line, else the folder the Classify tree shows."""
     if last_used:
-        return list(last_used), f"{_count(last_used)} the Classify pane last used"
+        return list(last_used), f"{_what(last_used)} (the Classify pane's last)"
     if given:
-        return list(given), f"{_count(given)} given on the command line"
+        return list(given), f"{_what(given)} (given on the command line)"
     if folder:
-        return [folder], f"the images in {folder} (the Classify tree's folder)"
+        return [folder], f"{_what([folder])} (the Classify tree's folder)"
     return [], ""
 
 
-def _count(paths: list[str]) -> str:
-    if len(paths) == 1:
-        return f"{os.path.basename(paths[0].rstrip(os.sep)) or paths[0]}"
-    return f"{len(paths)} images"
+def _what(paths: list[str]) -> str:
+    if len(paths) > 1:
+        return f"{len(paths)} images"
+    return f"the images in {paths[0]}" if os.path.isdir(paths[0]) else paths[0]
 
 
 def resolve_inputs(
