@@ -264,15 +264,16 @@ def test_bench_pane_passes_tls_files_and_keeps_header_values_out_of_argv(tmp_pat
     assert argv[argv.index("--header-env") + 1].startswith("Authorization=") and env[var] == "Bearer s3cret"
 
 
-def test_bench_pane_first_use_sends_images_to_an_image_model(server, images_dir, data_home):
+def test_bench_pane_first_use_sends_images_to_an_image_model(server, images_dir, data_home, tmp_path):
     """b with the default inputs on the image ensemble: it used to send random bytes and fail with
     "pass --shape" (a flag the pane does not have); now the images of the Classify tree's folder go, and the
-    pane says so — at 80x24, where the status line used to be cut."""
+    pane says so — at 80x24, where the status line used to be cut. A folder without images is one line
+    saying where to get some."""
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
     from triton_console.tui.panes.bench import BenchPane
 
     async def scenario():
-        app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc", start_dir=str(images_dir)))
+        app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc", start_dir=str(tmp_path)))
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("6")
             pane = app.query_one(BenchPane)
@@ -281,8 +282,15 @@ def test_bench_pane_first_use_sends_images_to_an_image_model(server, images_dir,
             assert pane.query_one("#bench-inputs").value == "auto"
             pane.query_one("#bench-levels").value = "1"
             pane.query_one("#bench-requests").value = "10"
-            await pilot.press("b")
             status = pane.query_one("#bench-status")
+            await pilot.press("b")
+            await wait_for(
+                pilot, lambda: "failed" in rendered(status), 20, "no images", show=lambda: rendered(status)
+            )
+            assert f"takes images: none in {tmp_path}; classify some in the Classify pane" in rendered(status)
+            app.query_one("#tree").path = images_dir  # as backspace and the tree would get there
+            await pilot.pause()
+            await pilot.press("b")
             await wait_for(
                 pilot,
                 lambda: "saved" in rendered(status) or "failed" in rendered(status),

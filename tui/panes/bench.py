@@ -77,10 +77,14 @@ def resolve_inputs(
         classifier.image_path(info, client.server_metadata().extensions)
     except ConsoleError:
         return Inputs(["random"], "random tensors (not an image model)")
+    from triton_console.tui.core.classify import images
+
     paths, source = candidates
-    if not paths:
+    if not paths or images.expand(paths) == paths and all(os.path.isdir(p) for p in paths):
+        where = f": none in {paths[0]}" if paths else ""
         raise ConsoleError(
-            f"{model} takes images: pick some in the Classify pane, or type image paths in the inputs box"
+            f"{model} takes images{where}; classify some in the Classify pane (o picks, backspace climbs) "
+            "or type image paths in the inputs box"
         )
     return Inputs(paths, source)
 
