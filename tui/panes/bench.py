@@ -16,6 +16,7 @@ import sys
 import threading
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -31,6 +32,7 @@ from triton_console.tui.core.load import compare, loadgen
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import worded
 from triton_console.tui.text import name, plain
+from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.table import PlainTable
 
 ENGINES = ("triton-console", "perf_analyzer")
@@ -175,7 +177,7 @@ class BenchPane(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="form"):
             yield Label("model")
-            yield Select([], prompt="no ready model", id="bench-model", compact=True)
+            yield NameSelect([], prompt="no ready model", id="bench-model", compact=True)
             yield Label("inputs")
             yield Input(
                 AUTO,
@@ -205,7 +207,7 @@ class BenchPane(Vertical):
                 compact=True,
             )
             yield Label("vs")
-            yield Select([], prompt="model to compare", id="bench-vs", compact=True)
+            yield NameSelect([], prompt="model to compare", id="bench-vs", compact=True)
         yield ProgressBar(total=1, show_eta=False, id="bench-progress")
         yield Static(
             "b runs a sweep (saved, overlaid on earlier runs: o), m compares with the 'vs' model",
@@ -229,7 +231,7 @@ class BenchPane(Vertical):
         for sid in ("#bench-model", "#bench-vs"):
             select = self.query_one(sid, Select)
             current = select.value
-            select.set_options([(name(m), m) for m in models])
+            select.set_options([(Text(m), m) for m in models])
             if current in models:
                 select.value = current
         if self.model is None and models:

@@ -21,7 +21,8 @@ from triton_console.tui.core.client.stats import percentile
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import for_code, worded
 from triton_console.tui.messages import ClassifyResult, Notice
-from triton_console.tui.text import cell, join, name, plain
+from triton_console.tui.text import cell, join, plain
+from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.preview import ImagePreview
 from triton_console.tui.widgets.rowlist import Column, RowList
 from triton_console.tui.widgets.topk import TopKView
@@ -134,7 +135,7 @@ class ClassifyPane(Horizontal):
             yield Input(placeholder="image/folder path ⏎", id="path", compact=True)
         with Vertical(id="right"):
             with Horizontal(id="choose"):
-                yield Select([], prompt="no ready image model", id="model", compact=True)
+                yield NameSelect([], prompt="no ready image model", id="model", compact=True)
                 yield Select([(s, s) for s in SCALINGS], prompt="scaling", id="scaling", compact=True)
             yield Static("", id="route")
             with Horizontal(id="top"):
@@ -169,7 +170,7 @@ class ClassifyPane(Horizontal):
         select = self.query_one("#model", Select)
         current = select.value
         names = sorted(routes)
-        select.set_options([(name(n), n) for n in names])
+        select.set_options([(Text(n), n) for n in names])
         if names:
             select.value = current if current in names else preferred_model(names)
             if self.pending:
