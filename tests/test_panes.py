@@ -296,7 +296,8 @@ async def _classify(pilot) -> None:
     [
         (
             _bench_state,
-            [  # progress, then the compare table's figures (it showed headers and "10")
+            [  # the chosen model's end, progress, the compare table's figures (it showed headers and "10")
+                "model ensemb…net_lite0 ▼",
                 "━ 100%",
                 "top-1  top-5  max|Δ|   p50   p95   req/s",
                 "ensem…et_lite0  -      -      -        13.0  15.2  75.0",
