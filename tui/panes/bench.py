@@ -123,7 +123,7 @@ def bench_argv(
     """The bench command for the active connection, and the environment carrying its header values.
 
     ``inputs``: the inputs box as typed (images, NAME=SPEC words or random), or a list of image paths."""
-    flags, env = connection_argv(controller.client.connection)
+    flags, env = connection_argv(controller.client.connection, controller.client.endpoint)
     argv = [sys.executable, "-m", "triton_console", "bench", "-m", model, *flags]
     argv += ["--sweep", levels, "--requests", str(requests), "--engine", engine, "--shm", shm]
     argv += ["--save", "--progress"]
