@@ -238,7 +238,7 @@ def test_tune_snapshot(snap_compare, no_servers_file):
         pane.post_message(TrialDone(trials[-1], 5, 5))
         diff = "--- a\n+++ b\n@@\n-  count: 1\n+  count: 2\n+  max_queue_delay_microseconds: 5000\n"
         result = Result(ENSEMBLE, Objective("throughput"), {}, trials, trials[3], diff)
-        result.restored = "the original config"
+        result.restored = "the original config again"
         pane.post_message(TuneFinished(result, None, None))
         await pilot.pause()
 

@@ -330,7 +330,7 @@ def test_tune_finds_that_instances_raise_a_per_request_model_and_restores_it(tar
     assert "+  count: 2" in result.diff
     assert target.file.read_bytes() == before  # not written
     assert served(target).instance_group[0].count == 1  # the original serves again
-    assert result.written is None and result.restored == "the original config"
+    assert result.written is None and result.restored == "the original config again"
 
 
 def test_tune_finds_dynamic_batching_for_a_per_execution_model_and_writes_it(tuned):

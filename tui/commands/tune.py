@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print(result, visible)
     if result.cancelled:
-        err(f"interrupted: {model} serves {result.restored} again")
+        err(f"interrupted: {model} serves {result.restored}")
         return 130
     return EXIT_OK if any(t.status == "ok" for t in result.trials) else EXIT_FAILED
 
@@ -207,4 +207,4 @@ def _print(result, visible) -> None:
             print(visible(result.diff.rstrip("\n"), 20000, multiline=True))
     if result.written:
         print(visible(f"written: {result.written} (previous file: config.pbtxt.bak)", 600))
-    print(visible(f"{result.model} serves {result.restored} again", 400))
+    print(visible(f"{result.model} serves {result.restored}", 400))

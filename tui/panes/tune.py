@@ -277,9 +277,7 @@ class TunePane(Vertical):
         r = self.result = msg.result
         self._chart()
         ended = "cancelled" if r.cancelled else "done"
-        self._status(
-            f"{ended}: {r.model} serves {r.restored} again", "green" if not r.cancelled else "yellow"
-        )
+        self._status(f"{ended}: {r.model} serves {r.restored}", "green" if not r.cancelled else "yellow")
         self._show_best(r)
 
     def action_open(self) -> None:

@@ -265,7 +265,7 @@ def _restore(target: deploy.Target, served, written: bool) -> str:
         deploy.revert(target)
         return "the written config"
     deploy.apply(target, served)
-    return "the original config"
+    return "the original config again"
 
 
 def _config_trials(
