@@ -106,10 +106,12 @@ def reason_from_log(name: str, lines: Sequence[str]) -> str | None:
     return clip(_message(errors[-1]), 400)
 
 
-def apply(target: Target, config, settle: float = 2.0) -> None:
+def apply(target: Target, config, settle: float = 2.0, check: bool = True) -> None:
     """Load ``config`` as ``target``'s config (files untouched). A refusal raises ConsoleError (code
-    ``refused``) whose message is the real reason in one line and says the previous config still serves."""
-    local = cfg.problems(config, target.name)
+    ``refused``) whose message is the real reason in one line and says the previous config still serves.
+    ``check=False`` skips the local check (a config the server served before: restoring it must not depend
+    on what this side thinks of it)."""
+    local = cfg.problems(config, target.name) if check else []
     if local:
         raise ConsoleError(f"{target.name}: not applied: {local[0]}", exit_code=EXIT_USAGE, code=REFUSED)
     before = list(target.log()) if target.log else []
@@ -166,9 +168,11 @@ def revert(target: Target, original=None) -> None:
     """Serve the files' config again: the file's config as the override where the file is local (a plain load
     would keep the override), else ``original`` (the config served before) as the override, else unload and
     load (the server re-reads its files; the model is briefly away)."""
-    config = file_config(target) if target.file is not None else original
-    if config is not None:
-        apply(target, config)
+    if target.file is not None:
+        apply(target, file_config(target))
+        return
+    if original is not None:
+        apply(target, original, check=False)
         return
     try:
         target.client.reload_model(target.name)
