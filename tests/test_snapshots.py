@@ -243,3 +243,32 @@ def test_tune_snapshot(snap_compare, no_servers_file):
         await pilot.pause()
 
     assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
+def test_config_editor_snapshot(snap_compare, no_servers_file):
+    """The config editor (Models pane, e) at 80x24 on a server's config with a syntax error on line 4."""
+    from tests.helpers import rendered
+    from triton_console.tui.core.tune.deploy import Source, Target
+    from triton_console.tui.panes.configedit import ConfigEditScreen, ConfigRead
+
+    text = (
+        'name: "per_request"\nbackend: "python"\nmax_batch_size: 8\n'
+        "instance_group [ { kind: KIND_CPU count: two } ]\n"
+        "dynamic_batching { max_queue_delay_microseconds: 500 }\n"
+    )
+
+    async def setup(pilot):
+        app = pilot.app
+        screen = ConfigEditScreen(app.controller, "per_request")
+        await app.push_screen(screen)
+        title = screen.query_one("#config-title")
+        for _ in range(100):  # the read of the (absent) server fails first; then the text arrives
+            if "reading" not in rendered(title):
+                break
+            await pilot.pause(0.05)
+        screen.post_message(
+            ConfigRead(Source(text, False, None), Target(app.controller.client, "per_request"), None)
+        )
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)

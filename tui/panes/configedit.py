@@ -135,7 +135,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
         where = (
             plain(f"  {msg.target.file}", "dim")
             if msg.source.from_file
-            else Text("  as the server serves it (no file here: Write is off; copy the text)", style="dim")
+            else Text("  as served (no local file: Write is off)", style="dim")
         )
         title.update(join(("Config ", "bold"), plain(self.model, "bold"), where))
         area = self.query_one("#config-text", TextArea)

@@ -72,6 +72,9 @@ def parse(text: str, name: str):
         if message.startswith(prefix):
             message = message[len(prefix) :]
         first = message.strip().splitlines()[0] if message.strip() else "syntax error"
+        quoted = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else None
+        if quoted is not None and first.startswith(f"'{quoted}': "):
+            first = first[len(quoted) + 4 :]  # the editor shows the line: its number is enough
         raise _problem(Problem(first, line, column)) from None
     if not config.name:
         config.name = name  # Triton names a config without one after its directory
