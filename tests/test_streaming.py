@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from tests.conftest import run_cli, url_args
 from tests.modelzoo import TOKEN_GAP_MS
 from triton_console.common.errors import Cancelled, ConsoleError
 
@@ -116,8 +117,110 @@ def test_sequence_config_is_read_from_the_model_config(zoo):
 
     c = TritonClient(zoo.grpc_url, "grpc")
     try:
-        cfg = stream.sequence_config(c.model_info("running_sum"))
+        cfg = stream.sequence_config(c.model_info("running_sum").config)
         assert cfg.describe() == "direct, idle timeout 5 s, control inputs START (start), READY (ready)"
-        assert stream.sequence_config(c.model_info("tokens")) is None
+        assert stream.sequence_config(c.model_info("tokens").config) is None
     finally:
         c.close()
+
+
+# ------------------------------------------------------------------------------------------- CLI
+
+
+def _lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_cli_infer_streams_json_per_response_then_a_summary(zoo, protocol):
+    r = run_cli(
+        "infer", "textgen", *url_args(zoo, protocol), "--input", "text_input=text:alpha beta gamma", "--json"
+    )
+    assert r.returncode == 0, r.stderr
+    *responses, summary = _lines(r.stdout)
+    assert [x["index"] for x in responses] == [0, 1, 2]
+    assert [x["outputs"][0]["values"] for x in responses] == [["gamma "], ["beta "], ["alpha "]]
+    assert responses[0]["outputs"][0]["name"] == "text_output"
+    assert [x["t_ms"] for x in responses] == sorted(x["t_ms"] for x in responses)
+    assert summary["responses"] == 3 and summary.keys() == {"responses", "ttft_ms", "itl_ms", "total_ms"}
+    assert 0.8 * GAP <= summary["itl_ms"]["p50"] <= GAP + 200
+
+
+def test_cli_infer_text_lines_and_a_mid_stream_error(zoo):
+    r = run_cli("infer", "midfail", *url_args(zoo, "grpc"))
+    assert r.returncode == 1
+    assert [line.split()[0] for line in r.stdout.splitlines()[1:]] == ["#0", "#1"]
+    assert "OUT=2" in r.stdout.splitlines()[2]
+    assert r.stderr.strip() == "error: midfail failed after 2 responses: ran out of [bold]tokens[/]"
+
+
+def test_cli_ctrl_c_cancels_the_stream_and_exits_130(zoo, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import CLI, ROOT
+    from tests.helpers import read_until
+
+    count = _count(tmp_path, 500)  # 20 s if not cancelled
+    p = subprocess.Popen(
+        [*CLI, "infer", "tokens", *url_args(zoo, "grpc"), "--input", f"COUNT={count}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        read_until(p.stdout, "#1 ", 60)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=10) == 130
+        assert time.monotonic() - t0 < 5
+    finally:
+        p.kill()
+        p.wait()
+    again = run_cli(
+        "infer", "tokens", *url_args(zoo, "grpc"), "--input", f"COUNT={_count(tmp_path, 1)}", "--json"
+    )
+    assert again.returncode == 0 and _lines(again.stdout)[0]["outputs"][0]["values"] == ["tok0"]
+
+
+def test_cli_infer_sequence_ids_and_the_servers_reason(zoo):
+    base = ["infer", "running_sum", *url_args(zoo, "grpc"), "--input", "X=ones", "--json"]
+
+    def total(*flags) -> int:
+        r = run_cli(*base, *flags)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)["outputs"][0]["values"][0]
+
+    assert total("--sequence-id", "seq-x", "--sequence-start") == 1
+    assert total("--sequence-id", "seq-x", "--sequence-end") == 2
+    r = run_cli(*base, "--sequence-id", "987")
+    assert r.returncode == 1
+    assert "must specify the START flag on the first request of the sequence" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = run_cli(*base)
+    assert r.returncode == 2 and "is a sequence model: pass --sequence-id" in r.stderr
+
+
+def test_cli_show_call_gives_the_streaming_forms(zoo, tmp_path):
+    args = ["infer", "tokens", *url_args(zoo, "grpc"), "--input", f"COUNT={_count(tmp_path, 2)}"]
+    python = run_cli(*args, "--show-call", "python").stdout
+    assert "client.start_stream(" in python and "client.async_stream_infer('tokens'" in python
+    pa = run_cli(*args, "--show-call", "perf_analyzer", "--save", str(tmp_path)).stdout
+    assert "--streaming" in pa
+    curl = run_cli(*args, "--show-call", "curl").stdout
+    assert "/v2/models/tokens/generate_stream" in curl and "-d '{\"COUNT\":2}'" in curl
+    # the python form runs as printed: its responses are the model's
+    code = python[python.index("import json") :].split("\n# ")[0]
+    script = tmp_path / "call.py"
+    script.write_text(code)
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert [json.loads(line.split(" ms ")[1]) for line in out.stdout.splitlines()] == [
+        {"TOKEN": ["tok0"], "INDEX": [0]},
+        {"TOKEN": ["tok1"], "INDEX": [1]},
+    ]

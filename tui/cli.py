@@ -272,6 +272,13 @@ def parser() -> argparse.ArgumentParser:
         choices=("curl", "python", "perf_analyzer"),
         help="print the same request as a runnable call",
     )
+    inf.add_argument(
+        "--sequence-id",
+        metavar="ID",
+        help="the request's sequence (a number or a string), for sequence models",
+    )
+    inf.add_argument("--sequence-start", action="store_true", help="this request starts the sequence")
+    inf.add_argument("--sequence-end", action="store_true", help="this request ends the sequence")
     inf.add_argument("--json", action="store_true")
 
     c = sub.add_parser("classify", help="classify image files (or directories of them)")
@@ -697,10 +704,11 @@ def _cmd_infer(args) -> int:
     from triton_console.common.untrusted import visible
     from triton_console.tui.core.classify.classifier import looks_like_scores, top_k
     from triton_console.tui.core.client.client import check_model_name
-    from triton_console.tui.core.request import infer, showcall
+    from triton_console.tui.core.request import infer, showcall, stream
 
     client = _client(args)
     model = check_model_name(args.model)
+    seq = stream.sequence(args.sequence_id, args.sequence_start, args.sequence_end)
     infer.ensure_ready(client, model)
     info = client.model_info(model)
     plans = infer.plan_inputs(
@@ -712,7 +720,13 @@ def _cmd_infer(args) -> int:
         scaling=args.scaling,
         limit=client.connection.max_response_bytes,
     )
-    result = infer.run(client, model, plans, shm=args.shm)
+    if seq is None and stream.sequence_config(info.config) is not None:
+        raise ConsoleError(
+            f"{model} is a sequence model: pass --sequence-id ID (with --sequence-start on its first request)"
+        )
+    if stream.is_decoupled(info):
+        return _infer_stream(args, client, info, plans, seq)
+    result = infer.run(client, model, plans, shm=args.shm, sequence=seq)
     if args.save:
         for path in infer.save(result, args.save):
             _err(f"wrote {path}")
@@ -754,14 +768,86 @@ def _cmd_infer(args) -> int:
             args.save,
             batched=info.batched,
             datatypes={o.name: o.datatype for o in result.outputs},
+            sequence=seq,
         )
-        out = sys.stderr if args.json else sys.stdout
-        print(call.text, file=out)
-        for note in call.notes:
-            print(f"# {note}", file=out)
-        for path in call.files:
-            _err(f"wrote {path}")
+        _print_call(call, args.json)
     return EXIT_OK
+
+
+def _print_call(call, to_stderr: bool) -> None:
+    out = sys.stderr if to_stderr else sys.stdout
+    print(call.text, file=out)
+    for note in call.notes:
+        print(f"# {note}", file=out)
+    for path in call.files:
+        _err(f"wrote {path}")
+
+
+def _infer_stream(args, client, info, plans, seq) -> int:
+    """A decoupled model: each response as it arrives (a line, or a JSON object), then the summary. A model
+    error mid-stream leaves what arrived printed and ends in one line (exit 1); Ctrl-C cancels (130)."""
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.request import showcall, stream
+
+    if args.shm != "none":
+        raise ConsoleError(f"{info.name} is decoupled: --shm does not apply to a streamed request")
+    if args.show_call:
+        call = showcall.make(
+            args.show_call,
+            client.connection,
+            client.endpoint,
+            info.name,
+            plans,
+            [t.name for t in info.metadata.outputs],
+            args.save,
+            batched=info.batched,
+            streaming=True,
+            sequence=seq,
+        )
+    run = stream.start(client, info.name, plans, seq=seq)
+    if not args.json:
+        version = info.metadata.versions[-1] if info.metadata.versions else "?"
+        print(
+            visible(f"{info.name} v{version}  decoupled: streaming over {_stream_route(client)}", 400),
+            flush=True,
+        )
+    last = None
+    for r in run:
+        last = r
+        if args.json:
+            print(json.dumps(r.to_dict()), flush=True)
+        else:
+            values = "  ".join(f"{o.name}={', '.join(map(str, o.values))}" for o in r.outputs)
+            print(visible(f"  #{r.index:<3} {r.t_ms:9.1f} ms  {values}", 600), flush=True)
+    summary = run.summary
+    if args.json:
+        print(json.dumps(summary.to_dict()), flush=True)
+    else:
+        print(visible(_summary_line(summary), 400))
+    if args.save and last is not None:
+        from triton_console.tui.core.request import infer
+
+        result = infer.InferResult(info.name, "", last.t_ms, plans, last.outputs)
+        for path in infer.save(result, args.save):
+            _err(f"wrote {path} (the last response)")
+    if args.show_call:
+        _print_call(call, args.json)
+    return EXIT_OK
+
+
+def _stream_route(client) -> str:
+    return "the gRPC stream" if client.protocol == "grpc" else "HTTP generate_stream"
+
+
+def _summary_line(s) -> str:
+    def ms(x):
+        return "-" if x is None else f"{x:.1f} ms"
+
+    return (
+        f"{s.responses} response{'s' if s.responses != 1 else ''}  first after {ms(s.ttft_ms)}  "
+        f"between p50 {ms(s.itl_p50_ms)} p99 {ms(s.itl_p99_ms)}  total {ms(s.total_ms)}  "
+        f"{s.per_second:.1f}/s"
+    )
 
 
 # ------------------------------------------------------------------------------------------- classify

@@ -47,8 +47,9 @@ class SequenceConfig:
         return f"{self.strategy}, idle timeout {idle}, control inputs {controls}"
 
 
-def sequence_config(info: ModelInfo) -> SequenceConfig | None:
-    c = info.config
+def sequence_config(config) -> SequenceConfig | None:
+    """The sequence batcher of a model config (``model_config_pb2.ModelConfig``), None when it has none."""
+    c = config
     if c is None or not c.HasField("sequence_batching"):
         return None
     sb = c.sequence_batching
