@@ -224,3 +224,36 @@ def test_cli_show_call_gives_the_streaming_forms(zoo, tmp_path):
         {"TOKEN": ["tok0"], "INDEX": [0]},
         {"TOKEN": ["tok1"], "INDEX": [1]},
     ]
+
+
+# ------------------------------------------------------------------------------------------- generate
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_generate_streams_text_and_a_summary_with_the_rate(zoo, protocol):
+    args = ["generate", "textgen", *url_args(zoo, protocol), "--text", "one two three four", "--stream"]
+    r = run_cli(*args, "--param", "max_tokens=3", "--json")
+    assert r.returncode == 0, r.stderr
+    *responses, summary = _lines(r.stdout)
+    assert [x["outputs"] for x in responses] == [
+        {"text_output": "four "},
+        {"text_output": "three "},
+        {"text_output": "two "},
+    ]
+    assert summary["responses"] == 3
+    assert 0 < summary["responses_per_s"] <= 1000 / (0.8 * GAP)
+    text = run_cli(*args)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout == "four three two one \n"
+    assert "4 responses" in text.stderr and "responses/s" in text.stderr
+
+
+def test_generate_without_stream_gets_one_answer_or_one_line(zoo):
+    http = url_args(zoo, "http")
+    r = run_cli("generate", "textgen", *http, "--text", "solo", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["outputs"] == {"text_output": "solo "}
+    r = run_cli("generate", "textgen", *http, "--text", "two words")
+    assert r.returncode == 2 and r.stderr.strip() == "error: textgen is decoupled (it streams): use --stream"
+    r = run_cli("generate", "textgen", *http, "--text", "x", "--param", "max_tokens=many")
+    assert r.returncode == 2 and "input max_tokens is INT32" in r.stderr

@@ -281,6 +281,22 @@ def parser() -> argparse.ArgumentParser:
     inf.add_argument("--sequence-end", action="store_true", help="this request ends the sequence")
     inf.add_argument("--json", action="store_true")
 
+    gen = sub.add_parser(
+        "generate", help="the generate extension (LLM-style): text_input and fields in, text out"
+    )
+    gen.add_argument("model", metavar="MODEL")
+    _add_connection(gen)
+    gen.add_argument("--text", metavar="STRING", help="the text_input field")
+    gen.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other field (typed from the model's inputs; others are request parameters)",
+    )
+    gen.add_argument("--stream", action="store_true", help="stream the responses (generate_stream)")
+    gen.add_argument("--json", action="store_true")
+
     c = sub.add_parser("classify", help="classify image files (or directories of them)")
     c.add_argument("images", nargs="+", metavar="IMAGE")
     _add_connection(c)
@@ -846,8 +862,74 @@ def _summary_line(s) -> str:
     return (
         f"{s.responses} response{'s' if s.responses != 1 else ''}  first after {ms(s.ttft_ms)}  "
         f"between p50 {ms(s.itl_p50_ms)} p99 {ms(s.itl_p99_ms)}  total {ms(s.total_ms)}  "
-        f"{s.per_second:.1f}/s"
+        f"{s.per_second:.1f} responses/s"
     )
+
+
+# ------------------------------------------------------------------------------------------- generate
+
+
+def _cmd_generate(args) -> int:
+    """Text out as it comes (the summary on stderr, so stdout is only the text); --json: one object per
+    response then the summary; without --stream one answer."""
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.client.client import check_model_name
+    from triton_console.tui.core.request import generate, infer
+
+    client = _client(args)
+    model = check_model_name(args.model)
+    params = infer.parse_assignments(args.param, "--param")
+    infer.ensure_ready(client, model)
+    if not args.stream:
+        answer = generate.once(client, model, args.text, params)
+        outputs = {n: generate.json_value(v) for n, v in answer.outputs.items()}
+        if args.json:
+            print(json.dumps({"outputs": outputs, "total_ms": round(answer.total_ms, 3)}))
+        elif generate.TEXT_OUTPUT in outputs:
+            print(visible(str(outputs[generate.TEXT_OUTPUT]), 100_000, multiline=True))
+        else:
+            for name, value in outputs.items():
+                print(visible(f"{name}: {json.dumps(value)}", 2000))
+        return EXIT_OK
+    run = generate.start(client, model, args.text, params, stream=True)
+    text = []
+    try:
+        for r in _responses(run, client, generate):
+            text.append(_generated(r, args.json, visible))
+    finally:
+        if any(text) and not args.json:
+            print(flush=True)
+    summary = run.summary
+    if args.json:
+        print(json.dumps({**summary.to_dict(), "responses_per_s": round(summary.per_second, 3)}))
+    else:
+        _err(_summary_line(summary))
+    return EXIT_OK
+
+
+def _responses(run, client, generate):
+    try:
+        yield from run
+    except ConsoleError as exc:
+        raise generate.unsupported(client, exc) from None
+
+
+def _generated(r, as_json: bool, visible) -> str:
+    """Print one generate response; returns the text it added to the running text."""
+    from triton_console.tui.core.request import generate
+
+    if as_json:
+        outs = {o.name: generate.json_value(o.array) for o in r.outputs}
+        print(json.dumps({"index": r.index, "t_ms": round(r.t_ms, 3), "outputs": outs}), flush=True)
+        return ""
+    piece = r.text()
+    if piece:
+        sys.stdout.write(visible(piece, 100_000, multiline=True))
+        sys.stdout.flush()
+        return piece
+    values = "  ".join(f"{o.name}={', '.join(map(str, o.values))}" for o in r.outputs)
+    print(visible(f"#{r.index:<3} {r.t_ms:9.1f} ms  {values}", 600), flush=True)
+    return ""
 
 
 # ------------------------------------------------------------------------------------------- classify

@@ -342,7 +342,21 @@ class TritonClient:
         result = self.call(f"inference on {model}", lambda t: t.infer(model, inputs, outputs, version, **kw))
         return result, (time.perf_counter() - start) * 1000.0
 
-    def stream(self, model: str, inputs, outputs, cancelled: threading.Event, sequence=None, datatypes=None):
+    def generate(self, model: str, body: dict) -> dict:
+        """The ``generate`` extension (HTTP): one JSON body in, the model's outputs by name out."""
+        check_model_name(model)
+        return self.call(f"generate on {model}", lambda t: t.generate(model, body))
+
+    def stream(
+        self,
+        model: str,
+        inputs,
+        outputs,
+        cancelled: threading.Event,
+        sequence=None,
+        datatypes=None,
+        body=None,
+    ):
         """One request whose responses stream back (the gRPC stream, or HTTP ``generate_stream``): yields
         transport.StreamEvent until the final one. A model's error after some responses is a ConsoleError
         saying how many came first; setting ``cancelled`` ends it with :class:`Cancelled`."""
@@ -354,7 +368,9 @@ class TritonClient:
         count = 0
         events = self.call(
             what,
-            lambda t: t.stream(model, inputs, outputs, cancelled, sequence=sequence, datatypes=datatypes),
+            lambda t: t.stream(
+                model, inputs, outputs, cancelled, sequence=sequence, datatypes=datatypes, body=body
+            ),
         )
         try:
             while True:

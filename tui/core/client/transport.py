@@ -124,12 +124,18 @@ class Transport:
         version: str = "",
         sequence: Sequence | None = None,
         datatypes: dict[str, str] | None = None,
+        body: dict | None = None,
     ):
         """Send one request whose responses stream back; yields :class:`StreamEvent` until the final one.
+        ``body``: the ``generate`` JSON to send over HTTP in place of one made from ``inputs``.
         Raises StreamFailed for a model's error, StreamCancelled once ``cancelled`` is set (the request is
         cancelled on the server where it supports that), TimeoutError when no response comes within the
         connection's timeout. ``datatypes``: output name → datatype, for protocols that send JSON."""
         raise Unsupported("streaming")
+
+    def generate(self, model: str, body: dict) -> dict:
+        """HTTP ``generate``: one JSON request, one JSON answer (output names as keys)."""
+        raise Unsupported("generate")
 
     def shm_register(self, kind: str, name: str, key_or_handle, size: int, device: int = 0) -> None: ...
     def shm_unregister(self, kind: str, name: str) -> None: ...
@@ -302,7 +308,7 @@ class GrpcTransport(Transport):
         result = self.client.infer(model, ins, model_version=version, outputs=outs, **seq, **self._kw())
         return _outputs_as_numpy(result, outputs, typed=True)
 
-    def stream(self, model, inputs, outputs, cancelled, version="", sequence=None, datatypes=None):
+    def stream(self, model, inputs, outputs, cancelled, version="", sequence=None, datatypes=None, body=None):
         """The gRPC bidirectional stream (``start_stream``/``async_stream_infer``) on a client of its own,
         asking for the flags-only final response so the end is known; closed (cancelling what is still in
         flight) however the caller leaves."""
@@ -319,7 +325,14 @@ class GrpcTransport(Transport):
             )
             seq = sequence.kw() if sequence else {}
             start = time.perf_counter()
-            client.async_stream_infer(model, ins, version, outs, enable_empty_final_response=True, **seq)
+            try:
+                client.async_stream_infer(model, ins, version, outs, enable_empty_final_response=True, **seq)
+            except Exception:  # the stream failed before the request went (its reason is in the callback)
+                try:
+                    _at, _result, error = arrived.get(timeout=2.0)
+                except queue.Empty:
+                    raise
+                raise error from None
             idle = time.monotonic() + self.conn.timeout
             while True:
                 if cancelled.is_set():
@@ -544,7 +557,28 @@ class HttpTransport(Transport):
     def unload(self, name: str) -> None:
         self._run(lambda c: c.unload_model(name, headers=self.headers))
 
-    def stream(self, model, inputs, outputs, cancelled, version="", sequence=None, datatypes=None):
+    def generate(self, model: str, body: dict) -> dict:
+        import json
+
+        from tritonclient.http._utils import _raise_if_error
+
+        def call(c):
+            response = c._post(f"v2/models/{model}/generate", json.dumps(body), self.headers, None)
+            _not_found(response)
+            _raise_if_error(response)
+            return json.loads(response.read())
+
+        try:
+            answer = self._run(call)
+        except ValueError as exc:
+            raise rs.ResponseError(f"generate answered with something that is not JSON: {exc}") from None
+        if not isinstance(answer, dict):
+            raise rs.ResponseError("generate answered with something that is not a JSON object")
+        if "error" in answer and len(answer) == 1:  # Triton answers some refusals with 200 and an error
+            raise RuntimeError(rs.clip(str(answer["error"]), 600))
+        return answer
+
+    def stream(self, model, inputs, outputs, cancelled, version="", sequence=None, datatypes=None, body=None):
         """HTTP ``generate_stream`` (server-sent events, one ``data: {...}`` per response, output names as
         keys): the inputs travel as JSON, the end is the end of the event stream (a flags-only final event)."""
         import json
@@ -554,7 +588,7 @@ class HttpTransport(Transport):
 
         if sequence is not None:
             raise Unsupported("a sequence over generate_stream")
-        body = json.dumps(generate_body(inputs))
+        body = json.dumps(body if body is not None else generate_body(inputs))
         path = f"v2/models/{model}{'/versions/' + version if version else ''}/generate_stream"
         datatypes = datatypes or {}
         client = self._client()
@@ -568,6 +602,7 @@ class HttpTransport(Transport):
             if response.status_code != 200:
                 from tritonclient.http._utils import _raise_if_error
 
+                _not_found(response)
                 _raise_if_error(response)
             total, idle = 0, time.monotonic() + self.conn.timeout
             while True:
@@ -661,6 +696,15 @@ class HttpTransport(Transport):
             with contextlib.suppress(Exception):
                 c.close()
         self._local = threading.local()
+
+
+def _not_found(response) -> None:
+    """A 404 (a server without the generate extension answers so, in its own JSON) as one plain error."""
+    if response.status_code == 404:
+        from tritonclient.utils import InferenceServerException
+
+        text = response.read()[:200].decode("utf-8", "replace").strip()
+        raise InferenceServerException(msg=f"HTTP 404 {text}".strip(), status="404")
 
 
 GENERATE_META = ("model_name", "model_version", "id", "parameters")

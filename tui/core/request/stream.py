@@ -157,6 +157,7 @@ class StreamRun:
     outputs: list[OutputRequest]
     datatypes: dict[str, str]
     sequence: Sequence | None = None
+    body: dict | None = None  # the generate JSON sent over HTTP (else one made from the inputs)
     times_ms: list[float] = field(default_factory=list)
     total_ms: float = 0.0
     _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -178,7 +179,13 @@ class StreamRun:
         self._start = time.perf_counter()
         try:
             for event in self.client.stream(
-                self.model, self.inputs, self.outputs, self._cancelled, self.sequence, self.datatypes
+                self.model,
+                self.inputs,
+                self.outputs,
+                self._cancelled,
+                self.sequence,
+                self.datatypes,
+                self.body,
             ):
                 if event.outputs is not None:
                     t_ms = event.seconds * 1000.0
