@@ -257,3 +257,36 @@ def test_generate_without_stream_gets_one_answer_or_one_line(zoo):
     assert r.returncode == 2 and r.stderr.strip() == "error: textgen is decoupled (it streams): use --stream"
     r = run_cli("generate", "textgen", *http, "--text", "x", "--param", "max_tokens=many")
     assert r.returncode == 2 and "input max_tokens is INT32" in r.stderr
+
+
+# ------------------------------------------------------------------------------------------- panes
+
+
+def test_models_pane_detail_shows_decoupled_and_the_sequence_config(zoo):
+    import asyncio
+
+    from tests.helpers import lines_of, rows, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.models import ModelsPane
+
+    def shown(widget) -> str:
+        return " ".join(" ".join(lines_of(widget)).split())  # the detail wraps: compare words
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc", repository=zoo.cfg.repository))
+        async with app.run_test(size=(160, 30)) as pilot:
+            await pilot.press("3")
+            pane = app.query_one(ModelsPane)
+            table = pane.query_one("#index")
+            detail = pane.query_one("#detail-text")
+            await wait_for(pilot, lambda: "running_sum" in rows(table), 30, "the index")
+            for name, line in (
+                ("running_sum", "sequence batching: direct, idle timeout 5 s, control inputs START (start)"),
+                ("tokens", "decoupled: responses stream"),
+            ):
+                table.move_cursor(row=table.get_row_index(name))
+                await wait_for(
+                    pilot, lambda line=line: line in shown(detail), 30, name, show=lambda: shown(detail)
+                )
+
+    asyncio.run(scenario())

@@ -25,12 +25,17 @@ from triton_console.tui.core.request.infer import InputPlan, OutputSummary, summ
 MAX_SEQUENCE_ID = 2**64 - 1
 
 
-def is_decoupled(info: ModelInfo) -> bool:
-    """From the config (``model_transaction_policy.decoupled``); False without a config (KServe)."""
-    c = info.config
+def decoupled(config) -> bool:
+    """From a model config (``model_transaction_policy.decoupled``); False without one (KServe)."""
     return bool(
-        c is not None and c.HasField("model_transaction_policy") and c.model_transaction_policy.decoupled
+        config is not None
+        and config.HasField("model_transaction_policy")
+        and config.model_transaction_policy.decoupled
     )
+
+
+def is_decoupled(info: ModelInfo) -> bool:
+    return decoupled(info.config)
 
 
 @dataclass(frozen=True)
