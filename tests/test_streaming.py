@@ -290,3 +290,85 @@ def test_models_pane_detail_shows_decoupled_and_the_sequence_config(zoo):
                 )
 
     asyncio.run(scenario())
+
+
+def test_try_form_streams_running_text_cancels_and_keeps_a_sequence(zoo, tmp_path):
+    import asyncio
+
+    from tests.helpers import lines_of, rendered, rows, texts, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    (tmp_path / "ten.json").write_text("[10]")
+    (tmp_path / "many.json").write_text("[300]")  # 12 s if not cancelled
+
+    async def open_try(pilot, app, name: str, spec: str):
+        if app.screen is not app.screen_stack[0]:
+            await pilot.press("escape")
+        index = app.query_one("#index")
+        index.move_cursor(row=index.get_row_index(name))
+        await pilot.pause(0.2)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: bool(app.screen.query("#spec-0")), 20, f"the form of {name}")
+        app.screen.query_one("#spec-0").value = spec
+        return app.screen
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc"))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("3")
+            await wait_for(pilot, lambda: "textgen" in rows(app.query_one("#index")), 20, "the model list")
+
+            screen = await open_try(pilot, app, "textgen", "text:one two three")
+            screen.query_one("#spec-1").value = f"@{tmp_path / 'ten.json'}"
+            await pilot.press("ctrl+r")
+            summary, running = screen.query_one("#summary"), screen.query_one("#running")
+            await wait_for(
+                pilot,
+                lambda: "3 responses" in rendered(summary),
+                20,
+                "the end",
+                show=lambda: rendered(summary),
+            )
+            assert rendered(running) == "three two one "
+            assert "first after" in rendered(summary) and "responses/s" in rendered(summary)
+            assert "start_stream" in screen.call_text or "generate_stream" in screen.call_text
+
+            screen = await open_try(pilot, app, "tokens", f"@{tmp_path / 'many.json'}")
+            await pilot.press("ctrl+r")
+            summary = screen.query_one("#summary")
+            await wait_for(pilot, lambda: "2 responses so far" in rendered(summary), 20, "two responses")
+            await pilot.press("x")
+            await wait_for(
+                pilot,
+                lambda: "then cancelled" in rendered(summary),
+                10,
+                "cancelled",
+                show=lambda: rendered(summary),
+            )
+            assert "tok" in " ".join(lines_of(screen.query_one("#outputs")))
+
+            screen = await open_try(pilot, app, "running_sum", "ones")
+            assert screen.query_one("#sequence").display
+            screen.query_one("#sequence-id").value = "try-seq"
+            table = screen.query_one("#outputs")
+            for expected in (1, 2, 3):
+                await pilot.press("ctrl+r")
+                row = f"SUM INT32 [1] {expected} {expected} {expected} 0 {expected}"
+                await wait_for(
+                    pilot,
+                    lambda row=row: texts(table) == [row],
+                    20,
+                    f"running sum {expected}",
+                    show=lambda: texts(table),
+                )
+                if expected == 1:
+                    assert not screen.query_one("#sequence-start").value  # the next run continues it
+            await pilot.press("escape", "q")
+        assert app.return_code in (None, 0)
+
+    asyncio.run(scenario())
+    from triton_console.tui.core.client.client import TritonClient
+
+    c = TritonClient(zoo.grpc_url, "grpc")
+    assert c.probe() == (True, True)
+    c.close()
