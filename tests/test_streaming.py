@@ -191,9 +191,11 @@ def test_cli_infer_sequence_ids_and_the_servers_reason(zoo):
     def total(*flags) -> int:
         r = run_cli(*base, *flags)
         assert r.returncode == 0, r.stderr
+        if "--show-call" in flags:  # the call carries the sequence as Triton's request parameters
+            assert '"parameters":{"sequence_id":"seq-x","sequence_start":true}' in r.stderr
         return json.loads(r.stdout)["outputs"][0]["values"][0]
 
-    assert total("--sequence-id", "seq-x", "--sequence-start") == 1
+    assert total("--sequence-id", "seq-x", "--sequence-start", "--show-call", "curl") == 1
     assert total("--sequence-id", "seq-x", "--sequence-end") == 2
     r = run_cli(*base, "--sequence-id", "987")
     assert r.returncode == 1

@@ -106,6 +106,7 @@ class TryScreen(ModalScreen):
     TryScreen #sequence { height: 1; margin-top: 1; display: none; }
     TryScreen #sequence Input { width: 24; }
     TryScreen #sequence Checkbox { margin-left: 1; }
+    TryScreen #form { height: auto; }
     TryScreen #running { height: auto; max-height: 8; }
     TryScreen #outputs { height: auto; max-height: 12; margin-top: 1; }
     TryScreen #summary { height: auto; }

@@ -56,9 +56,11 @@ def _json_safe(plans: list[InputPlan]) -> bool:
     return True
 
 
-def request_json(plans: list[InputPlan], outputs: list[str], binary: list[str] = ()) -> dict:
-    """The KServe v2 JSON body of the request (``binary``: outputs asked for in the binary extension)."""
-    return {
+def request_json(plans: list[InputPlan], outputs: list[str], binary: list[str] = (), sequence=None) -> dict:
+    """The KServe v2 JSON body of the request (``binary``: outputs asked for in the binary extension;
+    ``sequence``: a transport.Sequence, sent as Triton's request parameters)."""
+    body = {} if sequence is None else {"parameters": _sequence_parameters(sequence)}
+    return body | {
         "inputs": [
             {"name": p.name, "shape": list(p.shape), "datatype": p.datatype, "data": _values(p.array)}
             for p in plans
@@ -67,6 +69,15 @@ def request_json(plans: list[InputPlan], outputs: list[str], binary: list[str] =
             {"name": n, "parameters": {"binary_data": True}} if n in binary else {"name": n} for n in outputs
         ],
     }
+
+
+def _sequence_parameters(sequence) -> dict:
+    params = {"sequence_id": sequence.id}
+    if sequence.start:
+        params["sequence_start"] = True
+    if sequence.end:
+        params["sequence_end"] = True
+    return params
 
 
 def _free(directory: Path | None, name: str) -> Path:
@@ -149,7 +160,14 @@ def curl_stream(conn: Connection, endpoint: Endpoint, model: str, plans, directo
 
 
 def curl(
-    conn: Connection, endpoint: Endpoint, model: str, plans, outputs, directory=None, datatypes=None
+    conn: Connection,
+    endpoint: Endpoint,
+    model: str,
+    plans,
+    outputs,
+    directory=None,
+    datatypes=None,
+    sequence=None,
 ) -> Call:
     base, notes = _http_base(endpoint)
     url = f"{base}/v2/models/{model}/infer"
@@ -172,7 +190,7 @@ def curl(
             "— Inference-Header-Content-Length bytes of JSON (header shown above), then the raw tensors"
         )
     if _json_safe(plans):
-        body = json.dumps(request_json(plans, outputs, binary_out), separators=(",", ":"))
+        body = json.dumps(request_json(plans, outputs, binary_out, sequence), separators=(",", ":"))
         if len(body) <= INLINE:
             data = f"-d {shlex.quote(body)}"
         else:
@@ -182,6 +200,7 @@ def curl(
         ctype = "-H 'Content-Type: application/json'"
     else:  # BYTES that are not text: the v2 binary tensor extension (a JSON header, then raw bytes)
         head = {
+            **({"parameters": _sequence_parameters(sequence)} if sequence is not None else {}),
             "inputs": [
                 {
                     "name": p.name,
@@ -440,7 +459,7 @@ def make(
     if form == "curl":
         if streaming:
             return curl_stream(conn, endpoint, model, plans, directory)
-        return curl(conn, endpoint, model, plans, outputs, directory, datatypes)
+        return curl(conn, endpoint, model, plans, outputs, directory, datatypes, sequence)
     if form == "python":
         return python(conn, endpoint, model, plans, outputs, directory, streaming, sequence)
     if form == "perf_analyzer":
