@@ -156,7 +156,6 @@ def build(
         with _step(report, "check", notify, progress):
             check = export.check_numerics(net, onnx_path)
             report.check = check.to_dict()
-            progress.log(check.summary())
             report.steps[-1].detail = check.summary()
             if not check.passed:
                 raise ConsoleError(check.summary(), exit_code=1)
@@ -177,8 +176,7 @@ def build(
                 why += "; torch backbone (fp16 + CUDA graphs on a GPU)"
                 export.save_torchscript(net, workdir / spec.artifact)
             report.steps.append(StepResult("engine", "skipped", 0.0, why))
-            notify("engine", "skipped", why)
-            progress.log(f"engine: skipped ({why})")
+            notify("engine", "skipped", why)  # a step's result is its detail, not also a log line
         if spec.artifact != onnx_path.name:
             onnx_path.unlink()  # the plan or the TorchScript file is the model; keep the repository lean
         files = {spec.artifact: workdir / spec.artifact}

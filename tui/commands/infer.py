@@ -9,7 +9,7 @@ from pathlib import Path
 
 from triton_console.common.errors import EXIT_OK, ConsoleError
 from triton_console.tui.commands.common import client, err, positive
-from triton_console.tui.core.client.flags import add_connection
+from triton_console.tui.core.client.flags import add_connection, paths
 
 NAME = "infer"
 
@@ -37,8 +37,10 @@ def add_parser(sub) -> None:
     inf.add_argument(
         "--scaling", choices=("none", "inception", "vgg", "imagenet"), default=None, help="for image:FILE"
     )
-    inf.add_argument(
-        "--save", type=Path, metavar="DIR", help="write each output as NAME.npy (and a call's data files)"
+    paths(
+        inf.add_argument(
+            "--save", type=Path, metavar="DIR", help="write each output as NAME.npy (and a call's data files)"
+        )
     )
     inf.add_argument(
         "--shm", choices=("none", "system", "cuda"), default="none", help="inputs through shared memory"
@@ -103,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             batched=info.batched,
             datatypes={o.name: o.datatype for o in result.outputs},
             sequence=seq,
+            spill=True,  # the request succeeded: its call is shown whatever its size
         )
         _print_call(call, args.json)
     return EXIT_OK
@@ -138,6 +141,7 @@ def _run_stream(args, c, info, plans, seq) -> int:
             batched=info.batched,
             streaming=True,
             sequence=seq,
+            spill=True,
         )
     run = stream.start(c, info.name, plans, seq=seq)
     if not args.json:

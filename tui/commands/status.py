@@ -30,13 +30,13 @@ def add_parser(sub) -> None:
 
 
 def _with_hint(entry) -> dict:
-    """A model of status --json, with the explainer's cause and hint when it is not ready."""
+    """A model of status --json, with the explainer's cause and hint when it is not ready (null when ready
+    or when nothing is known: every model has the same keys)."""
     from triton_console.tui.core.server.explain import explain
 
     out = entry.to_dict()
     why = explain(entry)
-    if why is not None:
-        out["cause"], out["hint"] = why.cause, why.hint
+    out["cause"], out["hint"] = (why.cause, why.hint) if why is not None else (None, None)
     return out
 
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     for m, rec in zip(snap.models, out["models"], strict=True):
         reason = f"  {m.reason}" if m.reason else ""
         print(visible(f"  {m.name:<{width}}  v{m.version or '-':<3} {m.state or '-':<12}{reason}", 600))
-        if "hint" in rec:
+        if rec["hint"]:
             print(visible(f"  {'':<{width}}  why: {rec['hint']}", 600))
     return EXIT_OK
 
@@ -96,7 +96,7 @@ def _status_all(args: argparse.Namespace) -> int:
         err(visible(f"problem: {p}", 400))
     if not entries:
         raise ConsoleError(f"no servers in {contexts.path()}", hint="triton-console servers add NAME URL")
-    fleet = Fleet(entries, budget=min(args.timeout or 2.0, 10.0))
+    fleet = Fleet(entries, budget=min(args.timeout or 10.0, 10.0))
     try:
         rows = fleet.refresh()
     finally:
