@@ -310,7 +310,7 @@ class TryScreen(ModalScreen):
     def _stream_head(self, s: stream.StreamSummary, state: str) -> Text:
         first = "-" if s.ttft_ms is None else f"{s.ttft_ms:.1f} ms"
         return plain(
-            f"{self.model}: {s.responses} response{'s' if s.responses != 1 else ''} {state}  "
+            f"{self.model}: {s.responses} response{'s' if s.responses != 1 else ''}{' ' + state if state else ''}  "
             f"first after {first}  {s.per_second:.1f} responses/s",
             "bold",
         )

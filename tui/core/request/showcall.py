@@ -315,9 +315,8 @@ def python(
         else ""
     )
     if streaming:
+        lines[2:2] = ["import queue", "import time"]
         lines += [
-            "import queue",
-            "import time",
             "",
             "def values(a):",
             "    return [v.decode('utf-8', 'replace') if isinstance(v, bytes) else v for v in a.reshape(-1).tolist()]",
