@@ -389,3 +389,41 @@ def test_bench_on_a_decoupled_model_measures_ttft_gaps_and_responses_per_second(
         assert 0.7 * allowed <= s["responses_per_s"] <= 1.1 * allowed, s
         assert 0.8 * GAP <= s["ttft_ms"]["p50"] <= GAP + 200
         assert 0.8 * GAP <= s["itl_ms"]["p50"] <= GAP + 200
+
+
+def test_bench_pane_charts_ttft_against_responses_per_second_for_a_decoupled_model(zoo, tmp_path):
+    import asyncio
+
+    from tests.helpers import lines_of, rendered, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.bench import BenchPane
+
+    count = _count(tmp_path, 3)
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc"))
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.press("6")
+            pane = app.query_one(BenchPane)
+            await wait_for(pilot, lambda: "tokens" in pane.models, 20, "ready models")
+            pane.query_one("#bench-model").value = "tokens"
+            pane.query_one("#bench-inputs").value = f"COUNT={count}"
+            pane.query_one("#bench-levels").value = "1,2"
+            pane.query_one("#bench-requests").value = "4"
+            await pilot.press("b")
+            table = pane.query_one("#bench-table")
+            await wait_for(
+                pilot,
+                lambda: table.row_count == 2,
+                60,
+                "two steps",
+                show=lambda: rendered(pane.query_one("#bench-status")),
+            )
+            assert [str(c.label) for c in table.columns.values()][:3] == ["streams", "resp/s", "TTFT p50"]
+            first = [str(c) for c in table.get_row_at(0)]
+            assert first[0] == "1"
+            assert 0.7 * 1000 / GAP <= float(first[1]) <= 1.1 * 1000 / GAP
+            assert "time to first response" in "".join(lines_of(pane.query_one("#bench-chart")))
+            await pilot.press("q")
+
+    asyncio.run(scenario())

@@ -179,12 +179,23 @@ def _run_stream(args: argparse.Namespace, c, model: str, specs: dict) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: cancel.set())
 
-    def on_step(step) -> None:
+    def emit(event: dict) -> None:
         if args.progress:
-            print(json.dumps({"event": "step", "step": step.to_dict()}), flush=True)
+            print(json.dumps(event), flush=True)
+
+    def progress(done: int, total: int, level: float) -> None:
+        emit({"event": "progress", "done": done, "total": total, "level": level})
 
     steps = streambench.sweep(
-        c, model, plans, levels, args.requests, max(0, args.warmup), None, cancel, on_step
+        c,
+        model,
+        plans,
+        levels,
+        args.requests,
+        max(0, args.warmup),
+        progress,
+        cancel,
+        lambda step: emit({"event": "step", "step": step.to_dict()}),
     )
     if args.json:
         single = not args.sweep and len(steps) == 1
