@@ -45,7 +45,7 @@ def resolve_backbone(choice: str, layout: str = catalog.DEFAULT_LAYOUT) -> str:
     return "python-onnxruntime"
 
 
-# Measured on the lent H100 (benchmarks/gpu.py sweeps, README): four preprocess instances keep nvJPEG
+# Measured on the lent H100 (benchmarks/gpu.py sweeps, docs/benchmarks.md): four preprocess instances keep nvJPEG
 # busy (1: 800, 2: 1,300, 4: 1,600, 6-8: 1,450 img/s end to end), short queue delays let batches form.
 GPU_TUNING = {
     "preprocess_instances": 4,

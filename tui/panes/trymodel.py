@@ -2,8 +2,13 @@
 inspector, and the same request as a call (curl / python / perf_analyzer) copied to the clipboard.
 
 A decoupled model streams: its responses appear as they arrive, with the time to the first and the rate so
-far, text outputs appended as running text; ``x`` cancels. A sequence model gets a sequence id that stays
-across runs, with start/end toggles (start clears itself after the run that started the sequence)."""
+far, text outputs appended as running text; ``x`` cancels (Run moves the focus off the SPEC boxes, so the
+letter reaches the form). A sequence model gets a sequence id that stays across runs, with start/end
+toggles (start clears itself after the run that started the sequence).
+
+The form's keys are ctrl-combinations, so they work wherever the focus is (a letter would be typed into
+the SPEC box that has it); its own footer shows them.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, DirectoryTree, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, DirectoryTree, Footer, Input, Label, Select, Static
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.classify.classifier import looks_like_scores, top_k
@@ -88,13 +93,13 @@ class TryScreen(ModalScreen):
     BINDINGS = [
         Binding("escape", "dismiss", "Close", id="try.close"),
         Binding("ctrl+r", "run", "Run", id="try.run"),
-        Binding("f", "pick", "Pick file", id="try.pick"),
-        Binding("c", "copy", "Copy call", id="try.copy"),
+        Binding("ctrl+o", "pick", "Pick file", id="try.pick"),
+        Binding("ctrl+y", "copy", "Copy call", id="try.copy"),
         Binding("x", "cancel", "Cancel stream", id="try.cancel"),
     ]
     DEFAULT_CSS = """
     TryScreen { align: center middle; }
-    TryScreen > VerticalScroll { width: 96%; height: 92%; border: round $accent; background: $surface; padding: 0 1; }
+    TryScreen > VerticalScroll { width: 96%; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
     TryScreen .row { height: 1; margin-bottom: 0; }
     TryScreen .row Label { width: 34; }
     TryScreen .row .spec { width: 1fr; }
@@ -142,8 +147,8 @@ class TryScreen(ModalScreen):
                     compact=True,
                 )
                 yield Button("Run ^r", id="run", variant="primary", compact=True)
-                yield Button("Pick file f", id="pick", compact=True)
-                yield Button("Copy call c", id="copy", compact=True)
+                yield Button("File ^o", id="pick", compact=True)
+                yield Button("Copy call ^y", id="copy", compact=True)
             with Horizontal(id="sequence"):
                 yield Label("sequence id ")
                 yield Input(placeholder="number or text", id="sequence-id", compact=True)
@@ -155,6 +160,7 @@ class TryScreen(ModalScreen):
             yield Static("", id="summary")
             yield Static("", id="running")
             yield Static("", id="call")
+        yield Footer()
 
     def on_mount(self) -> None:
         self._load()
@@ -207,6 +213,7 @@ class TryScreen(ModalScreen):
                 )
         self.query_one("#batch", Input).disabled = not batched
         self.query_one("#sequence").display = self.sequence is not None
+        self.refresh_bindings()
         first = self.query("#spec-0")
         if first:
             first.first().focus()
@@ -260,6 +267,10 @@ class TryScreen(ModalScreen):
             self._run_stream(specs, shapes, batch, form, seq)
         else:
             self._run(specs, shapes, batch, form, seq)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``x`` (cancel) only in the footer of a model that streams."""
+        return self.decoupled if action == "cancel" else True
 
     def action_cancel(self) -> None:
         run = self._stream
