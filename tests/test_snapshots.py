@@ -255,6 +255,8 @@ def test_try_form_streaming_snapshot(snap_compare, no_servers_file):
             out = summarize("text_output", "BYTES", np.array([word.encode()], dtype=np.object_))
             summary = stream.summarize_times(times, times[-1] + 3.0)
             screen.post_message(StreamArrived(stream.StreamResponse(i, times[-1], [out]), summary))
+            await pilot.pause()
+        await pilot.pause(0.2)  # the outputs table sizes its columns on a later refresh
         await pilot.pause()
 
     assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
