@@ -349,6 +349,16 @@ def test_try_form_streams_running_text_cancels_and_keeps_a_sequence(zoo, tmp_pat
             )
             assert "tok" in " ".join(lines_of(screen.query_one("#outputs")))
 
+            # closing the form mid-stream cancels the stream: no worker streams on unseen
+            await pilot.press("ctrl+r")
+            await wait_for(pilot, lambda: "2 responses so far" in rendered(summary), 20, "streaming again")
+            await pilot.press("escape")
+
+            def streams() -> list[str]:  # tritonclient reads each gRPC stream in a thread of its own
+                return [t.name for t in threading.enumerate() if "_process_response" in t.name]
+
+            await wait_for(pilot, lambda: not streams(), 5, "no stream left reading", show=streams)
+
             screen = await open_try(pilot, app, "running_sum", "ones")
             assert screen.query_one("#sequence").display
             screen.query_one("#sequence-id").value = "try-seq"

@@ -272,6 +272,11 @@ class TryScreen(ModalScreen):
         """``x`` (cancel) only in the footer of a model that streams."""
         return self.decoupled if action == "cancel" else True
 
+    def on_unmount(self) -> None:
+        """Closing the form mid-stream cancels the stream (its worker would stream on unseen)."""
+        if self._stream is not None:
+            self._stream.cancel()
+
     def action_cancel(self) -> None:
         run = self._stream
         if run is None:
