@@ -437,3 +437,46 @@ def test_bench_pane_charts_ttft_against_responses_per_second_for_a_decoupled_mod
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+def test_generate_stream_that_never_ends_a_line_is_cut_at_the_response_limit():
+    """A server that floods one endless event line: refused at the connection's response limit, quickly
+    and without holding more than that (a gevent readline buffered it whole and never timed out)."""
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from triton_console.tui.core.client.client import TOO_LARGE, TritonClient
+    from triton_console.tui.core.client.connection import Connection
+
+    class Flood(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_a):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"data: " + b"x" * 65536
+            try:
+                while True:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except OSError:
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flood)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    c = TritonClient(connection=Connection(url=url, protocol="http", max_response_bytes=4 * 2**20))
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(ConsoleError) as err:
+            list(c.stream("m", [], [], threading.Event(), body={"text_input": "x"}))
+        assert err.value.code == TOO_LARGE
+        assert time.monotonic() - t0 < 10
+    finally:
+        server.shutdown()
+        server.server_close()

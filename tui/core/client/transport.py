@@ -462,17 +462,9 @@ class HttpTransport(Transport):
             tls = self.conn.tls
             kw = {}
             if self.endpoint.ssl:
-                import ssl
 
                 def factory(*_a, **_k):
-                    """Our CA file (else the system's), our client certificate; verification off only when asked."""
-                    ctx = ssl.create_default_context(cafile=tls.root_certs)
-                    if tls.client_cert:
-                        ctx.load_cert_chain(tls.client_cert, tls.client_key)
-                    if tls.insecure:
-                        ctx.check_hostname = False
-                        ctx.verify_mode = ssl.CERT_NONE
-                    return ctx
+                    return self._ssl_context()
 
                 kw = {"ssl": True, "insecure": tls.insecure, "ssl_context_factory": factory}
             c = self._cls(
@@ -578,57 +570,95 @@ class HttpTransport(Transport):
             raise RuntimeError(rs.clip(str(answer["error"]), 600))
         return answer
 
+    def _ssl_context(self):
+        """Our CA file (else the system's), our client certificate; verification off only when asked."""
+        import ssl
+
+        tls = self.conn.tls
+        ctx = ssl.create_default_context(cafile=tls.root_certs)
+        if tls.client_cert:
+            ctx.load_cert_chain(tls.client_cert, tls.client_key)
+        if tls.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
     def stream(self, model, inputs, outputs, cancelled, version="", sequence=None, datatypes=None, body=None):
         """HTTP ``generate_stream`` (server-sent events, one ``data: {...}`` per response, output names as
-        keys): the inputs travel as JSON, the end is the end of the event stream (a flags-only final event)."""
-        import json
-        import time
+        keys): the inputs travel as JSON, the end is the end of the event stream (a flags-only final event).
 
-        import gevent
+        Read with the standard library's HTTP client, whose ``readline`` takes a limit: a server that sends
+        one endless line is cut off at the response limit (tritonclient's gevent client buffers a line
+        whole, and a flood never yields to its timeout). Cancelling shuts the socket down, so a stream
+        blocked between responses ends at once and the server sees the client go."""
+        import http.client
+        import json
+        import socket
+        import time
 
         if sequence is not None:
             raise Unsupported("a sequence over generate_stream")
-        body = json.dumps(body if body is not None else generate_body(inputs))
-        path = f"v2/models/{model}{'/versions/' + version if version else ''}/generate_stream"
+        data = json.dumps(body if body is not None else generate_body(inputs)).encode()
+        path = f"/v2/models/{model}{'/versions/' + version if version else ''}/generate_stream"
         datatypes = datatypes or {}
-        client = self._client()
         limit = self.conn.max_response_bytes
-        done = False
-        response = None
+        ep = self.endpoint
+        if ep.ssl:
+            conn = http.client.HTTPSConnection(
+                ep.host, ep.port, timeout=self.conn.timeout, context=self._ssl_context()
+            )
+        else:
+            conn = http.client.HTTPConnection(ep.host, ep.port, timeout=self.conn.timeout)
+        finished = threading.Event()
+
+        def watch() -> None:
+            while not finished.wait(0.05):
+                if cancelled.is_set():
+                    with contextlib.suppress(OSError, AttributeError):
+                        conn.sock.shutdown(socket.SHUT_RDWR)
+                    return
+
+        watcher = threading.Thread(target=watch, name="generate-stream-cancel", daemon=True)
         try:
             start = time.perf_counter()
-            with gevent.Timeout(self.conn.timeout, TimeoutError(f"no answer within {self.conn.timeout:g} s")):
-                response = client._post(path, body, self.headers, None)
-            if response.status_code != 200:
-                from tritonclient.http._utils import _raise_if_error
+            headers = {
+                "Content-Type": "application/json",
+                "Accept": "text/event-stream",
+                **(self.headers or {}),
+            }
+            conn.request("POST", path, data, headers)
+            watcher.start()
+            response = conn.getresponse()
+            if response.status != 200:
+                from tritonclient.utils import InferenceServerException
 
-                _not_found(response)
-                _raise_if_error(response)
-            total, idle = 0, time.monotonic() + self.conn.timeout
+                text = response.read(4096).decode("utf-8", "replace").strip()
+                with contextlib.suppress(ValueError, AttributeError):
+                    text = json.loads(text).get("error") or text
+                raise InferenceServerException(
+                    msg=f"HTTP {response.status} {rs.clip(str(text), 400)}".strip(),
+                    status=str(response.status),
+                )
+            total = 0
             while True:
+                try:
+                    line = response.readline(limit - total + 1)
+                except (OSError, http.client.HTTPException):
+                    if cancelled.is_set():
+                        raise StreamCancelled() from None
+                    raise
                 if cancelled.is_set():
                     raise StreamCancelled()
-                try:
-                    with gevent.Timeout(0.1):
-                        line = response.readline(b"\n")
-                except gevent.Timeout:
-                    if time.monotonic() > idle:
-                        raise TimeoutError(
-                            f"no response within {self.conn.timeout:g} s (timed out)"
-                        ) from None
-                    continue
                 at = time.perf_counter()
-                if not line:
-                    done = True
-                    yield StreamEvent(at - start, None, True)
-                    return
                 total += len(line)
                 if total > limit:
                     raise ResponseTooLarge(None, limit)
+                if not line:
+                    yield StreamEvent(at - start, None, True)
+                    return
                 line = line.strip()
                 if not line.startswith(b"data:"):
                     continue  # blank separators, comments, event names
-                idle = time.monotonic() + self.conn.timeout
                 try:
                     event = json.loads(line[5:])
                 except ValueError as exc:
@@ -639,16 +669,8 @@ class HttpTransport(Transport):
                     raise StreamFailed(rs.clip(str(event["error"]), 600))
                 yield StreamEvent(at - start, generate_outputs(event, datatypes), False)
         finally:
-            if not done:  # the connection is dropped: the server stops sending (and cancels the request)
-                self._discard(client)
-
-    def _discard(self, client) -> None:
-        with contextlib.suppress(Exception):
-            client.close()
-        with self._lock, contextlib.suppress(ValueError):
-            self._clients.remove(client)
-        if getattr(self._local, "client", None) is client:
-            self._local.client = None
+            finished.set()
+            conn.close()  # mid-stream, the server sees the client go (and cancels the request)
 
     def infer(self, model, inputs, outputs, version="", sequence=None):
         ins = []
