@@ -335,10 +335,14 @@ def test_try_form_streams_running_text_cancels_and_keeps_a_sequence(zoo, tmp_pat
             assert "first after" in rendered(summary) and "responses/s" in rendered(summary)
             assert "start_stream" in screen.call_text or "generate_stream" in screen.call_text
 
+            def streams() -> list[str]:  # tritonclient reads each gRPC stream in a thread of its own
+                return [t.name for t in threading.enumerate() if "_process_response" in t.name]
+
             screen = await open_try(pilot, app, "tokens", f"@{tmp_path / 'many.json'}")
-            await pilot.press("ctrl+r")
+            await pilot.press("ctrl+r", "ctrl+r")  # the second Run, while the first starts, is refused
             summary = screen.query_one("#summary")
             await wait_for(pilot, lambda: "2 responses so far" in rendered(summary), 20, "two responses")
+            assert len(streams()) == 1, streams()
             await pilot.press("x")
             await wait_for(
                 pilot,
@@ -353,9 +357,6 @@ def test_try_form_streams_running_text_cancels_and_keeps_a_sequence(zoo, tmp_pat
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: "2 responses so far" in rendered(summary), 20, "streaming again")
             await pilot.press("escape")
-
-            def streams() -> list[str]:  # tritonclient reads each gRPC stream in a thread of its own
-                return [t.name for t in threading.enumerate() if "_process_response" in t.name]
 
             await wait_for(pilot, lambda: not streams(), 5, "no stream left reading", show=streams)
 

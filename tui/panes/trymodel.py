@@ -128,6 +128,7 @@ class TryScreen(ModalScreen):
         self.decoupled = False
         self.sequence: stream.SequenceConfig | None = None
         self._stream: stream.StreamRun | None = None
+        self._streaming = False  # from Run to the stream's end (the worker sets _stream once it starts)
         self._text: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -247,7 +248,7 @@ class TryScreen(ModalScreen):
     def action_run(self) -> None:
         if self.info is None:
             return
-        if self._stream is not None:
+        if self._streaming:
             self.app.notify("a stream is running: x cancels it", severity="warning")
             return
         specs, shapes, batch = self._values()
@@ -262,7 +263,7 @@ class TryScreen(ModalScreen):
         self.query_one("#summary", Static).update(Text("running…", style="dim"))
         self.query_one("#running", Static).update("")
         if self.decoupled:
-            self._text = []
+            self._text, self._streaming = [], True
             self.query_one("#outputs", PlainTable).focus()  # off the inputs, so that x cancels
             self._run_stream(specs, shapes, batch, form, seq)
         else:
@@ -341,6 +342,7 @@ class TryScreen(ModalScreen):
             self.query_one("#running", Static).update(plain("".join(self._text), multiline=True, limit=20000))
 
     def on_stream_ended(self, msg: StreamEnded) -> None:
+        self._streaming = False
         summary = self.query_one("#summary", Static)
         head = (
             self._stream_head(msg.summary, "then cancelled" if msg.cancelled else "") if msg.summary else None
