@@ -197,6 +197,8 @@ def _run_stream(args: argparse.Namespace, c, model: str, specs: dict) -> int:
         cancel,
         lambda step: emit({"event": "step", "step": step.to_dict()}),
     )
+    if args.save and not args.progress:
+        err(f"{model} is decoupled: its streaming run is not saved (saved runs hold one-response steps)")
     if args.json:
         single = not args.sweep and len(steps) == 1
         print(
