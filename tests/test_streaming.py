@@ -244,6 +244,8 @@ def test_generate_streams_text_and_a_summary_with_the_rate(zoo, protocol):
     ]
     assert summary["responses"] == 3
     assert 0 < summary["responses_per_s"] <= 1000 / (0.8 * GAP)
+    if protocol == "grpc":
+        return  # the text form is the same code over either protocol
     text = run_cli(*args)
     assert text.returncode == 0, text.stderr
     assert text.stdout == "four three two one \n"
