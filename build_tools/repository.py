@@ -149,8 +149,13 @@ def _markers(config, spec: catalog.Model, backbone: str, weights: dict, layout: 
     )
 
 
-def fused_config(spec: catalog.Model, flavour: str, weights: dict, tuning: dict | None = None):
-    """The seed's contract (INPUT bytes -> OUTPUT probabilities with labels) in one Python model, plus TIMINGS."""
+def fused_config(
+    spec: catalog.Model, flavour: str, weights: dict, tuning: dict | None = None, layout: str = "fused"
+):
+    """The seed's contract (INPUT bytes -> OUTPUT probabilities with labels) in one Python model, plus TIMINGS.
+
+    ``fused-bytes``: the same model taking IMAGES BYTES [1] (one encoded image per batch row) instead, so one
+    request can carry k images of different sizes."""
     pb = _pb()
     tuning = tuning or {}
     backbone = catalog.backbone(flavour)
@@ -158,8 +163,11 @@ def fused_config(spec: catalog.Model, flavour: str, weights: dict, tuning: dict 
         raise ConsoleError(
             f"the fused layout runs its backbone in Python: choose python-onnxruntime or python-torch, not {flavour}"
         )
-    c = pb.ModelConfig(name=spec.fused, backend="python", max_batch_size=MAX_BATCH)
-    c.input.append(_tensor(pb.ModelInput, "INPUT", "TYPE_UINT8", [-1], allow_ragged_batch=True))
+    c = pb.ModelConfig(name=spec.top(layout), backend="python", max_batch_size=MAX_BATCH)
+    if layout == "fused-bytes":
+        c.input.append(_tensor(pb.ModelInput, "IMAGES", "TYPE_STRING", [1]))
+    else:
+        c.input.append(_tensor(pb.ModelInput, "INPUT", "TYPE_UINT8", [-1], allow_ragged_batch=True))
     c.output.append(_tensor(pb.ModelOutput, "OUTPUT", "TYPE_FP32", [1000], label_filename="labels.txt"))
     c.output.append(_tensor(pb.ModelOutput, "TIMINGS", "TYPE_FP32", [4]))
     c.dynamic_batching.max_queue_delay_microseconds = tuning.get("fused_queue_delay_us", 0)
@@ -187,7 +195,7 @@ def fused_config(spec: catalog.Model, flavour: str, weights: dict, tuning: dict 
         **(tuning.get("gpu_options") or {}),
     }
     _params(c, options)
-    _markers(c, spec, flavour, weights, "fused")
+    _markers(c, spec, flavour, weights, layout)
     return c
 
 
@@ -310,13 +318,12 @@ def check_target(repo: Path, force: bool) -> None:
 
 def top_name(model: str, layout: str = "ensemble") -> str:
     """The model clients send images to: the ensemble, or the fused model."""
-    spec = catalog.model(model)
-    return spec.fused if catalog.layout(layout).key == "fused" else spec.ensemble
+    return catalog.model(model).top(catalog.layout(layout).key)
 
 
 def artifact_dir(model: str, flavour: str, layout: str = "ensemble") -> str:
     """The model directory that holds the backbone's file (its own model, or the fused model)."""
-    return top_name(model, layout) if layout == "fused" else backbone_name(model, flavour)
+    return top_name(model, layout) if catalog.layout(layout).fused else backbone_name(model, flavour)
 
 
 def has_model(repo: Path, model: str, layout: str = "ensemble") -> bool:
@@ -365,8 +372,8 @@ def write_repository(
     tuning = tuning or {}
     check_target(repo, force)
     top = top_name(model, layout)
-    if layout == "fused":
-        written = {top: _write_fused(staging, spec, backbone, weights, tuning)}
+    if catalog.layout(layout).fused:
+        written = {top: _write_fused(staging, spec, backbone, weights, tuning, layout)}
     else:
         written = _write_ensemble(staging, spec, flavour, backbone, weights, tuning)
     # Keep what other builds put in a repository this tool made (a ResNet50 build keeps EfficientNet, a fused
@@ -453,11 +460,11 @@ def _write_ensemble(
     return {spec.ensemble: ["preprocess", bname, "postprocess", spec.ensemble]}
 
 
-def _write_fused(staging, spec, backbone: BackboneArtifacts, weights, tuning) -> list[str]:
-    folder = staging / spec.fused
+def _write_fused(staging, spec, backbone: BackboneArtifacts, weights, tuning, layout="fused") -> list[str]:
+    folder = staging / spec.top(layout)
     _copy_files(folder, backbone.files)
-    _write_config(folder, fused_config(spec, backbone.flavour, weights, tuning))
+    _write_config(folder, fused_config(spec, backbone.flavour, weights, tuning, layout))
     _install_source(folder, "fused")
     _install(folder, HELPERS)
     fsutil.write_text(folder / "labels.txt", labels.labels_text())
-    return [spec.fused]
+    return [spec.top(layout)]

@@ -18,9 +18,14 @@ if _os.path.isfile(_os.path.join(_checkout, "pyproject.toml")) and _os.path.isdi
 ):
     __path__.append(_checkout)  # noqa: F821 (a package's __path__)
 
-try:
-    from importlib.metadata import version as _version
 
-    __version__ = _version("triton-console")
-except Exception:  # noqa: BLE001 (a checkout that was never installed)
-    __version__ = "0+unknown"
+def __getattr__(name: str) -> str:
+    """``__version__`` on demand: importlib.metadata costs ~30 ms, which every one-shot command would pay."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        from importlib.metadata import version
+
+        return version("triton-console")
+    except Exception:  # noqa: BLE001 (a checkout that was never installed)
+        return "0+unknown"

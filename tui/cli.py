@@ -163,7 +163,12 @@ def parser() -> argparse.ArgumentParser:
         help="ensemble: the seed's preprocess → backbone → postprocess (default); fused: one Python model for all three",
     )
     b.add_argument(
-        "--repository", type=Path, default=None, help=f"output directory (default {default_repository()})"
+        "--repository",
+        type=Path,
+        default=None,
+        # not default_repository() here: every command builds this parser, and platformdirs costs ~10 ms
+        help="output directory (default $TRITON_CONSOLE_REPOSITORY, else repository/ in the user data "
+        "directory: ~/.local/share/triton-console/repository on Linux)",
     )
     b.add_argument(
         "--force", action="store_true", help="replace a directory that triton-console did not make"
@@ -291,6 +296,13 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--labels", metavar="FILE", help="class names, one per line (else the server's, else ImageNet's)"
     )
+    c.add_argument(
+        "--batch",
+        type=_positive,
+        default=1,
+        metavar="K",
+        help="images per request (models with a BYTES or tensor image input and a batch dimension)",
+    )
     c.add_argument("--json", action="store_true")
 
     bn = sub.add_parser(
@@ -305,7 +317,12 @@ def parser() -> argparse.ArgumentParser:
         "--input", action="append", default=[], metavar="NAME=SPEC", help="as infer takes (no images)"
     )
     bn.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2")
-    bn.add_argument("--batch", type=_positive, default=1)
+    bn.add_argument(
+        "--batch",
+        type=_positive,
+        default=1,
+        help="rows per request: random tensors' batch, or images per request (as perf_analyzer's -b)",
+    )
     bn.add_argument("--seed", type=int, default=0)
     level = bn.add_mutually_exclusive_group()
     level.add_argument("--concurrency", type=_positive, default=None, help="requests in flight (default 1)")
@@ -353,10 +370,11 @@ def main(argv: list[str] | None = None) -> int:
     first = next((a for a in argv if not a.startswith("-")), None)
     wants_help = any(a in ("-h", "--help") for a in argv)
     try:
-        if first in commands():
-            return _dispatch(parser().parse_args(argv))
+        top = parser()  # built once (~17 ms): a one-shot command pays for it before anything else
+        if first in _subcommands(top):
+            return _dispatch(top.parse_args(argv))
         if wants_help:
-            parser().print_help()
+            top.print_help()
             return EXIT_OK
         return _console(console_parser().parse_args(argv))
     except ConsoleError as exc:
@@ -376,7 +394,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def commands() -> list[str]:
     """The headless commands: the parser's subcommands (each has a _cmd_<name> handler)."""
-    return list(parser()._subparsers._group_actions[0].choices)
+    return _subcommands(parser())
+
+
+def _subcommands(top: argparse.ArgumentParser) -> list[str]:
+    return list(top._subparsers._group_actions[0].choices)
 
 
 def _err(text: str) -> None:
@@ -769,12 +791,13 @@ def _cmd_infer(args) -> int:
 
 def pick_model(client, model: str | None) -> str:
     """``-m`` as given, else a ready image classifier (the generated ensembles first)."""
-    from triton_console.tui.core.classify.classifier import image_models
     from triton_console.tui.core.client.client import check_model_name, preferred_model
-    from triton_console.tui.core.server.controller import list_models
 
     if model:
         return check_model_name(model)
+    from triton_console.tui.core.classify.classifier import image_models
+    from triton_console.tui.core.server.controller import list_models  # only to choose (its imports cost)
+
     ready = [m.name for m in list_models(client)[0] if m.state == "READY"]
     candidates = list(image_models(client, ready[:200]))
     if not candidates:
@@ -807,7 +830,10 @@ def _cmd_classify(args) -> int:
         if info.untrained:
             _err(f"WARNING: {model} has random (untrained) weights: these predictions are meaningless")
     failed = False
-    for item in classify_files(client, model, args.images, args.k, scaling=args.scaling, labels=labels):
+    items = classify_files(
+        client, model, args.images, args.k, scaling=args.scaling, labels=labels, per_request=args.batch
+    )
+    for item in items:
         record = item.to_dict()
         failed |= item.error is not None
         if args.json:
@@ -851,7 +877,7 @@ def _cmd_bench(args) -> int:
     client = _client(args)
     if args.images:
         model = pick_model(client, args.model)
-        workload = loadgen.image_workload(client, model, args.images)
+        workload = loadgen.image_workload(client, model, args.images, per_request=args.batch)
     elif args.model:
         from triton_console.tui.core.client.client import check_model_name
 
