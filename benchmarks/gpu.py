@@ -274,10 +274,14 @@ def top1_check(repo: Path, url: str, paths: list[str]) -> dict:
 def input_data(paths: list[str], target: Path, name: str = "INPUT") -> Path:
     """perf_analyzer's --input-data: one entry per image, sent round-robin: its bytes as UINT8 [n] (INPUT),
     or as one BYTES element (IMAGES [1], the fused-bytes layout; ``-b k`` repeats it k times per request)."""
+    import struct
+
     entries = []
     for p in paths:
         data = Path(p).read_bytes()
         shape = [len(data)] if name == "INPUT" else [1]
+        if name != "INPUT":  # BYTES travel in their wire form: a 4-byte little-endian length, then the bytes
+            data = struct.pack("<I", len(data)) + data
         entries.append({name: {"b64": base64.b64encode(data).decode(), "shape": shape}})
     target.write_text(json.dumps({"data": entries}))
     return target
@@ -498,7 +502,9 @@ def main() -> int:
     ap.add_argument("--smoke", action="store_true", help="a short run: fused only, one level per image set")
     ap.add_argument("--tuning-sweep", action="store_true", help="reload the fused model with other settings")
     ap.add_argument(
-        "--skip", default="", help="comma list of stages to skip: limits,top1,ensemble,seed,backbone"
+        "--skip",
+        default="",
+        help="comma list of stages to skip: limits,decoders,top1,bench,ensemble,seed,backbone",
     )
     ap.add_argument("--window-ms", type=int, default=2000)
     ap.add_argument(
@@ -567,7 +573,8 @@ def main() -> int:
     # -- 2. limits
     if "limits" not in skip:
         note("backbone_limit", backbone_limit((1, 64, 256) if not args.smoke else (64,)))
-        decode_sets = decoders(sets, images, note)
+        mug = [p for p in images if Path(p).name == "mug.jpg"]
+        decode_sets = decoders(sets, images, note) if "decoders" not in skip else {**sets, "mug": mug}
         dl = {k: decoder_limit(ours, RESNET.fused, v) for k, v in decode_sets.items()}
         dl.update(
             {
@@ -594,10 +601,10 @@ def main() -> int:
     levels = {
         "fused": {"qa": [(64, 1), (128, 1), (256, 1), (512, 1)], "three": [(64, 1), (256, 1)]},
         "fused-bytes": {
-            "qa": [(128, 1), (256, 1), (32, 4), (64, 4), (128, 4), (8, 16), (16, 16), (32, 16)],
+            "qa": [(128, 1), (256, 1), (32, 4), (64, 4), (8, 16), (16, 16)],
             "three": [(256, 1), (64, 4), (16, 16)],
         },
-        "ensemble": {"qa": [(64, 1), (256, 1)], "three": [(64, 1), (256, 1)]},
+        "ensemble": {"qa": [(256, 1)], "three": [(256, 1)]},
     }
     if args.smoke:
         levels = {"fused": {"qa": [(256, 1)], "three": [(256, 1)]}, "fused-bytes": {"qa": [(16, 16)]}}
@@ -660,10 +667,11 @@ def main() -> int:
             save()
             loads["fused-bytes"] = load("fused-bytes", RESNET.fused_bytes, url)
             save()
-            note(
-                "bench_fused_qa",
-                bench_processes(s.grpc_url, RESNET.fused, qa, 8, 32, 600 if args.smoke else 1500),
-            )
+            if "bench" not in skip:
+                note(
+                    "bench_fused_qa",
+                    bench_processes(s.grpc_url, RESNET.fused, qa, 8, 32, 600 if args.smoke else 1500),
+                )
             if not args.smoke and "ensemble" not in skip:
                 loads["ensemble"] = load("ensemble", RESNET.ensemble, url)
                 save()
@@ -697,7 +705,7 @@ def main() -> int:
     if pa is not None and not args.smoke and "seed" not in skip:
         s = serve(seed, "seed-style")
         try:
-            levels["seed"] = {"qa": [(64, 1), (256, 1)], "three": [(64, 1), (256, 1)]}
+            levels["seed"] = {"qa": [(256, 1)], "three": [(64, 1), (256, 1)]}
             result["perf_analyzer"]["seed"] = load(
                 "seed", RESNET.ensemble, s.grpc_url.removeprefix("grpc://")
             )
