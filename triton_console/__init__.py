@@ -23,9 +23,6 @@ def __getattr__(name: str) -> str:
     """``__version__`` on demand: importlib.metadata costs ~30 ms, which every one-shot command would pay."""
     if name != "__version__":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        from importlib.metadata import version
+    from triton_console.common.version import version
 
-        return version("triton-console")
-    except Exception:  # noqa: BLE001 (a checkout that was never installed)
-        return "0+unknown"
+    return version()
