@@ -18,6 +18,8 @@ measured in the same run.
 6. one-shot ``triton-console classify IMAGE`` as a whole process vs the seed-style client script
    (benchmarks/seed_client.py: tritonclient, Pillow, numpy) on the same server and image, interleaved.
 
+7. the ensemble's backbone with ``ort_spinning`` "run" (the catalog's) vs "false", two servers, one run.
+
 ``--sections`` runs a subset (the machine is shared: a full run takes many minutes).
 """
 
@@ -56,7 +58,7 @@ SPEC = catalog.MODELS[MODEL_KEY]
 ENSEMBLE, FUSED = SPEC.ensemble, SPEC.fused
 BACKBONE = catalog.backbone("python-onnxruntime").model_name(SPEC)
 LAYOUTS = {"ensemble": ENSEMBLE, "fused": FUSED}
-SECTIONS = ("preprocessing", "latency", "infer", "oneshot", "throughput", "console")
+SECTIONS = ("preprocessing", "latency", "infer", "oneshot", "throughput", "console", "spinning")
 
 
 def p50(xs):
@@ -163,6 +165,57 @@ def python_floor(payloads: dict[str, bytes], n: int, waits: dict[str, float]) ->
                 waited = raw_image_call(server.grpc_url, "identity", {"wait_ms": waits[name]})
                 out[name] = interleaved_p50({"floor": bare, "waited": waited}, data, n)
             return out
+
+
+def spinning_ab(repo: Path, payloads: dict[str, bytes], n: int, reference, others=("false", "true")) -> dict:
+    """The ensemble's backbone with ``ort_spinning`` "run" (the catalog's) against ``others`` ("false": never
+    spin; "true": onnxruntime's default, spin on after a run), in one run: a copy of the repository per value
+    with only that parameter changed, each on its own server, lone requests interleaved in blocks with the
+    in-process reference. Which wins depends on the machine: on a quiet VM whose idle vCPUs halt, "false"
+    pays a wake-up at every parallel step; on cores busy with other work, spinning takes their time."""
+    import shutil
+
+    from google.protobuf import text_format
+
+    from triton_console.build_tools import repository
+
+    with tempfile.TemporaryDirectory(prefix="tc-spin-") as tmp:
+        roots = {"run": repo}
+        for value in others:
+            other = roots[value] = Path(tmp) / value
+            for name in ("preprocess", "postprocess", BACKBONE, ENSEMBLE):
+                shutil.copytree(repo / name, other / name)
+            config = repository.read_config(other / BACKBONE / "config.pbtxt")
+            config.parameters["ort_spinning"].string_value = value
+            (other / BACKBONE / "config.pbtxt").write_text(text_format.MessageToString(config))
+        servers = {}
+        try:
+            for key, root in roots.items():
+                cfg = srv.ServerConfig(
+                    root, *srv.free_ports(3), model_control="explicit", load_models=[ENSEMBLE]
+                )
+                servers[key] = srv.ManagedServer(cfg)
+                servers[key].start()
+            for s in servers.values():
+                s.wait_ready(300)
+            paths = {"reference": reference}
+            for key, s in servers.items():
+                c = TritonClient(s.grpc_url, "grpc", timeout=60)
+                paths[f"ensemble_{key}"] = lambda d, c=c: classifier.classify(c, ENSEMBLE, d, 5)
+            for d in payloads.values():
+                for fn in paths.values():
+                    timed(lambda fn=fn, d=d: fn(d), 3)
+            out = {}
+            for name, d in payloads.items():
+                p = interleaved_p50(paths, d, n)
+                out[name] = {"reference_p50": p["reference"]}
+                for k in servers:
+                    out[name][f"{k}_p50"] = p[f"ensemble_{k}"]
+                    out[name][f"{k}_vs_reference"] = p[f"ensemble_{k}"] / p["reference"]
+            return out
+        finally:
+            for s in servers.values():
+                s.stop()
 
 
 def thread_pipeline(repo: Path, datas: list[bytes], n: int, batch: int = 8) -> dict:
@@ -520,6 +573,11 @@ def main() -> int:
             results["infer"] = infer_vs_bare(client, server.grpc_url, args.requests * 2)
             print(json.dumps(results["infer"]), flush=True)
 
+        # -- 7. the ensemble's backbone spinning during runs ("run") or never ("false"), in one run
+        if "spinning" in sections:
+            results["spinning"] = spinning_ab(repo, payloads, args.requests, reference)
+            print(json.dumps(results["spinning"]), flush=True)
+
         # -- 6. one-shot classify as a process vs the seed-style client
         if "oneshot" in sections:
             car = paths[names.index("car.jpg")] if "car.jpg" in names else paths[0]
@@ -663,6 +721,12 @@ def render(r: dict) -> str:
             f"infer {i['model']} FP32 {i['shape']}: console {i['console_p50']:.2f} ms vs bare tritonclient "
             f"{i['bare_p50']:.2f} ms p50: {i['ratio']:.3f}×",
         ]
+    if "spinning" in r:
+        out += ["", "the ensemble's backbone by ort_spinning (lone requests, p50 ms and vs the reference)"]
+        for n, v in r["spinning"].items():
+            keys = [k.removesuffix("_p50") for k in v if k.endswith("_p50") and k != "reference_p50"]
+            cells = "   ".join(f"{k} {v[k + '_p50']:6.2f} ({v[k + '_vs_reference']:.2f}×)" for k in keys)
+            out.append(f"  {n:<14} reference {v['reference_p50']:6.2f}   {cells}")
     if "oneshot" in r:
         o = r["oneshot"]
         out += [
