@@ -1,17 +1,20 @@
-"""The GPU benchmark of record, run on the lent H100 by benchmarks/gpu_device.sh (see the README's GPU section).
+"""The GPU benchmark of record, run on the lent H200 by benchmarks/gpu_device.sh (docs/performance.md).
 
 One run, one machine, the same images and the same load generator for every layout:
 
-1. builds ResNet50 (random weights: throughput only) as the fused model and as our three-step ensemble in
-   one repository, the seed-style ensemble (full Pillow decode, same tuning otherwise) in another, and
-   EfficientNet-Lite0 (ImageNet weights) in both layouts for the top-1 check;
+1. builds ResNet50 (random weights: throughput only) as the fused model, the fused-bytes model (IMAGES BYTES:
+   k images per request) and our three-step ensemble in one repository, the seed-style ensemble (full Pillow decode, same tuning otherwise) in another, and
+   EfficientNet-Lite0 (ImageNet weights) in the three layouts for the top-1 check;
 2. limits, in-process, before any server runs: the backbone with CUDA graphs (fp16, batch 1/64/256) and
-   nvJPEG decode + resize/crop/normalise (the QA-size images; the three images), one and several threads;
+   every decoder on the same images (torchvision nvJPEG with one and three threads, Pillow draft in threads
+   and in one process per core, nvImageCodec's hardware engines and hybrid path when its wheels are
+   carried; ``--decoders-only`` runs just these), and the fused model's own decoder, routed by size or not;
 3. top-1 of every test image: Pillow + fp32 torch on the CPU (the reference) vs the fused model and the
-   ensemble through the server (nvJPEG + fp16), and the fused model's own runtime in fp32 on the GPU;
-4. perf_analyzer (NVIDIA's C++ load generator, gRPC, batch 1, the images' bytes round-robin from
-   ``--input-data``) at several concurrencies: fused, ensemble and seed-style, QA-size images and the
-   three images; our own ``bench`` (8 processes) next to it at one concurrency;
+   ensemble through the server (nvJPEG + fp16), fused-bytes with 1, 3 and 16 images per request, and the
+   fused model's own runtime in fp32/fp16 with nvJPEG, with Pillow only and routed;
+4. perf_analyzer (NVIDIA's C++ load generator, gRPC, the images' bytes round-robin from ``--input-data``)
+   at several concurrencies: fused, fused-bytes with ``-b`` 1 / 4 / 16, ensemble and seed-style, QA-size
+   images and the three images; our own ``bench`` (8 processes) next to it at one concurrency;
 5. the backbone model alone through the server over CUDA shared memory (perf_analyzer) vs its in-process
    limit at the same batch size;
 6. optionally (``--tuning-sweep``) the fused model reloaded with other instance/worker counts.
