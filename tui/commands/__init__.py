@@ -10,6 +10,7 @@ from triton_console.tui.commands import (
     compare,
     engine,
     export,
+    generate,
     infer,
     metrics,
     serve,
@@ -18,5 +19,19 @@ from triton_console.tui.commands import (
     tune,
 )
 
-MODULES = (build, export, engine, serve, status, metrics, servers, infer, classify, bench, compare, tune)
+MODULES = (
+    build,
+    export,
+    engine,
+    serve,
+    status,
+    metrics,
+    servers,
+    infer,
+    generate,
+    classify,
+    bench,
+    compare,
+    tune,
+)
 NAMES: tuple[str, ...] = tuple(m.NAME for m in MODULES)
