@@ -388,3 +388,33 @@ def write_tuning(root: Path) -> Path:
     _model(root, "per_request", _sleeper_config("per_request"), per_request)
     _model(root, "per_execution", _sleeper_config("per_execution"), per_execution)
     return root
+
+
+COLD_S = 1.5  # the cold model's first execute (a lazy init, a JIT, a cache fill)
+
+COLD = """import time
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        self.warm = False
+
+    def execute(self, requests):
+        if not self.warm:
+            time.sleep(COLD_S)
+            self.warm = True
+        responses = []
+        for request in requests:
+            x = pb_utils.get_input_tensor_by_name(request, "X").as_numpy()
+            responses.append(pb_utils.InferenceResponse([pb_utils.Tensor("Y", (x + 1).astype(np.float32))]))
+        return responses
+"""
+
+
+def write_cold(root: Path) -> Path:
+    """``cold``: fast, except that each instance's first execute sleeps COLD_S (what a warm-up absorbs)."""
+    _model(root, "cold", _sleeper_config("cold"), COLD.replace("COLD_S", str(COLD_S)))
+    return root

@@ -16,8 +16,8 @@ from textual.widgets import Button, Static, TextArea
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.server.controller import ServerController
+from triton_console.tui.core.tune import coldstart, deploy
 from triton_console.tui.core.tune import config as cfg
-from triton_console.tui.core.tune import deploy
 from triton_console.tui.hints import worded
 from triton_console.tui.text import join, plain
 
@@ -78,6 +78,8 @@ class ConfigEditScreen(ModalScreen[str | None]):
         Binding("ctrl+s", "apply", "Apply", id="config.apply"),
         Binding("ctrl+o", "write", "Write", id="config.write"),
         Binding("ctrl+r", "revert", "Revert", id="config.revert"),
+        # priority: the TextArea's own ctrl+w deletes a word
+        Binding("ctrl+w", "warmup", "Insert warm-up", id="config.warmup", priority=True),
     ]
     DEFAULT_CSS = """
     ConfigEditScreen { align: center middle; }
@@ -113,6 +115,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
                 yield Button("Apply ^s", id="apply", compact=True, variant="primary")
                 yield Button("Write ^o", id="write", compact=True)
                 yield Button("Revert ^r", id="revert", compact=True)
+                yield Button("Warm-up ^w", id="warmup", compact=True)
                 yield Button("Close esc", id="close", compact=True)
 
     def on_mount(self) -> None:
@@ -193,6 +196,8 @@ class ConfigEditScreen(ModalScreen[str | None]):
             except (OSError, UnicodeDecodeError):
                 same = False
             state = "applied (the same as the file)" if same else "applied, not written"
+            # an apply is a load: its first request against the warm ones (a warm-up shows here)
+            state += "; " + coldstart.measure(self.target.client, self.model, config).describe()
             self.post_message(ConfigDone("apply", state, None))
         except ConsoleError as exc:
             self.post_message(ConfigDone("apply", None, worded(exc)))
@@ -212,6 +217,37 @@ class ConfigEditScreen(ModalScreen[str | None]):
             self.post_message(ConfigDone("revert", "reverted: the files' config serves", None))
         except ConsoleError as exc:
             self.post_message(ConfigDone("revert", None, worded(exc)))
+
+    def action_warmup(self) -> None:
+        """Append a model_warmup block feeding zero data of every input's dtype and dims: once applied, each
+        load runs it before the model turns READY, so the first user request meets a warm model."""
+        if self.source is None:
+            self.app.notify("wait: the config is still being read", severity="warning")
+            return
+        config = self._check()
+        if config is None:
+            self.app.notify("the text does not parse: fix it before inserting a warm-up", severity="error")
+            return
+        if coldstart.has_warmup(config):
+            self.app.notify("the config already has a model_warmup block", severity="warning")
+            return
+        try:
+            block = coldstart.warmup_block(config)
+        except ConsoleError as exc:
+            self.app.notify(exc.message, severity="error")
+            return
+        area = self.query_one("#config-text", TextArea)
+        end = area.document.end
+        area.insert(("" if area.text.endswith("\n") else "\n") + coldstart.block_text(block), end)
+        area.scroll_cursor_visible()
+        inputs = ", ".join(block.inputs)
+        self._say(
+            join(
+                ("warm-up inserted ", "bold"),
+                plain(f"(zero data for {inputs}); "),
+                "^s applies it: each load then runs it before the model is READY",
+            )
+        )
 
     def action_write(self) -> None:
         if not self._ready():
@@ -259,7 +295,12 @@ class ConfigEditScreen(ModalScreen[str | None]):
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        actions = {"apply": self.action_apply, "write": self.action_write, "revert": self.action_revert}
+        actions = {
+            "apply": self.action_apply,
+            "write": self.action_write,
+            "revert": self.action_revert,
+            "warmup": self.action_warmup,
+        }
         actions.get(event.button.id or "", self.action_close)()
 
     def action_close(self) -> None:

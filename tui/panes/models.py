@@ -18,6 +18,7 @@ from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.client import UNREACHABLE, check_model_name
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
+from triton_console.tui.core.tune import coldstart
 from triton_console.tui.hints import worded
 from triton_console.tui.messages import ModelDetail, Notice, PollRequested
 from triton_console.tui.text import cell, name, plain
@@ -151,6 +152,7 @@ class ModelsPane(Horizontal):
         # Load/unload requests run one after another: a load sent while an unload is still in flight
         # can be undone by that unload finishing after it.
         self._lu_lock = threading.Lock()
+        self._cold: dict[str, str] = {}  # model -> its cold start at the last load, in words
 
     def compose(self) -> ComposeResult:
         with Vertical(id="left"):
@@ -271,6 +273,8 @@ class ModelsPane(Horizontal):
             p = client.model_statistics(name)
             return [("statistics", "\n".join([stats_text(p.items), *p.problems]))]
 
+        if name in self._cold:
+            parts.append(("cold start (after the last l)", self._cold[name]))
         _ = (
             section("metadata", lambda: [("metadata", metadata_text(client.model_metadata(name)))])
             and section("config", config)
@@ -349,7 +353,11 @@ class ModelsPane(Horizontal):
                     client.load_model(name)
                 else:
                     client.unload_model(name)
-            self.post_message(Notice(f"{name}: {'reloaded' if reload else what + 'ed'}"))
+            cold = ""
+            if what == "load":  # the first request after the load against the warm ones
+                self._cold[name] = coldstart.measure(client, name).describe()
+                cold = f"; {self._cold[name]}"
+            self.post_message(Notice(f"{name}: {'reloaded' if reload else what + 'ed'}{cold}"))
         except ConsoleError as exc:
             self.post_message(Notice(worded(exc), f"{what} failed", "error"))
         self.post_message(PollRequested([name]))

@@ -24,8 +24,8 @@ from triton_console.common.errors import EXIT_USAGE, ConsoleError
 from triton_console.tui.core.client.client import MODEL_CONTROL
 from triton_console.tui.core.client.stats import breakdown, statistics
 from triton_console.tui.core.load import loadgen
+from triton_console.tui.core.tune import coldstart, deploy, fields, memory
 from triton_console.tui.core.tune import config as cfg
-from triton_console.tui.core.tune import deploy, fields, memory
 
 _CONSTRAINED = re.compile(r"^throughput@p99<=(\d+(?:\.\d+)?)$")
 
@@ -78,6 +78,7 @@ class Trial:
     queue_ms: float | None = None
     compute_ms: float | None = None
     memory_bytes: int | None = None
+    model_warmup: bool = False  # the config warms the model up at load (first_request_ms then meets it warm)
 
     def to_dict(self) -> dict:
         def r(x):
@@ -93,6 +94,7 @@ class Trial:
             out[k] = r(getattr(self, k))
         for k in ("queue_ms", "compute_ms", "memory_bytes"):
             out[k] = r(getattr(self, k))
+        out["model_warmup"] = self.model_warmup
         return out
 
     @classmethod
@@ -100,7 +102,7 @@ class Trial:
         mode = "rate" if "rate" in d else "concurrency"
         keys = ("throughput", "p50_ms", "p95_ms", "p99_ms", "first_request_ms", "avg_batch", "queue_ms")
         t = cls(dict(d.get("set") or {}), mode, d.get(mode), d.get("status", "ok"), d.get("reason"))
-        for k in (*keys, "compute_ms", "memory_bytes", "errors"):
+        for k in (*keys, "compute_ms", "memory_bytes", "errors", "model_warmup"):
             if d.get(k) is not None:
                 setattr(t, k, d[k])
         return t
@@ -292,6 +294,7 @@ def _config_trials(
         if cancel.is_set():
             break  # a step cut short is no figure
         trial.first_request_ms = first
+        trial.model_warmup = coldstart.has_warmup(config)
         trial.memory_bytes = (
             memory.stub_rss(target.repository, target.name, memory.instance_count(config))
             if target.file

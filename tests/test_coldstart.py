@@ -1,0 +1,169 @@
+"""Cold start and warm-up on a real server (explicit mode) with a model whose first execute is slow
+(tests/modelzoo.py's ``cold``): without a model_warmup block the first request after a load pays for it;
+with the block the console generates, the load pays and the first request is fast. Measured by the core,
+by every tune trial, by the Models pane's l, and by the config editor's apply after its ctrl+w."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import modelzoo
+
+pytestmark = pytest.mark.server
+
+COLD_MS = modelzoo.COLD_S * 1000
+FAST_MS = COLD_MS / 2  # a generous bound for a warm request (milliseconds when the machine is idle)
+
+
+@pytest.fixture(scope="module")
+def cold_server(tmp_path_factory):
+    from triton_console.tui.core.server import process as srv
+
+    root = modelzoo.write_cold(tmp_path_factory.mktemp("cold") / "models")
+    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
+    with srv.ManagedServer(cfg) as s:
+        s.start()
+        s.wait_ready(timeout=180)
+        yield s
+
+
+@pytest.fixture
+def target(cold_server):
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.tune.deploy import Target, revert
+
+    client = TritonClient(cold_server.grpc_url, "grpc", timeout=60)
+    t = Target(client, "cold", cold_server.cfg.repository, lambda: list(cold_server.log))
+    saved = t.file.read_bytes()
+    yield t
+    t.file.write_bytes(saved)
+    t.file.with_name("config.pbtxt.bak").unlink(missing_ok=True)
+    revert(t)  # the files' config (no warm-up) serves again
+    client.close()
+
+
+def test_the_generated_warm_up_block_moves_the_cold_start_into_the_load(target):
+    import time
+
+    from triton_console.tui.core.tune import coldstart, deploy
+
+    base = deploy.file_config(target)
+    deploy.apply(target, base)  # a fresh instance: its first execute is cold
+    without = coldstart.measure(target.client, "cold")
+    assert not without.has_warmup
+    assert without.first_ms >= COLD_MS * 0.9, without.describe()
+    assert without.warm_p50_ms < FAST_MS, without.describe()
+    assert "no model_warmup in the config" in without.describe()
+
+    warmed = deploy.file_config(target)
+    warmed.model_warmup.append(coldstart.warmup_block(warmed, "random", count=2))
+    t0 = time.perf_counter()
+    deploy.apply(target, warmed)
+    assert (time.perf_counter() - t0) * 1000 >= COLD_MS * 0.9  # the load ran the warm-up
+    served = target.client.model_config("cold")
+    assert served.model_warmup[0].inputs["X"].random_data
+    with_block = coldstart.measure(target.client, "cold")
+    assert with_block.has_warmup
+    assert with_block.first_ms < FAST_MS, with_block.describe()
+
+
+def test_every_tune_trial_times_its_first_request_and_says_whether_it_warms_up(target):
+    from triton_console.tui.core.load import loadgen
+    from triton_console.tui.core.tune import coldstart, deploy, fields, sweep
+
+    work = loadgen.tensor_workload(target.client, "cold", {"X": "ones"})
+    sets = [fields.parse_set("instance_group.count=1")]
+
+    def trial():
+        result = sweep.run(target, work, sets, [1], requests=8, warmup=2)
+        (t,) = result.trials
+        assert t.status == "ok", t.reason
+        return t, result.to_dict()["trials"][0]
+
+    t, d = trial()
+    assert t.first_request_ms >= COLD_MS * 0.9 and t.p50_ms < FAST_MS
+    assert d["model_warmup"] is False and d["first_request_ms"] == round(t.first_request_ms, 3)
+
+    config = deploy.file_config(target)
+    deploy.write(target, coldstart.insert(target.file.read_text(), coldstart.warmup_block(config)))
+    t, d = trial()  # the trial's config is the file's, now with the block
+    assert d["model_warmup"] is True
+    assert t.first_request_ms < FAST_MS
+
+
+def test_warm_up_block_text_parses_and_feeds_every_input():
+    from triton_console.common.errors import ConsoleError
+    from triton_console.tui.core.tune import coldstart
+    from triton_console.tui.core.tune import config as cfg
+
+    text = (
+        'name: "m"\nbackend: "python"\nmax_batch_size: 4\n'
+        'input [ { name: "A" data_type: TYPE_FP16 dims: [ -1, 3 ] }, '
+        '{ name: "S" data_type: TYPE_STRING dims: [ 1 ] } ]\n'
+        'output [ { name: "Y" data_type: TYPE_FP32 dims: [ 1 ] } ]\n'
+    )
+    config = cfg.parse(text, "m")
+    block = coldstart.warmup_block(config, "random", files={})
+    parsed = cfg.parse(coldstart.insert(text, block), "m")
+    w = parsed.model_warmup[0]
+    assert w.batch_size == 1 and w.count == 1
+    assert list(w.inputs["A"].dims) == [1, 3] and w.inputs["A"].random_data
+    assert w.inputs["S"].zero_data  # Triton has no random strings
+    with pytest.raises(ConsoleError, match="zero or random"):
+        coldstart.warmup_block(config, "ones")
+
+
+def test_models_l_shows_the_cold_start_and_the_editor_inserts_a_warm_up_that_removes_it(cold_server, target):
+    import asyncio
+    import re
+
+    from textual.widgets import TextArea
+
+    from tests.helpers import lines_of, rendered, rows, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    original = target.file.read_text()
+    opts = ConsoleOptions(url=cold_server.grpc_url, protocol="grpc", repository=cold_server.cfg.repository)
+
+    def first_ms(text: str) -> float:
+        text = " ".join(text.split())  # as wrapped on screen
+        return float(re.search(r"first request ([\d.]+) ms, warm p50 [\d.]+ ms", text).group(1))
+
+    async def scenario():
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("3")
+            index = app.query_one("#index")
+            await wait_for(pilot, lambda: "cold" in rows(index), 30, "the model list")
+            index.move_cursor(row=index.get_row_index("cold"))
+            await pilot.pause(0.2)
+            await pilot.press("l")  # a reload: a fresh instance, cold
+            detail = app.query_one("#detail-text")
+
+            def shown() -> str:
+                return " ".join(" ".join(lines_of(detail)).split())
+
+            await wait_for(pilot, lambda: "cold start" in shown(), 30, "the cold start", show=shown)
+            seen = shown()
+            assert first_ms(seen) >= COLD_MS * 0.9 and "no model_warmup in the config" in seen
+
+            await pilot.press("e")
+            screen = app.screen
+            area = screen.query_one("#config-text", TextArea)
+            await wait_for(pilot, lambda: area.text == original, 20, "the file's text in the editor")
+            await pilot.press("ctrl+w")
+            await pilot.pause(0.2)
+            assert area.text.startswith(original)
+            assert "model_warmup [" in area.text and "zero_data: true" in area.text
+            assert "✓ parses" in rendered(screen.query_one("#config-check"))
+            state = screen.query_one("#config-state")
+            assert "warm-up inserted" in rendered(state)
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "applied, not written" in rendered(state), 30, "applied")
+            said = rendered(state)
+            assert "model_warmup in the config" in said and first_ms(said) < FAST_MS, said
+            assert target.file.read_text() == original  # applied only
+            await pilot.press("escape")
+            await pilot.press("q")
+
+    asyncio.run(scenario())

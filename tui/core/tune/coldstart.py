@@ -1,0 +1,160 @@
+"""Cold start and warm-up: how slow a model's first request after a load is against its warm p50, and the
+``model_warmup`` block that moves that cost into the load (Triton runs the warm-up requests before the model
+turns READY, so the first user request meets a warm model).
+
+The request is the one the Try form and ``infer`` build from the model's metadata (infer.plan_inputs); the
+warm-up block is Triton's own ModelWarmup message (model_config_pb2), printed with text_format.
+"""
+
+from __future__ import annotations
+
+import statistics
+import struct
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from triton_console.common import fsutil
+from triton_console.common.errors import EXIT_USAGE, ConsoleError
+from triton_console.tui.core.client.client import TritonClient
+
+WARM_REQUESTS = 5  # after the first: enough for a p50 in well under a second on a small model
+KINDS = ("zero", "random")
+
+
+@dataclass
+class ColdStart:
+    """The first request after a load against the warm ones; ``reason`` says why nothing was measured."""
+
+    model: str
+    has_warmup: bool
+    first_ms: float | None = None
+    warm_p50_ms: float | None = None
+    reason: str | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.first_ms is None or not self.warm_p50_ms:
+            return None
+        return self.first_ms / self.warm_p50_ms
+
+    def describe(self) -> str:
+        warmup = "model_warmup in the config" if self.has_warmup else "no model_warmup in the config"
+        if self.first_ms is None:
+            return f"not measured: {self.reason}; {warmup}"
+        ratio = f" ({self.ratio:.1f}×)" if self.ratio is not None else ""
+        return f"first request {self.first_ms:.1f} ms, warm p50 {self.warm_p50_ms:.1f} ms{ratio}; {warmup}"
+
+    def to_dict(self) -> dict:
+        def r(x):
+            return None if x is None else round(x, 3)
+
+        return {
+            "model": self.model,
+            "first_request_ms": r(self.first_ms),
+            "warm_p50_ms": r(self.warm_p50_ms),
+            "model_warmup": self.has_warmup,
+            "reason": self.reason,
+        }
+
+
+def has_warmup(config) -> bool:
+    return len(config.model_warmup) > 0
+
+
+def small_request(client: TritonClient, model: str):
+    """One batch-1 request from the model's metadata (random data; a variable dimension taken as 1)."""
+    from triton_console.tui.core.request import infer
+
+    info = client.model_info(model)
+    batched = info.batched
+    shapes = {}
+    for t in info.metadata.inputs:
+        dims = list(t.shape[1:] if batched else t.shape)
+        if -1 in dims:
+            shapes[t.name] = ",".join("1" if d == -1 else str(d) for d in dims)
+    return infer.plan_inputs(info, shapes=shapes)
+
+
+def measure(client: TritonClient, model: str, config=None, warm: int = WARM_REQUESTS) -> ColdStart:
+    """Time the first request (call this right after the load) and ``warm`` more; never raises for the
+    model's sake: a request that cannot be built or fails is the ``reason``."""
+    from triton_console.tui.core.request import infer
+
+    try:
+        config = config if config is not None else client.model_config(model)
+        out = ColdStart(model, has_warmup(config))
+    except ConsoleError as exc:
+        return ColdStart(model, False, reason=exc.message)
+    try:
+        plans = small_request(client, model)
+        t0 = time.perf_counter()
+        infer.run(client, model, plans)
+        out.first_ms = (time.perf_counter() - t0) * 1000.0
+        times = []
+        for _ in range(warm):
+            t0 = time.perf_counter()
+            infer.run(client, model, plans)
+            times.append((time.perf_counter() - t0) * 1000.0)
+        out.warm_p50_ms = statistics.median(times) if times else None
+    except ConsoleError as exc:
+        out.reason = exc.message
+    return out
+
+
+# ------------------------------------------------------------------------------------------ warm-up block
+
+
+def warmup_block(config, kind: str = "zero", count: int = 1, files: dict[str, str] | None = None):
+    """A ModelWarmup named ``warmup_<kind>`` feeding every input of ``config``: zero or random data of its
+    dtype and dims (a variable dimension as 1; BYTES inputs always zero data, i.e. empty strings, unless
+    ``files`` names a file in the model's ``warmup/`` folder, see :func:`write_sample`)."""
+    from tritonclient.grpc import model_config_pb2 as pb
+
+    if kind not in KINDS:
+        raise ConsoleError(f"warm-up data {kind!r}: zero or random", exit_code=EXIT_USAGE)
+    if count < 1:
+        raise ConsoleError("warm-up count must be at least 1", exit_code=EXIT_USAGE)
+    if not config.input:
+        raise ConsoleError(f"{config.name}: the config declares no inputs to warm up", exit_code=EXIT_USAGE)
+    files = files or {}
+    w = pb.ModelWarmup(name=f"warmup_{kind}", batch_size=1, count=count)
+    for t in config.input:
+        i = w.inputs[t.name]
+        i.data_type = t.data_type
+        i.dims.extend([1 if d == -1 else d for d in t.dims])
+        if t.name in files:
+            i.input_data_file = files[t.name]
+        elif kind == "random" and t.data_type != pb.TYPE_STRING:
+            i.random_data = True
+        else:
+            i.zero_data = True
+    return w
+
+
+def block_text(warmup) -> str:
+    """The block as it reads inside a config.pbtxt."""
+    from google.protobuf import text_format
+
+    body = text_format.MessageToString(warmup, indent=2)
+    return "model_warmup [\n  {\n" + "".join(f"  {ln}\n" for ln in body.splitlines()) + "  }\n]\n"
+
+
+def insert(text: str, warmup) -> str:
+    """``text`` with the block appended (the editor's insert; the caller checks the result parses)."""
+    return text.rstrip("\n") + "\n" + block_text(warmup)
+
+
+def write_sample(model_dir: Path, input_name: str, sample: str) -> str:
+    """Write ``sample`` as one BYTES element (Triton's layout: a 4-byte little-endian length, then the bytes)
+    into ``<model_dir>/warmup/<input>.bin``; returns the name for ``input_data_file``. An existing file of
+    another content is not overwritten."""
+    data = sample.encode()
+    raw = struct.pack("<I", len(data)) + data
+    name = f"{input_name}.bin"
+    path = Path(model_dir) / "warmup" / name
+    if path.exists() and path.read_bytes() != raw:
+        raise ConsoleError(f"{path} exists with other data: not overwritten", exit_code=EXIT_USAGE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fsutil.write_bytes(path, raw)
+    return name
