@@ -20,6 +20,9 @@ measured in the same run.
 
 7. the ensemble's backbone with ``ort_spinning`` "run" (the catalog's) vs "false", two servers, one run.
 
+8. ``tune``: the tuner's figure for a trial vs ``triton-console bench`` at the same config and load (a model
+   that sleeps 40 ms per request, two instances, four in flight; its own explicit-mode server, seconds).
+
 ``--sections`` runs a subset (the machine is shared: a full run takes many minutes).
 """
 
@@ -58,7 +61,7 @@ SPEC = catalog.MODELS[MODEL_KEY]
 ENSEMBLE, FUSED = SPEC.ensemble, SPEC.fused
 BACKBONE = catalog.backbone("python-onnxruntime").model_name(SPEC)
 LAYOUTS = {"ensemble": ENSEMBLE, "fused": FUSED}
-SECTIONS = ("preprocessing", "latency", "infer", "oneshot", "throughput", "console", "spinning")
+SECTIONS = ("preprocessing", "latency", "infer", "oneshot", "throughput", "console", "spinning", "tune")
 
 
 def p50(xs):
@@ -495,6 +498,12 @@ def main() -> int:
         "images": names,
     }
 
+    if "tune" in sections:
+        results["tune"] = tune_vs_bench()
+        print(json.dumps(results["tune"]), flush=True)
+        if sections == {"tune"}:  # no classifier repository to build
+            return finish(results, Path(args.out))
+
     tmp = tempfile.mkdtemp(prefix="tc-bench-")
     repo = Path(args.repository) if args.repository else Path(tmp) / "repo"
     if not args.repository:
@@ -618,11 +627,70 @@ def main() -> int:
     finally:
         server.stop()
 
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2))
+    return finish(results, Path(args.out))
+
+
+def finish(results: dict, out: Path) -> int:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
     print(render(results))
-    print(done_line(Path(args.out)), flush=True)
+    print(done_line(out), flush=True)
     return 0
+
+
+def tune_vs_bench(concurrency: int = 4, requests: int = 100) -> dict:
+    """One tune trial (instance_group.count=2 at ``concurrency`` in flight) and ``triton-console bench`` at the
+    same config and load, on tests/modelzoo.py's ``per_request`` model (40 ms per request: ≈ 50 req/s with two
+    instances, whatever the client): the two must agree within 10%."""
+    from tests import modelzoo
+    from triton_console.tui.core.tune import deploy, fields, sweep
+
+    root = modelzoo.write_tuning(Path(tempfile.mkdtemp(prefix="tc-tune-")) / "models")
+    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["per_request"])
+    with srv.ManagedServer(cfg) as server:
+        server.start()
+        server.wait_ready(timeout=180)
+        client = TritonClient(server.grpc_url, "grpc", timeout=60)
+        target = deploy.Target(client, "per_request", root, lambda: list(server.log))
+        sets = [fields.parse_set("instance_group.count=2")]
+        work = loadgen.tensor_workload(client, "per_request", {"X": "ones"})
+        trial = sweep.run(target, work, sets, [concurrency], requests=requests, warmup=10).trials[0]
+        if trial.status != "ok":
+            raise RuntimeError(f"the tune trial failed: {trial.reason}")
+        deploy.apply(target, sweep.build(deploy.file_config(target), sets, trial.set))
+        try:
+            argv = [
+                sys.executable,
+                "-m",
+                "triton_console",
+                "bench",
+                "-u",
+                server.grpc_url,
+                "-m",
+                "per_request",
+            ]
+            argv += ["--input", "X=ones", "--concurrency", str(concurrency), "--requests", str(requests)]
+            argv += ["--warmup", "10", "--json"]
+            res = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=True, timeout=120)
+            bench = json.loads(res.stdout.splitlines()[-1])
+        finally:
+            deploy.revert(target)
+            client.close()
+    step = bench["steps"][0] if "steps" in bench else bench
+    out = {
+        "model": "per_request",
+        "set": trial.set,
+        "concurrency": concurrency,
+        "requests": requests,
+        "tune_throughput": trial.throughput,
+        "bench_throughput": step["throughput"],
+        "tune_p50_ms": trial.p50_ms,
+        "bench_p50_ms": step["latency_ms"]["p50"],
+        "first_request_ms": trial.first_request_ms,
+    }
+    out["throughput_ratio"] = out["tune_throughput"] / out["bench_throughput"]
+    out["within_10_percent"] = abs(out["throughput_ratio"] - 1) <= 0.10
+    return out
 
 
 def done_line(out: Path) -> str:
@@ -754,6 +822,14 @@ def render(r: dict) -> str:
                     f"  {key:<8} c={c:>2}: {v['img_s']:6.1f} ({v['vs_thread_pipeline']:.2f}× pipeline)  "
                     f"p50 {v['p50']:.1f} p99 {v['p99']:.1f} ms  errors {v['errors']}"
                 )
+    if "tune" in r:
+        t = r["tune"]
+        out += [
+            "",
+            f"tune vs bench, {t['model']} {t['set']} at {t['concurrency']} in flight: tune {t['tune_throughput']:.1f} "
+            f"req/s, bench {t['bench_throughput']:.1f} req/s: {t['throughput_ratio']:.3f}× "
+            f"({'within' if t['within_10_percent'] else 'NOT within'} 10%)",
+        ]
     if "console" in r:
         s, c, m = r["startup"], r["console"], r["metrics_pane"]
         cl, bs = c["classify"], c["bench_sweep"]
