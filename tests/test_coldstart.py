@@ -89,6 +89,7 @@ def test_every_tune_trial_times_its_first_request_and_says_whether_it_warms_up(t
     t, d = trial()  # the trial's config is the file's, now with the block
     assert d["model_warmup"] is True
     assert t.first_request_ms < FAST_MS
+    assert f"first {t.first_request_ms:.0f} ms (model_warmup)" in t.describe()  # the Tune pane's line
 
 
 def test_warm_up_block_text_parses_and_feeds_every_input():

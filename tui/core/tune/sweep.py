@@ -118,7 +118,14 @@ class Trial:
             f"{what}  {load}  {self.throughput:.1f} req/s  p50 {self.p50_ms:.1f}  p99 {self.p99_ms:.1f} ms"
             + (f"  batch {self.avg_batch:.1f}" if self.avg_batch else "")
             + (f"  errors {self.errors}" if self.errors else "")
+            + self._cold()
         )
+
+    def _cold(self) -> str:
+        """The first request after the load (against the p50 shown before it), and whether it was warmed."""
+        if self.first_request_ms is None:
+            return ""
+        return f"  first {self.first_request_ms:.0f} ms" + (" (model_warmup)" if self.model_warmup else "")
 
 
 @dataclass
