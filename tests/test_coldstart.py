@@ -168,3 +168,23 @@ def test_models_l_shows_the_cold_start_and_the_editor_inserts_a_warm_up_that_rem
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+def test_a_bytes_sample_goes_to_the_warmup_folder_in_tritons_layout_and_is_never_overwritten(tmp_path):
+    from triton_console.common.errors import ConsoleError
+    from triton_console.tui.core.tune import coldstart
+    from triton_console.tui.core.tune import config as cfg
+
+    name = coldstart.write_sample(tmp_path, "TEXT", "héllo")
+    assert name == "TEXT.bin"
+    assert (tmp_path / "warmup" / name).read_bytes() == b"\x06\x00\x00\x00h\xc3\xa9llo"
+    assert coldstart.write_sample(tmp_path, "TEXT", "héllo") == name  # the same content: fine
+    with pytest.raises(ConsoleError, match="not overwritten"):
+        coldstart.write_sample(tmp_path, "TEXT", "other")
+    config = cfg.parse(
+        'name: "m"\nbackend: "python"\ninput [ { name: "TEXT" data_type: TYPE_STRING dims: [ 1 ] } ]\n'
+        'output [ { name: "Y" data_type: TYPE_FP32 dims: [ 1 ] } ]\n',
+        "m",
+    )
+    w = coldstart.warmup_block(config, files={"TEXT": name})
+    assert w.inputs["TEXT"].input_data_file == "TEXT.bin"
