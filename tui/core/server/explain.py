@@ -37,7 +37,9 @@ HINTS = {
     "gpu-on-cpu": "the config asks for KIND_GPU instances but this server sees no GPU: use KIND_CPU or KIND_AUTO",
     "dependency": "an ensemble step's model did not load: fix {dependency} first",
     "unknown": "the server gave no reason: its log says why (for a server you run yourself: --log-verbose=1)",
-    "not-loaded": "not loaded: with model control explicit, load it (l in the Models pane); else its log says why",
+    "not-loaded": "not loaded: with model control explicit, load it (l in the Models pane); with model control none "
+    "the server refused it when it read the repository: its log says why (for an ensemble, status --repository DIR "
+    "checks its steps)",
 }
 
 _PATTERNS = [  # in order: the first match names the cause (a dependency's own failure is quoted in its line)

@@ -1,0 +1,166 @@
+"""Developing a model in the console: broken ensembles named step by step, the step a failed request died in,
+and ``dev`` reloading a Python model on save. A repository written here (small Python models, good and broken
+ensembles) on a server of this module's own, explicit model control."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.server
+
+PY = """import triton_python_backend_utils as pb_utils
+import numpy as np
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        out = []
+        for r in requests:
+            x = pb_utils.get_input_tensor_by_name(r, "X").as_numpy()
+            out.append(pb_utils.InferenceResponse([pb_utils.Tensor("Y", (EXPR).astype(x.dtype))]))
+        return out
+"""
+RAISES = 'x if False else (_ for _ in ()).throw(ValueError("boom in the second step"))'
+
+
+def _model(root: Path, name: str, expr: str, dtype: str = "TYPE_FP32") -> None:
+    (root / name / "1").mkdir(parents=True)
+    (root / name / "config.pbtxt").write_text(
+        f'name: "{name}"\nbackend: "python"\nmax_batch_size: 0\n'
+        f'input [ {{ name: "X" data_type: {dtype} dims: [ 4 ] }} ]\n'
+        f'output [ {{ name: "Y" data_type: {dtype} dims: [ 4 ] }} ]\n'
+    )
+    (root / name / "1" / "model.py").write_text(PY.replace("EXPR", expr))
+
+
+def _ensemble(root: Path, name: str, steps: list[tuple[str, str, str]]) -> None:
+    (root / name / "1").mkdir(parents=True)
+    body = ", ".join(
+        f'{{ model_name: "{m}" model_version: -1 input_map {{ key: "X" value: "{i}" }} '
+        f'output_map {{ key: "Y" value: "{o}" }} }}'
+        for m, i, o in steps
+    )
+    (root / name / "config.pbtxt").write_text(
+        f'name: "{name}"\nplatform: "ensemble"\nmax_batch_size: 0\n'
+        'input [ { name: "IN" data_type: TYPE_FP32 dims: [ 4 ] } ]\n'
+        'output [ { name: "OUT" data_type: TYPE_FP32 dims: [ 4 ] } ]\n'
+        f"ensemble_scheduling {{ step [ {body} ] }}\n"
+    )
+
+
+def write(root: Path) -> Path:
+    _model(root, "add1", "x + 1")
+    _model(root, "double", "x * 2")
+    _model(root, "raiser", RAISES)
+    _model(root, "int_in", "x + 1", "TYPE_INT32")
+    _ensemble(root, "ens_ok", [("add1", "IN", "MID"), ("double", "MID", "OUT")])
+    _ensemble(root, "ens_boom", [("add1", "IN", "MID"), ("raiser", "MID", "OUT")])
+    _ensemble(root, "ens_dangling", [("add1", "IN", "MID"), ("double", "mid_typo", "OUT")])
+    _ensemble(root, "ens_dtype", [("add1", "IN", "MID"), ("int_in", "MID", "OUT")])
+    _ensemble(root, "ens_missing", [("add1", "IN", "MID"), ("nosuch", "MID", "OUT")])
+    return root
+
+
+@pytest.fixture(scope="module")
+def devserver(tmp_path_factory):
+    from triton_console.tui.core.server import process as srv
+
+    root = write(tmp_path_factory.mktemp("dev") / "models")
+    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
+    with srv.ManagedServer(cfg) as s:
+        s.start()
+        s.wait_ready(timeout=180)
+        yield s
+
+
+def _status(server) -> dict:
+    r = run_cli(
+        "status", "-u", server.grpc_url, "--repository", str(server.cfg.repository), "--json", timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    return {m["name"]: m for m in json.loads(r.stdout)["models"]}
+
+
+def test_status_names_each_broken_ensemble(devserver):
+    models = _status(devserver)
+    assert models["ens_dangling"]["checks"] == [
+        "step 2 (double): reads mid_typo, which nothing writes",
+        "step 1 (add1): writes MID, which nothing reads",
+    ]
+    assert models["ens_dtype"]["checks"] == [
+        "ensemble output: reads OUT as FP32, but step 2 (int_in) writes INT32",
+        "step 2 (int_in): reads MID as INT32, but step 1 (add1) writes FP32",
+    ]
+    assert models["ens_missing"]["checks"] == [
+        "step 2 (nosuch): model nosuch is missing (the server and the repository lack it)"
+    ]
+    assert models["ens_dangling"]["cause"] == "ensemble"
+    assert "mid_typo" in models["ens_dangling"]["hint"] and "load it (l" not in models["ens_dangling"]["hint"]
+    assert models["ens_ok"]["checks"] == [] and models["ens_ok"]["state"] == "READY"
+
+
+def test_status_text_shows_the_checks(devserver):
+    r = run_cli(
+        "status", "-u", devserver.http_url, "-i", "http", "--repository", str(devserver.cfg.repository), timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    assert "check: step 2 (nosuch): model nosuch is missing" in r.stdout
+
+
+def test_graph_of_an_ensemble(devserver):
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.request import ensemble
+
+    c = TritonClient(devserver.grpc_url, "grpc", timeout=30)
+    try:
+        states = {e.name: e.state for e in c.repository_index().items}
+        found = ensemble.diagnose(c, "ens_ok", states)
+    finally:
+        c.close()
+    assert found is not None and found.problems == [] and found.source == "server"
+    assert found.graph == [
+        "in:  IN FP32 [4]",
+        "out: OUT FP32 [4]",
+        "1. add1  READY",
+        "   IN → X  FP32 [4]",
+        "   Y → MID  FP32 [4]",
+        "2. double  READY",
+        "   MID → X  FP32 [4]",
+        "   Y → OUT  FP32 [4]",
+    ]
+
+
+def test_failed_request_names_the_step(devserver):
+    r = run_cli("infer", "ens_boom", "-u", devserver.grpc_url, "--input", "IN=ones", timeout=120)
+    assert r.returncode != 0
+    assert "ens_boom: step 2 (raiser) failed: ValueError: boom in the second step" in r.stderr, r.stderr
+
+
+def test_checks_a_cycle_and_a_shape_mismatch():
+    """Triton's own poll refuses these before any request, so the config is checked alone (no server)."""
+    from google.protobuf import text_format
+    from tritonclient.grpc import model_config_pb2 as mc
+
+    from triton_console.tui.core.request import ensemble
+
+    step = 'name: "S" backend: "python" input [ { name: "X" data_type: TYPE_FP32 dims: [ D ] } ] output [ { name: "Y" data_type: TYPE_FP32 dims: [ 4 ] } ]'
+    configs = {
+        n: text_format.Parse(step.replace("S", n).replace("D", d), mc.ModelConfig())
+        for n, d in (("a", "4"), ("b", "3"))
+    }
+    ens = text_format.Parse(
+        'name: "e" platform: "ensemble" input [ { name: "IN" data_type: TYPE_FP32 dims: [ 4 ] } ] '
+        'output [ { name: "OUT" data_type: TYPE_FP32 dims: [ 4 ] } ] ensemble_scheduling { step [ '
+        '{ model_name: "a" input_map { key: "X" value: "T2" } output_map { key: "Y" value: "T1" } }, '
+        '{ model_name: "b" input_map { key: "X" value: "T1" } output_map { key: "Y" value: "T2" } }, '
+        '{ model_name: "a" input_map { key: "X" value: "IN" } output_map { key: "Y" value: "OUT" } } ] }',
+        mc.ModelConfig(),
+    )
+    problems = ensemble.check(ens, lambda n: (configs.get(n), "READY"))
+    assert "step 2 (b): reads T1 as [3], but step 1 (a) writes [4]" in problems
+    assert "step 1 (a) → step 2 (b): a cycle through T1" in problems
