@@ -4,12 +4,14 @@ ensembles) on a server of this module's own, explicit model control."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_cli
+from tests.helpers import free_ports, lines_of, rows, wait_for
 
 pytestmark = pytest.mark.server
 
@@ -67,15 +69,24 @@ def write(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def devserver(tmp_path_factory):
-    from triton_console.tui.core.server import process as srv
+def controller(tmp_path_factory):
+    """The console's own controller on a bundled server it started (explicit model control, all loaded)."""
+    from triton_console.tui.core.client.connection import Connection
+    from triton_console.tui.core.server.controller import ServerController
 
     root = write(tmp_path_factory.mktemp("dev") / "models")
-    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
-    with srv.ManagedServer(cfg) as s:
-        s.start()
-        s.wait_ready(timeout=180)
-        yield s
+    (port,) = free_ports(1)
+    c = ServerController(Connection(url=f"127.0.0.1:{port}"), root, server="bundled")
+    try:
+        c.start(lambda *_: None)
+        yield c
+    finally:
+        c.shutdown()
+
+
+@pytest.fixture(scope="module")
+def devserver(controller):
+    return controller.managed
 
 
 def _status(server) -> dict:
@@ -106,7 +117,14 @@ def test_status_names_each_broken_ensemble(devserver):
 
 def test_status_text_shows_the_checks(devserver):
     r = run_cli(
-        "status", "-u", devserver.http_url, "-i", "http", "--repository", str(devserver.cfg.repository), timeout=120
+        "status",
+        "-u",
+        devserver.http_url,
+        "-i",
+        "http",
+        "--repository",
+        str(devserver.cfg.repository),
+        timeout=120,
     )
     assert r.returncode == 0, r.stderr
     assert "check: step 2 (nosuch): model nosuch is missing" in r.stdout
@@ -164,3 +182,29 @@ def test_checks_a_cycle_and_a_shape_mismatch():
     problems = ensemble.check(ens, lambda n: (configs.get(n), "READY"))
     assert "step 2 (b): reads T1 as [3], but step 1 (a) writes [4]" in problems
     assert "step 1 (a) → step 2 (b): a cycle through T1" in problems
+
+
+def shown(widget) -> list[str]:
+    return [line.rstrip() for line in lines_of(widget)]
+
+
+def test_models_pane_draws_the_graph_and_the_checks(controller):
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions())
+        app.controller = controller
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.press("3")
+            index = app.query_one("#index")
+            await wait_for(pilot, lambda: "ens_dangling" in rows(index), 20, "the models")
+            detail = app.query_one("#detail-text")
+            index.move_cursor(row=index.get_row_index("ens_ok"))
+            await wait_for(pilot, lambda: "ensemble steps" in shown(detail), 10, "the graph")
+            assert "1. add1  READY" in shown(detail) and "   Y → MID  FP32 [4]" in shown(detail)
+            index.move_cursor(row=index.get_row_index("ens_dangling"))
+            await wait_for(pilot, lambda: "ensemble checks" in shown(detail), 10, "the checks")
+            assert "step 2 (double): reads mid_typo, which nothing writes" in shown(detail)
+            await pilot.press("q")
+
+    asyncio.run(scenario())

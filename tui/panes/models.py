@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 from rich.console import Group
 from rich.text import Text
@@ -243,6 +244,12 @@ class ModelsPane(Horizontal):
                     self.post_message(ModelDetail(name, parts))
                     return
 
+        found = self._ensemble(name)
+        if found is not None:
+            if found.problems:
+                parts.append(("ensemble checks", "\n".join(found.problems)))
+            parts.append(("ensemble steps", "\n".join(found.graph)))
+
         def section(title: str, produce) -> bool:
             """Add what ``produce`` returns; on failure one line, and False when the server is gone."""
             try:
@@ -266,6 +273,19 @@ class ModelsPane(Horizontal):
             and section("statistics", statistics)
         )
         self.post_message(ModelDetail(name, parts))
+
+    def _ensemble(self, name: str):
+        """An ensemble's graph and checks (None for other models); the managed server's repository serves
+        the configs of what the server refused."""
+        from triton_console.tui.core.request import ensemble
+
+        m = self.controller.managed
+        repository = Path(m.cfg.repository) if m is not None and self.controller.is_managed_running() else None
+        states = {n: e.state for n, e in self._entries.items()}
+        try:
+            return ensemble.diagnose(self.controller.client, name, states, repository)
+        except ConsoleError:
+            return None
 
     def on_model_detail(self, msg: ModelDetail) -> None:
         if msg.name != self._selected:
