@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.helpers import free_ports, lines_of, rows, wait_for
+from tests.conftest import CLI, ROOT, run_cli
+from tests.helpers import free_ports, lines_of, read_until, rows, wait_for
 
 pytestmark = pytest.mark.server
 
@@ -65,6 +69,8 @@ def write(root: Path) -> Path:
     _ensemble(root, "ens_dangling", [("add1", "IN", "MID"), ("double", "mid_typo", "OUT")])
     _ensemble(root, "ens_dtype", [("add1", "IN", "MID"), ("int_in", "MID", "OUT")])
     _ensemble(root, "ens_missing", [("add1", "IN", "MID"), ("nosuch", "MID", "OUT")])
+    _model(root, "devm", "x + 1")  # edited by the dev test only
+    _ensemble(root, "ens_dev", [("devm", "IN", "MID"), ("double", "MID", "OUT")])
     return root
 
 
@@ -208,3 +214,54 @@ def test_models_pane_draws_the_graph_and_the_checks(controller):
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+def _event(proc, timeout: float = 30) -> dict:
+    line = read_until(proc.stdout, '"event"', timeout).splitlines()[-1]
+    return json.loads(line)
+
+
+def _save_until_reload(proc, path: Path, text: str) -> dict:
+    """Save ``text``; saved again if no reload came (the watcher may start just after the first event)."""
+    for _ in range(5):
+        path.write_text(text)
+        ready, _, _ = select.select([proc.stdout], [], [], 3)
+        if ready:
+            return _event(proc)
+    raise AssertionError(f"no reload after saving {path}")
+
+
+def test_dev_reloads_on_save_and_keeps_the_previous_version_on_a_syntax_error(devserver):
+    source = devserver.cfg.repository / "devm" / "1" / "model.py"
+    original = source.read_text()
+    proc = subprocess.Popen(
+        [*CLI, "dev", "devm", "-u", devserver.grpc_url, "--repository", str(devserver.cfg.repository)]
+        + ["--input", "X=ones", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        first = _event(proc, 60)
+        assert first["event"] == "watch" and first["result"]["outputs"][0]["values"] == [2.0] * 4
+        assert first["reloaded"] == ["devm", "ens_dev"]
+        started = time.monotonic()
+        ok = _save_until_reload(proc, source, original.replace("x + 1", "x + 5"))
+        assert ok["event"] == "reload" and ok["status"] == "ok", ok
+        assert ok["reloaded"] == ["devm", "ens_dev"] and ok["changed"] == ["devm/1/model.py"]
+        assert ok["result"]["outputs"][0]["values"] == [6.0] * 4
+        assert time.monotonic() - started < 20
+        broken = original.replace("x + 1", "x + 5 +")
+        bad = _save_until_reload(proc, source, broken)
+        line = 1 + broken.splitlines().index(next(ln for ln in broken.splitlines() if "x + 5 +" in ln))
+        assert bad["status"] == "failed" and bad["file"] == str(source) and bad["line"] == line, bad
+        assert bad["reason"].startswith(f"{source}:{line}: SyntaxError")
+        assert bad["serving"] and bad["result"]["outputs"][0]["values"] == [6.0] * 4  # the previous version
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        source.write_text(original)

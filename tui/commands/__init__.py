@@ -8,6 +8,7 @@ from triton_console.tui.commands import (
     build,
     classify,
     compare,
+    dev,
     engine,
     export,
     infer,
@@ -17,5 +18,5 @@ from triton_console.tui.commands import (
     status,
 )
 
-MODULES = (build, export, engine, serve, status, metrics, servers, infer, classify, bench, compare)
+MODULES = (build, export, engine, serve, status, metrics, servers, infer, classify, bench, compare, dev)
 NAMES: tuple[str, ...] = tuple(m.NAME for m in MODULES)

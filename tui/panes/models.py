@@ -280,7 +280,9 @@ class ModelsPane(Horizontal):
         from triton_console.tui.core.request import ensemble
 
         m = self.controller.managed
-        repository = Path(m.cfg.repository) if m is not None and self.controller.is_managed_running() else None
+        repository = (
+            Path(m.cfg.repository) if m is not None and self.controller.is_managed_running() else None
+        )
         states = {n: e.state for n, e in self._entries.items()}
         try:
             return ensemble.diagnose(self.controller.client, name, states, repository)

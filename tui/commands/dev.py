@@ -1,0 +1,126 @@
+"""``triton-console dev``: the edit loop of a model in a local repository: on save, reload it (and the
+ensembles that use it), send the same request again, print the outcome; Ctrl-C ends it (exit 0)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from triton_console.common.errors import EXIT_OK, EXIT_USAGE, ConsoleError
+from triton_console.common.paths import default_repository
+from triton_console.tui.commands.common import client, err
+from triton_console.tui.core.client.flags import add_connection, paths
+
+NAME = "dev"
+
+
+def add_parser(sub) -> None:
+    d = sub.add_parser(
+        NAME,
+        help="reload a model on save and send the same request again (model control explicit)",
+        description="Watch MODEL's folder in the repository; on every save reload it (and the ensembles using "
+        "it), send the request again and print one line per reload. Ctrl-C ends it.",
+    )
+    d.add_argument("model", metavar="MODEL")
+    paths(d.add_argument("image", nargs="?", metavar="IMAGE", help="an image for a one-input model"))
+    add_connection(d, defaults=False)
+    paths(
+        d.add_argument(
+            "--repository",
+            type=Path,
+            metavar="DIR",
+            help=f"the repository the server reads (default {default_repository()})",
+        )
+    )
+    d.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="as for infer: random | zeros | ones | @FILE.npy | @FILE.json | @FILE | text:STRING | image:FILE",
+    )
+    d.add_argument("--json", action="store_true", help="one JSON object per event")
+    d.set_defaults(func=run)
+
+
+def _planner(args: argparse.Namespace, limit: int):
+    from triton_console.tui.core.request import infer
+
+    given = infer.parse_assignments(args.input, "--input")
+
+    def plan(info):
+        specs = dict(given)
+        if args.image:
+            names = [t for t in info.metadata.inputs]
+            if len(names) != 1:
+                raise ConsoleError(
+                    f"{info.name} has {len(names)} inputs: name them with --input NAME=image:FILE",
+                    exit_code=EXIT_USAGE,
+                )
+            t = names[0]
+            raw = t.datatype == "BYTES" or (t.datatype == "UINT8" and len(t.shape) <= 2 and -1 in t.shape)
+            specs[t.name] = f"@{args.image}" if raw else f"image:{args.image}"
+        return infer.plan_inputs(info, specs, limit=limit)
+
+    return plan
+
+
+def run(args: argparse.Namespace) -> int:
+    from triton_console.tui.core.client.client import check_model_name
+    from triton_console.tui.core.server.devloop import DevLoop
+
+    c = client(args)
+    model = check_model_name(args.model)
+    repository = args.repository or default_repository()
+    loop = DevLoop(c, model, repository, _planner(args, c.connection.max_response_bytes))
+    try:
+        _show(loop.first(), args.json, None)
+        if not args.json:
+            users = f" and {', '.join(loop.users)}" if loop.users else ""
+            err(f"watching {loop.folder}: a save reloads {model}{users}; Ctrl-C ends")
+        previous = None
+        for event in loop.watch():
+            previous = _show(event, args.json, previous)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        loop.stop.set()
+        c.close()
+    return EXIT_OK
+
+
+def _show(event, as_json: bool, previous):
+    """Print one event; returns the result to compare the next one with."""
+    from triton_console.common.untrusted import visible
+
+    if as_json:
+        print(json.dumps(event.to_dict()), flush=True)
+        return event.result or previous
+    stamp = time.strftime("%H:%M:%S")
+    if event.event == "watch":
+        head = f"{stamp} {event.model} ready"
+    elif event.status == "ok":
+        head = f"{stamp} reload ok  {' + '.join(event.reloaded)}  {event.seconds:.1f} s"
+    else:
+        serving = "the previous version keeps serving" if event.serving else f"{event.model} is not serving"
+        head = f"{stamp} reload failed  {event.model}: {event.reason}  ({serving})"
+    print(visible(head, 2000), flush=True)
+    if event.error:
+        print(visible(f"  request failed: {event.error}", 2000), flush=True)
+    if event.result is not None:
+        before = {o.name: o for o in previous.outputs} if previous is not None else {}
+        for o in event.result.outputs:
+            line = f"  {o.name} {o.datatype} {list(o.shape)}: {_values(o)}"
+            old = before.get(o.name)
+            if old is not None and old.values != o.values:
+                line += f"  (was {_values(old)})"
+            print(visible(line, 2000), flush=True)
+        print(f"  {event.result.latency_ms:.1f} ms", flush=True)
+    return event.result or previous
+
+
+def _values(o) -> str:
+    more = "…" if len(o.values) < (o.array.size if o.array is not None else 0) else ""
+    return "[" + ", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in o.values) + more + "]"
