@@ -5,6 +5,7 @@ ensembles) on a server of this module's own, explicit model control."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import select
 import signal
@@ -70,6 +71,7 @@ def write(root: Path) -> Path:
     _ensemble(root, "ens_dtype", [("add1", "IN", "MID"), ("int_in", "MID", "OUT")])
     _ensemble(root, "ens_missing", [("add1", "IN", "MID"), ("nosuch", "MID", "OUT")])
     _model(root, "devm", "x + 1")  # edited by the dev test only
+    _model(root, "devw", "x * 3")  # edited by the watch-mode test only
     _ensemble(root, "ens_dev", [("devm", "IN", "MID"), ("double", "MID", "OUT")])
     return root
 
@@ -264,4 +266,38 @@ def test_dev_reloads_on_save_and_keeps_the_previous_version_on_a_syntax_error(de
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        source.write_text(original)
+
+
+def test_models_pane_watch_mode_reloads_on_save(controller):
+    """w on a model: a save reloads it; the detail shows the new result beside the previous one."""
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    source = controller.managed.cfg.repository / "devw" / "1" / "model.py"
+    original = source.read_text()
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions())
+        app.controller = controller
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.press("3")
+            index = app.query_one("#index")
+            await wait_for(pilot, lambda: "devw" in rows(index), 20, "the models")
+            index.move_cursor(row=index.get_row_index("devw"))
+            detail = app.query_one("#detail-text")
+            await pilot.press("w")
+            await wait_for(pilot, lambda: "watching (w stops)" in shown(detail), 30, "watch mode")
+            for _ in range(5):  # saved again if the watcher started just after the save
+                source.write_text(original.replace("x * 3", "x * 7"))
+                with contextlib.suppress(AssertionError):
+                    await wait_for(pilot, lambda: any("reload ok" in ln for ln in shown(detail)), 4, "reload")
+                    break
+            text = " ".join(shown(detail))
+            assert "reload ok  devw" in text and "(was [" in text, text
+            await pilot.press("w")
+            await pilot.press("q")
+
+    try:
+        asyncio.run(scenario())
+    finally:
         source.write_text(original)

@@ -94,33 +94,13 @@ def run(args: argparse.Namespace) -> int:
 def _show(event, as_json: bool, previous):
     """Print one event; returns the result to compare the next one with."""
     from triton_console.common.untrusted import visible
+    from triton_console.tui.core.server.devloop import summary
 
     if as_json:
         print(json.dumps(event.to_dict()), flush=True)
-        return event.result or previous
-    stamp = time.strftime("%H:%M:%S")
-    if event.event == "watch":
-        head = f"{stamp} {event.model} ready"
-    elif event.status == "ok":
-        head = f"{stamp} reload ok  {' + '.join(event.reloaded)}  {event.seconds:.1f} s"
     else:
-        serving = "the previous version keeps serving" if event.serving else f"{event.model} is not serving"
-        head = f"{stamp} reload failed  {event.model}: {event.reason}  ({serving})"
-    print(visible(head, 2000), flush=True)
-    if event.error:
-        print(visible(f"  request failed: {event.error}", 2000), flush=True)
-    if event.result is not None:
-        before = {o.name: o for o in previous.outputs} if previous is not None else {}
-        for o in event.result.outputs:
-            line = f"  {o.name} {o.datatype} {list(o.shape)}: {_values(o)}"
-            old = before.get(o.name)
-            if old is not None and old.values != o.values:
-                line += f"  (was {_values(old)})"
+        lines = summary(event, previous)
+        lines[0] = f"{time.strftime('%H:%M:%S')} {lines[0]}"
+        for line in lines:
             print(visible(line, 2000), flush=True)
-        print(f"  {event.result.latency_ms:.1f} ms", flush=True)
     return event.result or previous
-
-
-def _values(o) -> str:
-    more = "…" if len(o.values) < (o.array.size if o.array is not None else 0) else ""
-    return "[" + ", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in o.values) + more + "]"

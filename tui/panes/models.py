@@ -19,7 +19,7 @@ from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.client import UNREACHABLE, check_model_name
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import worded
-from triton_console.tui.messages import ModelDetail, Notice, PollRequested
+from triton_console.tui.messages import DevReloaded, ModelDetail, Notice, PollRequested
 from triton_console.tui.text import cell, plain
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
@@ -116,6 +116,12 @@ def stats_text(stats: list[rs.ModelStats]) -> str:
     return "\n".join(lines)
 
 
+def _events(loop):
+    """Watch mode's events: the first request, then one per save."""
+    yield loop.first()
+    yield from loop.watch()
+
+
 class ModelsPane(Horizontal):
     BINDINGS = [
         Binding("l", "load", "Load", id="models.load"),
@@ -124,6 +130,7 @@ class ModelsPane(Horizontal):
         Binding("t", "try", "Try", id="models.try"),
         Binding("slash", "filter", "Filter", id="models.filter"),
         Binding("a", "add", "Add by name", id="models.add"),
+        Binding("w", "watch", "Watch", id="models.watch"),
     ]
 
     DEFAULT_CSS = """
@@ -143,6 +150,8 @@ class ModelsPane(Horizontal):
         # Load/unload requests run one after another: a load sent while an unload is still in flight
         # can be undone by that unload finishing after it.
         self._lu_lock = threading.Lock()
+        self._dev = None  # the DevLoop of watch mode (w), while it runs
+        self._dev_lines: list[str] = []  # its last event, shown in the watched model's detail
 
     def compose(self) -> ComposeResult:
         with Vertical(id="left"):
@@ -293,10 +302,60 @@ class ModelsPane(Horizontal):
         if msg.name != self._selected:
             return
         items = [plain(msg.name, "bold")]
-        for title, body in msg.parts:
+        parts = list(msg.parts)
+        if self._dev is not None and self._dev.model == msg.name and self._dev_lines:
+            parts.insert(0, ("watching (w stops)", "\n".join(self._dev_lines)))
+        for title, body in parts:
             items.append(Text(title, style="bold underline"))
             items.append(plain(body, multiline=True, limit=20000))
         self.query_one("#detail-text", Static).update(Group(*items))
+
+    def action_watch(self) -> None:
+        """Watch mode: the selected model's folder is watched; a save reloads it (and the ensembles using it)
+        and sends a request again; w again stops."""
+        if self._dev is not None:
+            self._dev.stop.set()
+            self.app.notify(f"stopped watching {self._dev.model}")
+            self._dev, self._dev_lines = None, []
+            return
+        if not self._selected:
+            self.app.notify("select a model first", severity="warning")
+            return
+        m = self.controller.managed
+        running = m is not None and self.controller.is_managed_running()
+        self._watch(self._selected, Path(m.cfg.repository) if running else Path(self.controller.repository))
+
+    @work(thread=True, exclusive=True, group="dev-watch")
+    def _watch(self, name: str, repository: Path) -> None:
+        from triton_console.tui.core.request import infer
+        from triton_console.tui.core.server.devloop import DevLoop, summary
+
+        try:
+            loop = DevLoop(self.controller.client, name, repository, lambda info: infer.plan_inputs(info))
+            self._dev = loop
+            self.post_message(Notice(f"watching {loop.folder}: a save reloads {name}"))
+            previous = None
+            for event in _events(loop):
+                self.post_message(DevReloaded(name, summary(event, previous), event.status))
+                previous = event.result or previous
+        except ConsoleError as exc:
+            self.post_message(Notice(worded(exc), "watch failed", "error"))
+            self._dev = None
+
+    def on_dev_reloaded(self, msg: DevReloaded) -> None:
+        if self._dev is None or self._dev.model != msg.model:
+            return
+        self._dev_lines = msg.lines
+        failed = msg.status == "failed"
+        self.post_message(
+            Notice(msg.lines[0], "reload failed" if failed else "", "error" if failed else "information")
+        )
+        if self._selected == msg.model:
+            self._fetch_detail(msg.model)
+
+    def on_unmount(self) -> None:
+        if self._dev is not None:
+            self._dev.stop.set()
 
     def action_try(self) -> None:
         """A form for the selected model's inputs, Run, the outputs, and the call behind it."""

@@ -53,6 +53,35 @@ class Event:
         }
 
 
+def summary(event: Event, previous: infer.InferResult | None = None) -> list[str]:
+    """The event as lines a person reads: the outcome, then each output beside its previous values."""
+    if event.event == "watch":
+        head = f"{event.model} ready"
+    elif event.status == "ok":
+        head = f"reload ok  {' + '.join(event.reloaded)}  {event.seconds:.1f} s"
+    else:
+        serving = "the previous version keeps serving" if event.serving else f"{event.model} is not serving"
+        head = f"reload failed  {event.model}: {event.reason}  ({serving})"
+    lines = [head]
+    if event.error:
+        lines.append(f"  request failed: {event.error}")
+    if event.result is not None:
+        before = {o.name: o for o in previous.outputs} if previous is not None else {}
+        for o in event.result.outputs:
+            line = f"  {o.name} {o.datatype} {list(o.shape)}: {_values(o)}"
+            old = before.get(o.name)
+            if old is not None and old.values != o.values:
+                line += f"  (was {_values(old)})"
+            lines.append(line)
+        lines.append(f"  {event.result.latency_ms:.1f} ms")
+    return lines
+
+
+def _values(o: infer.OutputSummary) -> str:
+    more = "…" if o.array is not None and len(o.values) < o.array.size else ""
+    return "[" + ", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in o.values) + more + "]"
+
+
 def model_folder(repository: Path, model: str) -> Path:
     folder = Path(repository) / model
     if not (folder / "config.pbtxt").is_file() and not folder.is_dir():
