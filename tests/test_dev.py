@@ -72,6 +72,9 @@ def write(root: Path) -> Path:
     _ensemble(root, "ens_missing", [("add1", "IN", "MID"), ("nosuch", "MID", "OUT")])
     _model(root, "devm", "x + 1")  # edited by the dev test only
     _model(root, "devw", "x * 3")  # edited by the watch-mode test only
+    for name in ("slow1", "slow2"):  # 40 ms each: the traced ensemble's time is the steps' time
+        _model(root, name, '(__import__("time").sleep(0.04), x + 1)[1]')
+    _ensemble(root, "ens_slow", [("slow1", "IN", "MID"), ("slow2", "MID", "OUT")])
     _ensemble(root, "ens_dev", [("devm", "IN", "MID"), ("double", "MID", "OUT")])
     return root
 
@@ -192,6 +195,15 @@ def test_checks_a_cycle_and_a_shape_mismatch():
     assert "step 1 (a) → step 2 (b): a cycle through T1" in problems
 
 
+def visitor(controller):
+    """A console of its own on the module's server (its repository given): quitting it leaves the server up."""
+    from triton_console.tui.core.client.connection import Connection
+    from triton_console.tui.core.server.controller import ServerController
+
+    m = controller.managed
+    return ServerController(Connection(url=m.grpc_url), m.cfg.repository)
+
+
 def shown(widget) -> list[str]:
     return [line.rstrip() for line in lines_of(widget)]
 
@@ -201,7 +213,7 @@ def test_models_pane_draws_the_graph_and_the_checks(controller):
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions())
-        app.controller = controller
+        app.controller = visitor(controller)
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.press("3")
             index = app.query_one("#index")
@@ -278,7 +290,7 @@ def test_models_pane_watch_mode_reloads_on_save(controller):
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions())
-        app.controller = controller
+        app.controller = visitor(controller)
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.press("3")
             index = app.query_one("#index")
@@ -301,3 +313,29 @@ def test_models_pane_watch_mode_reloads_on_save(controller):
         asyncio.run(scenario())
     finally:
         source.write_text(original)
+
+
+def test_trace_of_an_ensemble_has_a_span_per_step_adding_up_to_the_latency(devserver):
+    """On the managed server (started with a trace file): each request's steps are traced; their spans add
+    up to within 10% of the latency the client saw; the model's trace settings are back as they were."""
+    from triton_console.tui.core.client.client import TritonClient
+
+    c = TritonClient(devserver.grpc_url, "grpc", timeout=30)
+    try:
+        before = c.trace_settings("ens_slow")
+        r = run_cli(
+            "trace", "ens_slow", "-u", devserver.grpc_url, "--input", "IN=ones", "--count", "3", "--json"
+        )
+        assert r.returncode == 0, r.stderr
+        after = c.trace_settings("ens_slow")
+    finally:
+        c.close()
+    out = json.loads(r.stdout)
+    assert out["source"] == "trace" and len(out["requests"]) == 3
+    for req in out["requests"]:
+        infer_spans = [(s["model"], s["stage"]) for s in req["spans"] if s["stage"] == "infer"]
+        assert infer_spans == [("slow1", "infer"), ("slow2", "infer")], req
+        total = sum(s["ms"] for s in req["spans"])
+        assert abs(total - req["client_ms"]) <= 0.1 * req["client_ms"], req
+    assert {(s["model"], s["stage"]) for s in out["stages"]} >= {("slow1", "infer"), ("slow2", "infer")}
+    assert after == before and after["trace_level"] == ["OFF"]

@@ -16,7 +16,22 @@ from triton_console.tui.commands import (
     serve,
     servers,
     status,
+    trace,
 )
 
-MODULES = (build, export, engine, serve, status, metrics, servers, infer, classify, bench, compare, dev)
+MODULES = (
+    build,
+    export,
+    engine,
+    serve,
+    status,
+    metrics,
+    servers,
+    infer,
+    classify,
+    bench,
+    compare,
+    dev,
+    trace,
+)
 NAMES: tuple[str, ...] = tuple(m.NAME for m in MODULES)

@@ -8,9 +8,9 @@ import json
 import time
 from pathlib import Path
 
-from triton_console.common.errors import EXIT_OK, EXIT_USAGE, ConsoleError
+from triton_console.common.errors import EXIT_OK
 from triton_console.common.paths import default_repository
-from triton_console.tui.commands.common import client, err
+from triton_console.tui.commands.common import client, err, planner
 from triton_console.tui.core.client.flags import add_connection, paths
 
 NAME = "dev"
@@ -45,28 +45,6 @@ def add_parser(sub) -> None:
     d.set_defaults(func=run)
 
 
-def _planner(args: argparse.Namespace, limit: int):
-    from triton_console.tui.core.request import infer
-
-    given = infer.parse_assignments(args.input, "--input")
-
-    def plan(info):
-        specs = dict(given)
-        if args.image:
-            names = [t for t in info.metadata.inputs]
-            if len(names) != 1:
-                raise ConsoleError(
-                    f"{info.name} has {len(names)} inputs: name them with --input NAME=image:FILE",
-                    exit_code=EXIT_USAGE,
-                )
-            t = names[0]
-            raw = t.datatype == "BYTES" or (t.datatype == "UINT8" and len(t.shape) <= 2 and -1 in t.shape)
-            specs[t.name] = f"@{args.image}" if raw else f"image:{args.image}"
-        return infer.plan_inputs(info, specs, limit=limit)
-
-    return plan
-
-
 def run(args: argparse.Namespace) -> int:
     from triton_console.tui.core.client.client import check_model_name
     from triton_console.tui.core.server.devloop import DevLoop
@@ -74,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     c = client(args)
     model = check_model_name(args.model)
     repository = args.repository or default_repository()
-    loop = DevLoop(c, model, repository, _planner(args, c.connection.max_response_bytes))
+    loop = DevLoop(c, model, repository, planner(args.image, args.input, c.connection.max_response_bytes))
     try:
         _show(loop.first(), args.json, None)
         if not args.json:

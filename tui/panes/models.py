@@ -18,6 +18,7 @@ from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.client import UNREACHABLE, check_model_name
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
+from triton_console.tui.core.server.process import is_loopback
 from triton_console.tui.hints import worded
 from triton_console.tui.messages import DevReloaded, ModelDetail, Notice, PollRequested
 from triton_console.tui.text import cell, plain
@@ -283,18 +284,24 @@ class ModelsPane(Horizontal):
         )
         self.post_message(ModelDetail(name, parts))
 
+    def _local_repository(self) -> Path | None:
+        """The repository of the server shown: the managed server's, else the console's own (--repository)
+        when the server is on this machine."""
+        m = self.controller.managed
+        if m is not None and self.controller.is_managed_running():
+            return Path(m.cfg.repository)
+        if is_loopback(self.controller.client.endpoint.host) and Path(self.controller.repository).is_dir():
+            return Path(self.controller.repository)
+        return None
+
     def _ensemble(self, name: str):
-        """An ensemble's graph and checks (None for other models); the managed server's repository serves
-        the configs of what the server refused."""
+        """An ensemble's graph and checks (None for other models); the local repository serves the configs
+        of what the server refused."""
         from triton_console.tui.core.request import ensemble
 
-        m = self.controller.managed
-        repository = (
-            Path(m.cfg.repository) if m is not None and self.controller.is_managed_running() else None
-        )
         states = {n: e.state for n, e in self._entries.items()}
         try:
-            return ensemble.diagnose(self.controller.client, name, states, repository)
+            return ensemble.diagnose(self.controller.client, name, states, self._local_repository())
         except ConsoleError:
             return None
 
@@ -321,9 +328,13 @@ class ModelsPane(Horizontal):
         if not self._selected:
             self.app.notify("select a model first", severity="warning")
             return
-        m = self.controller.managed
-        running = m is not None and self.controller.is_managed_running()
-        self._watch(self._selected, Path(m.cfg.repository) if running else Path(self.controller.repository))
+        repository = self._local_repository()
+        if repository is None:
+            self.app.notify(
+                "watch mode needs a server on this machine and its repository", severity="warning"
+            )
+            return
+        self._watch(self._selected, repository)
 
     @work(thread=True, exclusive=True, group="dev-watch")
     def _watch(self, name: str, repository: Path) -> None:
