@@ -139,6 +139,8 @@ REQUIRED = {
     "infer": ["m"],
     "classify": ["x.jpg"],
     "compare": ["a", "b"],
+    "dev": ["m"],
+    "trace": ["m"],
 }
 
 
