@@ -10,13 +10,14 @@ import json
 import select
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CLI, ROOT, run_cli
-from tests.helpers import free_ports, lines_of, read_until, rows, wait_for
+from tests.helpers import free_ports, lines_of, read_until, rows, wait_for, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -72,6 +73,7 @@ def write(root: Path) -> Path:
     _ensemble(root, "ens_missing", [("add1", "IN", "MID"), ("nosuch", "MID", "OUT")])
     _model(root, "devm", "x + 1")  # edited by the dev test only
     _model(root, "devw", "x * 3")  # edited by the watch-mode test only
+    _model(root, "devt", "x - 1")  # edited by the dev text test only
     for name in ("slow1", "slow2"):  # 40 ms each: the traced ensemble's time is the steps' time
         _model(root, name, '(__import__("time").sleep(0.04), x + 1)[1]')
     _ensemble(root, "ens_slow", [("slow1", "IN", "MID"), ("slow2", "MID", "OUT")])
@@ -122,7 +124,10 @@ def test_status_names_each_broken_ensemble(devserver):
         "step 2 (nosuch): model nosuch is missing (the server and the repository lack it)"
     ]
     assert models["ens_dangling"]["cause"] == "ensemble"
-    assert "mid_typo" in models["ens_dangling"]["hint"] and "load it (l" not in models["ens_dangling"]["hint"]
+    assert (
+        "config.pbtxt" in models["ens_dangling"]["hint"]
+        and "load it (l" not in models["ens_dangling"]["hint"]
+    )
     assert models["ens_ok"]["checks"] == [] and models["ens_ok"]["state"] == "READY"
 
 
@@ -224,7 +229,8 @@ def test_models_pane_draws_the_graph_and_the_checks(controller):
             assert "1. add1  READY" in shown(detail) and "   Y → MID  FP32 [4]" in shown(detail)
             index.move_cursor(row=index.get_row_index("ens_dangling"))
             await wait_for(pilot, lambda: "ensemble checks" in shown(detail), 10, "the checks")
-            assert "step 2 (double): reads mid_typo, which nothing writes" in shown(detail)
+            assert "step 2 (double): reads mid_typo, which nothing writes" in " ".join(shown(detail))
+            assert "why (ensemble)" in shown(detail) and "why (not-loaded)" not in shown(detail)
             await pilot.press("q")
 
     asyncio.run(scenario())
@@ -245,17 +251,48 @@ def _save_until_reload(proc, path: Path, text: str) -> dict:
     raise AssertionError(f"no reload after saving {path}")
 
 
-def test_dev_reloads_on_save_and_keeps_the_previous_version_on_a_syntax_error(devserver):
-    source = devserver.cfg.repository / "devm" / "1" / "model.py"
-    original = source.read_text()
-    proc = subprocess.Popen(
-        [*CLI, "dev", "devm", "-u", devserver.grpc_url, "--repository", str(devserver.cfg.repository)]
-        + ["--input", "X=ones", "--json"],
+def _dev(server, model: str, *flags: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*CLI, "dev", model, "-u", server.grpc_url, "--repository", str(server.cfg.repository), *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
+
+
+def test_dev_text_shows_the_new_result_beside_the_first(devserver):
+    source = devserver.cfg.repository / "devt" / "1" / "model.py"
+    original = source.read_text()
+    proc = _dev(devserver, "devt", "--input", "X=ones")
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)  # line by line
+    reader.start()
+    try:
+        wait_until(
+            lambda: any("devt ready" in ln for ln in lines), 60, "the first result", show=lambda: lines
+        )
+        for _ in range(5):  # saved again if the watcher started just after the first request
+            source.write_text(original.replace("x - 1", "x + 41"))
+            with contextlib.suppress(AssertionError):
+                wait_until(lambda: any("(was" in ln for ln in lines), 4, "the reload")
+                break
+        text = "".join(lines)
+        assert "reload ok  devt" in text and "Y FP32 [4]: [42, 42, 42, 42]  (was [0, 0, 0, 0])" in text, text
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        source.write_text(original)
+
+
+def test_dev_reloads_on_save_and_keeps_the_previous_version_on_a_syntax_error(devserver):
+    source = devserver.cfg.repository / "devm" / "1" / "model.py"
+    original = source.read_text()
+    proc = _dev(devserver, "devm", "--input", "X=ones", "--json")
     try:
         first = _event(proc, 60)
         assert first["event"] == "watch" and first["result"]["outputs"][0]["values"] == [2.0] * 4

@@ -54,11 +54,10 @@ def run(args: argparse.Namespace) -> int:
     repository = args.repository or default_repository()
     loop = DevLoop(c, model, repository, planner(args.image, args.input, c.connection.max_response_bytes))
     try:
-        _show(loop.first(), args.json, None)
+        previous = _show(loop.first(), args.json, None)
         if not args.json:
             users = f" and {', '.join(loop.users)}" if loop.users else ""
             err(f"watching {loop.folder}: a save reloads {model}{users}; Ctrl-C ends")
-        previous = None
         for event in loop.watch():
             previous = _show(event, args.json, previous)
     except KeyboardInterrupt:

@@ -41,14 +41,14 @@ def add_parser(sub) -> None:
 def _with_hint(entry, checks: list[str] | None = None) -> dict:
     """A model of status --json, with the explainer's cause and hint when it is not ready (null when ready
     or when nothing is known: every model has the same keys), and an ensemble's failed checks."""
-    from triton_console.tui.core.request.ensemble import REFUSED_HINT
+    from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HINT
     from triton_console.tui.core.server.explain import explain
 
     out = entry.to_dict()
     why = explain(entry)
     out["cause"], out["hint"] = (why.cause, why.hint) if why is not None else (None, None)
-    if checks and why is not None and why.cause in ("not-loaded", "unknown"):
-        out["cause"], out["hint"] = "ensemble", REFUSED_HINT.format(what=checks[0])
+    if checks and why is not None and why.cause in REFUSED_CAUSES:
+        out["cause"], out["hint"] = "ensemble", REFUSED_HINT
     out["checks"] = checks or []
     return out
 

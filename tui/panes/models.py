@@ -17,6 +17,7 @@ from textual.widgets import Input, Static
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.client import UNREACHABLE, check_model_name
+from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HINT
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.core.server.process import is_loopback
 from triton_console.tui.hints import worded
@@ -241,11 +242,15 @@ class ModelsPane(Horizontal):
         client = self.controller.client
         parts: list[tuple[str, str]] = []
         entry = self._entries.get(name)
+        found = self._ensemble(name) if entry is None or entry.state != "UNLISTED" else None
         if entry is not None and (entry.state != "READY" or entry.reason):
             parts.append(("state", f"{entry.state or '?'}" + (f": {entry.reason}" if entry.reason else "")))
             why = self.controller.explain(entry)
             if why is not None:
-                parts.append((f"why ({why.cause})", why.hint))
+                refused = found is not None and found.problems and why.cause in REFUSED_CAUSES
+                parts.append(
+                    ("why (ensemble)", REFUSED_HINT) if refused else (f"why ({why.cause})", why.hint)
+                )
                 if why.config_error:
                     parts.append(("config.pbtxt does not parse", why.config_error))
                 if why.log:
@@ -254,7 +259,6 @@ class ModelsPane(Horizontal):
                     self.post_message(ModelDetail(name, parts))
                     return
 
-        found = self._ensemble(name)
         if found is not None:
             if found.problems:
                 parts.append(("ensemble checks", "\n".join(found.problems)))

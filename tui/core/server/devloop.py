@@ -171,8 +171,11 @@ class DevLoop:
 
     def watch(self, debounce_ms: int = 300) -> Iterator[Event]:
         """Block on the model's folder; one event per batch of changes, until :attr:`stop` is set."""
+        import logging
+
         import watchfiles
 
+        logging.getLogger("watchfiles.main").setLevel(logging.ERROR)  # its Ctrl-C warning: dev ends quietly
         for changes in watchfiles.watch(
             self.folder, stop_event=self.stop, debounce=debounce_ms, raise_interrupt=False, rust_timeout=500
         ):
