@@ -18,7 +18,7 @@ from pathlib import Path
 
 from triton_console.common.errors import EXIT_FAILED, ConsoleError
 from triton_console.tui.core.client import stats as st
-from triton_console.tui.core.client.client import TritonClient
+from triton_console.tui.core.client.client import TIMEOUT, UNREACHABLE, TritonClient
 from triton_console.tui.core.request import infer
 
 KEYS = ("trace_level", "trace_rate", "trace_count", "log_frequency")
@@ -94,8 +94,11 @@ def records(text: str) -> dict[int, dict]:
     {id: {"model": name, "parent": id | None, "ts": {name: ns}}}."""
     try:
         rows = json.loads(text)
-    except ValueError:
-        rows = json.loads(text.rstrip().rstrip(",") + "]") if text.lstrip().startswith("[") else []
+    except ValueError:  # a file the server is still writing: its complete records
+        try:
+            rows = json.loads(text[: text.rfind("}") + 1] + "]") if text.lstrip().startswith("[") else []
+        except ValueError:
+            rows = []
     out: dict[int, dict] = {}
     for row in rows if isinstance(rows, list) else []:
         if not isinstance(row, dict) or not isinstance(row.get("id"), int):
@@ -216,8 +219,14 @@ def run(
 ) -> Trace:
     """Trace ``count`` requests of ``model``; the statistics' per-step means where the trace file is out of
     reach. The model's trace settings are restored on every path."""
-    server = client.trace_settings()
-    mine = client.trace_settings(model)
+    try:
+        server = client.trace_settings()
+        mine = client.trace_settings(model)
+    except ConsoleError as exc:
+        if exc.code in (UNREACHABLE, TIMEOUT):
+            raise
+        note = f"the server has no trace settings ({exc.message}): statistics instead"
+        return _from_statistics(client, model, plans, count, note)
     path = trace_file(mine)
     if path is None:
         return _from_statistics(
