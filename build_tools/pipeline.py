@@ -33,19 +33,19 @@ def resolve_backbone(choice: str, layout: str = catalog.DEFAULT_LAYOUT) -> str:
     torch on CUDA, else onnxruntime in the Python backend."""
     if choice != catalog.AUTO:
         spec = catalog.backbone(choice)
-        if layout == "fused" and not spec.fusable:
+        if catalog.layout(layout).fused and not spec.fusable:
             raise ConsoleError(
                 f"the fused layout runs its backbone in Python: choose python-onnxruntime or python-torch, not {choice}"
             )
         return spec.key
-    if engine.tensorrt_available() and layout != "fused":
+    if engine.tensorrt_available() and not catalog.layout(layout).fused:
         return "tensorrt"
     if cuda_available():
         return "python-torch"
     return "python-onnxruntime"
 
 
-# Measured on the lent H100 (benchmarks/gpu.py sweeps, README): four preprocess instances keep nvJPEG
+# Measured on the lent H100 (benchmarks/gpu.py sweeps, docs/benchmarks.md): four preprocess instances keep nvJPEG
 # busy (1: 800, 2: 1,300, 4: 1,600, 6-8: 1,450 img/s end to end), short queue delays let batches form.
 GPU_TUNING = {
     "preprocess_instances": 4,

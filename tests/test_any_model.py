@@ -417,7 +417,7 @@ def test_try_form_runs_any_model_and_copies_the_call(zoo, tmp_path):
             shown = "\n".join(lines_of(table))
             assert "olleh!" in shown and "9" in shown and "-5" in shown
             table.focus()
-            await pilot.press("c")
+            await pilot.press("ctrl+y")
             assert app.clipboard.startswith("curl -s -X POST")
             assert '"data":["hello"]' in app.clipboard
             screen.query_one("#spec-2").value = "zeros"  # BYTES zeros: b"0"

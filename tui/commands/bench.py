@@ -31,7 +31,12 @@ def add_parser(sub) -> None:
         "--input", action="append", default=[], metavar="NAME=SPEC", help="as infer takes (no images)"
     )
     bn.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2")
-    bn.add_argument("--batch", type=positive, default=1)
+    bn.add_argument(
+        "--batch",
+        type=positive,
+        default=1,
+        help="rows per request: random tensors' batch, or images per request (as perf_analyzer's -b)",
+    )
     bn.add_argument("--seed", type=int, default=0)
     level = bn.add_mutually_exclusive_group()
     level.add_argument("--concurrency", type=positive, default=None, help="requests in flight (default 1)")
@@ -73,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     c = client(args)
     if args.images:
         model = pick_model(c, args.model)
-        workload = loadgen.image_workload(c, model, args.images)
+        workload = loadgen.image_workload(c, model, args.images, per_request=args.batch)
     elif args.model:
         from triton_console.tui.core.client.client import check_model_name
 

@@ -279,8 +279,11 @@ def input_data(tensors, batched: bool) -> tuple[dict, dict[str, tuple[int, ...]]
             raw = [v if isinstance(v, bytes) else str(v).encode() for v in one.reshape(-1)]
             if all(_utf8(v) for v in raw):
                 entry[p.name] = {"content": [v.decode() for v in raw], "shape": list(one.shape)}
-            else:
-                entry[p.name] = {"b64": base64.b64encode(raw[0]).decode(), "shape": list(one.shape)}
+            else:  # perf_analyzer sends b64 data as the tensor's wire bytes: a 4-byte length before each element
+                from tritonclient.utils import serialize_byte_tensor
+
+                wire = serialize_byte_tensor(np.array(raw, dtype=np.object_)).item()
+                entry[p.name] = {"b64": base64.b64encode(wire).decode(), "shape": list(one.shape)}
         else:
             entry[p.name] = {"content": _values(one), "shape": list(one.shape)}
         dims[p.name] = tuple(one.shape)
