@@ -74,6 +74,15 @@ def write(root: Path) -> Path:
     _model(root, "devm", "x + 1")  # edited by the dev test only
     _model(root, "devw", "x * 3")  # edited by the watch-mode test only
     _model(root, "devt", "x - 1")  # edited by the dev text test only
+    _model(root, "chatty", "x")  # writes to stderr as it starts: its log view shows it
+    source = root / "chatty" / "1" / "model.py"
+    source.write_text(
+        source.read_text().replace(
+            "class TritonPythonModel:\n",
+            "class TritonPythonModel:\n    def initialize(self, args):\n"
+            "        import sys\n\n        print('chatty: hello from initialize', file=sys.stderr, flush=True)\n\n",
+        )
+    )
     for name in ("slow1", "slow2"):  # 40 ms each: the traced ensemble's time is the steps' time
         _model(root, name, '(__import__("time").sleep(0.04), x + 1)[1]')
     _ensemble(root, "ens_slow", [("slow1", "IN", "MID"), ("slow2", "MID", "OUT")])
@@ -376,3 +385,32 @@ def test_trace_of_an_ensemble_has_a_span_per_step_adding_up_to_the_latency(devse
         assert abs(total - req["client_ms"]) <= 0.1 * req["client_ms"], req
     assert {(s["model"], s["stage"]) for s in out["stages"]} >= {("slow1", "infer"), ("slow2", "infer")}
     assert after == before and after["trace_level"] == ["OFF"]
+
+
+def test_models_pane_shows_a_ready_models_own_log_lines(controller, monkeypatch):
+    """The managed server's log lines about a model, its stub's stderr among them (the console that started
+    the server is this module's: quitting it here must leave the server up for the other tests)."""
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    monkeypatch.setattr(controller, "shutdown", lambda: None)
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions())
+        app.controller = controller
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.press("3")
+            index = app.query_one("#index")
+            await wait_for(pilot, lambda: "chatty" in rows(index), 20, "the models")
+            index.move_cursor(row=index.get_row_index("chatty"))
+            detail = app.query_one("#detail-text")
+            await wait_for(
+                pilot,
+                lambda: "server log about it" in shown(detail),
+                10,
+                "the log",
+                show=lambda: shown(detail),
+            )
+            assert "chatty: hello from initialize" in " ".join(shown(detail))
+            await pilot.press("q")
+
+    asyncio.run(scenario())

@@ -20,6 +20,7 @@ from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.client import UNREACHABLE, check_model_name
 from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HINT
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
+from triton_console.tui.core.server.explain import model_log
 from triton_console.tui.core.server.process import is_loopback
 from triton_console.tui.hints import worded
 from triton_console.tui.messages import DevReloaded, ModelDetail, Notice, PollRequested
@@ -266,6 +267,10 @@ class ModelsPane(Horizontal):
             if found.problems:
                 parts.append(("ensemble checks", "\n".join(found.problems)))
             parts.append(("ensemble steps", "\n".join(found.graph)))
+        if entry is not None and entry.state == "READY" and self.controller.is_managed_running():
+            lines = model_log(name, self.controller.log_lines(), limit=30)
+            if lines:  # its lines in the managed server's log, its stub's own stderr among them
+                parts.append(("server log about it", "\n".join(lines)))
 
         def section(title: str, produce) -> bool:
             """Add what ``produce`` returns; on failure one line, and False when the server is gone."""
