@@ -337,6 +337,7 @@ def test_models_pane_watch_mode_reloads_on_save(controller):
     async def scenario():
         app = ConsoleApp(ConsoleOptions())
         app.controller = visitor(controller)
+        app.controller.last_requests["devw"] = ({"X": "ones"}, {}, 1)  # as the Try form leaves it
         async with app.run_test(size=(140, 40)) as pilot:
             await pilot.press("3")
             index = app.query_one("#index")
@@ -351,7 +352,7 @@ def test_models_pane_watch_mode_reloads_on_save(controller):
                     await wait_for(pilot, lambda: any("reload ok" in ln for ln in shown(detail)), 4, "reload")
                     break
             text = " ".join(shown(detail))
-            assert "reload ok  devw" in text and "(was [" in text, text
+            assert "reload ok  devw" in text and "Y FP32 [4]: [7, 7, 7, 7]  (was [3, 3, 3, 3])" in text, text
             await pilot.press("w")
             await pilot.press("q")
 

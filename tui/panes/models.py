@@ -336,7 +336,7 @@ class ModelsPane(Horizontal):
 
     def action_watch(self) -> None:
         """Watch mode: the selected model's folder is watched; a save reloads it (and the ensembles using it)
-        and sends a request again; w again stops."""
+        and sends the Try form's last request to it again (random inputs without one); w again stops."""
         if self._dev is not None:
             self._dev.stop.set()
             self.app.notify(f"stopped watching {self._dev.model}")
@@ -359,7 +359,12 @@ class ModelsPane(Horizontal):
         from triton_console.tui.core.server.devloop import DevLoop, summary
 
         try:
-            loop = DevLoop(self.controller.client, name, repository, lambda info: infer.plan_inputs(info))
+
+            def plan(info):  # the Try form's last request to it, else random inputs (seed 0)
+                specs, shapes, batch = self.controller.last_requests.get(name, ({}, {}, 1))
+                return infer.plan_inputs(info, specs, shapes, batch=batch)
+
+            loop = DevLoop(self.controller.client, name, repository, plan)
             self._dev = loop
             self.post_message(Notice(f"watching {loop.folder}: a save reloads {name}"))
             previous = None
