@@ -74,6 +74,17 @@ def write(root: Path) -> Path:
     _model(root, "devm", "x + 1")  # edited by the dev test only
     _model(root, "devw", "x * 3")  # edited by the watch-mode test only
     _model(root, "devt", "x - 1")  # edited by the dev text test only
+    _model(root, "errs", "x")  # answers with an error response instead of raising
+    source = root / "errs" / "1" / "model.py"
+    source.write_text(
+        source.read_text().replace(
+            "            out.append(pb_utils.InferenceResponse([pb_utils.Tensor",
+            '            out.append(pb_utils.InferenceResponse(error=pb_utils.TritonError("negative input")))\n'
+            "            continue\n"
+            "            out.append(pb_utils.InferenceResponse([pb_utils.Tensor",
+        )
+    )
+    _ensemble(root, "ens_errs", [("add1", "IN", "MID"), ("errs", "MID", "OUT")])
     _model(root, "chatty", "x")  # writes to stderr as it starts: its log view shows it
     source = root / "chatty" / "1" / "model.py"
     source.write_text(
@@ -182,6 +193,14 @@ def test_failed_request_names_the_step(devserver):
     r = run_cli("infer", "ens_boom", "-u", devserver.grpc_url, "--input", "IN=ones", timeout=120)
     assert r.returncode != 0
     assert "ens_boom: step 2 (raiser) failed: ValueError: boom in the second step" in r.stderr, r.stderr
+
+
+def test_a_step_answering_an_error_is_named_from_the_statistics(devserver):
+    """Triton's text then names no model, and the statistics count the error response as a success: the last
+    step that ran during the request (the steps after a failed one do not run) is named, saying so."""
+    r = run_cli("infer", "ens_errs", "-u", devserver.grpc_url, "--input", "IN=ones", timeout=120)
+    assert r.returncode != 0
+    assert "ens_errs: step 2 (errs) failed (the last step that ran): negative input" in r.stderr, r.stderr
 
 
 def test_checks_a_cycle_and_a_shape_mismatch():

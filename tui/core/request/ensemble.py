@@ -231,35 +231,49 @@ def lookup_for(client, states: dict[str, str], repository: Path | None = None) -
 _INSTANCE = re.compile(r"for model '([^']+?)(?:_\d+)?'")
 
 
-def failed_step(config, message: str, fails: dict[str, int] | None = None) -> str | None:
-    """Which step of the ensemble ``config`` a failed request died in: from the model the error text names
-    (Triton quotes the step's instance, 'model_0'), else from the steps whose failure count rose (``fails``:
-    model → failures during the request). None when neither says."""
+def failed_step(config, message: str, ran: dict[str, tuple[int, int]] | None = None) -> str | None:
+    """Which step of the ensemble ``config`` a failed request died in: the model the error text names (Triton
+    quotes a raising step's instance, 'model_0'), else from the statistics of the request (``ran``: model →
+    (requests, failures) it added): a step whose failures rose, else the last step that ran (steps run in
+    order and a failed one stops those after it; a Python model's error response counts as a success).
+    None when neither says."""
     names = [s.model_name for s in config.ensemble_scheduling.step]
     m = _INSTANCE.search(message)
     hit = None
     if m:
         quoted = m.group(1)
         hit = quoted if quoted in names else next((n for n in names if quoted.startswith(n)), None)
-    if hit is None and fails:
-        hit = next((n for n in names if fails.get(n, 0) > 0), None)
+    how = ""
+    if hit is None and ran:
+        failed = [n for n in names if ran.get(n, (0, 0))[1] > 0]
+        went = [n for n in names if ran.get(n, (0, 0))[0] > 0]
+        hit = failed[0] if failed else went[-1] if went else None
+        how = "" if failed else " (the last step that ran)"
     if hit is None:
         return None
     index = names.index(hit) + 1
-    detail = message.split("message: ", 1)[1] if "message: " in message else message
-    return f"step {index} ({hit}) failed: {detail.strip().splitlines()[0] if detail.strip() else detail}"
+    if "message: " in message:
+        detail = message.split("message: ", 1)[1]
+    else:
+        detail = re.sub(r"^.*?in ensemble '[^']*', ", "", message, count=1, flags=re.S)
+    return (
+        f"step {index} ({hit}) failed{how}: {detail.strip().splitlines()[0] if detail.strip() else message}"
+    )
 
 
-def fail_counts(client, names: list[str]) -> dict[str, int]:
-    """Lifetime failure counts of the step models (summed over versions); {} where statistics do not answer."""
-    try:
-        rows = client.model_statistics().items
-    except ConsoleError:
-        return {}
-    out: dict[str, int] = {}
-    for r in rows:
-        if r.name in names:
-            out[r.name] = out.get(r.name, 0) + r.duration("fail")[0]
+def request_counts(client, names: list[str]) -> dict[str, tuple[int, int]]:
+    """(requests, failures) of each step model so far (summed over versions), one statistics call per step
+    (not the whole server's); {} where statistics do not answer."""
+    out: dict[str, tuple[int, int]] = {}
+    for name in dict.fromkeys(names):
+        try:
+            rows = [r for r in client.model_statistics(name).items if r.name == name]
+        except ConsoleError:
+            return {}
+        out[name] = (
+            sum(r.duration("success")[0] + r.duration("fail")[0] for r in rows),
+            sum(r.duration("fail")[0] for r in rows),
+        )
     return out
 
 

@@ -437,7 +437,7 @@ def run(
     inputs = [InputTensor(p.name, p.datatype, p.array) for p in plans]
     requested = [OutputRequest(n) for n in wanted]
     step_names = list(info.steps) if info.config is not None else []
-    before = ensemble.fail_counts(client, step_names) if step_names else {}
+    before = ensemble.request_counts(client, step_names) if step_names else {}
     try:
         if shm == "none":
             result, latency = client.infer(model, inputs, requested)
@@ -449,9 +449,13 @@ def run(
     except ConsoleError as exc:
         if not step_names or exc.code in ("unreachable", "timeout"):
             raise
-        after = ensemble.fail_counts(client, step_names)
-        rose = {n: after.get(n, 0) - before.get(n, 0) for n in step_names}
-        which = ensemble.failed_step(info.config, exc.message, rose)
+        after = ensemble.request_counts(client, step_names)
+        ran = {
+            n: (after[n][0] - before[n][0], after[n][1] - before[n][1])
+            for n in step_names
+            if n in after and n in before
+        }
+        which = ensemble.failed_step(info.config, exc.message, ran)
         if which is None:
             raise
         raise ConsoleError(
