@@ -137,10 +137,12 @@ REQUIRED = {
     "engine": ["--onnx", "x.onnx", "--output", "x.plan"],
     "servers": ["list"],
     "infer": ["m"],
+    "generate": ["m"],
     "classify": ["x.jpg"],
     "compare": ["a", "b"],
     "dev": ["m"],
     "trace": ["m"],
+    "tune": ["m", "--set", "max_batch_size=1,8"],
 }
 
 

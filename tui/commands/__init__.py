@@ -11,12 +11,14 @@ from triton_console.tui.commands import (
     dev,
     engine,
     export,
+    generate,
     infer,
     metrics,
     serve,
     servers,
     status,
     trace,
+    tune,
 )
 
 MODULES = (
@@ -28,10 +30,12 @@ MODULES = (
     metrics,
     servers,
     infer,
+    generate,
     classify,
     bench,
     compare,
     dev,
     trace,
+    tune,
 )
 NAMES: tuple[str, ...] = tuple(m.NAME for m in MODULES)

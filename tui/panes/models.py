@@ -63,6 +63,8 @@ def config_summary(config) -> str:
     """The few fields people look for first: where it runs, batching, tensors, ensemble steps."""
     from tritonclient.grpc import model_config_pb2 as mc
 
+    from triton_console.tui.core.request import stream
+
     def tensors(items) -> str:
         return ", ".join(
             f"{t.name} {mc.DataType.Name(t.data_type).removeprefix('TYPE_')} {list(t.dims)}" for t in items
@@ -82,6 +84,11 @@ def config_summary(config) -> str:
         )
     if config.HasField("dynamic_batching"):
         lines.append("dynamic batching on")
+    if stream.decoupled(config):
+        lines.append("decoupled: responses stream (gRPC stream or generate_stream)")
+    seq = stream.sequence_config(config)
+    if seq is not None:
+        lines.append(f"sequence batching: {seq.describe()}")
     steps = [s.model_name for s in config.ensemble_scheduling.step]
     if steps:
         lines.append("steps: " + " → ".join(steps))
@@ -132,6 +139,7 @@ class ModelsPane(Horizontal):
         Binding("u", "unload", "Unload", id="models.unload"),
         Binding("r", "refresh", "Refresh", id="models.refresh"),
         Binding("t", "try", "Try", id="models.try"),
+        Binding("e", "edit", "Config", id="models.edit"),
         Binding("slash", "filter", "Filter", id="models.filter"),
         Binding("a", "add", "Add by name", id="models.add"),
         Binding("w", "watch", "Watch", id="models.watch"),
@@ -398,6 +406,22 @@ class ModelsPane(Horizontal):
             self.app.notify("select a model first", severity="warning")
             return
         self.app.push_screen(TryScreen(self.controller, self._selected, os.getcwd()))
+
+    def action_edit(self) -> None:
+        """The selected model's config in an editor: apply as an override, write to its file, revert."""
+        from triton_console.tui.panes.configedit import ConfigEditScreen
+
+        if not self._selected:
+            self.app.notify("select a model first", severity="warning")
+            return
+        name = self._selected
+
+        def closed(state: str | None) -> None:
+            if state:
+                self.app.notify(f"{name}: {state}")
+                self.post_message(PollRequested([name]))
+
+        self.app.push_screen(ConfigEditScreen(self.controller, name), closed)
 
     def action_refresh(self) -> None:
         self.post_message(PollRequested())

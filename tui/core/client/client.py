@@ -181,6 +181,8 @@ class TritonClient:
                 exit_code=EXIT_USAGE,
                 code=TIMEOUT,
             )
+        if "load / unload is not allowed" in low:  # Triton says it with UNAVAILABLE: not a lost server
+            return ConsoleError(f"{what} failed: {text}", exit_code=EXIT_FAILED, code=MODEL_CONTROL)
         if (
             any(
                 s in low
@@ -305,10 +307,12 @@ class TritonClient:
         check_model_name(name)
         self.call(f"trace settings of {name}", lambda t: t.update_trace_settings(name, settings))
 
-    def load_model(self, name: str) -> None:
+    def load_model(self, name: str, config: str | None = None) -> None:
+        """Load (or reload) ``name``; ``config`` (JSON of a ModelConfig) replaces its whole config for this
+        load without touching the repository's files (explicit model control only)."""
         check_model_name(name)
         self._info.pop(name, None)
-        self.call(f"load {name}", lambda t: t.load(name))
+        self.call(f"load {name}", lambda t: t.load(name, config))
 
     def unload_model(self, name: str) -> None:
         check_model_name(name)
@@ -345,9 +349,63 @@ class TritonClient:
         return info
 
     # ------------------------------------------------------------------ inference
-    def infer(self, model: str, inputs, outputs, version: str = "") -> tuple[dict, float]:
-        """Run one request; returns (outputs by name, latency in ms)."""
+    def infer(self, model: str, inputs, outputs, version: str = "", sequence=None) -> tuple[dict, float]:
+        """Run one request (``sequence``: a transport.Sequence); returns (outputs by name, latency in ms)."""
         check_model_name(model)
         start = time.perf_counter()
-        result = self.call(f"inference on {model}", lambda t: t.infer(model, inputs, outputs, version))
+        kw = {"sequence": sequence} if sequence is not None else {}
+        result = self.call(f"inference on {model}", lambda t: t.infer(model, inputs, outputs, version, **kw))
         return result, (time.perf_counter() - start) * 1000.0
+
+    def generate(self, model: str, body: dict) -> dict:
+        """The ``generate`` extension (HTTP): one JSON body in, the model's outputs by name out."""
+        check_model_name(model)
+        return self.call(f"generate on {model}", lambda t: t.generate(model, body))
+
+    def stream(
+        self,
+        model: str,
+        inputs,
+        outputs,
+        cancelled: threading.Event,
+        sequence=None,
+        datatypes=None,
+        body=None,
+    ):
+        """One request whose responses stream back (the gRPC stream, or HTTP ``generate_stream``): yields
+        transport.StreamEvent until the final one. A model's error after some responses is a ConsoleError
+        saying how many came first; setting ``cancelled`` ends it with :class:`Cancelled`."""
+        from triton_console.common.errors import Cancelled
+        from triton_console.tui.core.client.transport import StreamCancelled, StreamFailed
+
+        check_model_name(model)
+        what = f"streaming inference on {model}"
+        count = 0
+        events = self.call(
+            what,
+            lambda t: t.stream(
+                model, inputs, outputs, cancelled, sequence=sequence, datatypes=datatypes, body=body
+            ),
+        )
+        try:
+            while True:
+                try:
+                    event = next(events)
+                except StopIteration:
+                    return
+                except StreamCancelled:
+                    raise Cancelled(what) from None
+                except StreamFailed as exc:
+                    after = f" after {count} response{'s' if count != 1 else ''}" if count else ""
+                    raise ConsoleError(
+                        f"{model} failed{after}: {rs.clip(str(exc), 600)}", exit_code=EXIT_FAILED
+                    ) from None
+                except ConsoleError:
+                    raise
+                except Exception as exc:
+                    raise self._error(what, exc) from None
+                if event.outputs is not None:
+                    count += 1
+                yield event
+        finally:
+            events.close()

@@ -428,9 +428,10 @@ def run(
     plans: list[InputPlan],
     outputs: list[str] | None = None,
     shm: str = "none",
+    sequence=None,
 ) -> InferResult:
-    """Send the planned inputs (through shared memory when ``shm`` is system/cuda); every output of the
-    model comes back summarized."""
+    """Send the planned inputs (through shared memory when ``shm`` is system/cuda; ``sequence``: a
+    transport.Sequence for a sequence model); every output of the model comes back summarized."""
     check_model_name(model)
     info = client.model_info(model)
     wanted = outputs or [t.name for t in info.metadata.outputs]
@@ -440,12 +441,12 @@ def run(
     before = ensemble.request_counts(client, step_names) if step_names else {}
     try:
         if shm == "none":
-            result, latency = client.infer(model, inputs, requested)
+            result, latency = client.infer(model, inputs, requested, sequence=sequence)
         else:
             from triton_console.tui.core.client.shm import Regions
 
             with Regions(client, shm, inputs) as regions:
-                result, latency = client.infer(model, regions.request, requested)
+                result, latency = client.infer(model, regions.request, requested, sequence=sequence)
     except ConsoleError as exc:
         if not step_names or exc.code in ("unreachable", "timeout"):
             raise
