@@ -434,3 +434,20 @@ def test_models_pane_shows_a_ready_models_own_log_lines(controller, monkeypatch)
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+def test_trace_falls_back_to_the_statistics_per_step(devserver):
+    """Where the trace file is out of reach: the mean queue and compute time of each step over the requests."""
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.request import infer
+    from triton_console.tui.core.server import trace
+
+    c = TritonClient(devserver.grpc_url, "grpc", timeout=30)
+    try:
+        plans = infer.plan_inputs(c.model_info("ens_slow"), {"IN": "ones"})
+        out = trace.from_statistics(c, "ens_slow", plans, 2, "the trace file is not readable here")
+    finally:
+        c.close()
+    assert out.source == "statistics" and len(out.requests) == 2
+    compute = {s["model"]: s["mean_ms"] for s in out.stages if s["stage"] == "compute"}
+    assert set(compute) == {"slow1", "slow2"} and all(35 < ms < 1000 for ms in compute.values()), out.stages

@@ -226,10 +226,10 @@ def run(
         if exc.code in (UNREACHABLE, TIMEOUT):
             raise
         note = f"the server has no trace settings ({exc.message}): statistics instead"
-        return _from_statistics(client, model, plans, count, note)
+        return from_statistics(client, model, plans, count, note)
     path = trace_file(mine)
     if path is None:
-        return _from_statistics(
+        return from_statistics(
             client,
             model,
             plans,
@@ -276,7 +276,8 @@ def run(
     return Trace(model, "trace", found, percentiles(found), file=str(path))
 
 
-def _from_statistics(client, model, plans, count, note: str) -> Trace:
+def from_statistics(client, model, plans, count, note: str) -> Trace:
+    """N requests timed here, and each step's mean queue and compute time from the statistics around them."""
     info = client.model_info(model)
     names = list(info.steps) or [model]
     before = st.statistics(client)
