@@ -427,6 +427,8 @@ def test_try_form_runs_any_model_and_copies_the_call(zoo, tmp_path):
                 pilot, lambda: "error" in rendered(screen.query_one("#summary")), 20, "one clear error"
             )
             assert "text:… is BYTES data but input IDS is INT64" in rendered(screen.query_one("#summary"))
+            # watch mode (w in the Models pane) sends the last request that ran again, not the refused one
+            assert app.controller.last_requests["mixed"][0]["NOTE"] == "text:hello"
             await pilot.press("escape", "escape", "q")
 
     asyncio.run(scenario())

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -176,11 +177,16 @@ def test_serve_says_the_gpu_errors_are_expected_without_a_gpu(tmp_path):
     )
     try:
         assert proc.stdout.readline().startswith("tritonserver ready"), proc.stderr.read()
+        shown = [proc.stdout.readline() for _ in range(4)]
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert "CUDA driver version is insufficient" in err
+    # it started with a trace file of its own (level OFF), named for `trace`, and removed it on the way out
+    traces = Path(next(line for line in shown if line.split()[0] == "traces").split()[1])
+    assert f"--trace-config=triton,file={traces}" in err
+    assert not list(traces.parent.glob(f"{traces.name}*"))
     notes = [line for line in err.splitlines() if line.startswith("note:")]
     assert notes == [
         "note: the CUDA/NVML/DCGM errors are expected on a machine without a GPU: the server runs on the CPU"

@@ -78,6 +78,15 @@ class ModelDetail(Message):
 
 
 @dataclass
+class DevReloaded(Message):
+    """Watch mode of the Models pane: a model was reloaded on save (or first asked), and its new result."""
+
+    model: str
+    lines: list[str]  # devloop.summary: the outcome, then each output beside its previous values
+    status: str  # "ok" | "failed"
+
+
+@dataclass
 class ClassifyResult(Message):
     path: str
     result: Classification | None

@@ -140,6 +140,8 @@ REQUIRED = {
     "generate": ["m"],
     "classify": ["x.jpg"],
     "compare": ["a", "b"],
+    "dev": ["m"],
+    "trace": ["m"],
     "tune": ["m", "--set", "max_batch_size=1,8"],
 }
 

@@ -34,6 +34,13 @@ def cache_dir() -> Path:
     return user_cache_path(APP, appauthor=False)
 
 
+def state_dir() -> Path:
+    """What a running server leaves for the console to read: its trace files."""
+    from platformdirs import user_state_path
+
+    return user_state_path(APP, appauthor=False)
+
+
 def default_repository() -> Path:
     """``$TRITON_CONSOLE_REPOSITORY``, else the data directory's ``repository``."""
     env = os.environ.get("TRITON_CONSOLE_REPOSITORY")

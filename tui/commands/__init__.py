@@ -8,6 +8,7 @@ from triton_console.tui.commands import (
     build,
     classify,
     compare,
+    dev,
     engine,
     export,
     generate,
@@ -16,6 +17,7 @@ from triton_console.tui.commands import (
     serve,
     servers,
     status,
+    trace,
     tune,
 )
 
@@ -32,6 +34,8 @@ MODULES = (
     classify,
     bench,
     compare,
+    dev,
+    trace,
     tune,
 )
 NAMES: tuple[str, ...] = tuple(m.NAME for m in MODULES)

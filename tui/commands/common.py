@@ -41,3 +41,28 @@ def pick_model(client, model: str | None) -> str:
     if not candidates:
         raise ConsoleError(f"no ready image model on {client.url}; pass -m MODEL", exit_code=EXIT_USAGE)
     return preferred_model(candidates)
+
+
+def planner(image: str | None, inputs: list[str], limit: int):
+    """The inputs of a repeated request, planned from the model's metadata each time (a reload may change
+    them): ``--input NAME=SPEC`` as infer takes them, or one IMAGE for a one-input model (its file bytes for
+    a UINT8 [-1] or BYTES input, else decoded and resized)."""
+    from triton_console.tui.core.request import infer
+
+    given = infer.parse_assignments(inputs, "--input")
+
+    def plan(info):
+        specs = dict(given)
+        if image:
+            tensors = list(info.metadata.inputs)
+            if len(tensors) != 1:
+                raise ConsoleError(
+                    f"{info.name} has {len(tensors)} inputs: name them with --input NAME=image:FILE",
+                    exit_code=EXIT_USAGE,
+                )
+            t = tensors[0]
+            raw = t.datatype == "BYTES" or (t.datatype == "UINT8" and len(t.shape) <= 2 and -1 in t.shape)
+            specs[t.name] = f"@{image}" if raw else f"image:{image}"
+        return infer.plan_inputs(info, specs, limit=limit)
+
+    return plan

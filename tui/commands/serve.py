@@ -100,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  HTTP     http://{server.http_url}", flush=True)
         print(f"  gRPC     grpc://{server.grpc_url}", flush=True)
         print(f"  metrics  {server.metrics_url}", flush=True)
+        if f"--trace-config=triton,file={server.cfg.trace_file}" in server.argv:
+            print(f"  traces   {server.cfg.trace_file} (triton-console trace MODEL)", flush=True)
         while not stop.wait(0.5):
             if not server.is_running():
                 err(f"tritonserver exited with code {server.returncode}")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from triton_console.common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
 from triton_console.common.paths import default_repository
 from triton_console.tui.commands.common import err
-from triton_console.tui.core.client.flags import add_connection, connection, context_models
+from triton_console.tui.core.client.flags import add_connection, connection, context_models, paths
 
 NAME = "status"
 
@@ -25,18 +26,44 @@ def add_parser(sub) -> None:
         metavar="MODEL",
         help="models to ask about where the server lists none (KServe over gRPC)",
     )
+    paths(
+        st.add_argument(
+            "--repository",
+            type=Path,
+            metavar="DIR",
+            help="the server's model repository, when local: checks ensembles the server refused from their files",
+        )
+    )
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=run)
 
 
-def _with_hint(entry) -> dict:
+def _with_hint(entry, checks: list[str] | None = None) -> dict:
     """A model of status --json, with the explainer's cause and hint when it is not ready (null when ready
-    or when nothing is known: every model has the same keys)."""
+    or when nothing is known: every model has the same keys), and an ensemble's failed checks."""
+    from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HINT
     from triton_console.tui.core.server.explain import explain
 
     out = entry.to_dict()
     why = explain(entry)
     out["cause"], out["hint"] = (why.cause, why.hint) if why is not None else (None, None)
+    if checks and why is not None and why.cause in REFUSED_CAUSES:
+        out["cause"], out["hint"] = "ensemble", REFUSED_HINT
+    out["checks"] = checks or []
+    return out
+
+
+def _checks(client, models, repository: Path | None) -> dict[str, list[str]]:
+    """The failed checks of each ensemble that is not ready (its config from the server or the repository)."""
+    from triton_console.tui.core.request import ensemble
+
+    states = {m.name: m.state for m in models}
+    out = {}
+    for m in models[:200]:
+        if m.state != "READY":
+            found = ensemble.diagnose(client, m.name, states, repository)
+            if found is not None and found.problems:
+                out[m.name] = found.problems
     return out
 
 
@@ -50,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     controller = ServerController(connection(args), default_repository())
     controller.given_models = [check_model_name(m) for m in args.model + context_models(args)]
     snap = controller.poll()
+    checks = _checks(controller.client, snap.models, args.repository) if snap.live else {}
     server = snap.server.to_dict() if snap.server else None
     out = {
         "url": snap.url,
@@ -57,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         "ready": snap.ready,
         "server_version": server["version"] if server else None,
         "server": server,
-        "models": [_with_hint(m) for m in snap.models],
+        "models": [_with_hint(m, checks.get(m.name)) for m in snap.models],
         "models_from": snap.models_from or None,
         "capabilities": snap.capabilities.to_dict() if snap.capabilities else None,
         "notes": snap.capabilities.notes() if snap.capabilities else [],
@@ -81,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     for m, rec in zip(snap.models, out["models"], strict=True):
         reason = f"  {m.reason}" if m.reason else ""
         print(visible(f"  {m.name:<{width}}  v{m.version or '-':<3} {m.state or '-':<12}{reason}", 600))
+        for line in rec["checks"]:
+            print(visible(f"  {'':<{width}}  check: {line}", 600))
         if rec["hint"]:
             print(visible(f"  {'':<{width}}  why: {rec['hint']}", 600))
     return EXIT_OK

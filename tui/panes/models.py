@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 from rich.console import Group
 from rich.text import Text
@@ -17,10 +18,13 @@ from textual.worker import get_current_worker
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.client import UNREACHABLE, check_model_name
+from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HINT
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
+from triton_console.tui.core.server.explain import model_log
+from triton_console.tui.core.server.process import is_loopback
 from triton_console.tui.core.tune import coldstart
 from triton_console.tui.hints import worded
-from triton_console.tui.messages import ModelDetail, Notice, PollRequested
+from triton_console.tui.messages import DevReloaded, ModelDetail, Notice, PollRequested
 from triton_console.tui.text import cell, name, plain
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
@@ -124,6 +128,12 @@ def stats_text(stats: list[rs.ModelStats]) -> str:
     return "\n".join(lines)
 
 
+def _events(loop):
+    """Watch mode's events: the first request, then one per save."""
+    yield loop.first()
+    yield from loop.watch()
+
+
 class ModelsPane(Horizontal):
     BINDINGS = [
         Binding("l", "load", "Load", id="models.load"),
@@ -133,6 +143,7 @@ class ModelsPane(Horizontal):
         Binding("e", "edit", "Config", id="models.edit"),
         Binding("slash", "filter", "Filter", id="models.filter"),
         Binding("a", "add", "Add by name", id="models.add"),
+        Binding("w", "watch", "Watch", id="models.watch"),
     ]
 
     DEFAULT_CSS = """
@@ -153,6 +164,8 @@ class ModelsPane(Horizontal):
         # can be undone by that unload finishing after it.
         self._lu_lock = threading.Lock()
         self._cold: dict[str, str] = {}  # model -> its cold start at the last load, in words
+        self._dev = None  # the DevLoop of watch mode (w), while it runs
+        self._dev_lines: list[str] = []  # its last event, shown in the watched model's detail
 
     def compose(self) -> ComposeResult:
         with Vertical(id="left"):
@@ -243,11 +256,15 @@ class ModelsPane(Horizontal):
         client = self.controller.client
         parts: list[tuple[str, str]] = []
         entry = self._entries.get(name)
+        found = self._ensemble(name) if entry is None or entry.state != "UNLISTED" else None
         if entry is not None and (entry.state != "READY" or entry.reason):
             parts.append(("state", f"{entry.state or '?'}" + (f": {entry.reason}" if entry.reason else "")))
             why = self.controller.explain(entry)
             if why is not None:
-                parts.append((f"why ({why.cause})", why.hint))
+                refused = found is not None and found.problems and why.cause in REFUSED_CAUSES
+                parts.append(
+                    ("why (ensemble)", REFUSED_HINT) if refused else (f"why ({why.cause})", why.hint)
+                )
                 if why.config_error:
                     parts.append(("config.pbtxt does not parse", why.config_error))
                 if why.log:
@@ -255,6 +272,15 @@ class ModelsPane(Horizontal):
                 if entry.state == "UNLISTED":
                     self._post_detail(name, parts)
                     return
+
+        if found is not None:
+            if found.problems:
+                parts.append(("ensemble checks", "\n".join(found.problems)))
+            parts.append(("ensemble steps", "\n".join(found.graph)))
+        if entry is not None and entry.state == "READY" and self.controller.is_managed_running():
+            lines = model_log(name, self.controller.log_lines(), limit=30)
+            if lines:  # its lines in the managed server's log, its stub's own stderr among them
+                parts.append(("server log about it", "\n".join(lines)))
 
         def section(title: str, produce) -> bool:
             """Add what ``produce`` returns; on failure one line, and False when the server is gone."""
@@ -287,14 +313,94 @@ class ModelsPane(Horizontal):
         if not get_current_worker().is_cancelled:
             self.post_message(ModelDetail(name, parts))
 
+    def _local_repository(self) -> Path | None:
+        """The repository of the server shown: the managed server's, else the console's own (--repository)
+        when the server is on this machine."""
+        m = self.controller.managed
+        if m is not None and self.controller.is_managed_running():
+            return Path(m.cfg.repository)
+        if is_loopback(self.controller.client.endpoint.host) and Path(self.controller.repository).is_dir():
+            return Path(self.controller.repository)
+        return None
+
+    def _ensemble(self, name: str):
+        """An ensemble's graph and checks (None for other models); the local repository serves the configs
+        of what the server refused."""
+        from triton_console.tui.core.request import ensemble
+
+        states = {n: e.state for n, e in self._entries.items()}
+        try:
+            return ensemble.diagnose(self.controller.client, name, states, self._local_repository())
+        except ConsoleError:
+            return None
+
     def on_model_detail(self, msg: ModelDetail) -> None:
         if msg.name != self._selected:
             return
         items = [plain(msg.name, "bold")]
-        for title, body in msg.parts:
+        parts = list(msg.parts)
+        if self._dev is not None and self._dev.model == msg.name and self._dev_lines:
+            parts.insert(0, ("watching (w stops)", "\n".join(self._dev_lines)))
+        for title, body in parts:
             items.append(Text(title, style="bold underline"))
             items.append(plain(body, multiline=True, limit=20000))
         self.query_one("#detail-text", Static).update(Group(*items))
+
+    def action_watch(self) -> None:
+        """Watch mode: the selected model's folder is watched; a save reloads it (and the ensembles using it)
+        and sends the Try form's last request to it again (random inputs without one); w again stops."""
+        if self._dev is not None:
+            self._dev.stop.set()
+            self.app.notify(f"stopped watching {self._dev.model}")
+            self._dev, self._dev_lines = None, []
+            return
+        if not self._selected:
+            self.app.notify("select a model first", severity="warning")
+            return
+        repository = self._local_repository()
+        if repository is None:
+            self.app.notify(
+                "watch mode needs a server on this machine and its repository", severity="warning"
+            )
+            return
+        self._watch(self._selected, repository)
+
+    @work(thread=True, exclusive=True, group="dev-watch")
+    def _watch(self, name: str, repository: Path) -> None:
+        from triton_console.tui.core.request import infer
+        from triton_console.tui.core.server.devloop import DevLoop, summary
+
+        try:
+
+            def plan(info):  # the Try form's last request to it, else random inputs (seed 0)
+                specs, shapes, batch = self.controller.last_requests.get(name, ({}, {}, 1))
+                return infer.plan_inputs(info, specs, shapes, batch=batch)
+
+            loop = DevLoop(self.controller.client, name, repository, plan)
+            self._dev = loop
+            self.post_message(Notice(f"watching {loop.folder}: a save reloads {name}"))
+            previous = None
+            for event in _events(loop):
+                self.post_message(DevReloaded(name, summary(event, previous), event.status))
+                previous = event.result or previous
+        except ConsoleError as exc:
+            self.post_message(Notice(worded(exc), "watch failed", "error"))
+            self._dev = None
+
+    def on_dev_reloaded(self, msg: DevReloaded) -> None:
+        if self._dev is None or self._dev.model != msg.model:
+            return
+        self._dev_lines = msg.lines
+        failed = msg.status == "failed"
+        self.post_message(
+            Notice(msg.lines[0], "reload failed" if failed else "", "error" if failed else "information")
+        )
+        if self._selected == msg.model:
+            self._fetch_detail(msg.model)
+
+    def on_unmount(self) -> None:
+        if self._dev is not None:
+            self._dev.stop.set()
 
     def action_try(self) -> None:
         """A form for the selected model's inputs, Run, the outputs, and the call behind it."""

@@ -382,6 +382,7 @@ class TryScreen(ModalScreen):
             plans = infer.plan_inputs(
                 self.info, specs, shapes, batch=batch, limit=client.connection.max_response_bytes
             )
+            self.controller.last_requests[self.model] = (dict(specs), dict(shapes), batch)
             result = infer.run(client, self.model, plans, sequence=seq)
             call = self._call(
                 form,

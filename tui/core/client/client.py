@@ -296,6 +296,17 @@ class TritonClient:
             check_model_name(name)
         return self.call("statistics", lambda t: t.statistics(name))
 
+    def trace_settings(self, name: str = "") -> dict[str, list[str]]:
+        """Triton's trace settings (of one model, or the server's): each value a list of strings."""
+        if name:
+            check_model_name(name)
+        return self.call("trace settings", lambda t: t.trace_settings(name))
+
+    def update_trace_settings(self, name: str, settings: dict[str, list[str] | None]) -> None:
+        """Set trace settings of ``name`` (None for a key: back to the server's setting)."""
+        check_model_name(name)
+        self.call(f"trace settings of {name}", lambda t: t.update_trace_settings(name, settings))
+
     def load_model(self, name: str, config: str | None = None) -> None:
         """Load (or reload) ``name``; ``config`` (JSON of a ModelConfig) replaces its whole config for this
         load without touching the repository's files (explicit model control only)."""

@@ -315,6 +315,21 @@ def model_config_json(obj: object):
         raise ResponseError(f"model config does not parse: {clip(str(exc), 200)}") from None
 
 
+# ------------------------------------------------------------------------------------------ trace settings
+
+
+def trace_settings_json(obj: object) -> dict[str, list[str]]:
+    """Triton's trace settings over HTTP (``{"trace_level": ["OFF"], "trace_rate": "1000", …}``) as gRPC
+    gives them: every value a list of strings."""
+    if not isinstance(obj, dict):
+        raise ResponseError(f"trace settings are {_kind(obj)}, not an object")
+    out = {}
+    for key, value in list(obj.items())[:64]:
+        values = value if isinstance(value, list) else [value]
+        out[text(key, "trace setting")] = [clip(str(v), 1000) for v in values[:64]]
+    return out
+
+
 # ------------------------------------------------------------------------------------------ statistics
 
 DURATIONS = ("success", "fail", "queue", "compute_input", "compute_infer", "compute_output")

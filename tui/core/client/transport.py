@@ -105,6 +105,8 @@ class Transport:
     def model_metadata(self, name: str, version: str = "") -> rs.ModelMetadata: ...
     def model_config(self, name: str, version: str = ""): ...
     def statistics(self, name: str = "") -> rs.Parsed: ...
+    def trace_settings(self, name: str = "") -> dict[str, list[str]]: ...
+    def update_trace_settings(self, name: str, settings: dict[str, list[str] | None]) -> None: ...
     def load(self, name: str, config: str | None = None) -> None: ...
     def unload(self, name: str) -> None: ...
     def infer(
@@ -278,6 +280,13 @@ class GrpcTransport(Transport):
             )
 
         return rs.collect(m.model_stats, one, rs.MAX_MODELS)
+
+    def trace_settings(self, name: str = "") -> dict[str, list[str]]:
+        m = self.client.get_trace_settings(model_name=name or None, **self._kw())
+        return {k: list(v.value) for k, v in m.settings.items()}
+
+    def update_trace_settings(self, name: str, settings: dict[str, list[str] | None]) -> None:
+        self.client.update_trace_settings(model_name=name or None, settings=settings, **self._kw())
 
     def load(self, name: str, config: str | None = None) -> None:
         self.client.load_model(name, config=config, **self._kw())
@@ -542,6 +551,17 @@ class HttpTransport(Transport):
 
     def statistics(self, name: str = "") -> rs.Parsed:
         return rs.statistics_json(self._run(lambda c: c.get_inference_statistics(name, headers=self.headers)))
+
+    def trace_settings(self, name: str = "") -> dict[str, list[str]]:
+        got = self._run(lambda c: c.get_trace_settings(model_name=name or None, headers=self.headers))
+        return rs.trace_settings_json(got)
+
+    def update_trace_settings(self, name: str, settings: dict[str, list[str] | None]) -> None:
+        # Triton's JSON wants one string for every setting but trace_level (a list), or null to clear
+        body = {k: v if v is None or k == "trace_level" else (v[0] if v else "") for k, v in settings.items()}
+        self._run(
+            lambda c: c.update_trace_settings(model_name=name or None, settings=body, headers=self.headers)
+        )
 
     def load(self, name: str, config: str | None = None) -> None:
         self._run(lambda c: c.load_model(name, headers=self.headers, config=config))

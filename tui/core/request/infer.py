@@ -27,6 +27,7 @@ from triton_console.common.errors import EXIT_FAILED, EXIT_USAGE, ConsoleError
 from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.client import ModelInfo, TritonClient, check_model_name
 from triton_console.tui.core.client.transport import InputTensor, OutputRequest
+from triton_console.tui.core.request import ensemble
 
 MAX_FILE = 256 * 2**20
 VALUES_SHOWN = 16
@@ -436,13 +437,31 @@ def run(
     wanted = outputs or [t.name for t in info.metadata.outputs]
     inputs = [InputTensor(p.name, p.datatype, p.array) for p in plans]
     requested = [OutputRequest(n) for n in wanted]
-    if shm == "none":
-        result, latency = client.infer(model, inputs, requested, sequence=sequence)
-    else:
-        from triton_console.tui.core.client.shm import Regions
+    step_names = list(info.steps) if info.config is not None else []
+    before = ensemble.request_counts(client, step_names) if step_names else {}
+    try:
+        if shm == "none":
+            result, latency = client.infer(model, inputs, requested, sequence=sequence)
+        else:
+            from triton_console.tui.core.client.shm import Regions
 
-        with Regions(client, shm, inputs) as regions:
-            result, latency = client.infer(model, regions.request, requested, sequence=sequence)
+            with Regions(client, shm, inputs) as regions:
+                result, latency = client.infer(model, regions.request, requested, sequence=sequence)
+    except ConsoleError as exc:
+        if not step_names or exc.code in ("unreachable", "timeout"):
+            raise
+        after = ensemble.request_counts(client, step_names)
+        ran = {
+            n: (after[n][0] - before[n][0], after[n][1] - before[n][1])
+            for n in step_names
+            if n in after and n in before
+        }
+        which = ensemble.failed_step(info.config, exc.message, ran)
+        if which is None:
+            raise
+        raise ConsoleError(
+            f"{model}: {which}", hint=exc.hint, exit_code=exc.exit_code, code=exc.code
+        ) from exc
     datatypes = {t.name: t.datatype for t in info.metadata.outputs}
     summaries = [summarize(n, datatypes.get(n, ""), np.asarray(result[n])) for n in wanted]
     version = info.metadata.versions[-1] if info.metadata.versions else ""

@@ -184,6 +184,9 @@ class ServerController:
         self._last: ServerSnapshot | None = None  # the last full model list, reused between big-index fetches
         self._skipped = 0
         self.given_models: list[str] = []  # names to ask about where the server lists none (-m, a)
+        # the last request sent to each model from the Try form: (input specs, shapes, batch), what watch mode
+        # sends again after a reload
+        self.last_requests: dict[str, tuple[dict[str, str], dict[str, str], int]] = {}
         self._capabilities: dict[str, Capabilities] = {}
 
     # ------------------------------------------------------------------ connection

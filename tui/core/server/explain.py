@@ -37,7 +37,9 @@ HINTS = {
     "gpu-on-cpu": "the config asks for KIND_GPU instances but this server sees no GPU: use KIND_CPU or KIND_AUTO",
     "dependency": "an ensemble step's model did not load: fix {dependency} first",
     "unknown": "the server gave no reason: its log says why (for a server you run yourself: --log-verbose=1)",
-    "not-loaded": "not loaded: with model control explicit, load it (l in the Models pane); else its log says why",
+    "not-loaded": "not loaded: with model control explicit, load it (l in the Models pane); with model control none "
+    "the server refused it when it read the repository: its log says why (for an ensemble, status --repository DIR "
+    "checks its steps)",
 }
 
 _PATTERNS = [  # in order: the first match names the cause (a dependency's own failure is quoted in its line)
@@ -193,3 +195,44 @@ def unlisted(repository: Path, listed: set[str]) -> list[IndexEntry]:
                 IndexEntry(p.name, "", "UNLISTED", "in the repository, but the server does not list it")
             )
     return out
+
+
+_AT_FRAME = re.compile(r"^\s*(.+?)\((\d+)\): \S", re.M)  # the stub's "At:" frames, innermost first
+_PY_FRAME = re.compile(r'File "([^"]+)", line (\d+)')  # a Python traceback's frames, innermost last
+_SYNTAX = re.compile(r"(\w*Error): (.*?) \(([^(),]+\.py), line (\d+)\)")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A Python model's failure as a developer reads it: the user's file and line first, then the error."""
+
+    error: str  # "NameError: name 'x' is not defined"
+    path: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.error}" if self.path else self.error
+
+
+def python_failure(text: str, folder: Path) -> Failure:
+    """The error line of a Python-backend failure (a load's error text or the stub's stderr) and the innermost
+    frame inside the model's folder ``folder``: a SyntaxError names only the file's base name, which is looked
+    up in the folder's version directories."""
+    folder = Path(folder)
+    body = text.split("Internal: ", 1)[-1]
+    m = _SYNTAX.search(body)
+    if m:
+        found = sorted(folder.glob(f"*/{m.group(3)}")) or [folder / m.group(3)]
+        return Failure(f"{m.group(1)}: {m.group(2)}", str(found[-1]), int(m.group(4)))
+    error = next(
+        (ln.strip() for ln in body.splitlines() if re.match(r"\s*\w+(Error|Exception|Exit)\b", ln)),
+        body.strip().splitlines()[0].rstrip(";") if body.strip() else text,
+    )
+    inside = str(folder.resolve()) + "/"
+    at = [(p, n) for p, n in _AT_FRAME.findall(body) if str(Path(p).resolve()).startswith(inside)]
+    if at:
+        return Failure(error, at[0][0], int(at[0][1]))
+    py = [(p, n) for p, n in _PY_FRAME.findall(body) if str(Path(p).resolve()).startswith(inside)]
+    if py:
+        return Failure(error, py[-1][0], int(py[-1][1]))
+    return Failure(error)

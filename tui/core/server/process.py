@@ -25,11 +25,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from triton_console.common.errors import ConsoleError
-from triton_console.common.paths import SHM_PREFIX
+from triton_console.common.paths import SHM_PREFIX, state_dir
 from triton_console.tui.core.server import bundled
 
 LOG_LINES_KEPT = 50_000
@@ -136,6 +136,9 @@ class ServerConfig:
     # preprocessed images): None = 1 GiB on each visible NVIDIA GPU, 0 = leave Triton's default
     cuda_pool_mb: int | None = None
     extra_args: list[str] = field(default_factory=list)
+    # Triton's trace file: it cannot be set over the network, so the server starts with one (level OFF until
+    # `trace` asks); ManagedServer picks one in the state directory when None
+    trace_file: Path | None = None
 
     def warnings(self) -> list[str]:
         out = []
@@ -216,6 +219,8 @@ def build_argv(binary: ServerBinary, cfg: ServerConfig, shm_prefix: str) -> list
         argv += [f"--cuda-memory-pool-byte-size={gpu}:{pool_mb * 2**20}" for gpu in range(visible_gpus())]
     if cfg.model_control == "explicit":
         argv += [f"--load-model={m}" for m in cfg.load_models]
+    if cfg.trace_file is not None and not any(a.startswith("--trace-config") for a in cfg.extra_args):
+        argv += [f"--trace-config=triton,file={cfg.trace_file}", "--trace-config=level=OFF"]
     return argv + list(cfg.extra_args)
 
 
@@ -235,9 +240,11 @@ class ManagedServer:
     """One tritonserver child process: start, wait for readiness, stream its log, stop it cleanly."""
 
     def __init__(self, cfg: ServerConfig, binary: ServerBinary | None = None):
+        self.shm_prefix = f"{SHM_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}_"
+        if cfg.trace_file is None:
+            cfg = replace(cfg, trace_file=state_dir() / "traces" / f"{self.shm_prefix}trace.json")
         self.cfg = cfg
         self.binary = binary or locate()
-        self.shm_prefix = f"{SHM_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}_"
         self.argv = build_argv(self.binary, cfg, self.shm_prefix)
         self.log: collections.deque[str] = collections.deque(maxlen=LOG_LINES_KEPT)
         self._listeners: list[LogListener] = []
@@ -294,6 +301,9 @@ class ManagedServer:
         if self.is_running():
             return
         sweep_stale_shm()
+        if self.cfg.trace_file is not None:
+            with contextlib.suppress(OSError):  # Triton writes traces there but makes no folder
+                Path(self.cfg.trace_file).parent.mkdir(parents=True, exist_ok=True)
         repo = Path(self.cfg.repository)
         if not repo.is_dir():
             raise ConsoleError(
@@ -405,6 +415,7 @@ class ManagedServer:
         if self._reader is not None and self._reader is not threading.current_thread():
             self._reader.join(timeout=5)
         self._cleanup_shm()
+        self._cleanup_traces()
         _unregister(self)
         return proc.returncode
 
@@ -418,6 +429,14 @@ class ManagedServer:
         shm = Path("/dev/shm")
         if shm.is_dir():
             for p in shm.glob(f"{self.shm_prefix}*"):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+    def _cleanup_traces(self) -> None:
+        """The trace files of a server the console chose them for (the state directory would fill up)."""
+        tf = self.cfg.trace_file
+        if tf is not None and tf.name.startswith(self.shm_prefix):
+            for p in tf.parent.glob(f"{tf.name}*"):
                 with contextlib.suppress(OSError):
                     p.unlink()
 

@@ -1,0 +1,95 @@
+"""Trace records as Triton 2.51 writes them (ids repeated, one timestamp per row, steps as children of the
+ensemble's record), cut into spans; the settings put back as they were."""
+
+from __future__ import annotations
+
+import json
+
+from triton_console.tui.core.server import trace
+
+
+def _rows(rid, model, parent, stamps):
+    head = {"id": rid, "model_name": model, "model_version": 1}
+    if parent is not None:
+        head["parent_id"] = parent
+    return [head] + [{"id": rid, "timestamps": [{"name": n, "ns": ns}]} for n, ns in stamps]
+
+
+STEP = (
+    "REQUEST_START",
+    "QUEUE_START",
+    "COMPUTE_START",
+    "COMPUTE_INPUT_END",
+    "COMPUTE_OUTPUT_START",
+    "COMPUTE_END",
+    "REQUEST_END",
+)
+
+
+def _file() -> str:
+    ms = 1_000_000
+    rows = _rows(
+        2, "a", 1, zip(STEP, (1 * ms, 1 * ms, 2 * ms, 3 * ms, 13 * ms, 14 * ms, 14 * ms), strict=True)
+    )
+    rows += _rows(
+        3, "b", 1, zip(STEP, (15 * ms, 15 * ms, 16 * ms, 16 * ms, 36 * ms, 37 * ms, 37 * ms), strict=True)
+    )
+    rows += _rows(
+        1,
+        "ens",
+        None,
+        [
+            ("GRPC_WAITREAD_START", -500 * ms),
+            ("GRPC_WAITREAD_END", 0),
+            ("REQUEST_START", 0),
+            ("REQUEST_END", 38 * ms),
+        ]
+        + [("GRPC_SEND_START", 37 * ms), ("GRPC_SEND_END", 40 * ms)],
+    )
+    return json.dumps(rows)
+
+
+def test_a_request_is_its_steps_spans_without_the_idle_wait():
+    (req,) = trace.requests_of("ens", trace.records(_file()))
+    assert req.total_ms == 40.0  # the wait for the request to arrive is not its time
+    got = [(s.model, s.stage, s.start_ms, s.ms) for s in req.spans]
+    assert got == [
+        ("a", "queue", 1.0, 1.0),
+        ("a", "compute input", 2.0, 1.0),
+        ("a", "infer", 3.0, 10.0),
+        ("a", "compute output", 13.0, 1.0),
+        ("b", "queue", 15.0, 1.0),
+        ("b", "compute input", 16.0, 0.0),
+        ("b", "infer", 16.0, 20.0),
+        ("b", "compute output", 36.0, 1.0),
+        ("ens", "send", 37.0, 3.0),
+    ]
+    stages = {(s["model"], s["stage"]): s["p50_ms"] for s in trace.percentiles([req])}
+    assert stages[("b", "infer")] == 20.0
+    bars = trace.waterfall(req, width=20)
+    assert len(bars) == 9 and bars[6].startswith("b     infer") and "20.000 ms" in bars[6]
+
+
+def test_a_file_still_being_written_gives_its_complete_records():
+    text = _file()
+    cut = text[: text.index('"b"') + 40]  # mid-record
+    recs = trace.records(cut)
+    assert recs[2]["model"] == "a" and len(recs[2]["ts"]) == len(STEP)
+    assert trace.records("[{") == {}
+
+
+def test_settings_go_back_to_the_servers_unless_the_model_had_its_own():
+    server = {"trace_level": ["OFF"], "trace_rate": ["1000"], "trace_count": ["-1"], "log_frequency": ["0"]}
+    mine = dict(server, trace_rate=["10"])
+    assert trace.restore_values(mine, server) == {
+        "trace_level": None,
+        "trace_rate": ["10"],
+        "trace_count": None,
+        "log_frequency": None,
+    }
+
+
+def test_a_trace_file_out_of_reach_is_none(tmp_path):
+    assert trace.trace_file({"trace_file": [str(tmp_path / "nowhere" / "t.json")]}) is None
+    assert trace.trace_file({"trace_file": [str(tmp_path / "t.json")]}) == tmp_path / "t.json"
+    assert trace.trace_file({}) is None
