@@ -7,11 +7,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from triton_console.common.errors import EXIT_USAGE, ConsoleError
+from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.classify import classifier
 from triton_console.tui.core.classify import images as img
 from triton_console.tui.core.classify.classifier import Classification
-from triton_console.tui.core.client.client import TIMEOUT, TritonClient
+from triton_console.tui.core.client.client import TritonClient, server_gone
 from triton_console.tui.core.client.stats import Breakdown, breakdown, statistics
 
 
@@ -65,6 +65,6 @@ def classify_files(
             bd = breakdown(before, after, model, steps) if after is not None else None
             yield ItemResult(path, result=result, breakdown=bd, data=item.data)
         except ConsoleError as exc:
-            if exc.exit_code == EXIT_USAGE and exc.code != TIMEOUT:
-                raise  # the server is gone: the other images would fail the same way
+            if server_gone(exc):
+                raise  # the other images would fail the same way
             yield ItemResult(path, error=exc.message, code=exc.code)

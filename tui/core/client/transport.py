@@ -16,11 +16,42 @@ from dataclasses import dataclass
 import numpy as np
 
 from triton_console.tui.core.client import responses as rs
+from triton_console.tui.core.client.codes import (
+    TIMEOUT,
+    TOO_LARGE,
+    UNREACHABLE,
+    UNSUPPORTED,
+    server_text_code,
+)
 from triton_console.tui.core.client.connection import Connection, Endpoint
 
 
 class Unsupported(Exception):
     """The protocol has no such call (e.g. listing models over gRPC)."""
+
+
+def common_code(exc: BaseException) -> str | None:
+    """What the Python exception's type alone says, whatever the protocol (also for a transport not made)."""
+    if isinstance(exc, ResponseTooLarge):
+        return TOO_LARGE
+    if isinstance(exc, Unsupported):
+        return UNSUPPORTED
+    if isinstance(exc, TimeoutError):
+        return TIMEOUT
+    if isinstance(exc, (ConnectionError, OSError)):  # refused, reset, broken pipe, TLS (ssl.SSLError)
+        return UNREACHABLE
+    return None
+
+
+def error_text(exc: BaseException) -> str:
+    msg = getattr(exc, "message", None)
+    return ((msg() if callable(msg) else msg) or str(exc) or type(exc).__name__).strip()
+
+
+def error_status(exc: BaseException) -> str:
+    status = getattr(exc, "status", None)
+    value = status() if callable(status) else status
+    return str(value or "")
 
 
 class ResponseTooLarge(Exception):
@@ -77,11 +108,27 @@ class Transport:
     def load(self, name: str) -> None: ...
     def unload(self, name: str) -> None: ...
     def infer(
-        self, model: str, inputs: list[InputTensor], outputs: list[OutputRequest], version: str = ""
-    ) -> dict[str, np.ndarray]: ...
+        self,
+        model: str,
+        inputs: list[InputTensor],
+        outputs: list[OutputRequest],
+        version: str = "",
+        timeout: float | None = None,
+    ) -> dict[str, np.ndarray]:
+        """One request, given up (and cancelled where the protocol can) after ``timeout`` seconds."""
+        ...
+
     def shm_register(self, kind: str, name: str, key_or_handle, size: int, device: int = 0) -> None: ...
     def shm_unregister(self, kind: str, name: str) -> None: ...
     def close(self) -> None: ...
+
+    def classify(self, exc: BaseException) -> str | None:
+        """This transport's error as a code (above), or None for an error the server answered with."""
+        code = common_code(exc)
+        return code if code is not None else self._classify(exc)
+
+    def _classify(self, exc: BaseException) -> str | None:
+        return server_text_code(error_text(exc))
 
 
 _CONTENTS = {  # v2 gRPC typed contents (what KServe sends) per datatype
@@ -168,8 +215,23 @@ class GrpcTransport(Transport):
             channel_args=args,
         )
 
-    def _kw(self, short: bool = False) -> dict:
-        t = min(self.conn.timeout, 5.0) if short else self.conn.timeout
+    # gRPC says what happened in its status code; the server's words add the stub and model-control cases
+    STATUS = {
+        "StatusCode.DEADLINE_EXCEEDED": TIMEOUT,  # the call was cancelled at its deadline (client_timeout)
+        "StatusCode.UNAVAILABLE": UNREACHABLE,  # refused, reset, TLS handshake, server gone mid-call
+        "StatusCode.CANCELLED": UNREACHABLE,  # the channel went away under the call
+        "StatusCode.UNIMPLEMENTED": UNSUPPORTED,  # KServe: "Method not found!"
+    }
+
+    def _classify(self, exc: BaseException) -> str | None:
+        code = self.STATUS.get(error_status(exc))
+        if code is not None:
+            return code
+        text = error_text(exc)
+        return UNSUPPORTED if "method not found" in text.lower() else server_text_code(text)
+
+    def _kw(self, short: bool = False, timeout: float | None = None) -> dict:
+        t = timeout or (min(self.conn.timeout, 5.0) if short else self.conn.timeout)
         return {"headers": self.headers, "client_timeout": t}
 
     def live(self) -> bool:
@@ -221,7 +283,7 @@ class GrpcTransport(Transport):
     def unload(self, name: str) -> None:
         self.client.unload_model(name, **self._kw())
 
-    def infer(self, model, inputs, outputs, version=""):
+    def infer(self, model, inputs, outputs, version="", timeout=None):
         ins = []
         for t in inputs:
             i = self.mod.InferInput(t.name, list(t.array.shape), t.datatype)
@@ -236,7 +298,10 @@ class GrpcTransport(Transport):
             if o.shm is not None:
                 r.set_shared_memory(o.shm[0], o.shm[1], o.shm[2])
             outs.append(r)
-        result = self.client.infer(model, ins, model_version=version, outputs=outs, **self._kw())
+        # past ``timeout`` gRPC cancels the call (the server sees the cancellation) and raises DEADLINE_EXCEEDED
+        result = self.client.infer(
+            model, ins, model_version=version, outputs=outs, **self._kw(timeout=timeout)
+        )
         return _outputs_as_numpy(result, outputs, typed=True)
 
     def shm_register(self, kind, name, key_or_handle, size, device=0):
@@ -359,12 +424,43 @@ class HttpTransport(Transport):
                 self._clients.append(c)
         return c
 
-    def _run(self, fn, short: bool = False):
+    # HTTP says it in the response's status; a lost connection surfaces as an OSError (classified above) or,
+    # from geventhttpclient, as one of these words
+    UNSUPPORTED_STATUS = ("404", "405", "501")
+    GONE = ("connection refused", "connection reset", "connection closed", "socket closed", "broken pipe")
+
+    def _classify(self, exc: BaseException) -> str | None:
+        text = error_text(exc).lower()
+        if error_status(exc) in self.UNSUPPORTED_STATUS:
+            return UNSUPPORTED
+        if any(w in text for w in self.GONE):
+            return UNREACHABLE
+        return server_text_code(text)
+
+    def _run(self, fn, short: bool = False, timeout: float | None = None):
         import gevent
 
-        seconds = min(self.conn.timeout, 5.0) if short else self.conn.timeout
-        with gevent.Timeout(seconds, TimeoutError(f"no complete answer within {seconds:g} s (timed out)")):
-            return fn(self._client())
+        seconds = timeout or (min(self.conn.timeout, 5.0) if short else self.conn.timeout)
+        client = self._client()
+        try:
+            with gevent.Timeout(
+                seconds, TimeoutError(f"no complete answer within {seconds:g} s (timed out)")
+            ):
+                return fn(client)
+        except TimeoutError:
+            # the request was cut off mid-way: its connection is in an unknown state, so this thread starts
+            # afresh (a pooled socket left half-read would fail or stall the next request)
+            self._drop(client)
+            raise
+
+    def _drop(self, client) -> None:
+        if getattr(self._local, "client", None) is client:
+            self._local.client = None
+        with self._lock:
+            if client in self._clients:
+                self._clients.remove(client)
+        with contextlib.suppress(Exception):
+            client.close()
 
     def _health(self, path: str) -> bool:
         """tritonclient's health calls turn every answer but 200 into False; an auth refusal deserves its words."""
@@ -429,7 +525,7 @@ class HttpTransport(Transport):
     def unload(self, name: str) -> None:
         self._run(lambda c: c.unload_model(name, headers=self.headers))
 
-    def infer(self, model, inputs, outputs, version=""):
+    def infer(self, model, inputs, outputs, version="", timeout=None):
         ins = []
         for t in inputs:
             i = self.mod.InferInput(t.name, list(t.array.shape), t.datatype)
@@ -444,8 +540,10 @@ class HttpTransport(Transport):
             if o.shm is not None:
                 r.set_shared_memory(o.shm[0], o.shm[1], o.shm[2])
             outs.append(r)
+        # HTTP cannot cancel a request: past ``timeout`` the client stops waiting and drops the connection
         result = self._run(
-            lambda c: c.infer(model, ins, model_version=version, outputs=outs, headers=self.headers)
+            lambda c: c.infer(model, ins, model_version=version, outputs=outs, headers=self.headers),
+            timeout=timeout,
         )
         return _outputs_as_numpy(result, outputs)
 
