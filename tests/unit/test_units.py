@@ -72,12 +72,14 @@ def test_catalog_is_the_one_list():
         catalog.backbone("vgg")
     from triton_console.tui.cli import parser
 
-    build = parser()._subparsers._group_actions[0].choices["build"]
-    choices = {a.dest: a.choices for a in build._actions if a.choices}
-    assert list(choices["model"]) == list(catalog.MODELS) and list(choices["backbone"]) == [
-        "auto",
-        *catalog.BACKBONES,
-    ]
+    args = parser().parse_args(["build"])
+    assert (args.model, args.backbone) == (catalog.DEFAULT_MODEL, catalog.AUTO)
+    for backbone in catalog.BACKBONES:
+        assert parser().parse_args(["build", "--backbone", backbone]).backbone == backbone
+    for model in catalog.MODELS:
+        assert parser().parse_args(["build", "--model", model]).model == model
+    with pytest.raises(SystemExit):
+        parser().parse_args(["build", "--backbone", "vgg"])
 
 
 @pytest.mark.parametrize(
@@ -130,6 +132,16 @@ def test_untrusted_text_is_made_visible():
     assert len(visible("x" * 10_000, 100)) < 130
 
 
+REQUIRED = {
+    "export": ["--model", "resnet50", "--weights", "random", "--output", "x.onnx"],
+    "engine": ["--onnx", "x.onnx", "--output", "x.plan"],
+    "servers": ["list"],
+    "infer": ["m"],
+    "classify": ["x.jpg"],
+    "compare": ["a", "b"],
+}
+
+
 def test_every_command_has_a_handler():
     from triton_console.tui import cli
 
@@ -145,7 +157,7 @@ def test_every_command_has_a_handler():
         "servers",
     }
     for name in cli.commands():
-        assert callable(getattr(cli, f"_cmd_{name}")), name
+        assert callable(cli.parser().parse_args([name, *REQUIRED.get(name, [])]).func), name
 
 
 def test_topk_bars_compare_raw_scores_instead_of_all_filling_up():

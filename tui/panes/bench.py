@@ -27,6 +27,7 @@ from textual_plotext import PlotextPlot
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client.client import check_model_name
+from triton_console.tui.core.client.flags import connection_argv
 from triton_console.tui.core.load import compare, loadgen
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import worded
@@ -58,24 +59,10 @@ def bench_argv(
     controller: ServerController, model: str, inputs: str, levels: str, requests: int, engine: str, shm: str
 ) -> tuple[list[str], dict]:
     """The bench command for the active connection, and the environment carrying its header values."""
-    conn = controller.client.connection
-    ep = controller.client.endpoint
-    argv = [sys.executable, "-m", "triton_console", "bench", "-m", model, "-u", str(ep), "-i", ep.protocol]
+    flags, env = connection_argv(controller.client.connection)
+    argv = [sys.executable, "-m", "triton_console", "bench", "-m", model, *flags]
     argv += ["--sweep", levels, "--requests", str(requests), "--engine", engine, "--shm", shm]
-    argv += ["--timeout", f"{conn.timeout:g}", "--save", "--progress"]
-    if conn.metrics_url:
-        argv += ["--metrics-url", conn.metrics_url]
-    tls = conn.tls
-    argv += ["--ssl"] if ep.ssl else []
-    for flag, value in tls.files():
-        if value:
-            argv += [flag, value]
-    argv += ["--insecure"] if tls.insecure else []
-    env = dict(os.environ)
-    for i, (name, value) in enumerate(conn.headers.as_dict().items()):
-        var = f"TRITON_CONSOLE_BENCH_HEADER_{i}"
-        env[var] = value
-        argv += ["--header-env", f"{name}={var}"]
+    argv += ["--save", "--progress"]
     words = inputs.split()
     specs = [w for w in words if "=" in w]
     paths = [w for w in words if "=" not in w and w != "random"]

@@ -1,0 +1,21 @@
+"""The headless commands, one module each: its arguments (``add_parser``), its handler (set as ``func``) and
+its output. ``MODULES`` is the registry the top-level parser reads; ``NAMES`` the public list of commands."""
+
+from __future__ import annotations
+
+from triton_console.tui.commands import (
+    bench,
+    build,
+    classify,
+    compare,
+    engine,
+    export,
+    infer,
+    metrics,
+    serve,
+    servers,
+    status,
+)
+
+MODULES = (build, export, engine, serve, status, metrics, servers, infer, classify, bench, compare)
+NAMES: tuple[str, ...] = tuple(m.NAME for m in MODULES)

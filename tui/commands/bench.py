@@ -1,0 +1,140 @@
+"""``triton-console bench``: latency and throughput of any model at one level, a sweep, or request rates.
+
+``--progress`` prints JSON-lines events as it runs: the Bench pane runs this command in its own process and
+reads them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from triton_console.common.errors import EXIT_FAILED, EXIT_OK, ConsoleError
+from triton_console.tui.commands.common import client, err, pick_model, positive
+from triton_console.tui.core.client.flags import add_connection
+
+NAME = "bench"
+
+
+def add_parser(sub) -> None:
+    bn = sub.add_parser(
+        NAME, help="latency and throughput of any model: one level, a sweep, or request rates"
+    )
+    bn.add_argument(
+        "images", nargs="*", metavar="IMAGE|DIR", help="images for an image model (else --input specs)"
+    )
+    add_connection(bn, defaults=False)
+    bn.add_argument("-m", "--model", default=None, help="model (default: a ready image model, with images)")
+    bn.add_argument(
+        "--input", action="append", default=[], metavar="NAME=SPEC", help="as infer takes (no images)"
+    )
+    bn.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2")
+    bn.add_argument("--batch", type=positive, default=1)
+    bn.add_argument("--seed", type=int, default=0)
+    level = bn.add_mutually_exclusive_group()
+    level.add_argument("--concurrency", type=positive, default=None, help="requests in flight (default 1)")
+    level.add_argument("--sweep", metavar="C1,C2,...", help="a concurrency sweep, e.g. 1,2,4,8")
+    level.add_argument(
+        "--rate", metavar="R1,R2,...", help="fixed request rates per second (open loop), e.g. 10,20"
+    )
+    bn.add_argument("--requests", type=positive, default=100, help="measured requests per step (default 100)")
+    bn.add_argument("--warmup", type=int, default=10, help="requests per step before measuring, not counted")
+    bn.add_argument("--engine", choices=("triton-console", "perf_analyzer"), default="triton-console")
+    bn.add_argument(
+        "--shm", choices=("none", "system", "cuda"), default="none", help="inputs through shared memory"
+    )
+    bn.add_argument("--save", action="store_true", help="save the run as JSON in the runs folder")
+    bn.add_argument(
+        "--progress", action="store_true", help="JSON-lines events as it runs (the Bench pane reads them)"
+    )
+    bn.add_argument("--json", action="store_true")
+    bn.set_defaults(func=run)
+
+
+def _levels(text: str, what: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConsoleError(f"{what} {text!r}: a comma-separated list of numbers, e.g. 1,2,4,8") from None
+    if not values or any(v <= 0 for v in values):
+        raise ConsoleError(f"{what} {text!r}: every value must be above 0")
+    return values
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.load import loadgen, perfanalyzer
+    from triton_console.tui.core.request.infer import parse_assignments
+
+    c = client(args)
+    if args.images:
+        model = pick_model(c, args.model)
+        workload = loadgen.image_workload(c, model, args.images)
+    elif args.model:
+        from triton_console.tui.core.client.client import check_model_name
+
+        model = check_model_name(args.model)
+        specs = parse_assignments(args.input, "--input")
+        workload = loadgen.tensor_workload(
+            c, model, specs, parse_assignments(args.shape, "--shape"), args.batch, args.seed
+        )
+    else:
+        raise ConsoleError(
+            "bench needs images, or -m MODEL (with --input specs for a model that is not an image model)"
+        )
+    workload.shm = args.shm
+    mode, levels = "concurrency", [float(args.concurrency or 1)]
+    if args.sweep:
+        levels = _levels(args.sweep, "--sweep")
+    elif args.rate:
+        mode, levels = "rate", _levels(args.rate, "--rate")
+
+    def emit(event: dict) -> None:
+        print(json.dumps(event), flush=True)
+
+    last = [0.0]
+
+    def progress(done: int, total: int, level: float) -> None:
+        now = time.monotonic()
+        if args.progress and (now - last[0] > 0.2 or done == total):
+            last[0] = now
+            emit({"event": "progress", "done": done, "total": total, "level": level})
+
+    def on_step(step) -> None:
+        if args.progress:
+            emit({"event": "step", "step": step.to_dict()})
+
+    import signal
+    import threading
+
+    # SIGINT/SIGTERM end the sweep early; shared-memory regions are freed on the way out
+    cancel = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: cancel.set())
+    if args.engine == "perf_analyzer":
+        outcome = perfanalyzer.sweep(workload, levels, mode, args.requests, args.warmup)
+    else:
+        outcome = loadgen.sweep(workload, levels, mode, args.requests, args.warmup, progress, cancel, on_step)
+    saved = str(loadgen.save(outcome)) if args.save else None
+    if saved and not args.progress:
+        err(f"saved {saved}")
+    errors = sum(s.errors for s in outcome.steps)
+    if args.progress:
+        emit({"event": "run", "run": outcome.to_dict(), "saved": saved})
+    elif args.json:
+        single = not args.sweep and not args.rate and len(outcome.steps) == 1
+        print(json.dumps(outcome.steps[0].to_dict() if single else outcome.to_dict()))
+    else:
+        print(
+            visible(
+                f"{outcome.model}: {outcome.inputs}; warm-up {outcome.warmup} requests per step, not counted",
+                600,
+            )
+        )
+        for step in outcome.steps:
+            print(visible(step.render(), 4000, multiline=True))
+    if cancel.is_set():
+        return 130
+    return EXIT_FAILED if errors else EXIT_OK

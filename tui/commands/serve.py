@@ -1,0 +1,81 @@
+"""``triton-console serve``: tritonserver in the foreground on a repository, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from triton_console.common.errors import EXIT_FAILED, EXIT_OK, ConsoleError
+from triton_console.common.paths import default_repository
+from triton_console.tui.commands.common import err
+from triton_console.tui.core.client.flags import add_server
+
+NAME = "serve"
+
+
+def add_parser(sub) -> None:
+    s = sub.add_parser(NAME, help="run tritonserver in the foreground on a repository")
+    s.add_argument("--repository", type=Path, default=None)
+    add_server(s)
+    s.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--http-port", type=int, default=8000)
+    s.add_argument("--grpc-port", type=int, default=8001)
+    s.add_argument("--metrics-port", type=int, default=8002)
+    s.add_argument("--model-control", choices=("none", "explicit"), default="none")
+    s.add_argument("--quiet", action="store_true", help="do not echo the server log")
+    s.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import shlex
+    import signal
+    import threading
+
+    from triton_console.tui.core.server import kinds
+    from triton_console.tui.core.server import process as srv
+
+    repo = (args.repository or default_repository()).expanduser()
+    cfg = srv.ServerConfig(
+        repo,
+        args.http_port,
+        args.grpc_port,
+        args.metrics_port,
+        address=args.address,
+        model_control=args.model_control,
+        load_models=["*"] if args.model_control == "explicit" else [],
+    )
+    for w in cfg.warnings():
+        err(f"WARNING: {w}")
+    server = kinds.make_server(args.server, cfg, args.docker_site)
+    if not args.quiet:
+        server.add_listener(lambda line: err(line))
+    stop = threading.Event()
+    srv.install_exit_handlers()
+
+    def on_signal(signum, _frame):
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    err(f"starting {server.kind} tritonserver ({server.binary.path}) on {repo}")
+    err("  " + shlex.join(server.argv))  # the exact command, to rerun by hand (e.g. in an NGC container)
+    server.start()
+    try:
+        server.wait_ready(timeout=300, cancel=stop)
+        if stop.is_set():
+            return EXIT_OK
+        print(f"tritonserver ready  pid {server.pid}", flush=True)
+        print(f"  HTTP     http://{server.http_url}", flush=True)
+        print(f"  gRPC     grpc://{server.grpc_url}", flush=True)
+        print(f"  metrics  {server.metrics_url}", flush=True)
+        while not stop.wait(0.5):
+            if not server.is_running():
+                err(f"tritonserver exited with code {server.returncode}")
+                return EXIT_FAILED
+        return EXIT_OK
+    except ConsoleError as exc:
+        if stop.is_set():
+            return EXIT_OK
+        raise exc
+    finally:
+        server.stop()

@@ -1,0 +1,112 @@
+"""``triton-console status``: server health, what it offers and its models (or every named server)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from triton_console.common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
+from triton_console.common.paths import default_repository
+from triton_console.tui.commands.common import err
+from triton_console.tui.core.client.flags import add_connection, connection, context_models
+
+NAME = "status"
+
+
+def add_parser(sub) -> None:
+    st = sub.add_parser(NAME, help="server health, what it offers and its models")
+    add_connection(st, defaults=False)
+    st.add_argument("--all", action="store_true", help="every server in the servers file, in parallel")
+    st.add_argument(
+        "-m",
+        "--model",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="models to ask about where the server lists none (KServe over gRPC)",
+    )
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=run)
+
+
+def _with_hint(entry) -> dict:
+    """A model of status --json, with the explainer's cause and hint when it is not ready."""
+    from triton_console.tui.core.server.explain import explain
+
+    out = entry.to_dict()
+    why = explain(entry)
+    if why is not None:
+        out["cause"], out["hint"] = why.cause, why.hint
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.client.client import check_model_name
+    from triton_console.tui.core.server.controller import ServerController
+
+    if args.all:
+        return _status_all(args)
+    controller = ServerController(connection(args), default_repository())
+    controller.given_models = [check_model_name(m) for m in args.model + context_models(args)]
+    snap = controller.poll()
+    server = snap.server.to_dict() if snap.server else None
+    out = {
+        "url": snap.url,
+        "live": snap.live,
+        "ready": snap.ready,
+        "server_version": server["version"] if server else None,
+        "server": server,
+        "models": [_with_hint(m) for m in snap.models],
+        "models_from": snap.models_from or None,
+        "capabilities": snap.capabilities.to_dict() if snap.capabilities else None,
+        "notes": snap.capabilities.notes() if snap.capabilities else [],
+        "problems": snap.problems,
+    }
+    if not snap.live:
+        out["error"] = snap.error or f"{snap.url} answers, but says it is not live"
+        if args.json:
+            print(json.dumps(out))
+        else:
+            err(visible(out["error"], 600))
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(out))
+        return EXIT_OK
+    title = snap.server.title if snap.server else "unknown server"
+    print(visible(f"{snap.url}  live={snap.live} ready={snap.ready}  {title}", 400))
+    for p in out["notes"] + snap.problems:
+        print(visible(f"  note: {p}", 400))
+    width = max([len(m.name) for m in snap.models] + [5])
+    for m, rec in zip(snap.models, out["models"], strict=True):
+        reason = f"  {m.reason}" if m.reason else ""
+        print(visible(f"  {m.name:<{width}}  v{m.version or '-':<3} {m.state or '-':<12}{reason}", 600))
+        if "hint" in rec:
+            print(visible(f"  {'':<{width}}  why: {rec['hint']}", 600))
+    return EXIT_OK
+
+
+def _status_all(args: argparse.Namespace) -> int:
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.client import contexts
+    from triton_console.tui.core.server.fleet import Fleet
+
+    entries, problems = contexts.load()
+    for p in problems:
+        err(visible(f"problem: {p}", 400))
+    if not entries:
+        raise ConsoleError(f"no servers in {contexts.path()}", hint="triton-console servers add NAME URL")
+    fleet = Fleet(entries, budget=min(args.timeout or 2.0, 10.0))
+    try:
+        rows = fleet.refresh()
+    finally:
+        fleet.close()
+    for r in rows:
+        if args.json:
+            print(json.dumps(r.to_dict()), flush=True)
+        else:
+            state = "ready" if r.ready else "live" if r.live else "down"
+            ping = f"{r.ping_ms:.1f} ms" if r.ping_ms is not None else "-"
+            detail = r.error or f"{r.server}  models {r.models_ready}/{r.models_total}"
+            print(visible(f"{r.name:<16} {state:<6} {ping:>9}  {r.url}  {detail}", 600))
+    return EXIT_OK if all(r.live for r in rows) else EXIT_FAILED
