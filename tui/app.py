@@ -520,6 +520,7 @@ class ConsoleApp(App):
             self.notify("no server started by this console is running")
             return
         self.notify(f"stopping tritonserver (pid {self.controller.managed.pid})…")
+        self.query_one(BenchPane).server_going("stopped")
         self._stop_server()
 
     @work(thread=True, exclusive=True, group="server")
@@ -540,6 +541,7 @@ class ConsoleApp(App):
             self.action_start_server()
             return
         self.notify("restarting tritonserver…")
+        self.query_one(BenchPane).server_going("restarted")
         self._stop_server(then_start=True)
 
     # ------------------------------------------------------------------ quitting

@@ -11,11 +11,29 @@ from triton_console.tui.commands import (
     engine,
     export,
     infer,
+    load,
     metrics,
+    reload,
     serve,
     servers,
     status,
+    unload,
 )
 
-MODULES = (build, export, engine, serve, status, metrics, servers, infer, classify, bench, compare)
+MODULES = (
+    build,
+    export,
+    engine,
+    serve,
+    status,
+    metrics,
+    servers,
+    infer,
+    classify,
+    bench,
+    compare,
+    load,
+    unload,
+    reload,
+)
 NAMES: tuple[str, ...] = tuple(m.NAME for m in MODULES)

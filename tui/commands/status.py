@@ -23,21 +23,44 @@ def add_parser(sub) -> None:
         action="append",
         default=[],
         metavar="MODEL",
-        help="models to ask about where the server lists none (KServe over gRPC)",
+        help="models to ask about where the server lists none (KServe over gRPC); with --probe, the ones to probe",
+    )
+    st.add_argument(
+        "--probe",
+        action="store_true",
+        help="send each model (-m, else every READY one) one small request: ok with its latency, or the error "
+        "(a model whose stub died is READY to the server, unhealthy here)",
     )
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=run)
 
 
-def _with_hint(entry) -> dict:
-    """A model of status --json, with the explainer's cause and hint when it is not ready."""
+def _with_hint(entry, probe=None, verdict=None) -> dict:
+    """A model of status --json, with the explainer's cause and hint when it is not ready, its probe, and
+    ``health`` when this command's own requests found it broken (the server's ``state`` stays as it said)."""
+    from triton_console.tui.core.client.client import STUB_UNHEALTHY
     from triton_console.tui.core.server.explain import explain
+    from triton_console.tui.hints import CLI
 
     out = entry.to_dict()
     why = explain(entry)
     if why is not None:
         out["cause"], out["hint"] = why.cause, why.hint
+    if probe is not None:
+        out["probe"] = probe.to_dict()
+    if verdict is not None:
+        out["health"] = verdict.to_dict()
+        if probe is not None and probe.code == STUB_UNHEALTHY:
+            out["hint"] = CLI[STUB_UNHEALTHY].replace("MODEL", entry.name)
     return out
+
+
+def _probe(client, snap, named: list[str]) -> dict:
+    """One small request to each named model, else to every READY one, one after another."""
+    from triton_console.tui.core.request.probe import probe
+
+    names = named or [m.name for m in snap.models if m.state == "READY"]
+    return {name: probe(client, name) for name in names}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     controller = ServerController(connection(args), default_repository())
     controller.given_models = [check_model_name(m) for m in args.model + context_models(args)]
     snap = controller.poll()
+    probes = _probe(controller.client, snap, args.model) if args.probe and snap.live else {}
+    health = controller.client.health.verdicts()
     server = snap.server.to_dict() if snap.server else None
     out = {
         "url": snap.url,
@@ -57,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         "ready": snap.ready,
         "server_version": server["version"] if server else None,
         "server": server,
-        "models": [_with_hint(m) for m in snap.models],
+        "models": [_with_hint(m, probes.get(m.name), health.get(m.name)) for m in snap.models],
         "models_from": snap.models_from or None,
         "capabilities": snap.capabilities.to_dict() if snap.capabilities else None,
         "notes": snap.capabilities.notes() if snap.capabilities else [],
@@ -70,9 +95,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             err(visible(out["error"], 600))
         return EXIT_USAGE
+    failed = any(not p.ok for p in probes.values())
     if args.json:
         print(json.dumps(out))
-        return EXIT_OK
+        return EXIT_FAILED if failed else EXIT_OK
     title = snap.server.title if snap.server else "unknown server"
     print(visible(f"{snap.url}  live={snap.live} ready={snap.ready}  {title}", 400))
     for p in out["notes"] + snap.problems:
@@ -81,9 +107,13 @@ def run(args: argparse.Namespace) -> int:
     for m, rec in zip(snap.models, out["models"], strict=True):
         reason = f"  {m.reason}" if m.reason else ""
         print(visible(f"  {m.name:<{width}}  v{m.version or '-':<3} {m.state or '-':<12}{reason}", 600))
+        if m.name in health:
+            print(visible(f"  {'':<{width}}  UNHEALTHY: {health[m.name].describe()}", 600))
+        if m.name in probes:
+            print(visible(f"  {'':<{width}}  probe: {probes[m.name].line()}", 600))
         if "hint" in rec:
             print(visible(f"  {'':<{width}}  why: {rec['hint']}", 600))
-    return EXIT_OK
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _status_all(args: argparse.Namespace) -> int:

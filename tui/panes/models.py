@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 from rich.console import Group
 from rich.text import Text
@@ -158,6 +159,7 @@ class ModelsPane(Horizontal):
         self._selected: str | None = None
         self._entries: dict[str, rs.IndexEntry] = {}
         self._health: dict[str, Verdict] = {}
+        self._probes: dict[str, str] = {}  # the last probe's line per model, shown in its detail
         self.note = ""  # why the list is empty or partial, as shown
         self._adding = False  # the box at the top takes a model name instead of a filter
         # Load/unload requests run one after another: a load sent while an unload is still in flight
@@ -259,6 +261,8 @@ class ModelsPane(Horizontal):
         parts: list[tuple[str, str]] = []
         entry = self._entries.get(name)
         verdict = client.health.verdict(name)
+        if name in self._probes:
+            parts.append(("last probe (p)", self._probes[name]))
         if verdict is not None:
             parts.append(("health (the console's own requests)", verdict.describe()))
             parts.append(
@@ -338,11 +342,10 @@ class ModelsPane(Horizontal):
         except ConsoleError as exc:
             self.post_message(Notice(worded(exc), "probe failed", "error"))
             return
-        if result.ok:
-            self.post_message(Notice(result.line(), "probe"))
-        else:
-            hint = " (l reloads it)" if result.unhealthy else ""
-            self.post_message(Notice(result.line() + hint, "probe", "error"))
+        hint = " (l reloads it)" if result.unhealthy else ""
+        line = f"{time.strftime('%H:%M:%S')} {result.line()}{hint}"
+        self._probes[name] = line
+        self.post_message(Notice(line, "probe", "information" if result.ok else "error"))
         self.post_message(PollRequested([name]))
 
     def action_refresh(self) -> None:

@@ -1,5 +1,6 @@
 """Classify files one after another, as ``classify`` (CLI) and the Classify pane do: per-image problems become
-results, a lost server ends the run (``bench`` sends the same requests as a load: :mod:`...load.loadgen`)."""
+results, a lost server ends the run, and after a dead stub's first error the rest are reported unsent
+(``bench`` sends the same requests as a load: :mod:`...load.loadgen`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.classify import classifier
 from triton_console.tui.core.classify import images as img
 from triton_console.tui.core.classify.classifier import Classification
-from triton_console.tui.core.client.client import TritonClient, server_gone
+from triton_console.tui.core.client.client import STUB_UNHEALTHY, TritonClient, server_gone
 from triton_console.tui.core.client.stats import Breakdown, breakdown, statistics
 
 
@@ -51,9 +52,13 @@ def classify_files(
     info = client.model_info(model)
     route = classifier.image_path(info, client.server_metadata().extensions, scaling)
     steps = info.steps if with_breakdown else []
+    broken: str | None = None  # the model's stub died: the rest would each wait ~1 s to fail the same way
     for path in img.expand(paths):
         if cancel is not None and cancel.is_set():
             return
+        if broken is not None:
+            yield ItemResult(path, error=f"not sent: {broken}", code=STUB_UNHEALTHY)
+            continue
         item = img.read(path)
         if item.error is not None:
             yield ItemResult(path, error=item.error)
@@ -67,4 +72,6 @@ def classify_files(
         except ConsoleError as exc:
             if server_gone(exc):
                 raise  # the other images would fail the same way
+            if exc.code == STUB_UNHEALTHY:
+                broken = exc.message
             yield ItemResult(path, error=exc.message, code=exc.code)

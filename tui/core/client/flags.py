@@ -48,7 +48,12 @@ def add_connection(p: argparse.ArgumentParser, *, defaults: bool = True) -> None
         help="protocol (default: from the URL, else grpc)",
     )
     group.add_argument(
-        "--timeout", type=float, default=d(30.0), help="seconds to wait for each server call (default 30)"
+        "--timeout",
+        type=float,
+        default=d(None),
+        metavar="SECONDS",
+        help="seconds to wait for each server call (default 30), and each inference's deadline "
+        "(default: 10x the model's warm p99, at least 5 s, at most 30)",
     )
     group.add_argument(
         "--metrics-url",
@@ -145,6 +150,7 @@ def connection(args: argparse.Namespace) -> Connection:
         headers=Headers(tuple(items.items()), {**base.headers.env, **env}),
         max_response_bytes=int(args.max_response_mb * 2**20),
         metrics_url=args.metrics_url or base.metrics_url,
+        deadline=args.timeout,  # given: every inference's deadline too; else fitted per model
     )
 
 
@@ -152,7 +158,11 @@ def connection_argv(conn: Connection) -> tuple[list[str], dict[str, str]]:
     """The flags that give a command this connection, and the environment (this process's, plus one
     variable per header) that carries the header values, which never go into argv."""
     ep = conn.endpoint()
-    argv = ["-u", str(ep), "-i", ep.protocol, "--timeout", f"{conn.timeout:g}"]
+    from triton_console.tui.core.client.connection import DEFAULT_TIMEOUT_S
+
+    argv = ["-u", str(ep), "-i", ep.protocol]
+    if conn.deadline is not None or conn.timeout != DEFAULT_TIMEOUT_S:  # else the deadline stays fitted
+        argv += ["--timeout", f"{conn.deadline or conn.timeout:g}"]
     argv += ["--max-response-mb", f"{conn.max_response_bytes / 2**20:g}"]
     if conn.metrics_url:
         argv += ["--metrics-url", conn.metrics_url]
