@@ -218,7 +218,7 @@ def slow_model(root: Path, name: str = "slow", seconds: float = 0.02) -> Path:
         f'name: "{name}"\nbackend: "python"\nmax_batch_size: 8\n'
         'input [ { name: "X" data_type: TYPE_FP32 dims: [ 1 ] } ]\n'
         'output [ { name: "Y" data_type: TYPE_FP32 dims: [ 1 ] } ]\n'
-        'instance_group [ { count: 1 kind: KIND_CPU } ]\n',
+        "instance_group [ { count: 1 kind: KIND_CPU } ]\n",
         SLOW.replace("SECONDS", repr(seconds)),
     )
     return root
