@@ -225,7 +225,7 @@ def test_server_killed_under_bench_ends_with_exit_2(tmp_path):
 def test_models_and_bench_panes_show_the_dead_stub_and_reload_recovers(faults):
     """The same story in the console: the Bench pane's run of "slow" stops and says why when its stub is
     killed, the Models pane shows it UNHEALTHY (Triton: READY), p probes it, l reloads it and the next probe
-    is ok."""
+    is ok; then a run going when the console restarts its server is stopped, and the pane says so."""
     from textual.widgets import Input, Select
 
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
@@ -269,6 +269,21 @@ def test_models_and_bench_panes_show_the_dead_stub_and_reload_recovers(faults):
             await wait_for(
                 pilot, lambda: "slow: ok in" in _shown(detail), 30, "probe ok", lambda: _shown(detail)
             )
+
+            # the console stopping or restarting its server under a running bench: the pane ends the run
+            await pilot.press("6")
+            before = _served(client, "slow")
+            bench.action_run()
+            await wait_for(
+                pilot, lambda: _served(client, "slow") > before + 30, 60, "the second bench under way"
+            )
+            bench.server_going("restarted")  # what the app does before it stops or restarts its server
+            said = "bench stopped: the server was restarted by the console"
+            await wait_for(
+                pilot, lambda: not _bench_children(), 30, "the bench process gone", _bench_children
+            )
+            await pilot.pause(0.5)  # its last events delivered
+            assert said in str(status.render())
             await pilot.press("q")
 
     asyncio.run(scenario())
@@ -284,3 +299,16 @@ def _select(models, name: str) -> bool:
 
 def _shown(widget) -> str:
     return "\n".join(lines_of(widget))
+
+
+def _bench_children() -> list[str]:
+    """The Bench pane's load processes still running (children of this test process)."""
+    out = []
+    for c in psutil.Process().children(recursive=True):
+        try:
+            line = " ".join(c.cmdline())
+        except psutil.Error:
+            continue
+        if "triton_console bench" in line:
+            out.append(line[:120])
+    return out

@@ -139,6 +139,9 @@ REQUIRED = {
     "infer": ["m"],
     "classify": ["x.jpg"],
     "compare": ["a", "b"],
+    "load": ["m"],
+    "unload": ["m"],
+    "reload": ["m"],
 }
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from triton_console.tui.commands import modelcontrol
+from triton_console.tui.commands.modelcontrol import add
 
 NAME = "unload"
 
 
 def add_parser(sub) -> None:
-    modelcontrol.add(sub, NAME)
+    add(sub, NAME)
