@@ -24,7 +24,7 @@ run: venv
 	$(VENV)/bin/triton-console --start
 
 test: venv
-	$(VENV)/bin/ruff check triton_console tui build_tools tests benchmarks
+	$(VENV)/bin/ruff check triton_console tui build_tools model_repository tests benchmarks
 	$(VENV)/bin/pytest -q tests/unit
 	$(VENV)/bin/pytest -q --ignore=tests/unit
 

@@ -48,7 +48,7 @@ class Backbone:
     artifact: str  # the file in the version directory
     platform: str = ""
     backend: str = ""
-    source: str | None = None  # Python model source shipped in build_tools/model_sources
+    source: str | None = None  # model_repository/<source>/1/model.py
     gpu_instance: bool = False  # KIND_GPU instead of KIND_CPU
     engine: bool = False  # needs a TensorRT engine build
     fusable: bool = False  # can run inside the fused single-model layout (a Python backbone)

@@ -45,7 +45,7 @@ def resolve_backbone(choice: str, layout: str = catalog.DEFAULT_LAYOUT) -> str:
     return "python-onnxruntime"
 
 
-# Measured on the lent H100 (benchmarks/gpu.py sweeps, README): four preprocess instances keep nvJPEG
+# Measured on the lent H100 (benchmarks/gpu.py sweeps, docs/benchmarks.md): four preprocess instances keep nvJPEG
 # busy (1: 800, 2: 1,300, 4: 1,600, 6-8: 1,450 img/s end to end), short queue delays let batches form.
 GPU_TUNING = {
     "preprocess_instances": 4,
@@ -156,7 +156,6 @@ def build(
         with _step(report, "check", notify, progress):
             check = export.check_numerics(net, onnx_path)
             report.check = check.to_dict()
-            progress.log(check.summary())
             report.steps[-1].detail = check.summary()
             if not check.passed:
                 raise ConsoleError(check.summary(), exit_code=1)
@@ -177,8 +176,7 @@ def build(
                 why += "; torch backbone (fp16 + CUDA graphs on a GPU)"
                 export.save_torchscript(net, workdir / spec.artifact)
             report.steps.append(StepResult("engine", "skipped", 0.0, why))
-            notify("engine", "skipped", why)
-            progress.log(f"engine: skipped ({why})")
+            notify("engine", "skipped", why)  # a step's result is its detail, not also a log line
         if spec.artifact != onnx_path.name:
             onnx_path.unlink()  # the plan or the TorchScript file is the model; keep the repository lean
         files = {spec.artifact: workdir / spec.artifact}

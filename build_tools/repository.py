@@ -1,7 +1,9 @@
 """Write a Triton model repository: preprocess -> backbone -> postprocess, and the ensemble over them.
 
-Every config.pbtxt is a ``model_config_pb2.ModelConfig`` built in code, validated, printed with
-``text_format`` and parsed back before it is written. The repository is assembled in a staging directory
+The models' sources and the code that builds their configs live in ``model_repository/`` (installed as
+``triton_console.model_repository``); this module fills in the backbone's files and the labels. Every
+config.pbtxt is a ``model_config_pb2.ModelConfig``, validated, printed with ``text_format`` and parsed back
+before it is written. The repository is assembled in a staging directory
 beside the target and swapped in with renames, so an interrupted build leaves the previous one intact.
 A directory that this tool did not make is never replaced without ``force``.
 """
@@ -20,12 +22,14 @@ from pathlib import Path
 from triton_console.build_tools import catalog
 from triton_console.common import fsutil, labels
 from triton_console.common.errors import ConsoleError
+from triton_console.model_repository import configs
 
 MARKER = ".triton-console.json"
-MAX_BATCH = 256
 # Package data (importlib.resources), so an installed wheel builds repositories as a checkout does.
-SOURCES = resources.files("triton_console.build_tools.model_sources")
-RUNTIME = {"triton_console_runtime.py": SOURCES.joinpath("runtime.py")}  # what the Python models share
+SOURCES = resources.files("triton_console.model_repository")  # <source>/1/model.py for each Python model
+RUNTIME = {  # what the Python models share
+    "triton_console_runtime.py": SOURCES.joinpath("triton_console_runtime.py")
+}
 HELPERS = {  # installed beside the models that decode: the one decoder and its nvJPEG twin
     "imagenet_preprocessing.py": resources.files("triton_console.tui.core.classify").joinpath(
         "preprocessing.py"
@@ -37,12 +41,6 @@ HELPERS = {  # installed beside the models that decode: the one decoder and its 
 }
 
 
-def _pb():
-    from tritonclient.grpc import model_config_pb2
-
-    return model_config_pb2
-
-
 def backbone_name(model: str, flavour: str) -> str:
     """Triton model name of a backbone flavour; the TensorRT one keeps the seed's ``resnet50_trt``."""
     return catalog.backbone(flavour).model_name(catalog.model(model))
@@ -51,170 +49,11 @@ def backbone_name(model: str, flavour: str) -> str:
 # ---------------------------------------------------------------------------------------------- configs
 
 
-def _tensor(kind, name: str, dtype: str, dims: list[int], **extra):
-    pb = _pb()
-    t = kind(name=name, data_type=getattr(pb, dtype), dims=dims)
-    for k, v in extra.items():
-        setattr(t, k, v)
-    return t
-
-
-def _params(config, values: dict[str, str]) -> None:
-    for k, v in values.items():
-        config.parameters[k].string_value = str(v)
-
-
-def preprocess_config(
-    instances: int = 1,
-    decode_threads: int = 0,
-    style: str = "fast",
-    queue_delay_us: int = 0,
-    gpu_output: str = "auto",
-):
-    pb = _pb()
-    c = pb.ModelConfig(name="preprocess", backend="python", max_batch_size=MAX_BATCH)
-    c.input.append(_tensor(pb.ModelInput, "INPUT_0", "TYPE_UINT8", [-1], allow_ragged_batch=True))
-    c.output.append(_tensor(pb.ModelOutput, "OUTPUT_0", "TYPE_FP32", [3, 224, 224]))
-    c.dynamic_batching.max_queue_delay_microseconds = queue_delay_us  # nvJPEG gains from larger batches
-    c.instance_group.append(pb.ModelInstanceGroup(kind=pb.ModelInstanceGroup.KIND_CPU, count=instances))
-    # style "seed" reproduces the original example's full decode + resize, for benchmarks only
-    # gpu_decode auto: nvJPEG for JPEGs when torch sees a GPU (and torchvision is there), else Pillow;
-    # gpu_output auto: those results leave as GPU tensors (the next step reads them without a host copy)
-    _params(
-        c,
-        {
-            "decode_threads": decode_threads,
-            "style": style,
-            "gpu_decode": "auto",
-            "gpu_output": gpu_output,
-        },
-    )
-    return c
-
-
-def postprocess_config():
-    pb = _pb()
-    c = pb.ModelConfig(name="postprocess", backend="python", max_batch_size=MAX_BATCH)
-    c.input.append(_tensor(pb.ModelInput, "INPUT_0", "TYPE_FP32", [1000]))
-    c.output.append(_tensor(pb.ModelOutput, "OUTPUT_0", "TYPE_FP32", [1000]))
-    c.dynamic_batching.SetInParent()
-    c.instance_group.append(pb.ModelInstanceGroup(kind=pb.ModelInstanceGroup.KIND_CPU, count=1))
-    return c
-
-
-def backbone_config(
-    name: str,
-    flavour: str,
-    *,
-    instances: int = 1,
-    intra_op_threads: int = 0,
-    queue_delay_us: int = 0,
-    gpu_options: dict[str, str] | None = None,
-):
-    """The backbone: ``input`` FP32 [3,224,224] (NCHW) -> ``output`` FP32 [1000], max batch 256.
-
-    ``format`` and the ``triton_console.scaling`` parameter say how a client must prepare images for it, so
-    Triton's own ``image_client.py`` and the console's classify both work against the backbone alone.
-    """
-    pb = _pb()
-    spec = catalog.backbone(flavour)
-    c = pb.ModelConfig(name=name, max_batch_size=MAX_BATCH, platform=spec.platform, backend=spec.backend)
-    c.input.append(
-        _tensor(pb.ModelInput, "input", "TYPE_FP32", [3, 224, 224], format=pb.ModelInput.FORMAT_NCHW)
-    )
-    c.output.append(_tensor(pb.ModelOutput, "output", "TYPE_FP32", [1000]))
-    c.dynamic_batching.max_queue_delay_microseconds = queue_delay_us
-    params = dict(spec.parameters)
-    if intra_op_threads:
-        key = "intra_op_thread_count" if spec.platform == "onnxruntime_onnx" else "intra_op_threads"
-        params[key] = str(intra_op_threads)
-    params.update(gpu_options or {})
-    params["triton_console.scaling"] = "imagenet"
-    _params(c, params)
-    kind = pb.ModelInstanceGroup.KIND_GPU if spec.gpu_instance else pb.ModelInstanceGroup.KIND_CPU
-    c.instance_group.append(pb.ModelInstanceGroup(kind=kind, count=instances))
-    return c
-
-
-def _markers(config, spec: catalog.Model, backbone: str, weights: dict, layout: str) -> None:
-    _params(
-        config,
-        {
-            "triton_console.model": spec.key,
-            "triton_console.backbone": backbone,
-            "triton_console.layout": layout,
-            "triton_console.weights": weights["choice"],
-            "triton_console.trained": "true" if weights["trained"] else "false",
-        },
-    )
-
-
-def fused_config(spec: catalog.Model, flavour: str, weights: dict, tuning: dict | None = None):
-    """The seed's contract (INPUT bytes -> OUTPUT probabilities with labels) in one Python model, plus TIMINGS."""
-    pb = _pb()
-    tuning = tuning or {}
-    backbone = catalog.backbone(flavour)
-    if not backbone.fusable:
-        raise ConsoleError(
-            f"the fused layout runs its backbone in Python: choose python-onnxruntime or python-torch, not {flavour}"
-        )
-    c = pb.ModelConfig(name=spec.fused, backend="python", max_batch_size=MAX_BATCH)
-    c.input.append(_tensor(pb.ModelInput, "INPUT", "TYPE_UINT8", [-1], allow_ragged_batch=True))
-    c.output.append(_tensor(pb.ModelOutput, "OUTPUT", "TYPE_FP32", [1000], label_filename="labels.txt"))
-    c.output.append(_tensor(pb.ModelOutput, "TIMINGS", "TYPE_FP32", [4]))
-    c.dynamic_batching.max_queue_delay_microseconds = tuning.get("fused_queue_delay_us", 0)
-    c.instance_group.append(
-        pb.ModelInstanceGroup(kind=pb.ModelInstanceGroup.KIND_CPU, count=tuning.get("fused_instances", 1))
-    )
-    options = {
-        "backbone_file": backbone.artifact,
-        "decode_threads": str(tuning.get("decode_threads", 0)),
-        "gpu_decode": "auto",
-        "intra_op_threads": str(tuning.get("intra_op_threads", 0)),
-        # on a CPU: batches of 2 × cpu_overlap requests or more run the backbone on one slice while the
-        # next decodes (make bench, c=8, median of 3 in turn with the thread pipeline: 0.85× of it with
-        # slices of 2 against 0.78× in one go, two runs each)
-        "cpu_overlap": str(tuning.get("cpu_overlap", 2)),
-        # "true" (onnxruntime's default: idle threads spin a while after a run), "false" or "run" (spin
-        # during a run only: CPU_TUNING in pipeline.py, measured)
-        "ort_spinning": str(tuning.get("ort_spinning", "true")),
-        # nvJPEG slices decoded at once; JPEGs over gpu_max_pixels go to Pillow's DCT scaling instead
-        # (0: none; on the H100 nvJPEG for all was faster, 2,178 vs 1,412 img/s with the 8.5 Mpx mug)
-        "gpu_workers": str(tuning.get("gpu_workers", 3)),
-        "gpu_max_pixels": str(tuning.get("gpu_max_pixels", 0)),
-        "log_stats_s": str(tuning.get("log_stats_s", 0)),  # > 0: where the time went, in the server log
-        **{k: v for k, v in backbone.parameters if k in ("device", "precision", "cuda_graphs")},
-        **(tuning.get("gpu_options") or {}),
-    }
-    _params(c, options)
-    _markers(c, spec, flavour, weights, "fused")
-    return c
-
-
-def ensemble_config(spec: catalog.Model, backbone: str, weights: dict):
-    """The seed's contract: INPUT UINT8 [-1] (file bytes) -> OUTPUT FP32 [1000], labels for class_count."""
-    pb = _pb()
-    c = pb.ModelConfig(name=spec.ensemble, platform="ensemble", max_batch_size=MAX_BATCH)
-    c.input.append(_tensor(pb.ModelInput, "INPUT", "TYPE_UINT8", [-1]))
-    c.output.append(_tensor(pb.ModelOutput, "OUTPUT", "TYPE_FP32", [1000], label_filename="labels.txt"))
-    steps = [
-        ("preprocess", {"INPUT_0": "INPUT"}, {"OUTPUT_0": "preprocessed_image"}),
-        (backbone, {"input": "preprocessed_image"}, {"output": "logits"}),
-        ("postprocess", {"INPUT_0": "logits"}, {"OUTPUT_0": "OUTPUT"}),
-    ]
-    for model, inputs, outputs in steps:
-        step = c.ensemble_scheduling.step.add(model_name=model, model_version=-1)
-        step.input_map.update(inputs)
-        step.output_map.update(outputs)
-    _markers(c, spec, backbone, weights, "ensemble")
-    return c
-
-
 def validate(config) -> str:
     """Check a config the way Triton would reject it, and return its text form (parsed back to prove it)."""
     from google.protobuf import text_format
 
-    pb = _pb()
+    pb = configs.model_config_pb2()
     problems = []
     if not config.name or "/" in config.name or config.name.startswith("."):
         problems.append(f"invalid model name {config.name!r}")
@@ -251,7 +90,7 @@ def read_config(path: Path):
     from google.protobuf import text_format
 
     try:
-        return text_format.Parse(Path(path).read_text(), _pb().ModelConfig())
+        return text_format.Parse(Path(path).read_text(), configs.model_config_pb2().ModelConfig())
     except (OSError, text_format.ParseError) as exc:
         raise ConsoleError(f"cannot parse {path}: {exc}", exit_code=1) from exc
 
@@ -345,7 +184,7 @@ def _install(model_dir: Path, files: dict[str, object]) -> None:
 
 
 def _install_source(model_dir: Path, source: str) -> None:
-    _install(model_dir, {"model.py": SOURCES.joinpath(f"{source}.py")})
+    _install(model_dir, {"model.py": SOURCES / source / "1" / "model.py"})
 
 
 def write_repository(
@@ -414,7 +253,7 @@ def _write_ensemble(
     pre = staging / "preprocess"
     _write_config(
         pre,
-        preprocess_config(
+        configs.preprocess_config(
             tuning.get("preprocess_instances", 1),
             tuning.get("decode_threads", 0),
             tuning.get("preprocess_style", "fast"),
@@ -426,7 +265,7 @@ def _write_ensemble(
     _install(pre, HELPERS)
 
     post = staging / "postprocess"
-    _write_config(post, postprocess_config())
+    _write_config(post, configs.postprocess_config())
     _install_source(post, "postprocess")
 
     bname = flavour.model_name(spec)
@@ -434,7 +273,7 @@ def _write_ensemble(
     _copy_files(bdir, backbone.files)
     _write_config(
         bdir,
-        backbone_config(
+        configs.backbone_config(
             bname,
             backbone.flavour,
             instances=tuning.get("backbone_instances", 1),
@@ -446,18 +285,19 @@ def _write_ensemble(
     if flavour.source:
         _install_source(bdir, flavour.source)
         _install(bdir, RUNTIME)
+    fsutil.write_text(bdir / configs.LABELS, labels.labels_text())
 
     ens = staging / spec.ensemble
-    _write_config(ens, ensemble_config(spec, bname, weights))
-    fsutil.write_text(ens / "labels.txt", labels.labels_text())
+    _write_config(ens, configs.ensemble_config(spec, bname, weights))
+    fsutil.write_text(ens / configs.LABELS, labels.labels_text())
     return {spec.ensemble: ["preprocess", bname, "postprocess", spec.ensemble]}
 
 
 def _write_fused(staging, spec, backbone: BackboneArtifacts, weights, tuning) -> list[str]:
     folder = staging / spec.fused
     _copy_files(folder, backbone.files)
-    _write_config(folder, fused_config(spec, backbone.flavour, weights, tuning))
+    _write_config(folder, configs.fused_config(spec, backbone.flavour, weights, tuning))
     _install_source(folder, "fused")
     _install(folder, HELPERS)
-    fsutil.write_text(folder / "labels.txt", labels.labels_text())
+    fsutil.write_text(folder / configs.LABELS, labels.labels_text())
     return [spec.fused]

@@ -295,6 +295,35 @@ def test_show_call_curl_and_python_give_the_same_outputs(zoo, tmp_path, model_ar
         )
 
 
+def test_show_call_of_a_large_request_without_save_puts_its_data_in_a_temporary_folder(zoo):
+    """The inference succeeded, yet `--show-call` without --save exited 2 ("the request is N KiB: pass --save
+    DIR"): its data files now go to a temporary folder it names, exit 0, and the call runs as printed."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from triton_console.tui.core.request.showcall import SPILL_PREFIX
+
+    res = run_cli(
+        "infer", "mixed", "--input", "NOTE=text:hi", "--shape", "IDS=100000", *args(zoo, "http"),
+        "--show-call", "curl", timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    note = [line for line in res.stdout.splitlines() if "its files are in" in line]
+    assert len(note) == 1, res.stdout[-2000:]
+    folder = Path(note[0].split("its files are in ")[1].split()[0])
+    try:
+        assert folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith(SPILL_PREFIX)
+        body = json.loads((folder / "mixed.request.json").read_text())
+        assert [i["shape"] for i in body["inputs"] if i["name"] == "IDS"] == [[100000]]
+        command = res.stdout[res.stdout.index("curl -s") :].split("\n# ")[0]
+        assert f"@{folder}/mixed.request.json" in command
+        ran = subprocess.run(["bash", "-c", command], capture_output=True, timeout=60)
+        assert ran.returncode == 0 and (folder / "mixed.response.bin").stat().st_size > 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_show_call_perf_analyzer_writes_its_input_data(zoo, tmp_path):
     res = run_cli(
         "infer",
@@ -388,7 +417,7 @@ def test_try_form_runs_any_model_and_copies_the_call(zoo, tmp_path):
             shown = "\n".join(lines_of(table))
             assert "olleh!" in shown and "9" in shown and "-5" in shown
             table.focus()
-            await pilot.press("c")
+            await pilot.press("ctrl+y")
             assert app.clipboard.startswith("curl -s -X POST")
             assert '"data":["hello"]' in app.clipboard
             screen.query_one("#spec-2").value = "zeros"  # BYTES zeros: b"0"

@@ -145,7 +145,8 @@ def test_servers_pane_refreshes_20_servers_and_switches(fleet, config_home, serv
             t0 = time.monotonic()
             await pilot.press("7")
             table = app.query_one("#fleet")
-            await wait_for(pilot, lambda: table.row_count == 20, 5, "20 rows")
+            await wait_for(pilot, lambda: table.row_count == 21, 5, "20 rows and the active server's")
+            assert rows(table)["(active)"].startswith("▶ (active)")  # -u: a row of its own, marked
 
             def refreshed():
                 shown = rows(table)
@@ -171,6 +172,7 @@ def test_servers_pane_refreshes_20_servers_and_switches(fleet, config_home, serv
             table.move_cursor(row=table.get_row_index("zoo-http"))
             await pilot.press("enter")
             await wait_for(pilot, lambda: "zoo-http —" in app.sub_title, 5, "the header naming the server")
+            assert table.row_count == 20 and rows(table)["zoo-http"].startswith("▶ zoo-http")
             await pilot.press("3")
             await wait_for(pilot, lambda: "chw_fp32" in rows(app.query_one("#index")), 10, "the zoo's models")
             await pilot.press("colon")

@@ -139,7 +139,7 @@ def test_stub_killed_under_bench_ends_unhealthy_then_reload_recovers(faults):
     assert json.loads(res.stdout)["top"][0]["index"] == EXPECTED["mug.jpg"][0]
     res = run_cli("status", "-u", url, "--probe", "-m", FUSED, "--json", timeout=120)
     model = {m["name"]: m for m in json.loads(res.stdout)["models"]}[FUSED]
-    assert res.returncode == 0 and model["probe"]["ok"] and "health" not in model, res.stdout
+    assert res.returncode == 0 and model["probe"]["ok"] and model["health"] is None, res.stdout
 
 
 def test_load_unload_reload_commands(faults):

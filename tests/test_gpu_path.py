@@ -178,9 +178,9 @@ def _runtime():
     """The fused model's runtime module, as installed beside model.py (imported by path, like the stub does)."""
     import importlib.util
 
-    import triton_console.build_tools.model_sources as sources
+    import triton_console.model_repository as sources
 
-    path = Path(sources.__file__).parent / "runtime.py"
+    path = Path(sources.__file__).parent / "triton_console_runtime.py"
     spec = importlib.util.spec_from_file_location("triton_console_runtime", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -233,9 +233,11 @@ def test_batch_decoder_on_cuda_routes_large_jpegs_to_pillow_and_agrees(tmp_path)
     pytest.importorskip("torchvision")
     import shutil
 
-    import triton_console.build_tools.model_sources as sources
+    import triton_console.model_repository as sources
 
-    shutil.copy(Path(sources.__file__).parent / "runtime.py", tmp_path / "triton_console_runtime.py")
+    shutil.copy(
+        Path(sources.__file__).parent / "triton_console_runtime.py", tmp_path / "triton_console_runtime.py"
+    )
     shutil.copy(Path(pre.__file__), tmp_path / "imagenet_preprocessing.py")
     shutil.copy(Path(gp.__file__), tmp_path / "imagenet_preprocessing_gpu.py")
     import importlib.util

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import pty
+import re
 import select
 import signal
 import sys
@@ -121,6 +122,25 @@ def test_server_log_follows_the_tail():
     asyncio.run(scenario())
 
 
+def colour_codes(out: bytes) -> list[str]:
+    """Every colour parameter of the SGR sequences in a terminal's output (38;5;N counts as one)."""
+    found = []
+    for seq in re.findall(rb"\x1b\[([0-9;]*)m", out):
+        params = seq.decode().split(";")
+        i = 0
+        while i < len(params):
+            p = params[i]
+            if p in ("38", "48"):
+                n = 3 if i + 1 < len(params) and params[i + 1] == "5" else 5
+                found.append(";".join(params[i : i + n]))
+                i += n
+                continue
+            if p.isdigit() and (30 <= int(p) <= 49 or 90 <= int(p) <= 107):
+                found.append(p)
+            i += 1
+    return found
+
+
 def test_console_in_a_real_terminal_without_colour(tmp_path):
     """The console in a pseudo-terminal with NO_COLOR and 16 colours: every pane, help, palette, then q."""
     pid, fd = pty.fork()
@@ -154,6 +174,8 @@ def test_console_in_a_real_terminal_without_colour(tmp_path):
             read_for(0.2)
         assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, out[-2000:]
         assert b"Traceback" not in out
+        colours = {c for c in colour_codes(out) if c not in ("39", "49")}
+        assert not colours, f"NO_COLOR, yet colour codes: {sorted(colours)[:10]}"
     finally:
         with contextlib.suppress(ProcessLookupError, ChildProcessError):
             os.kill(pid, signal.SIGKILL)

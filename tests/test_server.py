@@ -117,7 +117,10 @@ def test_status_json(server):
     assert set(out) >= {"url", "live", "ready", "server_version", "server", "models"}
     assert out["live"] and out["server_version"] == out["server"]["version"]
     assert out["server"]["name"] == "triton" and "classification" in out["server"]["extensions"]
-    assert all(set(m) == {"name", "version", "state", "reason"} for m in out["models"])
+    # every model has the same keys; the explainer's cause and hint are null on a ready model
+    assert all(set(m) == {"name", "version", "state", "reason", "cause", "hint"} for m in out["models"])
+    ready = [m for m in out["models"] if m["state"] == "READY"]
+    assert ready and all(m["cause"] is None and m["hint"] is None for m in ready)
 
 
 def test_bad_images_do_not_stop_the_others(server, tmp_path, images_dir):

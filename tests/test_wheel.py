@@ -37,9 +37,11 @@ def installed(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
     site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # --ignore-installed: deps.pth also shows the checkout's editable install, which pip would take as
+    # already satisfying the wheel (and which it must not uninstall)
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "-q"]
-        + ["--no-deps", "--no-index", wheel],
+        + ["--no-deps", "--no-index", "--ignore-installed", wheel],
         check=True,
         capture_output=True,
         timeout=300,
@@ -54,7 +56,7 @@ def test_wheel_builds_serves_and_classifies(installed, tmp_path):
         [
             bin_dir / "python",
             "-c",
-            "import triton_console.tui as t, triton_console.build_tools.model_sources as m; print(t.__file__, m.__file__)",
+            "import triton_console.tui as t, triton_console.model_repository as m; print(t.__file__, m.__file__)",
         ],
         capture_output=True,
         text=True,

@@ -18,9 +18,6 @@ if _os.path.isfile(_os.path.join(_checkout, "pyproject.toml")) and _os.path.isdi
 ):
     __path__.append(_checkout)  # noqa: F821 (a package's __path__)
 
-try:
-    from importlib.metadata import version as _version
+from triton_console.common.version import version as _version  # noqa: E402 (after __path__ is set)
 
-    __version__ = _version("triton-console")
-except Exception:  # noqa: BLE001 (a checkout that was never installed)
-    __version__ = "0+unknown"
+__version__ = _version()

@@ -16,7 +16,6 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
@@ -38,17 +37,14 @@ from triton_console.tui.messages import (
     ServerStarted,
     ServerStopped,
 )
-from triton_console.tui.panes.bench import BenchPane
+from triton_console.tui.panes import registry
 from triton_console.tui.panes.build import BuildPane
 from triton_console.tui.panes.classify import ClassifyPane
-from triton_console.tui.panes.metrics import MetricsPane
-from triton_console.tui.panes.models import ModelsPane
-from triton_console.tui.panes.server import ServerPane
-from triton_console.tui.panes.servers import ContextChosen, ServersPane
+from triton_console.tui.panes.servers import ContextChosen
 from triton_console.tui.text import join, plain
-from triton_console.tui.widgets.table import PlainTable
+from triton_console.tui.widgets.help import HelpScreen
 
-PANES = ("build", "server", "models", "classify", "metrics", "bench", "servers")
+PANES = tuple(p.id for p in registry.PANES)
 POLL_S = 1.0
 IMAGE_MODELS_CHECKED = 200  # ready models whose metadata is read to find image classifiers
 
@@ -71,30 +67,6 @@ class ConsoleOptions:
 
     def make_connection(self) -> Connection:
         return self.connection or Connection(url=self.url, protocol=self.protocol, timeout=self.timeout)
-
-
-class HelpScreen(ModalScreen):
-    """Every key of the console, from the bindings themselves (so it never goes stale)."""
-
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 72; height: auto; max-height: 90%; border: round $accent; background: $surface; }
-    HelpScreen PlainTable { height: auto; max-height: 30; }
-    """
-
-    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
-        super().__init__()
-        self.rows = rows
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(join(("triton-console keys", "bold"), "  (esc closes)"))
-            table = PlainTable(cursor_type="none", zebra_stripes=True)
-            table.add_columns("where", "key", "action")
-            for row in self.rows:
-                table.add_row(*row)
-            yield table
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -137,9 +109,8 @@ class CommandLine(ModalScreen[str | None]):
     """
 
     def compose(self) -> ComposeResult:
-        yield Input(
-            placeholder=":build :server :models :classify :metrics :bench :servers :ctx NAME :q", id="command"
-        )
+        words = " ".join(f":{p.id}" for p in registry.PANES)
+        yield Input(placeholder=f"{words} :ctx NAME :q", id="command")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
@@ -163,26 +134,20 @@ class ConsoleCommands(Provider):
 class ConsoleApp(App):
     TITLE = "triton-console"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
-    BINDINGS = [
-        Binding("1", "show('build')", "Build", id="pane.build"),
-        Binding("2", "show('server')", "Server", id="pane.server"),
-        Binding("3", "show('models')", "Models", id="pane.models"),
-        Binding("4", "show('classify')", "Classify", id="pane.classify"),
-        Binding("5", "show('metrics')", "Metrics", id="pane.metrics"),
-        Binding("6", "show('bench')", "Bench", id="pane.bench"),
-        Binding("7", "show('servers')", "Servers", id="pane.servers"),
-        Binding("colon", "command", "Command", show=False, id="app.command"),
-        Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("escape", "back", "Back", show=False, id="app.back"),
-    ]
+    BINDINGS = registry.app_bindings()
     CSS = """
     TabbedContent, TabPane { height: 1fr; }
     TabPane { padding: 0; }
+    DataTable:nocolor > .datatable--cursor { text-style: reverse; }
+    RowList:nocolor > .rowlist--cursor { text-style: reverse bold; }
+    OptionList:nocolor > .option-list--option-highlighted { text-style: reverse; }
+    Input:nocolor > .input--cursor { text-style: reverse; }
     """
 
     def __init__(self, options: ConsoleOptions | None = None) -> None:
-        super().__init__()
+        # NO_COLOR: Textual's default answer is greys (256-colour codes); with ANSI colours it drops colour
+        # altogether, and CSS above marks what colour marked (the cursor row in reverse video).
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         self.options = options or ConsoleOptions()
         self.controller = ServerController(
             self.options.make_connection(),
@@ -202,29 +167,16 @@ class ConsoleApp(App):
         yield Header()
         initial = "classify" if self.options.images else "server"
         with TabbedContent(initial=initial, id="tabs"):
-            with TabPane("1 Build", id="build"):
-                yield BuildPane(self.options.repository, id="build-pane")
-            with TabPane("2 Server", id="server"):
-                yield ServerPane(self.controller, id="server-pane")
-            with TabPane("3 Models", id="models"):
-                yield ModelsPane(self.controller, id="models-pane")
-            with TabPane("4 Classify", id="classify"):
-                start_dir = self.options.start_dir
-                if start_dir is None and self.options.images:
-                    first = Path(self.options.images[0])
-                    start_dir = str(first if first.is_dir() else first.parent)
-                yield ClassifyPane(
-                    self.controller,
-                    start_dir=start_dir if start_dir and os.path.isdir(start_dir) else None,
-                    id="classify-pane",
-                )
-            with TabPane("5 Metrics", id="metrics"):
-                yield MetricsPane(self.controller, poll=self.options.poll, id="metrics-pane")
-            with TabPane("6 Bench", id="bench"):
-                yield BenchPane(self.controller, " ".join(self.options.images), id="bench-pane")
-            with TabPane("7 Servers", id="servers"):
-                yield ServersPane(self.options.context, id="servers-pane")
+            for spec in registry.PANES:
+                with TabPane(spec.tab, id=spec.id):
+                    yield spec.make(self)
         yield Footer()
+
+    def panes(self, able: str | None = None) -> list:
+        """The mounted panes in tab order; with ``able``, only those that have that method (none while the
+        app shuts down: a worker's last message may arrive then)."""
+        found = [w for p in registry.PANES for w in self.query(f"#{p.id}-pane")]
+        return [w for w in found if able is None or callable(getattr(w, able, None))]
 
     def _title(self, suffix: str = "") -> None:
         """The header always names the active server (its servers-file name, where it has one)."""
@@ -292,46 +244,25 @@ class ConsoleApp(App):
             self._active_pane = pane_id
             self.call_after_refresh(self._focus_pane, pane_id)
 
-    def help_rows(self) -> list[tuple[str, str, str]]:
-        rows = []
-        for where, bindings in [
-            ("global", self.BINDINGS),
-            ("build", BuildPane.BINDINGS),
-            ("server", ServerPane.BINDINGS),
-            ("models", ModelsPane.BINDINGS),
-            ("classify", ClassifyPane.BINDINGS),
-            ("metrics", MetricsPane.BINDINGS),
-            ("bench", BenchPane.BINDINGS),
-            ("servers", ServersPane.BINDINGS),
-        ]:
-            for b in bindings:
-                key = b.key.replace("question_mark", "?").replace("slash", "/")
-                rows.append((where, key, b.description or b.action))
-        rows.append(
-            ("global", ":", "command: build, server, models, classify, metrics, bench, servers, ctx NAME, q")
-        )
-        rows.append(("global", "ctrl+p", "command palette"))
-        rows.append(("global", "tab / shift+tab", "move focus"))
-        return rows
-
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.help_rows()))
+        self.push_screen(HelpScreen(registry.help_sections()))
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: Textual's own notice says so in markup, which our plain notifications show raw."""
+        self.notify("press q to quit (ctrl+q from anywhere)", title="Do you want to quit?")
 
     def action_back(self) -> None:
-        if any(self.query_one(p).close_filter() for p in (ServerPane, ModelsPane, MetricsPane)):
+        if any(pane.close_filter() for pane in self.panes("close_filter")):
             return
         if isinstance(self.focused, Input):
             self._focus_pane(self.query_one("#tabs", TabbedContent).active)
 
     def palette_commands(self):
-        return [
-            ("Show Build pane", "export, check and write a repository", lambda: self.action_show("build")),
-            ("Show Server pane", "start/stop or connect; server log", lambda: self.action_show("server")),
-            ("Show Models pane", "repository index, load/unload", lambda: self.action_show("models")),
-            ("Show Classify pane", "classify images", lambda: self.action_show("classify")),
-            ("Show Metrics pane", "live rates, charts, GPU and CPU", lambda: self.action_show("metrics")),
-            ("Show Bench pane", "sweeps, saved runs, compare two models", lambda: self.action_show("bench")),
-            ("Show Servers pane", "every server of the servers file", lambda: self.action_show("servers")),
+        show = [
+            (f"Show {p.title} pane", p.summary, lambda pane=p.id: self.action_show(pane))
+            for p in registry.PANES
+        ]
+        return show + [
             ("Start embedded server", f"tritonserver on {self.options.repository}", self.action_start_server),
             ("Stop managed server", "stop the server this console started", self.action_stop_server),
             ("Restart managed server", "stop and start again", self.action_restart_server),
@@ -376,8 +307,8 @@ class ConsoleApp(App):
         elif self.server_live is False and snap.live:
             self.notify(f"server at {snap.url} is back", title="Server up")
         self.server_live = snap.live
-        for pane in (ServerPane, ModelsPane, ClassifyPane, BenchPane):
-            self.query_one(pane).show_snapshot(snap)
+        for pane in self.panes("show_snapshot"):
+            pane.show_snapshot(snap)
         ready = tuple(snap.ready_models)
         if ready != self._ready_models:
             self._ready_models = ready
@@ -409,19 +340,25 @@ class ConsoleApp(App):
         )
 
     # ------------------------------------------------------------------ connection
+    def _server_changed(self, context: str | None, notice: str, *, managed: bool = False) -> None:
+        """The one reset when the active server changes (connect, a servers-file entry, a started server):
+        forget what the last server said, tell every pane that listens, name it in the header, poll now."""
+        self.options.context = context
+        self.server_live = None
+        self._ready_models = None
+        self._title(" (managed)" if managed else "")
+        for pane in self.panes("server_changed"):
+            pane.server_changed(self.controller.client, context)
+        self.notify(notice, title="Server started" if managed else "")
+        self.poll_now(force=True)
+
     def on_connect_requested(self, msg: ConnectRequested) -> None:
         try:
             client = self.controller.connect(msg.url or None, msg.protocol)
         except ConsoleError as exc:
             self.notify(exc.message, title="Bad URL", severity="error")
             return
-        self.server_live = None
-        self._ready_models = None
-        self.options.context = None
-        self.query_one(ServersPane).mark_active(None)
-        self._title()
-        self.notify(f"connecting to {client.url}")
-        self.poll_now()
+        self._server_changed(None, f"connecting to {client.url}")
 
     def on_context_chosen(self, msg: ContextChosen) -> None:
         """A server of the servers file becomes the active one."""
@@ -436,14 +373,7 @@ class ConsoleApp(App):
             self.notify(exc.message, title="Cannot switch", severity="error")
             return
         self.controller.given_models = list(entry.models)
-        self.options.context = entry.name
-        self.query_one(ServersPane).mark_active(entry.name)
-        self.query_one(ServerPane).show_url(client)
-        self.server_live = None
-        self._ready_models = None
-        self._title()
-        self.notify(f"active server: {entry.name} ({client.url})")
-        self.poll_now(force=True)
+        self._server_changed(entry.name, f"active server: {entry.name} ({client.url})")
 
     def action_command(self) -> None:
         def run(text: str | None) -> None:
@@ -456,7 +386,7 @@ class ConsoleApp(App):
         """k9s-style ':' commands: a pane's name, 'ctx NAME' (or 'server NAME') to switch servers, 'q'."""
         word, _, rest = text.strip().lstrip(":").partition(" ")
         word = word.lower()
-        panes = {p: p for p in PANES} | {"srv": "server", "mo": "models", "cl": "classify", "ctx": "servers"}
+        panes = registry.command_words()
         if word in ("ctx", "context", "server") and rest.strip():
             self.post_message(ContextChosen(rest.strip()))
         elif word in panes:
@@ -464,10 +394,7 @@ class ConsoleApp(App):
         elif word in ("q", "quit"):
             self.call_later(self.action_quit)
         else:
-            self.notify(
-                f"unknown command {text!r}: try build, server, models, classify, metrics, bench, servers, ctx NAME, q",
-                severity="warning",
-            )
+            self.notify(f"unknown command {text!r}: try {registry.command_hint()}", severity="warning")
 
     # ------------------------------------------------------------------ managed server
     def _on_server_line(self, line: str) -> None:  # called on the server's log thread
@@ -478,7 +405,7 @@ class ConsoleApp(App):
         with self._log_lock:
             lines, self._log_pending = self._log_pending, []
         if lines:
-            self.query_one(ServerPane).post_message(ServerLog(lines))
+            self.query_one("#server-pane").post_message(ServerLog(lines))
 
     def on_server_action(self, msg: ServerAction) -> None:
         {
@@ -507,20 +434,15 @@ class ConsoleApp(App):
             self.post_message(Notice(worded(exc), "Server did not start", "error"))
 
     def on_server_started(self, msg: ServerStarted) -> None:
-        self.options.context = None
-        self._title(" (managed)")
-        self.query_one(ServerPane).show_url(self.controller.client)
-        self.server_live = None
-        self._ready_models = None
-        self.notify(f"tritonserver ready at {msg.url}", title="Server started")
-        self.poll_now()
+        self._server_changed(None, f"tritonserver ready at {msg.url}", managed=True)
 
     def action_stop_server(self) -> None:
         if not self.controller.is_managed_running():
             self.notify("no server started by this console is running")
             return
         self.notify(f"stopping tritonserver (pid {self.controller.managed.pid})…")
-        self.query_one(BenchPane).server_going("stopped")
+        for pane in self.panes("server_going"):  # a run loading this server ends first, and says why
+            pane.server_going("stopped")
         self._stop_server()
 
     @work(thread=True, exclusive=True, group="server")
@@ -541,7 +463,8 @@ class ConsoleApp(App):
             self.action_start_server()
             return
         self.notify("restarting tritonserver…")
-        self.query_one(BenchPane).server_going("restarted")
+        for pane in self.panes("server_going"):
+            pane.server_going("restarted")
         self._stop_server(then_start=True)
 
     # ------------------------------------------------------------------ quitting

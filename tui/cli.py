@@ -2,7 +2,8 @@
 
 Each headless command lives in its own module of ``triton_console.tui.commands``; this module assembles
 their parsers and dispatches to the handler each one sets. Everything heavy (torch, onnx, tritonclient,
-numpy, textual) is imported inside the command that needs it, so ``triton-console --help`` stays instant.
+numpy, textual, shtab) is imported inside the command that needs it, so ``triton-console --help`` stays
+instant.
 """
 
 from __future__ import annotations
@@ -11,24 +12,80 @@ import argparse
 import sys
 from pathlib import Path
 
-from triton_console.common.errors import EXIT_OK, ConsoleError
+from triton_console.common.errors import EXIT_OK, EXIT_USAGE, ConsoleError
 from triton_console.common.paths import default_repository
+from triton_console.common.version import version
 from triton_console.tui.commands import MODULES, NAMES
-from triton_console.tui.core.client.flags import add_connection, add_server, connection, context_models
+from triton_console.tui.core.client.flags import (
+    add_connection,
+    add_server,
+    connection,
+    context_models,
+    paths,
+)
+
+PROG = "triton-console"
+SHELLS = ("bash", "zsh")
+USAGE = (
+    f"{PROG} [connection flags] [console options] [IMAGE ...]\n"
+    f"       {PROG} [connection flags] COMMAND [command flags]"
+)
 
 
-def parser() -> argparse.ArgumentParser:
-    """The headless commands' parser; the connection flags are accepted before or after the command."""
+def parser(*, console: bool = False) -> argparse.ArgumentParser:
+    """The headless commands' parser; the connection flags are accepted before or after the command.
+
+    ``console=True`` adds the console's own options for ``--help`` and shell completion only (IMAGE only
+    in words: a positional there would be completed instead of the commands); :func:`console_parser` parses
+    the console's arguments.
+    """
     top = argparse.ArgumentParser(
-        prog="triton-console",
+        prog=PROG,
+        usage=USAGE,
         description="A terminal console for NVIDIA Triton Inference Server. With no command it opens the console.",
         epilog="Headless commands print JSON with --json. Run 'triton-console COMMAND --help' for each.",
     )
+    _add_top(top)
     add_connection(top)
-    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+    if console:
+        group = top.add_argument_group(
+            "console options (no command)", "IMAGE ...: images or folders to open in the Classify pane"
+        )
+        _add_console(group, images=False)
+    sub = top.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for module in MODULES:
         module.add_parser(sub)
     return top
+
+
+def _add_top(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--version", action="version", version=f"{PROG} {version()}")
+    p.add_argument(
+        "--print-completion",
+        choices=SHELLS,
+        metavar="SHELL",
+        help="print the shell completion script (bash or zsh) and exit; see docs/cli.md to install it",
+    )
+
+
+def _add_console(p, *, images: bool) -> None:
+    p.add_argument(
+        "-m", "--model", action="append", default=[], help="models to ask about (servers that list none)"
+    )
+    paths(
+        p.add_argument(
+            "--repository",
+            type=Path,
+            default=None,
+            help=f"the model repository (default {default_repository()})",
+        )
+    )
+    add_server(p)
+    p.add_argument("--start", action="store_true", help="start the embedded server at once")
+    if images:
+        p.add_argument(
+            "images", nargs="*", metavar="IMAGE", help="images (or folders) to open in the Classify pane"
+        )
 
 
 def commands() -> list[str]:
@@ -36,31 +93,34 @@ def commands() -> list[str]:
     return list(NAMES)
 
 
-def console_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="triton-console", add_help=False)
+def console_parser(*, images: bool = True) -> argparse.ArgumentParser:
+    """The console's arguments. Without ``images`` (and without abbreviations) it is the first pass of
+    :func:`main`: the options that may come before a command, so that the value of ``-u`` or ``-c`` is never
+    taken for the command."""
+    p = argparse.ArgumentParser(prog=PROG, add_help=False, allow_abbrev=images)
+    _add_top(p)
     add_connection(p)
-    p.add_argument(
-        "-m", "--model", action="append", default=[], help="models to ask about (servers that list none)"
-    )
-    p.add_argument("--repository", type=Path, default=None)
-    add_server(p)
-    p.add_argument("--start", action="store_true", help="start the embedded server at once")
-    p.add_argument("images", nargs="*")
+    _add_console(p, images=images)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    first = next((a for a in argv if not a.startswith("-")), None)
-    wants_help = any(a in ("-h", "--help") for a in argv)
     try:
-        if first in NAMES:
+        front, rest = console_parser(images=False).parse_known_args(argv)
+        if front.print_completion:
+            import shtab
+
+            print(shtab.complete(parser(console=True), front.print_completion))
+            return EXIT_OK
+        command = next((a for a in rest if not a.startswith("-")), None)
+        if command in NAMES:
             args = parser().parse_args(argv)
             return args.func(args)
-        if wants_help:
-            parser().print_help()
+        if any(a in ("-h", "--help") for a in rest):
+            parser(console=True).print_help()
             return EXIT_OK
-        return _console(console_parser().parse_args(argv))
+        return _console(console_parser().parse_args(argv), command)
     except ConsoleError as exc:
         from triton_console.common.untrusted import visible
         from triton_console.tui.hints import CLI, worded
@@ -72,7 +132,33 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _console(args: argparse.Namespace) -> int:
+def _meant(word: str | None) -> str | None:
+    """The command a mistyped word probably was (``stauts`` → ``status``), if any; never for what looks like
+    a file name (``statu.jpg``), which the console reports as a missing image."""
+    import difflib
+
+    if not word or Path(word).exists() or any(c in word for c in "./\\"):
+        return None
+    found = difflib.get_close_matches(word, NAMES, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _console(args: argparse.Namespace, first: str | None = None) -> int:
+    meant = _meant(first)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        which = [n for n, f in (("stdin", sys.stdin), ("stdout", sys.stdout)) if not f.isatty()]
+        which = "stdin and stdout are not terminals" if len(which) == 2 else f"{which[0]} is not a terminal"
+        tail = (
+            f"did you mean `{PROG} {meant} ...`?"
+            if meant
+            else f"for scripts use a command, e.g. `{PROG} status --json` (commands: {', '.join(NAMES)})"
+        )
+        raise ConsoleError(f"the console needs a terminal ({which}); {tail}", exit_code=EXIT_USAGE)
+    if meant:
+        raise ConsoleError(
+            f"{first!r} is neither a command nor an image; did you mean `{PROG} {meant} ...`?",
+            exit_code=EXIT_USAGE,
+        )
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     opts = ConsoleOptions(

@@ -11,13 +11,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PKG = "triton_console"
 # Folders of the checkout and the import names they have (pyproject maps them the same way).
-FOLDERS = {"triton_console": PKG, "tui": f"{PKG}.tui", "build_tools": f"{PKG}.build_tools"}
-SKIP = ("build_tools/model_sources",)  # sources copied into repositories: they run inside Triton's stub
-UI_FREE = ["common", "tui.core", "build_tools"]
+FOLDERS = {
+    "triton_console": PKG,
+    "tui": f"{PKG}.tui",
+    "build_tools": f"{PKG}.build_tools",
+    "model_repository": f"{PKG}.model_repository",
+}
+# sources copied into repositories (<model>/1/model.py and the runtime beside them): they run inside Triton's stub
+SKIP = ("model_repository/*/1/*.py", "model_repository/triton_console_runtime.py")
+UI_FREE = ["common", "tui.core", "build_tools", "model_repository"]
 # Floors, lowest first: a module may import from its own floor and the floors below it, never above.
 FLOORS = [
     ["common"],
-    ["tui.core.client", "build_tools"],
+    ["tui.core.client", "build_tools", "model_repository"],
     ["tui.core.classify"],
     ["tui.core.request"],
     ["tui.core.server", "tui.core.load"],
@@ -35,7 +41,7 @@ def _files() -> dict[str, Path]:
     for folder, name in FOLDERS.items():
         for path in sorted((ROOT / folder).rglob("*.py")):
             rel = path.relative_to(ROOT / folder)
-            if any(str(path.relative_to(ROOT)).startswith(s) for s in SKIP):
+            if any(path.relative_to(ROOT).match(s) for s in SKIP):
                 continue
             parts = list(rel.with_suffix("").parts)
             if parts[-1] == "__init__":
@@ -78,7 +84,7 @@ def _floor(module: str) -> int:
 
 
 def test_only_our_import_name():
-    """Nothing imports the bare folder names (``tui``, ``build_tools``): PyPI has an unrelated ``tui``."""
+    """Nothing imports the bare folder names (``tui``, ``build_tools``, ``model_repository``): PyPI has an unrelated ``tui``."""
     bad = []
     for path in [*FILES.values(), *(ROOT / "tests").rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -88,7 +94,9 @@ def test_only_our_import_name():
             elif isinstance(node, ast.ImportFrom) and not node.level:
                 names = [node.module or ""]
             bad += [
-                f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in ("tui", "build_tools")
+                f"{path.relative_to(ROOT)}: {n}"
+                for n in names
+                if n.split(".")[0] in ("tui", "build_tools", "model_repository")
             ]
     assert not bad, bad
 
@@ -156,5 +164,8 @@ def test_every_package_folder_is_in_the_wheel():
         import tomli as tomllib
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     folders = {m for m, path in FILES.items() if path.name == "__init__.py"}
-    folders |= {f"{PKG}.build_tools.model_sources"}
+    # the model folders of model_repository/ (no __init__: their 1/model.py is package data)
+    folders |= {
+        f"{PKG}.model_repository.{p.parent.parent.name}" for p in ROOT.glob("model_repository/*/1/model.py")
+    }
     assert folders == listed, (sorted(folders - listed), sorted(listed - folders))

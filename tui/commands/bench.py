@@ -11,7 +11,7 @@ import json
 
 from triton_console.common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
 from triton_console.tui.commands.common import client, err, pick_model, positive
-from triton_console.tui.core.client.flags import add_connection
+from triton_console.tui.core.client.flags import add_connection, paths
 
 NAME = "bench"
 
@@ -20,8 +20,10 @@ def add_parser(sub) -> None:
     bn = sub.add_parser(
         NAME, help="latency and throughput of any model: one level, a sweep, or request rates"
     )
-    bn.add_argument(
-        "images", nargs="*", metavar="IMAGE|DIR", help="images for an image model (else --input specs)"
+    paths(
+        bn.add_argument(
+            "images", nargs="*", metavar="IMAGE|DIR", help="images for an image model (else --input specs)"
+        )
     )
     add_connection(bn, defaults=False)
     bn.add_argument("-m", "--model", default=None, help="model (default: a ready image model, with images)")

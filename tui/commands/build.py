@@ -10,6 +10,7 @@ from triton_console.build_tools import catalog
 from triton_console.common.errors import EXIT_OK
 from triton_console.common.paths import default_repository
 from triton_console.tui.commands.common import err
+from triton_console.tui.core.client.flags import paths
 
 NAME = "build"
 
@@ -27,8 +28,10 @@ def add_parser(sub) -> None:
         default=catalog.DEFAULT_LAYOUT,
         help="ensemble: the seed's preprocess → backbone → postprocess (default); fused: one Python model for all three",
     )
-    b.add_argument(
-        "--repository", type=Path, default=None, help=f"output directory (default {default_repository()})"
+    paths(
+        b.add_argument(
+            "--repository", type=Path, default=None, help=f"output directory (default {default_repository()})"
+        )
     )
     b.add_argument(
         "--force", action="store_true", help="replace a directory that triton-console did not make"

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from triton_console.common.errors import EXIT_FAILED, EXIT_OK, ConsoleError
 from triton_console.tui.commands.common import client, err, pick_model, positive
-from triton_console.tui.core.client.flags import add_connection
+from triton_console.tui.core.client.flags import add_connection, paths
 
 NAME = "classify"
 
 
 def add_parser(sub) -> None:
     c = sub.add_parser(NAME, help="classify image files (or directories of them)")
-    c.add_argument("images", nargs="+", metavar="IMAGE")
+    paths(c.add_argument("images", nargs="+", metavar="IMAGE"))
     add_connection(c, defaults=False)
     c.add_argument("-m", "--model", default=None, help="model (default: the ready image ensemble)")
     c.add_argument("-k", "--top-k", type=positive, default=5, dest="k")
@@ -29,8 +29,10 @@ def add_parser(sub) -> None:
     c.add_argument(
         "--channel-order", choices=("rgb", "bgr"), default=None, help="tensor-input models (default rgb)"
     )
-    c.add_argument(
-        "--labels", metavar="FILE", help="class names, one per line (else the server's, else ImageNet's)"
+    paths(
+        c.add_argument(
+            "--labels", metavar="FILE", help="class names, one per line (else the server's, else ImageNet's)"
+        )
     )
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=run)

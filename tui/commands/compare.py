@@ -8,14 +8,18 @@ import json
 
 from triton_console.common.errors import EXIT_OK
 from triton_console.tui.commands.common import client
-from triton_console.tui.core.client.flags import add_connection
+from triton_console.tui.core.client.flags import add_connection, paths
 
 NAME = "compare"
 
 
 def add_parser(sub) -> None:
     cp = sub.add_parser(NAME, help="two or more models on the same images (or random tensors)")
-    cp.add_argument("items", nargs="+", metavar="MODEL|IMAGE", help="models first, then images or folders")
+    paths(
+        cp.add_argument(
+            "items", nargs="+", metavar="MODEL|IMAGE", help="models first, then images or folders"
+        )
+    )
     add_connection(cp, defaults=False)
     cp.add_argument("--seed", type=int, default=0, help="for models without images: the random tensors' seed")
     cp.add_argument("--json", action="store_true")

@@ -9,6 +9,7 @@ from pathlib import Path
 from triton_console.build_tools import catalog
 from triton_console.common.errors import EXIT_FAILED, EXIT_OK
 from triton_console.tui.commands.common import err
+from triton_console.tui.core.client.flags import paths
 
 NAME = "export"
 
@@ -17,7 +18,7 @@ def add_parser(sub) -> None:
     e = sub.add_parser(NAME, help="export a backbone to ONNX and check it numerically")
     e.add_argument("--model", choices=list(catalog.MODELS), required=True)
     e.add_argument("--weights", required=True)
-    e.add_argument("--output", type=Path, required=True)
+    paths(e.add_argument("--output", type=Path, required=True))
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=run)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from triton_console.common.errors import EXIT_OK
 from triton_console.tui.commands.common import client, err, positive
-from triton_console.tui.core.client.flags import add_connection
+from triton_console.tui.core.client.flags import add_connection, paths
 
 NAME = "infer"
 
@@ -37,8 +37,10 @@ def add_parser(sub) -> None:
     inf.add_argument(
         "--scaling", choices=("none", "inception", "vgg", "imagenet"), default=None, help="for image:FILE"
     )
-    inf.add_argument(
-        "--save", type=Path, metavar="DIR", help="write each output as NAME.npy (and a call's data files)"
+    paths(
+        inf.add_argument(
+            "--save", type=Path, metavar="DIR", help="write each output as NAME.npy (and a call's data files)"
+        )
     )
     inf.add_argument(
         "--shm", choices=("none", "system", "cuda"), default="none", help="inputs through shared memory"
@@ -88,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             args.save,
             batched=info.batched,
             datatypes={o.name: o.datatype for o in result.outputs},
+            spill=True,  # the request succeeded: its call is shown whatever its size
         )
         out = sys.stderr if args.json else sys.stdout
         print(call.text, file=out)

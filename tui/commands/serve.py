@@ -8,14 +8,22 @@ from pathlib import Path
 from triton_console.common.errors import EXIT_FAILED, EXIT_OK, ConsoleError
 from triton_console.common.paths import default_repository
 from triton_console.tui.commands.common import err
-from triton_console.tui.core.client.flags import add_server
+from triton_console.tui.core.client.flags import add_server, paths
 
 NAME = "serve"
+# What tritonserver 2.51 logs at start when it finds no usable GPU (seen on a CPU-only machine, 2026-12):
+# alarming words for what is, without a GPU, the normal case.
+NO_GPU_MARKS = (
+    "CUDA driver version is insufficient",
+    "CudaDriverHelper has not been initialized",
+    "Failed to initialize NVML",
+    "DCGM unable to start",
+)
 
 
 def add_parser(sub) -> None:
     s = sub.add_parser(NAME, help="run tritonserver in the foreground on a repository")
-    s.add_argument("--repository", type=Path, default=None)
+    paths(s.add_argument("--repository", type=Path, default=None, help="the model repository to serve"))
     add_server(s)
     s.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--http-port", type=int, default=8000)
@@ -24,6 +32,30 @@ def add_parser(sub) -> None:
     s.add_argument("--model-control", choices=("none", "explicit"), default="none")
     s.add_argument("--quiet", action="store_true", help="do not echo the server log")
     s.set_defaults(func=run)
+
+
+def gpu_note(line: str, gpus: int) -> str | None:
+    """The one line to say after the server's first no-GPU line: expected here, or a driver to check."""
+    if not any(mark in line for mark in NO_GPU_MARKS):
+        return None
+    if gpus == 0:
+        return "note: the CUDA/NVML/DCGM errors are expected on a machine without a GPU: the server runs on the CPU"
+    return f"note: the server cannot use the {gpus} GPU(s) it sees: check the NVIDIA driver (nvidia-smi)"
+
+
+class _Echo:
+    """The server's log on stderr, with :func:`gpu_note` once."""
+
+    def __init__(self, gpus: int) -> None:
+        self.gpus = gpus
+        self.noted = False
+
+    def __call__(self, line: str) -> None:
+        err(line)
+        note = None if self.noted else gpu_note(line, self.gpus)
+        if note:
+            self.noted = True
+            err(note)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         err(f"WARNING: {w}")
     server = kinds.make_server(args.server, cfg, args.docker_site)
     if not args.quiet:
-        server.add_listener(lambda line: err(line))
+        server.add_listener(_Echo(srv.visible_gpus()))
     stop = threading.Event()
     srv.install_exit_handlers()
 

@@ -35,23 +35,22 @@ def add_parser(sub) -> None:
     st.set_defaults(func=run)
 
 
-def _with_hint(entry, probe=None, verdict=None) -> dict:
-    """A model of status --json, with the explainer's cause and hint when it is not ready, its probe, and
-    ``health`` when this command's own requests found it broken (the server's ``state`` stays as it said)."""
+def _with_hint(entry, probed: bool = False, probe=None, verdict=None) -> dict:
+    """A model of status --json, with the explainer's cause and hint when it is not ready, its ``probe``
+    and ``health`` (with --probe; ``health`` set when this command's own requests found it broken (the server's ``state``
+    stays as it said). Null where nothing is known: every model has the same keys."""
     from triton_console.tui.core.client.client import STUB_UNHEALTHY
     from triton_console.tui.core.server.explain import explain
     from triton_console.tui.hints import CLI
 
     out = entry.to_dict()
     why = explain(entry)
-    if why is not None:
-        out["cause"], out["hint"] = why.cause, why.hint
-    if probe is not None:
-        out["probe"] = probe.to_dict()
-    if verdict is not None:
-        out["health"] = verdict.to_dict()
-        if probe is not None and probe.code == STUB_UNHEALTHY:
-            out["hint"] = CLI[STUB_UNHEALTHY].replace("MODEL", entry.name)
+    out["cause"], out["hint"] = (why.cause, why.hint) if why is not None else (None, None)
+    if probed:  # --probe: every model gets both keys
+        out["probe"] = probe.to_dict() if probe is not None else None
+        out["health"] = verdict.to_dict() if verdict is not None else None
+    if verdict is not None and probe is not None and probe.code == STUB_UNHEALTHY:
+        out["cause"], out["hint"] = STUB_UNHEALTHY, CLI[STUB_UNHEALTHY].replace("MODEL", entry.name)
     return out
 
 
@@ -82,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         "ready": snap.ready,
         "server_version": server["version"] if server else None,
         "server": server,
-        "models": [_with_hint(m, probes.get(m.name), health.get(m.name)) for m in snap.models],
+        "models": [_with_hint(m, args.probe, probes.get(m.name), health.get(m.name)) for m in snap.models],
         "models_from": snap.models_from or None,
         "capabilities": snap.capabilities.to_dict() if snap.capabilities else None,
         "notes": snap.capabilities.notes() if snap.capabilities else [],
@@ -111,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             print(visible(f"  {'':<{width}}  UNHEALTHY: {health[m.name].describe()}", 600))
         if m.name in probes:
             print(visible(f"  {'':<{width}}  probe: {probes[m.name].line()}", 600))
-        if "hint" in rec:
+        if rec["hint"]:
             print(visible(f"  {'':<{width}}  why: {rec['hint']}", 600))
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -126,7 +125,7 @@ def _status_all(args: argparse.Namespace) -> int:
         err(visible(f"problem: {p}", 400))
     if not entries:
         raise ConsoleError(f"no servers in {contexts.path()}", hint="triton-console servers add NAME URL")
-    fleet = Fleet(entries, budget=min(args.timeout or 2.0, 10.0))
+    fleet = Fleet(entries, budget=min(args.timeout or 10.0, 10.0))
     try:
         rows = fleet.refresh()
     finally:

@@ -59,7 +59,7 @@ def bench_argv(
     controller: ServerController, model: str, inputs: str, levels: str, requests: int, engine: str, shm: str
 ) -> tuple[list[str], dict]:
     """The bench command for the active connection, and the environment carrying its header values."""
-    flags, env = connection_argv(controller.client.connection)
+    flags, env = connection_argv(controller.client.connection, controller.client.endpoint)
     argv = [sys.executable, "-m", "triton_console", "bench", "-m", model, *flags]
     argv += ["--sweep", levels, "--requests", str(requests), "--engine", engine, "--shm", shm]
     argv += ["--save", "--progress"]

@@ -12,6 +12,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, ProgressBar, RichLog, Select, Static
 
 from triton_console.build_tools import catalog
+from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.messages import BuildFinished, BuildFraction, BuildLog, BuildStep
 from triton_console.tui.text import join, plain
 
@@ -55,6 +56,21 @@ class StepRow(Horizontal):
         label.update(join((state, colour), f" {elapsed}", plain(detail, "dim", limit=300)))
 
 
+def next_step(model: str, repository: Path, serving: Path | None, model_control: str | None) -> str:
+    """What to do to serve a model just written to ``repository``, given the managed server (the repository
+    it serves and its model-control mode; None: no managed server running)."""
+    if serving is not None and serving.resolve() == repository.resolve():
+        if model_control == "explicit":
+            return f"{model} written; load it: l on it in Models (3)"
+        return f"{model} written; restart the server to serve it (R in Server)"
+    if serving is not None:
+        return f"{model} written to {repository}, which the running server does not serve"
+    return (
+        f"{model} written; start the server on {repository} (s in Server), or load it "
+        "(l in Models) on a server of that repository in explicit model-control mode"
+    )
+
+
 class BuildPane(Vertical):
     BINDINGS = [
         Binding("b", "build", "Build", id="build.start"),
@@ -75,9 +91,10 @@ class BuildPane(Vertical):
     BuildPane #summary { height: auto; }
     """
 
-    def __init__(self, repository: Path, **kw) -> None:
+    def __init__(self, repository: Path, controller: ServerController | None = None, **kw) -> None:
         super().__init__(**kw)
         self.repository = repository
+        self.controller = controller
         self._progress = None
         self._current: str | None = None
 
@@ -224,4 +241,14 @@ class BuildPane(Vertical):
                 ("" if trained else "  UNTRAINED weights", "yellow"),
             )
         )
-        self.app.notify(f"{r.get('ensemble')} written; (re)start the server to serve it", title="Build done")
+        m = self.controller.managed if self.controller is not None else None
+        running = m is not None and m.is_running()
+        self.app.notify(
+            next_step(
+                str(r.get("ensemble")),
+                Path(r.get("repository") or self.repository),
+                Path(m.cfg.repository) if running else None,
+                m.cfg.model_control if running else None,
+            ),
+            title="Build done",
+        )

@@ -104,6 +104,9 @@ class ServerPane(Vertical):
         self.query_one("#url", Input).value = client.endpoint.url
         self.query_one("#protocol", Select).value = client.protocol
 
+    def server_changed(self, client: TritonClient, context: str | None) -> None:
+        self.show_url(client)
+
     # -- actions
     def action_start(self) -> None:
         self.post_message(ServerAction("start"))

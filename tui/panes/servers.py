@@ -1,4 +1,8 @@
-"""Servers pane: every server of the servers file, refreshed in the background; enter makes one active."""
+"""Servers pane: every server of the servers file, refreshed in the background; enter makes one active.
+
+The active server is always listed, marked: a servers-file entry gets the mark, and a server given with
+-u or started by the console gets a row of its own on top, kept current by the console's own poll.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,15 @@ from textual.message import Message
 from textual.widgets import Static
 
 from triton_console.tui.core.client import contexts
+from triton_console.tui.core.client.client import TritonClient
+from triton_console.tui.core.server.controller import ServerSnapshot
 from triton_console.tui.core.server.fleet import Fleet, FleetRow
 from triton_console.tui.text import cell, plain
 from triton_console.tui.widgets.table import PlainTable
 
 REFRESH_S = 2.0
+PENDING = "…"  # not asked yet
+ACTIVE = "(active)"  # the row of an active server not in the file (no file name can start with "(")
 
 
 @dataclass
@@ -32,8 +40,14 @@ class ContextChosen(Message):
     name: str
 
 
+def name_cell(name: str, active: bool) -> Text:
+    return cell(("▶ " if active else "  ") + name, "bold" if active else "")
+
+
 def row_cells(r: FleetRow, active: bool) -> tuple:
-    if r.ready:
+    if r.error == PENDING:
+        state = cell(PENDING)
+    elif r.ready:
         state = cell("● ready", "green")
     elif r.live:
         state = cell("● live", "yellow")
@@ -43,13 +57,16 @@ def row_cells(r: FleetRow, active: bool) -> tuple:
     rate = f"{r.rate:.1f}" if r.rate is not None else "-"
     models = f"{r.models_ready}/{r.models_total}" if r.live else "-"
     return (
-        cell(("▶ " if active else "  ") + r.name, "bold" if active else ""),
+        name_cell(r.name, active),
         state,
         cell(r.server or "-"),
         models,
         ping,
         rate,
-        cell(r.error or r.url, "red" if r.error else "dim"),
+        cell(
+            r.url if r.error == PENDING else r.error or r.url,
+            "red" if r.error not in (None, PENDING) else "dim",
+        ),
     )
 
 
@@ -63,9 +80,11 @@ class ServersPane(Vertical):
     ServersPane #fleet-note { height: auto; padding: 0 1; color: $text-muted; }
     """
 
-    def __init__(self, active: str | None = None, **kw) -> None:
+    def __init__(self, active: str | None = None, url: str = "", **kw) -> None:
         super().__init__(**kw)
         self.active = active
+        self.url = url  # the active server's URL
+        self.names: list[str] = []  # the servers file's entries, in order
         self.fleet: Fleet | None = None
         self.problems: list[str] = []
 
@@ -87,10 +106,15 @@ class ServersPane(Vertical):
         if self.fleet is not None:
             self.fleet.close()
         self.fleet = Fleet(entries) if entries else None
+        self.names = [e.name for e in entries]
         table = self.query_one("#fleet", PlainTable)
         table.clear()
+        if self.active not in self.names:
+            table.add_row(*row_cells(FleetRow(ACTIVE, self.url, error=PENDING), True), key=ACTIVE)
         for e in entries:
-            table.add_row(*row_cells(FleetRow(e.name, e.url, error="…"), e.name == self.active), key=e.name)
+            table.add_row(
+                *row_cells(FleetRow(e.name, e.url, error=PENDING), e.name == self.active), key=e.name
+            )
         self._note(len(entries))
         self._tick()
 
@@ -123,15 +147,45 @@ class ServersPane(Vertical):
         if not table.row_count:
             return
         name = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        self.post_message(ContextChosen(name))
+        if name != ACTIVE:  # already the active one
+            self.post_message(ContextChosen(name))
 
     @on(PlainTable.RowSelected, "#fleet")
     def _selected(self) -> None:
         self.action_choose()
 
-    def mark_active(self, name: str | None) -> None:
-        self.active = name
-        self._tick()
+    def server_changed(self, client: TritonClient, context: str | None) -> None:
+        """Another server became the active one: mark it (a row of its own when the file lacks it)."""
+        self.active, self.url = context, client.url
+        table = self.query_one("#fleet", PlainTable)
+        if ACTIVE in table.rows and context in self.names:
+            table.remove_row(ACTIVE)
+            table.refresh()
+        elif ACTIVE not in table.rows and context not in self.names:
+            self.action_reload()  # the row goes on top
+            return
+        self.show_snapshot(ServerSnapshot(url=client.url, error=PENDING))
+        first = next(iter(table.columns))
+        for name in self.names:  # the mark moves
+            table.update_cell(name, first, name_cell(name, name == context))
+
+    def show_snapshot(self, snap: ServerSnapshot) -> None:
+        """The console's poll of the active server fills its own row (the file's rows refresh themselves)."""
+        table = self.query_one("#fleet", PlainTable)
+        if ACTIVE not in table.rows or snap.url != self.url:
+            return
+        row = FleetRow(
+            ACTIVE,
+            snap.url,
+            live=snap.live,
+            ready=snap.ready,
+            server=snap.server.title if snap.server else "",
+            models_ready=len(snap.ready_models),
+            models_total=len(snap.models),
+            error=snap.error,
+        )
+        for col, value in zip(table.columns, row_cells(row, True), strict=True):
+            table.update_cell(ACTIVE, col, value)
 
     def on_unmount(self) -> None:
         if self.fleet is not None:

@@ -1,5 +1,9 @@
 """Try any model: a form built from its inputs (a SPEC per input, as ``infer`` takes), Run, an output
-inspector, and the same request as a call (curl / python / perf_analyzer) copied to the clipboard."""
+inspector, and the same request as a call (curl / python / perf_analyzer) copied to the clipboard.
+
+The form's keys are ctrl-combinations, so they work wherever the focus is (a letter would be typed into
+the SPEC box that has it); its own footer shows them.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
+from textual.widgets import Button, DirectoryTree, Footer, Input, Label, Select, Static
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.classify.classifier import looks_like_scores, top_k
@@ -68,12 +72,12 @@ class TryScreen(ModalScreen):
     BINDINGS = [
         Binding("escape", "dismiss", "Close", id="try.close"),
         Binding("ctrl+r", "run", "Run", id="try.run"),
-        Binding("f", "pick", "Pick file", id="try.pick"),
-        Binding("c", "copy", "Copy call", id="try.copy"),
+        Binding("ctrl+o", "pick", "Pick file", id="try.pick"),
+        Binding("ctrl+y", "copy", "Copy call", id="try.copy"),
     ]
     DEFAULT_CSS = """
     TryScreen { align: center middle; }
-    TryScreen > VerticalScroll { width: 96%; height: 92%; border: round $accent; background: $surface; padding: 0 1; }
+    TryScreen > VerticalScroll { width: 96%; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
     TryScreen .row { height: 1; margin-bottom: 0; }
     TryScreen .row Label { width: 34; }
     TryScreen .row .spec { width: 1fr; }
@@ -112,13 +116,14 @@ class TryScreen(ModalScreen):
                     compact=True,
                 )
                 yield Button("Run ^r", id="run", variant="primary", compact=True)
-                yield Button("Pick file f", id="pick", compact=True)
-                yield Button("Copy call c", id="copy", compact=True)
+                yield Button("File ^o", id="pick", compact=True)
+                yield Button("Copy call ^y", id="copy", compact=True)
             outputs = PlainTable(id="outputs", cursor_type="row", zebra_stripes=True)
             outputs.add_columns("output", "datatype", "shape", "min", "max", "mean", "NaN", "first values")
             yield outputs
             yield Static("", id="summary")
             yield Static("", id="call")
+        yield Footer()
 
     def on_mount(self) -> None:
         self._load()

@@ -14,17 +14,29 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from triton_console.tui.core.client.connection import Connection
+    from triton_console.tui.core.client.connection import Connection, Endpoint
 
 HEADER_ENV_PREFIX = "TRITON_CONSOLE_HEADER_"
+# What shtab completes a path argument with (its FILE marker), spelled out so that building a parser never
+# imports shtab: set as ``action.complete`` on arguments that name files or folders.
+FILE = {"bash": "_shtab_compgen_files", "zsh": "_files"}
+
+
+def paths(action: argparse.Action) -> argparse.Action:
+    """Mark an argument as naming files or folders, for shell completion."""
+    action.complete = FILE
+    return action
 
 
 def add_connection(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
     """The connection flags. ``defaults=False`` (a subcommand's copy) sets only what is given, so the same
-    flags before the subcommand (the top-level copy) are not overwritten by its defaults."""
+    flags before the subcommand (the top-level copy) are not overwritten by its defaults; its headers go to
+    their own lists (``*_after``), added to those given before."""
 
     def d(value):
         return value if defaults else argparse.SUPPRESS
+
+    after = "" if defaults else "_after"
 
     group = p.add_argument_group("connection (before or after the command)")
     group.add_argument(
@@ -52,8 +64,8 @@ def add_connection(p: argparse.ArgumentParser, *, defaults: bool = True) -> None
         type=float,
         default=d(None),
         metavar="SECONDS",
-        help="seconds to wait for each server call (default 30), and each inference's deadline "
-        "(default: 10x the model's warm p99, at least 5 s, at most 30)",
+        help="seconds to wait for each server call (default: the -c server's, else 30), and each inference's "
+        "deadline (default: 10x the model's warm p99, at least 5 s, at most the call timeout)",
     )
     group.add_argument(
         "--metrics-url",
@@ -64,15 +76,12 @@ def add_connection(p: argparse.ArgumentParser, *, defaults: bool = True) -> None
     tls.add_argument(
         "--ssl", action="store_true", default=d(False), help="use TLS (implied by https:// and grpcs:// URLs)"
     )
-    tls.add_argument(
-        "--root-certs", metavar="PEM", default=d(None), help="CA certificates to verify the server with"
-    )
-    tls.add_argument(
-        "--client-cert", metavar="PEM", default=d(None), help="client certificate chain (mutual TLS)"
-    )
-    tls.add_argument(
-        "--client-key", metavar="PEM", default=d(None), help="client private key file (mutual TLS)"
-    )
+    for flag, what in (
+        ("--root-certs", "CA certificates to verify the server with"),
+        ("--client-cert", "client certificate chain (mutual TLS)"),
+        ("--client-key", "client private key file (mutual TLS)"),
+    ):
+        paths(tls.add_argument(flag, metavar="PEM", default=d(None), help=what))
     tls.add_argument(
         "--insecure",
         action="store_true",
@@ -80,12 +89,19 @@ def add_connection(p: argparse.ArgumentParser, *, defaults: bool = True) -> None
         help="HTTPS: do not verify the server's certificate",
     )
     tls.add_argument(
-        "-H", "--header", action="append", default=d([]), metavar="'NAME: VALUE'", help="add a request header"
+        "-H",
+        "--header",
+        dest=f"header{after}",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="add a request header",
     )
     tls.add_argument(
         "--header-env",
+        dest=f"header_env{after}",
         action="append",
-        default=d([]),
+        default=[],
         metavar="NAME=ENVVAR",
         help="add a header whose value is read from an environment variable (keeps secrets out of argv)",
     )
@@ -126,20 +142,19 @@ def connection(args: argparse.Namespace) -> Connection:
     )
 
     base = contexts.find(args.context).connection() if args.context else Connection()
-    from_env = [header_from_env(h) for h in args.header_env]
-    env = {
-        name: spec.partition("=")[2].strip()
-        for (name, _), spec in zip(from_env, args.header_env, strict=True)
-    }
+    header_env = args.header_env + getattr(args, "header_env_after", [])
+    from_env = [header_from_env(h) for h in header_env]
+    env = {name: spec.partition("=")[2].strip() for (name, _), spec in zip(from_env, header_env, strict=True)}
     items = dict(base.headers.as_dict())
-    items.update(dict([parse_header(h) for h in args.header] + from_env))
+    headers = args.header + getattr(args, "header_after", [])
+    items.update(dict([parse_header(h) for h in headers] + from_env))
     tls = base.tls
     if args.insecure:
         print("WARNING: --insecure: the server's certificate is not verified", file=sys.stderr, flush=True)
     return Connection(
         url=args.url or base.url,
         protocol=args.protocol or (base.protocol if not args.url else None),
-        timeout=args.timeout or (base.timeout if args.context else 30.0),
+        timeout=args.timeout or base.timeout,
         tls=TLS(
             args.ssl or tls.enabled,
             args.root_certs or tls.root_certs,
@@ -154,12 +169,13 @@ def connection(args: argparse.Namespace) -> Connection:
     )
 
 
-def connection_argv(conn: Connection) -> tuple[list[str], dict[str, str]]:
+def connection_argv(conn: Connection, endpoint: Endpoint | None = None) -> tuple[list[str], dict[str, str]]:
     """The flags that give a command this connection, and the environment (this process's, plus one
-    variable per header) that carries the header values, which never go into argv."""
-    ep = conn.endpoint()
+    variable per header) that carries the header values, which never go into argv. ``endpoint``: the one a
+    client already validated (else it is validated here)."""
     from triton_console.tui.core.client.connection import DEFAULT_TIMEOUT_S
 
+    ep = endpoint or conn.endpoint()
     argv = ["-u", str(ep), "-i", ep.protocol]
     if conn.deadline is not None or conn.timeout != DEFAULT_TIMEOUT_S:  # else the deadline stays fitted
         argv += ["--timeout", f"{conn.deadline or conn.timeout:g}"]

@@ -2,7 +2,7 @@
 tritonclient snippet, or a perf_analyzer command with its ``--input-data`` file.
 
 Small data is written inline; larger data goes to files in a directory the caller gives (never over a
-file that exists). Header values are never written: a header read from an environment variable is
+file that exists), else (``spill``) in a new temporary folder, else it is refused. Header values are never written: a header read from an environment variable is
 referenced as that variable, any other as a placeholder to fill in.
 """
 
@@ -22,6 +22,8 @@ from triton_console.tui.core.client.transport import raw_bytes
 from triton_console.tui.core.request.infer import InputPlan
 
 INLINE = 64 * 1024  # bytes of JSON/Python data written inline; more goes to files
+NEEDS_FOLDER = "call-needs-folder"  # the code of the error: the call's data is too large to write inline
+SPILL_PREFIX = "triton-console-call-"
 FORMS = ("curl", "python", "perf_analyzer")
 
 
@@ -85,6 +87,7 @@ def _write(directory: Path | None, name: str, data: bytes, what: str) -> Path:
         raise ConsoleError(
             f"the {what} is {len(data) / 1024:.0f} KiB: pass --save DIR for its data files",
             exit_code=EXIT_USAGE,
+            code=NEEDS_FOLDER,
         )
     from triton_console.common import fsutil
 
@@ -334,8 +337,27 @@ def make(
     directory=None,
     batched=False,
     datatypes=None,
+    spill=False,
 ) -> Call:
-    """``outputs``: names in order; ``datatypes``: output name → datatype (FP16 needs the binary extension)."""
+    """``outputs``: names in order; ``datatypes``: output name → datatype (FP16 needs the binary extension).
+
+    Data too large to write inline goes to ``directory``; without one, ``spill`` puts it in a new temporary
+    folder (named in the call's notes) where it would otherwise be refused: the request itself succeeded.
+    """
+    try:
+        return _make(form, conn, endpoint, model, plans, outputs, directory, batched, datatypes)
+    except ConsoleError as exc:
+        if not (spill and directory is None and exc.code == NEEDS_FOLDER):
+            raise
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX))
+    call = _make(form, conn, endpoint, model, plans, outputs, folder, batched, datatypes)
+    call.notes.append(f"the call's data is too large to show inline: its files are in {folder} (temporary)")
+    return call
+
+
+def _make(form, conn, endpoint, model, plans, outputs, directory, batched, datatypes) -> Call:
     if form == "curl":
         return curl(conn, endpoint, model, plans, outputs, directory, datatypes)
     if form == "python":

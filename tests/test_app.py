@@ -1,0 +1,298 @@
+"""The app's frame without a server: the pane registry, help, the Try form's keys, ctrl+c, NO_COLOR, the
+Servers pane's active row and the note after a build (results injected through the panes' entry points)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from pathlib import Path
+
+from rich.console import Console
+
+from tests.helpers import notifications, rows, wait_for
+from tests.test_snapshots import ROWS
+from triton_console.tui.app import ConsoleApp, ConsoleOptions
+from triton_console.tui.core.client.client import ModelInfo
+from triton_console.tui.core.client.responses import ModelMetadata, ServerMetadata, TensorSpec
+from triton_console.tui.core.server.controller import ServerSnapshot
+from triton_console.tui.messages import BuildFinished
+from triton_console.tui.panes import registry
+from triton_console.tui.panes.build import next_step
+from triton_console.tui.panes.trymodel import ModelLoaded, TryScreen
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = (80, 24)
+
+
+def make_app(**kw) -> ConsoleApp:
+    return ConsoleApp(
+        ConsoleOptions(url="127.0.0.1:9", poll=False, repository=Path("/nonexistent/repository"), **kw)
+    )
+
+
+def screen(app, color_system: str = "256") -> str:
+    """The whole screen as a terminal gets it (every filter applied), as text with its escape codes."""
+    console = Console(
+        width=app.size.width,
+        height=app.size.height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system=color_system,
+        record=True,
+        legacy_windows=False,
+    )
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text(styles=True)
+
+
+def plain_screen(app) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", screen(app))
+
+
+def help_text(help_screen) -> str:
+    console = Console(width=70, file=io.StringIO(), record=True)
+    console.print(help_screen.table())
+    return console.export_text()
+
+
+def snapshot(app) -> ServerSnapshot:
+    return ServerSnapshot(
+        url=app.controller.client.url,
+        live=True,
+        ready=True,
+        server=ServerMetadata("triton", "2.51.0"),
+        models=ROWS,
+        models_from="repository index",
+    )
+
+
+# ------------------------------------------------------------------------------------------ registry
+
+
+def test_every_pane_of_the_registry_has_its_tab_key_help_palette_and_command():
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(120, 30), notifications=True) as pilot:
+            tabs = [str(t.label) for t in app.query("Tab")]
+            assert tabs == [f"{p.key} {p.title}" for p in registry.PANES]
+            palette = [title for title, _, _ in app.palette_commands()]
+            titles = [s for s, _ in registry.help_sections()]
+            for p in registry.PANES:
+                await pilot.press(p.key)
+                await pilot.pause()
+                assert app.query_one("#tabs").active == p.id
+                assert f"Show {p.title} pane" in palette
+                assert f"{p.tab} pane" in titles
+            for word, pane in (
+                ("models", "models"),
+                ("srv", "server"),
+                ("ctx", "servers"),
+                ("cl", "classify"),
+            ):
+                app.run_command(word)
+                await pilot.pause()
+                assert app.query_one("#tabs").active == pane
+            app.run_command("nope")
+            await pilot.pause()
+            await wait_for(pilot, lambda: notifications(app), 5, "a notice")
+            assert any("try build, server, models" in n for n in notifications(app)), notifications(app)
+
+    asyncio.run(scenario())
+
+
+def test_keys_page_is_generated_from_the_registry():
+    page = (ROOT / "docs" / "keys.md").read_text()
+    assert page == registry.keys_markdown(), (
+        "docs/keys.md is stale: python -m triton_console.tui.panes.registry > docs/keys.md"
+    )
+
+
+# ------------------------------------------------------------------------------------------ help
+
+
+def test_help_scrolls_to_its_last_row_at_80x24_with_readable_key_names():
+    """Down and PageDown stopped half-way (the table's own height was capped), End scrolled sideways."""
+    last_key, last_action = registry.help_sections()[-1][1][-1]
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert last_action not in plain_screen(app)  # the help is longer than the screen
+            await pilot.press("end")
+            await pilot.pause()
+            shown = plain_screen(app)
+            assert re.search(rf"{re.escape(last_key)}\s+{re.escape(last_action)}", shown), shown
+            await pilot.press("home")
+            await pilot.pause()
+            assert "Everywhere" in plain_screen(app)
+            for key in ("down", "pagedown"):
+                for _ in range(60):
+                    await pilot.press(key)
+                await pilot.pause()
+                assert last_action in plain_screen(app), key
+                await pilot.press("home")
+            text = help_text(app.screen)
+            for label in ("ctrl+p", "+/=", "Copy call", "ctrl+y", "Try form"):
+                assert label in text, label
+            assert re.search(r"^\s*:\s+command", text, re.M)
+            assert "colon" not in text and "equals_sign" not in text and "question_mark" not in text
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not app.screen.query("#help-keys")
+
+    asyncio.run(scenario())
+
+
+def test_help_snapshot_at_the_end(snap_compare):
+    assert snap_compare(make_app(), press=["question_mark", "end"], terminal_size=SIZE)
+
+
+# ------------------------------------------------------------------------------------------ try form
+
+
+def test_try_form_keys_work_where_the_focus_starts_and_its_footer_shows_them():
+    """The focus starts in the first SPEC box: `c` (copy call) used to type a `c` into it."""
+    info = ModelInfo(
+        "adder",
+        ModelMetadata(
+            "adder", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
+        ),
+    )
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("3")
+            try_screen = TryScreen(app.controller, "adder", str(ROOT))
+            await app.push_screen(try_screen)
+            try_screen.post_message(ModelLoaded(info, None))
+            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            spec = try_screen.query_one("#spec-0")
+            assert app.focused is spec
+            await wait_for(pilot, lambda: "Run" in plain_screen(app).splitlines()[-1], 5, "the footer")
+            footer = plain_screen(app).splitlines()[-1]
+            assert "Run" in footer and "Copy call" in footer and "^y" in footer, footer
+            assert "Load" not in footer and "Unload" not in footer  # the Models pane's keys, behind it
+            try_screen.call_text = "curl -s -X POST http://127.0.0.1:9/v2/models/adder/infer"
+            await pilot.press("ctrl+y")
+            await pilot.pause()
+            assert spec.value == "random"
+            assert app.clipboard == try_screen.call_text
+            assert any("copied" in n for n in notifications(app))
+            await pilot.press("c")
+            assert "c" in spec.value  # a letter is the SPEC box's: the form's keys do not take it
+
+    asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ ctrl+c
+
+
+def test_ctrl_c_says_how_to_quit_in_plain_words():
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("2")
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+            shown = " ".join(notifications(app))
+            assert "press q to quit" in shown and "[b]" not in shown, shown
+
+    asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ NO_COLOR
+
+
+SGR_COLOUR = re.compile(r"\x1b\[((?:\d+;)*)(3[0-8]|4[0-8]|9[0-7]|10[0-7])(;|m)")
+
+
+def test_no_color_output_has_no_colour_codes_and_still_marks_the_cursor(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            for pane in ("ServerPane", "ModelsPane", "ClassifyPane", "BenchPane"):
+                app.query_one(pane).show_snapshot(snapshot(app))
+            for key in ("1", "2", "3", "4", "5", "6", "7", "question_mark", "end"):
+                await pilot.press(key)
+                await pilot.pause()
+                out = screen(app)
+                codes = [m.group(0) for m in SGR_COLOUR.finditer(out) if m.group(2) not in ("39", "49")]
+                assert not codes, (key, codes[:5])
+                assert "38;5" not in out and "48;5" not in out
+            await pilot.press("escape", "3")
+            await pilot.pause()
+            marked = [line for line in screen(app).splitlines() if re.search(r"\x1b\[(\d+;)*7;", line)]
+            assert [line for line in marked if "broken" in line], "the cursor row is not marked"
+
+    asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ servers
+
+
+def test_servers_pane_lists_the_active_server_marked(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("7")
+            table = app.query_one("#fleet")
+            await wait_for(pilot, lambda: "(active)" in " ".join(rows(table)), 5, "the active row")
+            app.query_one("ServersPane").show_snapshot(snapshot(app))
+            await pilot.pause()
+            (row,) = rows(table).values()
+            assert row.startswith("▶ (active)") and "ready" in row and "triton 2.51.0" in row
+            assert "4/5" in row and "127.0.0.1:9" in row
+
+    asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ after a build
+
+
+def test_after_a_build_the_note_says_what_serves_the_model(tmp_path):
+    repo = tmp_path / "models"
+    assert "l on it in Models" in next_step("m", repo, repo, "explicit")
+    assert "restart the server" in next_step("m", repo, repo, "none")
+    assert "does not serve" in next_step("m", repo, tmp_path / "other", "explicit")
+    assert "(re)start" not in next_step("m", repo, None, None)
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("1")
+            report = {"ensemble": "ensemble_python_x", "repository": str(repo), "check": {}, "weights": {}}
+            app.query_one("BuildPane").post_message(BuildFinished(report, None))
+            await wait_for(pilot, lambda: notifications(app), 5, "the note")
+            shown = " ".join(notifications(app))
+            assert "start the server on" in shown and "s in Server" in shown, shown
+
+    asyncio.run(scenario())
+
+
+def test_connecting_elsewhere_resets_every_pane_that_shows_the_server(monkeypatch, tmp_path):
+    """One reset path: the header, the Server pane's URL box and the Servers pane's active row follow."""
+    from triton_console.tui.messages import ConnectRequested
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            app.query_one("ServersPane").show_snapshot(snapshot(app))
+            app.post_message(ConnectRequested("http://127.0.0.1:10", "http"))
+            await wait_for(pilot, lambda: "127.0.0.1:10" in app.sub_title, 5, "the header")
+            assert (
+                app.query_one("#url").value == "127.0.0.1:10" and app.query_one("#protocol").value == "http"
+            )
+            (row,) = rows(app.query_one("#fleet")).values()
+            assert "http://127.0.0.1:10" in row and "ready" not in row  # the old server's state is gone
+
+    asyncio.run(scenario())
