@@ -36,9 +36,9 @@ def add_parser(sub) -> None:
 
 
 def _with_hint(entry, probed: bool = False, probe=None, verdict=None) -> dict:
-    """A model of status --json, with the explainer's cause and hint when it is not ready, its ``probe``
-    and ``health`` (with --probe; ``health`` set when this command's own requests found it broken (the server's ``state``
-    stays as it said). Null where nothing is known: every model has the same keys."""
+    """A model of status --json: the explainer's cause and hint when it is not ready; with --probe also its
+    ``probe`` and its ``health`` (set when this command's own requests found it broken, while ``state`` stays
+    as the server said). Null where nothing is known: every model has the same keys."""
     from triton_console.tui.core.client.client import STUB_UNHEALTHY
     from triton_console.tui.core.server.explain import explain
     from triton_console.tui.hints import CLI
