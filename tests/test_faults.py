@@ -272,10 +272,16 @@ def test_models_and_bench_panes_show_the_dead_stub_and_reload_recovers(faults):
 
             # the console stopping or restarting its server under a running bench: the pane ends the run
             await pilot.press("6")
+            await wait_for(pilot, lambda: "slow" in bench.models, 60, "slow offered to bench again")
+            bench.query_one("#bench-model", Select).value = "slow"  # the reload took it off the list a while
             before = _served(client, "slow")
             bench.action_run()
             await wait_for(
-                pilot, lambda: _served(client, "slow") > before + 30, 60, "the second bench under way"
+                pilot,
+                lambda: _served(client, "slow") > before + 30,
+                60,
+                "the second bench under way",
+                lambda: str(status.render()),
             )
             bench.server_going("restarted")  # what the app does before it stops or restarts its server
             said = "bench stopped: the server was restarted by the console"
