@@ -29,7 +29,13 @@ from pathlib import Path
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.classify import classifier
 from triton_console.tui.core.classify import images as img
-from triton_console.tui.core.client.client import STUB_UNHEALTHY, TIMEOUT, TritonClient, server_gone
+from triton_console.tui.core.client.client import (
+    STUB_UNHEALTHY,
+    TIMEOUT,
+    UNREACHABLE,
+    TritonClient,
+    server_gone,
+)
 from triton_console.tui.core.client.health import KINDS, error_kind
 from triton_console.tui.core.client.stats import Breakdown, LatencySummary, breakdown, statistics
 from triton_console.tui.core.client.transport import InputTensor, OutputRequest
@@ -216,7 +222,8 @@ class Step:
 
     @property
     def server_gone(self) -> bool:
-        return self.stopped is not None and self.stopped.startswith(GONE)
+        """The step stopped because the server could not be reached any more (bench then exits 2)."""
+        return self.stop_code == UNREACHABLE
 
 
 LATE_S = 0.01
@@ -340,7 +347,7 @@ def run_step(
                     time.sleep(wait)
                 pool.submit(one, tally, i, due)
     seconds = time.perf_counter() - start
-    gone = tally.stopped is not None and tally.stopped.startswith(GONE)
+    gone = tally.stop_code == UNREACHABLE
     after = statistics(w.client, timeout_is_none=True) if before is not None and not gone else None
     return Step(
         w.model,
