@@ -116,6 +116,13 @@ def test_stub_killed_under_bench_ends_unhealthy_then_reload_recovers(faults):
     assert "not healthy" in step["first_error_by_kind"]["server error"]
     assert "stub is not healthy" in step["stopped"] and step["not_sent"] > 90000
 
+    # classify of a folder: the first image meets the dead stub, the rest are not sent (each would wait ~1 s)
+    res = run_cli("classify", str(image("car.jpg").parent), "-m", FUSED, "-u", url, timeout=120)
+    lines = res.stdout.splitlines()
+    assert res.returncode == 1 and len(lines) == 3, res.stdout + res.stderr
+    assert "not healthy" in lines[0] and "triton-console reload MODEL" in lines[0]
+    assert all("not sent:" in line for line in lines[1:]), lines
+
     res = run_cli("status", "-u", url, "--probe", "-m", FUSED, "--json", timeout=120)
     assert res.returncode == 1, res.stderr
     model = {m["name"]: m for m in json.loads(res.stdout)["models"]}[FUSED]
