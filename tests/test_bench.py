@@ -262,3 +262,57 @@ def test_bench_pane_passes_tls_files_and_keeps_header_values_out_of_argv(tmp_pat
     assert "--ssl" in argv and not any("s3cret" in a for a in argv)
     var = argv[argv.index("--header-env") + 1].split("=", 1)[1]
     assert argv[argv.index("--header-env") + 1].startswith("Authorization=") and env[var] == "Bearer s3cret"
+
+
+def test_bench_pane_first_use_sends_images_to_an_image_model(server, images_dir, data_home, tmp_path):
+    """b with the default inputs on the image ensemble: it used to send random bytes and fail with
+    "pass --shape" (a flag the pane does not have); now the images of the Classify tree's folder go, and the
+    pane says so — at 80x24, where the status line used to be cut. A folder without images is one line
+    saying where to get some."""
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.bench import BenchPane
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc", start_dir=str(tmp_path)))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("6")
+            pane = app.query_one(BenchPane)
+            await wait_for(pilot, lambda: EFF in pane.models, 20, "ready models")
+            pane.query_one("#bench-model").value = EFF
+            assert pane.query_one("#bench-inputs").value == "auto"
+            pane.query_one("#bench-levels").value = "1"
+            pane.query_one("#bench-requests").value = "10"
+            status = pane.query_one("#bench-status")
+            await pilot.press("b")
+            await wait_for(
+                pilot, lambda: "failed" in rendered(status), 20, "no images", show=lambda: rendered(status)
+            )
+            assert f"takes images: none in {tmp_path}; classify some in the Classify pane" in rendered(status)
+            app.query_one("#tree").path = images_dir  # as backspace and the tree would get there
+            await pilot.pause()
+            await pilot.press("b")
+            await wait_for(
+                pilot,
+                lambda: "saved" in rendered(status) or "failed" in rendered(status),
+                90,
+                "the saved run",
+                show=lambda: rendered(status),
+            )
+            text = " ".join(" ".join(lines_of(status)).split())  # as the user reads the wrapped lines
+            assert "done: 1 steps" in text, text
+            assert f"on the images in {images_dir} (the Classify tree's folder)" in text, text
+            table = pane.query_one("#bench-table")
+            assert table.row_count == 1 and str(table.get_row_at(0)[-1]) == "0"  # no errors
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("command", ["bench", "compare"])
+def test_image_model_without_images_asks_for_images(server, command):
+    """bench/compare of an image model with nothing to send: images are asked for, not --shape INPUT=N."""
+    args = ["-m", EFF] if command == "bench" else [EFF, "efficientnet_lite0_ort"]
+    res = run_cli(command, *args, "-u", server.grpc_url, timeout=60)
+    assert res.returncode == 2, res.stderr
+    assert f"{EFF} takes encoded images in INPUT: give image files or a folder" in res.stderr
+    assert "--shape" not in res.stderr

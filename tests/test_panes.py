@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import CLI, ROOT
-from tests.helpers import lines_of, rendered, wait_for
+from tests.helpers import lines_of, rendered, screen_lines, wait_for
 from tests.test_snapshots import ENSEMBLE, ROUTE, ROWS
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 from triton_console.tui.core.classify.classifier import Classification
@@ -236,3 +236,143 @@ def test_slash_opens_the_filter_and_esc_empties_and_closes_it(pane, box, target)
             assert app.focused is app.query_one(target)
 
     asyncio.run(scenario())
+
+
+def test_classify_tree_climbs_to_the_parent_folder(tmp_path):
+    """The tree was rooted at the working directory, so ../shared/images could not be reached with o:
+    backspace now climbs a folder, and the images there can be picked."""
+    start = tmp_path / "work" / "project"
+    start.mkdir(parents=True)
+    (tmp_path / "work" / "mug.jpg").write_bytes(b"\xff\xd8\xff\xe0")  # only its name is shown
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url="127.0.0.1:9", poll=False, start_dir=str(start)))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("4")
+            tree = app.query_one("#tree")
+            await wait_for(
+                pilot, lambda: tree.root.label.plain == "project", 5, "the tree at the start folder"
+            )
+            await pilot.press("backspace")
+            await wait_for(
+                pilot,
+                lambda: [str(n.label) for n in tree.root.children] == ["project", "mug.jpg"],
+                5,
+                "the parent folder's entries",
+                show=lambda: [str(n.label) for n in tree.root.children],
+            )
+            assert tree.root.label.plain == "work" and app.focused is tree
+            assert app.query_one("ClassifyPane").folder == str(tmp_path / "work")
+
+    asyncio.run(scenario())
+
+
+async def _bench_state(pilot) -> None:
+    from tests.test_snapshots import _snapshot
+    from triton_console.tui.core.load import compare
+    from triton_console.tui.panes.bench import BenchEvent, CompareDone
+
+    _snapshot(pilot.app)
+    await pilot.press("6")
+    pane = pilot.app.query_one("BenchPane")
+    for c, tput, p50 in ((1, 38.0, 25.1), (2, 61.5, 31.0), (4, 70.2, 55.3)):
+        step = {"concurrency": c, "throughput": tput, "errors": 0, "count": 100}
+        step["latency_ms"] = {"p50": p50, "p95": p50 * 1.4, "p99": p50 * 1.9}
+        pane.post_message(BenchEvent({"event": "step", "step": step}))
+    pane.post_message(BenchEvent({"event": "progress", "done": 100, "total": 100, "level": 4}))
+    await pilot.pause()
+    assert "4      70.2   55.3  77.4  105.1  0" in "\n".join(screen_lines(pilot.app))  # the sweep, whole
+    ref = compare.ModelResult(ENSEMBLE, "encoded bytes → INPUT UINT8", latencies=[12.0, 13.0, 15.5])
+    other = compare.ModelResult("efficientnet_lite0_ort", "tensor", latencies=[8.0, 9.1, 10.4])
+    ref.seconds, other.seconds = 0.04, 0.03
+    other.agree_top1, other.agree_top5, other.max_delta = 1.0, 1.0, 2.3e-5
+    pane.post_message(CompareDone(compare.Comparison([ref, other], ["a.jpg", "b.jpg", "c.jpg"]), None))
+    await pilot.pause()
+
+
+async def _metrics_state(pilot) -> None:
+    from tests.test_snapshots import _point
+    from triton_console.tui.core.server import metrics as mt
+
+    await pilot.press("5")
+    pane = pilot.app.query_one("MetricsPane")
+    await pilot.press("plus")  # every 0.5 s: the longest head
+    for i in range(30):
+        point = _point(30 - i, 0.5 + (i % 7) / 10)
+        for n in ("ensemble_python_resnet50", "resnet50_ort", "efficientnet_lite0_fused"):
+            point.models[n] = mt.Rates(inf_s=3.0, exec_s=3.0, avg_batch=1, queue_ms=0.1, infer_ms=41)
+        pane.show(point)
+    await pilot.press("enter")  # the ensemble expands: more rows than fit, so a scrollbar takes two columns
+    await pilot.pause()
+
+
+async def _classify(pilot) -> None:
+    from tests.test_snapshots import _classify_state
+
+    await pilot.press("4")
+    await _classify_state(pilot)
+
+
+@pytest.mark.parametrize(
+    "setup, whole, cut",
+    [
+        (
+            _bench_state,
+            [  # the chosen model's end, progress, the compare table's figures (it showed headers and "10")
+                "model ensemb…net_lite0 ▼",
+                "━ 100%",
+                "top-1  top-5  max|Δ|   p50   p95   req/s",
+                "ensem…et_lite0  -      -      -        13.0  15.2  75.0",
+                "effic…ite0_ort  100%   100%   2.3e-05  9.1   10.3  100.0",
+            ],
+            ["━ 10 "],
+        ),
+        (
+            _metrics_state,
+            [
+                "every 0.5 s (+/- p) · ms per request",
+                "⏎ expands",
+                "fail/s pend",
+                "▾ ensem…ntnet_lite0 24.0",
+                "  └ eff…t_lite0_ort 24.0",
+                "  effic…t_lite0_ort 24.0",
+            ],
+            ["ensemble_python_ef…", " pe "],
+        ),
+        (_classify, ["mug.jpg    coffee mug 0.73  24.0   12.1/8.1/0.6/3.2"], ["12.1/8.1/0. "]),
+    ],
+    ids=["bench", "metrics", "classify"],
+)
+def test_numbers_are_whole_at_80x24(setup, whole, cut):
+    """Every figure whole at 80x24; long model names keep their distinguishing end (they all read
+    "ensemble_python_eff…" before)."""
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await setup(pilot)
+            await pilot.pause()
+            screen = "\n".join(screen_lines(app))
+            for text in whole:
+                assert text in screen, f"{text!r} not on screen:\n{screen}"
+            for text in cut:
+                assert text not in screen, f"{text!r} on screen:\n{screen}"
+
+    asyncio.run(scenario())
+
+
+def test_bench_default_images_come_from_classify_then_the_command_line_then_the_tree(tmp_path):
+    """The order the Bench pane's auto inputs follow for an image model, each named as the pane shows it."""
+    from triton_console.tui.panes.bench import image_candidates
+
+    mug, car = str(tmp_path / "mug.jpg"), str(tmp_path / "car.jpg")
+    assert image_candidates([mug], [car], str(tmp_path)) == ([mug], f"{mug} (the Classify pane's last)")
+    assert image_candidates([], [mug, car], str(tmp_path)) == (
+        [mug, car],
+        "2 images (given on the command line)",
+    )
+    assert image_candidates([], [], str(tmp_path)) == (
+        [str(tmp_path)],
+        f"the images in {tmp_path} (the Classify tree's folder)",
+    )
+    assert image_candidates([], [], None) == ([], "")

@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from tests.conftest import image
-from tests.helpers import rendered, rows, texts, wait_for, wait_until
+from tests.helpers import lines_of, rendered, rows, texts, wait_for, wait_until
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 from triton_console.tui.core.server import process as srv
 from triton_console.tui.panes.classify import ClassifyPane
@@ -109,12 +109,26 @@ def test_connect_to_running_server_and_load_unload(server):
             await wait_for(pilot, lambda: "postprocess" in rows(table), 30, "index")
             table.move_cursor(row=table.get_row_index("resnet50_ort"))
             await pilot.pause(0.3)
+            detail = app.query_one(ModelsPane).query_one("#detail-text")
+
+            def shown() -> str:
+                return "\n".join(lines_of(detail))
+
             await pilot.press("u")
             await wait_for(
                 pilot, lambda: rows(table)["resnet50_ort"].startswith("UNAVAILABLE"), 30, "unloaded"
             )
+            await wait_for(pilot, lambda: "UNAVAILABLE" in shown(), 5, "the detail unloaded", show=shown)
             await pilot.press("l")
             await wait_for(pilot, lambda: rows(table)["resnet50_ort"].startswith("READY"), 60, "reloaded")
+            # the detail follows the list (it kept "state LOADING" or "UNAVAILABLE" until r)
+            await wait_for(
+                pilot,
+                lambda: "config.pbtxt" in shown() and "state" not in shown().split("metadata")[0],
+                5,
+                "the detail of the reloaded model",
+                show=shown,
+            )
             await pilot.press("q")
         assert server.is_running(), "quitting must not stop a server the console did not start"
 

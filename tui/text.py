@@ -7,6 +7,8 @@ control characters, ANSI escapes and bidi overrides show as escapes (:mod:`tui.c
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+from rich.measure import Measurement
 from rich.text import Text
 
 from triton_console.common.untrusted import one_line, visible
@@ -24,3 +26,67 @@ def cell(value: object, style: str = "", limit: int = 200) -> Text:
 def join(*parts: Text | str | tuple[str, str]) -> Text:
     """Assemble our own styled pieces (str/tuple: trusted literals) with untrusted ``Text`` pieces."""
     return Text.assemble(*parts)
+
+
+class Name(Text):
+    """A name (model, step) that, cut to fit, keeps its distinguishing end: ``ensemble_py…net_lite0``.
+
+    Long model names share their beginnings (``ensemble_python_…``), so the usual cut on the right made every
+    row read the same. Textual asks for a ``visualize`` first: the name is cut when the width is known.
+    """
+
+    def visualize(self) -> _MiddleFit:
+        return _MiddleFit(self)
+
+    def __rich_console__(self, console, options):  # where Rich draws it (a DataTable cell)
+        yield from Text.__rich_console__(middle_cut(self, options.max_width), console, options)
+
+
+def name(value: object, style: str = "", limit: int = 200) -> Name:
+    """One line for a name, cut in the middle where it does not fit (see :class:`Name`)."""
+    return Name(one_line(value, limit), style=style, no_wrap=True, overflow="ellipsis", end="")
+
+
+def middle_cut(text: Text, width: int) -> Text:
+    """``text`` in at most ``width`` cells: its start, an ellipsis, and its longer end."""
+    if text.cell_len <= width:
+        return text
+    if width <= 1:
+        return Text("…"[:width], style=text.style)
+    keep = width - 1
+    head = keep * 2 // 5
+    out = Text(style=text.style, no_wrap=True, end="")
+    out.append_text(_cells(text, head, from_end=False))
+    out.append("…")
+    out.append_text(_cells(text, keep - head, from_end=True))
+    return out
+
+
+def _cells(text: Text, width: int, from_end: bool) -> Text:
+    """The first (or last) characters of ``text`` that fit in ``width`` cells."""
+    if width <= 0:
+        return Text()
+    n, used = 0, 0
+    chars = reversed(text.plain) if from_end else iter(text.plain)
+    for ch in chars:
+        w = cell_len(ch)
+        if used + w > width:
+            break
+        used += w
+        n += 1
+    return text[len(text.plain) - n :] if from_end else text[:n]
+
+
+class _MiddleFit:
+    """Renders a :class:`Name` at the width it is given."""
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+
+    def __rich_measure__(self, console, options) -> Measurement:
+        return Measurement(min(self.text.cell_len, 8), self.text.cell_len)
+
+    def __rich_console__(self, console, options):
+        line = middle_cut(self.text, options.max_width).copy()
+        line.end = "\n"  # one whole line: without its end Textual counts no line at all
+        yield line

@@ -31,10 +31,65 @@ from triton_console.tui.core.client.flags import connection_argv
 from triton_console.tui.core.load import compare, loadgen
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import worded
-from triton_console.tui.text import cell, plain
+from triton_console.tui.text import name, plain
+from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.table import PlainTable
 
 ENGINES = ("triton-console", "perf_analyzer")
+MODEL_CELLS = 14  # the compare table's model column: the rest is figures, shown whole at 80 columns
+AUTO = "auto"  # the inputs box's default: images for an image model, else random tensors
+
+
+@dataclass
+class Inputs:
+    """What a run sends, and where it came from (said on the status line)."""
+
+    words: list[str]  # image paths, or the box's words (NAME=SPEC, random)
+    source: str = ""  # e.g. "3 images the Classify pane last used"
+
+
+def image_candidates(last_used: list[str], given: list[str], folder: str | None) -> tuple[list[str], str]:
+    """The images an image model gets by default, and where they come from: the ones the Classify pane last
+    used, else those given on the command line, else the folder the Classify tree shows."""
+    if last_used:
+        return list(last_used), f"{_what(last_used)} (the Classify pane's last)"
+    if given:
+        return list(given), f"{_what(given)} (given on the command line)"
+    if folder:
+        return [folder], f"{_what([folder])} (the Classify tree's folder)"
+    return [], ""
+
+
+def _what(paths: list[str]) -> str:
+    if len(paths) > 1:
+        return f"{len(paths)} images"
+    return f"the images in {paths[0]}" if os.path.isdir(paths[0]) else paths[0]
+
+
+def resolve_inputs(
+    client, model: str, text: str, candidates: tuple[list[str], str]
+) -> Inputs:  # in a worker: it may ask the server
+    """The inputs box's ``auto``: an image model gets images (``candidates``), any other model random
+    tensors; anything else typed is taken as it is."""
+    if text and text != AUTO:
+        return Inputs(text.split())
+    from triton_console.tui.core.classify import classifier
+
+    info = client.model_info(model)
+    try:
+        classifier.image_path(info, client.server_metadata().extensions)
+    except ConsoleError:
+        return Inputs(["random"], "random tensors (not an image model)")
+    from triton_console.tui.core.classify import images
+
+    paths, source = candidates
+    if not paths or images.expand(paths) == paths and all(os.path.isdir(p) for p in paths):
+        where = f": none in {paths[0]}" if paths else ""
+        raise ConsoleError(
+            f"{model} takes images{where}; classify some in the Classify pane (o picks, backspace climbs) "
+            "or type image paths in the inputs box"
+        )
+    return Inputs(paths, source)
 
 
 @dataclass
@@ -53,17 +108,26 @@ class VsSuggested(Message):
 class CompareDone(Message):
     result: compare.Comparison | None
     error: str | None
+    source: str = ""  # where the images came from, when the inputs box said auto
 
 
 def bench_argv(
-    controller: ServerController, model: str, inputs: str, levels: str, requests: int, engine: str, shm: str
+    controller: ServerController,
+    model: str,
+    inputs: str | list[str],
+    levels: str,
+    requests: int,
+    engine: str,
+    shm: str,
 ) -> tuple[list[str], dict]:
-    """The bench command for the active connection, and the environment carrying its header values."""
+    """The bench command for the active connection, and the environment carrying its header values.
+
+    ``inputs``: the inputs box as typed (images, NAME=SPEC words or random), or a list of image paths."""
     flags, env = connection_argv(controller.client.connection, controller.client.endpoint)
     argv = [sys.executable, "-m", "triton_console", "bench", "-m", model, *flags]
     argv += ["--sweep", levels, "--requests", str(requests), "--engine", engine, "--shm", shm]
     argv += ["--save", "--progress"]
-    words = inputs.split()
+    words = inputs.split() if isinstance(inputs, str) else list(inputs)
     specs = [w for w in words if "=" in w]
     paths = [w for w in words if "=" not in w and w != "random"]
     for s in specs:
@@ -80,8 +144,8 @@ class BenchPane(Vertical):
     ]
     DEFAULT_CSS = """
     BenchPane #form { height: 1; margin: 0 1; }
-    BenchPane Label { width: auto; margin: 0 1 0 1; color: $text-muted; }
-    BenchPane #bench-model { width: 2fr; }
+    BenchPane #form Label, BenchPane #form2 Label { width: auto; margin: 0 1 0 1; color: $text-muted; }
+    BenchPane #bench-model { width: 3fr; }
     BenchPane #bench-vs { width: 1fr; }
     BenchPane #bench-inputs { width: 2fr; }
     BenchPane #bench-levels { width: 12; }
@@ -89,22 +153,23 @@ class BenchPane(Vertical):
     BenchPane #form2 { height: 1; margin: 0 1; }
     BenchPane #bench-engine { width: 18; }
     BenchPane #bench-shm { width: 12; }
-    BenchPane #bench-status { height: 1; padding: 0 1; }
+    BenchPane #bench-status { height: auto; max-height: 3; padding: 0 1; }
     BenchPane ProgressBar { margin: 0 1; height: 1; }
     BenchPane #body { height: 1fr; }
     BenchPane PlotextPlot { width: 1fr; }
-    BenchPane #bench-table { width: 1fr; }
+    BenchPane #bench-table { width: auto; max-width: 85%; }
     BenchPane #bench-detail { height: auto; max-height: 4; padding: 0 1; }
     """
 
-    def __init__(self, controller: ServerController, images: str = "", **kw) -> None:
+    def __init__(self, controller: ServerController, images: list[str] | None = None, **kw) -> None:
         super().__init__(**kw)
         self.controller = controller
-        self.images = images
+        self.images = list(images or [])  # given on the command line
         self.models: list[str] = []
         self.run: loadgen.Run | None = None
         self.steps: list[dict] = []
         self.saved: str | None = None
+        self.source = ""  # where the last run's inputs came from, when the box said auto
         self.overlay = True
         self._proc: subprocess.Popen | None = None
         self._cancel = threading.Event()
@@ -114,13 +179,13 @@ class BenchPane(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="form"):
             yield Label("model")
-            yield Select([], prompt="no ready model", id="bench-model", compact=True)
+            yield NameSelect([], prompt="no ready model", id="bench-model", compact=True)
             yield Label("inputs")
             yield Input(
-                self.images or "random",
+                AUTO,
                 id="bench-inputs",
                 compact=True,
-                placeholder="images, or NAME=SPEC ..., or random",
+                placeholder="auto, images, NAME=SPEC ... or random",
             )
             yield Label("sweep")
             yield Input("1,2,4,8", id="bench-levels", compact=True)
@@ -144,7 +209,7 @@ class BenchPane(Vertical):
                 compact=True,
             )
             yield Label("vs")
-            yield Select([], prompt="model to compare", id="bench-vs", compact=True)
+            yield NameSelect([], prompt="model to compare", id="bench-vs", compact=True)
         yield ProgressBar(total=1, show_eta=False, id="bench-progress")
         yield Static(
             "b runs a sweep (saved, overlaid on earlier runs: o), m compares with the 'vs' model",
@@ -202,7 +267,7 @@ class BenchPane(Vertical):
 
     # ------------------------------------------------------------------ bench
     def action_run(self) -> None:
-        if self._proc is not None:
+        if self._proc is not None or any(w.group == "bench" and w.is_running for w in self.workers):
             self.app.notify("a bench is running (x cancels it)", severity="warning")
             return
         model = self.model
@@ -211,26 +276,41 @@ class BenchPane(Vertical):
             return
         levels = self.query_one("#bench-levels", Input).value.strip() or "1"
         requests = self.query_one("#bench-requests", Input).value.strip()
-        argv, env = bench_argv(
-            self.controller,
-            model,
-            self.query_one("#bench-inputs", Input).value.strip(),
+        settings = (
             levels,
             int(requests) if requests.isdigit() and int(requests) > 0 else 100,
             str(self.query_one("#bench-engine", Select).value),
             str(self.query_one("#bench-shm", Select).value),
         )
-        self.steps, self.saved, self.run = [], None, None
+        self.steps, self.saved, self.run, self.source = [], None, None, ""
         table = self.query_one("#bench-table", PlainTable)
         table.clear(columns=True)
         table.add_columns("level", "req/s", "p50", "p95", "p99", "err")
         self._status(f"starting: {model}, sweep {levels}…")
         self._cancel.clear()
         self._stop_note = self._stopped_early = None
-        self._bench(argv, env)
+        self._bench(model, self._inputs_text(), self.image_candidates(), settings)
+
+    def _inputs_text(self) -> str:
+        return self.query_one("#bench-inputs", Input).value.strip()
+
+    def image_candidates(self) -> tuple[list[str], str]:
+        """Read on the main thread: what the Classify pane last used and the folder its tree shows."""
+        last_used, folder = [], None
+        for classify in self.app.query("ClassifyPane"):
+            last_used, folder = classify.last_paths, classify.folder
+        return image_candidates(last_used, self.images, folder)
 
     @work(thread=True, exclusive=True, group="bench")
-    def _bench(self, argv: list[str], env: dict) -> None:
+    def _bench(self, model: str, text: str, candidates: tuple[list[str], str], settings: tuple) -> None:
+        try:
+            inputs = resolve_inputs(self.controller.client, model, text, candidates)
+        except ConsoleError as exc:
+            self.post_message(BenchEvent({"event": "error", "error": worded(exc)}))
+            return
+        argv, env = bench_argv(self.controller, model, inputs.words, *settings)
+        if inputs.source:
+            self.post_message(BenchEvent({"event": "inputs", "source": inputs.source}))
         try:
             proc = subprocess.Popen(
                 argv,
@@ -297,7 +377,10 @@ class BenchPane(Vertical):
         e = msg.event
         kind = e.get("event")
         bar = self.query_one("#bench-progress", ProgressBar)
-        if kind == "progress":
+        if kind == "inputs":
+            self.source = e["source"]
+            self._status(f"inputs: {self.source}")
+        elif kind == "progress":
             bar.update(total=max(1, e["total"]), progress=e["done"])
             self._status(f"level {e['level']:g}: {e['done']}/{e['total']} requests (warm-up not counted)")
         elif kind == "step":
@@ -308,11 +391,13 @@ class BenchPane(Vertical):
                 self._step_stopped(e["step"])
         elif kind == "run":
             self.run, self.saved = loadgen.Run.from_dict(e["run"]), e.get("saved")
+            on = f" on {self.source}" if self.source else ""
             if self._stopped_early:
                 self._status(self._stopped_early, "red")
             else:
                 self._status(
-                    f"done: {len(self.steps)} steps; warm-up {self.run.warmup} requests per step not counted; saved {self.saved}"
+                    f"done: {len(self.steps)} steps{on}; warm-up {self.run.warmup} requests per step not counted; "
+                    f"saved {self.saved}"
                 )
             self._chart()
         elif kind == "error":
@@ -385,20 +470,19 @@ class BenchPane(Vertical):
         if not a or not isinstance(b, str):
             self.app.notify("choose a model and a 'vs' model", severity="warning")
             return
-        words = [
-            w for w in self.query_one("#bench-inputs", Input).value.split() if "=" not in w and w != "random"
-        ]
         self._status(f"comparing {a} with {b}…")
-        self._compare([a, b], words)
+        self._compare([a, b], self._inputs_text(), self.image_candidates())
 
     @work(thread=True, exclusive=True, group="bench-compare")
-    def _compare(self, models: list[str], paths: list[str]) -> None:
+    def _compare(self, models: list[str], text: str, candidates: tuple[list[str], str]) -> None:
         try:
             for m in models:
                 check_model_name(m)
             client = self.controller.client
+            inputs = resolve_inputs(client, models[0], text, candidates)
+            paths = [w for w in inputs.words if "=" not in w and w != "random"]
             result = compare.images(client, models, paths) if paths else compare.tensors(client, models)
-            self.post_message(CompareDone(result, None))
+            self.post_message(CompareDone(result, None, inputs.source))
         except ConsoleError as exc:
             self.post_message(CompareDone(None, worded(exc)))
 
@@ -408,7 +492,8 @@ class BenchPane(Vertical):
             return
         table = self.query_one("#bench-table", PlainTable)
         table.clear(columns=True)
-        table.add_columns("model", "top-1", "top-5", "max|Δ|", "p50", "p95", "req/s")
+        table.add_column("model", width=MODEL_CELLS)  # names cut in the middle: the figures stay whole
+        table.add_columns("top-1", "top-5", "max|Δ|", "p50", "p95", "req/s")
         for r in msg.result.models:
             d = r.to_dict()
 
@@ -416,7 +501,7 @@ class BenchPane(Vertical):
                 return "-" if x is None else f"{x * 100:.0f}%"
 
             table.add_row(
-                cell(r.model),
+                name(r.model),
                 pct(d["top1_agreement"]),
                 pct(d["top5_agreement"]),
                 "-" if d["max_abs_delta"] is None else f"{d['max_abs_delta']:.1e}",
@@ -433,7 +518,8 @@ class BenchPane(Vertical):
             )
         )
         n = len(msg.result.items)
-        self._status(f"compared on {n} item(s) against {msg.result.models[0].model}")
+        on = msg.source if msg.source and "random" not in msg.source else f"{n} item(s)"
+        self._status(f"compared on {on} against {msg.result.models[0].model}")
 
     def on_unmount(self) -> None:
         if self._proc is not None:

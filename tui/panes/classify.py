@@ -22,8 +22,9 @@ from triton_console.tui.core.server.controller import ServerController, ServerSn
 from triton_console.tui.hints import for_code, worded
 from triton_console.tui.messages import ClassifyResult, Notice
 from triton_console.tui.text import cell, join, plain
+from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.preview import ImagePreview
-from triton_console.tui.widgets.table import PlainTable
+from triton_console.tui.widgets.rowlist import Column, RowList
 from triton_console.tui.widgets.topk import TopKView
 
 
@@ -43,11 +44,11 @@ class ImageTree(DirectoryTree):
         return out
 
 
-def history_row(msg: ClassifyResult) -> tuple[Text, Text, str, str]:
+def history_row(msg: ClassifyResult) -> tuple[Text, Text, Text, Text]:
     """One row of the history table: long labels and errors are cut on the right, with an ellipsis."""
     name = os.path.basename(msg.path) or msg.path
     if msg.error:
-        return cell(name), cell(msg.error, "red"), "-", ""
+        return cell(name), cell(msg.error, "red"), cell("-"), cell("")
     r = msg.result
     best = r.top[0] if r.top else None
     label = f"{best.label or best.index} {best.score:.2f}" if best else "no classes"
@@ -58,7 +59,7 @@ def history_row(msg: ClassifyResult) -> tuple[Text, Text, str, str]:
     elif r.timings:  # a fused model's own steps: decode/backbone/softmax, then the rest of the latency
         parts = [ms for name, ms in r.timings if name != "batch"]
         steps = "/".join(f"{p:.1f}" for p in parts) + f"/{r.latency_ms - sum(parts):.1f}"
-    return cell(name), cell(label), f"{r.latency_ms:.1f}", steps
+    return cell(name), cell(label), cell(f"{r.latency_ms:.1f}"), cell(steps)
 
 
 def row_detail(msg: ClassifyResult) -> Text:
@@ -81,12 +82,21 @@ def row_detail(msg: ClassifyResult) -> Text:
     return out
 
 
+HISTORY = (  # the figures keep their width; the names share what is left
+    Column("image", "image", weight=2),
+    Column("top1", "top-1", weight=3),
+    Column("ms", "ms", 6),
+    Column("steps", "pre/net/post/rest ms"),
+)
+
+
 class ClassifyPane(Horizontal):
     BINDINGS = [
         Binding("o", "pick", "Pick file", id="classify.pick"),
         Binding("p", "path", "Path", id="classify.path"),
         Binding("r", "rerun", "Re-run", id="classify.rerun"),
         Binding("a", "all", "Classify folder", id="classify.folder"),
+        Binding("backspace", "parent", "Parent folder", id="classify.parent"),
     ]
 
     DEFAULT_CSS = """
@@ -104,7 +114,7 @@ class ClassifyPane(Horizontal):
     ClassifyPane TopKView { width: 1fr; padding: 0 0 0 1; }
     ClassifyPane #latency { height: 1; padding: 0 1; }
     ClassifyPane Sparkline { height: 1; margin: 0 1; }
-    ClassifyPane #breakdown { height: 1fr; min-height: 3; }
+    ClassifyPane #breakdown { height: 1fr; min-height: 3; margin: 0 0 0 1; }
     ClassifyPane #row-detail { height: auto; max-height: 2; padding: 0 1; }
     """
 
@@ -117,6 +127,7 @@ class ClassifyPane(Horizontal):
         self.pending: list[str] = []
         self.routes: dict[str, ImagePath] = {}
         self.results: dict[str, ClassifyResult] = {}
+        self._steps_width = 0
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
@@ -124,7 +135,7 @@ class ClassifyPane(Horizontal):
             yield Input(placeholder="image/folder path ⏎", id="path", compact=True)
         with Vertical(id="right"):
             with Horizontal(id="choose"):
-                yield Select([], prompt="no ready image model", id="model", compact=True)
+                yield NameSelect([], prompt="no ready image model", id="model", compact=True)
                 yield Select([(s, s) for s in SCALINGS], prompt="scaling", id="scaling", compact=True)
             yield Static("", id="route")
             with Horizontal(id="top"):
@@ -132,12 +143,7 @@ class ClassifyPane(Horizontal):
                 yield TopKView(id="topk")
             yield Static("latency: -", id="latency")
             yield Sparkline([], id="spark", summary_function=max)
-            table = PlainTable(id="breakdown", cursor_type="row", zebra_stripes=True)
-            table.add_column("image", key="image", width=14)
-            table.add_column("top-1", key="top1", width=18)
-            table.add_column("ms", key="ms", width=6)
-            table.add_column("pre/net/post/rest ms", key="steps")
-            yield table
+            yield RowList(HISTORY, lambda key: history_row(self.results[key]), id="breakdown")
             yield Static("", id="row-detail")
 
     def on_mount(self) -> None:
@@ -145,6 +151,11 @@ class ClassifyPane(Horizontal):
 
     def focus_default(self) -> None:
         self.query_one("#tree").focus()
+
+    @property
+    def folder(self) -> str:
+        """The folder the tree shows (the Bench pane's images when nothing else was given)."""
+        return str(self.query_one("#tree", ImageTree).path)
 
     # -- models
     def show_snapshot(self, snap: ServerSnapshot) -> None:
@@ -201,6 +212,14 @@ class ClassifyPane(Horizontal):
     # -- picking
     def action_pick(self) -> None:
         self.query_one("#tree").focus()
+
+    def action_parent(self) -> None:
+        """The tree starts where the console started (or at the images given): this climbs out of it."""
+        tree = self.query_one("#tree", ImageTree)
+        here = Path(tree.path).resolve()
+        if here.parent != here:
+            tree.path = here.parent
+            tree.focus()
 
     def action_path(self) -> None:
         self.query_one("#path", Input).focus()
@@ -266,7 +285,7 @@ class ClassifyPane(Horizontal):
         name = os.path.basename(msg.path) or msg.path
         preview = self.query_one("#preview", ImagePreview)
         topk = self.query_one("#topk", TopKView)
-        table = self.query_one("#breakdown", PlainTable)
+        table = self.query_one("#breakdown", RowList)
         if msg.error:
             preview.clear("no preview")
             topk.show(None, msg.error)
@@ -283,18 +302,17 @@ class ClassifyPane(Horizontal):
             self._show_latency(r.latency_ms)
         key = msg.path
         self.results[key] = msg
-        row = history_row(msg)
-        if key in table.rows:
-            for col, value in zip(("image", "top1", "ms", "steps"), row, strict=True):
-                table.update_cell(key, col, value)
-        else:
-            table.add_row(*row, key=key)
+        table.set_keys(list(self.results), changed=[key])
+        steps = table.get_cell(key, "steps").cell_len
+        if steps > self._steps_width:  # the figures whole: the column grows to the longest
+            self._steps_width = steps
+            table.fit("steps", steps)
         table.move_cursor(row=table.get_row_index(key))
         self.query_one("#row-detail", Static).update(row_detail(msg))
 
-    @on(PlainTable.RowHighlighted, "#breakdown")
-    def _row_highlighted(self, event: PlainTable.RowHighlighted) -> None:
-        msg = self.results.get(event.row_key.value if event.row_key else "")
+    @on(RowList.Highlighted, "#breakdown")
+    def _row_highlighted(self, event: RowList.Highlighted) -> None:
+        msg = self.results.get(event.key or "")
         if msg is not None:
             self.query_one("#row-detail", Static).update(row_detail(msg))
 

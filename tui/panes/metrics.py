@@ -19,7 +19,8 @@ from triton_console.tui.core.client.client import TritonClient
 from triton_console.tui.core.server import metrics as mt
 from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.messages import MetricsPolled
-from triton_console.tui.text import cell, plain
+from triton_console.tui.text import cell, middle_cut, plain
+from triton_console.tui.text import name as name_cell
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
 
@@ -77,7 +78,7 @@ class MetricsPane(Vertical):
         Binding("slash", "filter", "Filter", id="metrics.filter"),
     ]
     DEFAULT_CSS = """
-    MetricsPane #metrics-head { height: 1; padding: 0 1; color: $text-muted; }
+    MetricsPane #metrics-head { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
     MetricsPane #rates { height: 1fr; min-height: 4; }
     MetricsPane #charts { height: 10; }
     MetricsPane PlotextPlot { width: 1fr; }
@@ -174,13 +175,13 @@ class MetricsPane(Vertical):
         name = step or ensemble
         r = self.last.models.get(name) if self.last else None
         if step:
-            label = cell(f"  └ {step}", "dim")
+            label = name_cell(f"  └ {step}", "dim")
         elif self.last and ensemble in self.last.steps:
-            label = cell(("▾ " if ensemble in self.expanded else "▸ ") + ensemble, "bold")
+            label = name_cell(("▾ " if ensemble in self.expanded else "▸ ") + ensemble, "bold")
         else:
-            label = cell("  " + name)
+            label = name_cell("  " + name)
         if self.controller.client.health.verdict(name) is not None:
-            label = cell(f"✗ {name}", "bold red")  # its requests fail though the server says READY
+            label = name_cell(f"✗ {name}", "bold red")  # its requests fail though the server says READY
         if r is None:
             return (label, *["-"] * (len(COLUMNS) - 1))
         return (
@@ -263,7 +264,11 @@ class MetricsPane(Vertical):
         h = self.history
         model = self._selected()
         if self.chart == "model" and model:
-            self._plot("#chart-a", f"inferences/s · {model[:24]}", [("inf/s", *h.series(model, "inf_s"))])
+            self._plot(
+                "#chart-a",
+                f"inferences/s · {middle_cut(Text(model), 24).plain}",
+                [("inf/s", *h.series(model, "inf_s"))],
+            )
             self._plot(
                 "#chart-b",
                 "queue vs compute ms/request",

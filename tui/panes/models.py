@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
+from textual.worker import get_current_worker
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client import responses as rs
@@ -21,7 +22,7 @@ from triton_console.tui.core.client.health import Verdict
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import for_code, worded
 from triton_console.tui.messages import ModelDetail, Notice, PollRequested
-from triton_console.tui.text import cell, plain
+from triton_console.tui.text import cell, name, plain
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
 
@@ -61,7 +62,7 @@ def row_cells(entry: rs.IndexEntry, verdict: Verdict | None = None) -> tuple:
     state, reason = shown(entry, verdict)
     return (
         cell(state, STATE_STYLE.get(state, "")),
-        cell(entry.name),
+        name(entry.name),
         cell(entry.version or "-"),
         cell(reason),
     )
@@ -206,6 +207,8 @@ class ModelsPane(Horizontal):
         if changed or entries.keys() != old.keys():
             index.fit("name", max((len(n) for n in entries), default=4))
             index.set_keys(sorted(entries), changed)
+        if self._selected in changed:  # the detail follows the poll (it kept "state LOADING" until r)
+            self._fetch_detail(self._selected)
         self._show_note()
 
     def _show_note(self) -> None:
@@ -278,7 +281,7 @@ class ModelsPane(Horizontal):
                 if why.log:
                     parts.append(("server log about it", "\n".join(why.log)))
                 if entry.state == "UNLISTED":
-                    self.post_message(ModelDetail(name, parts))
+                    self._post_detail(name, parts)
                     return
 
         def section(title: str, produce) -> bool:
@@ -303,7 +306,12 @@ class ModelsPane(Horizontal):
             and section("config", config)
             and section("statistics", statistics)
         )
-        self.post_message(ModelDetail(name, parts))
+        self._post_detail(name, parts)
+
+    def _post_detail(self, name: str, parts: list[tuple[str, str]]) -> None:
+        """From the detail worker, unless a newer fetch replaced it (its state may be older than the list's)."""
+        if not get_current_worker().is_cancelled:
+            self.post_message(ModelDetail(name, parts))
 
     def on_model_detail(self, msg: ModelDetail) -> None:
         if msg.name != self._selected:

@@ -102,7 +102,7 @@ PANES: tuple[PaneSpec, ...] = (
         "Bench",
         BenchPane,
         "sweeps, saved runs, compare two models",
-        lambda app: BenchPane(app.controller, " ".join(app.options.images), id="bench-pane"),
+        lambda app: BenchPane(app.controller, app.options.images, id="bench-pane"),
     ),
     PaneSpec(
         "servers",

@@ -20,6 +20,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from triton_console.tui.text import Name, middle_cut
+
 
 @dataclass(frozen=True)
 class Column:
@@ -118,7 +120,7 @@ class RowList(ScrollView, can_focus=True):
         if self._last_key in self._index:
             self._cursor = self._index[self._last_key]
         self._cursor = max(0, min(self._cursor, len(keys) - 1))
-        self.virtual_size = Size(self.size.width, len(keys) + 1)
+        self.virtual_size = Size(0, len(keys) + 1)  # never wider than the widget: no sideways scrolling
         self._announce()
         self.refresh()
 
@@ -140,6 +142,10 @@ class RowList(ScrollView, can_focus=True):
         if cached is None:
             cached = self._cache[key] = tuple(self._cells_of(key))
         return cached
+
+    def get_cell(self, key: str, column: str) -> Text:
+        """One cell of a row, by the column's key."""
+        return self.cells(key)[[c.key for c in self.columns].index(column)]
 
     def row_text(self, key: str) -> str:
         return " ".join(c.plain for c in self.cells(key))
@@ -207,18 +213,20 @@ class RowList(ScrollView, can_focus=True):
     def _line(self, cells: Sequence[Text], widths: list[int], style: Style) -> list[Segment]:
         console = self.app.console
         segments: list[Segment] = []
-        for cell, width in zip(cells, widths, strict=False):
-            text = cell.copy()
+        last = len(widths) - 1
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=False)):
+            text = (middle_cut(cell, width) if isinstance(cell, Name) else cell).copy()
             text.truncate(width, overflow="ellipsis", pad=True)
             # Text.render leaves the text's own base style out: add it, under any span styles
             own = style + console.get_style(text.style, default=Style.null()) if text.style else style
             for seg in text.render(console):
                 segments.append(Segment(seg.text, own + seg.style if seg.style else own))
-            segments.append(Segment(" ", style))
+            if i < last:  # between columns only: the last one ends at the edge
+                segments.append(Segment(" ", style))
         return segments
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width
         base = self.rich_style
         widths = self._widths(width)
         if y == 0:
@@ -249,8 +257,8 @@ class RowList(ScrollView, can_focus=True):
             style = base
         cells = self.cells(key)
         if row == self._cursor:  # the cursor row's own colours win over the cells' styles
-            cells = tuple(Text(c.plain) for c in cells)
+            cells = tuple((Name if isinstance(c, Name) else Text)(c.plain) for c in cells)
         return Strip(self._line(cells, widths, style)).adjust_cell_length(width, style)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self._shown) + 1)
+        self.virtual_size = Size(0, len(self._shown) + 1)

@@ -323,6 +323,12 @@ def plan_inputs(
                 )
             dims = list(given)
         if spec.kind in ("random", "zeros", "ones"):
+            if -1 in dims and _takes_image_files(info):
+                raise ConsoleError(
+                    f"{info.name} takes encoded images in {tensor.name}: give image files or a folder "
+                    f"(infer: --input {tensor.name}=@FILE)",
+                    exit_code=EXIT_USAGE,
+                )
             if -1 in dims:
                 raise ConsoleError(
                     f"input {tensor.name} has a variable dimension {dims}: pass --shape {tensor.name}="
@@ -351,6 +357,16 @@ def plan_inputs(
             )
         plans.append(InputPlan(tensor.name, tensor.datatype, tuple(arr.shape), str(spec), arr))
     return plans
+
+
+def _takes_image_files(info: ModelInfo) -> bool:
+    """An image classifier fed file bytes (the ensembles' UINT8 [-1]): it wants images, not a --shape."""
+    from triton_console.tui.core.classify import classifier
+
+    try:
+        return classifier.image_path(info).kind in ("bytes", "string")
+    except ConsoleError:
+        return False
 
 
 def _fit(
