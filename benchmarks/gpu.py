@@ -1,17 +1,20 @@
-"""The GPU benchmark of record, run on the lent H100 by benchmarks/gpu_device.sh (see the README's GPU section).
+"""The GPU benchmark of record, run on the lent H200 by benchmarks/gpu_device.sh (docs/performance.md).
 
 One run, one machine, the same images and the same load generator for every layout:
 
-1. builds ResNet50 (random weights: throughput only) as the fused model and as our three-step ensemble in
-   one repository, the seed-style ensemble (full Pillow decode, same tuning otherwise) in another, and
-   EfficientNet-Lite0 (ImageNet weights) in both layouts for the top-1 check;
+1. builds ResNet50 (random weights: throughput only) as the fused model, the fused-bytes model (IMAGES BYTES:
+   k images per request) and our three-step ensemble in one repository, the seed-style ensemble (full Pillow decode, same tuning otherwise) in another, and
+   EfficientNet-Lite0 (ImageNet weights) in the three layouts for the top-1 check;
 2. limits, in-process, before any server runs: the backbone with CUDA graphs (fp16, batch 1/64/256) and
-   nvJPEG decode + resize/crop/normalise (the QA-size images; the three images), one and several threads;
+   every decoder on the same images (torchvision nvJPEG with one and three threads, Pillow draft in threads
+   and in one process per core, nvImageCodec's hardware engines and hybrid path when its wheels are
+   carried; ``--decoders-only`` runs just these), and the fused model's own decoder, routed by size or not;
 3. top-1 of every test image: Pillow + fp32 torch on the CPU (the reference) vs the fused model and the
-   ensemble through the server (nvJPEG + fp16), and the fused model's own runtime in fp32 on the GPU;
-4. perf_analyzer (NVIDIA's C++ load generator, gRPC, batch 1, the images' bytes round-robin from
-   ``--input-data``) at several concurrencies: fused, ensemble and seed-style, QA-size images and the
-   three images; our own ``bench`` (8 processes) next to it at one concurrency;
+   ensemble through the server (nvJPEG + fp16), fused-bytes with 1, 3 and 16 images per request, and the
+   fused model's own runtime in fp32/fp16 with nvJPEG, with Pillow only and routed;
+4. perf_analyzer (NVIDIA's C++ load generator, gRPC, the images' bytes round-robin from ``--input-data``)
+   at several concurrencies: fused, fused-bytes with ``-b`` 1 / 4 / 16, ensemble and seed-style, QA-size
+   images and the three images; our own ``bench`` (8 processes) next to it at one concurrency;
 5. the backbone model alone through the server over CUDA shared memory (perf_analyzer) vs its in-process
    limit at the same batch size;
 6. optionally (``--tuning-sweep``) the fused model reloaded with other instance/worker counts.
@@ -137,6 +140,79 @@ def pillow_limit(paths: list[str], threads: int, seconds: float = 2.0) -> dict:
     return {"threads": threads, "img_s": sum(done) / (time.perf_counter() - t0)}
 
 
+def _pillow_worker(args) -> int:
+    paths, start, stop = args
+    datas = [Path(p).read_bytes() for p in paths]
+    preprocessing.preprocess(datas[0])
+    time.sleep(max(0.0, start - time.time()))  # every process starts counting at the same moment
+    n = 0
+    while time.time() < stop:
+        preprocessing.preprocess(datas[n % len(datas)])
+        n += 1
+    return n
+
+
+def pillow_processes(paths: list[str], processes: int, seconds: float = 2.0) -> dict:
+    """Pillow with ``draft`` (DCT-domain 1/2..1/8 scaling) + the same preprocessing in ``processes``
+    processes, one per core: the CPU decoder with no GIL in the way."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(processes) as pool:
+        start = time.time() + 3.0  # time enough for every process to start and import
+        done = sum(pool.map(_pillow_worker, [(paths, start, start + seconds)] * processes))
+        return {"processes": processes, "img_s": done / seconds}
+
+
+def nvimgcodec_limit(paths: list[str], batch: int = 64, backend: str = "hw", seconds: float = 2.0) -> dict:
+    """nvImageCodec (``nvidia-nvimgcodec-cu13``, carried as wheels when present) decoding batches of
+    ``batch`` images: ``hw`` the hardware JPEG engines, ``hybrid`` its GPU path; then the same resize, crop
+    and normalise as torchvision's path (JpegBatch), so only the decoder differs. Pixels vs Pillow too."""
+    import numpy as np
+    import torch
+    from nvidia import nvimgcodec
+
+    from triton_console.tui.core.classify.gpu_preprocessing import JpegBatch
+
+    kinds = {
+        "hw": nvimgcodec.BackendKind.HW_GPU_ONLY,
+        "hybrid": nvimgcodec.BackendKind.HYBRID_CPU_GPU,
+        "gpu": nvimgcodec.BackendKind.GPU_ONLY,
+    }
+    dec = nvimgcodec.Decoder(backends=[nvimgcodec.Backend(kinds[backend])])
+    datas = [Path(p).read_bytes() for p in paths]
+    items = [datas[i % len(datas)] for i in range(batch)]
+    gpu = JpegBatch(preprocessing, "cuda")
+
+    out = torch.empty((batch, 3, 224, 224), device="cuda", dtype=torch.float16)
+
+    def run():
+        with torch.inference_mode():
+            chw = [torch.as_tensor(im, device="cuda").permute(2, 0, 1) for im in dec.decode(items)]
+            gpu.resize_crop_normalize(chw, out)
+
+    first = dec.decode(datas)
+    diffs = {}
+    for p, im in zip(paths, first, strict=True):
+        ref = np.asarray(preprocessing._open(Path(p).read_bytes()).convert("RGB"))
+        got = torch.as_tensor(im, device="cuda").cpu().numpy()
+        diffs[Path(p).name] = (
+            int(np.abs(ref.astype(int) - got.astype(int)).max()) if ref.shape == got.shape else -1
+        )
+    run()
+    torch.cuda.synchronize()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        run()
+        n += batch
+    torch.cuda.synchronize()
+    return {
+        "backend": backend,
+        "batch": batch,
+        "img_s": n / (time.perf_counter() - t0),
+        "max_abs_vs_pillow": diffs,
+    }
+
+
 # ------------------------------------------------------------------------------------------------ top-1
 def runtime_module(repo: Path, model: str):
     """The fused model's runtime as installed beside its model.py (helpers load from that folder)."""
@@ -167,28 +243,49 @@ def top1_check(repo: Path, url: str, paths: list[str]) -> dict:
             continue
         got = [classifier.classify(client, model, d, 1).top[0].index for d in datas]
         out[label] = dict(zip(names, got, strict=True))
+    if EFF.fused_bytes in served:  # k images per request: each image alone, all three at once, 16 (repeated)
+        n = len(datas)
+        out["fused_bytes_k1_fp16_server"] = {
+            name: classifier.classify_many(client, EFF.fused_bytes, [d], 1)[0].top[0].index
+            for name, d in zip(names, datas, strict=True)
+        }
+        for k in (n, 16):
+            res = classifier.classify_many(client, EFF.fused_bytes, [datas[i % n] for i in range(k)], 1)
+            got = [r.top[0].index for r in res]
+            out[f"fused_bytes_k{k}_fp16_server"] = dict(zip(names, got[:n], strict=True))
+            out[f"fused_bytes_k{k}_every_row_agrees"] = got == [got[i % n] for i in range(k)]
     rt = runtime_module(repo, EFF.fused)
-    decoder = rt.BatchDecoder(4, "auto")
     model_file = repo / EFF.fused / "1" / TORCH.artifact
-    for precision in ("fp32", "fp16"):
-        runner = rt.TorchRunner(str(model_file), "cuda", precision, True, 8, probabilities=True)
-        decoded = decoder.decode([np.frombuffer(d, dtype=np.uint8) for d in datas], runner.dtype)
-        probs = runner.forward([b for b, _ in decoded])
-        out[f"fused_runtime_{precision}_gpu"] = dict(zip(names, probs.argmax(1).tolist(), strict=True))
-        out["decoder"] = decoder.description
+    for tag, gpu, max_px in (("nvjpeg", "auto", 0), ("pillow", "off", 0), ("routed", "auto", 4_000_000)):
+        decoder = rt.BatchDecoder(4, gpu, gpu_max_pixels=max_px)
+        for precision in ("fp32", "fp16") if tag == "nvjpeg" else ("fp16",):
+            runner = rt.TorchRunner(str(model_file), "cuda", precision, True, 8, probabilities=True)
+            decoded = decoder.decode([np.frombuffer(d, dtype=np.uint8) for d in datas], runner.dtype)
+            probs = runner.forward([b for b, _ in decoded])
+            out[f"fused_runtime_{tag}_{precision}_gpu"] = dict(
+                zip(names, probs.argmax(1).tolist(), strict=True)
+            )
+        out[f"decoder_{tag}"] = decoder.description
+        decoder.close()
     out["agree"] = all(
         v == out["fp32_cpu_reference"] for k, v in out.items() if k.endswith(("server", "gpu"))
-    )
+    ) and all(v for k, v in out.items() if k.endswith("every_row_agrees"))
     return out
 
 
 # ------------------------------------------------------------------------------------------------ load
-def input_data(paths: list[str], target: Path) -> Path:
-    """perf_analyzer's --input-data: one entry per image (its bytes as UINT8 [n], base64), sent round-robin."""
+def input_data(paths: list[str], target: Path, name: str = "INPUT") -> Path:
+    """perf_analyzer's --input-data: one entry per image, sent round-robin: its bytes as UINT8 [n] (INPUT),
+    or as one BYTES element (IMAGES [1], the fused-bytes layout; ``-b k`` repeats it k times per request)."""
+    import struct
+
     entries = []
     for p in paths:
         data = Path(p).read_bytes()
-        entries.append({"INPUT": {"b64": base64.b64encode(data).decode(), "shape": [len(data)]}})
+        shape = [len(data)] if name == "INPUT" else [1]
+        if name != "INPUT":  # BYTES travel in their wire form: a 4-byte little-endian length, then the bytes
+            data = struct.pack("<I", len(data)) + data
+        entries.append({name: {"b64": base64.b64encode(data).decode(), "shape": shape}})
     target.write_text(json.dumps({"data": entries}))
     return target
 
@@ -211,7 +308,8 @@ class PerfAnalyzer:
     ) -> dict:
         out = Path(f"/tmp/pa-{os.getpid()}.csv")
         out.unlink(missing_ok=True)
-        argv = [self.exe, "-m", model, "-u", url, "-i", "grpc", *self.settings, *extra]
+        batch = ["-b", str(tag.get("batch", 1))] if "-b" not in extra else []
+        argv = [self.exe, "-m", model, "-u", url, "-i", "grpc", *self.settings, *batch, *extra]
         argv += ["--concurrency-range", f"{level}:{level}", "-f", str(out)]
         t0 = time.perf_counter()
         try:
@@ -242,7 +340,8 @@ class PerfAnalyzer:
         return {
             **tag,
             "concurrency": level,
-            "img_s": round(float(rows[0]["Inferences/Second"]), 1),
+            "in_flight": level * int(tag.get("batch", 1)),
+            "img_s": round(float(rows[0]["Inferences/Second"]), 1),  # inferences: requests × batch
             "p50_ms": ms("p50 latency"),
             "p99_ms": ms("p99 latency"),
             "server_queue_ms": ms("Server Queue"),
@@ -344,13 +443,16 @@ def best_variant(rows: list[dict]) -> int:
     return max(pool, key=lambda i: rows[i]["img_s"]) if pool else 0
 
 
-def decoder_limit(repo: Path, model: str, paths: list[str], batch: int = 64, seconds: float = 2.0) -> dict:
-    """The fused model's own decoder (nvJPEG slices + Pillow beside it) on batches of ``batch`` images."""
+def decoder_limit(
+    repo: Path, model: str, paths: list[str], batch: int = 64, seconds: float = 2.0, max_px: int = 0
+) -> dict:
+    """The fused model's own decoder (nvJPEG slices + Pillow beside it) on batches of ``batch`` images;
+    ``max_px``: JPEGs over it go to Pillow's threads (DCT scaling) beside nvJPEG."""
     import numpy as np
     import torch
 
     rt = runtime_module(repo, model)
-    decoder = rt.BatchDecoder(min(16, os.cpu_count() or 1), "auto", gpu_workers=3)
+    decoder = rt.BatchDecoder(min(16, os.cpu_count() or 1), "auto", gpu_workers=3, gpu_max_pixels=max_px)
     datas = [np.frombuffer(Path(p).read_bytes(), dtype=np.uint8) for p in paths]
     items = [datas[i % len(datas)] for i in range(batch)]
     decoder.decode(items, torch.float16)
@@ -363,6 +465,36 @@ def decoder_limit(repo: Path, model: str, paths: list[str], batch: int = 64, sec
     return {"batch": batch, "img_s": n / (time.perf_counter() - t0), "decoder": decoder.description}
 
 
+def decoders(sets: dict, images: list[str], note) -> dict:
+    """Every decoder on the same sets (and the mug alone), batches of 64: torchvision nvJPEG with 1 and 3
+    threads, nvImageCodec's hardware engines and hybrid path when carried, Pillow draft in threads of one
+    process and in one process per core. Returns the sets measured."""
+    mug = [p for p in images if Path(p).name == "mug.jpg"]
+    decode_sets = {**sets, "mug": mug} if mug else dict(sets)
+    dl = {}
+    for name, paths in decode_sets.items():
+        for threads in (1, 3):
+            dl[f"{name}_{threads}t"] = decode_limit(paths, threads=threads)
+    note("decode_limit", dl)
+    cores = min(16, os.cpu_count() or 1)
+    note("pillow_limit", {f"{k}_{cores}t": pillow_limit(v, cores) for k, v in decode_sets.items()})
+    note("pillow_processes", {k: pillow_processes(v, cores) for k, v in decode_sets.items()})
+    try:
+        import nvidia.nvimgcodec  # noqa: F401
+    except ImportError:
+        note("nvimgcodec_limit", "nvidia-nvimgcodec not carried in this run")
+        return decode_sets
+    rows = {}
+    for backend in ("hw", "hybrid"):
+        for k, v in decode_sets.items():
+            try:
+                rows[f"{backend}_{k}"] = nvimgcodec_limit(v, backend=backend)
+            except Exception as exc:  # noqa: BLE001 (a backend that does not start is a result)
+                rows[f"{backend}_{k}"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    note("nvimgcodec_limit", rows)
+    return decode_sets
+
+
 # ------------------------------------------------------------------------------------------------ main
 def main() -> int:
     ap = argparse.ArgumentParser()
@@ -373,9 +505,16 @@ def main() -> int:
     ap.add_argument("--smoke", action="store_true", help="a short run: fused only, one level per image set")
     ap.add_argument("--tuning-sweep", action="store_true", help="reload the fused model with other settings")
     ap.add_argument(
-        "--skip", default="", help="comma list of stages to skip: limits,top1,ensemble,seed,backbone"
+        "--skip",
+        default="",
+        help="comma list of stages to skip: limits,decoders,top1,bench,ensemble,seed,backbone",
     )
     ap.add_argument("--window-ms", type=int, default=2000)
+    ap.add_argument(
+        "--decoders-only",
+        action="store_true",
+        help="only every decoder on every image set (no build, no server): a call that carries nvImageCodec",
+    )
     args = ap.parse_args()
     import torch
 
@@ -407,11 +546,20 @@ def main() -> int:
         print(f"{key}: {json.dumps(value)}", flush=True)
         save()
 
+    if args.decoders_only:
+        decoders(sets, images, note)
+        print(summary(result), flush=True)
+        return 0
+
     # -- 1. builds
     work = Path(args.work)
     ours, seed = work / "ours", work / "seed"
     t0 = time.perf_counter()
     builds = [(ours, "resnet50", "random", "fused"), (ours, "efficientnet-lite0", "imagenet", "fused")]
+    builds += [
+        (ours, "resnet50", "random", "fused-bytes"),
+        (ours, "efficientnet-lite0", "imagenet", "fused-bytes"),
+    ]
     if not args.smoke:
         builds += [
             (ours, "resnet50", "random", "ensemble"),
@@ -428,16 +576,20 @@ def main() -> int:
     # -- 2. limits
     if "limits" not in skip:
         note("backbone_limit", backbone_limit((1, 64, 256) if not args.smoke else (64,)))
-        dl = {}
-        for name, paths in sets.items():
-            for threads in (1, 3):
-                dl[f"{name}_{threads}t"] = decode_limit(paths, threads=threads)
-        note("decode_limit", dl)
-        note("pillow_limit", {"qa_16t": pillow_limit(qa, min(16, os.cpu_count() or 1))})
-        note("fused_decoder_limit", {k: decoder_limit(ours, RESNET.fused, v) for k, v in sets.items()})
+        mug = [p for p in images if Path(p).name == "mug.jpg"]
+        decode_sets = decoders(sets, images, note) if "decoders" not in skip else {**sets, "mug": mug}
+        dl = {k: decoder_limit(ours, RESNET.fused, v) for k, v in decode_sets.items()}
+        dl.update(
+            {
+                f"{k}_routed_4mpx": decoder_limit(ours, RESNET.fused, v, max_px=4_000_000)
+                for k, v in decode_sets.items()
+                if k != "qa"
+            }
+        )
+        note("fused_decoder_limit", dl)
 
     exe = shutil.which("perf_analyzer")
-    settings = ["-b", "1", "--async", "--measurement-mode", "time_windows", "-p", str(args.window_ms)]
+    settings = ["--async", "--measurement-mode", "time_windows", "-p", str(args.window_ms)]
     settings += ["--stability-percentage", "25", "--max-trials", "6"]
     pa = PerfAnalyzer(exe, out_dir / "perf_analyzer.csv", settings) if exe else None
     if pa is None:
@@ -445,23 +597,31 @@ def main() -> int:
     else:
         note("perf_analyzer_settings", settings)
     data = {k: input_data(v, work / f"input-{k}.json") for k, v in sets.items()}
+    data.update(
+        {f"{k}-bytes": input_data(v, work / f"input-{k}-bytes.json", "IMAGES") for k, v in sets.items()}
+    )
+    # (concurrency, images per request): fused-bytes at the same images in flight as fused, k = 1 / 4 / 16
     levels = {
-        "fused": {"qa": [64, 128, 256, 512], "three": [64, 256]},
-        "ensemble": {"qa": [64, 256], "three": [64, 256]},
+        "fused": {"qa": [(64, 1), (128, 1), (256, 1), (512, 1)], "three": [(64, 1), (256, 1)]},
+        "fused-bytes": {
+            "qa": [(128, 1), (256, 1), (32, 4), (64, 4), (8, 16), (16, 16)],
+            "three": [(256, 1), (64, 4), (16, 16)],
+        },
+        "ensemble": {"qa": [(256, 1)], "three": [(256, 1)]},
     }
     if args.smoke:
-        levels = {"fused": {"qa": [256], "three": [256]}}
+        levels = {"fused": {"qa": [(256, 1)], "three": [(256, 1)]}, "fused-bytes": {"qa": [(16, 16)]}}
 
     def load(kind: str, model: str, url: str) -> list[dict]:
         rows = []
         for set_name, lv in levels.get(kind, {}).items():
-            for level in lv:
+            for level, k in lv:
                 r = pa.run(
-                    {"layout": kind, "images": set_name, "model": model},
+                    {"layout": kind, "images": set_name, "model": model, "batch": k},
                     model,
                     url,
                     level,
-                    ["--input-data", str(data[set_name])],
+                    ["--input-data", str(data[set_name + ("-bytes" if kind == "fused-bytes" else "")])],
                 )
                 print(json.dumps(r), flush=True)
                 rows.append(r)
@@ -508,10 +668,13 @@ def main() -> int:
             loads = {"fused": load("fused", RESNET.fused, url)}
             result["perf_analyzer"] = loads
             save()
-            note(
-                "bench_fused_qa",
-                bench_processes(s.grpc_url, RESNET.fused, qa, 8, 32, 600 if args.smoke else 1500),
-            )
+            loads["fused-bytes"] = load("fused-bytes", RESNET.fused_bytes, url)
+            save()
+            if "bench" not in skip:
+                note(
+                    "bench_fused_qa",
+                    bench_processes(s.grpc_url, RESNET.fused, qa, 8, 32, 600 if args.smoke else 1500),
+                )
             if not args.smoke and "ensemble" not in skip:
                 loads["ensemble"] = load("ensemble", RESNET.ensemble, url)
                 save()
@@ -545,7 +708,7 @@ def main() -> int:
     if pa is not None and not args.smoke and "seed" not in skip:
         s = serve(seed, "seed-style")
         try:
-            levels["seed"] = {"qa": [64, 256], "three": [64, 256]}
+            levels["seed"] = {"qa": [(256, 1)], "three": [(64, 1), (256, 1)]}
             result["perf_analyzer"]["seed"] = load(
                 "seed", RESNET.ensemble, s.grpc_url.removeprefix("grpc://")
             )
@@ -565,13 +728,25 @@ def summary(r: dict) -> str:
         lines.append(f"backbone limit batch {k}: {v['img_s']:.0f} img/s")
     for k, v in (r.get("decode_limit") or {}).items():
         lines.append(f"nvJPEG decode limit {k}: {v['img_s']:.0f} img/s")
+    for k, v in (r.get("pillow_processes") or {}).items():
+        lines.append(f"Pillow draft, {v['processes']} processes, {k}: {v['img_s']:.0f} img/s")
+    nv = r.get("nvimgcodec_limit")
+    for k, v in nv.items() if isinstance(nv, dict) else []:
+        lines.append(f"nvImageCodec {k}: {v.get('img_s', 0):.0f} img/s {v.get('error', '')}")
+    for k, v in (r.get("fused_decoder_limit") or {}).items():
+        lines.append(f"fused decoder {k}: {v['img_s']:.0f} img/s")
+    for x in r.get("backbone_via_server_cuda_shm") or []:
+        if "img_s" in x:
+            lines.append(
+                f"backbone via server, CUDA shm, batch {x['batch']} c={x['concurrency']}: {x['img_s']:.0f} img/s"
+            )
     for kind, rows in (r.get("perf_analyzer") or {}).items():
         for x in rows:
             if "error" in x:
                 lines.append(f"{kind:<9} {x['images']:<6} c={x['concurrency']:<4} ERROR {x['error'][:120]}")
             else:
                 lines.append(
-                    f"{kind:<9} {x['images']:<6} c={x['concurrency']:<4} {x['img_s']:8.0f} img/s  p50 {x['p50_ms']} p99 {x['p99_ms']} ms"
+                    f"{kind:<11} {x['images']:<6} c={x['concurrency']:<4} k={x.get('batch', 1):<3} {x['img_s']:8.0f} img/s  p50 {x['p50_ms']} p99 {x['p99_ms']} ms"
                 )
     if "top1" in r:
         lines.append(f"top-1 agree: {r['top1']['agree']}")

@@ -14,7 +14,13 @@ measured in the same run.
    same cores); at 8 each three times in turn, the median counting;
 5. the console: ``--help`` vs ``python -c pass``; first paint; event-loop stalls while the Classify pane
    works and while the Bench pane runs a concurrency sweep up to 16; the Metrics pane's cost (CPU time it
-   adds, in the console and the server, under a concurrency-8 bench).
+   adds, in the console and the server, under a concurrency-8 bench);
+6. one-shot ``triton-console classify IMAGE`` as a whole process vs the seed-style client script
+   (benchmarks/seed_client.py: tritonclient, Pillow, numpy) on the same server and image, interleaved.
+
+7. the ensemble's backbone with ``ort_spinning`` "run" (the catalog's) vs "false", two servers, one run.
+
+``--sections`` runs a subset (the machine is shared: a full run takes many minutes).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ SPEC = catalog.MODELS[MODEL_KEY]
 ENSEMBLE, FUSED = SPEC.ensemble, SPEC.fused
 BACKBONE = catalog.backbone("python-onnxruntime").model_name(SPEC)
 LAYOUTS = {"ensemble": ENSEMBLE, "fused": FUSED}
+SECTIONS = ("preprocessing", "latency", "infer", "oneshot", "throughput", "console", "spinning")
 
 
 def p50(xs):
@@ -160,6 +167,57 @@ def python_floor(payloads: dict[str, bytes], n: int, waits: dict[str, float]) ->
             return out
 
 
+def spinning_ab(repo: Path, payloads: dict[str, bytes], n: int, reference, others=("false", "true")) -> dict:
+    """The ensemble's backbone with ``ort_spinning`` "run" (the catalog's) against ``others`` ("false": never
+    spin; "true": onnxruntime's default, spin on after a run), in one run: a copy of the repository per value
+    with only that parameter changed, each on its own server, lone requests interleaved in blocks with the
+    in-process reference. Which wins depends on the machine: on a quiet VM whose idle vCPUs halt, "false"
+    pays a wake-up at every parallel step; on cores busy with other work, spinning takes their time."""
+    import shutil
+
+    from google.protobuf import text_format
+
+    from triton_console.build_tools import repository
+
+    with tempfile.TemporaryDirectory(prefix="tc-spin-") as tmp:
+        roots = {"run": repo}
+        for value in others:
+            other = roots[value] = Path(tmp) / value
+            for name in ("preprocess", "postprocess", BACKBONE, ENSEMBLE):
+                shutil.copytree(repo / name, other / name)
+            config = repository.read_config(other / BACKBONE / "config.pbtxt")
+            config.parameters["ort_spinning"].string_value = value
+            (other / BACKBONE / "config.pbtxt").write_text(text_format.MessageToString(config))
+        servers = {}
+        try:
+            for key, root in roots.items():
+                cfg = srv.ServerConfig(
+                    root, *srv.free_ports(3), model_control="explicit", load_models=[ENSEMBLE]
+                )
+                servers[key] = srv.ManagedServer(cfg)
+                servers[key].start()
+            for s in servers.values():
+                s.wait_ready(300)
+            paths = {"reference": reference}
+            for key, s in servers.items():
+                c = TritonClient(s.grpc_url, "grpc", timeout=60)
+                paths[f"ensemble_{key}"] = lambda d, c=c: classifier.classify(c, ENSEMBLE, d, 5)
+            for d in payloads.values():
+                for fn in paths.values():
+                    timed(lambda fn=fn, d=d: fn(d), 3)
+            out = {}
+            for name, d in payloads.items():
+                p = interleaved_p50(paths, d, n)
+                out[name] = {"reference_p50": p["reference"]}
+                for k in servers:
+                    out[name][f"{k}_p50"] = p[f"ensemble_{k}"]
+                    out[name][f"{k}_vs_reference"] = p[f"ensemble_{k}"] / p["reference"]
+            return out
+        finally:
+            for s in servers.values():
+                s.stop()
+
+
 def thread_pipeline(repo: Path, datas: list[bytes], n: int, batch: int = 8) -> dict:
     """The best in-process equivalent of the fused model: its decoder (Pillow threads) and its onnxruntime
     runner, with the next batch decoded while the current one runs; ``n`` images in batches of ``batch``."""
@@ -187,6 +245,46 @@ def thread_pipeline(repo: Path, datas: list[bytes], n: int, batch: int = 8) -> d
     producer.join()
     decoder.close()
     return {"img_s": done / seconds, "batch": batch, "images": done}
+
+
+def oneshot(url: str, model: str, image: str, rounds: int = 15) -> dict:
+    """``triton-console classify IMAGE -m MODEL`` as a whole process vs benchmarks/seed_client.py (the same
+    request: bytes to INPUT, top 5 from the server), in turn, wall and CPU time (user + system) medians.
+    Both with bytecode caches, as an installed package has them (in a temporary PYTHONPYCACHEPREFIX, since
+    a developer's environment may say PYTHONDONTWRITEBYTECODE: then every source file compiles each run)."""
+    import resource
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="tc-bench-pyc-")
+    argv = {
+        "seed": [sys.executable, str(ROOT / "benchmarks" / "seed_client.py"), url, model, image],
+        "console": [sys.executable, "-m", "triton_console", "classify", image, "-u", url, "-m", model],
+    }
+    wall: dict[str, list[float]] = {k: [] for k in argv}
+    cpu: dict[str, list[float]] = {k: [] for k in argv}
+    for round_ in range(rounds + 1):  # the first round writes the caches and is dropped
+        for k, a in argv.items():
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            subprocess.run(a, capture_output=True, check=True, cwd=ROOT, env=env)
+            t1 = time.perf_counter()
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if round_:
+                wall[k].append((t1 - t0) * 1000)
+                cpu[k].append((r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) * 1000)
+    w = {k: statistics.median(v) for k, v in wall.items()}
+    c = {k: statistics.median(v) for k, v in cpu.items()}
+    return {
+        "model": model,
+        "image": Path(image).name,
+        "rounds": rounds,
+        "seed_ms": w["seed"],
+        "console_ms": w["console"],
+        "ratio": w["console"] / w["seed"],
+        "seed_cpu_ms": c["seed"],
+        "console_cpu_ms": c["console"],
+        "cpu_ratio": c["console"] / c["seed"],
+    }
 
 
 def startup(n: int = 7) -> dict:
@@ -378,7 +476,15 @@ def main() -> int:
         help=f"where the JSON goes (default {OUT.relative_to(ROOT)}, untracked; the run of record the README "
         f"quotes is {RECORD.relative_to(ROOT)}, copied there by hand)",
     )
+    ap.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma list of sections to run (default all): {', '.join(SECTIONS)}",
+    )
     args = ap.parse_args()
+    sections = set(filter(None, args.sections.split(",")))
+    if sections - set(SECTIONS):
+        ap.error(f"unknown sections: {', '.join(sorted(sections - set(SECTIONS)))}")
 
     names = sorted(p for p in os.listdir(args.images) if p.lower().endswith((".jpg", ".jpeg", ".png")))
     paths = [os.path.join(args.images, n) for n in names]
@@ -402,7 +508,7 @@ def main() -> int:
     # -- 3. preprocessing: ours vs seed-style, and top-1 agreement
     sess = ort_session(onnx_path)
     pre = {}
-    for n, data in payloads.items():
+    for n, data in payloads.items() if "preprocessing" in sections else ():
         ours = p50(timed(lambda d=data: preprocessing.preprocess(d), 15))
         seed = p50(timed(lambda d=data: preprocessing.preprocess_seed_style(d), 7))
         a = sess.run(None, {"input": preprocessing.preprocess(data)[None]})[0].argmax()
@@ -416,9 +522,10 @@ def main() -> int:
 
     for data in payloads.values():
         timed(lambda d=data: reference(d), 3)
-    waits = {n: p50(timed(lambda d=data: reference(d), 15)) for n, data in payloads.items()}
-    floor = python_floor(payloads, args.requests, waits)
-    print("python-backend floor (ms):", json.dumps(floor), flush=True)
+    if "latency" in sections:
+        waits = {n: p50(timed(lambda d=data: reference(d), 15)) for n, data in payloads.items()}
+        floor = python_floor(payloads, args.requests, waits)
+        print("python-backend floor (ms):", json.dumps(floor), flush=True)
 
     cfg = srv.ServerConfig(repo, srv.free_port(), srv.free_port(), srv.free_port())
     server = srv.ManagedServer(cfg)
@@ -439,7 +546,7 @@ def main() -> int:
             paths_of[f"bare_{k}"] = raw[k]
             paths_of[f"console_{k}"] = lambda d, m=m: classifier.classify(client, m, d, 5)
         lat = {}
-        for n, data in payloads.items():
+        for n, data in payloads.items() if "latency" in sections else ():
             row = {f"{k}_p50": v for k, v in interleaved_p50(paths_of, data, args.requests).items()}
             for k in LAYOUTS:
                 row[f"{k}_vs_reference"] = row[f"console_{k}_p50"] / row["reference_p50"]
@@ -457,12 +564,25 @@ def main() -> int:
             row["waited_floor_vs_reference"] = floor[n]["waited"] / waits[n]
             row["fused_vs_waited_floor"] = row["console_fused_p50"] / floor[n]["waited"]
             lat[n] = row
-        results["latency"] = lat
-        print(json.dumps(lat, indent=1), flush=True)
+        if lat:
+            results["latency"] = lat
+            print(json.dumps(lat, indent=1), flush=True)
 
         # -- 2. infer on a tensor model vs a bare tritonclient call with the same tensor
-        results["infer"] = infer_vs_bare(client, server.grpc_url, args.requests * 2)
-        print(json.dumps(results["infer"]), flush=True)
+        if "infer" in sections:
+            results["infer"] = infer_vs_bare(client, server.grpc_url, args.requests * 2)
+            print(json.dumps(results["infer"]), flush=True)
+
+        # -- 7. the ensemble's backbone spinning during runs ("run") or never ("false"), in one run
+        if "spinning" in sections:
+            results["spinning"] = spinning_ab(repo, payloads, args.requests, reference)
+            print(json.dumps(results["spinning"]), flush=True)
+
+        # -- 6. one-shot classify as a process vs the seed-style client
+        if "oneshot" in sections:
+            car = paths[names.index("car.jpg")] if "car.jpg" in names else paths[0]
+            results["oneshot"] = oneshot(server.grpc_url, ENSEMBLE, car)
+            print(json.dumps(results["oneshot"]), flush=True)
 
         # -- 4. throughput. On two shared cores one run of a few seconds swings by ±10 %, so at
         # concurrency 8 (the goal's point) the thread pipeline and both layouts take turns three times and
@@ -473,7 +593,7 @@ def main() -> int:
         per = timed(lambda: sess.run(None, {"input": batch}), 10)
         pipes: list[dict] = []
         runs: dict = {key: {} for key in LAYOUTS}
-        for c in (1, 4, 8, 16):
+        for c in (1, 4, 8, 16) if "throughput" in sections else ():
             for _ in range(3 if c == 8 else 1):
                 if c == 8:
                     pipes.append(thread_pipeline(repo, datas, args.throughput_requests))
@@ -486,32 +606,15 @@ def main() -> int:
                     )
                     runs[key].setdefault(c, []).append(r)
                     print(key, c, f"{r.throughput:.1f} img/s", flush=True)
-        pipe = sorted(pipes, key=lambda p: p["img_s"])[len(pipes) // 2]
-        pipe["runs_img_s"] = [round(p["img_s"], 1) for p in pipes]
-        thr: dict = {
-            "thread_pipeline": pipe,
-            "ort_alone_batch16_img_s": len(batch) / (statistics.median(per) / 1000),
-        }
-        for key in LAYOUTS:
-            thr[key] = {}
-            for c, rs in runs[key].items():
-                r = sorted(rs, key=lambda r: r.throughput)[len(rs) // 2]
-                thr[key][c] = {
-                    "img_s": r.throughput,
-                    "runs_img_s": [round(x.throughput, 1) for x in rs],
-                    "p50": r.latency.p50,
-                    "p99": r.latency.p99,
-                    "errors": r.errors,
-                    "vs_thread_pipeline": r.throughput / pipe["img_s"],
-                    "server": r.breakdown.to_dict(),
-                }
-        results["throughput"] = thr
+        if "throughput" in sections:
+            results["throughput"] = throughput_summary(pipes, runs, batch, per)
 
         # -- 5. the console
-        results["startup"] = startup()
-        results["console"] = asyncio.run(console_lag(server.grpc_url, paths))
-        print(json.dumps(results["console"]), flush=True)
-        results["metrics_pane"] = asyncio.run(metrics_pane_cost(server, paths))
+        if "console" in sections:
+            results["startup"] = startup()
+            results["console"] = asyncio.run(console_lag(server.grpc_url, paths))
+            print(json.dumps(results["console"]), flush=True)
+            results["metrics_pane"] = asyncio.run(metrics_pane_cost(server, paths))
     finally:
         server.stop()
 
@@ -529,6 +632,30 @@ def done_line(out: Path) -> str:
     if out.resolve() != RECORD.resolve():
         line += f" (to make it the run of record: cp {out} {RECORD})"
     return line
+
+
+def throughput_summary(pipes: list[dict], runs: dict, batch, per: list[float]) -> dict:
+    """The median of the thread pipeline's runs, and of each layout's runs at each concurrency against it."""
+    pipe = sorted(pipes, key=lambda p: p["img_s"])[len(pipes) // 2]
+    pipe["runs_img_s"] = [round(p["img_s"], 1) for p in pipes]
+    thr: dict = {
+        "thread_pipeline": pipe,
+        "ort_alone_batch16_img_s": len(batch) / (statistics.median(per) / 1000),
+    }
+    for key in LAYOUTS:
+        thr[key] = {}
+        for c, rs in runs[key].items():
+            r = sorted(rs, key=lambda r: r.throughput)[len(rs) // 2]
+            thr[key][c] = {
+                "img_s": r.throughput,
+                "runs_img_s": [round(x.throughput, 1) for x in rs],
+                "p50": r.latency.p50,
+                "p99": r.latency.p99,
+                "errors": r.errors,
+                "vs_thread_pipeline": r.throughput / pipe["img_s"],
+                "server": r.breakdown.to_dict(),
+            }
+    return thr
 
 
 def infer_vs_bare(client: TritonClient, url: str, n: int) -> dict:
@@ -566,68 +693,83 @@ def infer_vs_bare(client: TritonClient, url: str, n: int) -> dict:
 
 
 def render(r: dict) -> str:
-    out = [
-        f"machine: {r['machine']}   date: {r['date']}",
-        "",
-        "latency p50 (ms)  reference   ensemble: bare console  /ref    fused: bare console  /ref",
-    ]
-    for n, v in r["latency"].items():
-        out.append(
-            f"  {n:<14} {v['reference_p50']:8.2f}  {v['bare_ensemble_p50']:15.2f} {v['console_ensemble_p50']:7.2f} "
-            f"{v['ensemble_vs_reference']:5.2f}×  {v['bare_fused_p50']:11.2f} {v['console_fused_p50']:7.2f} "
-            f"{v['fused_vs_reference']:5.2f}×"
-        )
-    out += [
-        "",
-        "Python-backend floor (an identity model, same bytes): p50 ms, and reference + floor vs reference;",
-        "the same model busy for the reference's time before answering, vs that time; fused vs it",
-    ]
-    for n, v in r["latency"].items():
-        out.append(
-            f"  {n:<14} {v['python_floor_p50']:6.2f}  {v['floor_vs_reference']:5.2f}×   fused vs reference + floor "
-            f"{v['fused_vs_reference_plus_floor']:5.2f}×   busy {v['waited_for_ms']:.2f} ms: "
-            f"{v['waited_floor_p50']:6.2f} {v['waited_floor_vs_reference']:5.2f}×   fused vs it "
-            f"{v['fused_vs_waited_floor']:5.2f}×"
-        )
-    i = r["infer"]
-    out += [
-        "",
-        f"infer {i['model']} FP32 {i['shape']}: console {i['console_p50']:.2f} ms vs bare tritonclient "
-        f"{i['bare_p50']:.2f} ms p50: {i['ratio']:.3f}×",
-        "",
-        "preprocessing (ms)  ours  seed-style  speed-up  same top-1",
-    ]
-    for n, v in r["preprocessing"].items():
-        out.append(
-            f"  {n:<14} {v['ours_ms']:6.2f} {v['seed_ms']:10.2f} {v['speedup']:8.1f}×  {v['same_top1']}"
-        )
-    t = r["throughput"]
-    out += [
-        "",
-        f"throughput (img/s)  in-process thread pipeline {t['thread_pipeline']['img_s']:.1f}; "
-        f"onnxruntime alone, batch 16, no decoding: {t['ort_alone_batch16_img_s']:.1f}",
-    ]
-    for key in LAYOUTS:
-        for c, v in t[key].items():
+    out = [f"machine: {r['machine']}   date: {r['date']}"]
+    if "latency" in r:
+        out += ["", "latency p50 (ms)  reference   ensemble: bare console  /ref    fused: bare console  /ref"]
+        for n, v in r["latency"].items():
             out.append(
-                f"  {key:<8} c={c:>2}: {v['img_s']:6.1f} ({v['vs_thread_pipeline']:.2f}× pipeline)  "
-                f"p50 {v['p50']:.1f} p99 {v['p99']:.1f} ms  errors {v['errors']}"
+                f"  {n:<14} {v['reference_p50']:8.2f}  {v['bare_ensemble_p50']:15.2f} {v['console_ensemble_p50']:7.2f} "
+                f"{v['ensemble_vs_reference']:5.2f}×  {v['bare_fused_p50']:11.2f} {v['console_fused_p50']:7.2f} "
+                f"{v['fused_vs_reference']:5.2f}×"
             )
-    s, c, m = r["startup"], r["console"], r["metrics_pane"]
-    cl, bs = c["classify"], c["bench_sweep"]
-    sweep = ", ".join(f"c={x['concurrency']:g} {x['img_s']:.0f}" for x in bs["steps"])
-    out += [
-        "",
-        f"--help {s['help_ms']:.0f} ms vs python -c pass {s['python_pass_ms']:.0f} ms: {s['ratio']:.2f}×",
-        f"first paint {c['first_paint_ms']:.0f} ms",
-        f"event loop while classifying: max {cl['max_ms']:.1f} ms, p99 {cl['p99_ms']:.1f} ms "
-        f"(first round max {cl['first_round_max_ms']:.1f}) over {cl['classified']} images",
-        f"event loop during a Bench pane sweep 4,8,16: max {bs['max_ms']:.1f} ms, p99 {bs['p99_ms']:.1f} ms "
-        f"({sweep} img/s)",
-        f"Metrics pane at 1 s polling under a c=8 bench: {m['extra_cpu_s_per_s'] * 1000:.0f} ms of CPU per second "
-        f"more than another pane ({m['polls_in_6_s']} polls in 6 s; the server {m['server_cpu_ms_per_poll']:.1f} ms "
-        f"per poll): {100 * m['cost']:.1f}% of the machine's CPU",
-    ]
+        out += [
+            "",
+            "Python-backend floor (an identity model, same bytes): p50 ms, and reference + floor vs reference;",
+            "the same model busy for the reference's time before answering, vs that time; fused vs it",
+        ]
+        for n, v in r["latency"].items():
+            out.append(
+                f"  {n:<14} {v['python_floor_p50']:6.2f}  {v['floor_vs_reference']:5.2f}×   fused vs reference + floor "
+                f"{v['fused_vs_reference_plus_floor']:5.2f}×   busy {v['waited_for_ms']:.2f} ms: "
+                f"{v['waited_floor_p50']:6.2f} {v['waited_floor_vs_reference']:5.2f}×   fused vs it "
+                f"{v['fused_vs_waited_floor']:5.2f}×"
+            )
+    if "infer" in r:
+        i = r["infer"]
+        out += [
+            "",
+            f"infer {i['model']} FP32 {i['shape']}: console {i['console_p50']:.2f} ms vs bare tritonclient "
+            f"{i['bare_p50']:.2f} ms p50: {i['ratio']:.3f}×",
+        ]
+    if "spinning" in r:
+        out += ["", "the ensemble's backbone by ort_spinning (lone requests, p50 ms and vs the reference)"]
+        for n, v in r["spinning"].items():
+            keys = [k.removesuffix("_p50") for k in v if k.endswith("_p50") and k != "reference_p50"]
+            cells = "   ".join(f"{k} {v[k + '_p50']:6.2f} ({v[k + '_vs_reference']:.2f}×)" for k in keys)
+            out.append(f"  {n:<14} reference {v['reference_p50']:6.2f}   {cells}")
+    if "oneshot" in r:
+        o = r["oneshot"]
+        out += [
+            "",
+            f"one-shot classify {o['image']} on {o['model']} (a whole process, median of {o['rounds']}): console "
+            f"{o['console_ms']:.0f} ms vs seed-style client {o['seed_ms']:.0f} ms: {o['ratio']:.2f}× "
+            f"(CPU time {o['console_cpu_ms']:.0f} vs {o['seed_cpu_ms']:.0f} ms: {o['cpu_ratio']:.2f}×)",
+        ]
+    if r.get("preprocessing"):
+        out += ["", "preprocessing (ms)  ours  seed-style  speed-up  same top-1"]
+        for n, v in r["preprocessing"].items():
+            out.append(
+                f"  {n:<14} {v['ours_ms']:6.2f} {v['seed_ms']:10.2f} {v['speedup']:8.1f}×  {v['same_top1']}"
+            )
+    if "throughput" in r:
+        t = r["throughput"]
+        out += [
+            "",
+            f"throughput (img/s)  in-process thread pipeline {t['thread_pipeline']['img_s']:.1f}; "
+            f"onnxruntime alone, batch 16, no decoding: {t['ort_alone_batch16_img_s']:.1f}",
+        ]
+        for key in LAYOUTS:
+            for c, v in t[key].items():
+                out.append(
+                    f"  {key:<8} c={c:>2}: {v['img_s']:6.1f} ({v['vs_thread_pipeline']:.2f}× pipeline)  "
+                    f"p50 {v['p50']:.1f} p99 {v['p99']:.1f} ms  errors {v['errors']}"
+                )
+    if "console" in r:
+        s, c, m = r["startup"], r["console"], r["metrics_pane"]
+        cl, bs = c["classify"], c["bench_sweep"]
+        sweep = ", ".join(f"c={x['concurrency']:g} {x['img_s']:.0f}" for x in bs["steps"])
+        out += [
+            "",
+            f"--help {s['help_ms']:.0f} ms vs python -c pass {s['python_pass_ms']:.0f} ms: {s['ratio']:.2f}×",
+            f"first paint {c['first_paint_ms']:.0f} ms",
+            f"event loop while classifying: max {cl['max_ms']:.1f} ms, p99 {cl['p99_ms']:.1f} ms "
+            f"(first round max {cl['first_round_max_ms']:.1f}) over {cl['classified']} images",
+            f"event loop during a Bench pane sweep 4,8,16: max {bs['max_ms']:.1f} ms, p99 {bs['p99_ms']:.1f} ms "
+            f"({sweep} img/s)",
+            f"Metrics pane at 1 s polling under a c=8 bench: {m['extra_cpu_s_per_s'] * 1000:.0f} ms of CPU per second "
+            f"more than another pane ({m['polls_in_6_s']} polls in 6 s; the server {m['server_cpu_ms_per_poll']:.1f} ms "
+            f"per poll): {100 * m['cost']:.1f}% of the machine's CPU",
+        ]
     return "\n".join(out)
 
 

@@ -37,6 +37,14 @@ class Model:
     def fused(self) -> str:
         return f"fused_python_{self.slug}"
 
+    @property
+    def fused_bytes(self) -> str:
+        return f"fused_bytes_python_{self.slug}"
+
+    def top(self, layout: str) -> str:
+        """The model clients send images to in ``layout``."""
+        return {"fused": self.fused, "fused-bytes": self.fused_bytes}.get(layout, self.ensemble)
+
 
 @dataclass(frozen=True)
 class Backbone:
@@ -64,6 +72,11 @@ class Layout:
     key: str
     label: str
     description: str
+
+    @property
+    def fused(self) -> bool:
+        """One Python model for all three steps (its backbone runs in Python)."""
+        return self.key.startswith("fused")
 
 
 @dataclass(frozen=True)
@@ -119,8 +132,10 @@ BACKBONES: dict[str, Backbone] = {
             backend="python",
             source="backbone_onnxruntime",
             fusable=True,
-            # no busy-waiting between runs: the ensemble's preprocess needs the cores in between
-            parameters=(("onnx_file", "model.onnx"), ("ort_spinning", "false")),
+            # spin during a run only: no busy-waiting between runs (the ensemble's preprocess needs the
+            # cores in between), while a lone request no longer pays every parallel step's thread wake-up
+            # ("false" cost the ensemble 1.5-2.1x the in-process reference on a 2-core VM; make bench)
+            parameters=(("onnx_file", "model.onnx"), ("ort_spinning", "run")),
         ),
         Backbone(
             "python-torch",
@@ -150,6 +165,13 @@ LAYOUTS: dict[str, Layout] = {
             "ensemble", "ensemble (seed)", "preprocess → backbone → postprocess: three Python-backend models"
         ),
         Layout("fused", "fused", "one Python model: decode, resize, backbone and softmax in one process"),
+        # a UINT8 [-1] input cannot hold images of different sizes in one request; one BYTES element per
+        # image can (as DALI-style models take them), so a request may carry several images
+        Layout(
+            "fused-bytes",
+            "fused, BYTES batch",
+            "the fused model taking IMAGES BYTES [1] with a batch dimension: k images per request",
+        ),
     )
 }
 

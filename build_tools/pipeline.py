@@ -33,12 +33,12 @@ def resolve_backbone(choice: str, layout: str = catalog.DEFAULT_LAYOUT) -> str:
     torch on CUDA, else onnxruntime in the Python backend."""
     if choice != catalog.AUTO:
         spec = catalog.backbone(choice)
-        if layout == "fused" and not spec.fusable:
+        if catalog.layout(layout).fused and not spec.fusable:
             raise ConsoleError(
                 f"the fused layout runs its backbone in Python: choose python-onnxruntime or python-torch, not {choice}"
             )
         return spec.key
-    if engine.tensorrt_available() and layout != "fused":
+    if engine.tensorrt_available() and not catalog.layout(layout).fused:
         return "tensorrt"
     if cuda_available():
         return "python-torch"

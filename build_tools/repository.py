@@ -149,13 +149,12 @@ def check_target(repo: Path, force: bool) -> None:
 
 def top_name(model: str, layout: str = "ensemble") -> str:
     """The model clients send images to: the ensemble, or the fused model."""
-    spec = catalog.model(model)
-    return spec.fused if catalog.layout(layout).key == "fused" else spec.ensemble
+    return catalog.model(model).top(catalog.layout(layout).key)
 
 
 def artifact_dir(model: str, flavour: str, layout: str = "ensemble") -> str:
     """The model directory that holds the backbone's file (its own model, or the fused model)."""
-    return top_name(model, layout) if layout == "fused" else backbone_name(model, flavour)
+    return top_name(model, layout) if catalog.layout(layout).fused else backbone_name(model, flavour)
 
 
 def has_model(repo: Path, model: str, layout: str = "ensemble") -> bool:
@@ -204,8 +203,8 @@ def write_repository(
     tuning = tuning or {}
     check_target(repo, force)
     top = top_name(model, layout)
-    if layout == "fused":
-        written = {top: _write_fused(staging, spec, backbone, weights, tuning)}
+    if catalog.layout(layout).fused:
+        written = {top: _write_fused(staging, spec, backbone, weights, tuning, layout)}
     else:
         written = _write_ensemble(staging, spec, flavour, backbone, weights, tuning)
     # Keep what other builds put in a repository this tool made (a ResNet50 build keeps EfficientNet, a fused
@@ -293,11 +292,11 @@ def _write_ensemble(
     return {spec.ensemble: ["preprocess", bname, "postprocess", spec.ensemble]}
 
 
-def _write_fused(staging, spec, backbone: BackboneArtifacts, weights, tuning) -> list[str]:
-    folder = staging / spec.fused
+def _write_fused(staging, spec, backbone: BackboneArtifacts, weights, tuning, layout="fused") -> list[str]:
+    folder = staging / spec.top(layout)
     _copy_files(folder, backbone.files)
-    _write_config(folder, configs.fused_config(spec, backbone.flavour, weights, tuning))
+    _write_config(folder, configs.fused_config(spec, backbone.flavour, weights, tuning, layout))
     _install_source(folder, "fused")
     _install(folder, HELPERS)
     fsutil.write_text(folder / configs.LABELS, labels.labels_text())
-    return [spec.fused]
+    return [spec.top(layout)]

@@ -121,8 +121,13 @@ def _markers(config, spec: catalog.Model, backbone: str, weights: dict, layout: 
     )
 
 
-def fused_config(spec: catalog.Model, flavour: str, weights: dict, tuning: dict | None = None):
-    """The seed's contract (INPUT bytes -> OUTPUT probabilities with labels) in one Python model, plus TIMINGS."""
+def fused_config(
+    spec: catalog.Model, flavour: str, weights: dict, tuning: dict | None = None, layout: str = "fused"
+):
+    """The seed's contract (INPUT bytes -> OUTPUT probabilities with labels) in one Python model, plus TIMINGS.
+
+    ``fused-bytes``: the same model taking IMAGES BYTES [1] (one encoded image per batch row) instead, so one
+    request can carry k images of different sizes."""
     pb = model_config_pb2()
     tuning = tuning or {}
     backbone = catalog.backbone(flavour)
@@ -130,8 +135,11 @@ def fused_config(spec: catalog.Model, flavour: str, weights: dict, tuning: dict 
         raise ConsoleError(
             f"the fused layout runs its backbone in Python: choose python-onnxruntime or python-torch, not {flavour}"
         )
-    c = pb.ModelConfig(name=spec.fused, backend="python", max_batch_size=MAX_BATCH)
-    c.input.append(_tensor(pb.ModelInput, "INPUT", "TYPE_UINT8", [-1], allow_ragged_batch=True))
+    c = pb.ModelConfig(name=spec.top(layout), backend="python", max_batch_size=MAX_BATCH)
+    if layout == "fused-bytes":
+        c.input.append(_tensor(pb.ModelInput, "IMAGES", "TYPE_STRING", [1]))
+    else:
+        c.input.append(_tensor(pb.ModelInput, "INPUT", "TYPE_UINT8", [-1], allow_ragged_batch=True))
     c.output.append(_tensor(pb.ModelOutput, "OUTPUT", "TYPE_FP32", [1000], label_filename=LABELS))
     c.output.append(_tensor(pb.ModelOutput, "TIMINGS", "TYPE_FP32", [4]))
     c.dynamic_batching.max_queue_delay_microseconds = tuning.get("fused_queue_delay_us", 0)
@@ -159,7 +167,7 @@ def fused_config(spec: catalog.Model, flavour: str, weights: dict, tuning: dict 
         **(tuning.get("gpu_options") or {}),
     }
     _params(c, options)
-    _markers(c, spec, flavour, weights, "fused")
+    _markers(c, spec, flavour, weights, layout)
     return c
 
 

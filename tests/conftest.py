@@ -36,13 +36,14 @@ def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProce
 
 @pytest.fixture(scope="session")
 def repo(tmp_path_factory) -> Path:
-    """EfficientNet-Lite0 (ImageNet weights) as the ensemble and fused, and ResNet50 (random weights), in one
-    generated repository."""
+    """EfficientNet-Lite0 (ImageNet weights) as the ensemble, fused and fused-bytes, and ResNet50 (random
+    weights), in one generated repository."""
     from triton_console.build_tools import pipeline
 
     path = tmp_path_factory.mktemp("repo") / "models"
     pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path)
     pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path, layout="fused")
+    pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path, layout="fused-bytes")
     pipeline.build("resnet50", "random", "python-onnxruntime", path)
     return path
 

@@ -9,6 +9,14 @@ imported first), for the "any model" tests. Each computes something the tests ca
 - ``mixed``: INT64 [-1], BOOL [1] and BYTES [1] inputs; FP16, INT8 and BYTES outputs.
 - ``nobatch``: FP32 [2, 3] → column sums FP32 [3], max_batch_size 0.
 - ``boom``: initialize raises RuntimeError with markup in its message (UNAVAILABLE with that reason).
+- ``tokens``: decoupled; COUNT INT32 [1] → COUNT responses TOKEN BYTES [1] ``tok0``… and INDEX INT32 [1],
+  ``TOKEN_GAP_MS`` apart, then a flags-only final response; stops early when the request is cancelled.
+- ``midfail``: decoupled; two responses (OUT 1, 2), then an error response with the final flag.
+- ``running_sum``: sequence batching (direct, 2 instances, START/READY control inputs, max_batch_size 0);
+  X INT32 [1] → SUM INT32 [1], the sum of the sequence so far.
+- ``textgen``: LLM-shaped decoupled model: text_input BYTES [1], optional max_tokens INT32 [1] and stream
+  BOOL [1] → text_output BYTES [1], one word of the input per response (reversed order, each followed by a
+  space), ``TOKEN_GAP_MS`` apart, the final flag on the last response.
 """
 
 from __future__ import annotations
@@ -121,6 +129,107 @@ class TritonPythonModel:
 """
 
 
+TOKEN_GAP_MS = 40
+
+TOKENS = """import threading
+import time
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        self.threads = []
+
+    def execute(self, requests):
+        for request in requests:
+            count = int(pb_utils.get_input_tensor_by_name(request, "COUNT").as_numpy().reshape(-1)[0])
+            t = threading.Thread(target=self.stream, args=(request.get_response_sender(), count), daemon=True)
+            t.start()
+            self.threads.append(t)
+        return None
+
+    def stream(self, sender, count):
+        for i in range(count):
+            time.sleep(GAP / 1000.0)
+            if sender.is_cancelled():
+                break
+            sender.send(pb_utils.InferenceResponse([
+                pb_utils.Tensor("TOKEN", np.array([b"tok%d" % i], dtype=np.object_)),
+                pb_utils.Tensor("INDEX", np.array([i], dtype=np.int32)),
+            ]))
+        sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+
+    def finalize(self):
+        for t in self.threads:
+            t.join(timeout=5)
+"""
+
+MIDFAIL = """import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        for request in requests:
+            sender = request.get_response_sender()
+            for i in (1, 2):
+                sender.send(pb_utils.InferenceResponse([pb_utils.Tensor("OUT", np.array([i], dtype=np.int32))]))
+            sender.send(
+                pb_utils.InferenceResponse(error=pb_utils.TritonError("ran out of [bold]tokens[/]")),
+                flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL,
+            )
+        return None
+"""
+
+RUNNING_SUM = """import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        self.total = 0
+
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            start = int(pb_utils.get_input_tensor_by_name(request, "START").as_numpy().reshape(-1)[0])
+            x = int(pb_utils.get_input_tensor_by_name(request, "X").as_numpy().reshape(-1)[0])
+            self.total = (0 if start else self.total) + x
+            responses.append(pb_utils.InferenceResponse([pb_utils.Tensor("SUM", np.array([self.total], dtype=np.int32))]))
+        return responses
+"""
+
+TEXTGEN = """import time
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        for request in requests:
+            sender = request.get_response_sender()
+            text = pb_utils.get_input_tensor_by_name(request, "text_input").as_numpy().reshape(-1)[0]
+            words = text.decode("utf-8").split()[::-1] or ["(nothing)"]
+            limit = pb_utils.get_input_tensor_by_name(request, "max_tokens")
+            if limit is not None:
+                words = words[: max(1, int(limit.as_numpy().reshape(-1)[0]))]
+            for i, word in enumerate(words):
+                time.sleep(GAP / 1000.0)
+                last = i == len(words) - 1
+                out = pb_utils.Tensor("text_output", np.array([(word + " ").encode("utf-8")], dtype=np.object_))
+                sender.send(
+                    pb_utils.InferenceResponse([out]),
+                    flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL if last else 0,
+                )
+        return None
+"""
+
+DECOUPLED = "model_transaction_policy { decoupled: true }\n"
+
+
 def _model(root: Path, name: str, config: str, source: str) -> None:
     (root / name / "1").mkdir(parents=True)
     (root / name / "config.pbtxt").write_text(config)
@@ -187,6 +296,47 @@ def write(root: Path) -> Path:
         'name: "boom"\nbackend: "python"\nmax_batch_size: 0\n'
         'input [ { name: "X" data_type: TYPE_FP32 dims: [ 1 ] } ]\noutput [ { name: "Y" data_type: TYPE_FP32 dims: [ 1 ] } ]\n',
         BOOM,
+    )
+    _model(
+        root,
+        "tokens",
+        'name: "tokens"\nbackend: "python"\nmax_batch_size: 0\n'
+        + DECOUPLED
+        + 'input [ { name: "COUNT" data_type: TYPE_INT32 dims: [ 1 ] } ]\n'
+        'output [ { name: "TOKEN" data_type: TYPE_STRING dims: [ 1 ] }, { name: "INDEX" data_type: TYPE_INT32 dims: [ 1 ] } ]\n',
+        TOKENS.replace("GAP", str(TOKEN_GAP_MS)),
+    )
+    _model(
+        root,
+        "midfail",
+        'name: "midfail"\nbackend: "python"\nmax_batch_size: 0\n'
+        + DECOUPLED
+        + 'input [ { name: "X" data_type: TYPE_INT32 dims: [ 1 ] } ]\n'
+        'output [ { name: "OUT" data_type: TYPE_INT32 dims: [ 1 ] } ]\n',
+        MIDFAIL,
+    )
+    _model(
+        root,
+        "running_sum",
+        'name: "running_sum"\nbackend: "python"\nmax_batch_size: 0\n'
+        "instance_group [ { count: 2 kind: KIND_CPU } ]\n"
+        "sequence_batching { max_sequence_idle_microseconds: 5000000 direct { } control_input [\n"
+        '  { name: "START" control [ { kind: CONTROL_SEQUENCE_START int32_false_true: [ 0, 1 ] } ] },\n'
+        '  { name: "READY" control [ { kind: CONTROL_SEQUENCE_READY int32_false_true: [ 0, 1 ] } ] } ] }\n'
+        'input [ { name: "X" data_type: TYPE_INT32 dims: [ 1 ] } ]\n'
+        'output [ { name: "SUM" data_type: TYPE_INT32 dims: [ 1 ] } ]\n',
+        RUNNING_SUM,
+    )
+    _model(
+        root,
+        "textgen",
+        'name: "textgen"\nbackend: "python"\nmax_batch_size: 0\n'
+        + DECOUPLED
+        + 'input [ { name: "text_input" data_type: TYPE_STRING dims: [ 1 ] },'
+        ' { name: "max_tokens" data_type: TYPE_INT32 dims: [ 1 ] optional: true },'
+        ' { name: "stream" data_type: TYPE_BOOL dims: [ 1 ] optional: true } ]\n'
+        'output [ { name: "text_output" data_type: TYPE_STRING dims: [ 1 ] } ]\n',
+        TEXTGEN.replace("GAP", str(TOKEN_GAP_MS)),
     )
     return root
 

@@ -204,3 +204,11 @@ def test_server_and_models_panes_on_kserve(kserve, protocol):
     from tests.helpers import lines_of
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_generate_on_a_server_without_the_extension_is_one_line(kserve, protocol):
+    r = run_cli("generate", "doubler", *kserve.args(protocol), "--param", "INPUT=[1,2,3,4]", "--stream")
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "does not offer" in lines[0], r.stderr

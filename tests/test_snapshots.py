@@ -214,3 +214,73 @@ def test_bench_snapshot(snap_compare, no_servers_file):
 
 def test_servers_snapshot(snap_compare, no_servers_file):
     assert snap_compare(make_app(), press=["7"], terminal_size=SIZE)
+
+
+def _textgen() -> ModelInfo:
+    from tritonclient.grpc import model_config_pb2 as mc
+
+    config = mc.ModelConfig(
+        name="textgen", backend="python", model_transaction_policy=mc.ModelTransactionPolicy(decoupled=True)
+    )
+    meta = ModelMetadata(
+        "textgen",
+        ("1",),
+        "python",
+        (TensorSpec("text_input", "BYTES", (1,)), TensorSpec("max_tokens", "INT32", (1,))),
+        (TensorSpec("text_output", "BYTES", (1,)),),
+    )
+    return ModelInfo("textgen", meta, config)
+
+
+def test_try_form_streaming_snapshot(snap_compare, no_servers_file):
+    """The Try form of a decoupled model mid-stream: the latest response, the line with the time to the
+    first response and the rate so far, and the running text (responses injected as messages)."""
+    from tests.helpers import rendered, wait_for
+    from triton_console.tui.core.request import stream
+    from triton_console.tui.core.request.infer import summarize
+    from triton_console.tui.panes.trymodel import ModelLoaded, StreamArrived, TryScreen
+
+    async def setup(pilot):
+        app = pilot.app
+        screen = TryScreen(app.controller, "textgen", str(DATA))
+        await app.push_screen(screen)
+        title = screen.query_one("#title")
+        await wait_for(pilot, lambda: "cannot reach" in rendered(title), 30, "the unreachable server's line")
+        screen.post_message(ModelLoaded(_textgen(), None))
+        await wait_for(pilot, lambda: bool(screen.query("#spec-0")), 10, "the form")
+        screen.query_one("#spec-0").value = "text:the console streams what the model says"
+        times = []
+        for i, word in enumerate(["says ", "model ", "the ", "what "]):
+            times.append(41.8 + 40.6 * i)
+            out = summarize("text_output", "BYTES", np.array([word.encode()], dtype=np.object_))
+            summary = stream.summarize_times(times, times[-1] + 3.0)
+            screen.post_message(StreamArrived(stream.StreamResponse(i, times[-1], [out]), summary))
+            await pilot.pause()
+        await pilot.pause(0.2)  # the outputs table sizes its columns on a later refresh
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
+def test_bench_streaming_snapshot(snap_compare, no_servers_file):
+    from triton_console.tui.panes.bench import BenchEvent
+
+    async def setup(pilot):
+        _snapshot(pilot.app)
+        await pilot.press("6")
+        pane = pilot.app.query_one("BenchPane")
+        for c, rps, ttft in ((1, 23.4, 42.2), (2, 46.5, 42.2), (4, 91.3, 44.1)):
+            step = {
+                "concurrency": c,
+                "count": 20,
+                "errors": 0,
+                "requests_per_s": rps / 5,
+                "responses": 100,
+                "responses_per_s": rps,
+                "ttft_ms": {"p50": ttft, "p95": ttft * 1.08, "p99": ttft * 1.15},
+                "itl_ms": {"p50": 40.9, "p99": 45.9},
+            }
+            pane.post_message(BenchEvent({"event": "step", "step": step}))
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)

@@ -36,3 +36,33 @@ def test_subcommand_help_imports_nothing_heavy():
     for cmd in ("classify", "build", "serve", "bench"):
         names = _imported([cmd, "--help"])
         assert not names & set(HEAVY), (cmd, sorted(names & set(HEAVY)))
+
+
+def test_one_shot_classify_pays_only_for_what_it_uses(tmp_path):
+    """``classify IMAGE -m MODEL`` as a whole process competes with a bare tritonclient script (make bench's
+    one-shot ratio): no importlib.metadata (the version, ~30 ms, only for --version), no platformdirs (a
+    help default nobody reads), no server controller (only to choose a model when -m is not given), no build
+    catalog (the build and export commands' choices)."""
+    image = tmp_path / "x.jpg"
+    image.write_bytes(b"\xff\xd8not really")
+    res = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "triton_console", "classify", str(image)]
+        + ["-u", "127.0.0.1:9", "-m", "m", "--timeout", "2"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    names = {
+        line.rsplit("|", 1)[1].strip()
+        for line in res.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "tritonclient.grpc" in names  # it did get as far as the request
+    unwanted = {
+        "importlib.metadata",
+        "platformdirs",
+        "triton_console.tui.core.server.controller",
+        "triton_console.build_tools.catalog",
+    }
+    assert not names & unwanted, sorted(names & unwanted)

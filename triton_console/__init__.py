@@ -18,6 +18,11 @@ if _os.path.isfile(_os.path.join(_checkout, "pyproject.toml")) and _os.path.isdi
 ):
     __path__.append(_checkout)  # noqa: F821 (a package's __path__)
 
-from triton_console.common.version import version as _version  # noqa: E402 (after __path__ is set)
 
-__version__ = _version()
+def __getattr__(name: str) -> str:
+    """``__version__`` on demand: importlib.metadata costs ~30 ms, which every one-shot command would pay."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from triton_console.common.version import version
+
+    return version()

@@ -32,12 +32,13 @@ USAGE = (
 )
 
 
-def parser(*, console: bool = False) -> argparse.ArgumentParser:
+def parser(*, console: bool = False, only: str | None = None) -> argparse.ArgumentParser:
     """The headless commands' parser; the connection flags are accepted before or after the command.
 
     ``console=True`` adds the console's own options for ``--help`` and shell completion only (IMAGE only
     in words: a positional there would be completed instead of the commands); :func:`console_parser` parses
-    the console's arguments.
+    the console's arguments. ``only``: that command's parser alone (what running it needs: building all of
+    them cost a one-shot command ~17 ms).
     """
     top = argparse.ArgumentParser(
         prog=PROG,
@@ -54,12 +55,25 @@ def parser(*, console: bool = False) -> argparse.ArgumentParser:
         _add_console(group, images=False)
     sub = top.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for module in MODULES:
-        module.add_parser(sub)
+        if only is None or only == module.NAME:
+            module.add_parser(sub)
     return top
 
 
+class _Version(argparse.Action):
+    """``--version``, looked up when asked for: importlib.metadata costs ~30 ms that every command paid when
+    the version string was made with the parser."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help="show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{PROG} {version()}")
+        parser.exit()
+
+
 def _add_top(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--version", action="version", version=f"{PROG} {version()}")
+    p.add_argument("--version", action=_Version)
     p.add_argument(
         "--print-completion",
         choices=SHELLS,
@@ -68,7 +82,7 @@ def _add_top(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_console(p, *, images: bool) -> None:
+def _add_console(p, *, images: bool, described: bool = True) -> None:
     p.add_argument(
         "-m", "--model", action="append", default=[], help="models to ask about (servers that list none)"
     )
@@ -77,7 +91,8 @@ def _add_console(p, *, images: bool) -> None:
             "--repository",
             type=Path,
             default=None,
-            help=f"the model repository (default {default_repository()})",
+            # the first pass never shows its help: no platformdirs there (~10 ms for every command)
+            help=f"the model repository (default {default_repository() if described else 'in the data directory'})",
         )
     )
     add_server(p)
@@ -100,7 +115,7 @@ def console_parser(*, images: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, add_help=False, allow_abbrev=images)
     _add_top(p)
     add_connection(p)
-    _add_console(p, images=images)
+    _add_console(p, images=images, described=False)  # add_help=False: its help is never shown
     return p
 
 
@@ -115,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         command = next((a for a in rest if not a.startswith("-")), None)
         if command in NAMES:
-            args = parser().parse_args(argv)
+            args = parser(only=command).parse_args(argv)
             return args.func(args)
         if any(a in ("-h", "--help") for a in rest):
             parser(console=True).print_help()

@@ -137,6 +137,7 @@ REQUIRED = {
     "engine": ["--onnx", "x.onnx", "--output", "x.plan"],
     "servers": ["list"],
     "infer": ["m"],
+    "generate": ["m"],
     "classify": ["x.jpg"],
     "compare": ["a", "b"],
     "load": ["m"],

@@ -31,7 +31,12 @@ def add_parser(sub) -> None:
         "--input", action="append", default=[], metavar="NAME=SPEC", help="as infer takes (no images)"
     )
     bn.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2")
-    bn.add_argument("--batch", type=positive, default=1)
+    bn.add_argument(
+        "--batch",
+        type=positive,
+        default=1,
+        help="rows per request: random tensors' batch, or images per request (as perf_analyzer's -b)",
+    )
     bn.add_argument("--seed", type=int, default=0)
     level = bn.add_mutually_exclusive_group()
     level.add_argument("--concurrency", type=positive, default=None, help="requests in flight (default 1)")
@@ -73,12 +78,16 @@ def run(args: argparse.Namespace) -> int:
     c = client(args)
     if args.images:
         model = pick_model(c, args.model)
-        workload = loadgen.image_workload(c, model, args.images)
+        workload = loadgen.image_workload(c, model, args.images, per_request=args.batch)
     elif args.model:
         from triton_console.tui.core.client.client import check_model_name
 
         model = check_model_name(args.model)
         specs = parse_assignments(args.input, "--input")
+        from triton_console.tui.core.request import stream
+
+        if stream.is_decoupled(c.model_info(model)):
+            return _run_stream(args, c, model, specs)
         workload = loadgen.tensor_workload(
             c, model, specs, parse_assignments(args.shape, "--shape"), args.batch, args.seed
         )
@@ -142,3 +151,71 @@ def run(args: argparse.Namespace) -> int:
     if any(s.server_gone for s in outcome.steps):
         return EXIT_USAGE  # the server went away under the run (its connection errors are counted above)
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def _run_stream(args: argparse.Namespace, c, model: str, specs: dict) -> int:
+    """A decoupled model: streams in flight per step, with time to first response, the gaps between
+    responses and responses per second (core.load.streambench)."""
+    import signal
+    import threading
+
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.load import streambench
+    from triton_console.tui.core.request import infer
+    from triton_console.tui.core.request.infer import parse_assignments
+
+    if args.rate:
+        raise ConsoleError(f"{model} is decoupled: bench streams it at a concurrency (--concurrency/--sweep)")
+    if args.engine == "perf_analyzer":
+        raise ConsoleError(
+            f"{model} is decoupled: bench measures it with its own engine; "
+            f"`infer {model} --show-call perf_analyzer` prints the perf_analyzer --streaming command"
+        )
+    if args.shm != "none":
+        raise ConsoleError(f"{model} is decoupled: --shm does not apply to streamed requests")
+    plans = infer.plan_inputs(
+        c.model_info(model),
+        specs,
+        parse_assignments(args.shape, "--shape"),
+        batch=args.batch,
+        seed=args.seed,
+        limit=c.connection.max_response_bytes,
+    )
+    levels = [int(v) for v in _levels(args.sweep, "--sweep")] if args.sweep else [args.concurrency or 1]
+    cancel = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: cancel.set())
+
+    def emit(event: dict) -> None:
+        if args.progress:
+            print(json.dumps(event), flush=True)
+
+    def progress(done: int, total: int, level: float) -> None:
+        emit({"event": "progress", "done": done, "total": total, "level": level})
+
+    steps = streambench.sweep(
+        c,
+        model,
+        plans,
+        levels,
+        args.requests,
+        max(0, args.warmup),
+        progress,
+        cancel,
+        lambda step: emit({"event": "step", "step": step.to_dict()}),
+    )
+    if args.save and not args.progress:
+        err(f"{model} is decoupled: its streaming run is not saved (saved runs hold one-response steps)")
+    if args.json:
+        single = not args.sweep and len(steps) == 1
+        print(
+            json.dumps(
+                steps[0].to_dict() if single else {"model": model, "steps": [s.to_dict() for s in steps]}
+            )
+        )
+    elif not args.progress:
+        for step in steps:
+            print(visible(step.render(), 4000, multiline=True))
+    if cancel.is_set():
+        return 130
+    return EXIT_FAILED if any(s.errors for s in steps) else EXIT_OK

@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from triton_console.build_tools import catalog
 from triton_console.common.errors import EXIT_OK
 from triton_console.common.paths import default_repository
 from triton_console.tui.commands.common import err
@@ -16,6 +15,8 @@ NAME = "build"
 
 
 def add_parser(sub) -> None:
+    from triton_console.build_tools import catalog  # here: other commands import this module too
+
     b = sub.add_parser(NAME, help="export, check, (TensorRT) and write a model repository")
     b.add_argument("--model", choices=list(catalog.MODELS), default=catalog.DEFAULT_MODEL)
     b.add_argument(
@@ -26,7 +27,8 @@ def add_parser(sub) -> None:
         "--layout",
         choices=list(catalog.LAYOUTS),
         default=catalog.DEFAULT_LAYOUT,
-        help="ensemble: the seed's preprocess → backbone → postprocess (default); fused: one Python model for all three",
+        help="ensemble: the seed's preprocess → backbone → postprocess (default); fused: one Python model for all "
+        "three; fused-bytes: the fused model taking IMAGES BYTES, k images of any size per request",
     )
     paths(
         b.add_argument(

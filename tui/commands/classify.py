@@ -34,6 +34,13 @@ def add_parser(sub) -> None:
             "--labels", metavar="FILE", help="class names, one per line (else the server's, else ImageNet's)"
         )
     )
+    c.add_argument(
+        "--batch",
+        type=positive,
+        default=1,
+        metavar="K",
+        help="images per request (models with a BYTES or tensor image input and a batch dimension)",
+    )
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=run)
 
@@ -63,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
         if info.untrained:
             err(f"WARNING: {model} has random (untrained) weights: these predictions are meaningless")
     failed = False
-    for item in classify_files(c, model, args.images, args.k, scaling=args.scaling, labels=labels):
+    items = classify_files(
+        c, model, args.images, args.k, scaling=args.scaling, labels=labels, per_request=args.batch
+    )
+    for item in items:
         record = item.to_dict()
         failed |= item.error is not None
         if args.json:

@@ -29,12 +29,13 @@ def client(args: argparse.Namespace):
 
 def pick_model(client, model: str | None) -> str:
     """``-m`` as given, else a ready image classifier (the generated ensembles first)."""
-    from triton_console.tui.core.classify.classifier import image_models
     from triton_console.tui.core.client.client import check_model_name, preferred_model
-    from triton_console.tui.core.server.controller import list_models
 
     if model:
         return check_model_name(model)
+    from triton_console.tui.core.classify.classifier import image_models
+    from triton_console.tui.core.server.controller import list_models  # only to choose (its imports cost)
+
     ready = [m.name for m in list_models(client)[0] if m.state == "READY"]
     candidates = list(image_models(client, ready[:200]))
     if not candidates:

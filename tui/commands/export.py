@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from triton_console.build_tools import catalog
 from triton_console.common.errors import EXIT_FAILED, EXIT_OK
 from triton_console.tui.commands.common import err
 from triton_console.tui.core.client.flags import paths
@@ -15,6 +14,8 @@ NAME = "export"
 
 
 def add_parser(sub) -> None:
+    from triton_console.build_tools import catalog  # here: other commands import this module too
+
     e = sub.add_parser(NAME, help="export a backbone to ONNX and check it numerically")
     e.add_argument("--model", choices=list(catalog.MODELS), required=True)
     e.add_argument("--weights", required=True)

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from triton_console.common.errors import EXIT_OK
+from triton_console.common.errors import EXIT_OK, ConsoleError
 from triton_console.tui.commands.common import client, err, positive
 from triton_console.tui.core.client.flags import add_connection, paths
 
@@ -50,16 +50,24 @@ def add_parser(sub) -> None:
         choices=("curl", "python", "perf_analyzer"),
         help="print the same request as a runnable call",
     )
+    inf.add_argument(
+        "--sequence-id",
+        metavar="ID",
+        help="the request's sequence (a number or a string), for sequence models",
+    )
+    inf.add_argument("--sequence-start", action="store_true", help="this request starts the sequence")
+    inf.add_argument("--sequence-end", action="store_true", help="this request ends the sequence")
     inf.add_argument("--json", action="store_true")
     inf.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from triton_console.tui.core.client.client import check_model_name
-    from triton_console.tui.core.request import infer, showcall
+    from triton_console.tui.core.request import infer, showcall, stream
 
     c = client(args)
     model = check_model_name(args.model)
+    seq = stream.sequence(args.sequence_id, args.sequence_start, args.sequence_end)
     infer.ensure_ready(c, model)
     info = c.model_info(model)
     plans = infer.plan_inputs(
@@ -71,7 +79,13 @@ def run(args: argparse.Namespace) -> int:
         scaling=args.scaling,
         limit=c.connection.max_response_bytes,
     )
-    result = infer.run(c, model, plans, shm=args.shm)
+    if seq is None and stream.sequence_config(info.config) is not None:
+        raise ConsoleError(
+            f"{model} is a sequence model: pass --sequence-id ID (with --sequence-start on its first request)"
+        )
+    if stream.is_decoupled(info):
+        return _run_stream(args, c, info, plans, seq)
+    result = infer.run(c, model, plans, shm=args.shm, sequence=seq)
     if args.save:
         for path in infer.save(result, args.save):
             err(f"wrote {path}")
@@ -90,15 +104,80 @@ def run(args: argparse.Namespace) -> int:
             args.save,
             batched=info.batched,
             datatypes={o.name: o.datatype for o in result.outputs},
+            sequence=seq,
             spill=True,  # the request succeeded: its call is shown whatever its size
         )
-        out = sys.stderr if args.json else sys.stdout
-        print(call.text, file=out)
-        for note in call.notes:
-            print(f"# {note}", file=out)
-        for path in call.files:
-            err(f"wrote {path}")
+        _print_call(call, args.json)
     return EXIT_OK
+
+
+def _print_call(call, to_stderr: bool) -> None:
+    out = sys.stderr if to_stderr else sys.stdout
+    print(call.text, file=out)
+    for note in call.notes:
+        print(f"# {note}", file=out)
+    for path in call.files:
+        err(f"wrote {path}")
+
+
+def _run_stream(args, c, info, plans, seq) -> int:
+    """A decoupled model: each response as it arrives (a line, or a JSON object), then the summary. A model
+    error mid-stream leaves what arrived printed and ends in one line (exit 1); Ctrl-C cancels (130)."""
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.request import infer, showcall, stream
+
+    if args.shm != "none":
+        raise ConsoleError(f"{info.name} is decoupled: --shm does not apply to a streamed request")
+    call = None
+    if args.show_call:
+        call = showcall.make(
+            args.show_call,
+            c.connection,
+            c.endpoint,
+            info.name,
+            plans,
+            [t.name for t in info.metadata.outputs],
+            args.save,
+            batched=info.batched,
+            streaming=True,
+            sequence=seq,
+            spill=True,
+        )
+    run = stream.start(c, info.name, plans, seq=seq)
+    if not args.json:
+        version = info.metadata.versions[-1] if info.metadata.versions else "?"
+        route = "the gRPC stream" if c.protocol == "grpc" else "HTTP generate_stream"
+        print(visible(f"{info.name} v{version}  decoupled: streaming over {route}", 400), flush=True)
+    last = None
+    for r in run:
+        last = r
+        if args.json:
+            print(json.dumps(r.to_dict()), flush=True)
+        else:
+            values = "  ".join(f"{o.name}={', '.join(map(str, o.values))}" for o in r.outputs)
+            print(visible(f"  #{r.index:<3} {r.t_ms:9.1f} ms  {values}", 600), flush=True)
+    summary = run.summary
+    print(json.dumps(summary.to_dict()) if args.json else visible(summary_line(summary), 400))
+    if args.save and last is not None:
+        result = infer.InferResult(info.name, "", last.t_ms, plans, last.outputs)
+        for path in infer.save(result, args.save):
+            err(f"wrote {path} (the last response)")
+    if call is not None:
+        _print_call(call, args.json)
+    return EXIT_OK
+
+
+def summary_line(s) -> str:
+    """A stream's summary in one line (infer and generate)."""
+
+    def ms(x):
+        return "-" if x is None else f"{x:.1f} ms"
+
+    return (
+        f"{s.responses} response{'s' if s.responses != 1 else ''}  first after {ms(s.ttft_ms)}  "
+        f"between p50 {ms(s.itl_p50_ms)} p99 {ms(s.itl_p99_ms)}  total {ms(s.total_ms)}  "
+        f"{s.per_second:.1f} responses/s"
+    )
 
 
 def _print_result(result, info) -> None:

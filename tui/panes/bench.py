@@ -405,7 +405,38 @@ class BenchPane(Vertical):
         elif kind == "done" and e.get("cancelled"):
             self._status(self._stop_note or "cancelled", "yellow")
 
+    def _add_stream_step(self, s: dict) -> None:
+        """A decoupled model's step (bench streams it): responses/s and time to first response."""
+        table = self.query_one("#bench-table", PlainTable)
+        if len(self.steps) == 1:
+            table.clear(columns=True)
+            table.add_columns("streams", "resp/s", "TTFT p50", "p95", "p99", "err")
+        ttft, itl = s.get("ttft_ms") or {}, s.get("itl_ms") or {}
+
+        def ms(d, k):
+            return "-" if d.get(k) is None else f"{d[k]:.1f}"
+
+        level = s.get("concurrency", 0)
+        table.add_row(
+            f"{level:g}",
+            f"{s.get('responses_per_s') or 0:.1f}",
+            ms(ttft, "p50"),
+            ms(ttft, "p95"),
+            ms(ttft, "p99"),
+            str(s.get("errors", 0)),
+        )
+        self.query_one("#bench-detail", Static).update(
+            plain(
+                f"level {level:g}: {s.get('requests_per_s') or 0:.1f} req/s, {s.get('responses', 0)} responses; "
+                f"between responses p50 {ms(itl, 'p50')} ms, p99 {ms(itl, 'p99')} ms"
+            )
+        )
+        self._status(f"{len(self.steps)} step(s) of a streaming model done")
+
     def _add_step(self, s: dict) -> None:
+        if "ttft_ms" in s:
+            self._add_stream_step(s)
+            return
         lat = s.get("latency_ms") or {}
         level = s.get("concurrency", s.get("rate"))
 
@@ -436,6 +467,16 @@ class BenchPane(Vertical):
         plt = widget.plt
         plt.clear_data()
         plt.clear_figure()
+        if self.steps and "ttft_ms" in self.steps[0]:  # a decoupled model: TTFT against responses/s
+            plt.title("responses/s vs time to first response (ms)")
+            xs = [s.get("responses_per_s") or 0 for s in self.steps]
+            for key in ("p50", "p95", "p99"):
+                plt.plot(
+                    xs, [(s.get("ttft_ms") or {}).get(key) or 0 for s in self.steps], label=key, marker="dot"
+                )
+            plt.xlabel("responses/s")
+            widget.refresh()
+            return
         plt.title("throughput (req/s) vs latency (ms)")
         xs = [s.get("throughput") or 0 for s in self.steps]
         for key in ("p50", "p95", "p99"):

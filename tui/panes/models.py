@@ -79,6 +79,8 @@ def config_summary(config) -> str:
     """The few fields people look for first: where it runs, batching, tensors, ensemble steps."""
     from tritonclient.grpc import model_config_pb2 as mc
 
+    from triton_console.tui.core.request import stream
+
     def tensors(items) -> str:
         return ", ".join(
             f"{t.name} {mc.DataType.Name(t.data_type).removeprefix('TYPE_')} {list(t.dims)}" for t in items
@@ -98,6 +100,11 @@ def config_summary(config) -> str:
         )
     if config.HasField("dynamic_batching"):
         lines.append("dynamic batching on")
+    if stream.decoupled(config):
+        lines.append("decoupled: responses stream (gRPC stream or generate_stream)")
+    seq = stream.sequence_config(config)
+    if seq is not None:
+        lines.append(f"sequence batching: {seq.describe()}")
     steps = [s.model_name for s in config.ensemble_scheduling.step]
     if steps:
         lines.append("steps: " + " → ".join(steps))

@@ -1,6 +1,11 @@
 """Try any model: a form built from its inputs (a SPEC per input, as ``infer`` takes), Run, an output
 inspector, and the same request as a call (curl / python / perf_analyzer) copied to the clipboard.
 
+A decoupled model streams: its responses appear as they arrive, with the time to the first and the rate so
+far, text outputs appended as running text; ``x`` cancels (Run moves the focus off the SPEC boxes, so the
+letter reaches the form). A sequence model gets a sequence id that stays across runs, with start/end
+toggles (start clears itself after the run that started the sequence).
+
 The form's keys are ctrl-combinations, so they work wherever the focus is (a letter would be typed into
 the SPEC box that has it); its own footer shows them.
 """
@@ -17,12 +22,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, DirectoryTree, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, DirectoryTree, Footer, Input, Label, Select, Static
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.classify.classifier import looks_like_scores, top_k
 from triton_console.tui.core.client.client import ModelInfo
-from triton_console.tui.core.request import infer, showcall
+from triton_console.tui.core.request import infer, showcall, stream
 from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.hints import worded
 from triton_console.tui.text import cell, join, plain
@@ -40,6 +45,22 @@ class TryDone(Message):
     result: infer.InferResult | None
     call: showcall.Call | None
     error: str | None
+
+
+@dataclass
+class StreamArrived(Message):
+    """One response of a streaming run, with the summary so far."""
+
+    response: stream.StreamResponse
+    summary: stream.StreamSummary
+
+
+@dataclass
+class StreamEnded(Message):
+    summary: stream.StreamSummary | None
+    call: showcall.Call | None
+    error: str | None
+    cancelled: bool = False
 
 
 class FilePicker(ModalScreen[str | None]):
@@ -74,6 +95,7 @@ class TryScreen(ModalScreen):
         Binding("ctrl+r", "run", "Run", id="try.run"),
         Binding("ctrl+o", "pick", "Pick file", id="try.pick"),
         Binding("ctrl+y", "copy", "Copy call", id="try.copy"),
+        Binding("x", "cancel", "Cancel stream", id="try.cancel"),
     ]
     DEFAULT_CSS = """
     TryScreen { align: center middle; }
@@ -86,6 +108,11 @@ class TryScreen(ModalScreen):
     TryScreen #controls Input { width: 8; }
     TryScreen #controls Select { width: 18; margin-left: 1; }
     TryScreen #controls Button { margin-left: 1; min-width: 10; }
+    TryScreen #sequence { height: 1; margin-top: 1; display: none; }
+    TryScreen #sequence Input { width: 24; }
+    TryScreen #sequence Checkbox { margin-left: 1; }
+    TryScreen #form { height: auto; }
+    TryScreen #running { height: auto; max-height: 8; }
     TryScreen #outputs { height: auto; max-height: 12; margin-top: 1; }
     TryScreen #summary { height: auto; }
     TryScreen #call { height: auto; color: $text-muted; }
@@ -98,6 +125,11 @@ class TryScreen(ModalScreen):
         self.start_dir = start_dir
         self.info: ModelInfo | None = None
         self.call_text = ""
+        self.decoupled = False
+        self.sequence: stream.SequenceConfig | None = None
+        self._stream: stream.StreamRun | None = None
+        self._streaming = False  # from Run to the stream's end (the worker sets _stream once it starts)
+        self._text: list[str] = []
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -118,10 +150,16 @@ class TryScreen(ModalScreen):
                 yield Button("Run ^r", id="run", variant="primary", compact=True)
                 yield Button("File ^o", id="pick", compact=True)
                 yield Button("Copy call ^y", id="copy", compact=True)
+            with Horizontal(id="sequence"):
+                yield Label("sequence id ")
+                yield Input(placeholder="number or text", id="sequence-id", compact=True)
+                yield Checkbox("start", True, id="sequence-start", compact=True)
+                yield Checkbox("end", False, id="sequence-end", compact=True)
             outputs = PlainTable(id="outputs", cursor_type="row", zebra_stripes=True)
             outputs.add_columns("output", "datatype", "shape", "min", "max", "mean", "NaN", "first values")
             yield outputs
             yield Static("", id="summary")
+            yield Static("", id="running")
             yield Static("", id="call")
         yield Footer()
 
@@ -143,6 +181,8 @@ class TryScreen(ModalScreen):
             )
             return
         self.info = info = msg.info
+        self.decoupled = stream.is_decoupled(info)
+        self.sequence = stream.sequence_config(info.config)
         batched = info.batched
         title.update(
             join(
@@ -150,6 +190,8 @@ class TryScreen(ModalScreen):
                 plain(self.model, "bold"),
                 plain(
                     f"  {info.platform or '?'}, {'batching' + (f' up to {info.max_batch_size}' if info.max_batch_size else '') if batched else 'no batching'}"
+                    + (", decoupled: streams (x cancels)" if self.decoupled else "")
+                    + (", sequence model" if self.sequence else "")
                 ),
                 ("   SPEC: random | zeros | ones | @FILE(.npy/.json) | text:… | image:FILE", "dim"),
             )
@@ -171,6 +213,8 @@ class TryScreen(ModalScreen):
                     )
                 )
         self.query_one("#batch", Input).disabled = not batched
+        self.query_one("#sequence").display = self.sequence is not None
+        self.refresh_bindings()
         first = self.query("#spec-0")
         if first:
             first.first().focus()
@@ -186,57 +230,199 @@ class TryScreen(ModalScreen):
         text = self.query_one("#batch", Input).value.strip() or "1"
         return specs, shapes, int(text) if text.isdigit() else 0
 
+    def _sequence(self):
+        """The sequence of this run (None for a model without sequence batching); raises ConsoleError."""
+        if self.sequence is None:
+            return None
+        seq_id = self.query_one("#sequence-id", Input).value.strip()
+        if not seq_id:
+            raise ConsoleError("a sequence model: fill in the sequence id (a number or text)")
+        return stream.sequence(
+            seq_id,
+            self.query_one("#sequence-start", Checkbox).value,
+            self.query_one("#sequence-end", Checkbox).value,
+        )
+
     @on(Button.Pressed, "#run")
     @on(Input.Submitted)
     def action_run(self) -> None:
         if self.info is None:
             return
+        if self._streaming:
+            self.app.notify("a stream is running: x cancels it", severity="warning")
+            return
         specs, shapes, batch = self._values()
         form = str(self.query_one("#form-call", Select).value)
+        try:
+            seq = self._sequence()
+        except ConsoleError as exc:
+            self.query_one("#summary", Static).update(
+                join(("error: ", "bold red"), plain(exc.message, "red"))
+            )
+            return
         self.query_one("#summary", Static).update(Text("running…", style="dim"))
-        self._run(specs, shapes, batch, form)
+        self.query_one("#running", Static).update("")
+        if self.decoupled:
+            self._text, self._streaming = [], True
+            self.query_one("#outputs", PlainTable).focus()  # off the inputs, so that x cancels
+            self._run_stream(specs, shapes, batch, form, seq)
+        else:
+            self._run(specs, shapes, batch, form, seq)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``x`` (cancel) only in the footer of a model that streams."""
+        return self.decoupled if action == "cancel" else True
+
+    def on_unmount(self) -> None:
+        """Closing the form mid-stream cancels the stream (its worker would stream on unseen)."""
+        if self._stream is not None:
+            self._stream.cancel()
+
+    def action_cancel(self) -> None:
+        run = self._stream
+        if run is None:
+            self.app.notify("nothing is streaming")
+            return
+        run.cancel()
 
     @work(thread=True, exclusive=True, group="try-run")
-    def _run(self, specs: dict[str, str], shapes: dict[str, str], batch: int, form: str) -> None:
+    def _run_stream(self, specs, shapes, batch: int, form: str, seq) -> None:
+        client = self.controller.client
+        run = None
+        try:
+            plans = infer.plan_inputs(
+                self.info, specs, shapes, batch=batch, limit=client.connection.max_response_bytes
+            )
+            call = self._call(form, plans, [t.name for t in self.info.metadata.outputs], seq, streaming=True)
+            run = stream.start(client, self.model, plans, seq=seq)
+            self._stream = run
+            for r in run:
+                self.post_message(StreamArrived(r, run.summary))
+            self.post_message(StreamEnded(run.summary, call, None))
+        except ConsoleError as exc:
+            cancelled = run is not None and run.cancelled
+            self.post_message(StreamEnded(run.summary if run else None, None, worded(exc), cancelled))
+        finally:
+            self._stream = None
+
+    def _call(self, form: str, plans, outputs: list[str], seq, streaming: bool = False, datatypes=None):
+        client = self.controller.client
+        try:
+            return showcall.make(
+                form,
+                client.connection,
+                client.endpoint,
+                self.model,
+                plans,
+                outputs,
+                None,
+                batched=self.info.batched,
+                datatypes=datatypes,
+                streaming=streaming,
+                sequence=seq,
+            )
+        except ConsoleError as exc:
+            return showcall.Call(form, f"# {exc.message}")
+
+    def _stream_head(self, s: stream.StreamSummary, state: str) -> Text:
+        first = "-" if s.ttft_ms is None else f"{s.ttft_ms:.1f} ms"
+        return plain(
+            f"{self.model}: {s.responses} response{'s' if s.responses != 1 else ''}{' ' + state if state else ''}  "
+            f"first after {first}  {s.per_second:.1f} responses/s",
+            "bold",
+        )
+
+    def on_stream_arrived(self, msg: StreamArrived) -> None:
+        r = msg.response
+        self._show_outputs(r.outputs)
+        self.query_one("#summary", Static).update(self._stream_head(msg.summary, "so far"))
+        piece = r.text()
+        if piece:
+            self._text.append(piece)
+            self.query_one("#running", Static).update(plain("".join(self._text), multiline=True, limit=20000))
+
+    def on_stream_ended(self, msg: StreamEnded) -> None:
+        self._streaming = False
+        summary = self.query_one("#summary", Static)
+        head = (
+            self._stream_head(msg.summary, "then cancelled" if msg.cancelled else "") if msg.summary else None
+        )
+        if msg.error and not msg.cancelled:
+            parts = [head, "\n"] if head is not None and msg.summary.responses else []
+            summary.update(join(*parts, ("error: ", "bold red"), plain(msg.error, "red", limit=2000)))
+        elif head is not None:
+            s = msg.summary
+            p50 = "-" if s.itl_p50_ms is None else f"{s.itl_p50_ms:.1f} ms"
+            summary.update(join(head, plain(f"  between p50 {p50}  total {s.total_ms:.1f} ms")))
+        if not msg.error:
+            self._sequence_ran()
+        self._show_call(msg.call)
+
+    def _sequence_ran(self) -> None:
+        """After a run that started the sequence, the next continues it; after the end, the next starts anew."""
+        if self.sequence is None:
+            return
+        start = self.query_one("#sequence-start", Checkbox)
+        end = self.query_one("#sequence-end", Checkbox)
+        if end.value:
+            start.value, end.value = True, False
+        elif start.value:
+            start.value = False
+
+    def _show_call(self, call: showcall.Call | None) -> None:
+        if call is not None:
+            self.call_text = call.text
+            notes = "".join(f"\n# {n}" for n in call.notes)
+            self.query_one("#call", Static).update(plain(call.text + notes, multiline=True, limit=20000))
+
+    @work(thread=True, exclusive=True, group="try-run")
+    def _run(self, specs: dict[str, str], shapes: dict[str, str], batch: int, form: str, seq=None) -> None:
         client = self.controller.client
         try:
             plans = infer.plan_inputs(
                 self.info, specs, shapes, batch=batch, limit=client.connection.max_response_bytes
             )
-            result = infer.run(client, self.model, plans)
-            call = None
-            try:
-                call = showcall.make(
-                    form,
-                    client.connection,
-                    client.endpoint,
-                    self.model,
-                    plans,
-                    [o.name for o in result.outputs],
-                    None,
-                    batched=self.info.batched,
-                    datatypes={o.name: o.datatype for o in result.outputs},
-                )
-            except ConsoleError as exc:
-                call = showcall.Call(form, f"# {exc.message}")
+            result = infer.run(client, self.model, plans, sequence=seq)
+            call = self._call(
+                form,
+                plans,
+                [o.name for o in result.outputs],
+                seq,
+                datatypes={o.name: o.datatype for o in result.outputs},
+            )
             self.post_message(TryDone(result, call, None))
         except ConsoleError as exc:
             self.post_message(TryDone(None, None, worded(exc)))
 
     def on_try_done(self, msg: TryDone) -> None:
         summary = self.query_one("#summary", Static)
-        table = self.query_one("#outputs", PlainTable)
         if msg.error:
             summary.update(join(("error: ", "bold red"), plain(msg.error, "red", limit=2000)))
             return
         r = msg.result
-        table.clear()
+        self._show_outputs(r.outputs)
         lines = [plain(f"{r.model} v{r.version or '?'}: {r.latency_ms:.2f} ms", "bold")]
         for o in r.outputs:
+            if o.array is not None and looks_like_scores(o.array, self.info.batched):
+                top, kind = top_k(o.array[0] if self.info.batched else o.array, 5)
+                lines.append(
+                    plain(
+                        f"{o.name} top-5{' (softmax)' if kind == 'softmax' else ''}: "
+                        + ", ".join(f"{t.index} {t.label} {t.score:.4f}" for t in top)
+                    )
+                )
+        summary.update(Text("\n").join(lines))
+        self._sequence_ran()
+        self._show_call(msg.call)
 
-            def num(x):
-                return "-" if x is None else f"{x:.5g}"
+    def _show_outputs(self, outputs: list[infer.OutputSummary]) -> None:
+        table = self.query_one("#outputs", PlainTable)
+        table.clear()
 
+        def num(x):
+            return "-" if x is None else f"{x:.5g}"
+
+        for o in outputs:
             table.add_row(
                 o.name,
                 o.datatype,
@@ -247,19 +433,6 @@ class TryScreen(ModalScreen):
                 str(o.nan),
                 cell(", ".join(str(v) for v in o.values), limit=400),
             )
-            if o.array is not None and looks_like_scores(o.array, self.info.batched):
-                top, kind = top_k(o.array[0] if self.info.batched else o.array, 5)
-                lines.append(
-                    plain(
-                        f"{o.name} top-5{' (softmax)' if kind == 'softmax' else ''}: "
-                        + ", ".join(f"{t.index} {t.label} {t.score:.4f}" for t in top)
-                    )
-                )
-        summary.update(Text("\n").join(lines))
-        if msg.call is not None:
-            self.call_text = msg.call.text
-            notes = "".join(f"\n# {n}" for n in msg.call.notes)
-            self.query_one("#call", Static).update(plain(msg.call.text + notes, multiline=True, limit=20000))
 
     def action_copy(self) -> None:
         if not self.call_text:

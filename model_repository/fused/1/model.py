@@ -16,6 +16,11 @@ that way against 2,900 in turn. More instances overlap batches instead (``instan
 On a CPU a larger batch is decoded in slices, the backbone running on one while the next decodes.
 
 One bad image fails only its own request, with the same message the ensemble gives.
+
+The ``fused-bytes`` layout builds this same model with IMAGES BYTES [1] instead of INPUT UINT8 [-1]: one
+encoded image per batch row, so one request can carry k images of different sizes (a UINT8 [-1] input holds
+one file per request). Its k images decode and run with the rest of the dynamic batch; a bad one fails its
+request, naming which.
 """
 
 import json
@@ -96,6 +101,7 @@ class TritonPythonModel:
             )
             self.torch_input = False
             self.gpu_dtype = None
+        self.input_name = config["input"][0]["name"]  # INPUT (UINT8 [-1]) or IMAGES (BYTES [1])
         out = pb_utils.get_output_config_by_name(config, "OUTPUT")
         self.out_dtype = pb_utils.triton_string_to_numpy(out["data_type"])
         # on the CPU a batch of at least 2 × cpu_overlap requests is decoded in that many slices, the
@@ -165,8 +171,21 @@ class TritonPythonModel:
             t = time.perf_counter()
         return decoded, (np.concatenate(outs) if outs else None), decode_ms, backbone_ms, softmax_ms
 
+    def _arrays(self, request) -> list:
+        """A request's encoded images: its UINT8 tensor as it is, or one array per BYTES element."""
+        data = pb_utils.get_input_tensor_by_name(request, self.input_name).as_numpy()
+        if data.dtype != np.object_:
+            return [data]
+        return [
+            np.frombuffer(b if isinstance(b, bytes) else bytes(b), dtype=np.uint8) for b in data.reshape(-1)
+        ]
+
     def execute(self, requests):
-        arrays = [pb_utils.get_input_tensor_by_name(r, "INPUT").as_numpy() for r in requests]
+        arrays, owner = [], []
+        for j, r in enumerate(requests):
+            for a in self._arrays(r):
+                arrays.append(a)
+                owner.append(j)
         if self.decoder.gpu is None and self.cpu_overlap > 1 and len(arrays) >= 2 * self.cpu_overlap:
             decoded, probs, decode_ms, backbone_ms, softmax_ms = self._overlapped(arrays)
         else:
@@ -175,13 +194,27 @@ class TritonPythonModel:
         sizes = [decoded[i][0].shape[0] for i in good]
         timings = np.array([[decode_ms, backbone_ms, softmax_ms, sum(sizes)]], dtype=np.float32)
         t2 = time.perf_counter()
-        responses, start, rows = [], 0, dict(zip(good, sizes, strict=True))
-        for i, (_, error) in enumerate(decoded):
-            if error is not None:
-                responses.append(self._error(error))
+        rows, start = {}, 0  # array -> its rows of probs
+        for i, n in zip(good, sizes, strict=True):
+            rows[i] = (start, start + n)
+            start += n
+        items: list[list[int]] = [[] for _ in requests]
+        for i, j in enumerate(owner):
+            items[j].append(i)
+        responses = []
+        for mine in items:
+            if not mine:
+                responses.append(self._error(f"{self.input_name} holds no image"))
                 continue
-            responses.append(self._response(probs[start : start + rows[i]], timings))
-            start += rows[i]
+            bad = [(k, decoded[i][1]) for k, i in enumerate(mine) if decoded[i][1] is not None]
+            if bad:
+                k, error = bad[0]
+                responses.append(
+                    self._error(error if len(mine) == 1 else f"image {k + 1} of {len(mine)}: {error}")
+                )
+                continue
+            parts = [probs[rows[i][0] : rows[i][1]] for i in mine]
+            responses.append(self._response(parts[0] if len(parts) == 1 else np.concatenate(parts), timings))
         answer_ms = (time.perf_counter() - t2) * 1e3
         self.tally.add(sum(sizes), decode=decode_ms, backbone=backbone_ms + softmax_ms, answer=answer_ms)
         return responses

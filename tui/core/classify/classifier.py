@@ -264,6 +264,32 @@ def request(data: bytes, path: ImagePath) -> tuple[list[InputTensor], list[Outpu
     return [InputTensor(path.input.name, dtype, arr)], [OutputRequest(path.output.name)]
 
 
+def request_many(datas: list[bytes], path: ImagePath) -> tuple[list[InputTensor], list[OutputRequest]]:
+    """One request carrying ``len(datas)`` images along the batch dimension. A UINT8 ``[-1]`` input holds
+    one file per request (files differ in length); BYTES and tensor inputs with a batch dimension hold k."""
+    if len(datas) == 1:
+        return request(datas[0], path)
+    if not path.batched:
+        raise ConsoleError(
+            f"{path.input.name} has no batch dimension: one image per request", exit_code=EXIT_USAGE
+        )
+    if path.kind == "bytes":
+        raise ConsoleError(
+            f"{path.input.name} is UINT8 {list(path.input.shape)}: it holds one encoded image per request; "
+            "several need a BYTES input (build --layout fused-bytes)",
+            exit_code=EXIT_USAGE,
+        )
+    if path.kind == "string":
+        arr = np.empty(len(datas), dtype=np.object_)
+        arr[:] = datas
+        arr = arr.reshape(len(datas), 1) if len(path.input.shape) > 1 else arr
+        dtype = "BYTES"
+    else:
+        arr = np.stack([image_tensor(d, path) for d in datas])
+        dtype = path.input.datatype
+    return [InputTensor(path.input.name, dtype, arr)], [OutputRequest(path.output.name)]
+
+
 def softmax(x: np.ndarray) -> np.ndarray:
     x = x.astype(np.float64)
     finite = np.isfinite(x)
@@ -330,6 +356,22 @@ def classify(
     labels: list[str] | None = None,
 ) -> Classification:
     """One image through ``model`` on the path its metadata calls for; top-k best first."""
+    return classify_many(client, model, [data], k, path=path, scaling=scaling, order=order, labels=labels)[0]
+
+
+def classify_many(
+    client: TritonClient,
+    model: str,
+    datas: list[bytes],
+    k: int = 5,
+    *,
+    path: ImagePath | None = None,
+    scaling: str | None = None,
+    order: str | None = None,
+    labels: list[str] | None = None,
+) -> list[Classification]:
+    """``len(datas)`` images in one request (see :func:`request_many`), one Classification each, all with
+    the request's latency."""
     check_model_name(model)
     if not 1 <= k <= 1000:
         raise ConsoleError(f"top-k must be 1..1000, got {k}")
@@ -337,7 +379,7 @@ def classify(
     if path is None:
         path = image_path(info, client.server_metadata().extensions, scaling, order)
     try:
-        inputs, outputs = request(data, path)
+        inputs, outputs = request_many(datas, path)
     except preprocessing.ImageError as exc:
         raise ConsoleError(str(exc), exit_code=EXIT_FAILED) from None
     if path.server_topk:
@@ -346,8 +388,29 @@ def classify(
     if has_timings:
         outputs = [*outputs, OutputRequest(TIMINGS)]
     result, latency = client.infer(model, inputs, outputs)
-    timings = _timings(result.get(TIMINGS)) if has_timings else []
-    raw = result[path.output.name]
+    n = len(datas)
+    raws = _rows(result[path.output.name], n, path.output.name)
+    times = _rows(result[TIMINGS], n, TIMINGS) if has_timings and result.get(TIMINGS) is not None else None
+    return [
+        _one(model, info, path, raws[i], latency, k, labels, _timings(times[i]) if times is not None else [])
+        for i in range(n)
+    ]
+
+
+def _rows(raw: np.ndarray, n: int, name: str) -> list[np.ndarray]:
+    """An output split into one part per image of a request (one image: the output as it is)."""
+    if n == 1:
+        return [raw]
+    if raw.ndim == 0 or raw.shape[0] != n:
+        raise ConsoleError(
+            f"{name}: {list(raw.shape)} for a request of {n} images (expected {n} rows)",
+            exit_code=EXIT_FAILED,
+        )
+    return list(raw)
+
+
+def _one(model, info, path, raw, latency, k, labels, timings) -> Classification:
+    """One image's Classification from its part of the output."""
     if path.server_topk:
         parsed = rs.classes(raw.reshape(-1))
         top = sorted(parsed.items, key=rs.score_key)[:k]

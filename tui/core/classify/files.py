@@ -47,10 +47,15 @@ def classify_files(
     cancel: threading.Event | None = None,
     scaling: str | None = None,
     labels: list[str] | None = None,
+    per_request: int = 1,
 ) -> Iterator[ItemResult]:
-    """Classify each file in turn; per-image problems become results, a lost server raises (exit 2)."""
+    """Classify each file in turn; per-image problems become results, a lost server raises (exit 2).
+    ``per_request`` > 1: the readable files go k to a request (:func:`classifier.classify_many`)."""
     info = client.model_info(model)
     route = classifier.image_path(info, client.server_metadata().extensions, scaling)
+    if per_request > 1:
+        yield from _in_requests(client, model, route, paths, k, per_request, cancel, labels)
+        return
     steps = info.steps if with_breakdown else []
     broken: str | None = None  # the model's stub died: the rest would each wait ~1 s to fail the same way
     for path in img.expand(paths):
@@ -75,3 +80,35 @@ def classify_files(
             if exc.code == STUB_UNHEALTHY:
                 broken = exc.message
             yield ItemResult(path, error=exc.message, code=exc.code)
+
+
+def _in_requests(client, model, route, paths, k, per_request, cancel, labels) -> Iterator[ItemResult]:
+    """Files in requests of ``per_request`` images; a request's error is each of its images' error."""
+    pending: list = []
+
+    def flush() -> Iterator[ItemResult]:
+        try:
+            results = classifier.classify_many(
+                client, model, [item.data for item in pending], k, path=route, labels=labels
+            )
+            for item, result in zip(pending, results, strict=True):
+                yield ItemResult(item.path, result=result, data=item.data)
+        except ConsoleError as exc:
+            if server_gone(exc):
+                raise
+            for item in pending:
+                yield ItemResult(item.path, error=exc.message, code=exc.code)
+        pending.clear()
+
+    for path in img.expand(paths):
+        if cancel is not None and cancel.is_set():
+            return
+        item = img.read(path)
+        if item.error is not None:
+            yield ItemResult(path, error=item.error)
+            continue
+        pending.append(item)
+        if len(pending) == per_request:
+            yield from flush()
+    if pending:
+        yield from flush()

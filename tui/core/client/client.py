@@ -317,16 +317,18 @@ class TritonClient:
             return self.connection.deadline
         return self.health.deadline(model, self.timeout)
 
-    def infer(self, model: str, inputs, outputs, version: str = "") -> tuple[dict, float]:
-        """Run one request within its deadline; returns (outputs by name, latency in ms). Past the deadline
-        the request is cancelled (gRPC) or abandoned (HTTP) and raises a TIMEOUT error."""
+    def infer(self, model: str, inputs, outputs, version: str = "", sequence=None) -> tuple[dict, float]:
+        """Run one request (``sequence``: a transport.Sequence) within its deadline; returns (outputs by name,
+        latency in ms). Past the deadline the request is cancelled (gRPC) or abandoned (HTTP) and raises a
+        TIMEOUT error."""
         check_model_name(model)
         deadline = self.deadline(model)
         start = time.perf_counter()
+        kw = {"sequence": sequence} if sequence is not None else {}
         try:
             result = self.call(
                 f"inference on {model}",
-                lambda t: t.infer(model, inputs, outputs, version, timeout=deadline),
+                lambda t: t.infer(model, inputs, outputs, version, timeout=deadline, **kw),
                 deadline,
             )
         except ConsoleError as exc:
@@ -335,3 +337,56 @@ class TritonClient:
         ms = (time.perf_counter() - start) * 1000.0
         self.health.ok(model, ms)
         return result, ms
+
+    def generate(self, model: str, body: dict) -> dict:
+        """The ``generate`` extension (HTTP): one JSON body in, the model's outputs by name out."""
+        check_model_name(model)
+        return self.call(f"generate on {model}", lambda t: t.generate(model, body))
+
+    def stream(
+        self,
+        model: str,
+        inputs,
+        outputs,
+        cancelled: threading.Event,
+        sequence=None,
+        datatypes=None,
+        body=None,
+    ):
+        """One request whose responses stream back (the gRPC stream, or HTTP ``generate_stream``): yields
+        transport.StreamEvent until the final one. A model's error after some responses is a ConsoleError
+        saying how many came first; setting ``cancelled`` ends it with :class:`Cancelled`."""
+        from triton_console.common.errors import Cancelled
+        from triton_console.tui.core.client.transport import StreamCancelled, StreamFailed
+
+        check_model_name(model)
+        what = f"streaming inference on {model}"
+        count = 0
+        events = self.call(
+            what,
+            lambda t: t.stream(
+                model, inputs, outputs, cancelled, sequence=sequence, datatypes=datatypes, body=body
+            ),
+        )
+        try:
+            while True:
+                try:
+                    event = next(events)
+                except StopIteration:
+                    return
+                except StreamCancelled:
+                    raise Cancelled(what) from None
+                except StreamFailed as exc:
+                    after = f" after {count} response{'s' if count != 1 else ''}" if count else ""
+                    raise ConsoleError(
+                        f"{model} failed{after}: {rs.clip(str(exc), 600)}", exit_code=EXIT_FAILED
+                    ) from None
+                except ConsoleError:
+                    raise
+                except Exception as exc:
+                    raise self._error(what, exc) from None
+                if event.outputs is not None:
+                    count += 1
+                yield event
+        finally:
+            events.close()

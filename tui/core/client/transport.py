@@ -84,6 +84,37 @@ class OutputRequest:
     shm: tuple[str, int, int] | None = None
 
 
+@dataclass(frozen=True)
+class Sequence:
+    """A request's place in a sequence (sequence batching): its id (a number or a string, as Triton allows)
+    and whether it starts or ends the sequence."""
+
+    id: int | str
+    start: bool = False
+    end: bool = False
+
+    def kw(self) -> dict:
+        return {"sequence_id": self.id, "sequence_start": self.start, "sequence_end": self.end}
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One message of a streaming request: seconds since it was sent, the outputs it carried (None for a
+    flags-only final response) and whether it was the last."""
+
+    seconds: float
+    outputs: dict[str, np.ndarray] | None
+    final: bool
+
+
+class StreamCancelled(Exception):
+    """The caller cancelled the stream."""
+
+
+class StreamFailed(Exception):
+    """The model sent an error in place of a response (the responses before it were yielded)."""
+
+
 class Transport:
     """What the console asks of a v2 server. Methods raise the library's own errors; the client maps them."""
 
@@ -113,10 +144,33 @@ class Transport:
         inputs: list[InputTensor],
         outputs: list[OutputRequest],
         version: str = "",
+        sequence: Sequence | None = None,
         timeout: float | None = None,
     ) -> dict[str, np.ndarray]:
         """One request, given up (and cancelled where the protocol can) after ``timeout`` seconds."""
         ...
+
+    def stream(
+        self,
+        model: str,
+        inputs: list[InputTensor],
+        outputs: list[OutputRequest],
+        cancelled: threading.Event,
+        version: str = "",
+        sequence: Sequence | None = None,
+        datatypes: dict[str, str] | None = None,
+        body: dict | None = None,
+    ):
+        """Send one request whose responses stream back; yields :class:`StreamEvent` until the final one.
+        ``body``: the ``generate`` JSON to send over HTTP in place of one made from ``inputs``.
+        Raises StreamFailed for a model's error, StreamCancelled once ``cancelled`` is set (the request is
+        cancelled on the server where it supports that), TimeoutError when no response comes within the
+        connection's timeout. ``datatypes``: output name → datatype, for protocols that send JSON."""
+        raise Unsupported("streaming")
+
+    def generate(self, model: str, body: dict) -> dict:
+        """HTTP ``generate``: one JSON request, one JSON answer (output names as keys)."""
+        raise Unsupported("generate")
 
     def shm_register(self, kind: str, name: str, key_or_handle, size: int, device: int = 0) -> None: ...
     def shm_unregister(self, kind: str, name: str) -> None: ...
@@ -205,14 +259,20 @@ class GrpcTransport(Transport):
             ("grpc.keepalive_permit_without_calls", False),
             ("grpc.http2.max_pings_without_data", 2),
         ]
-        tls = conn.tls
-        self.client = grpcclient.InferenceServerClient(
-            endpoint.url,
-            ssl=endpoint.ssl,
-            root_certificates=tls.root_certs if endpoint.ssl else None,
-            private_key=tls.client_key if endpoint.ssl else None,
-            certificate_chain=tls.client_cert if endpoint.ssl else None,
-            channel_args=args,
+        self._channel_args = args
+        self.client = self._new_client()
+
+    def _new_client(self):
+        """A tritonclient gRPC client on this connection (one per stream: a client holds one stream)."""
+        tls = self.conn.tls
+        ssl = self.endpoint.ssl
+        return self.mod.InferenceServerClient(
+            self.endpoint.url,
+            ssl=ssl,
+            root_certificates=tls.root_certs if ssl else None,
+            private_key=tls.client_key if ssl else None,
+            certificate_chain=tls.client_cert if ssl else None,
+            channel_args=self._channel_args,
         )
 
     # gRPC says what happened in its status code; the server's words add the stub and model-control cases
@@ -283,7 +343,7 @@ class GrpcTransport(Transport):
     def unload(self, name: str) -> None:
         self.client.unload_model(name, **self._kw())
 
-    def infer(self, model, inputs, outputs, version="", timeout=None):
+    def _tensors(self, inputs, outputs):
         ins = []
         for t in inputs:
             i = self.mod.InferInput(t.name, list(t.array.shape), t.datatype)
@@ -298,11 +358,75 @@ class GrpcTransport(Transport):
             if o.shm is not None:
                 r.set_shared_memory(o.shm[0], o.shm[1], o.shm[2])
             outs.append(r)
+        return ins, outs
+
+    def infer(self, model, inputs, outputs, version="", sequence=None, timeout=None):
+        ins, outs = self._tensors(inputs, outputs)
+        seq = sequence.kw() if sequence else {}
         # past ``timeout`` gRPC cancels the call (the server sees the cancellation) and raises DEADLINE_EXCEEDED
         result = self.client.infer(
-            model, ins, model_version=version, outputs=outs, **self._kw(timeout=timeout)
+            model, ins, model_version=version, outputs=outs, **seq, **self._kw(timeout=timeout)
         )
         return _outputs_as_numpy(result, outputs, typed=True)
+
+    def stream(self, model, inputs, outputs, cancelled, version="", sequence=None, datatypes=None, body=None):
+        """The gRPC bidirectional stream (``start_stream``/``async_stream_infer``) on a client of its own,
+        asking for the flags-only final response so the end is known; closed (cancelling what is still in
+        flight) however the caller leaves."""
+        import queue
+        import time
+
+        ins, outs = self._tensors(inputs, outputs)
+        arrived: queue.Queue = queue.Queue()
+        client = self._new_client()
+        done = False
+        try:
+            client.start_stream(
+                lambda result, error: arrived.put((time.perf_counter(), result, error)), headers=self.headers
+            )
+            seq = sequence.kw() if sequence else {}
+            start = time.perf_counter()
+            try:
+                client.async_stream_infer(model, ins, version, outs, enable_empty_final_response=True, **seq)
+            except Exception:  # the stream failed before the request went (its reason is in the callback)
+                try:
+                    _at, _result, error = arrived.get(timeout=2.0)
+                except queue.Empty:
+                    raise
+                raise error from None
+            idle = time.monotonic() + self.conn.timeout
+            while True:
+                if cancelled.is_set():
+                    raise StreamCancelled()
+                try:
+                    at, result, error = arrived.get(timeout=0.1)
+                except queue.Empty:
+                    if time.monotonic() > idle:
+                        raise TimeoutError(
+                            f"no response within {self.conn.timeout:g} s (timed out)"
+                        ) from None
+                    continue
+                idle = time.monotonic() + self.conn.timeout
+                if error is not None:
+                    if cancelled.is_set():
+                        raise StreamCancelled()
+                    if getattr(error, "status", lambda: None)() is None:  # an error response of the model
+                        raise StreamFailed(error.message() or "the model sent an error")
+                    raise error
+                response = result.get_response()
+                param = response.parameters.get("triton_final_response")
+                final = param.bool_param if param is not None else True
+                names = [OutputRequest(o.name) for o in response.outputs]
+                values = _outputs_as_numpy(result, names, typed=True) if names else None
+                yield StreamEvent(at - start, values, final)
+                if final:
+                    done = True
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                client.stop_stream(cancel_requests=not done)
+            with contextlib.suppress(Exception):
+                client.close()
 
     def shm_register(self, kind, name, key_or_handle, size, device=0):
         if kind == "system":
@@ -399,17 +523,9 @@ class HttpTransport(Transport):
             tls = self.conn.tls
             kw = {}
             if self.endpoint.ssl:
-                import ssl
 
                 def factory(*_a, **_k):
-                    """Our CA file (else the system's), our client certificate; verification off only when asked."""
-                    ctx = ssl.create_default_context(cafile=tls.root_certs)
-                    if tls.client_cert:
-                        ctx.load_cert_chain(tls.client_cert, tls.client_key)
-                    if tls.insecure:
-                        ctx.check_hostname = False
-                        ctx.verify_mode = ssl.CERT_NONE
-                    return ctx
+                    return self._ssl_context()
 
                 kw = {"ssl": True, "insecure": tls.insecure, "ssl_context_factory": factory}
             c = self._cls(
@@ -525,7 +641,130 @@ class HttpTransport(Transport):
     def unload(self, name: str) -> None:
         self._run(lambda c: c.unload_model(name, headers=self.headers))
 
-    def infer(self, model, inputs, outputs, version="", timeout=None):
+    def generate(self, model: str, body: dict) -> dict:
+        import json
+
+        from tritonclient.http._utils import _raise_if_error
+
+        def call(c):
+            response = c._post(f"v2/models/{model}/generate", json.dumps(body), self.headers, None)
+            _not_found(response)
+            _raise_if_error(response)
+            return json.loads(response.read())
+
+        try:
+            answer = self._run(call)
+        except ValueError as exc:
+            raise rs.ResponseError(f"generate answered with something that is not JSON: {exc}") from None
+        if not isinstance(answer, dict):
+            raise rs.ResponseError("generate answered with something that is not a JSON object")
+        if "error" in answer and len(answer) == 1:  # Triton answers some refusals with 200 and an error
+            raise RuntimeError(rs.clip(str(answer["error"]), 600))
+        return answer
+
+    def _ssl_context(self):
+        """Our CA file (else the system's), our client certificate; verification off only when asked."""
+        import ssl
+
+        tls = self.conn.tls
+        ctx = ssl.create_default_context(cafile=tls.root_certs)
+        if tls.client_cert:
+            ctx.load_cert_chain(tls.client_cert, tls.client_key)
+        if tls.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    def stream(self, model, inputs, outputs, cancelled, version="", sequence=None, datatypes=None, body=None):
+        """HTTP ``generate_stream`` (server-sent events, one ``data: {...}`` per response, output names as
+        keys): the inputs travel as JSON, the end is the end of the event stream (a flags-only final event).
+
+        Read with the standard library's HTTP client, whose ``readline`` takes a limit: a server that sends
+        one endless line is cut off at the response limit (tritonclient's gevent client buffers a line
+        whole, and a flood never yields to its timeout). Cancelling shuts the socket down, so a stream
+        blocked between responses ends at once and the server sees the client go."""
+        import http.client
+        import json
+        import socket
+        import time
+
+        if sequence is not None:
+            raise Unsupported("a sequence over generate_stream")
+        data = json.dumps(body if body is not None else generate_body(inputs)).encode()
+        path = f"/v2/models/{model}{'/versions/' + version if version else ''}/generate_stream"
+        datatypes = datatypes or {}
+        limit = self.conn.max_response_bytes
+        ep = self.endpoint
+        if ep.ssl:
+            conn = http.client.HTTPSConnection(
+                ep.host, ep.port, timeout=self.conn.timeout, context=self._ssl_context()
+            )
+        else:
+            conn = http.client.HTTPConnection(ep.host, ep.port, timeout=self.conn.timeout)
+        finished = threading.Event()
+
+        def watch() -> None:
+            while not finished.wait(0.05):
+                if cancelled.is_set():
+                    with contextlib.suppress(OSError, AttributeError):
+                        conn.sock.shutdown(socket.SHUT_RDWR)
+                    return
+
+        watcher = threading.Thread(target=watch, name="generate-stream-cancel", daemon=True)
+        try:
+            start = time.perf_counter()
+            headers = {
+                "Content-Type": "application/json",
+                "Accept": "text/event-stream",
+                **(self.headers or {}),
+            }
+            conn.request("POST", path, data, headers)
+            watcher.start()
+            response = conn.getresponse()
+            if response.status != 200:
+                from tritonclient.utils import InferenceServerException
+
+                text = response.read(4096).decode("utf-8", "replace").strip()
+                with contextlib.suppress(ValueError, AttributeError):
+                    text = json.loads(text).get("error") or text
+                raise InferenceServerException(
+                    msg=f"HTTP {response.status} {rs.clip(str(text), 400)}".strip(),
+                    status=str(response.status),
+                )
+            total = 0
+            while True:
+                try:
+                    line = response.readline(limit - total + 1)
+                except (OSError, http.client.HTTPException):
+                    if cancelled.is_set():
+                        raise StreamCancelled() from None
+                    raise
+                if cancelled.is_set():
+                    raise StreamCancelled()
+                at = time.perf_counter()
+                total += len(line)
+                if total > limit:
+                    raise ResponseTooLarge(None, limit)
+                if not line:
+                    yield StreamEvent(at - start, None, True)
+                    return
+                line = line.strip()
+                if not line.startswith(b"data:"):
+                    continue  # blank separators, comments, event names
+                try:
+                    event = json.loads(line[5:])
+                except ValueError as exc:
+                    raise rs.ResponseError(f"generate_stream sent an event that is not JSON: {exc}") from None
+                if not isinstance(event, dict):
+                    raise rs.ResponseError("generate_stream sent an event that is not a JSON object")
+                if "error" in event:
+                    raise StreamFailed(rs.clip(str(event["error"]), 600))
+                yield StreamEvent(at - start, generate_outputs(event, datatypes), False)
+        finally:
+            finished.set()
+            conn.close()  # mid-stream, the server sees the client go (and cancels the request)
+
+    def infer(self, model, inputs, outputs, version="", sequence=None, timeout=None):
         ins = []
         for t in inputs:
             i = self.mod.InferInput(t.name, list(t.array.shape), t.datatype)
@@ -540,9 +779,10 @@ class HttpTransport(Transport):
             if o.shm is not None:
                 r.set_shared_memory(o.shm[0], o.shm[1], o.shm[2])
             outs.append(r)
+        seq = sequence.kw() if sequence else {}
         # HTTP cannot cancel a request: past ``timeout`` the client stops waiting and drops the connection
         result = self._run(
-            lambda c: c.infer(model, ins, model_version=version, outputs=outs, headers=self.headers),
+            lambda c: c.infer(model, ins, model_version=version, outputs=outs, headers=self.headers, **seq),
             timeout=timeout,
         )
         return _outputs_as_numpy(result, outputs)
@@ -572,6 +812,71 @@ class HttpTransport(Transport):
             with contextlib.suppress(Exception):
                 c.close()
         self._local = threading.local()
+
+
+def _not_found(response) -> None:
+    """A 404 (a server without the generate extension answers so, in its own JSON) as one plain error."""
+    if response.status_code == 404:
+        from tritonclient.utils import InferenceServerException
+
+        text = response.read()[:200].decode("utf-8", "replace").strip()
+        raise InferenceServerException(msg=f"HTTP 404 {text}".strip(), status="404")
+
+
+GENERATE_META = ("model_name", "model_version", "id", "parameters")
+
+
+def generate_fits(inputs: list[InputTensor]) -> str:
+    """Why these inputs cannot travel as a ``generate`` JSON body ('' when they can): every value is sent
+    flat, so FP16/BF16 (no JSON form), binary BYTES and shared memory do not fit."""
+    for t in inputs:
+        if t.shm is not None:
+            return f"input {t.name} is in shared memory"
+        if t.datatype in ("FP16", "BF16"):
+            return f"input {t.name} is {t.datatype}, which has no JSON form"
+        if t.array.dtype == np.object_:
+            for v in t.array.reshape(-1):
+                if isinstance(v, bytes):
+                    try:
+                        v.decode("utf-8")
+                    except UnicodeDecodeError:
+                        return f"input {t.name} holds bytes that are not text"
+    return ""
+
+
+def generate_body(inputs: list[InputTensor]) -> dict:
+    """The ``generate`` JSON body: each input by name, one element as a scalar, more as a flat list."""
+    body = {}
+    for t in inputs:
+        flat = t.array.reshape(-1)
+        values = [
+            v.decode("utf-8") if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v for v in flat
+        ]
+        body[t.name] = values[0] if len(values) == 1 else values
+    return body
+
+
+def generate_outputs(event: dict, datatypes: dict[str, str]) -> dict[str, np.ndarray]:
+    """The outputs of one ``generate`` answer (output names as keys) as arrays of their declared datatype."""
+    from tritonclient.utils import triton_to_np_dtype
+
+    out = {}
+    for name, value in event.items():
+        if name in GENERATE_META and name not in datatypes:
+            continue
+        datatype = datatypes.get(name, "")
+        values = value if isinstance(value, list) else [value]
+        if datatype == "BYTES" or any(isinstance(v, str) for v in values):
+            arr = np.array([str(v).encode("utf-8") for v in values], dtype=np.object_)
+        else:
+            try:
+                arr = np.array(values, dtype=triton_to_np_dtype(datatype) if datatype else None)
+            except (TypeError, ValueError, OverflowError):
+                raise rs.ResponseError(
+                    f"output {name!r} of generate is not {datatype or 'numbers'}"
+                ) from None
+        out[name] = arr
+    return out
 
 
 TRANSPORTS = {"grpc": GrpcTransport, "http": HttpTransport}

@@ -80,13 +80,19 @@ class Workload:
 
 
 def image_workload(
-    client: TritonClient, model: str, paths: list[str], scaling: str | None = None
+    client: TritonClient, model: str, paths: list[str], scaling: str | None = None, per_request: int = 1
 ) -> Workload:
+    """The images' requests; ``per_request`` > 1: k images in each (the files in turn, round-robin), for
+    models whose image input has a batch dimension that can hold them (BYTES, tensors)."""
     files = img.read_all(paths, "send")
     info = client.model_info(model)
     route = classifier.image_path(info, client.server_metadata().extensions, scaling)
-    requests = [classifier.request(f.data, route) for f in files]
-    return Workload(client, model, requests, f"{len(files)} image(s) as {route.describe()}")
+    k = max(1, per_request)
+    datas = [f.data for f in files]
+    groups = [[datas[(i * k + j) % len(datas)] for j in range(k)] for i in range(len(datas))]
+    requests = [classifier.request_many(g, route) for g in groups]
+    each = f", {k} per request" if k > 1 else ""
+    return Workload(client, model, requests, f"{len(files)} image(s) as {route.describe()}{each}", batch=k)
 
 
 def tensor_workload(

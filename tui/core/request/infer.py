@@ -427,21 +427,22 @@ def run(
     plans: list[InputPlan],
     outputs: list[str] | None = None,
     shm: str = "none",
+    sequence=None,
 ) -> InferResult:
-    """Send the planned inputs (through shared memory when ``shm`` is system/cuda); every output of the
-    model comes back summarized."""
+    """Send the planned inputs (through shared memory when ``shm`` is system/cuda; ``sequence``: a
+    transport.Sequence for a sequence model); every output of the model comes back summarized."""
     check_model_name(model)
     info = client.model_info(model)
     wanted = outputs or [t.name for t in info.metadata.outputs]
     inputs = [InputTensor(p.name, p.datatype, p.array) for p in plans]
     requested = [OutputRequest(n) for n in wanted]
     if shm == "none":
-        result, latency = client.infer(model, inputs, requested)
+        result, latency = client.infer(model, inputs, requested, sequence=sequence)
     else:
         from triton_console.tui.core.client.shm import Regions
 
         with Regions(client, shm, inputs) as regions:
-            result, latency = client.infer(model, regions.request, requested)
+            result, latency = client.infer(model, regions.request, requested, sequence=sequence)
     datatypes = {t.name: t.datatype for t in info.metadata.outputs}
     summaries = [summarize(n, datatypes.get(n, ""), np.asarray(result[n])) for n in wanted]
     version = info.metadata.versions[-1] if info.metadata.versions else ""

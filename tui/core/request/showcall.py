@@ -58,9 +58,11 @@ def _json_safe(plans: list[InputPlan]) -> bool:
     return True
 
 
-def request_json(plans: list[InputPlan], outputs: list[str], binary: list[str] = ()) -> dict:
-    """The KServe v2 JSON body of the request (``binary``: outputs asked for in the binary extension)."""
-    return {
+def request_json(plans: list[InputPlan], outputs: list[str], binary: list[str] = (), sequence=None) -> dict:
+    """The KServe v2 JSON body of the request (``binary``: outputs asked for in the binary extension;
+    ``sequence``: a transport.Sequence, sent as Triton's request parameters)."""
+    body = {} if sequence is None else {"parameters": _sequence_parameters(sequence)}
+    return body | {
         "inputs": [
             {"name": p.name, "shape": list(p.shape), "datatype": p.datatype, "data": _values(p.array)}
             for p in plans
@@ -69,6 +71,15 @@ def request_json(plans: list[InputPlan], outputs: list[str], binary: list[str] =
             {"name": n, "parameters": {"binary_data": True}} if n in binary else {"name": n} for n in outputs
         ],
     }
+
+
+def _sequence_parameters(sequence) -> dict:
+    params = {"sequence_id": sequence.id}
+    if sequence.start:
+        params["sequence_start"] = True
+    if sequence.end:
+        params["sequence_end"] = True
+    return params
 
 
 def _free(directory: Path | None, name: str) -> Path:
@@ -122,8 +133,44 @@ def _header_args(conn: Connection) -> tuple[list[str], list[str]]:
     return args, notes
 
 
+def curl_stream(conn: Connection, endpoint: Endpoint, model: str, plans, directory=None) -> Call:
+    """A decoupled model over HTTP: ``generate_stream`` (server-sent events; -N prints each as it comes)."""
+    from triton_console.tui.core.client.transport import InputTensor, generate_body, generate_fits
+
+    tensors = [InputTensor(p.name, p.datatype, p.array) for p in plans]
+    why = generate_fits(tensors)
+    if why:
+        raise ConsoleError(
+            f"--show-call curl: {model} is decoupled and {why}, so it has no generate_stream form; "
+            "use --show-call python (the gRPC stream)",
+            exit_code=EXIT_USAGE,
+        )
+    base, notes = _http_base(endpoint)
+    headers, more = _header_args(conn)
+    body = json.dumps(generate_body(tensors), separators=(",", ":"))
+    if len(body) <= INLINE:
+        data, files = f"-d {shlex.quote(body)}", []
+    else:
+        path = _write(directory, f"{model}.generate.json", body.encode(), "request")
+        data, files = f"-d @{shlex.quote(str(path))}", [path]
+    tls = [f"--cacert {shlex.quote(conn.tls.root_certs)}"] if endpoint.ssl and conn.tls.root_certs else []
+    url = f"{base}/v2/models/{model}/generate_stream"
+    parts = ["curl -s -N -X POST", shlex.quote(url), *headers, *tls, data]
+    notes.append(
+        "each response arrives as one 'data: {...}' event, output names as keys; the stream ends after the last"
+    )
+    return Call("curl", " \\\n  ".join(parts), files, notes + more)
+
+
 def curl(
-    conn: Connection, endpoint: Endpoint, model: str, plans, outputs, directory=None, datatypes=None
+    conn: Connection,
+    endpoint: Endpoint,
+    model: str,
+    plans,
+    outputs,
+    directory=None,
+    datatypes=None,
+    sequence=None,
 ) -> Call:
     base, notes = _http_base(endpoint)
     url = f"{base}/v2/models/{model}/infer"
@@ -146,7 +193,7 @@ def curl(
             "— Inference-Header-Content-Length bytes of JSON (header shown above), then the raw tensors"
         )
     if _json_safe(plans):
-        body = json.dumps(request_json(plans, outputs, binary_out), separators=(",", ":"))
+        body = json.dumps(request_json(plans, outputs, binary_out, sequence), separators=(",", ":"))
         if len(body) <= INLINE:
             data = f"-d {shlex.quote(body)}"
         else:
@@ -156,6 +203,7 @@ def curl(
         ctype = "-H 'Content-Type: application/json'"
     else:  # BYTES that are not text: the v2 binary tensor extension (a JSON header, then raw bytes)
         head = {
+            **({"parameters": _sequence_parameters(sequence)} if sequence is not None else {}),
             "inputs": [
                 {
                     "name": p.name,
@@ -185,7 +233,23 @@ def _raw_size(p: InputPlan) -> int:
     return len(raw_bytes(p.array))
 
 
-def python(conn: Connection, endpoint: Endpoint, model: str, plans, outputs, directory=None) -> Call:
+def python(
+    conn: Connection,
+    endpoint: Endpoint,
+    model: str,
+    plans,
+    outputs,
+    directory=None,
+    streaming=False,
+    sequence=None,
+) -> Call:
+    """``streaming``: the gRPC stream (start_stream/async_stream_infer), printing each response as it comes
+    until the final flag; it is gRPC-only, so an HTTP endpoint is written as gRPC on Triton's port layout."""
+    swapped = streaming and endpoint.protocol != "grpc"
+    if swapped:
+        from dataclasses import replace
+
+        endpoint = replace(endpoint, protocol="grpc", port=endpoint.port + 1)
     mod = "tritonclient.grpc" if endpoint.protocol == "grpc" else "tritonclient.http"
     kw = []
     if endpoint.ssl:
@@ -245,9 +309,46 @@ def python(conn: Connection, endpoint: Endpoint, model: str, plans, outputs, dir
         if not var:
             notes.append(f"fill in the value of header {name} (not written here)")
     header_text = "{" + ", ".join(f"{k!r}: {v}" for k, v in headers.items()) + "}" if headers else "None"
+    seq = (
+        f", sequence_id={sequence.id!r}, sequence_start={sequence.start}, sequence_end={sequence.end}"
+        if sequence is not None
+        else ""
+    )
+    if streaming:
+        lines[2:2] = ["import queue", "import time"]
+        lines += [
+            "",
+            "def values(a):",
+            "    return [v.decode('utf-8', 'replace') if isinstance(v, bytes) else v for v in a.reshape(-1).tolist()]",
+            "",
+            "responses = queue.Queue()",
+            f"client.start_stream(lambda result, error: responses.put((time.perf_counter(), result, error)), headers={header_text})",
+            "start = time.perf_counter()",
+            f"client.async_stream_infer({model!r}, inputs, outputs=[tc.InferRequestedOutput(n) for n in {list(outputs)!r}],"
+            f" enable_empty_final_response=True{seq})",
+            "try:",
+            "    while True:",
+            "        at, result, error = responses.get()",
+            "        if error is not None:",
+            "            raise SystemExit(f'error: {error}')",
+            "        response = result.get_response()",
+            "        if response.outputs:",
+            "            outs = {o.name: values(result.as_numpy(o.name)) for o in response.outputs}",
+            "            print(f'{(at - start) * 1000:.1f} ms', json.dumps(outs))",
+            "        if response.parameters['triton_final_response'].bool_param:",
+            "            break",
+            "finally:",
+            "    client.stop_stream(cancel_requests=True)",
+        ]
+        notes.append(
+            "decoupled models answer only on the gRPC stream: one callback per response, then the final flag"
+        )
+        if swapped:
+            notes.append(f"gRPC assumed at port {endpoint.port} (Triton's layout: HTTP + 1)")
+        return Call("python", "\n".join(lines), files, notes)
     lines += [
         f"outputs = [tc.InferRequestedOutput(n) for n in {list(outputs)!r}]",
-        f"result = client.infer({model!r}, inputs, outputs=outputs, headers={header_text})",
+        f"result = client.infer({model!r}, inputs, outputs=outputs, headers={header_text}{seq})",
         "",
         "def values(a):",
         "    return [v.decode('utf-8', 'replace') if isinstance(v, bytes) else v for v in a.reshape(-1).tolist()]",
@@ -279,8 +380,11 @@ def input_data(tensors, batched: bool) -> tuple[dict, dict[str, tuple[int, ...]]
             raw = [v if isinstance(v, bytes) else str(v).encode() for v in one.reshape(-1)]
             if all(_utf8(v) for v in raw):
                 entry[p.name] = {"content": [v.decode() for v in raw], "shape": list(one.shape)}
-            else:
-                entry[p.name] = {"b64": base64.b64encode(raw[0]).decode(), "shape": list(one.shape)}
+            else:  # perf_analyzer sends b64 data as the tensor's wire bytes: a 4-byte length before each element
+                from tritonclient.utils import serialize_byte_tensor
+
+                wire = serialize_byte_tensor(np.array(raw, dtype=np.object_)).item()
+                entry[p.name] = {"b64": base64.b64encode(wire).decode(), "shape": list(one.shape)}
         else:
             entry[p.name] = {"content": _values(one), "shape": list(one.shape)}
         dims[p.name] = tuple(one.shape)
@@ -288,19 +392,35 @@ def input_data(tensors, batched: bool) -> tuple[dict, dict[str, tuple[int, ...]]
 
 
 def perf_analyzer(
-    conn: Connection, endpoint: Endpoint, model: str, plans, outputs, directory=None, batched=False
+    conn: Connection,
+    endpoint: Endpoint,
+    model: str,
+    plans,
+    outputs,
+    directory=None,
+    batched=False,
+    streaming=False,
 ) -> Call:
     """perf_analyzer's own input-data JSON (one request's worth, without the batch dimension)."""
     entry, dims = input_data(plans, batched)
     shapes = [f"--shape {shlex.quote(name)}:{','.join(map(str, d))}" for name, d in dims.items()]
     data = json.dumps({"data": [entry]}).encode()
     path = _write(directory or Path.cwd(), f"{model}.perf_analyzer.json", data, "input data")
+    notes = []
+    if streaming and endpoint.protocol != "grpc":
+        from dataclasses import replace
+
+        endpoint = replace(endpoint, protocol="grpc", port=endpoint.port + 1)
+        notes.append(
+            f"--streaming is gRPC only: gRPC assumed at port {endpoint.port} (Triton's layout: HTTP + 1)"
+        )
     url = endpoint.url
     args = [
         "perf_analyzer",
         f"-m {shlex.quote(model)}",
         f"-u {shlex.quote(url)}",
         f"-i {endpoint.protocol}",
+        *(["--streaming"] if streaming else []),
         f"--input-data {shlex.quote(str(path))}",
         *shapes,
         f"-b {plans[0].shape[0] if batched and plans else 1}",
@@ -310,7 +430,6 @@ def perf_analyzer(
         args.append("--ssl-grpc-use-ssl")
         if conn.tls.root_certs:
             args.append(f"--ssl-grpc-root-certifications-file {shlex.quote(conn.tls.root_certs)}")
-    notes = []
     for name in conn.headers.names:
         var = (conn.headers.env).get(name)
         args.append(f'-H "{name}:${{{var}}}"' if var else "-H " + shlex.quote(f"{name}:<value>"))
@@ -337,31 +456,40 @@ def make(
     directory=None,
     batched=False,
     datatypes=None,
+    streaming=False,
+    sequence=None,
     spill=False,
 ) -> Call:
-    """``outputs``: names in order; ``datatypes``: output name → datatype (FP16 needs the binary extension).
+    """``outputs``: names in order; ``datatypes``: output name → datatype (FP16 needs the binary extension);
+    ``streaming``: the model is decoupled (the streaming form of each call); ``sequence``: a transport.Sequence.
 
     Data too large to write inline goes to ``directory``; without one, ``spill`` puts it in a new temporary
     folder (named in the call's notes) where it would otherwise be refused: the request itself succeeded.
     """
+    args = (form, conn, endpoint, model, plans, outputs)
+    rest = (batched, datatypes, streaming, sequence)
     try:
-        return _make(form, conn, endpoint, model, plans, outputs, directory, batched, datatypes)
+        return _make(*args, directory, *rest)
     except ConsoleError as exc:
         if not (spill and directory is None and exc.code == NEEDS_FOLDER):
             raise
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX))
-    call = _make(form, conn, endpoint, model, plans, outputs, folder, batched, datatypes)
+    call = _make(*args, folder, *rest)
     call.notes.append(f"the call's data is too large to show inline: its files are in {folder} (temporary)")
     return call
 
 
-def _make(form, conn, endpoint, model, plans, outputs, directory, batched, datatypes) -> Call:
+def _make(
+    form, conn, endpoint, model, plans, outputs, directory, batched, datatypes, streaming=False, sequence=None
+) -> Call:
     if form == "curl":
-        return curl(conn, endpoint, model, plans, outputs, directory, datatypes)
+        if streaming:
+            return curl_stream(conn, endpoint, model, plans, directory)
+        return curl(conn, endpoint, model, plans, outputs, directory, datatypes, sequence)
     if form == "python":
-        return python(conn, endpoint, model, plans, outputs, directory)
+        return python(conn, endpoint, model, plans, outputs, directory, streaming, sequence)
     if form == "perf_analyzer":
-        return perf_analyzer(conn, endpoint, model, plans, outputs, directory, batched)
+        return perf_analyzer(conn, endpoint, model, plans, outputs, directory, batched, streaming)
     raise ConsoleError(f"--show-call must be one of {', '.join(FORMS)}, not {form!r}")
