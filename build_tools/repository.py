@@ -49,15 +49,17 @@ def backbone_name(model: str, flavour: str) -> str:
 # ---------------------------------------------------------------------------------------------- configs
 
 
-def validate(config) -> str:
-    """Check a config the way Triton would reject it, and return its text form (parsed back to prove it)."""
+def validate(config, complete: bool = True) -> str:
+    """Check a config the way Triton would reject it, and return its text form (parsed back to prove it).
+    ``complete=False`` accepts a config without platform or backend (Triton infers them from the model file, as
+    for a hand-written config.pbtxt)."""
     from google.protobuf import text_format
 
     pb = configs.model_config_pb2()
     problems = []
     if not config.name or "/" in config.name or config.name.startswith("."):
         problems.append(f"invalid model name {config.name!r}")
-    if not (config.platform or config.backend):
+    if complete and not (config.platform or config.backend):
         problems.append("neither platform nor backend is set")
     if config.max_batch_size < 0:
         problems.append("max_batch_size must be >= 0")

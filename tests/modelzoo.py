@@ -341,6 +341,55 @@ def write(root: Path) -> Path:
     return root
 
 
+# ------------------------------------------------------------------------------------------ tuning models
+# Two models whose speed depends on their config in a known way (tests/test_tune.py), kept out of write() so
+# the shared ``zoo`` server does not load them: ``per_request`` sleeps PER_REQUEST_S for every request of an
+# execution (throughput ≈ instances / PER_REQUEST_S, whatever the batching); ``per_execution`` sleeps
+# PER_EXECUTION_S once per execution however many requests it holds (dynamic batching multiplies throughput by
+# the batch it forms). Both return Y = X + 1, FP32 [1], and take max_batch_size 8.
+PER_REQUEST_S = 0.04
+PER_EXECUTION_S = 0.05
+
+SLEEPER = """import time
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        PER_EXECUTION
+        responses = []
+        for request in requests:
+            PER_REQUEST
+            x = pb_utils.get_input_tensor_by_name(request, "X").as_numpy()
+            responses.append(pb_utils.InferenceResponse([pb_utils.Tensor("Y", (x + 1).astype(np.float32))]))
+        return responses
+"""
+
+
+def _sleeper_config(name: str) -> str:
+    return (
+        f'name: "{name}"\nbackend: "python"\nmax_batch_size: 8\n'
+        'input [ { name: "X" data_type: TYPE_FP32 dims: [ 1 ] } ]\n'
+        'output [ { name: "Y" data_type: TYPE_FP32 dims: [ 1 ] } ]\n'
+        "instance_group [ { kind: KIND_CPU count: 1 } ]\n"
+    )
+
+
+def write_tuning(root: Path) -> Path:
+    """The two tuning models (one instance, no dynamic batching) in ``root``."""
+    per_request = SLEEPER.replace("PER_EXECUTION", "pass").replace(
+        "PER_REQUEST", f"time.sleep({PER_REQUEST_S})"
+    )
+    per_execution = SLEEPER.replace("PER_EXECUTION", f"time.sleep({PER_EXECUTION_S})").replace(
+        "PER_REQUEST", "pass"
+    )
+    _model(root, "per_request", _sleeper_config("per_request"), per_request)
+    _model(root, "per_execution", _sleeper_config("per_execution"), per_execution)
+    return root
+
+
 # ------------------------------------------------------------------------------------ faults (issue 26)
 
 SLOW = """import time

@@ -216,6 +216,64 @@ def test_servers_snapshot(snap_compare, no_servers_file):
     assert snap_compare(make_app(), press=["7"], terminal_size=SIZE)
 
 
+def test_tune_snapshot(snap_compare, no_servers_file):
+    """The Tune pane after a sweep (the worked example of docs/tune.md, its figures injected): trials, the
+    chart with the Pareto front, the best as its changed lines."""
+    from triton_console.tui.core.tune.sweep import Objective, Result, Trial
+    from triton_console.tui.panes.tune import TrialDone, TuneFinished
+
+    async def setup(pilot):
+        _snapshot(pilot.app)
+        await pilot.press("8")
+        pane = pilot.app.query_one("TunePane")
+        figures = [(1, 0, 16.2, 249, 413, 2.3), (1, 5000, 12.9, 314, 471, 3.3)]
+        figures += [(2, 0, 11.3, 357, 548, 1.4), (2, 5000, 19.6, 213, 302, 4.0)]
+        trials = []
+        for i, (n, delay, tput, p50, p99, batch) in enumerate(figures, 1):
+            values = {"instance_group.count": n, "dynamic_batching.max_queue_delay_microseconds": delay}
+            t = Trial(values, "concurrency", 4, throughput=tput, p50_ms=p50, p99_ms=p99, avg_batch=batch)
+            trials.append(t)
+            pane.post_message(TrialDone(t, i, len(figures)))
+        trials.append(Trial({"instance_group.kind": "KIND_GPU"}, "concurrency", None, "error", "no GPUs"))
+        pane.post_message(TrialDone(trials[-1], 5, 5))
+        diff = "--- a\n+++ b\n@@\n-  count: 1\n+  count: 2\n+  max_queue_delay_microseconds: 5000\n"
+        result = Result(ENSEMBLE, Objective("throughput"), {}, trials, trials[3], diff)
+        result.restored = "the original config again"
+        pane.post_message(TuneFinished(result, None, None))
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
+def test_config_editor_snapshot(snap_compare, no_servers_file):
+    """The config editor (Models pane, e) at 80x24 on a server's config with a syntax error on line 4."""
+    from tests.helpers import rendered
+    from triton_console.tui.core.tune.deploy import Source, Target
+    from triton_console.tui.panes.configedit import ConfigEditScreen, ConfigRead
+
+    text = (
+        'name: "per_request"\nbackend: "python"\nmax_batch_size: 8\n'
+        "instance_group [ { kind: KIND_CPU count: two } ]\n"
+        "dynamic_batching { max_queue_delay_microseconds: 500 }\n"
+    )
+
+    async def setup(pilot):
+        app = pilot.app
+        screen = ConfigEditScreen(app.controller, "per_request")
+        await app.push_screen(screen)
+        title = screen.query_one("#config-title")
+        for _ in range(100):  # the read of the (absent) server fails first; then the text arrives
+            if "reading" not in rendered(title):
+                break
+            await pilot.pause(0.05)
+        screen.post_message(
+            ConfigRead(Source(text, False, None), Target(app.controller.client, "per_request"), None)
+        )
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
 def _textgen() -> ModelInfo:
     from tritonclient.grpc import model_config_pb2 as mc
 

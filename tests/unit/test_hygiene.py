@@ -26,7 +26,7 @@ FLOORS = [
     ["tui.core.client", "build_tools", "model_repository"],
     ["tui.core.classify"],
     ["tui.core.request"],
-    ["tui.core.server", "tui.core.load"],
+    ["tui.core.server", "tui.core.load", "tui.core.tune"],
     ["tui.core"],
     ["tui.text", "tui.hints", "tui.messages", "tui.widgets"],
     ["tui.panes"],

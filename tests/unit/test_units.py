@@ -143,6 +143,7 @@ REQUIRED = {
     "load": ["m"],
     "unload": ["m"],
     "reload": ["m"],
+    "tune": ["m", "--set", "max_batch_size=1,8"],
 }
 
 

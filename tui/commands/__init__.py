@@ -18,6 +18,7 @@ from triton_console.tui.commands import (
     serve,
     servers,
     status,
+    tune,
     unload,
 )
 
@@ -37,5 +38,6 @@ MODULES = (
     load,
     unload,
     reload,
+    tune,
 )
 NAMES: tuple[str, ...] = tuple(m.NAME for m in MODULES)

@@ -150,6 +150,7 @@ class ModelsPane(Horizontal):
         Binding("r", "refresh", "Refresh", id="models.refresh"),
         Binding("t", "try", "Try", id="models.try"),
         Binding("p", "probe", "Probe", id="models.probe"),
+        Binding("e", "edit", "Config", id="models.edit"),
         Binding("slash", "filter", "Filter", id="models.filter"),
         Binding("a", "add", "Add by name", id="models.add"),
     ]
@@ -362,6 +363,22 @@ class ModelsPane(Horizontal):
         self._probes[name] = line
         self.post_message(Notice(line, "probe", "information" if result.ok else "error"))
         self.post_message(PollRequested([name]))
+
+    def action_edit(self) -> None:
+        """The selected model's config in an editor: apply as an override, write to its file, revert."""
+        from triton_console.tui.panes.configedit import ConfigEditScreen
+
+        if not self._selected:
+            self.app.notify("select a model first", severity="warning")
+            return
+        name = self._selected
+
+        def closed(state: str | None) -> None:
+            if state:
+                self.app.notify(f"{name}: {state}")
+                self.post_message(PollRequested([name]))
+
+        self.app.push_screen(ConfigEditScreen(self.controller, name), closed)
 
     def action_refresh(self) -> None:
         self.post_message(PollRequested())

@@ -18,11 +18,13 @@ from textual.widget import Widget
 from triton_console.tui.panes.bench import BenchPane
 from triton_console.tui.panes.build import BuildPane
 from triton_console.tui.panes.classify import ClassifyPane
+from triton_console.tui.panes.configedit import ConfigEditScreen
 from triton_console.tui.panes.metrics import MetricsPane
 from triton_console.tui.panes.models import ModelsPane
 from triton_console.tui.panes.server import ServerPane
 from triton_console.tui.panes.servers import ServersPane
 from triton_console.tui.panes.trymodel import TryScreen
+from triton_console.tui.panes.tune import TunePane
 from triton_console.tui.widgets.help import Section, binding_rows
 
 
@@ -85,7 +87,7 @@ PANES: tuple[PaneSpec, ...] = (
         "repository index, load/unload, try a model",
         lambda app: ModelsPane(app.controller, id="models-pane"),
         aliases=("mo",),
-        forms=(("Try form (t)", TryScreen),),
+        forms=(("Try form (t)", TryScreen), ("Config editor (e)", ConfigEditScreen)),
     ),
     PaneSpec("classify", "4", "Classify", ClassifyPane, "classify images", _classify, aliases=("cl",)),
     PaneSpec(
@@ -112,6 +114,14 @@ PANES: tuple[PaneSpec, ...] = (
         "every server of the servers file, and the active one",
         lambda app: ServersPane(app.options.context, app.controller.client.url, id="servers-pane"),
         aliases=("ctx",),
+    ),
+    PaneSpec(
+        "tune",
+        "8",
+        "Tune",
+        TunePane,
+        "config fields × load: find the fastest config, write it back",
+        lambda app: TunePane(app.controller, id="tune-pane"),
     ),
 )
 BY_ID = {p.id: p for p in PANES}

@@ -263,10 +263,12 @@ class TritonClient:
             check_model_name(name)
         return self.call("statistics", lambda t: t.statistics(name))
 
-    def load_model(self, name: str) -> None:
+    def load_model(self, name: str, config: str | None = None) -> None:
+        """Load (or reload) ``name``; ``config`` (JSON of a ModelConfig) replaces its whole config for this
+        load without touching the repository's files (explicit model control only)."""
         check_model_name(name)
         self._info.pop(name, None)
-        self.call(f"load {name}", lambda t: t.load(name))
+        self.call(f"load {name}", lambda t: t.load(name, config))
         self.health.reset(name)
 
     def unload_model(self, name: str) -> None:

@@ -136,7 +136,7 @@ class Transport:
     def model_metadata(self, name: str, version: str = "") -> rs.ModelMetadata: ...
     def model_config(self, name: str, version: str = ""): ...
     def statistics(self, name: str = "") -> rs.Parsed: ...
-    def load(self, name: str) -> None: ...
+    def load(self, name: str, config: str | None = None) -> None: ...
     def unload(self, name: str) -> None: ...
     def infer(
         self,
@@ -284,11 +284,13 @@ class GrpcTransport(Transport):
     }
 
     def _classify(self, exc: BaseException) -> str | None:
-        code = self.STATUS.get(error_status(exc))
+        text = error_text(exc)
+        # the server's own words first: Triton refuses load/unload outside explicit mode with UNAVAILABLE,
+        # which is not a lost server
+        code = server_text_code(text) or self.STATUS.get(error_status(exc))
         if code is not None:
             return code
-        text = error_text(exc)
-        return UNSUPPORTED if "method not found" in text.lower() else server_text_code(text)
+        return UNSUPPORTED if "method not found" in text.lower() else None
 
     def _kw(self, short: bool = False, timeout: float | None = None) -> dict:
         t = timeout or (min(self.conn.timeout, 5.0) if short else self.conn.timeout)
@@ -337,8 +339,8 @@ class GrpcTransport(Transport):
 
         return rs.collect(m.model_stats, one, rs.MAX_MODELS)
 
-    def load(self, name: str) -> None:
-        self.client.load_model(name, **self._kw())
+    def load(self, name: str, config: str | None = None) -> None:
+        self.client.load_model(name, config=config, **self._kw())
 
     def unload(self, name: str) -> None:
         self.client.unload_model(name, **self._kw())
@@ -635,8 +637,8 @@ class HttpTransport(Transport):
     def statistics(self, name: str = "") -> rs.Parsed:
         return rs.statistics_json(self._run(lambda c: c.get_inference_statistics(name, headers=self.headers)))
 
-    def load(self, name: str) -> None:
-        self._run(lambda c: c.load_model(name, headers=self.headers))
+    def load(self, name: str, config: str | None = None) -> None:
+        self._run(lambda c: c.load_model(name, headers=self.headers, config=config))
 
     def unload(self, name: str) -> None:
         self._run(lambda c: c.unload_model(name, headers=self.headers))

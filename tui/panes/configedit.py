@@ -1,0 +1,266 @@
+"""Edit a model's config (Models pane, e): its pbtxt in a TextArea checked as you type, Apply as an override
+(files untouched), Write to config.pbtxt after a diff, Revert to the files. Core: tui/core/tune/deploy.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, TextArea
+
+from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.server.controller import ServerController
+from triton_console.tui.core.tune import config as cfg
+from triton_console.tui.core.tune import deploy
+from triton_console.tui.hints import worded
+from triton_console.tui.text import join, plain
+
+
+@dataclass
+class ConfigRead(Message):
+    source: deploy.Source | None
+    target: deploy.Target | None
+    error: str | None
+
+
+@dataclass
+class ConfigDone(Message):
+    """An apply, revert or write ended: ``state`` is what the model now serves, in words."""
+
+    action: str
+    state: str | None
+    error: str | None
+    diff: str = ""
+
+
+class DiffScreen(ModalScreen[bool]):
+    """The unified diff a write would make, scrollable; y writes, n or esc does not."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Write", id="configdiff.yes"),
+        Binding("n,escape", "answer(False)", "Cancel", id="configdiff.no"),
+    ]
+    DEFAULT_CSS = """
+    DiffScreen { align: center middle; }
+    DiffScreen > Vertical { width: 92%; height: 85%; border: round $warning; background: $surface; padding: 0 1; }
+    DiffScreen #diff { height: 1fr; }
+    """
+
+    def __init__(self, diff: str, path: str) -> None:
+        super().__init__()
+        self.diff, self.path = diff, path
+
+    def compose(self) -> ComposeResult:
+        lines = [join(("write ", "bold"), plain(self.path, "bold"), "? (the old file is kept as .bak)")]
+        for line in self.diff.splitlines():
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            lines.append(plain(line, style))
+        with Vertical():
+            with VerticalScroll(id="diff"):
+                yield Static(Text("\n").join(lines))
+            yield Static(join(("y", "bold"), " write    ", ("n", "bold"), " / esc cancel"))
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class ConfigEditScreen(ModalScreen[str | None]):
+    """Dismissed with what the model now serves, in words ("applied, not written", ...), or None."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="config.close"),
+        Binding("ctrl+s", "apply", "Apply", id="config.apply"),
+        Binding("ctrl+o", "write", "Write", id="config.write"),
+        Binding("ctrl+r", "revert", "Revert", id="config.revert"),
+    ]
+    DEFAULT_CSS = """
+    ConfigEditScreen { align: center middle; }
+    ConfigEditScreen > Vertical { width: 96%; height: 94%; border: round $accent; background: $surface; }
+    ConfigEditScreen #config-title { height: 1; padding: 0 1; }
+    ConfigEditScreen #config-text { height: 1fr; }
+    ConfigEditScreen #config-check { height: 1; padding: 0 1; }
+    ConfigEditScreen #config-state { height: 2; padding: 0 1; }
+    ConfigEditScreen #config-buttons { height: 1; padding: 0 1; }
+    ConfigEditScreen #config-buttons Button { margin-right: 1; min-width: 12; }
+    """
+
+    def __init__(self, controller: ServerController, model: str) -> None:
+        super().__init__()
+        self.controller = controller
+        self.model = model
+        self.target: deploy.Target | None = None
+        self.source: deploy.Source | None = None
+        self.applied: str | None = None  # the text last applied (None: the files' config serves)
+        self.written = False
+        self.state: str | None = None  # what the model serves, in words, once something was done
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                join(("Config ", "bold"), plain(self.model, "bold"), "  reading…"), id="config-title"
+            )
+            yield TextArea("", id="config-text", show_line_numbers=True, soft_wrap=False, disabled=True)
+            yield Static("", id="config-check")
+            yield Static("", id="config-state")
+            with Horizontal(id="config-buttons"):
+                yield Button("Apply ^s", id="apply", compact=True, variant="primary")
+                yield Button("Write ^o", id="write", compact=True)
+                yield Button("Revert ^r", id="revert", compact=True)
+                yield Button("Close esc", id="close", compact=True)
+
+    def on_mount(self) -> None:
+        self._read()
+
+    @work(thread=True, exclusive=True, group="config-read")
+    def _read(self) -> None:
+        try:
+            target = deploy.for_console(self.controller, self.model)
+            self.post_message(ConfigRead(deploy.read(target), target, None))
+        except ConsoleError as exc:
+            self.post_message(ConfigRead(None, None, worded(exc)))
+
+    def on_config_read(self, msg: ConfigRead) -> None:
+        title = self.query_one("#config-title", Static)
+        if msg.source is None:
+            title.update(join(("Config ", "bold"), plain(self.model, "bold"), "  ", plain(msg.error, "red")))
+            return
+        self.source, self.target = msg.source, msg.target
+        where = (
+            plain(f"  {msg.target.file}", "dim")
+            if msg.source.from_file
+            else Text("  as served (no local file: Write is off)", style="dim")
+        )
+        title.update(join(("Config ", "bold"), plain(self.model, "bold"), where))
+        area = self.query_one("#config-text", TextArea)
+        area.load_text(msg.source.text)
+        area.disabled = False
+        self.query_one("#write", Button).disabled = not msg.source.from_file
+        area.focus()
+        self._check()
+
+    # -- checked as you type
+    @on(TextArea.Changed, "#config-text")
+    def _changed(self) -> None:
+        self._check()
+
+    def _check(self):
+        """Parse the text now (milliseconds for a config): the ModelConfig, or None with the problem shown."""
+        line = self.query_one("#config-check", Static)
+        try:
+            config = cfg.parse(self.query_one("#config-text", TextArea).text, self.model)
+        except ConsoleError as exc:
+            problem = getattr(exc, "problem", None)
+            line.update(join(("✗ ", "bold red"), plain(str(problem or exc.message), "red")))
+            return None
+        line.update(Text("✓ parses; checked as Triton would", style="green"))
+        return config
+
+    # -- actions
+    def _ready(self) -> bool:
+        if self.target is None or self.busy:
+            self.app.notify("wait: the config is still being read or sent", severity="warning")
+            return False
+        return True
+
+    def _say(self, text: Text) -> None:
+        self.query_one("#config-state", Static).update(text)
+
+    def action_apply(self) -> None:
+        if not self._ready():
+            return
+        config = self._check()
+        if config is None:
+            self.app.notify("the text does not parse: nothing sent", severity="error")
+            return
+        self.busy = True
+        self._say(Text("applying… (the model keeps serving until the new config is ready)", style="yellow"))
+        self._apply(config, self.query_one("#config-text", TextArea).text)
+
+    @work(thread=True, exclusive=True, group="config-do")
+    def _apply(self, config, text: str) -> None:
+        try:
+            deploy.apply(self.target, config)
+            self.applied = text
+            try:
+                same = self.target.file is not None and self.target.file.read_text(encoding="utf-8") == text
+            except (OSError, UnicodeDecodeError):
+                same = False
+            state = "applied (the same as the file)" if same else "applied, not written"
+            self.post_message(ConfigDone("apply", state, None))
+        except ConsoleError as exc:
+            self.post_message(ConfigDone("apply", None, worded(exc)))
+
+    def action_revert(self) -> None:
+        if not self._ready():
+            return
+        self.busy = True
+        self._say(Text("reverting to the files' config…", style="yellow"))
+        self._revert()
+
+    @work(thread=True, exclusive=True, group="config-do")
+    def _revert(self) -> None:
+        try:
+            deploy.revert(self.target, self.source.served)
+            self.applied = None
+            self.post_message(ConfigDone("revert", "reverted: the files' config serves", None))
+        except ConsoleError as exc:
+            self.post_message(ConfigDone("revert", None, worded(exc)))
+
+    def action_write(self) -> None:
+        if not self._ready():
+            return
+        if self.target.file is None:
+            self.app.notify("no config.pbtxt on this machine: copy the text to the server's repository")
+            return
+        if self._check() is None:
+            self.app.notify("the text does not parse: nothing written", severity="error")
+            return
+        text = self.query_one("#config-text", TextArea).text
+        try:
+            diff = deploy.diff(self.target, text)
+        except (ConsoleError, OSError) as exc:
+            self.app.notify(str(exc), severity="error")
+            return
+        if not diff:
+            self.app.notify("the file already holds this text")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.busy = True
+                self._write(text)
+
+        self.app.push_screen(DiffScreen(diff, str(self.target.file)), answered)
+
+    @work(thread=True, exclusive=True, group="config-do")
+    def _write(self, text: str) -> None:
+        try:
+            backup = deploy.write(self.target, text)
+            serving = "applied" if self.applied == text else "not applied yet (^s applies it)"
+            self.written = True
+            self.post_message(ConfigDone("write", f"written (previous file: {backup.name}); {serving}", None))
+        except (ConsoleError, OSError) as exc:
+            self.post_message(ConfigDone("write", None, str(exc)))
+
+    def on_config_done(self, msg: ConfigDone) -> None:
+        self.busy = False
+        if msg.error:
+            self._say(join((f"{msg.action} failed: ", "bold red"), plain(msg.error, "red", limit=600)))
+            return
+        self.state = msg.state
+        self._say(join(("✓ ", "bold green"), plain(msg.state)))
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        actions = {"apply": self.action_apply, "write": self.action_write, "revert": self.action_revert}
+        actions.get(event.button.id or "", self.action_close)()
+
+    def action_close(self) -> None:
+        self.dismiss(self.state)
