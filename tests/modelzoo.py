@@ -418,3 +418,36 @@ def write_cold(root: Path) -> Path:
     """``cold``: fast, except that each instance's first execute sleeps COLD_S (what a warm-up absorbs)."""
     _model(root, "cold", _sleeper_config("cold"), COLD.replace("COLD_S", str(COLD_S)))
     return root
+
+
+# ------------------------------------------------------------------------------------ faults (issue 26)
+
+SLOW = """import time
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        time.sleep(SECONDS)
+        return [
+            pb_utils.InferenceResponse([pb_utils.Tensor("Y", pb_utils.get_input_tensor_by_name(r, "X").as_numpy() * 2)])
+            for r in requests
+        ]
+"""
+
+
+def slow_model(root: Path, name: str = "slow", seconds: float = 0.02) -> Path:
+    """``name``: Y = 2·X (FP32 [1], batching up to 8) after sleeping ``seconds`` per execution: a model with a
+    known service time, one instance, so a rate above 1/seconds cannot be kept up with."""
+    _model(
+        root,
+        name,
+        f'name: "{name}"\nbackend: "python"\nmax_batch_size: 8\n'
+        'input [ { name: "X" data_type: TYPE_FP32 dims: [ 1 ] } ]\n'
+        'output [ { name: "Y" data_type: TYPE_FP32 dims: [ 1 ] } ]\n'
+        "instance_group [ { count: 1 kind: KIND_CPU } ]\n",
+        SLOW.replace("SECONDS", repr(seconds)),
+    )
+    return root

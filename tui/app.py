@@ -441,6 +441,8 @@ class ConsoleApp(App):
             self.notify("no server started by this console is running")
             return
         self.notify(f"stopping tritonserver (pid {self.controller.managed.pid})…")
+        for pane in self.panes("server_going"):  # a run loading this server ends first, and says why
+            pane.server_going("stopped")
         self._stop_server()
 
     @work(thread=True, exclusive=True, group="server")
@@ -461,6 +463,8 @@ class ConsoleApp(App):
             self.action_start_server()
             return
         self.notify("restarting tritonserver…")
+        for pane in self.panes("server_going"):
+            pane.server_going("restarted")
         self._stop_server(then_start=True)
 
     # ------------------------------------------------------------------ quitting

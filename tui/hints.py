@@ -11,7 +11,8 @@ CONSOLE = {
     c.UNSUPPORTED: "this server does not offer it",
 }
 CLI = {
-    c.STUB_UNHEALTHY: "reload the model (unload and load it, with model control explicit) or restart the server",
+    c.STUB_UNHEALTHY: "reload the model: triton-console reload MODEL (explicit model control), or restart the server",
+    c.TIMEOUT: "--timeout SECONDS sets how long to wait (an inference's default: 10x the model's warm p99, at least 5 s)",
     c.MODEL_CONTROL: "start the server with --model-control explicit",
 }
 

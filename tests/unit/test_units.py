@@ -142,6 +142,9 @@ REQUIRED = {
     "compare": ["a", "b"],
     "dev": ["m"],
     "trace": ["m"],
+    "load": ["m"],
+    "unload": ["m"],
+    "reload": ["m"],
     "tune": ["m", "--set", "max_batch_size=1,8"],
 }
 

@@ -13,12 +13,15 @@ from triton_console.tui.commands import (
     export,
     generate,
     infer,
+    load,
     metrics,
+    reload,
     serve,
     servers,
     status,
     trace,
     tune,
+    unload,
 )
 
 MODULES = (
@@ -36,6 +39,9 @@ MODULES = (
     compare,
     dev,
     trace,
+    load,
+    unload,
+    reload,
     tune,
 )
 NAMES: tuple[str, ...] = tuple(m.NAME for m in MODULES)

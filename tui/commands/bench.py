@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from triton_console.common.errors import EXIT_FAILED, EXIT_OK, ConsoleError
+from triton_console.common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
 from triton_console.tui.commands.common import client, err, pick_model, positive
 from triton_console.tui.core.client.flags import add_connection, paths
 
@@ -148,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
             print(visible(step.render(), 4000, multiline=True))
     if cancel.is_set():
         return 130
+    if any(s.server_gone for s in outcome.steps):
+        return EXIT_USAGE  # the server went away under the run (its connection errors are counted above)
     return EXIT_FAILED if errors else EXIT_OK
 
 

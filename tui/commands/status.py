@@ -24,7 +24,13 @@ def add_parser(sub) -> None:
         action="append",
         default=[],
         metavar="MODEL",
-        help="models to ask about where the server lists none (KServe over gRPC)",
+        help="models to ask about where the server lists none (KServe over gRPC); with --probe, the ones to probe",
+    )
+    st.add_argument(
+        "--probe",
+        action="store_true",
+        help="send each model (-m, else every READY one) one small request: ok with its latency, or the error "
+        "(a model whose stub died is READY to the server, unhealthy here)",
     )
     paths(
         st.add_argument(
@@ -38,11 +44,17 @@ def add_parser(sub) -> None:
     st.set_defaults(func=run)
 
 
-def _with_hint(entry, checks: list[str] | None = None) -> dict:
-    """A model of status --json, with the explainer's cause and hint when it is not ready (null when ready
-    or when nothing is known: every model has the same keys), and an ensemble's failed checks."""
+def _with_hint(
+    entry, checks: list[str] | None = None, probed: bool = False, probe=None, verdict=None
+) -> dict:
+    """A model of status --json: the explainer's cause and hint when it is not ready (null when ready or when
+    nothing is known: every model has the same keys), an ensemble's failed checks, and with --probe its
+    ``probe`` and its ``health`` (set when this command's own requests found it broken, while ``state`` stays
+    as the server said)."""
+    from triton_console.tui.core.client.client import STUB_UNHEALTHY
     from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HINT
     from triton_console.tui.core.server.explain import explain
+    from triton_console.tui.hints import CLI
 
     out = entry.to_dict()
     why = explain(entry)
@@ -50,7 +62,20 @@ def _with_hint(entry, checks: list[str] | None = None) -> dict:
     if checks and why is not None and why.cause in REFUSED_CAUSES:
         out["cause"], out["hint"] = "ensemble", REFUSED_HINT
     out["checks"] = checks or []
+    if probed:  # --probe: every model gets both keys
+        out["probe"] = probe.to_dict() if probe is not None else None
+        out["health"] = verdict.to_dict() if verdict is not None else None
+    if verdict is not None and probe is not None and probe.code == STUB_UNHEALTHY:
+        out["cause"], out["hint"] = STUB_UNHEALTHY, CLI[STUB_UNHEALTHY].replace("MODEL", entry.name)
     return out
+
+
+def _probe(client, snap, named: list[str]) -> dict:
+    """One small request to each named model, else to every READY one, one after another."""
+    from triton_console.tui.core.request.probe import probe
+
+    names = named or [m.name for m in snap.models if m.state == "READY"]
+    return {name: probe(client, name) for name in names}
 
 
 def _checks(client, models, repository: Path | None) -> dict[str, list[str]]:
@@ -78,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
     controller.given_models = [check_model_name(m) for m in args.model + context_models(args)]
     snap = controller.poll()
     checks = _checks(controller.client, snap.models, args.repository) if snap.live else {}
+    probes = _probe(controller.client, snap, args.model) if args.probe and snap.live else {}
+    health = controller.client.health.verdicts()
     server = snap.server.to_dict() if snap.server else None
     out = {
         "url": snap.url,
@@ -85,7 +112,10 @@ def run(args: argparse.Namespace) -> int:
         "ready": snap.ready,
         "server_version": server["version"] if server else None,
         "server": server,
-        "models": [_with_hint(m, checks.get(m.name)) for m in snap.models],
+        "models": [
+            _with_hint(m, checks.get(m.name), args.probe, probes.get(m.name), health.get(m.name))
+            for m in snap.models
+        ],
         "models_from": snap.models_from or None,
         "capabilities": snap.capabilities.to_dict() if snap.capabilities else None,
         "notes": snap.capabilities.notes() if snap.capabilities else [],
@@ -98,9 +128,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             err(visible(out["error"], 600))
         return EXIT_USAGE
+    failed = any(not p.ok for p in probes.values())
     if args.json:
         print(json.dumps(out))
-        return EXIT_OK
+        return EXIT_FAILED if failed else EXIT_OK
     title = snap.server.title if snap.server else "unknown server"
     print(visible(f"{snap.url}  live={snap.live} ready={snap.ready}  {title}", 400))
     for p in out["notes"] + snap.problems:
@@ -111,9 +142,13 @@ def run(args: argparse.Namespace) -> int:
         print(visible(f"  {m.name:<{width}}  v{m.version or '-':<3} {m.state or '-':<12}{reason}", 600))
         for line in rec["checks"]:
             print(visible(f"  {'':<{width}}  check: {line}", 600))
+        if m.name in health:
+            print(visible(f"  {'':<{width}}  UNHEALTHY: {health[m.name].describe()}", 600))
+        if m.name in probes:
+            print(visible(f"  {'':<{width}}  probe: {probes[m.name].line()}", 600))
         if rec["hint"]:
             print(visible(f"  {'':<{width}}  why: {rec['hint']}", 600))
-    return EXIT_OK
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _status_all(args: argparse.Namespace) -> int:

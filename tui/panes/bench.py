@@ -173,6 +173,8 @@ class BenchPane(Vertical):
         self.overlay = True
         self._proc: subprocess.Popen | None = None
         self._cancel = threading.Event()
+        self._stop_note: str | None = None  # why the pane stopped the run (the server going away)
+        self._stopped_early: str | None = None  # why the run itself stopped (a broken model, no server)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="form"):
@@ -286,6 +288,7 @@ class BenchPane(Vertical):
         table.add_columns("level", "req/s", "p50", "p95", "p99", "err")
         self._status(f"starting: {model}, sweep {levels}…")
         self._cancel.clear()
+        self._stop_note = self._stopped_early = None
         self._bench(model, self._inputs_text(), self.image_candidates(), settings)
 
     def _inputs_text(self) -> str:
@@ -327,7 +330,7 @@ class BenchPane(Vertical):
         err = proc.stderr.read()
         code = proc.wait()
         self._proc = None
-        if code not in (0, 1) and not self._cancel.is_set():
+        if code not in (0, 1) and not self._cancel.is_set() and self._stopped_early is None:
             self.post_message(
                 BenchEvent({"event": "error", "error": (err.strip().splitlines() or ["bench failed"])[-1]})
             )
@@ -343,6 +346,33 @@ class BenchPane(Vertical):
             os.killpg(proc.pid, 15)  # its shared-memory regions are freed on SIGTERM
         self._status("cancelling…")
 
+    def server_going(self, what: str) -> None:
+        """The console is about to stop or restart the server this bench loads: end the run now, cleanly
+        (the load process frees its shared memory on SIGTERM), and say why."""
+        proc = self._proc
+        if proc is None:
+            return
+        self._stop_note = f"bench stopped: the server was {what} by the console (this run is not saved)"
+        self._cancel.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 15)
+        self._status(self._stop_note, "yellow")
+
+    def _step_stopped(self, step: dict) -> None:
+        """A step that ended early: say why, and let the console's health record know of a broken model."""
+        from triton_console.tui.core.client.health import UNHEALTHY_CODES
+        from triton_console.tui.messages import PollRequested
+
+        why = step.get("stopped")
+        self._stopped_early = f"stopped early: {why}; {step.get('not_sent', 0)} request(s) not sent"
+        code = step.get("stop_code")
+        if code in UNHEALTHY_CODES and step.get("model"):
+            first = (step.get("first_error_by_kind") or {}).values()
+            message = next((m for m in first if m), why)
+            self.controller.client.health.failed(step["model"], ConsoleError(message, code=code))
+            self._stopped_early += " (Models: p probes it, l reloads it)"
+            self.post_message(PollRequested())
+
     def on_bench_event(self, msg: BenchEvent) -> None:
         e = msg.event
         kind = e.get("event")
@@ -357,18 +387,23 @@ class BenchPane(Vertical):
             self.steps.append(e["step"])
             self._add_step(e["step"])
             self._chart()
+            if e["step"].get("stopped"):
+                self._step_stopped(e["step"])
         elif kind == "run":
             self.run, self.saved = loadgen.Run.from_dict(e["run"]), e.get("saved")
             on = f" on {self.source}" if self.source else ""
-            self._status(
-                f"done: {len(self.steps)} steps{on}; warm-up {self.run.warmup} requests per step not counted; "
-                f"saved {self.saved}"
-            )
+            if self._stopped_early:
+                self._status(self._stopped_early, "red")
+            else:
+                self._status(
+                    f"done: {len(self.steps)} steps{on}; warm-up {self.run.warmup} requests per step not counted; "
+                    f"saved {self.saved}"
+                )
             self._chart()
         elif kind == "error":
             self._status(f"bench failed: {e['error']}", "red")
         elif kind == "done" and e.get("cancelled"):
-            self._status("cancelled", "yellow")
+            self._status(self._stop_note or "cancelled", "yellow")
 
     def _add_stream_step(self, s: dict) -> None:
         """A decoupled model's step (bench streams it): responses/s and time to first response."""

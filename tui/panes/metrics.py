@@ -180,6 +180,8 @@ class MetricsPane(Vertical):
             label = name_cell(("▾ " if ensemble in self.expanded else "▸ ") + ensemble, "bold")
         else:
             label = name_cell("  " + name)
+        if self.controller.client.health.verdict(name) is not None:
+            label = name_cell(f"✗ {name}", "bold red")  # its requests fail though the server says READY
         if r is None:
             return (label, *["-"] * (len(COLUMNS) - 1))
         return (
@@ -227,6 +229,9 @@ class MetricsPane(Vertical):
             text = f"{sources} · {state} (+/- p) · ms per request · sort {self.sort} (s) · chart {self.chart} (c) · ⏎ expands"
             if self.missing:
                 text += " · missing: " + "; ".join(self.missing)
+        sick = self.controller.client.health.verdicts()
+        if sick:  # first, where a narrow terminal still shows it
+            text = "; ".join(f"{n} {v.describe()}" for n, v in sorted(sick.items())) + " · " + text
         self.query_one("#metrics-head", Static).update(plain(text, limit=600))
 
     # ------------------------------------------------------------------ charts

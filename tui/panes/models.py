@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 from rich.console import Group
@@ -17,20 +18,27 @@ from textual.worker import get_current_worker
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client import responses as rs
-from triton_console.tui.core.client.client import UNREACHABLE, check_model_name
+from triton_console.tui.core.client.client import check_model_name, server_gone
+from triton_console.tui.core.client.health import Verdict
 from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HINT
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.core.server.explain import model_log
 from triton_console.tui.core.server.process import is_loopback
 from triton_console.tui.core.tune import coldstart
-from triton_console.tui.hints import worded
+from triton_console.tui.hints import for_code, worded
 from triton_console.tui.messages import DevReloaded, ModelDetail, Notice, PollRequested
 from triton_console.tui.text import cell, name, plain
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
 
 FILTER_HINT = "filter models (name, state, reason); esc closes"
-STATE_STYLE = {"READY": "green", "UNAVAILABLE": "red", "LOADING": "yellow", "UNLOADING": "yellow"}
+STATE_STYLE = {
+    "READY": "green",
+    "UNAVAILABLE": "red",
+    "LOADING": "yellow",
+    "UNLOADING": "yellow",
+    "UNHEALTHY": "bold red",
+}
 COLUMNS = (
     Column("state", "state", 11),
     Column("name", "name"),
@@ -39,17 +47,29 @@ COLUMNS = (
 )
 
 
-def _search_text(entry: rs.IndexEntry | None) -> str:
-    return f"{entry.name} {entry.state} {entry.reason}".lower() if entry else ""
+def shown(entry: rs.IndexEntry, verdict: Verdict | None) -> tuple[str, str]:
+    """(state, reason) as the row says them: UNHEALTHY where the console's own requests found the model
+    broken, even while the server says READY (it does for a dead Python-backend stub)."""
+    if verdict is None:
+        return entry.state or "-", entry.reason
+    said = f" (server says {entry.state})" if entry.state else ""
+    return "UNHEALTHY", verdict.describe() + said
 
 
-def row_cells(entry: rs.IndexEntry) -> tuple:
-    state = entry.state or "-"
+def _search_text(entry: rs.IndexEntry | None, verdict: Verdict | None = None) -> str:
+    if entry is None:
+        return ""
+    state, reason = shown(entry, verdict)
+    return f"{entry.name} {state} {reason}".lower()
+
+
+def row_cells(entry: rs.IndexEntry, verdict: Verdict | None = None) -> tuple:
+    state, reason = shown(entry, verdict)
     return (
         cell(state, STATE_STYLE.get(state, "")),
         name(entry.name),
         cell(entry.version or "-"),
-        cell(entry.reason),
+        cell(reason),
     )
 
 
@@ -140,6 +160,7 @@ class ModelsPane(Horizontal):
         Binding("u", "unload", "Unload", id="models.unload"),
         Binding("r", "refresh", "Refresh", id="models.refresh"),
         Binding("t", "try", "Try", id="models.try"),
+        Binding("p", "probe", "Probe", id="models.probe"),
         Binding("e", "edit", "Config", id="models.edit"),
         Binding("slash", "filter", "Filter", id="models.filter"),
         Binding("a", "add", "Add by name", id="models.add"),
@@ -158,6 +179,8 @@ class ModelsPane(Horizontal):
         self.controller = controller
         self._selected: str | None = None
         self._entries: dict[str, rs.IndexEntry] = {}
+        self._health: dict[str, Verdict] = {}
+        self._probes: dict[str, str] = {}  # the last probe's line per model, shown in its detail
         self.note = ""  # why the list is empty or partial, as shown
         self._adding = False  # the box at the top takes a model name instead of a filter
         # Load/unload requests run one after another: a load sent while an unload is still in flight
@@ -170,8 +193,10 @@ class ModelsPane(Horizontal):
     def compose(self) -> ComposeResult:
         with Vertical(id="left"):
             yield FilterBox(FILTER_HINT, "#index", id="models-filter")
-            index = RowList(COLUMNS, lambda name: row_cells(self._entries[name]), id="index")
-            index.set_search(lambda name: _search_text(self._entries.get(name)))
+            index = RowList(
+                COLUMNS, lambda name: row_cells(self._entries[name], self._health.get(name)), id="index"
+            )
+            index.set_search(lambda name: _search_text(self._entries.get(name), self._health.get(name)))
             yield index
             yield Static("", id="models-note")
         with VerticalScroll(id="detail"):
@@ -195,7 +220,12 @@ class ModelsPane(Horizontal):
         else:
             self.note = f"{len(entries)} models from the {snap.models_from}"
         old, self._entries = self._entries, entries
-        changed = [n for n, e in entries.items() if n in old and old[n] != e]
+        old_health, self._health = self._health, dict(snap.health)
+        changed = [
+            n
+            for n, e in entries.items()
+            if n in old and (old[n] != e or old_health.get(n) != self._health.get(n))
+        ]
         index = self.query_one("#index", RowList)
         if changed or entries.keys() != old.keys():
             index.fit("name", max((len(n) for n in entries), default=4))
@@ -257,6 +287,14 @@ class ModelsPane(Horizontal):
         parts: list[tuple[str, str]] = []
         entry = self._entries.get(name)
         found = self._ensemble(name) if entry is None or entry.state != "UNLISTED" else None
+        verdict = client.health.verdict(name)
+        if name in self._probes:
+            parts.append(("last probe (p)", self._probes[name]))
+        if verdict is not None:
+            parts.append(("health (the console's own requests)", verdict.describe()))
+            parts.append(
+                ("why", "its requests fail while the server says it is ready: p probes it, l reloads it")
+            )
         if entry is not None and (entry.state != "READY" or entry.reason):
             parts.append(("state", f"{entry.state or '?'}" + (f": {entry.reason}" if entry.reason else "")))
             why = self.controller.explain(entry)
@@ -289,7 +327,7 @@ class ModelsPane(Horizontal):
                 return True
             except ConsoleError as exc:
                 parts.append((title, f"unavailable: {exc.message}"))
-                return exc.code != UNREACHABLE
+                return not server_gone(exc)
 
         def config() -> list[tuple[str, str]]:
             c = client.model_config(name)
@@ -411,6 +449,31 @@ class ModelsPane(Horizontal):
             return
         self.app.push_screen(TryScreen(self.controller, self._selected, os.getcwd()))
 
+    def action_probe(self) -> None:
+        """One small request to the selected model: does it answer, and how fast (Triton's READY cannot tell
+        a model whose stub died)."""
+        name = self._selected
+        if not name:
+            self.app.notify("select a model first", severity="warning")
+            return
+        self.app.notify(f"probing {name}…")
+        self._probe(name)
+
+    @work(thread=True, group="probe")
+    def _probe(self, name: str) -> None:
+        from triton_console.tui.core.request.probe import probe
+
+        try:
+            result = probe(self.controller.client, name)
+        except ConsoleError as exc:
+            self.post_message(Notice(worded(exc), "probe failed", "error"))
+            return
+        hint = " (l reloads it)" if result.unhealthy else ""
+        line = f"{time.strftime('%H:%M:%S')} {result.line()}{hint}"
+        self._probes[name] = line
+        self.post_message(Notice(line, "probe", "information" if result.ok else "error"))
+        self.post_message(PollRequested([name]))
+
     def action_edit(self) -> None:
         """The selected model's config in an editor: apply as an override, write to its file, revert."""
         from triton_console.tui.panes.configedit import ConfigEditScreen
@@ -451,22 +514,26 @@ class ModelsPane(Horizontal):
         client = self.controller.client
         entry = self._entries.get(name)
         reload = what == "load" and entry is not None and entry.state == "READY"
+        from triton_console.tui.core.client import modelcontrol
+
+        # a plain load of an unchanged, loaded model does nothing: restart it (its ensembles too)
+        act = modelcontrol.reload if reload else getattr(modelcontrol, what)
+        touched = [name]
         try:
             with self._lu_lock:
-                if reload:  # a plain load of an unchanged, loaded model does nothing: restart it
-                    client.reload_model(name)
-                elif what == "load":
-                    client.load_model(name)
-                else:
-                    client.unload_model(name)
-            cold = ""
-            if what == "load":  # the first request after the load against the warm ones
-                self._cold[name] = coldstart.measure(client, name).describe()
-                cold = f"; {self._cold[name]}"
-            self.post_message(Notice(f"{name}: {'reloaded' if reload else what + 'ed'}{cold}"))
-        except ConsoleError as exc:
+                outcome = act(client, [name])[0]
+            touched += outcome.also or []
+            if outcome.ok:
+                cold = ""
+                if what == "load":  # the first request after the load against the warm ones
+                    self._cold[name] = coldstart.measure(client, name).describe()
+                    cold = f"; {self._cold[name]}"
+                self.post_message(Notice(outcome.line() + cold))
+            else:
+                self.post_message(Notice(for_code(outcome.line(), outcome.code), f"{what} failed", "error"))
+        except ConsoleError as exc:  # the server is gone
             self.post_message(Notice(worded(exc), f"{what} failed", "error"))
-        self.post_message(PollRequested([name]))
+        self.post_message(PollRequested(touched))
 
     def on_poll_requested(self, msg: PollRequested) -> None:
         """On its way up to the app: a model of ours was (un)loaded, so its detail may have changed."""

@@ -1,5 +1,6 @@
 """Classify files one after another, as ``classify`` (CLI) and the Classify pane do: per-image problems become
-results, a lost server ends the run (``bench`` sends the same requests as a load: :mod:`...load.loadgen`)."""
+results, a lost server ends the run, and after a dead stub's first error the rest are reported unsent
+(``bench`` sends the same requests as a load: :mod:`...load.loadgen`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from triton_console.common.errors import EXIT_USAGE, ConsoleError
+from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.classify import classifier
 from triton_console.tui.core.classify import images as img
 from triton_console.tui.core.classify.classifier import Classification
-from triton_console.tui.core.client.client import TIMEOUT, TritonClient
+from triton_console.tui.core.client.client import STUB_UNHEALTHY, TritonClient, server_gone
 from triton_console.tui.core.client.stats import Breakdown, breakdown, statistics
 
 
@@ -56,9 +57,13 @@ def classify_files(
         yield from _in_requests(client, model, route, paths, k, per_request, cancel, labels)
         return
     steps = info.steps if with_breakdown else []
+    broken: str | None = None  # the model's stub died: the rest would each wait ~1 s to fail the same way
     for path in img.expand(paths):
         if cancel is not None and cancel.is_set():
             return
+        if broken is not None:
+            yield ItemResult(path, error=f"not sent: {broken}", code=STUB_UNHEALTHY)
+            continue
         item = img.read(path)
         if item.error is not None:
             yield ItemResult(path, error=item.error)
@@ -70,8 +75,10 @@ def classify_files(
             bd = breakdown(before, after, model, steps) if after is not None else None
             yield ItemResult(path, result=result, breakdown=bd, data=item.data)
         except ConsoleError as exc:
-            if exc.exit_code == EXIT_USAGE and exc.code != TIMEOUT:
-                raise  # the server is gone: the other images would fail the same way
+            if server_gone(exc):
+                raise  # the other images would fail the same way
+            if exc.code == STUB_UNHEALTHY:
+                broken = exc.message
             yield ItemResult(path, error=exc.message, code=exc.code)
 
 
@@ -87,7 +94,7 @@ def _in_requests(client, model, route, paths, k, per_request, cancel, labels) ->
             for item, result in zip(pending, results, strict=True):
                 yield ItemResult(item.path, result=result, data=item.data)
         except ConsoleError as exc:
-            if exc.exit_code == EXIT_USAGE and exc.code != TIMEOUT:
+            if server_gone(exc):
                 raise
             for item in pending:
                 yield ItemResult(item.path, error=exc.message, code=exc.code)

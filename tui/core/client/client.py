@@ -15,20 +15,37 @@ from dataclasses import dataclass, field
 
 from triton_console.common.errors import EXIT_FAILED, EXIT_USAGE, ConsoleError
 from triton_console.tui.core.client import responses as rs
+from triton_console.tui.core.client.codes import (
+    MODEL_CONTROL,
+    STUB_UNHEALTHY,
+    TIMEOUT,
+    TOO_LARGE,
+    UNREACHABLE,
+    UNSUPPORTED,
+    server_gone,
+)
 from triton_console.tui.core.client.connection import Connection, Endpoint, parse_url
+from triton_console.tui.core.client.health import Health
 
 MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 DEFAULT_METRICS_PORT = 8002
 
-# hint codes carried by ConsoleError.code; the CLI and the panes word them for their own surface
-UNREACHABLE = "unreachable"
-UNSUPPORTED = "unsupported"  # the server does not offer this call (an extension it lacks)
-STUB_UNHEALTHY = "stub-unhealthy"  # a Python-backend stub died; the model must be reloaded
-MODEL_CONTROL = "model-control"  # load/unload needs a server in explicit model-control mode
-TOO_LARGE = "too-large"
-TIMEOUT = "timeout"  # no (complete) answer in time: the server may be fine, this call was not
-
-__all__ = ["TritonClient", "Endpoint", "parse_url", "check_model_name", "preferred_model", "ModelInfo"]
+# the hint codes carried by ConsoleError.code (codes.py); the CLI and the panes word them for their surface
+__all__ = [
+    "TritonClient",
+    "Endpoint",
+    "parse_url",
+    "check_model_name",
+    "preferred_model",
+    "ModelInfo",
+    "server_gone",
+    "MODEL_CONTROL",
+    "STUB_UNHEALTHY",
+    "TIMEOUT",
+    "TOO_LARGE",
+    "UNREACHABLE",
+    "UNSUPPORTED",
+]
 
 
 def check_model_name(name: str) -> str:
@@ -86,12 +103,6 @@ class ModelInfo:
         return self.parameter("triton_console.trained") == "false"
 
 
-def _status(exc: Exception) -> str:
-    status = getattr(exc, "status", None)
-    value = status() if callable(status) else status
-    return str(value or "")
-
-
 class TritonClient:
     """A v2 inference server (Triton or any KServe v2 server) at one URL, over gRPC or HTTP."""
 
@@ -115,6 +126,7 @@ class TritonClient:
         self._lock = threading.Lock()
         self._server: rs.ServerMetadata | None = None
         self._info: dict[str, ModelInfo] = {}
+        self.health = Health()  # what this client's own requests met, per model
 
     @property
     def protocol(self) -> str:
@@ -147,80 +159,35 @@ class TritonClient:
                     raise self._error("connect", exc) from None
             return self._transport
 
-    def call(self, what: str, fn):
+    def call(self, what: str, fn, deadline: float | None = None):
         """Run ``fn(transport)`` with every failure turned into a ConsoleError that names ``what``."""
         try:
             return fn(self.transport)
         except ConsoleError:
             raise
         except Exception as exc:
-            raise self._error(what, exc) from None
+            raise self._error(what, exc, deadline) from None
 
-    def _error(self, what: str, exc: Exception) -> ConsoleError:
-        from triton_console.tui.core.client.transport import ResponseTooLarge, Unsupported
+    def _error(self, what: str, exc: Exception, deadline: float | None = None) -> ConsoleError:
+        """The transport's classification of ``exc`` (its own protocol's signs), worded once for all."""
+        from triton_console.tui.core.client import transport
 
-        if isinstance(exc, ResponseTooLarge):
-            return ConsoleError(f"{what}: {exc}", exit_code=EXIT_FAILED, code=TOO_LARGE)
-        if isinstance(exc, Unsupported):
+        t = self._transport
+        code = t.classify(exc) if t is not None else transport.common_code(exc)
+        text = rs.clip(transport.error_text(exc), 600)
+        if code == TOO_LARGE:
+            return ConsoleError(f"{what}: {text}", exit_code=EXIT_FAILED, code=code)
+        if code == UNSUPPORTED:
+            offered = "this protocol" if isinstance(exc, transport.Unsupported) else f"this server ({text})"
+            return ConsoleError(f"{what}: not offered by {offered}", exit_code=EXIT_FAILED, code=code)
+        if code == TIMEOUT:
             return ConsoleError(
-                f"{what}: not offered by this protocol", exit_code=EXIT_FAILED, code=UNSUPPORTED
-            )
-        msg = getattr(exc, "message", None)
-        text = ((msg() if callable(msg) else msg) or str(exc) or type(exc).__name__).strip()
-        text = rs.clip(text, 600)
-        low = text.lower()
-        status = _status(exc)
-        if (
-            isinstance(exc, TimeoutError)
-            or "timed out" in low
-            or "deadline exceeded" in low
-            or status == "StatusCode.DEADLINE_EXCEEDED"
-        ):
-            return ConsoleError(
-                f"{what}: no complete answer from {self.url} within {self.timeout:g} s (timed out)",
+                f"{what}: no complete answer from {self.url} within {deadline or self.timeout:g} s (timed out)",
                 exit_code=EXIT_USAGE,
-                code=TIMEOUT,
+                code=code,
             )
-        if "load / unload is not allowed" in low:  # Triton says it with UNAVAILABLE: not a lost server
-            return ConsoleError(f"{what} failed: {text}", exit_code=EXIT_FAILED, code=MODEL_CONTROL)
-        if (
-            any(
-                s in low
-                for s in (
-                    "failed to connect",
-                    "connection refused",
-                    "name or service not known",
-                    "connect call failed",
-                    "broken pipe",
-                    "connection reset",
-                    "temporary failure in name resolution",
-                    "no route to host",
-                    "certificate verify failed",
-                    "ssl",
-                    "handshake",
-                    "socket closed",
-                    "connection closed",
-                )
-            )
-            or isinstance(exc, (ConnectionError, OSError, TimeoutError))
-            or status == "StatusCode.UNAVAILABLE"
-        ):
-            return ConsoleError(
-                f"cannot reach {self.url} ({what}): {text}", exit_code=EXIT_USAGE, code=UNREACHABLE
-            )
-        if (
-            status in ("StatusCode.UNIMPLEMENTED", "404", "405", "501")
-            or "method not found" in low
-            or ("not found" in low and "model" not in low)
-        ):
-            return ConsoleError(
-                f"{what}: not offered by this server ({text})", exit_code=EXIT_FAILED, code=UNSUPPORTED
-            )
-        code = None
-        if "is not healthy" in low:
-            code = STUB_UNHEALTHY
-        elif "explicit" in low or "polling is enabled" in low or "not allowed" in low:
-            code = MODEL_CONTROL
+        if code == UNREACHABLE:
+            return ConsoleError(f"cannot reach {self.url} ({what}): {text}", exit_code=EXIT_USAGE, code=code)
         return ConsoleError(f"{what} failed: {text}", exit_code=EXIT_FAILED, code=code)
 
     def close(self) -> None:
@@ -313,17 +280,24 @@ class TritonClient:
         check_model_name(name)
         self._info.pop(name, None)
         self.call(f"load {name}", lambda t: t.load(name, config))
+        self.health.reset(name)
 
     def unload_model(self, name: str) -> None:
         check_model_name(name)
         self._info.pop(name, None)
         self.call(f"unload {name}", lambda t: t.unload(name))
+        self.health.reset(name)
 
     def reload_model(self, name: str) -> None:
-        """Unload then load: a loaded model whose files did not change is not reloaded by a plain load, so
-        this is what restarts a dead Python-backend stub."""
-        self.unload_model(name)
-        self.load_model(name)
+        """Unload, wait until it is gone, load again (the ensembles that use it too): see
+        :func:`modelcontrol.reload`. Raises when it did not come back."""
+        from triton_console.tui.core.client import modelcontrol
+
+        outcome = modelcontrol.reload(self, [name])[0]
+        if not outcome.ok:
+            raise ConsoleError(
+                outcome.error or f"reload {name} failed", exit_code=EXIT_FAILED, code=outcome.code
+            )
 
     def forget(self, name: str | None = None) -> None:
         """Drop cached metadata/config (of one model, or all): after a reload they may have changed."""
@@ -349,13 +323,33 @@ class TritonClient:
         return info
 
     # ------------------------------------------------------------------ inference
+    def deadline(self, model: str) -> float:
+        """Seconds one request to ``model`` may take: ``--timeout`` when given, else fitted to the model
+        (10x its warm p99, at least a few seconds, at most the connection's timeout: :mod:`health`)."""
+        if self.connection.deadline is not None:
+            return self.connection.deadline
+        return self.health.deadline(model, self.timeout)
+
     def infer(self, model: str, inputs, outputs, version: str = "", sequence=None) -> tuple[dict, float]:
-        """Run one request (``sequence``: a transport.Sequence); returns (outputs by name, latency in ms)."""
+        """Run one request (``sequence``: a transport.Sequence) within its deadline; returns (outputs by name,
+        latency in ms). Past the deadline the request is cancelled (gRPC) or abandoned (HTTP) and raises a
+        TIMEOUT error."""
         check_model_name(model)
+        deadline = self.deadline(model)
         start = time.perf_counter()
         kw = {"sequence": sequence} if sequence is not None else {}
-        result = self.call(f"inference on {model}", lambda t: t.infer(model, inputs, outputs, version, **kw))
-        return result, (time.perf_counter() - start) * 1000.0
+        try:
+            result = self.call(
+                f"inference on {model}",
+                lambda t: t.infer(model, inputs, outputs, version, timeout=deadline, **kw),
+                deadline,
+            )
+        except ConsoleError as exc:
+            self.health.failed(model, exc)
+            raise
+        ms = (time.perf_counter() - start) * 1000.0
+        self.health.ok(model, ms)
+        return result, ms
 
     def generate(self, model: str, body: dict) -> dict:
         """The ``generate`` extension (HTTP): one JSON body in, the model's outputs by name out."""

@@ -189,6 +189,8 @@ class Connection:
     headers: Headers = field(default_factory=Headers)
     max_response_bytes: int = DEFAULT_MAX_RESPONSE
     metrics_url: str | None = None
+    # each inference's deadline when the user set one (--timeout); None: fitted to the model (health.py)
+    deadline: float | None = None
 
     def endpoint(self) -> Endpoint:
         ep = parse_url(self.url, self.protocol)
@@ -197,6 +199,8 @@ class Connection:
         self.tls.check()
         if not 0 < self.timeout <= 3600:
             raise ConsoleError(f"--timeout must be in (0, 3600] seconds, got {self.timeout}")
+        if self.deadline is not None and not 0 < self.deadline <= 3600:
+            raise ConsoleError(f"--timeout must be in (0, 3600] seconds, got {self.deadline}")
         if self.max_response_bytes < 1024:
             raise ConsoleError("the response size limit must be at least 1 KiB")
         return ep

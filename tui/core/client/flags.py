@@ -63,7 +63,9 @@ def add_connection(p: argparse.ArgumentParser, *, defaults: bool = True) -> None
         "--timeout",
         type=float,
         default=d(None),
-        help="seconds to wait for each server call (default: the -c server's, else 30)",
+        metavar="SECONDS",
+        help="seconds to wait for each server call (default: the -c server's, else 30), and each inference's "
+        "deadline (default: 10x the model's warm p99, at least 5 s, at most the call timeout)",
     )
     group.add_argument(
         "--metrics-url",
@@ -163,6 +165,7 @@ def connection(args: argparse.Namespace) -> Connection:
         headers=Headers(tuple(items.items()), {**base.headers.env, **env}),
         max_response_bytes=int(args.max_response_mb * 2**20),
         metrics_url=args.metrics_url or base.metrics_url,
+        deadline=args.timeout,  # given: every inference's deadline too; else fitted per model
     )
 
 
@@ -170,8 +173,12 @@ def connection_argv(conn: Connection, endpoint: Endpoint | None = None) -> tuple
     """The flags that give a command this connection, and the environment (this process's, plus one
     variable per header) that carries the header values, which never go into argv. ``endpoint``: the one a
     client already validated (else it is validated here)."""
+    from triton_console.tui.core.client.connection import DEFAULT_TIMEOUT_S
+
     ep = endpoint or conn.endpoint()
-    argv = ["-u", str(ep), "-i", ep.protocol, "--timeout", f"{conn.timeout:g}"]
+    argv = ["-u", str(ep), "-i", ep.protocol]
+    if conn.deadline is not None or conn.timeout != DEFAULT_TIMEOUT_S:  # else the deadline stays fitted
+        argv += ["--timeout", f"{conn.deadline or conn.timeout:g}"]
     argv += ["--max-response-mb", f"{conn.max_response_bytes / 2**20:g}"]
     if conn.metrics_url:
         argv += ["--metrics-url", conn.metrics_url]

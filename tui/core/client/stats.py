@@ -6,8 +6,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from triton_console.common.errors import EXIT_USAGE, ConsoleError
-from triton_console.tui.core.client.client import TIMEOUT, TritonClient
+from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.client.client import TIMEOUT, TritonClient, server_gone
 from triton_console.tui.core.client.responses import DURATIONS, ModelStats
 
 
@@ -123,6 +123,6 @@ def statistics(client: TritonClient, timeout_is_none: bool = False) -> list | No
     try:
         return client.model_statistics().items
     except ConsoleError as exc:
-        if exc.exit_code == EXIT_USAGE and not (timeout_is_none and exc.code == TIMEOUT):
+        if server_gone(exc) or (exc.code == TIMEOUT and not timeout_is_none):
             raise
         return None

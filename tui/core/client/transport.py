@@ -16,11 +16,42 @@ from dataclasses import dataclass
 import numpy as np
 
 from triton_console.tui.core.client import responses as rs
+from triton_console.tui.core.client.codes import (
+    TIMEOUT,
+    TOO_LARGE,
+    UNREACHABLE,
+    UNSUPPORTED,
+    server_text_code,
+)
 from triton_console.tui.core.client.connection import Connection, Endpoint
 
 
 class Unsupported(Exception):
     """The protocol has no such call (e.g. listing models over gRPC)."""
+
+
+def common_code(exc: BaseException) -> str | None:
+    """What the Python exception's type alone says, whatever the protocol (also for a transport not made)."""
+    if isinstance(exc, ResponseTooLarge):
+        return TOO_LARGE
+    if isinstance(exc, Unsupported):
+        return UNSUPPORTED
+    if isinstance(exc, TimeoutError):
+        return TIMEOUT
+    if isinstance(exc, (ConnectionError, OSError)):  # refused, reset, broken pipe, TLS (ssl.SSLError)
+        return UNREACHABLE
+    return None
+
+
+def error_text(exc: BaseException) -> str:
+    msg = getattr(exc, "message", None)
+    return ((msg() if callable(msg) else msg) or str(exc) or type(exc).__name__).strip()
+
+
+def error_status(exc: BaseException) -> str:
+    status = getattr(exc, "status", None)
+    value = status() if callable(status) else status
+    return str(value or "")
 
 
 class ResponseTooLarge(Exception):
@@ -116,7 +147,11 @@ class Transport:
         outputs: list[OutputRequest],
         version: str = "",
         sequence: Sequence | None = None,
-    ) -> dict[str, np.ndarray]: ...
+        timeout: float | None = None,
+    ) -> dict[str, np.ndarray]:
+        """One request, given up (and cancelled where the protocol can) after ``timeout`` seconds."""
+        ...
+
     def stream(
         self,
         model: str,
@@ -142,6 +177,14 @@ class Transport:
     def shm_register(self, kind: str, name: str, key_or_handle, size: int, device: int = 0) -> None: ...
     def shm_unregister(self, kind: str, name: str) -> None: ...
     def close(self) -> None: ...
+
+    def classify(self, exc: BaseException) -> str | None:
+        """This transport's error as a code (above), or None for an error the server answered with."""
+        code = common_code(exc)
+        return code if code is not None else self._classify(exc)
+
+    def _classify(self, exc: BaseException) -> str | None:
+        return server_text_code(error_text(exc))
 
 
 _CONTENTS = {  # v2 gRPC typed contents (what KServe sends) per datatype
@@ -234,8 +277,25 @@ class GrpcTransport(Transport):
             channel_args=self._channel_args,
         )
 
-    def _kw(self, short: bool = False) -> dict:
-        t = min(self.conn.timeout, 5.0) if short else self.conn.timeout
+    # gRPC says what happened in its status code; the server's words add the stub and model-control cases
+    STATUS = {
+        "StatusCode.DEADLINE_EXCEEDED": TIMEOUT,  # the call was cancelled at its deadline (client_timeout)
+        "StatusCode.UNAVAILABLE": UNREACHABLE,  # refused, reset, TLS handshake, server gone mid-call
+        "StatusCode.CANCELLED": UNREACHABLE,  # the channel went away under the call
+        "StatusCode.UNIMPLEMENTED": UNSUPPORTED,  # KServe: "Method not found!"
+    }
+
+    def _classify(self, exc: BaseException) -> str | None:
+        text = error_text(exc)
+        # the server's own words first: Triton refuses load/unload outside explicit mode with UNAVAILABLE,
+        # which is not a lost server
+        code = server_text_code(text) or self.STATUS.get(error_status(exc))
+        if code is not None:
+            return code
+        return UNSUPPORTED if "method not found" in text.lower() else None
+
+    def _kw(self, short: bool = False, timeout: float | None = None) -> dict:
+        t = timeout or (min(self.conn.timeout, 5.0) if short else self.conn.timeout)
         return {"headers": self.headers, "client_timeout": t}
 
     def live(self) -> bool:
@@ -311,10 +371,13 @@ class GrpcTransport(Transport):
             outs.append(r)
         return ins, outs
 
-    def infer(self, model, inputs, outputs, version="", sequence=None):
+    def infer(self, model, inputs, outputs, version="", sequence=None, timeout=None):
         ins, outs = self._tensors(inputs, outputs)
         seq = sequence.kw() if sequence else {}
-        result = self.client.infer(model, ins, model_version=version, outputs=outs, **seq, **self._kw())
+        # past ``timeout`` gRPC cancels the call (the server sees the cancellation) and raises DEADLINE_EXCEEDED
+        result = self.client.infer(
+            model, ins, model_version=version, outputs=outs, **seq, **self._kw(timeout=timeout)
+        )
         return _outputs_as_numpy(result, outputs, typed=True)
 
     def stream(self, model, inputs, outputs, cancelled, version="", sequence=None, datatypes=None, body=None):
@@ -488,12 +551,43 @@ class HttpTransport(Transport):
                 self._clients.append(c)
         return c
 
-    def _run(self, fn, short: bool = False):
+    # HTTP says it in the response's status; a lost connection surfaces as an OSError (classified above) or,
+    # from geventhttpclient, as one of these words
+    UNSUPPORTED_STATUS = ("404", "405", "501")
+    GONE = ("connection refused", "connection reset", "connection closed", "socket closed", "broken pipe")
+
+    def _classify(self, exc: BaseException) -> str | None:
+        text = error_text(exc).lower()
+        if error_status(exc) in self.UNSUPPORTED_STATUS:
+            return UNSUPPORTED
+        if any(w in text for w in self.GONE):
+            return UNREACHABLE
+        return server_text_code(text)
+
+    def _run(self, fn, short: bool = False, timeout: float | None = None):
         import gevent
 
-        seconds = min(self.conn.timeout, 5.0) if short else self.conn.timeout
-        with gevent.Timeout(seconds, TimeoutError(f"no complete answer within {seconds:g} s (timed out)")):
-            return fn(self._client())
+        seconds = timeout or (min(self.conn.timeout, 5.0) if short else self.conn.timeout)
+        client = self._client()
+        try:
+            with gevent.Timeout(
+                seconds, TimeoutError(f"no complete answer within {seconds:g} s (timed out)")
+            ):
+                return fn(client)
+        except TimeoutError:
+            # the request was cut off mid-way: its connection is in an unknown state, so this thread starts
+            # afresh (a pooled socket left half-read would fail or stall the next request)
+            self._drop(client)
+            raise
+
+    def _drop(self, client) -> None:
+        if getattr(self._local, "client", None) is client:
+            self._local.client = None
+        with self._lock:
+            if client in self._clients:
+                self._clients.remove(client)
+        with contextlib.suppress(Exception):
+            client.close()
 
     def _health(self, path: str) -> bool:
         """tritonclient's health calls turn every answer but 200 into False; an auth refusal deserves its words."""
@@ -692,7 +786,7 @@ class HttpTransport(Transport):
             finished.set()
             conn.close()  # mid-stream, the server sees the client go (and cancels the request)
 
-    def infer(self, model, inputs, outputs, version="", sequence=None):
+    def infer(self, model, inputs, outputs, version="", sequence=None, timeout=None):
         ins = []
         for t in inputs:
             i = self.mod.InferInput(t.name, list(t.array.shape), t.datatype)
@@ -708,8 +802,10 @@ class HttpTransport(Transport):
                 r.set_shared_memory(o.shm[0], o.shm[1], o.shm[2])
             outs.append(r)
         seq = sequence.kw() if sequence else {}
+        # HTTP cannot cancel a request: past ``timeout`` the client stops waiting and drops the connection
         result = self._run(
-            lambda c: c.infer(model, ins, model_version=version, outputs=outs, headers=self.headers, **seq)
+            lambda c: c.infer(model, ins, model_version=version, outputs=outs, headers=self.headers, **seq),
+            timeout=timeout,
         )
         return _outputs_as_numpy(result, outputs)
 

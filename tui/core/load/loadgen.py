@@ -3,8 +3,15 @@ rates, warm-up kept out of the figures, the server-side breakdown per step (ense
 saved as JSON and loaded again for comparison.
 
 Concurrency mode works as perf_analyzer's: N requests in flight, each worker sending its next request when
-the last one returns. Rate mode is open-loop: requests leave on schedule whether or not earlier ones have
-returned (late starts are counted).
+the last one returns. Rate mode is open-loop: requests are due on schedule whether or not earlier ones have
+returned; each one's latency runs from when it was due, not from when a worker got to it, so queueing in
+the client is in the figures (no coordinated omission), and the late ones are counted.
+
+Faults end a run instead of stalling it: every request has a deadline (the client's, fitted to the model or
+``--timeout``), errors are counted by kind (server error, timeout, connection) with the first of each, and
+no more requests are sent once the model or the server is known to be broken (a dead Python-backend stub,
+the server gone, or a timeout on every worker in a row): a dead stub costs each request about a second of
+the model's one instance, so sending the rest would take as many seconds as requests remain.
 """
 
 from __future__ import annotations
@@ -22,7 +29,14 @@ from pathlib import Path
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.classify import classifier
 from triton_console.tui.core.classify import images as img
-from triton_console.tui.core.client.client import TritonClient
+from triton_console.tui.core.client.client import (
+    STUB_UNHEALTHY,
+    TIMEOUT,
+    UNREACHABLE,
+    TritonClient,
+    server_gone,
+)
+from triton_console.tui.core.client.health import KINDS, error_kind
 from triton_console.tui.core.client.stats import Breakdown, LatencySummary, breakdown, statistics
 from triton_console.tui.core.client.transport import InputTensor, OutputRequest
 from triton_console.tui.core.request import infer
@@ -114,7 +128,13 @@ class Step:
     batch: int = 1
     breakdown: Breakdown = field(default_factory=Breakdown)
     first_error: str | None = None
-    late: int = 0  # rate mode: requests that left more than 10 ms after their slot
+    late: int = 0  # rate mode: requests a worker picked up more than LATE_S after they were due
+    by_kind: dict[str, int] = field(default_factory=dict)  # errors per kind (health.KINDS)
+    first_by_kind: dict[str, str] = field(default_factory=dict)
+    stopped: str | None = None  # why the step ended before all its requests were sent
+    stop_code: str | None = None  # the hint code of the error that stopped it
+    not_sent: int = 0
+    deadline_s: float | None = None  # each request's deadline at the end of warm-up
 
     @property
     def throughput(self) -> float:
@@ -138,6 +158,12 @@ class Step:
                 "latency_ms": {k: r(getattr(lat, k)) for k in ("mean", "p50", "p90", "p95", "p99")},
                 "server": self.breakdown.to_dict(),
                 "first_error": self.first_error,
+                "errors_by_kind": {k: self.by_kind.get(k, 0) for k in KINDS},
+                "first_error_by_kind": {k: self.first_by_kind.get(k) for k in KINDS},
+                "stopped": self.stopped,
+                "stop_code": self.stop_code,
+                "not_sent": self.not_sent,
+                "deadline_s": r(self.deadline_s) if self.deadline_s is not None else None,
             }
         )
         if self.mode == "rate":
@@ -162,6 +188,13 @@ class Step:
             d.get("errors", 0),
             d.get("seconds", 0),
             summary,
+            first_error=d.get("first_error"),
+            late=d.get("late", 0),
+            by_kind={k: v for k, v in (d.get("errors_by_kind") or {}).items() if v},
+            first_by_kind={k: v for k, v in (d.get("first_error_by_kind") or {}).items() if v},
+            stopped=d.get("stopped"),
+            stop_code=d.get("stop_code"),
+            not_sent=d.get("not_sent", 0),
         )
 
     def render(self) -> str:
@@ -179,9 +212,71 @@ class Step:
             lines.append(
                 f"    {s.model:<28} queue {s.queue_ms:7.2f} ms  compute {s.compute_ms:7.2f} ms  avg batch {s.avg_batch:.1f}"
             )
-        if self.first_error:
-            lines.append(f"  first error: {self.first_error}")
+        if self.mode == "rate":
+            lines.append(
+                f"  late {self.late} (picked up more than {LATE_S * 1000:.0f} ms after due; latency counts from due)"
+            )
+        if self.errors:
+            kinds = ", ".join(f"{k} {self.by_kind[k]}" for k in KINDS if self.by_kind.get(k))
+            lines.append(f"  errors by kind: {kinds}")
+            for k in KINDS:
+                if self.first_by_kind.get(k):
+                    lines.append(f"    first {k}: {self.first_by_kind[k]}")
+        if self.stopped:
+            lines.append(f"  stopped early: {self.stopped}; {self.not_sent} request(s) not sent")
         return "\n".join(lines)
+
+    @property
+    def server_gone(self) -> bool:
+        """The step stopped because the server could not be reached any more (bench then exits 2)."""
+        return self.stop_code == UNREACHABLE
+
+
+LATE_S = 0.01
+GONE = "the server is gone"
+
+
+class _Tally:
+    """What a step's requests met, shared by its workers: latencies, errors by kind, and whether to stop."""
+
+    def __init__(self, workers: int) -> None:
+        self.lock = threading.Lock()
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self.by_kind: dict[str, int] = {}
+        self.first: dict[str, str] = {}
+        self.late = 0
+        self.workers = workers
+        self.timeouts_in_a_row = 0
+        self.stopped: str | None = None
+        self.stop_code: str | None = None
+
+    def ok(self, ms: float, record: bool = True) -> None:
+        with self.lock:
+            if record:
+                self.latencies.append(ms)
+            self.timeouts_in_a_row = 0
+
+    def failed(self, exc: ConsoleError) -> None:
+        kind = error_kind(exc)
+        with self.lock:
+            self.errors.append(exc.message)
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+            self.first.setdefault(kind, exc.message)
+            self.timeouts_in_a_row = self.timeouts_in_a_row + 1 if exc.code == TIMEOUT else 0
+            if self.stopped is None:
+                if server_gone(exc):
+                    self.stopped = f"{GONE} ({exc.message})"
+                elif exc.code == STUB_UNHEALTHY:
+                    self.stopped = f"the model's stub is not healthy ({exc.message})"
+                elif self.timeouts_in_a_row >= self.workers:
+                    self.stopped = f"{self.timeouts_in_a_row} requests in a row timed out ({exc.message})"
+                if self.stopped is not None:
+                    self.stop_code = exc.code
+
+    @property
+    def done(self) -> int:
+        return len(self.latencies) + len(self.errors)
 
 
 def run_step(
@@ -193,80 +288,92 @@ def run_step(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> Step:
-    """One measured step; ``warmup`` requests first at the same concurrency (not counted)."""
+    """One measured step; ``warmup`` requests first at the same concurrency (not counted). It ends: every
+    request is bounded by its deadline, and sending stops once the model or server is known broken."""
     if (concurrency is None) == (rate is None):
         raise ConsoleError("a step has either a concurrency or a rate")
     mode, level = ("concurrency", concurrency) if concurrency is not None else ("rate", rate)
     workers = concurrency or min(64, max(1, int(rate) + 1))
     steps = w.client.model_info(w.model).steps
-    lock = threading.Lock()
-    latencies: list[float] = []
-    errors: list[str] = []
-    late = 0
 
-    def one(i: int) -> None:
-        t0 = time.perf_counter()
+    def halted(t: _Tally) -> bool:
+        return t.stopped is not None or (cancel is not None and cancel.is_set())
+
+    def one(t: _Tally, i: int, due: float | None = None, record: bool = True) -> None:
+        """Request ``i``; its latency from when it was due (rate mode) or from now (concurrency mode)."""
+        picked = time.perf_counter()
+        if halted(t):
+            return
+        if due is not None and picked - due > LATE_S:
+            with t.lock:
+                t.late += 1
+        start = due if due is not None else picked
         try:
             w.send(i)
-            with lock:
-                latencies.append((time.perf_counter() - t0) * 1000.0)
+            t.ok((time.perf_counter() - start) * 1000.0, record)
         except ConsoleError as exc:
-            with lock:
-                errors.append(exc.message)
-        if progress is not None:
-            progress(len(latencies) + len(errors), requests, level)
+            t.failed(exc)
+        if progress is not None and record:
+            progress(t.done, requests, level)
 
-    def closed_loop(n: int, record: bool) -> None:
+    def closed_loop(t: _Tally, n: int, record: bool) -> None:
         counter = iter(range(n))
 
         def worker() -> None:
-            while not (cancel is not None and cancel.is_set()):
-                with lock:
+            while not halted(t):
+                with t.lock:
                     i = next(counter, None)
                 if i is None:
                     return
-                if record:
-                    one(i)
-                else:
-                    with contextlib.suppress(ConsoleError):
-                        w.send(i)
+                one(t, i, record=record)
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench") as pool:
             for f in [pool.submit(worker) for _ in range(workers)]:
                 f.result()
 
-    closed_loop(warmup, record=False)
-    before = statistics(w.client, timeout_is_none=True)
+    warm = _Tally(workers)
+    closed_loop(warm, warmup, record=False)
+    # a warm-up that found the model broken is the step's outcome (its errors are the ones to report)
+    tally = warm if warm.stopped else _Tally(workers)
+    deadline = w.client.deadline(w.model)
+    before = statistics(w.client, timeout_is_none=True) if tally.stopped is None else None
     start = time.perf_counter()
-    if mode == "concurrency":
-        closed_loop(requests, record=True)
+    if tally.stopped is not None:
+        pass
+    elif mode == "concurrency":
+        closed_loop(tally, requests, record=True)
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench") as pool:
             for i in range(requests):
-                if cancel is not None and cancel.is_set():
+                if halted(tally):
                     break
-                slot = start + i / rate
-                wait = slot - time.perf_counter()
+                due = start + i / rate
+                wait = due - time.perf_counter()
                 if wait > 0:
                     time.sleep(wait)
-                elif wait < -0.01:
-                    late += 1
-                pool.submit(one, i)
+                pool.submit(one, tally, i, due)
     seconds = time.perf_counter() - start
-    after = statistics(w.client, timeout_is_none=True) if before is not None else None
+    gone = tally.stop_code == UNREACHABLE
+    after = statistics(w.client, timeout_is_none=True) if before is not None and not gone else None
     return Step(
         w.model,
         w.client.url,
         mode,
         level,
-        len(latencies),
-        len(errors),
+        len(tally.latencies),
+        len(tally.errors),
         seconds,
-        LatencySummary.of(latencies),
+        LatencySummary.of(tally.latencies),
         w.batch,
         breakdown(before, after, w.model, steps) if after is not None else Breakdown(),
-        errors[0] if errors else None,
-        late,
+        tally.errors[0] if tally.errors else None,
+        tally.late,
+        dict(tally.by_kind),
+        dict(tally.first),
+        tally.stopped,
+        tally.stop_code,
+        (requests if warm.stopped else requests - tally.done) if tally.stopped else 0,
+        deadline,
     )
 
 
@@ -339,6 +446,8 @@ def sweep(
             run.steps.append(step)
             if on_step is not None:
                 on_step(step)
+            if step.stopped:
+                break  # the next level would meet the same broken model or missing server
     return run
 
 

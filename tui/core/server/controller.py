@@ -16,8 +16,10 @@ from pathlib import Path
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client import responses as rs
-from triton_console.tui.core.client.client import TIMEOUT, UNREACHABLE, TritonClient
+from triton_console.tui.core.client.client import TritonClient
+from triton_console.tui.core.client.codes import no_answer
 from triton_console.tui.core.client.connection import Connection
+from triton_console.tui.core.client.health import Verdict
 from triton_console.tui.core.client.responses import IndexEntry, ServerMetadata
 from triton_console.tui.core.server import explain, kinds
 from triton_console.tui.core.server import process as srv
@@ -112,6 +114,8 @@ class ServerSnapshot:
     models: list[IndexEntry] = field(default_factory=list)
     models_from: str = ""  # "repository index" | "model list" | "names given" | "" (nothing to list)
     capabilities: Capabilities | None = None
+    # models the console's own requests found broken (health.py), whatever the server says of them
+    health: dict[str, Verdict] = field(default_factory=dict)
 
     @property
     def ready_models(self) -> list[str]:
@@ -128,7 +132,7 @@ def readiness(client: TritonClient, name: str) -> IndexEntry:
     try:
         return IndexEntry(name, state="READY" if client.is_model_ready(name) else "UNAVAILABLE")
     except ConsoleError as exc:
-        if exc.code in (UNREACHABLE, TIMEOUT):
+        if no_answer(exc):
             raise
         return IndexEntry(name, state="UNAVAILABLE", reason=exc.message)
 
@@ -143,14 +147,14 @@ def list_models(
         parsed = client.repository_index()
         return parsed.items, "repository index", parsed.problems[:20]
     except ConsoleError as exc:
-        if exc.code in (UNREACHABLE, TIMEOUT):
+        if no_answer(exc):
             raise
         index_error = exc.message
     try:
         parsed = client.model_list()
         source = "model list"
     except ConsoleError as exc:
-        if exc.code in (UNREACHABLE, TIMEOUT):
+        if no_answer(exc):
             raise
         if not given:
             return [], "", [f"the server lists no models (no repository index: {index_error}; no model list)"]
@@ -203,7 +207,7 @@ class ServerController:
         A big model list (thousands of models) is fetched every BIG_INDEX_EVERY polls unless ``force``:
         health stays live every poll, and the console does not parse 20,000 entries a second."""
         client = self.client
-        snap = ServerSnapshot(url=client.url)
+        snap = ServerSnapshot(url=client.url, health=client.health.verdicts())
         m = self.managed
         if m is not None and m.is_running():
             snap.managed, snap.kind, snap.pid, snap.uptime_s = True, m.kind, m.pid, m.uptime()

@@ -1,0 +1,33 @@
+"""What went wrong with a call, as a code: each transport classifies its own errors into these, the client
+carries them on ConsoleError.code, and each surface words them (tui/hints.py). No heavy imports here."""
+
+from __future__ import annotations
+
+TIMEOUT = "timeout"  # no (complete) answer within the deadline: this call, not the server, gave up
+UNREACHABLE = "unreachable"  # no connection, or it broke: the server is gone (or never was)
+UNSUPPORTED = "unsupported"  # the server or protocol does not offer this call
+STUB_UNHEALTHY = "stub-unhealthy"  # a Python-backend stub died; the model must be reloaded
+MODEL_CONTROL = "model-control"  # load/unload needs a server in explicit model-control mode
+TOO_LARGE = "too-large"
+
+
+def server_gone(exc) -> bool:
+    """The one test of "the server is gone": the call found no server to talk to. A timeout is not: the
+    server may be busy, and this call gave up (runs go on past timeouts, and end when the server is gone)."""
+    return getattr(exc, "code", None) == UNREACHABLE
+
+
+def no_answer(exc) -> bool:
+    """The call got no answer at all (the server is gone, or this call timed out): it says nothing about
+    the thing asked about (a model's state, an extension), so a listing stops instead of guessing."""
+    return server_gone(exc) or getattr(exc, "code", None) == TIMEOUT
+
+
+def server_text_code(text: str) -> str | None:
+    """Codes only the server's own words carry (the same text over both protocols)."""
+    low = text.lower()
+    if "is not healthy" in low:
+        return STUB_UNHEALTHY
+    if "explicit" in low or "polling is enabled" in low or "not allowed" in low:
+        return MODEL_CONTROL
+    return None

@@ -1,0 +1,118 @@
+"""Explicit model control as the Models pane and the ``load``/``unload``/``reload`` commands do it.
+
+``reload`` is what brings back a model whose Python-backend stub died: Triton keeps such a model READY and
+treats a plain load of it as done already, so the model is unloaded, waited for until it is gone, and loaded
+again, and then the ensembles that were serving through it and are no longer READY are loaded too.
+
+The client is passed in (this module sits below client.py, which calls it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from triton_console.common.errors import EXIT_FAILED, ConsoleError
+from triton_console.tui.core.client.codes import server_gone
+
+GONE_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Outcome:
+    """One model's load, unload or reload: done, or the error as the server gave it."""
+
+    model: str
+    action: str  # load | unload | reload
+    ok: bool
+    seconds: float
+    error: str | None = None
+    code: str | None = None
+    also: list[str] | None = None  # ensembles loaded again with it
+
+    def to_dict(self) -> dict:
+        out = {"model": self.model, "action": self.action, "ok": self.ok, "seconds": round(self.seconds, 3)}
+        if self.error is not None:
+            out["error"], out["code"] = self.error, self.code
+        if self.also:
+            out["ensembles"] = self.also
+        return out
+
+    def line(self) -> str:
+        """The one line the CLI prints and the pane shows."""
+        verb = {"load": "loaded", "unload": "unloaded", "reload": "reloaded"}[self.action]
+        if not self.ok:
+            return f"{self.model}: {self.action} failed: {self.error}"
+        also = f" (and {', '.join(self.also)})" if self.also else ""
+        return f"{self.model}: {verb}{also} in {self.seconds:.1f} s"
+
+
+def _ready_ensembles_using(client, name: str) -> list[str]:
+    """READY ensembles with ``name`` among their steps (from the repository index and their configs)."""
+    try:
+        entries = client.repository_index().items
+    except ConsoleError as exc:
+        if server_gone(exc):
+            raise
+        return []
+    out = []
+    for e in entries:
+        if e.state != "READY" or e.name == name:
+            continue
+        try:
+            if name in client.model_info(e.name).steps:
+                out.append(e.name)
+        except ConsoleError as exc:
+            if server_gone(exc):
+                raise
+    return out
+
+
+def wait_gone(client, name: str, timeout: float = GONE_TIMEOUT_S) -> None:
+    """Until the server no longer says ``name`` is ready (an unload returns before the model is gone)."""
+    deadline = time.monotonic() + timeout
+    while client.is_model_ready(name):
+        if time.monotonic() > deadline:
+            raise ConsoleError(
+                f"{name} is still ready {timeout:.0f} s after its unload", exit_code=EXIT_FAILED
+            )
+        time.sleep(0.1)
+
+
+def _one(action: str, name: str, fn: Callable[[], list[str] | None]) -> Outcome:
+    start = time.monotonic()
+    try:
+        also = fn()
+    except ConsoleError as exc:
+        if server_gone(exc):
+            raise
+        return Outcome(name, action, False, time.monotonic() - start, exc.message, exc.code)
+    return Outcome(name, action, True, time.monotonic() - start, also=also or None)
+
+
+def load(client, names: list[str]) -> list[Outcome]:
+    return [_one("load", n, lambda n=n: client.load_model(n)) for n in names]
+
+
+def unload(client, names: list[str]) -> list[Outcome]:
+    return [_one("unload", n, lambda n=n: client.unload_model(n)) for n in names]
+
+
+def reload(client, names: list[str]) -> list[Outcome]:
+    """Unload, wait until gone, load; then the ensembles that used it and are not READY any more."""
+
+    def once(name: str) -> list[str]:
+        ensembles = _ready_ensembles_using(client, name)
+        client.unload_model(name)
+        wait_gone(client, name)
+        client.load_model(name)
+        again = []
+        for e in ensembles:
+            if not client.is_model_ready(e):
+                client.load_model(e)
+                again.append(e)
+            client.health.reset(e)
+        return again
+
+    return [_one("reload", n, lambda n=n: once(n)) for n in names]
