@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -397,7 +398,7 @@ class BenchPane(Vertical):
             else:
                 self._status(
                     f"done: {len(self.steps)} steps{on}; warm-up {self.run.warmup} requests per step not counted; "
-                    f"saved {self.saved}"
+                    f"saved as {Path(self.saved).name if self.saved else '-'} in the runs folder"
                 )
             self._chart()
         elif kind == "error":

@@ -139,8 +139,11 @@ class ServersPane(Vertical):
             for r in msg.rows:
                 if r.name not in table.rows:
                     continue
-                for col, value in zip(table.columns, row_cells(r, r.name == self.active), strict=True):
-                    table.update_cell(r.name, col, value)
+                cells = row_cells(r, r.name == self.active)
+                for i, (col, value) in enumerate(zip(table.columns, cells, strict=True)):
+                    # the columns were sized for the pending row ("…"): they grow to what they hold,
+                    # the last (url / error) runs on to the right
+                    table.update_cell(r.name, col, value, update_width=i < len(cells) - 1)
 
     def action_choose(self) -> None:
         table = self.query_one("#fleet", PlainTable)

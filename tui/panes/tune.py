@@ -136,7 +136,7 @@ class TunePane(Vertical):
             yield Label("inputs")
             yield Input("random", id="tune-inputs", compact=True, placeholder="images, or NAME=SPEC ...")
         yield Static(
-            "^r tunes: each config is applied as an override, the original serves again at the end",
+            "^r tunes: configs are applied as overrides; the original is restored after",
             id="tune-status",
         )
         with Horizontal(id="tune-body"):
@@ -164,6 +164,8 @@ class TunePane(Vertical):
         select.set_options([(Text(m), m) for m in models])
         if current in models:
             select.value = current
+        elif models:  # a ready model at once: the blank choice read "no ready model" while some were
+            select.value = models[0]
 
     def _status(self, text: str, style: str = "") -> None:
         self.query_one("#tune-status", Static).update(plain(text, style, limit=400))
