@@ -26,7 +26,9 @@ run: venv
 test: venv
 	$(VENV)/bin/ruff check triton_console tui build_tools model_repository tests benchmarks
 	$(VENV)/bin/pytest -q tests/unit
-	$(VENV)/bin/pytest -q --ignore=tests/unit
+	$(PY) -m tests.orphans record .pytest-before
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile --ignore=tests/unit
+	$(PY) -m tests.orphans check .pytest-before
 
 bench: venv
 	$(PY) -m benchmarks.run
