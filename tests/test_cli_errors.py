@@ -130,3 +130,18 @@ def test_stub_site_directories_come_first(monkeypatch, tmp_path):
         check=True,
     ).stdout.strip()
     assert out == "1.0-stub-site"
+
+
+def test_a_commands_usage_error_is_one_line():
+    """argparse printed the command's whole usage (9 lines, the top-level usage glued before its name)."""
+    for argv in (["reload"], ["tune"], ["classify"], ["servers", "add"]):
+        res = run_cli(*argv)
+        assert res.returncode == 2, argv
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: triton-console {' '.join(argv)}: "), lines
+        assert "required" in lines[0] and "--help" in lines[0]
+
+
+def test_status_of_an_unreachable_server_says_error():
+    res = run_cli("-u", f"127.0.0.1:{_dead_port()}", "status", timeout=60)
+    assert res.returncode == 2 and res.stderr.startswith("error: cannot reach"), res.stderr

@@ -209,3 +209,15 @@ def test_statistics_read_the_same_over_grpc_and_http(server):
     h = TritonClient(server.http_url, "http").model_statistics("postprocess")
     assert g.items == h.items and not g.problems and not h.problems
     assert g.items[0].duration("success")[0] > 0
+
+
+def test_status_probe_answers_for_every_model_of_the_generated_repository(server):
+    """The seed's preprocess takes file bytes as UINT8 [-1]: the probe failed on it ('variable dimension
+    [-1]: pass --shape') while the model was healthy. A decoder gets a tiny image; every model answers."""
+    res = run_cli("status", *url_args(server, "grpc"), "--probe", "--json", timeout=120)
+    assert res.returncode == 0, res.stderr
+    models = {m["name"]: m for m in json.loads(res.stdout)["models"]}
+    assert models["preprocess"]["probe"]["ok"], models["preprocess"]["probe"]
+    assert all(m["probe"]["ok"] for m in models.values() if m["state"] == "READY"), [
+        m["probe"] for m in models.values() if m["probe"] and not m["probe"]["ok"]
+    ]

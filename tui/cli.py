@@ -53,11 +53,21 @@ def parser(*, console: bool = False, only: str | None = None) -> argparse.Argume
             "console options (no command)", "IMAGE ...: images or folders to open in the Classify pane"
         )
         _add_console(group, images=False)
-    sub = top.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    sub = top.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands", prog=PROG, parser_class=CommandParser
+    )
     for module in MODULES:
         if only is None or only == module.NAME:
             module.add_parser(sub)
     return top
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A command's parser: a usage error is one line starting with ``error:`` that names the command and
+    where its flags are listed (argparse printed the whole usage, over many lines, before it)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see '{self.prog} --help')\n")
 
 
 class _Version(argparse.Action):

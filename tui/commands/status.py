@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(out))
         else:
-            err(visible(out["error"], 600))
+            err(visible(f"error: {out['error']}", 600))
         return EXIT_USAGE
     failed = any(not p.ok for p in probes.values())
     if args.json:

@@ -66,9 +66,27 @@ def probe_request(client: TritonClient, model: str) -> tuple[list[InputTensor], 
     except ConsoleError as exc:
         if server_gone(exc):
             raise
+    outputs = [OutputRequest(t.name) for t in info.metadata.outputs]
+    encoded = _encoded_bytes_inputs(info)
+    if encoded:  # a decoder (the seed's preprocess): file bytes of any length, as UINT8 [-1]
+        import numpy as np
+
+        data = np.frombuffer(_tiny_jpeg(), dtype=np.uint8)
+        data = data[None, :] if info.batched else data
+        return [InputTensor(name, "UINT8", data) for name in encoded], outputs
     plans = infer.plan_inputs(info, limit=client.connection.max_response_bytes)
     inputs = [InputTensor(p.name, p.datatype, p.array) for p in plans]
-    return inputs, [OutputRequest(t.name) for t in info.metadata.outputs]
+    return inputs, outputs
+
+
+def _encoded_bytes_inputs(info) -> list[str]:
+    """The inputs' names when every input is UINT8 of one variable dimension (an encoded file's bytes, which
+    random data cannot stand in for: the model would refuse it, saying nothing of its health), else []."""
+    specs = info.metadata.inputs
+    shape = lambda t: list(t.shape[1:] if info.batched else t.shape)  # noqa: E731
+    if specs and all(t.datatype == "UINT8" and shape(t) == [-1] for t in specs):
+        return [t.name for t in specs]
+    return []
 
 
 def probe(client: TritonClient, model: str) -> ProbeResult:
