@@ -128,3 +128,45 @@ def test_an_unloaded_model_is_explained_as_unloaded_not_unknown():
     assert why is not None and why.cause == "unloaded" and why.hint == "unloaded; l loads it"
     other = explain.explain(IndexEntry("adder", "1", "UNAVAILABLE", ""))
     assert other is not None and other.cause != "unloaded"
+
+
+def test_tune_failure_wraps_and_says_failed_once():
+    """The tune command's stderr says "error: ...": the status read "tune failed: error: ..." cut at 80."""
+    from tests.helpers import rendered
+    from triton_console.tui.panes.tune import TuneFinished, TunePane
+
+    long = "error: fused_python_efficientnet_lite0 takes encoded images in; give image paths (IMAGE|DIR)"
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("8")
+            pane = app.query_one(TunePane)
+            pane.post_message(TuneFinished(None, None, long))
+            await wait_for(
+                pilot, lambda: "failed" in rendered(pane.query_one("#tune-status")), 5, "the status"
+            )
+            text = plain_screen(app)
+            assert "failed: error:" not in text
+            assert "(IMAGE|DIR)" in text, text  # wrapped onto the next line, not cut
+
+    asyncio.run(scenario())
+
+
+def test_bench_done_line_fits_at_80_columns():
+    from tests.helpers import rendered
+    from triton_console.tui.panes.bench import BenchEvent, BenchPane
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("6")
+            pane = app.query_one(BenchPane)
+            run = {"model": "m", "warmup": 5, "steps": [], "started": 0}
+            pane.post_message(BenchEvent({"event": "run", "run": run, "saved": "/tmp/x-triton-console.json"}))
+            await wait_for(pilot, lambda: "saved" in rendered(pane.query_one("#bench-status")), 5, "done")
+            await pilot.pause(0.2)
+            line = next(ln for ln in plain_screen(app).splitlines() if "done:" in ln)
+            assert "warm-up 5/step not counted; saved (o overlays runs)" in line, line  # one line, whole
+
+    asyncio.run(scenario())

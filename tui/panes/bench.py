@@ -350,8 +350,8 @@ class BenchPane(Vertical):
                 self._status(self._stopped_early, "red")
             else:
                 self._status(
-                    f"done: {len(self.steps)} steps{on}; warm-up {self.run.warmup} requests per step not counted; "
-                    + ("saved (o overlays saved runs)" if self.saved else "not saved")
+                    f"done: {len(self.steps)} steps{on}; warm-up {self.run.warmup}/step not counted; "
+                    + ("saved (o overlays runs)" if self.saved else "not saved")
                 )
             self._chart()
         elif kind == "error":
