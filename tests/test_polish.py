@@ -170,3 +170,21 @@ def test_bench_done_line_fits_at_80_columns():
             assert "warm-up 5/step not counted; saved (o overlays runs)" in line, line  # one line, whole
 
     asyncio.run(scenario())
+
+
+def test_classify_waiting_notice_goes_when_the_classification_starts():
+    """It stayed on screen over the results drawn after a model became ready."""
+    from triton_console.tui.core.classify.classifier import ImagePath
+    from triton_console.tui.panes.classify import ClassifyPane
+
+    async def scenario():
+        app = make_app(images=["/work/shared/images/mug.jpg"])
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            waiting = "no ready image model yet"
+            await wait_for(pilot, lambda: any(waiting in n for n in notifications(app)), 5, "the notice")
+            route = ImagePath("bytes", TensorSpec("IMAGE", "BYTES", (1,)), None, False, 0)
+            app.query_one(ClassifyPane).set_models({"m": route})
+            await pilot.pause()
+            assert not any(waiting in n for n in notifications(app)), notifications(app)
+
+    asyncio.run(scenario())

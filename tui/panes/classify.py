@@ -180,6 +180,8 @@ class ClassifyPane(Horizontal):
             select.value = current if current in names else preferred_model(names)
             if self.pending:
                 paths, self.pending = self.pending, []
+                # the "no ready image model yet" warning stayed on screen over the results: it no longer holds
+                self.app.clear_notifications()
                 self.classify(paths)
         self._show_route()
 
