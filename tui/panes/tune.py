@@ -100,7 +100,7 @@ class TunePane(Vertical):
     TunePane #tune-objective { width: 1fr; }
     TunePane #tune-sets { width: 3fr; }
     TunePane #tune-inputs { width: 1fr; }
-    TunePane #tune-status { height: auto; max-height: 3; padding: 0 1; }
+    TunePane #tune-status { height: auto; max-height: 4; padding: 0 1; }
     TunePane #tune-body { height: 1fr; }
     TunePane #tune-table { width: 3fr; }
     TunePane PlotextPlot { width: 2fr; }
