@@ -316,3 +316,33 @@ def test_image_model_without_images_asks_for_images(server, command):
     assert res.returncode == 2, res.stderr
     assert f"{EFF} takes encoded images in INPUT: give image files or a folder" in res.stderr
     assert "--shape" not in res.stderr
+
+
+def test_tune_pane_auto_inputs_ask_an_image_model_for_images(server, tmp_path):
+    """The Tune pane's default inputs were ``random``: ^r on an image model failed with "tune failed: error:
+    ... takes encoded images in" cut at 80 columns. Its ``auto`` is the Bench pane's: without images it says
+    where to get them, whole, and "failed" once."""
+    from tests.test_app import plain_screen
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.tune import TunePane
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc", start_dir=str(tmp_path)))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("8")
+            pane = app.query_one(TunePane)
+            await wait_for(pilot, lambda: EFF in pane.models, 20, "ready models")
+            pane.query_one("#tune-model").value = EFF
+            assert pane.query_one("#tune-inputs").value == "auto"
+            status = pane.query_one("#tune-status")
+            await pilot.press("ctrl+r")
+            await wait_for(
+                pilot, lambda: "failed" in rendered(status), 20, "no images", show=lambda: rendered(status)
+            )
+            text = " ".join(" ".join(lines_of(status)).split())
+            assert f"tune failed: {EFF} takes images: none in {tmp_path}; classify some" in text, text
+            assert "or type image paths in the inputs box" in text, text  # wrapped, not cut
+            assert "failed: error:" not in plain_screen(app)
+            await pilot.press("q")
+
+    asyncio.run(scenario())

@@ -451,3 +451,26 @@ def test_trace_falls_back_to_the_statistics_per_step(devserver):
     assert out.source == "statistics" and len(out.requests) == 2
     compute = {s["model"]: s["mean_ms"] for s in out.stages if s["stage"] == "compute"}
     assert set(compute) == {"slow1", "slow2"} and all(35 < ms < 1000 for ms in compute.values()), out.stages
+
+
+def test_unload_names_the_ensembles_that_went_with_it_and_explains_unloaded(controller):
+    """After u the detail said "why (unknown)" for a model the user had just unloaded; the notice did not
+    say its ensemble went UNAVAILABLE too."""
+    from triton_console.tui.core.client import modelcontrol
+
+    client = controller.client
+    try:
+        outcome = modelcontrol.unload(client, ["devm"])[0]
+        assert outcome.ok and outcome.also == ["ens_dev"], outcome
+        assert outcome.line().startswith("devm: unloaded (and ens_dev)")
+
+        def entry():
+            return next(e for e in client.repository_index().items if e.name == "devm")
+
+        wait_until(lambda: entry().state == "UNAVAILABLE", 30, "devm unloaded", show=entry)
+        entry = entry()
+        why = controller.explain(entry)
+        assert entry.state == "UNAVAILABLE" and why is not None and why.hint == "unloaded; l loads it", entry
+    finally:
+        client.load_model("devm")
+        client.load_model("ens_dev")

@@ -345,7 +345,7 @@ def test_try_form_streams_running_text_cancels_and_keeps_a_sequence(zoo, tmp_pat
             summary = screen.query_one("#summary")
             await wait_for(pilot, lambda: "2 responses so far" in rendered(summary), 20, "two responses")
             assert len(streams()) == 1, streams()
-            await pilot.press("x")
+            await pilot.press("ctrl+x")
             await wait_for(
                 pilot,
                 lambda: "then cancelled" in rendered(summary),

@@ -170,7 +170,7 @@ class ConsoleApp(App):
             for spec in registry.PANES:
                 with TabPane(spec.tab, id=spec.id):
                     yield spec.make(self)
-        yield Footer()
+        yield Footer(compact=True)  # compact: every pane's own keys fit at 80 columns
 
     def panes(self, able: str | None = None) -> list:
         """The mounted panes in tab order; with ``able``, only those that have that method (none while the

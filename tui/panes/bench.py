@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -30,6 +29,7 @@ from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client.client import check_model_name
 from triton_console.tui.core.client.flags import connection_argv
 from triton_console.tui.core.load import compare, loadgen
+from triton_console.tui.core.load.inputs import AUTO, Inputs, image_candidates, resolve_inputs  # noqa: F401 (re-exported)
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import worded
 from triton_console.tui.text import name, plain
@@ -38,59 +38,6 @@ from triton_console.tui.widgets.table import PlainTable
 
 ENGINES = ("triton-console", "perf_analyzer")
 MODEL_CELLS = 14  # the compare table's model column: the rest is figures, shown whole at 80 columns
-AUTO = "auto"  # the inputs box's default: images for an image model, else random tensors
-
-
-@dataclass
-class Inputs:
-    """What a run sends, and where it came from (said on the status line)."""
-
-    words: list[str]  # image paths, or the box's words (NAME=SPEC, random)
-    source: str = ""  # e.g. "3 images the Classify pane last used"
-
-
-def image_candidates(last_used: list[str], given: list[str], folder: str | None) -> tuple[list[str], str]:
-    """The images an image model gets by default, and where they come from: the ones the Classify pane last
-    used, else those given on the command line, else the folder the Classify tree shows."""
-    if last_used:
-        return list(last_used), f"{_what(last_used)} (the Classify pane's last)"
-    if given:
-        return list(given), f"{_what(given)} (given on the command line)"
-    if folder:
-        return [folder], f"{_what([folder])} (the Classify tree's folder)"
-    return [], ""
-
-
-def _what(paths: list[str]) -> str:
-    if len(paths) > 1:
-        return f"{len(paths)} images"
-    return f"the images in {paths[0]}" if os.path.isdir(paths[0]) else paths[0]
-
-
-def resolve_inputs(
-    client, model: str, text: str, candidates: tuple[list[str], str]
-) -> Inputs:  # in a worker: it may ask the server
-    """The inputs box's ``auto``: an image model gets images (``candidates``), any other model random
-    tensors; anything else typed is taken as it is."""
-    if text and text != AUTO:
-        return Inputs(text.split())
-    from triton_console.tui.core.classify import classifier
-
-    info = client.model_info(model)
-    try:
-        classifier.image_path(info, client.server_metadata().extensions)
-    except ConsoleError:
-        return Inputs(["random"], "random tensors (not an image model)")
-    from triton_console.tui.core.classify import images
-
-    paths, source = candidates
-    if not paths or images.expand(paths) == paths and all(os.path.isdir(p) for p in paths):
-        where = f": none in {paths[0]}" if paths else ""
-        raise ConsoleError(
-            f"{model} takes images{where}; classify some in the Classify pane (o picks, backspace climbs) "
-            "or type image paths in the inputs box"
-        )
-    return Inputs(paths, source)
 
 
 @dataclass
@@ -134,6 +81,15 @@ def bench_argv(
     for s in specs:
         argv += ["--input", s]
     return argv + paths, env
+
+
+def app_image_candidates(app, given: list[str]) -> tuple[list[str], str]:
+    """``auto``'s images, read on the main thread: what the Classify pane last used and the folder its tree
+    shows, else ``given`` (the command line's); the Tune pane's ``auto`` reads them here too."""
+    last_used, folder = [], None
+    for classify in app.query("ClassifyPane"):
+        last_used, folder = classify.last_paths, classify.folder
+    return image_candidates(last_used, given, folder)
 
 
 class BenchPane(Vertical):
@@ -297,10 +253,7 @@ class BenchPane(Vertical):
 
     def image_candidates(self) -> tuple[list[str], str]:
         """Read on the main thread: what the Classify pane last used and the folder its tree shows."""
-        last_used, folder = [], None
-        for classify in self.app.query("ClassifyPane"):
-            last_used, folder = classify.last_paths, classify.folder
-        return image_candidates(last_used, self.images, folder)
+        return app_image_candidates(self.app, self.images)
 
     @work(thread=True, exclusive=True, group="bench")
     def _bench(self, model: str, text: str, candidates: tuple[list[str], str], settings: tuple) -> None:
@@ -397,8 +350,8 @@ class BenchPane(Vertical):
                 self._status(self._stopped_early, "red")
             else:
                 self._status(
-                    f"done: {len(self.steps)} steps{on}; warm-up {self.run.warmup} requests per step not counted; "
-                    f"saved as {Path(self.saved).name if self.saved else '-'} in the runs folder"
+                    f"done: {len(self.steps)} steps{on}; warm-up {self.run.warmup}/step not counted; "
+                    + ("saved (o overlays runs)" if self.saved else "not saved")
                 )
             self._chart()
         elif kind == "error":

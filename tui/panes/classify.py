@@ -44,6 +44,13 @@ class ImageTree(DirectoryTree):
         return out
 
 
+def step_figures(parts: list[float], latency_ms: float) -> str:
+    """The steps' times then the rest of the latency, ``pre/net/post/rest``. The rest is never below 0: the
+    steps are timed apart from the whole (the server's queue and compute overlap the client's clock)."""
+    rest = max(0.0, latency_ms - sum(parts))
+    return "/".join(f"{p:.1f}" for p in [*parts, rest])
+
+
 def history_row(msg: ClassifyResult) -> tuple[Text, Text, Text, Text]:
     """One row of the history table: long labels and errors are cut on the right, with an ellipsis."""
     name = os.path.basename(msg.path) or msg.path
@@ -54,11 +61,9 @@ def history_row(msg: ClassifyResult) -> tuple[Text, Text, Text, Text]:
     label = f"{best.label or best.index} {best.score:.2f}" if best else "no classes"
     steps = ""
     if msg.breakdown and msg.breakdown.steps:
-        parts = [s.queue_ms + s.compute_ms for s in msg.breakdown.steps]
-        steps = "/".join(f"{p:.1f}" for p in parts) + f"/{r.latency_ms - sum(parts):.1f}"
+        steps = step_figures([s.queue_ms + s.compute_ms for s in msg.breakdown.steps], r.latency_ms)
     elif r.timings:  # a fused model's own steps: decode/backbone/softmax, then the rest of the latency
-        parts = [ms for name, ms in r.timings if name != "batch"]
-        steps = "/".join(f"{p:.1f}" for p in parts) + f"/{r.latency_ms - sum(parts):.1f}"
+        steps = step_figures([ms for name, ms in r.timings if name != "batch"], r.latency_ms)
     return cell(name), cell(label), cell(f"{r.latency_ms:.1f}"), cell(steps)
 
 
@@ -175,6 +180,8 @@ class ClassifyPane(Horizontal):
             select.value = current if current in names else preferred_model(names)
             if self.pending:
                 paths, self.pending = self.pending, []
+                # the "no ready image model yet" warning stayed on screen over the results: it no longer holds
+                self.app.clear_notifications()
                 self.classify(paths)
         self._show_route()
 

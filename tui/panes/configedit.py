@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static, TextArea
+from textual.widgets import Button, Footer, Static, TextArea
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.server.controller import ServerController
@@ -83,7 +83,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
     ]
     DEFAULT_CSS = """
     ConfigEditScreen { align: center middle; }
-    ConfigEditScreen > Vertical { width: 96%; height: 94%; border: round $accent; background: $surface; }
+    ConfigEditScreen > Vertical { width: 96%; height: 90%; border: round $accent; background: $surface; }
     ConfigEditScreen #config-title { height: 1; padding: 0 1; }
     ConfigEditScreen #config-text { height: 1fr; }
     ConfigEditScreen #config-check { height: 1; padding: 0 1; }
@@ -117,6 +117,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
                 yield Button("Revert ^r", id="revert", compact=True)
                 yield Button("Warm-up ^w", id="warmup", compact=True)
                 yield Button("Close esc", id="close", compact=True)
+        yield Footer()  # its own keys, as the Try form has (the Models pane's footer showed behind it)
 
     def on_mount(self) -> None:
         self._read()

@@ -161,9 +161,9 @@ class ModelsPane(Horizontal):
         Binding("r", "refresh", "Refresh", id="models.refresh"),
         Binding("t", "try", "Try", id="models.try"),
         Binding("p", "probe", "Probe", id="models.probe"),
-        Binding("e", "edit", "Config", id="models.edit"),
-        Binding("slash", "filter", "Filter", id="models.filter"),
-        Binding("a", "add", "Add by name", id="models.add"),
+        Binding("e", "edit", "Edit", id="models.edit"),
+        Binding("slash", "filter", "Find", id="models.filter"),
+        Binding("a", "add", "Add", id="models.add"),
         Binding("w", "watch", "Watch", id="models.watch"),
     ]
 

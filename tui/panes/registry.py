@@ -121,7 +121,7 @@ PANES: tuple[PaneSpec, ...] = (
         "Tune",
         TunePane,
         "config fields × load: find the fastest config, write it back",
-        lambda app: TunePane(app.controller, id="tune-pane"),
+        lambda app: TunePane(app.controller, app.options.images, id="tune-pane"),
     ),
 )
 BY_ID = {p.id: p for p in PANES}
@@ -135,8 +135,9 @@ GLOBAL_BINDINGS = [
 
 
 def app_bindings() -> list[Binding]:
-    """The app's keys: a number per pane, then the global ones."""
-    panes = [Binding(p.key, f"show('{p.id}')", p.title, id=f"pane.{p.id}") for p in PANES]
+    """The app's keys: a number per pane (not in the footer: the tab bar shows the numbers, and at 80 columns
+    they pushed the pane's own keys off it), then the global ones."""
+    panes = [Binding(p.key, f"show('{p.id}')", p.title, show=False, id=f"pane.{p.id}") for p in PANES]
     return panes + GLOBAL_BINDINGS
 
 

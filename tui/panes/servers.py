@@ -72,7 +72,9 @@ def row_cells(r: FleetRow, active: bool) -> tuple:
 
 class ServersPane(Vertical):
     BINDINGS = [
-        Binding("enter", "choose", "Make active", id="servers.choose"),
+        Binding(
+            "enter", "choose", "Make active", id="servers.choose", priority=True
+        ),  # shown: the table's enter hid it
         Binding("r", "reload", "Reload file", id="servers.reload"),
     ]
     DEFAULT_CSS = """

@@ -2,8 +2,8 @@
 inspector, and the same request as a call (curl / python / perf_analyzer) copied to the clipboard.
 
 A decoupled model streams: its responses appear as they arrive, with the time to the first and the rate so
-far, text outputs appended as running text; ``x`` cancels (Run moves the focus off the SPEC boxes, so the
-letter reaches the form). A sequence model gets a sequence id that stays across runs, with start/end
+far, text outputs appended as running text; ctrl+x cancels (a priority key: it works with the focus in a
+SPEC box too). A sequence model gets a sequence id that stays across runs, with start/end
 toggles (start clears itself after the run that started the sequence).
 
 The form's keys are ctrl-combinations, so they work wherever the focus is (a letter would be typed into
@@ -95,7 +95,7 @@ class TryScreen(ModalScreen):
         Binding("ctrl+r", "run", "Run", id="try.run"),
         Binding("ctrl+o", "pick", "Pick file", id="try.pick"),
         Binding("ctrl+y", "copy", "Copy call", id="try.copy"),
-        Binding("x", "cancel", "Cancel stream", id="try.cancel"),
+        Binding("ctrl+x", "cancel", "Cancel stream", id="try.cancel", priority=True),
     ]
     DEFAULT_CSS = """
     TryScreen { align: center middle; }
@@ -190,7 +190,7 @@ class TryScreen(ModalScreen):
                 plain(self.model, "bold"),
                 plain(
                     f"  {info.platform or '?'}, {'batching' + (f' up to {info.max_batch_size}' if info.max_batch_size else '') if batched else 'no batching'}"
-                    + (", decoupled: streams (x cancels)" if self.decoupled else "")
+                    + (", decoupled: streams (^x cancels)" if self.decoupled else "")
                     + (", sequence model" if self.sequence else "")
                 ),
                 ("   SPEC: random | zeros | ones | @FILE(.npy/.json) | text:… | image:FILE", "dim"),
@@ -249,7 +249,7 @@ class TryScreen(ModalScreen):
         if self.info is None:
             return
         if self._streaming:
-            self.app.notify("a stream is running: x cancels it", severity="warning")
+            self.app.notify("a stream is running: ctrl+x cancels it", severity="warning")
             return
         specs, shapes, batch = self._values()
         form = str(self.query_one("#form-call", Select).value)
@@ -264,13 +264,13 @@ class TryScreen(ModalScreen):
         self.query_one("#running", Static).update("")
         if self.decoupled:
             self._text, self._streaming = [], True
-            self.query_one("#outputs", PlainTable).focus()  # off the inputs, so that x cancels
+            self.query_one("#outputs", PlainTable).focus()  # off the inputs: the outputs arrive there
             self._run_stream(specs, shapes, batch, form, seq)
         else:
             self._run(specs, shapes, batch, form, seq)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """``x`` (cancel) only in the footer of a model that streams."""
+        """ctrl+x (cancel) only in the footer of a model that streams."""
         return self.decoupled if action == "cancel" else True
 
     def on_unmount(self) -> None:

@@ -30,8 +30,11 @@ from textual_plotext import PlotextPlot
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client.flags import connection_argv
+from triton_console.tui.core.load.inputs import AUTO, resolve_inputs
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.core.tune import deploy, sweep
+from triton_console.tui.hints import worded
+from triton_console.tui.panes.bench import app_image_candidates
 from triton_console.tui.text import cell, plain
 from triton_console.tui.widgets.table import PlainTable
 
@@ -97,16 +100,17 @@ class TunePane(Vertical):
     TunePane #tune-objective { width: 1fr; }
     TunePane #tune-sets { width: 3fr; }
     TunePane #tune-inputs { width: 1fr; }
-    TunePane #tune-status { height: 1; padding: 0 1; }
+    TunePane #tune-status { height: auto; max-height: 4; padding: 0 1; }
     TunePane #tune-body { height: 1fr; }
     TunePane #tune-table { width: 3fr; }
     TunePane PlotextPlot { width: 2fr; }
     TunePane #tune-best { height: auto; max-height: 5; padding: 0 1; }
     """
 
-    def __init__(self, controller: ServerController, **kw) -> None:
+    def __init__(self, controller: ServerController, images: list[str] | None = None, **kw) -> None:
         super().__init__(**kw)
         self.controller = controller
+        self.images = list(images or [])  # given on the command line: auto's images after the Classify pane's
         self.models: list[str] = []
         self.trials: list[sweep.Trial] = []
         self.result: sweep.Result | None = None
@@ -134,9 +138,11 @@ class TunePane(Vertical):
                 placeholder="FIELD=V1,V2 FIELD=V1,V2 (dotted paths)",
             )
             yield Label("inputs")
-            yield Input("random", id="tune-inputs", compact=True, placeholder="images, or NAME=SPEC ...")
+            yield Input(
+                AUTO, id="tune-inputs", compact=True, placeholder="auto, images, NAME=SPEC ... or random"
+            )
         yield Static(
-            "^r tunes: configs are applied as overrides; the original is restored after",
+            "^r tunes: configs apply as overrides; the original is restored at the end",
             id="tune-status",
         )
         with Horizontal(id="tune-body"):
@@ -195,24 +201,32 @@ class TunePane(Vertical):
         self.query_one("#tune-best", Static).update("")
         self._chart()
         target = deploy.for_console(self.controller, model)
-        argv, env = tune_argv(
-            self.controller, target, self.query_one("#tune-sets", Input).value, self._inputs()
-        )
-        argv += ["--concurrency", ",".join(f"{v:g}" for v in levels), "--requests", str(requests)]
-        argv += ["--warmup", str(max(2, requests // 10)), "--objective", str(objective)]
+        extra = ["--concurrency", ",".join(f"{v:g}" for v in levels), "--requests", str(requests)]
+        extra += ["--warmup", str(max(2, requests // 10)), "--objective", str(objective)]
+        sets_text = self.query_one("#tune-sets", Input).value
         self.running = True
         self.target_running = target
         n = 1
         for _, values in sets:
             n *= len(values)
         self._status(f"tuning {model}: {n} config(s) × {len(levels)} load(s)…", "yellow")
-        self._sweep(argv, env, target)
+        candidates = app_image_candidates(self.app, self.images)
+        self._sweep(sets_text, self._inputs_text(), candidates, extra, target)
 
-    def _inputs(self) -> list[str]:
-        return self.query_one("#tune-inputs", Input).value.split()
+    def _inputs_text(self) -> str:
+        return self.query_one("#tune-inputs", Input).value.strip()
 
     @work(thread=True, exclusive=True, group="tune")
-    def _sweep(self, argv: list[str], env: dict, target: deploy.Target) -> None:
+    def _sweep(
+        self, sets: str, text: str, candidates: tuple[list[str], str], extra: list[str], target: deploy.Target
+    ) -> None:
+        try:  # auto asks the server whether the model takes images
+            inputs = resolve_inputs(self.controller.client, target.name, text, candidates)
+        except ConsoleError as exc:
+            self.post_message(TuneFinished(None, target, worded(exc)))
+            return
+        argv, env = tune_argv(self.controller, target, sets, inputs.words)
+        argv += extra
         try:
             proc = subprocess.Popen(
                 argv,
@@ -274,7 +288,10 @@ class TunePane(Vertical):
         self.running = False
         self.target = msg.target
         if msg.result is None:
-            self._status(f"tune failed: {msg.error}", "red")
+            error = re.sub(
+                r"^(error|tune failed):\s*", "", msg.error or ""
+            )  # the command's stderr says error: too
+            self._status(f"tune failed: {error}", "red")
             return
         r = self.result = msg.result
         self._chart()

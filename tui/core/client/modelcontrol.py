@@ -29,7 +29,7 @@ class Outcome:
     seconds: float
     error: str | None = None
     code: str | None = None
-    also: list[str] | None = None  # ensembles loaded again with it
+    also: list[str] | None = None  # ensembles loaded again with it (reload), or unloaded with it (unload)
 
     def to_dict(self) -> dict:
         out = {"model": self.model, "action": self.action, "ok": self.ok, "seconds": round(self.seconds, 3)}
@@ -96,7 +96,17 @@ def load(client, names: list[str]) -> list[Outcome]:
 
 
 def unload(client, names: list[str]) -> list[Outcome]:
-    return [_one("unload", n, lambda n=n: client.unload_model(n)) for n in names]
+    """Unload each; ``also``: the ready ensembles that used it and went UNAVAILABLE with it."""
+
+    def once(name: str) -> list[str]:
+        ensembles = _ready_ensembles_using(client, name)
+        client.unload_model(name)
+        if not ensembles:
+            return []
+        wait_gone(client, name)
+        return [e for e in ensembles if not client.is_model_ready(e)]
+
+    return [_one("unload", n, lambda n=n: once(n)) for n in names]
 
 
 def reload(client, names: list[str]) -> list[Outcome]:

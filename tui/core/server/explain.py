@@ -36,6 +36,7 @@ HINTS = {
     "them out and let the backend's auto-complete fill them)",
     "gpu-on-cpu": "the config asks for KIND_GPU instances but this server sees no GPU: use KIND_CPU or KIND_AUTO",
     "dependency": "an ensemble step's model did not load: fix {dependency} first",
+    "unloaded": "unloaded; l loads it",
     "unknown": "the server gave no reason: its log says why (for a server you run yourself: --log-verbose=1)",
     "not-loaded": "not loaded: with model control explicit, load it (l in the Models pane); with model control none "
     "the server refused it when it read the repository: its log says why (for an ensemble, status --repository DIR "
@@ -170,6 +171,8 @@ def explain(entry: IndexEntry, log: Sequence[str] = (), repository: Path | None 
         return Explanation("config-parse", HINTS["config-parse"], lines, config_error)
     if repository is not None and not has_version_dir(repository, entry.name):
         return Explanation("missing-version", HINTS["missing-version"], lines)
+    if entry.state == "UNAVAILABLE" and entry.reason.strip().lower() == "unloaded":  # on request: no fault
+        return Explanation("unloaded", HINTS["unloaded"])
     for text in (entry.reason, "\n".join(naming)):  # the server's own reason first, then its log
         for cause, pattern in _PATTERNS:
             m = pattern.search(text)
