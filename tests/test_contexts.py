@@ -136,6 +136,7 @@ def test_context_flag_uses_a_named_server(fleet, config_home):
     assert res.returncode == 2 and "no server named 'nope'" in res.stderr and "triton-grpc" in res.stderr
 
 
+@pytest.mark.timing
 def test_servers_pane_refreshes_20_servers_and_switches(fleet, config_home, server):
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 

@@ -174,6 +174,7 @@ async def _loop_lag(pilot, seconds: float) -> float:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.timing
 def test_every_pane_shows_hostile_strings_literally(hostile, protocol):
     async def scenario():
         conn = Connection(
@@ -242,6 +243,7 @@ def test_every_pane_shows_hostile_strings_literally(hostile, protocol):
     asyncio.run(scenario())
 
 
+@pytest.mark.timing
 def test_an_index_of_20000_models_appears_fast_and_the_loop_stays_free():
     h = Hostile(models=20_000)
     try:

@@ -126,6 +126,7 @@ class BenchPane(Vertical):
         self.run: loadgen.Run | None = None
         self.steps: list[dict] = []
         self.saved: str | None = None
+        self._options_stale = False  # models changed while the pane was hidden
         self.source = ""  # where the last run's inputs came from, when the box said auto
         self.overlay = True
         self._proc: subprocess.Popen | None = None
@@ -187,6 +188,17 @@ class BenchPane(Vertical):
         if models == self.models:
             return
         self.models = models
+        self._options_stale = True
+        if self.is_on_screen:  # hidden, the lists wait for the pane to show: 2 x 20,000 options cost the loop
+            self._fill_models()
+
+    def on_show(self) -> None:
+        if self._options_stale:
+            self._fill_models()
+
+    def _fill_models(self) -> None:
+        self._options_stale = False
+        models = self.models
         for sid in ("#bench-model", "#bench-vs"):
             select = self.query_one(sid, Select)
             current = select.value

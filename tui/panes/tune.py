@@ -112,6 +112,7 @@ class TunePane(Vertical):
         self.controller = controller
         self.images = list(images or [])  # given on the command line: auto's images after the Classify pane's
         self.models: list[str] = []
+        self._options_stale = False  # models changed while the pane was hidden
         self.trials: list[sweep.Trial] = []
         self.result: sweep.Result | None = None
         self.target: deploy.Target | None = None
@@ -165,6 +166,17 @@ class TunePane(Vertical):
         if models == self.models:
             return
         self.models = models
+        self._options_stale = True
+        if self.is_on_screen:  # hidden, the list waits for the pane to show: 20,000 options cost the loop
+            self._fill_models()
+
+    def on_show(self) -> None:
+        if self._options_stale:
+            self._fill_models()
+
+    def _fill_models(self) -> None:
+        self._options_stale = False
+        models = self.models
         select = self.query_one("#tune-model", Select)
         current = select.value
         select.set_options([(Text(m), m) for m in models])
