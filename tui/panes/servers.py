@@ -70,6 +70,17 @@ def row_cells(r: FleetRow, active: bool) -> tuple:
     )
 
 
+COLUMNS = [
+    ("server", 12),
+    ("state", 7),
+    ("name/version", 13),
+    ("models", 6),
+    ("ping ms", 7),
+    ("inf/s", 5),
+    ("url / error", None),
+]
+
+
 class ServersPane(Vertical):
     BINDINGS = [
         Binding(
@@ -92,7 +103,10 @@ class ServersPane(Vertical):
 
     def compose(self) -> ComposeResult:
         table = PlainTable(id="fleet", cursor_type="row", zebra_stripes=True)
-        table.add_columns("server", "state", "name/version", "models", "ping ms", "inf/s", "url / error")
+        # fixed widths for what the columns hold (sized on the pending rows, state read 're…'; resizing on
+        # each refresh stalled the loop), the url / error runs on
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
         yield table
         yield Static("", id="fleet-note")
 
@@ -141,11 +155,8 @@ class ServersPane(Vertical):
             for r in msg.rows:
                 if r.name not in table.rows:
                     continue
-                cells = row_cells(r, r.name == self.active)
-                for i, (col, value) in enumerate(zip(table.columns, cells, strict=True)):
-                    # the columns were sized for the pending row ("…"): they grow to what they hold,
-                    # the last (url / error) runs on to the right
-                    table.update_cell(r.name, col, value, update_width=i < len(cells) - 1)
+                for key, value in zip(table.columns, row_cells(r, r.name == self.active), strict=True):
+                    table.update_cell(r.name, key, value)
 
     def action_choose(self) -> None:
         table = self.query_one("#fleet", PlainTable)
