@@ -61,8 +61,8 @@ def test_serve_leaves_no_processes(repo, tmp_path, sig):
         text=True,
     )
     try:
-        wait_until(lambda: len(_of(root)) >= 2, 60, "server and stub")
-        wait_until(lambda: TritonClient(f"127.0.0.1:{grpc}").probe()[0], 60, "a live server")
+        wait_until(lambda: len(_of(root)) >= 2, 180, "server and stub")
+        wait_until(lambda: TritonClient(f"127.0.0.1:{grpc}").probe()[0], 180, "a live server")
         proc.send_signal(sig)
         code = proc.wait(timeout=60)
         if sig != signal.SIGKILL:
