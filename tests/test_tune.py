@@ -389,6 +389,22 @@ def test_tune_refuses_an_unknown_field_or_a_wrong_value_before_loading_anything(
     assert not [ln for ln in list(tuned.log)[lines:] if "per_request" in ln]  # nothing was loaded
 
 
+def test_tune_with_perf_analyzer_absent_says_how_to_get_it_before_loading_anything(tuned, monkeypatch):
+    from tests.conftest import run_cli
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no perf_analyzer there (nor on this VM at all)
+    lines = len(tuned.log)
+    out = run_cli(
+        "tune", "per_request", "-u", tuned.grpc_url, "--input", "X=ones", "--set", "instance_group.count=1,2",
+        "--engine", "perf_analyzer", "--json", timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert out.stdout == ""  # no JSON: nothing ran
+    assert len(out.stderr.strip().splitlines()) == 1 and "perf_analyzer is not on PATH" in out.stderr
+    assert "pip install perf-analyzer" in out.stderr
+    assert not [ln for ln in list(tuned.log)[lines:] if "per_request" in ln]  # nothing was loaded
+
+
 def test_tune_json_and_ctrl_c_restores_the_original_then_exits_130(tuned, target):
     import json
     import signal

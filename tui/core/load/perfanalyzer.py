@@ -46,6 +46,56 @@ def _step(row: dict, w: Workload, mode: str, level: float, seconds: float) -> St
     return Step(w.model, w.client.url, mode, level, count, 0, seconds, lat, w.batch)
 
 
+def command(
+    exe: str,
+    model: str,
+    url: str,
+    protocol: str,
+    data: Path,
+    out: Path,
+    batch: int,
+    dims: dict[str, list[int]],
+    mode: str,
+    level: float,
+    requests: int,
+    shm: str = "none",
+) -> list[str]:
+    """perf_analyzer's argv for one level: the workload's request as ``--input-data``, a count-based window of
+    ``requests`` requests, its CSV written to ``out``."""
+    argv = [
+        exe,
+        "-m",
+        model,
+        "-u",
+        url,
+        "-i",
+        protocol,
+        "--input-data",
+        str(data),
+        "-b",
+        str(batch),
+        "--measurement-mode",
+        "count_windows",
+        "--measurement-request-count",
+        str(requests),
+        "--stability-percentage",
+        "50",
+        "--max-trials",
+        "10",
+        "-f",
+        str(out),
+    ]
+    argv += [a for name, d in dims.items() for a in ("--shape", f"{name}:{','.join(map(str, d))}")]
+    argv += (
+        ["--concurrency-range", f"{int(level)}:{int(level)}"]
+        if mode == "concurrency"
+        else ["--request-rate-range", f"{level}:{level}"]
+    )
+    if shm != "none":
+        argv += ["--shared-memory", shm]
+    return argv
+
+
 def sweep(
     w: Workload, levels: list[float], mode: str = "concurrency", requests: int = 100, warmup: int = 10
 ) -> Run:
@@ -62,37 +112,20 @@ def sweep(
         data.write_text(json.dumps({"data": [entry]}))
         for level in levels:
             out = Path(tmp) / f"{level}.csv"
-            argv = [
+            argv = command(
                 exe,
-                "-m",
                 w.model,
-                "-u",
                 w.client.endpoint.url,
-                "-i",
                 w.client.protocol,
-                "--input-data",
-                str(data),
-                "-b",
-                str(w.batch if batched else 1),
-                "--measurement-mode",
-                "count_windows",
-                "--measurement-request-count",
-                str(requests),
-                "--stability-percentage",
-                "50",
-                "--max-trials",
-                "10",
-                "-f",
-                str(out),
-            ]
-            argv += [a for name, d in dims.items() for a in ("--shape", f"{name}:{','.join(map(str, d))}")]
-            argv += (
-                ["--concurrency-range", f"{int(level)}:{int(level)}"]
-                if mode == "concurrency"
-                else ["--request-rate-range", f"{level}:{level}"]
+                data,
+                out,
+                w.batch if batched else 1,
+                dims,
+                mode,
+                level,
+                requests,
+                w.shm,
             )
-            if w.shm != "none":
-                argv += ["--shared-memory", w.shm]
             t0 = time.perf_counter()
             res = subprocess.run(argv, capture_output=True, text=True, timeout=900)
             seconds = time.perf_counter() - t0
