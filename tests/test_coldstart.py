@@ -124,7 +124,10 @@ def test_models_l_shows_the_cold_start_and_the_editor_inserts_a_warm_up_that_rem
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     original = target.file.read_text()
-    opts = ConsoleOptions(url=cold_server.grpc_url, protocol="grpc", repository=cold_server.cfg.repository)
+    from triton_console.tui.core.client.connection import Connection
+
+    connection = Connection(url=cold_server.grpc_url, protocol="grpc", metrics_url=cold_server.metrics_url)
+    opts = ConsoleOptions(connection=connection, repository=cold_server.cfg.repository)
 
     def first_ms(text: str) -> float:
         text = " ".join(text.split())  # as wrapped on screen
@@ -147,6 +150,15 @@ def test_models_l_shows_the_cold_start_and_the_editor_inserts_a_warm_up_that_rem
             await wait_for(pilot, lambda: "cold start" in shown(), 30, "the cold start", show=shown)
             seen = shown()
             assert first_ms(seen) >= COLD_MS * 0.9 and "no model_warmup in the config" in seen
+            # memory: a CPU server (its metrics answer, without a GPU in them) and the model's stub
+            await wait_for(
+                pilot, lambda: "memory (after the last l)" in shown(), 30, "the memory", show=shown
+            )
+            seen = shown()
+            assert "GPU memory: no GPU metrics on this server" in seen
+            assert "GPU memory: no GPU metrics on this server (" not in seen  # the endpoint did answer
+            stub = re.search(r"Python stubs resident: (\d+) MiB \(1 instance\)", seen)
+            assert stub and int(stub.group(1)) > 10, seen
 
             await pilot.press("e")
             screen = app.screen

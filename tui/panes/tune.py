@@ -293,7 +293,11 @@ class TunePane(Vertical):
         r = self.result = msg.result
         self._chart()
         ended = "cancelled" if r.cancelled else "done"
-        self._status(f"{ended}: {r.model} serves {r.restored}", "green" if not r.cancelled else "yellow")
+        note = r.gpu_note()
+        self._status(
+            f"{ended}: {r.model} serves {r.restored}" + (f"; {note}" if note else ""),
+            "green" if not r.cancelled else "yellow",
+        )
         self._show_best(r)
 
     def action_open(self) -> None:
