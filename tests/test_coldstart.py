@@ -19,7 +19,7 @@ FAST_MS = COLD_MS / 2  # a generous bound for a warm request (milliseconds when 
 def cold_server(tmp_path_factory):
     from triton_console.tui.core.server import process as srv
 
-    root = modelzoo.write_cold(tmp_path_factory.mktemp("cold") / "models")
+    root = modelzoo.write_first_seen(modelzoo.write_cold(tmp_path_factory.mktemp("cold") / "models"))
     cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
     with srv.ManagedServer(cfg) as s:
         s.start()
@@ -164,8 +164,11 @@ def test_models_l_shows_the_cold_start_and_the_editor_inserts_a_warm_up_that_rem
             screen = app.screen
             area = screen.query_one("#config-text", TextArea)
             await wait_for(pilot, lambda: area.text == original, 20, "the file's text in the editor")
-            await pilot.press("ctrl+w")
-            await pilot.pause(0.2)
+            await pilot.press("ctrl+w")  # the choice: zero data once, as it opens; enter inserts
+            await wait_for(pilot, lambda: bool(app.screen.query("#warmup-count")), 10, "the warm-up choice")
+            assert not app.screen.query("#warmup-sample")  # no BYTES input: no sample to choose
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "model_warmup" in area.text, 10, "the block")
             assert area.text.startswith(original)
             assert "model_warmup [" in area.text and "zero_data: true" in area.text
             assert "✓ parses" in rendered(screen.query_one("#config-check"))
@@ -200,3 +203,97 @@ def test_a_bytes_sample_goes_to_the_warmup_folder_in_tritons_layout_and_is_never
     )
     w = coldstart.warmup_block(config, files={"TEXT": name})
     assert w.inputs["TEXT"].input_data_file == "TEXT.bin"
+
+
+@pytest.fixture
+def first_seen(cold_server):
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.tune.deploy import Target, revert
+
+    client = TritonClient(cold_server.grpc_url, "grpc", timeout=60)
+    t = Target(client, "first_seen", cold_server.cfg.repository, lambda: list(cold_server.log))
+    saved = t.file.read_bytes()
+    yield t
+    t.file.write_bytes(saved)
+    for f in sorted((t.file.parent / "warmup").glob("*")):
+        f.unlink()
+    (t.file.parent / "warmup").rmdir()
+    revert(t)
+    client.close()
+
+
+def test_editor_warm_up_choice_feeds_a_bytes_input_the_classify_panes_image_and_measures_again(
+    cold_server, first_seen
+):
+    """At 80x24: ctrl+w offers zero/random, a count and, for the BYTES input, the Classify pane's last image
+    as the sample; ctrl+s inserts and applies it, and the first request is measured again. The model answers
+    the length of the first DATA it saw: the warm-up's, i.e. the image's bytes."""
+    import asyncio
+    import re
+    import struct
+
+    from textual.widgets import TextArea
+
+    from tests.conftest import image
+    from tests.helpers import rendered, rows, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.core.request import infer
+    from triton_console.tui.core.tune import coldstart
+
+    mug = image("mug.jpg")
+    original = first_seen.file.read_text()
+    opts = ConsoleOptions(url=cold_server.grpc_url, protocol="grpc", repository=cold_server.cfg.repository)
+
+    async def scenario():
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.query_one("ClassifyPane").last_paths = [str(mug)]  # as after classifying it
+            await pilot.press("3")
+            index = app.query_one("#index")
+            await wait_for(pilot, lambda: "first_seen" in rows(index), 30, "the model list")
+            index.move_cursor(row=index.get_row_index("first_seen"))
+            await pilot.pause(0.2)
+            await pilot.press("e")
+            editor = app.screen
+            area = editor.query_one("#config-text", TextArea)
+            await wait_for(pilot, lambda: area.text == original, 20, "the file's text in the editor")
+            await pilot.press("ctrl+w")
+            await wait_for(pilot, lambda: bool(app.screen.query("#warmup-sample")), 10, "the warm-up choice")
+            form = app.screen
+            assert form.query_one("#warmup-sample").value == str(mug)  # the Classify pane's last image
+            assert "the Classify pane's last image" in rendered(form.query_one("#warmup-note"))
+            for button in ("#insert", "#apply", "#cancel"):  # the whole form fits at 80x24
+                r = form.query_one(button).region
+                assert r.right <= 80 and r.bottom <= 24 and r.width > 0, (button, r)
+            count = form.query_one("#warmup-count")
+            count.value = "0"
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.2)
+            assert app.screen is form  # refused: one line, the form stays
+            count.value = "2"
+            await pilot.press("ctrl+s")  # insert and apply
+            state = editor.query_one("#config-state")
+            await wait_for(
+                pilot,
+                lambda: "applied, not written" in rendered(state),
+                60,
+                "applied",
+                show=lambda: rendered(state),
+            )
+            said = " ".join(rendered(state).split())
+            assert "model_warmup in the config" in said, said
+            first = float(re.search(r"first request ([\d.]+) ms", said).group(1))
+            assert first < FAST_MS, said  # the warm-up paid the cold start at the load
+            assert 'input_data_file: "DATA.bin"' in area.text and "count: 2" in area.text
+            await pilot.press("escape")
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+    data = mug.read_bytes()
+    sample = first_seen.file.parent / "warmup" / "DATA.bin"
+    assert sample.read_bytes() == struct.pack("<I", len(data)) + data  # Triton's layout
+    assert first_seen.file.read_text() == original  # applied, not written
+    served = first_seen.client.model_config("first_seen")
+    assert served.model_warmup[0].count == 2
+    out = infer.run(first_seen.client, "first_seen", coldstart.small_request(first_seen.client, "first_seen"))
+    assert int(out.outputs[0].array.reshape(-1)[0]) == len(data)  # the instance's first DATA was the image

@@ -274,6 +274,39 @@ def test_config_editor_snapshot(snap_compare, no_servers_file):
     assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
 
 
+def test_warmup_choice_snapshot(snap_compare, no_servers_file):
+    """The editor's warm-up choice (ctrl+w) at 80x24, over the editor, for a model with a BYTES input: zero or
+    random, a count, the Classify pane's last image as the BYTES sample."""
+    from tests.helpers import rendered
+    from triton_console.tui.core.tune.deploy import Source, Target
+    from triton_console.tui.panes.configedit import ConfigEditScreen, ConfigRead
+    from triton_console.tui.panes.warmupform import WarmupScreen
+
+    text = (
+        'name: "bytes_image"\nbackend: "python"\nmax_batch_size: 4\n'
+        'input [ { name: "IMAGE" data_type: TYPE_STRING dims: [ 1 ] } ]\n'
+        'output [ { name: "PROBS" data_type: TYPE_FP32 dims: [ 4 ] } ]\n'
+    )
+
+    async def setup(pilot):
+        app = pilot.app
+        screen = ConfigEditScreen(app.controller, "bytes_image")
+        await app.push_screen(screen)
+        title = screen.query_one("#config-title")
+        for _ in range(100):
+            if "reading" not in rendered(title):
+                break
+            await pilot.pause(0.05)
+        screen.post_message(
+            ConfigRead(Source(text, False, None), Target(app.controller.client, "bytes_image"), None)
+        )
+        await pilot.pause()
+        await app.push_screen(WarmupScreen(["IMAGE"], "/srv/models/bytes_image", "/data/images/mug.jpg"))
+        await pilot.pause()
+
+    assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
 def _textgen() -> ModelInfo:
     from tritonclient.grpc import model_config_pb2 as mc
 
