@@ -27,19 +27,27 @@ def cold_server(tmp_path_factory):
         yield s
 
 
-@pytest.fixture
-def target(cold_server):
+def _served(server, name: str):
+    """A Target on ``name``; afterwards its file, as it was, serves again (no .bak, no warmup/ folder left)."""
+    import shutil
+
     from triton_console.tui.core.client.client import TritonClient
     from triton_console.tui.core.tune.deploy import Target, revert
 
-    client = TritonClient(cold_server.grpc_url, "grpc", timeout=60)
-    t = Target(client, "cold", cold_server.cfg.repository, lambda: list(cold_server.log))
+    client = TritonClient(server.grpc_url, "grpc", timeout=60)
+    t = Target(client, name, server.cfg.repository, lambda: list(server.log))
     saved = t.file.read_bytes()
     yield t
     t.file.write_bytes(saved)
     t.file.with_name("config.pbtxt.bak").unlink(missing_ok=True)
+    shutil.rmtree(t.file.parent / "warmup", ignore_errors=True)
     revert(t)  # the files' config (no warm-up) serves again
     client.close()
+
+
+@pytest.fixture
+def target(cold_server):
+    yield from _served(cold_server, "cold")
 
 
 def test_the_generated_warm_up_block_moves_the_cold_start_into_the_load(target):
@@ -207,19 +215,7 @@ def test_a_bytes_sample_goes_to_the_warmup_folder_in_tritons_layout_and_is_never
 
 @pytest.fixture
 def first_seen(cold_server):
-    from triton_console.tui.core.client.client import TritonClient
-    from triton_console.tui.core.tune.deploy import Target, revert
-
-    client = TritonClient(cold_server.grpc_url, "grpc", timeout=60)
-    t = Target(client, "first_seen", cold_server.cfg.repository, lambda: list(cold_server.log))
-    saved = t.file.read_bytes()
-    yield t
-    t.file.write_bytes(saved)
-    for f in sorted((t.file.parent / "warmup").glob("*")):
-        f.unlink()
-    (t.file.parent / "warmup").rmdir()
-    revert(t)
-    client.close()
+    yield from _served(cold_server, "first_seen")
 
 
 def test_editor_warm_up_choice_feeds_a_bytes_input_the_classify_panes_image_and_measures_again(
