@@ -181,7 +181,7 @@ def test_models_l_shows_the_cold_start_and_the_editor_inserts_a_warm_up_that_rem
             assert "model_warmup [" in area.text and "zero_data: true" in area.text
             assert "✓ parses" in rendered(screen.query_one("#config-check"))
             state = screen.query_one("#config-state")
-            assert "warm-up inserted" in rendered(state)
+            assert "warm-up inserted (zero data for X)" in rendered(state)
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: "applied, not written" in rendered(state), 30, "applied")
             said = rendered(state)
@@ -281,6 +281,7 @@ def test_editor_warm_up_choice_feeds_a_bytes_input_the_classify_panes_image_and_
             first = float(re.search(r"first request ([\d.]+) ms", said).group(1))
             assert first < FAST_MS, said  # the warm-up paid the cold start at the load
             assert 'input_data_file: "DATA.bin"' in area.text and "count: 2" in area.text
+            assert 'name: "warmup_sample"' in area.text
             await pilot.press("escape")
             await pilot.press("q")
 

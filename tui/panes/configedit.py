@@ -274,11 +274,10 @@ class ConfigEditScreen(ModalScreen[str | None]):
         end = area.document.end
         area.insert(("" if area.text.endswith("\n") else "\n") + coldstart.block_text(block), end)
         area.scroll_cursor_visible()
-        fed = [
-            f"{n} from {Path(choice.sample).name} (warmup/{files[n]})" if n in files else n
-            for n in block.inputs
-        ]
-        what = f"{choice.kind} data for {', '.join(fed)}" + (f", {choice.count}×" if choice.count > 1 else "")
+        others = [n for n in block.inputs if n not in files]
+        parts = [f"{choice.kind} data for {', '.join(others)}"] if others else []
+        parts += [f"{n} from {Path(choice.sample).name} (warmup/{files[n]})" for n in files]
+        what = "; ".join(parts) + (f"; {choice.count}×" if choice.count > 1 else "")
         self._say(
             join(
                 ("warm-up inserted ", "bold"),

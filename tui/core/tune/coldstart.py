@@ -107,9 +107,10 @@ def measure(client: TritonClient, model: str, config=None, warm: int = WARM_REQU
 
 
 def warmup_block(config, kind: str = "zero", count: int = 1, files: dict[str, str] | None = None):
-    """A ModelWarmup named ``warmup_<kind>`` feeding every input of ``config``: zero or random data of its
-    dtype and dims (a variable dimension as 1; BYTES inputs always zero data, i.e. empty strings, unless
-    ``files`` names a file in the model's ``warmup/`` folder, see :func:`write_sample`)."""
+    """A ModelWarmup feeding every input of ``config``: zero or random data of its dtype and dims (a variable
+    dimension as 1; BYTES inputs always zero data, i.e. empty strings, unless ``files`` names a file in the
+    model's ``warmup/`` folder, see :func:`write_sample`). Named ``warmup_<kind>``, ``warmup_<kind>_sample``
+    where files feed some inputs, ``warmup_sample`` where they feed all."""
     from tritonclient.grpc import model_config_pb2 as pb
 
     if kind not in KINDS:
@@ -119,7 +120,9 @@ def warmup_block(config, kind: str = "zero", count: int = 1, files: dict[str, st
     if not config.input:
         raise ConsoleError(f"{config.name}: the config declares no inputs to warm up", exit_code=EXIT_USAGE)
     files = files or {}
-    w = pb.ModelWarmup(name=f"warmup_{kind}", batch_size=1, count=count)
+    fed = [t.name for t in config.input if t.name in files]
+    name = "warmup_sample" if len(fed) == len(config.input) else f"warmup_{kind}" + ("_sample" if fed else "")
+    w = pb.ModelWarmup(name=name, batch_size=1, count=count)
     for t in config.input:
         i = w.inputs[t.name]
         i.data_type = t.data_type
