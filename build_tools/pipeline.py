@@ -56,6 +56,9 @@ GPU_TUNING = {
     "fused_instances": 4,
     "fused_queue_delay_us": 500,
     "gpu_workers": 2,
+    # JPEGs from 4 Mpx to the hardware JPEG engines where nvImageCodec is installed (optional: without it
+    # nvJPEG's CUDA path decodes every JPEG); H200 2026-12-02 (docs/performance.md)
+    "hw_jpeg_min_pixels": 4_000_000,
 }
 
 
