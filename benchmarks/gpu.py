@@ -550,6 +550,10 @@ def main() -> int:
         "(DLPack), and both",
     )
     ap.add_argument("--window-ms", type=int, default=2000)
+    ap.add_argument("--levels", default="{}", help="JSON: (concurrency, k) per image set for a layout")
+    ap.add_argument(
+        "--backbone-shapes", default="", help="batch x concurrency list for the backbone, e.g. 64x4,256x4"
+    )
     ap.add_argument(
         "--decoders-only",
         action="store_true",
@@ -669,6 +673,8 @@ def main() -> int:
     }
     if args.smoke:
         levels = {"fused": {"qa": [(256, 1)], "three": [(256, 1)]}, "fused-bytes": {"qa": [(16, 16)]}}
+    for kind, sets_ in json.loads(args.levels).items():  # e.g. {"fused": {"three": [[256, 1]]}}
+        levels[kind] = {k: [tuple(x) for x in v] for k, v in sets_.items()}
 
     def load(kind: str, model: str, url: str) -> list[dict]:
         rows = []
@@ -742,29 +748,6 @@ def main() -> int:
             )
             note("fused_tuning_sweep", {"rows": sweep, "three": [r for _, r in rows3], "kept": best})
         if pa is not None:
-            loads = result.setdefault("perf_analyzer", {})
-            loads["fused"] = load("fused", RESNET.fused, url)
-            save()
-            if have_nvimgcodec() and "hwab" not in skip:
-                # the same fused model with the hardware JPEG route the other way (off if the build has it on)
-                other = 0 if hw_px else 4_000_000
-                params = {k: tuning[k] for k in ("gpu_workers", "decode_threads") if k in tuning}
-                reload_with(url, ours, RESNET.fused, {"parameters": {**params, "hw_jpeg_min_pixels": other}})
-                levels[f"fused hw={other}"] = {"three": levels["fused"]["three"], "qa": [(256, 1)]}
-                loads[f"fused hw={other}"] = load(f"fused hw={other}", RESNET.fused, url)
-                reload_with(url, ours, RESNET.fused, {"parameters": {**params, "hw_jpeg_min_pixels": hw_px}})
-                save()
-            if "bytes" not in skip:
-                loads["fused-bytes"] = load("fused-bytes", RESNET.fused_bytes, url)
-                save()
-            if "bench" not in skip:
-                note(
-                    "bench_fused_qa",
-                    bench_processes(s.grpc_url, RESNET.fused, qa, 8, 32, 600 if args.smoke else 1500),
-                )
-            if not args.smoke and "ensemble" not in skip:
-                loads["ensemble"] = load("ensemble", RESNET.ensemble, url)
-                save()
             if not args.smoke and "backbone" not in skip:
                 backbone = catalog.backbone("python-torch").model_name(RESNET)
                 variants = [{"instances": 1, "parameters": {"output_device": "cpu"}}]
@@ -775,6 +758,8 @@ def main() -> int:
                         {"instances": 2, "parameters": {"output_device": "gpu"}},
                     ]
                 shapes = ((64, 4), (256, 4)) if args.backbone_variants else ((64, 4), (256, 2), (256, 4))
+                if args.backbone_shapes:
+                    shapes = [tuple(map(int, x.split("x"))) for x in args.backbone_shapes.split(",")]
                 rows = []
                 for variant in variants:
                     if args.backbone_variants:
@@ -795,6 +780,32 @@ def main() -> int:
                         print(json.dumps(r), flush=True)
                         rows.append(r)
                     note("backbone_via_server_cuda_shm", rows)
+            loads = result.setdefault("perf_analyzer", {})
+            loads["fused"] = load("fused", RESNET.fused, url)
+            save()
+            if have_nvimgcodec() and "hwab" not in skip:
+                # the same fused model with the hardware JPEG route the other way (off if the build has it on)
+                other = 0 if hw_px else 4_000_000
+                params = {k: tuning[k] for k in ("gpu_workers", "decode_threads") if k in tuning}
+                reload_with(url, ours, RESNET.fused, {"parameters": {**params, "hw_jpeg_min_pixels": other}})
+                levels[f"fused hw={other}"] = {
+                    "three": levels["fused"].get("three", []),
+                    **({"qa": [(256, 1)]} if "qa" in levels["fused"] else {}),
+                }
+                loads[f"fused hw={other}"] = load(f"fused hw={other}", RESNET.fused, url)
+                reload_with(url, ours, RESNET.fused, {"parameters": {**params, "hw_jpeg_min_pixels": hw_px}})
+                save()
+            if "bytes" not in skip:
+                loads["fused-bytes"] = load("fused-bytes", RESNET.fused_bytes, url)
+                save()
+            if "bench" not in skip:
+                note(
+                    "bench_fused_qa",
+                    bench_processes(s.grpc_url, RESNET.fused, qa, 8, 32, 600 if args.smoke else 1500),
+                )
+            if not args.smoke and "ensemble" not in skip:
+                loads["ensemble"] = load("ensemble", RESNET.ensemble, url)
+                save()
         note("server_stats_ours", model_stats(s.grpc_url))
     finally:
         (out_dir / "server-ours.log").write_text("\n".join(list(s.log)[-400:]))

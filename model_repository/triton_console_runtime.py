@@ -127,6 +127,7 @@ class BatchDecoder:
 
                 jpeg = load_helper("imagenet_preprocessing_gpu.py", "imagenet_preprocessing_gpu")
                 self.gpu = jpeg.JpegBatch(self.pre, "cuda")
+                self.jpeg = jpeg
                 self.torch = torch
                 self.gpu_pool = ThreadPoolExecutor(max(1, gpu_workers), thread_name_prefix="nvjpeg")
                 self.gpu_workers = max(1, gpu_workers)
@@ -190,36 +191,44 @@ class BatchDecoder:
         stream.synchronize()
 
     def _hw_slice(self, payloads, sizes, out) -> None:
-        """The large JPEGs on the hardware engines, on this thread's own stream; if the engines refuse any,
-        nvJPEG's CUDA path takes the slice (and the engines are left alone from then on)."""
+        """The large JPEGs on the hardware engines, on this thread's own stream, in chunks bounded by pixels
+        (as the CUDA path: one batch of large photos must not take the GPU's memory); if the engines refuse
+        any, nvJPEG's CUDA path takes them (and the engines are left alone from then on)."""
         torch = self.torch
         stream = getattr(self.local, "stream", None)
         if stream is None:
             stream = self.local.stream = torch.cuda.Stream()
-        hw = self.hw
         with torch.cuda.stream(stream), torch.inference_mode():
-            images = None
-            if hw is not None:
-                decoder, params, code_stream = hw
-                try:
-                    streams = [code_stream(p.numpy().tobytes()) for p in payloads]
-                    images = decoder.decode(streams, params=params, cuda_stream=stream.cuda_stream)
-                except Exception as exc:  # noqa: BLE001 (the CUDA path below still decodes them)
-                    images, error = None, f"{type(exc).__name__}: {exc}"
+            for idx in self.jpeg.chunks(sizes):
+                part = out[idx[0] : idx[-1] + 1]
+                images = self._hw_decode([payloads[i] for i in idx], stream)
+                if images is not None:
+                    chw = [torch.as_tensor(im, device="cuda").permute(2, 0, 1) for im in images]
+                    self.gpu.resize_crop_normalize(chw, part)
+                    self.hw_images += len(chw)
                 else:
-                    error = "an image came back empty"
-                if images is None or any(im is None for im in images):
-                    images = None
-                    self.hw = None
-                    if self.log is not None:
-                        self.log(f"hardware JPEG decoding off ({error}); nvJPEG's CUDA path decodes all")
-            if images is not None:
-                chw = [torch.as_tensor(im, device="cuda").permute(2, 0, 1) for im in images]
-                self.gpu.resize_crop_normalize(chw, out)
-                self.hw_images += len(chw)
-            else:
-                self.gpu.run(payloads, sizes, out.dtype, out=out)
+                    self.gpu.run([payloads[i] for i in idx], [sizes[i] for i in idx], out.dtype, out=part)
         stream.synchronize()
+
+    def _hw_decode(self, payloads, stream):
+        """Decoded images from the hardware engines, or None (and the engines off) if they refuse any."""
+        hw = self.hw
+        if hw is None:
+            return None
+        decoder, params, code_stream = hw
+        try:
+            streams = [code_stream(p.numpy().tobytes()) for p in payloads]
+            images = decoder.decode(streams, params=params, cuda_stream=stream.cuda_stream)
+        except Exception as exc:  # noqa: BLE001 (the CUDA path still decodes them)
+            images, error = None, f"{type(exc).__name__}: {exc}"
+        else:
+            error = "an image came back empty"
+        if images is None or any(im is None for im in images):
+            self.hw = None
+            if self.log is not None:
+                self.log(f"hardware JPEG decoding off ({error}); nvJPEG's CUDA path decodes all")
+            return None
+        return images
 
     def _gpu_run(self, payloads, sizes, dtype):
         """[n, 3, 224, 224] on the GPU for all payloads: the large JPEGs on the hardware engines (if routed)
