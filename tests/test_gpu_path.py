@@ -310,11 +310,11 @@ def test_hardware_jpeg_that_will_not_start_is_reported_not_raised(monkeypatch):
 
 
 def test_gpu_builds_route_large_jpegs_to_the_engines_and_set_the_backbone_output(tmp_path):
-    """The GPU tuning reaches the generated configs: the fused model's hardware route from 4 Mpx, and the
-    backbone's output device when the tuning names one."""
+    """The tuning reaches the generated configs: the fused model's hardware route when asked (off by default),
+    and the GPU default for the backbone (two instances, output handed over on the GPU)."""
     from triton_console.build_tools import pipeline
 
-    tuning = {**pipeline.GPU_TUNING, "backbone_output": "gpu"}
+    tuning = {**pipeline.GPU_TUNING, "hw_jpeg_min_pixels": 4_000_000}
     pipeline.build(
         "efficientnet-lite0", "random", "python-onnxruntime", tmp_path, tuning=tuning, layout="fused"
     )
@@ -324,7 +324,12 @@ def test_gpu_builds_route_large_jpegs_to_the_engines_and_set_the_backbone_output
     assert fused.parameters["hw_jpeg_min_pixels"].string_value == "4000000"
     backbone = pipeline.catalog.backbone("python-onnxruntime").model_name(spec)
     cfg = repository.read_config(tmp_path / backbone / "config.pbtxt")
-    assert cfg.parameters["output_device"].string_value == "gpu"
+    assert cfg.parameters["output_device"].string_value == "gpu"  # the GPU default
+    assert cfg.instance_group[0].count == 2
+    cpu = tmp_path / "cpu"
+    pipeline.build("efficientnet-lite0", "random", "python-onnxruntime", cpu, layout="fused")
+    plain = repository.read_config(cpu / spec.fused / "config.pbtxt")
+    assert plain.parameters["hw_jpeg_min_pixels"].string_value == "0"  # off unless the tuning asks
 
 
 def test_torch_runner_hands_back_a_tensor_where_it_runs(torchscript):
