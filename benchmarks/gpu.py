@@ -256,8 +256,11 @@ def top1_check(repo: Path, url: str, paths: list[str]) -> dict:
             out[f"fused_bytes_k{k}_every_row_agrees"] = got == [got[i % n] for i in range(k)]
     rt = runtime_module(repo, EFF.fused)
     model_file = repo / EFF.fused / "1" / TORCH.artifact
-    for tag, gpu, max_px in (("nvjpeg", "auto", 0), ("pillow", "off", 0), ("routed", "auto", 4_000_000)):
-        decoder = rt.BatchDecoder(4, gpu, gpu_max_pixels=max_px)
+    paths_ = [("nvjpeg", "auto", 0, 0), ("pillow", "off", 0, 0), ("routed", "auto", 4_000_000, 0)]
+    if have_nvimgcodec():  # the large JPEGs (the mug) on the hardware engines, the rest on nvJPEG
+        paths_.append(("hwjpeg", "auto", 0, 4_000_000))
+    for tag, gpu, max_px, hw_px in paths_:
+        decoder = rt.BatchDecoder(4, gpu, gpu_max_pixels=max_px, hw_min_pixels=hw_px)
         for precision in ("fp32", "fp16") if tag == "nvjpeg" else ("fp16",):
             runner = rt.TorchRunner(str(model_file), "cuda", precision, True, 8, probabilities=True)
             decoded = decoder.decode([np.frombuffer(d, dtype=np.uint8) for d in datas], runner.dtype)
@@ -266,6 +269,8 @@ def top1_check(repo: Path, url: str, paths: list[str]) -> dict:
                 zip(names, probs.argmax(1).tolist(), strict=True)
             )
         out[f"decoder_{tag}"] = decoder.description
+        if hw_px:
+            out[f"decoder_{tag}_hw_images"] = decoder.hw_images
         decoder.close()
     out["agree"] = all(
         v == out["fp32_cpu_reference"] for k, v in out.items() if k.endswith(("server", "gpu"))
@@ -444,15 +449,24 @@ def best_variant(rows: list[dict]) -> int:
 
 
 def decoder_limit(
-    repo: Path, model: str, paths: list[str], batch: int = 64, seconds: float = 2.0, max_px: int = 0
+    repo: Path,
+    model: str,
+    paths: list[str],
+    batch: int = 64,
+    seconds: float = 2.0,
+    max_px: int = 0,
+    hw_px: int = 0,
 ) -> dict:
     """The fused model's own decoder (nvJPEG slices + Pillow beside it) on batches of ``batch`` images;
-    ``max_px``: JPEGs over it go to Pillow's threads (DCT scaling) beside nvJPEG."""
+    ``max_px``: JPEGs over it go to Pillow's threads (DCT scaling) beside nvJPEG; ``hw_px``: JPEGs from it
+    to the hardware JPEG engines (nvImageCodec) beside nvJPEG's CUDA path."""
     import numpy as np
     import torch
 
     rt = runtime_module(repo, model)
-    decoder = rt.BatchDecoder(min(16, os.cpu_count() or 1), "auto", gpu_workers=3, gpu_max_pixels=max_px)
+    decoder = rt.BatchDecoder(
+        min(16, os.cpu_count() or 1), "auto", gpu_workers=3, gpu_max_pixels=max_px, hw_min_pixels=hw_px
+    )
     datas = [np.frombuffer(Path(p).read_bytes(), dtype=np.uint8) for p in paths]
     items = [datas[i % len(datas)] for i in range(batch)]
     decoder.decode(items, torch.float16)
@@ -462,10 +476,23 @@ def decoder_limit(
         n += batch
     torch.cuda.synchronize()
     decoder.close()
-    return {"batch": batch, "img_s": n / (time.perf_counter() - t0), "decoder": decoder.description}
+    return {
+        "batch": batch,
+        "img_s": n / (time.perf_counter() - t0),
+        "decoder": decoder.description,
+        "hw_images": decoder.hw_images,
+    }
 
 
-def decoders(sets: dict, images: list[str], note) -> dict:
+def have_nvimgcodec() -> bool:
+    try:
+        import nvidia.nvimgcodec  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def decoders(sets: dict, images: list[str], note, pillow: bool = True) -> dict:
     """Every decoder on the same sets (and the mug alone), batches of 64: torchvision nvJPEG with 1 and 3
     threads, nvImageCodec's hardware engines and hybrid path when carried, Pillow draft in threads of one
     process and in one process per core. Returns the sets measured."""
@@ -477,15 +504,14 @@ def decoders(sets: dict, images: list[str], note) -> dict:
             dl[f"{name}_{threads}t"] = decode_limit(paths, threads=threads)
     note("decode_limit", dl)
     cores = min(16, os.cpu_count() or 1)
-    note("pillow_limit", {f"{k}_{cores}t": pillow_limit(v, cores) for k, v in decode_sets.items()})
-    note("pillow_processes", {k: pillow_processes(v, cores) for k, v in decode_sets.items()})
-    try:
-        import nvidia.nvimgcodec  # noqa: F401
-    except ImportError:
+    if pillow:
+        note("pillow_limit", {f"{k}_{cores}t": pillow_limit(v, cores) for k, v in decode_sets.items()})
+        note("pillow_processes", {k: pillow_processes(v, cores) for k, v in decode_sets.items()})
+    if not have_nvimgcodec():
         note("nvimgcodec_limit", "nvidia-nvimgcodec not carried in this run")
         return decode_sets
     rows = {}
-    for backend in ("hw", "hybrid"):
+    for backend in ("hw", "hybrid") if pillow else ("hw",):
         for k, v in decode_sets.items():
             try:
                 rows[f"{backend}_{k}"] = nvimgcodec_limit(v, backend=backend)
@@ -507,9 +533,27 @@ def main() -> int:
     ap.add_argument(
         "--skip",
         default="",
-        help="comma list of stages to skip: limits,decoders,top1,bench,ensemble,seed,backbone",
+        help="comma list of stages to skip: limits,decoders,pillow,top1,bench,ensemble,seed,seedqa,"
+        "backbone,bytes (the fused-bytes layout),hwab (fused with the hardware JPEG route off as well)",
+    )
+    ap.add_argument(
+        "--hw-min-pixels",
+        type=int,
+        default=None,
+        help="the fused model's hardware JPEG route (nvImageCodec) from this many pixels (default: the "
+        "build's GPU tuning; 0 off); with nvImageCodec present the load is run with it on and off",
+    )
+    ap.add_argument(
+        "--backbone-variants",
+        action="store_true",
+        help="the backbone over CUDA shm also with 2 instances, with its output handed over on the GPU "
+        "(DLPack), and both",
     )
     ap.add_argument("--window-ms", type=int, default=2000)
+    ap.add_argument("--levels", default="{}", help="JSON: (concurrency, k) per image set for a layout")
+    ap.add_argument(
+        "--backbone-shapes", default="", help="batch x concurrency list for the backbone, e.g. 64x4,256x4"
+    )
     ap.add_argument(
         "--decoders-only",
         action="store_true",
@@ -529,6 +573,9 @@ def main() -> int:
         "decode_threads": min(16, os.cpu_count() or 1),
         **json.loads(args.tuning),
     }
+    if args.hw_min_pixels is not None:
+        tuning["hw_jpeg_min_pixels"] = args.hw_min_pixels
+    hw_px = int(tuning.get("hw_jpeg_min_pixels", 0) or 0)
     result: dict = {
         "gpu": torch.cuda.get_device_name(0),
         "torch": torch.__version__,
@@ -546,8 +593,9 @@ def main() -> int:
         print(f"{key}: {json.dumps(value)}", flush=True)
         save()
 
+    note("nvimgcodec", have_nvimgcodec())
     if args.decoders_only:
-        decoders(sets, images, note)
+        decoders(sets, images, note, pillow="pillow" not in skip)
         print(summary(result), flush=True)
         return 0
 
@@ -556,15 +604,16 @@ def main() -> int:
     ours, seed = work / "ours", work / "seed"
     t0 = time.perf_counter()
     builds = [(ours, "resnet50", "random", "fused"), (ours, "efficientnet-lite0", "imagenet", "fused")]
-    builds += [
-        (ours, "resnet50", "random", "fused-bytes"),
-        (ours, "efficientnet-lite0", "imagenet", "fused-bytes"),
-    ]
-    if not args.smoke:
+    if "bytes" not in skip:
         builds += [
-            (ours, "resnet50", "random", "ensemble"),
-            (ours, "efficientnet-lite0", "imagenet", "ensemble"),
+            (ours, "resnet50", "random", "fused-bytes"),
+            (ours, "efficientnet-lite0", "imagenet", "fused-bytes"),
         ]
+    if not args.smoke:
+        if "ensemble" not in skip or "backbone" not in skip:  # the backbone model comes with the ensemble
+            builds.append((ours, "resnet50", "random", "ensemble"))
+        if "ensemble" not in skip:
+            builds.append((ours, "efficientnet-lite0", "imagenet", "ensemble"))
         if "seed" not in skip:
             builds.append((seed, "resnet50", "random", "ensemble"))
     for repo, model, w, layout in builds:
@@ -577,15 +626,28 @@ def main() -> int:
     if "limits" not in skip:
         note("backbone_limit", backbone_limit((1, 64, 256) if not args.smoke else (64,)))
         mug = [p for p in images if Path(p).name == "mug.jpg"]
-        decode_sets = decoders(sets, images, note) if "decoders" not in skip else {**sets, "mug": mug}
-        dl = {k: decoder_limit(ours, RESNET.fused, v) for k, v in decode_sets.items()}
-        dl.update(
-            {
-                f"{k}_routed_4mpx": decoder_limit(ours, RESNET.fused, v, max_px=4_000_000)
-                for k, v in decode_sets.items()
-                if k != "qa"
-            }
+        decode_sets = (
+            decoders(sets, images, note, pillow="pillow" not in skip)
+            if "decoders" not in skip
+            else {**sets, "mug": mug}
         )
+        dl = {k: decoder_limit(ours, RESNET.fused, v) for k, v in decode_sets.items()}
+        if "pillow" not in skip:
+            dl.update(
+                {
+                    f"{k}_routed_4mpx": decoder_limit(ours, RESNET.fused, v, max_px=4_000_000)
+                    for k, v in decode_sets.items()
+                    if k != "qa"
+                }
+            )
+        if have_nvimgcodec():  # the hardware engines beside nvJPEG's CUDA path, routed by size
+            px = hw_px or 4_000_000
+            dl.update(
+                {
+                    f"{k}_hw_{px}": decoder_limit(ours, RESNET.fused, v, hw_px=px)
+                    for k, v in decode_sets.items()
+                }
+            )
         note("fused_decoder_limit", dl)
 
     exe = shutil.which("perf_analyzer")
@@ -611,13 +673,18 @@ def main() -> int:
     }
     if args.smoke:
         levels = {"fused": {"qa": [(256, 1)], "three": [(256, 1)]}, "fused-bytes": {"qa": [(16, 16)]}}
+    for kind, sets_ in json.loads(args.levels).items():  # e.g. {"fused": {"three": [[256, 1]]}}
+        levels[kind] = {k: [tuple(x) for x in v] for k, v in sets_.items()}
 
     def load(kind: str, model: str, url: str) -> list[dict]:
         rows = []
         for set_name, lv in levels.get(kind, {}).items():
             for level, k in lv:
+                tag = {"layout": kind, "images": set_name, "model": model, "batch": k}
+                if kind.startswith("fused") and kind != "fused-bytes":
+                    tag["hw_jpeg_min_pixels"] = int(kind.split("=")[1]) if "hw=" in kind else hw_px
                 r = pa.run(
-                    {"layout": kind, "images": set_name, "model": model, "batch": k},
+                    tag,
                     model,
                     url,
                     level,
@@ -626,6 +693,22 @@ def main() -> int:
                 print(json.dumps(r), flush=True)
                 rows.append(r)
         return rows
+
+    # -- the seed-style ensemble first (the denominator of the ratios: a run cut short still has it)
+    if pa is not None and not args.smoke and "seed" not in skip:
+        s = serve(seed, "seed-style")
+        try:
+            levels["seed"] = {"qa": [(256, 1)], "three": [(64, 1), (256, 1)]}
+            if "seedqa" in skip:
+                del levels["seed"]["qa"]
+            result["perf_analyzer"] = {
+                "seed": load("seed", RESNET.ensemble, s.grpc_url.removeprefix("grpc://"))
+            }
+            save()
+            note("server_stats_seed", model_stats(s.grpc_url))
+        finally:
+            (out_dir / "server-seed.log").write_text("\n".join(list(s.log)[-200:]))
+            s.stop()
 
     # -- 3-6 on our repository
     s = serve(ours, "fused + ensemble")
@@ -665,11 +748,56 @@ def main() -> int:
             )
             note("fused_tuning_sweep", {"rows": sweep, "three": [r for _, r in rows3], "kept": best})
         if pa is not None:
-            loads = {"fused": load("fused", RESNET.fused, url)}
-            result["perf_analyzer"] = loads
+            if not args.smoke and "backbone" not in skip:
+                backbone = catalog.backbone("python-torch").model_name(RESNET)
+                variants = [{"instances": 1, "parameters": {"output_device": "cpu"}}]
+                if args.backbone_variants:
+                    variants += [
+                        {"instances": 2, "parameters": {"output_device": "cpu"}},
+                        {"instances": 1, "parameters": {"output_device": "gpu"}},
+                        {"instances": 2, "parameters": {"output_device": "gpu"}},
+                    ]
+                shapes = ((64, 4), (256, 4)) if args.backbone_variants else ((64, 4), (256, 2), (256, 4))
+                if args.backbone_shapes:
+                    shapes = [tuple(map(int, x.split("x"))) for x in args.backbone_shapes.split(",")]
+                rows = []
+                for variant in variants:
+                    if args.backbone_variants:
+                        reload_with(url, ours, backbone, variant)
+                    for b, c in shapes:
+                        extra = [
+                            "-b",
+                            str(b),
+                            "--shared-memory",
+                            "cuda",
+                            "--output-shared-memory-size",
+                            str(b * 1000 * 4),
+                        ]
+                        tag = {"layout": "backbone", "images": "random", "model": backbone, "batch": b}
+                        tag["instances"] = variant["instances"]
+                        tag["output_device"] = variant["parameters"]["output_device"]
+                        r = pa.run(tag, backbone, url, c, extra)
+                        print(json.dumps(r), flush=True)
+                        rows.append(r)
+                    note("backbone_via_server_cuda_shm", rows)
+            loads = result.setdefault("perf_analyzer", {})
+            loads["fused"] = load("fused", RESNET.fused, url)
             save()
-            loads["fused-bytes"] = load("fused-bytes", RESNET.fused_bytes, url)
-            save()
+            if have_nvimgcodec() and "hwab" not in skip:
+                # the same fused model with the hardware JPEG route the other way (off if the build has it on)
+                other = 0 if hw_px else 4_000_000
+                params = {k: tuning[k] for k in ("gpu_workers", "decode_threads") if k in tuning}
+                reload_with(url, ours, RESNET.fused, {"parameters": {**params, "hw_jpeg_min_pixels": other}})
+                levels[f"fused hw={other}"] = {
+                    "three": levels["fused"].get("three", []),
+                    **({"qa": [(256, 1)]} if "qa" in levels["fused"] else {}),
+                }
+                loads[f"fused hw={other}"] = load(f"fused hw={other}", RESNET.fused, url)
+                reload_with(url, ours, RESNET.fused, {"parameters": {**params, "hw_jpeg_min_pixels": hw_px}})
+                save()
+            if "bytes" not in skip:
+                loads["fused-bytes"] = load("fused-bytes", RESNET.fused_bytes, url)
+                save()
             if "bench" not in skip:
                 note(
                     "bench_fused_qa",
@@ -678,45 +806,11 @@ def main() -> int:
             if not args.smoke and "ensemble" not in skip:
                 loads["ensemble"] = load("ensemble", RESNET.ensemble, url)
                 save()
-            if not args.smoke and "backbone" not in skip:
-                backbone = catalog.backbone("python-torch").model_name(RESNET)
-                rows = []
-                for b, c in ((64, 4), (256, 2), (256, 4)):
-                    extra = [
-                        "-b",
-                        str(b),
-                        "--shared-memory",
-                        "cuda",
-                        "--output-shared-memory-size",
-                        str(b * 1000 * 4),
-                    ]
-                    r = pa.run(
-                        {"layout": "backbone", "images": "random", "model": backbone, "batch": b},
-                        backbone,
-                        url,
-                        c,
-                        extra,
-                    )
-                    print(json.dumps(r), flush=True)
-                    rows.append(r)
-                note("backbone_via_server_cuda_shm", rows)
         note("server_stats_ours", model_stats(s.grpc_url))
     finally:
         (out_dir / "server-ours.log").write_text("\n".join(list(s.log)[-400:]))
         s.stop()
 
-    if pa is not None and not args.smoke and "seed" not in skip:
-        s = serve(seed, "seed-style")
-        try:
-            levels["seed"] = {"qa": [(256, 1)], "three": [(64, 1), (256, 1)]}
-            result["perf_analyzer"]["seed"] = load(
-                "seed", RESNET.ensemble, s.grpc_url.removeprefix("grpc://")
-            )
-            save()
-            note("server_stats_seed", model_stats(s.grpc_url))
-        finally:
-            (out_dir / "server-seed.log").write_text("\n".join(list(s.log)[-200:]))
-            s.stop()
     print(summary(result), flush=True)
     save()
     return 0
@@ -738,7 +832,9 @@ def summary(r: dict) -> str:
     for x in r.get("backbone_via_server_cuda_shm") or []:
         if "img_s" in x:
             lines.append(
-                f"backbone via server, CUDA shm, batch {x['batch']} c={x['concurrency']}: {x['img_s']:.0f} img/s"
+                f"backbone via server, CUDA shm, {x.get('instances', 1)} inst, out {x.get('output_device', 'cpu')}, "
+                f"batch {x['batch']} c={x['concurrency']}: {x['img_s']:.0f} img/s"
+                f" (queue {x.get('server_queue_ms')} infer {x.get('server_compute_ms')} ms)"
             )
     for kind, rows in (r.get("perf_analyzer") or {}).items():
         for x in rows:

@@ -56,6 +56,17 @@ GPU_TUNING = {
     "fused_instances": 4,
     "fused_queue_delay_us": 500,
     "gpu_workers": 2,
+    # the hardware JPEG engines (nvImageCodec, when installed) for JPEGs from this many pixels: off, measured
+    # on the H200 2026-12-02: the fused decoder alone gains 12% on the three images (1,337 -> 1,494 img/s)
+    # but the server loses 4% (2,063 -> 1,975 img/s at 256 in flight); the fused model's parameter of the
+    # same name turns it on
+    "hw_jpeg_min_pixels": 0,
+    # the backbone alone (ensemble step) over CUDA shared memory, H200 2026-12-02, vs in-process 15,306 /
+    # 16,943 img/s at batch 64 / 256: one instance with host output -- / 14,570; two instances with the
+    # output handed over on the GPU (DLPack) 13,172 / 14,429 (1.16x / 1.17x), the only variant within
+    # 1.25x at both sizes
+    "backbone_instances": 2,
+    "backbone_output": "gpu",
 }
 
 

@@ -280,7 +280,11 @@ def _write_ensemble(
             instances=tuning.get("backbone_instances", 1),
             intra_op_threads=tuning.get("intra_op_threads", 0),
             queue_delay_us=tuning.get("queue_delay_us", 0),
-            gpu_options=tuning.get("gpu_options"),
+            gpu_options={
+                **(tuning.get("gpu_options") or {}),
+                # "gpu": logits handed back as GPU tensors (DLPack) instead of host arrays
+                **({"output_device": str(tuning["backbone_output"])} if "backbone_output" in tuning else {}),
+            },
         ),
     )
     if flavour.source:

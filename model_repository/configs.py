@@ -162,6 +162,8 @@ def fused_config(
         # (0: none; on the H100 nvJPEG for all was faster, 2,178 vs 1,412 img/s with the 8.5 Mpx mug)
         "gpu_workers": str(tuning.get("gpu_workers", 3)),
         "gpu_max_pixels": str(tuning.get("gpu_max_pixels", 0)),
+        # JPEGs of at least this many pixels to the GPU's hardware JPEG engines (nvImageCodec, if installed)
+        "hw_jpeg_min_pixels": str(tuning.get("hw_jpeg_min_pixels", 0)),
         "log_stats_s": str(tuning.get("log_stats_s", 0)),  # > 0: where the time went, in the server log
         **{k: v for k, v in backbone.parameters if k in ("device", "precision", "cuda_graphs")},
         **(tuning.get("gpu_options") or {}),

@@ -258,3 +258,105 @@ def test_batch_decoder_on_cuda_routes_large_jpegs_to_pillow_and_agrees(tmp_path)
     kinds = [type(b).__name__ for b, _ in out]
     assert kinds.count("ndarray") == 6 + 1  # six mugs and the PNG went to Pillow
     decoder.close()
+
+
+def test_route_sends_jpegs_from_the_pixel_limit_to_the_hardware_engines():
+    """The fused decoder's split by size: from ``min_pixels`` (w x h) to the hardware JPEG engines, the rest
+    to nvJPEG's CUDA path, positions in order; 0 sends everything to the CUDA path."""
+    rt = _runtime()
+    sizes = [(256, 256), (3361, 2521), (500, 375), (2000, 2000), (1999, 2000)]
+    assert rt.route(sizes, 4_000_000) == ([0, 2, 4], [1, 3])
+    assert rt.route(sizes, 0) == ([0, 1, 2, 3, 4], [])
+    assert rt.route([], 4_000_000) == ([], [])
+
+
+def test_hardware_jpeg_is_optional(monkeypatch, tmp_path):
+    """Without nvImageCodec (or where it will not start) there is no hardware route and the decoder says so
+    in its description: the nvJPEG/Pillow paths stay as they are."""
+    import sys
+
+    rt = _installed_runtime(tmp_path)
+    monkeypatch.setitem(sys.modules, "nvidia.nvimgcodec", None)  # import fails as if not installed
+    assert rt.hardware_jpeg() is None
+    decoder = rt.BatchDecoder(2, "auto", hw_min_pixels=4_000_000)
+    try:
+        assert decoder.hw is None and "hardware JPEG" not in decoder.description
+        data = image("car.jpg").read_bytes()
+        ((batch, error),) = decoder.decode([np.frombuffer(data, dtype=np.uint8)])
+        assert error is None and np.abs(np.asarray(batch)[0] - pre.preprocess(data)).max() < 1e-5
+    finally:
+        decoder.close()
+
+
+def test_hardware_jpeg_that_will_not_start_is_reported_not_raised(monkeypatch):
+    import sys
+    import types
+
+    rt = _runtime()
+
+    class Broken:
+        def __getattr__(self, name):
+            raise RuntimeError("CUDA Runtime failure: '#35'")
+
+    fake = types.ModuleType("nvidia.nvimgcodec")
+    fake.__getattr__ = Broken().__getattr__
+    parent = types.ModuleType("nvidia")
+    parent.nvimgcodec = fake
+    monkeypatch.setitem(sys.modules, "nvidia", parent)
+    monkeypatch.setitem(sys.modules, "nvidia.nvimgcodec", fake)
+    said = []
+    assert rt.hardware_jpeg(said.append) is None
+    assert said and "no hardware JPEG decoding" in said[0] and "#35" in said[0]
+
+
+def test_gpu_builds_route_large_jpegs_to_the_engines_and_set_the_backbone_output(tmp_path):
+    """The tuning reaches the generated configs: the fused model's hardware route when asked (off by default),
+    and the GPU default for the backbone (two instances, output handed over on the GPU)."""
+    from triton_console.build_tools import pipeline
+
+    tuning = {**pipeline.GPU_TUNING, "hw_jpeg_min_pixels": 4_000_000}
+    pipeline.build(
+        "efficientnet-lite0", "random", "python-onnxruntime", tmp_path, tuning=tuning, layout="fused"
+    )
+    pipeline.build("efficientnet-lite0", "random", "python-onnxruntime", tmp_path, tuning=tuning)
+    spec = pipeline.catalog.MODELS["efficientnet-lite0"]
+    fused = repository.read_config(tmp_path / spec.fused / "config.pbtxt")
+    assert fused.parameters["hw_jpeg_min_pixels"].string_value == "4000000"
+    backbone = pipeline.catalog.backbone("python-onnxruntime").model_name(spec)
+    cfg = repository.read_config(tmp_path / backbone / "config.pbtxt")
+    assert cfg.parameters["output_device"].string_value == "gpu"  # the GPU default
+    assert cfg.instance_group[0].count == 2
+    cpu = tmp_path / "cpu"
+    pipeline.build("efficientnet-lite0", "random", "python-onnxruntime", cpu, layout="fused")
+    plain = repository.read_config(cpu / spec.fused / "config.pbtxt")
+    assert plain.parameters["hw_jpeg_min_pixels"].string_value == "0"  # off unless the tuning asks
+
+
+def test_torch_runner_hands_back_a_tensor_where_it_runs(torchscript):
+    """``host=False`` (the backbone's DLPack output): a torch tensor on the model's device with the same
+    logits as the host array, across the batch limit."""
+    net, path = torchscript
+    runner = _runtime().TorchRunner(str(path), "cpu", "fp32", cuda_graphs=True, max_batch=4)
+    x = torch.randn(6, 3, 224, 224, generator=torch.Generator().manual_seed(3))
+    on_device = runner.forward([x[:5], x[5:]], host=False)
+    assert isinstance(on_device, torch.Tensor) and on_device.dtype == torch.float32
+    assert on_device.shape == (6, 1000)
+    assert np.abs(on_device.numpy() - runner.forward([x])).max() < 1e-4
+
+
+def _installed_runtime(folder: Path):
+    """The runtime with its helpers beside it, as the build installs them in a model's version folder."""
+    import importlib.util
+    import shutil
+
+    import triton_console.model_repository as sources
+
+    shutil.copy(
+        Path(sources.__file__).parent / "triton_console_runtime.py", folder / "triton_console_runtime.py"
+    )
+    shutil.copy(Path(pre.__file__), folder / "imagenet_preprocessing.py")
+    shutil.copy(Path(gp.__file__), folder / "imagenet_preprocessing_gpu.py")
+    spec = importlib.util.spec_from_file_location("rt_installed", folder / "triton_console_runtime.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

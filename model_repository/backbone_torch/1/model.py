@@ -7,6 +7,10 @@ CUDA it falls back to fp32 on the CPU. All requests of a dynamic batch run as on
 Inputs are taken where Triton has them (FORCE_CPU_ONLY_INPUT_TENSORS=no): GPU tensors from the GPU
 preprocess arrive through DLPack and are copied straight into the graph's static input, never via the host.
 ``input``: FP32 [3, 224, 224] -> ``output``: FP32 [1000].
+
+Parameter ``output_device``: "cpu" (the default) hands the logits back as host arrays; "gpu" hands them over
+as GPU tensors through DLPack (no ``.cpu()`` in ``execute``; the server copies them where the client asked,
+into its CUDA shared memory for example).
 """
 
 import json
@@ -34,7 +38,10 @@ class TritonPythonModel:
             int(config.get("max_batch_size", 256) or 256),
             int(params.get("cpu_threads", "0") or 0),
         )
-        pb_utils.Logger.log_info(self.runner.description)
+        self.on_gpu = params.get("output_device", "cpu") == "gpu" and self.runner.device.type == "cuda"
+        pb_utils.Logger.log_info(
+            f"{self.runner.description}, output on the {'GPU' if self.on_gpu else 'CPU'}"
+        )
 
     @staticmethod
     def _as_torch(tensor) -> torch.Tensor:
@@ -44,11 +51,18 @@ class TritonPythonModel:
 
     def execute(self, requests):
         parts = [self._as_torch(pb_utils.get_input_tensor_by_name(r, "input")) for r in requests]
-        logits = self.runner.forward(parts)
+        logits = self.runner.forward(parts, host=not self.on_gpu)
+        if self.on_gpu:  # the server reads these buffers on its own streams: the replay must be done first
+            torch.cuda.current_stream().synchronize()
         responses, start = [], 0
         for p in parts:
             n = p.shape[0]
-            out = pb_utils.Tensor("output", np.ascontiguousarray(logits[start : start + n]))
+            if self.on_gpu:
+                out = pb_utils.Tensor.from_dlpack(
+                    "output", torch.utils.dlpack.to_dlpack(logits[start : start + n])
+                )
+            else:
+                out = pb_utils.Tensor("output", np.ascontiguousarray(logits[start : start + n]))
             responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
             start += n
         return responses
