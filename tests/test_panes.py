@@ -21,11 +21,11 @@ import pytest
 
 from tests.conftest import CLI, ROOT
 from tests.helpers import lines_of, rendered, screen_lines, wait_for
-from tests.test_snapshots import ENSEMBLE, ROUTE, ROWS
+from tests.test_snapshots import ENSEMBLE, ROUTE
+from tests.test_snapshots import server_snapshot as snapshot
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 from triton_console.tui.core.classify.classifier import Classification
-from triton_console.tui.core.client.responses import ServerMetadata, TopK
-from triton_console.tui.core.server.controller import ServerSnapshot
+from triton_console.tui.core.client.responses import TopK
 from triton_console.tui.messages import ClassifyResult, ServerLog
 
 DATA = Path(__file__).parent / "data"
@@ -34,17 +34,6 @@ DATA = Path(__file__).parent / "data"
 def make_app() -> ConsoleApp:
     return ConsoleApp(
         ConsoleOptions(url="127.0.0.1:9", poll=False, start_dir=str(DATA), repository=Path("/nonexistent"))
-    )
-
-
-def snapshot(app) -> ServerSnapshot:
-    return ServerSnapshot(
-        url=app.controller.client.url,
-        live=True,
-        ready=True,
-        server=ServerMetadata("triton", "2.51.0"),
-        models=ROWS,
-        models_from="repository index",
     )
 
 
