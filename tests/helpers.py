@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import select
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,12 +40,42 @@ async def wait_for(
 
 
 def free_ports(n: int) -> list[int]:
-    """``n`` distinct free loopback ports (held together while choosing, so they cannot repeat)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
+    """``n`` distinct free loopback ports (the console's own choice: held together, so they cannot repeat)."""
+    from triton_console.tui.core.server.process import free_ports as choose
+
+    return choose(n)
+
+
+@contextlib.contextmanager
+def explicit_server(root: Path, timeout: float = 180):
+    """A real bundled tritonserver serving ``root`` on free loopback ports, in explicit mode with every model
+    loaded, ready when yielded; stopped on the way out, ready or not (the session and module servers)."""
+    from triton_console.tui.core.server import process as srv
+
+    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
+    with srv.ManagedServer(cfg) as s:
+        s.start()
+        s.wait_ready(timeout=timeout)
+        yield s
+
+
+@contextlib.contextmanager
+def deploy_target(server, model: str):
+    """A Tune ``Target`` on ``model`` of a managed ``server`` (its repository and log); on the way out the
+    model's config.pbtxt is put back byte for byte, its backup removed, and the server serves the file again."""
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.tune.deploy import Target, revert
+
+    client = TritonClient(server.grpc_url, "grpc", timeout=60)
+    t = Target(client, model, server.cfg.repository, lambda: list(server.log))
+    file, saved = t.file, t.file.read_bytes()
+    try:
+        yield t
+    finally:
+        file.write_bytes(saved)
+        file.with_name("config.pbtxt.bak").unlink(missing_ok=True)
+        revert(t)
+        client.close()
 
 
 def read_until(stream, needle: str, timeout: float) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests import modelzoo
+from tests.helpers import deploy_target, explicit_server
 
 pytestmark = pytest.mark.server
 
@@ -17,29 +18,14 @@ FAST_MS = COLD_MS / 2  # a generous bound for a warm request (milliseconds when 
 
 @pytest.fixture(scope="module")
 def cold_server(tmp_path_factory):
-    from triton_console.tui.core.server import process as srv
-
-    root = modelzoo.write_cold(tmp_path_factory.mktemp("cold") / "models")
-    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
-    with srv.ManagedServer(cfg) as s:
-        s.start()
-        s.wait_ready(timeout=180)
+    with explicit_server(modelzoo.write_cold(tmp_path_factory.mktemp("cold") / "models")) as s:
         yield s
 
 
 @pytest.fixture
 def target(cold_server):
-    from triton_console.tui.core.client.client import TritonClient
-    from triton_console.tui.core.tune.deploy import Target, revert
-
-    client = TritonClient(cold_server.grpc_url, "grpc", timeout=60)
-    t = Target(client, "cold", cold_server.cfg.repository, lambda: list(cold_server.log))
-    saved = t.file.read_bytes()
-    yield t
-    t.file.write_bytes(saved)
-    t.file.with_name("config.pbtxt.bak").unlink(missing_ok=True)
-    revert(t)  # the files' config (no warm-up) serves again
-    client.close()
+    with deploy_target(cold_server, "cold") as t:  # then the files' config (no warm-up) serves again
+        yield t
 
 
 def test_the_generated_warm_up_block_moves_the_cold_start_into_the_load(target):
