@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import select
 import time
 from collections.abc import Callable
@@ -79,19 +80,30 @@ def deploy_target(server, model: str):
 
 
 def read_until(stream, needle: str, timeout: float) -> str:
-    """Read a child's text output line by line until a line contains ``needle``; returns what was read."""
+    """Read a child's output (a pipe) line by line until a line contains ``needle``; returns what was read.
+
+    Byte by byte from the pipe once select says it is readable, so a read never blocks past the deadline (a
+    readline waited for the rest of a part line) and never takes more than the lines it returns: the next call,
+    or communicate(), gets the rest. Reading through the text stream buffered lines that select could not see,
+    so a second call missed a line that had arrived with the first and waited for its whole timeout."""
+    fd = stream.fileno()
     seen: list[str] = []
+    line = bytearray()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([stream], [], [], 0.2)
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], min(left, 0.2))
         if not ready:
             continue
-        line = stream.readline()
-        if not line:
+        byte = os.read(fd, 1)
+        if byte:
+            line += byte
+        if line and (byte in (b"\n", b"")):  # a whole line, or the last part of one at the end
+            seen.append(line.decode(errors="replace"))
+            line.clear()
+            if needle in seen[-1]:
+                return "".join(seen)
+        if not byte:
             break
-        seen.append(line)
-        if needle in line:
-            return "".join(seen)
     raise AssertionError(f"{needle!r} not seen within {timeout:.0f} s; output:\n" + "".join(seen[-40:]))
 
 
