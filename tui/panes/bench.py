@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -382,7 +383,7 @@ class BenchPane(Vertical):
         def ms(d, k):
             return "-" if d.get(k) is None else f"{d[k]:.1f}"
 
-        level = s.get("concurrency", 0)
+        level = s.get("concurrency", s.get("rate", 0))
         table.add_row(
             f"{level:g}",
             f"{s.get('responses_per_s') or 0:.1f}",
@@ -440,6 +441,15 @@ class BenchPane(Vertical):
                 plt.plot(
                     xs, [(s.get("ttft_ms") or {}).get(key) or 0 for s in self.steps], label=key, marker="dot"
                 )
+            for old in self._saved_runs(streaming=True):
+                points = [
+                    (s.responses_per_s, s.ttft.p50)
+                    for s in old.steps
+                    if math.isfinite(s.responses_per_s) and math.isfinite(s.ttft.p50)
+                ]
+                if points:
+                    ox, oy = zip(*points, strict=True)
+                    plt.plot(list(ox), list(oy), label=f"p50 {old.label()}", marker="dot")
             plt.xlabel("responses/s")
             widget.refresh()
             return
@@ -449,18 +459,26 @@ class BenchPane(Vertical):
             ys = [(s.get("latency_ms") or {}).get(key) or 0 for s in self.steps]
             if xs:
                 plt.plot(xs, ys, label=key, marker="dot")
-        if self.overlay and self.model:
-            for old in [
-                r
-                for r in loadgen.load_runs(self.model, limit=4)
-                if self.saved is None or r.started != (self.run.started if self.run else 0)
-            ][:3]:
-                ox = [s.throughput for s in old.steps]
-                oy = [s.latency.p50 for s in old.steps]
-                if ox:
-                    plt.plot(ox, oy, label=f"p50 {old.label()}", marker="dot")
+        for old in self._saved_runs(streaming=False):
+            ox = [s.throughput for s in old.steps]
+            oy = [s.latency.p50 for s in old.steps]
+            if ox:
+                plt.plot(ox, oy, label=f"p50 {old.label()}", marker="dot")
         plt.xlabel("req/s")
         widget.refresh()
+
+    def _saved_runs(self, streaming: bool) -> list[loadgen.Run]:
+        """Up to three saved runs of the model to overlay (not the one just made), of the same kind: a
+        decoupled model's runs plot TTFT against responses/s, the others latency against requests/s."""
+        if not (self.overlay and self.model):
+            return []
+        this = self.run.started if self.run and self.saved else None
+        runs = [
+            r
+            for r in loadgen.load_runs(self.model, limit=8)
+            if r.steps and r.streaming == streaming and r.started != this
+        ]
+        return runs[:3]
 
     def action_overlay(self) -> None:
         self.overlay = not self.overlay
