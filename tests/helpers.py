@@ -62,19 +62,26 @@ def explicit_server(root: Path, timeout: float = 180):
 
 @contextlib.contextmanager
 def deploy_target(server, model: str):
-    """A Tune ``Target`` on ``model`` of a managed ``server`` (its repository and log); on the way out the
-    model's config.pbtxt is put back byte for byte, its backup removed, and the server serves the file again."""
+    """A Tune ``Target`` on ``model`` of a managed ``server`` (its repository, log and metrics); on the way out
+    the model's config.pbtxt is put back byte for byte, its backup and a warm-up folder the test wrote are
+    removed, and the server serves the file again."""
+    import shutil
+
     from triton_console.tui.core.client.client import TritonClient
     from triton_console.tui.core.tune.deploy import Target, revert
 
-    client = TritonClient(server.grpc_url, "grpc", timeout=60)
+    client = TritonClient(server.grpc_url, "grpc", timeout=60, metrics_url=server.metrics_url)
     t = Target(client, model, server.cfg.repository, lambda: list(server.log))
     file, saved = t.file, t.file.read_bytes()
+    warmup = file.parent / "warmup"
+    had_warmup = warmup.exists()
     try:
         yield t
     finally:
         file.write_bytes(saved)
         file.with_name("config.pbtxt.bak").unlink(missing_ok=True)
+        if not had_warmup:
+            shutil.rmtree(warmup, ignore_errors=True)
         revert(t)
         client.close()
 

@@ -9,10 +9,8 @@ would take the GIL from the event loop. Header values reach that process through
 from __future__ import annotations
 
 import contextlib
-import json
 import math
-import os
-import subprocess
+import signal
 import sys
 import threading
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from textual.widgets import Input, Label, ProgressBar, Select, Static
 from textual_plotext import PlotextPlot
 
 from triton_console.common.errors import ConsoleError
+from triton_console.tui.childjob import ChildJob
 from triton_console.tui.core.client.client import check_model_name
 from triton_console.tui.core.client.flags import connection_argv
 from triton_console.tui.core.load import compare, loadgen
@@ -130,7 +129,7 @@ class BenchPane(Vertical):
         self._options_stale = False  # models changed while the pane was hidden
         self.source = ""  # where the last run's inputs came from, when the box said auto
         self.overlay = True
-        self._proc: subprocess.Popen | None = None
+        self._job: ChildJob | None = None
         self._cancel = threading.Event()
         self._stop_note: str | None = None  # why the pane stopped the run (the server going away)
         self._stopped_early: str | None = None  # why the run itself stopped (a broken model, no server)
@@ -237,7 +236,7 @@ class BenchPane(Vertical):
 
     # ------------------------------------------------------------------ bench
     def action_run(self) -> None:
-        if self._proc is not None or any(w.group == "bench" and w.is_running for w in self.workers):
+        if self._job is not None or any(w.group == "bench" and w.is_running for w in self.workers):
             self.app.notify("a bench is running (x cancels it)", severity="warning")
             return
         model = self.model
@@ -279,50 +278,37 @@ class BenchPane(Vertical):
         if inputs.source:
             self.post_message(BenchEvent({"event": "inputs", "source": inputs.source}))
         try:
-            proc = subprocess.Popen(
-                argv,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-                start_new_session=True,
-            )
+            job = ChildJob(argv, env)
         except OSError as exc:
             self.post_message(BenchEvent({"event": "error", "error": str(exc)}))
             return
-        self._proc = proc
-        for line in proc.stdout:
-            with contextlib.suppress(ValueError):
-                self.post_message(BenchEvent(json.loads(line)))
-        err = proc.stderr.read()
-        code = proc.wait()
-        self._proc = None
-        if code not in (0, 1) and not self._cancel.is_set() and self._stopped_early is None:
-            self.post_message(
-                BenchEvent({"event": "error", "error": (err.strip().splitlines() or ["bench failed"])[-1]})
-            )
+        self._job = job
+        for event in job.events():
+            self.post_message(BenchEvent(event))
+        ended = job.wait()
+        self._job = None
+        if ended.code not in (0, 1) and not self._cancel.is_set() and self._stopped_early is None:
+            self.post_message(BenchEvent({"event": "error", "error": ended.last_line("bench failed")}))
         self.post_message(BenchEvent({"event": "done", "cancelled": self._cancel.is_set()}))
 
     def action_cancel(self) -> None:
-        proc = self._proc
-        if proc is None:
+        job = self._job
+        if job is None:
             self.app.notify("no bench is running")
             return
         self._cancel.set()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 15)  # its shared-memory regions are freed on SIGTERM
+        job.signal(signal.SIGTERM)  # its shared-memory regions are freed on SIGTERM
         self._status("cancelling…")
 
     def server_going(self, what: str) -> None:
         """The console is about to stop or restart the server this bench loads: end the run now, cleanly
         (the load process frees its shared memory on SIGTERM), and say why."""
-        proc = self._proc
-        if proc is None:
+        job = self._job
+        if job is None:
             return
         self._stop_note = f"bench stopped: the server was {what} by the console (this run is not saved)"
         self._cancel.set()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 15)
+        job.signal(signal.SIGTERM)
         self._status(self._stop_note, "yellow")
 
     def _step_stopped(self, step: dict) -> None:
@@ -547,7 +533,7 @@ class BenchPane(Vertical):
         self._status(f"compared on {on} against {msg.result.models[0].model}")
 
     def on_unmount(self) -> None:
-        if self._proc is not None:
+        job = self._job
+        if job is not None:
             self._cancel.set()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, 15)
+            job.signal(signal.SIGTERM)

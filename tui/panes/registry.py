@@ -25,6 +25,7 @@ from triton_console.tui.panes.server import ServerPane
 from triton_console.tui.panes.servers import ServersPane
 from triton_console.tui.panes.trymodel import TryScreen
 from triton_console.tui.panes.tune import TunePane
+from triton_console.tui.panes.warmupform import WarmupScreen
 from triton_console.tui.widgets.help import Section, binding_rows
 
 
@@ -87,7 +88,11 @@ PANES: tuple[PaneSpec, ...] = (
         "repository index, load/unload, try a model",
         lambda app: ModelsPane(app.controller, id="models-pane"),
         aliases=("mo",),
-        forms=(("Try form (t)", TryScreen), ("Config editor (e)", ConfigEditScreen)),
+        forms=(
+            ("Try form (t)", TryScreen),
+            ("Config editor (e)", ConfigEditScreen),
+            ("Warm-up choice (ctrl+w in the editor)", WarmupScreen),
+        ),
     ),
     PaneSpec("classify", "4", "Classify", ClassifyPane, "classify images", _classify, aliases=("cl",)),
     PaneSpec(
