@@ -51,12 +51,9 @@ def repo(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def server(repo):
     """A real bundled tritonserver on free loopback ports (explicit model control, all models loaded)."""
-    from triton_console.tui.core.server import process as srv
+    from tests.helpers import explicit_server
 
-    cfg = srv.ServerConfig(repo, *srv.free_ports(3), model_control="explicit", load_models=["*"])
-    with srv.ManagedServer(cfg) as s:  # stopped on the way out, ready or not
-        s.start()
-        s.wait_ready(timeout=180)
+    with explicit_server(repo) as s:
         yield s
 
 
@@ -64,13 +61,9 @@ def server(repo):
 def zoo(tmp_path_factory):
     """The bundled server on tests/modelzoo.py's models (numpy-first Triton example style), explicit mode."""
     from tests import modelzoo
-    from triton_console.tui.core.server import process as srv
+    from tests.helpers import explicit_server
 
-    root = modelzoo.write(tmp_path_factory.mktemp("zoo") / "models")
-    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
-    with srv.ManagedServer(cfg) as s:
-        s.start()
-        s.wait_ready(timeout=180)
+    with explicit_server(modelzoo.write(tmp_path_factory.mktemp("zoo") / "models")) as s:
         yield s
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import select
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,28 +41,76 @@ async def wait_for(
 
 
 def free_ports(n: int) -> list[int]:
-    """``n`` distinct free loopback ports (held together while choosing, so they cannot repeat)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
+    """``n`` distinct free loopback ports (the console's own choice: held together, so they cannot repeat)."""
+    from triton_console.tui.core.server.process import free_ports as choose
+
+    return choose(n)
+
+
+@contextlib.contextmanager
+def explicit_server(root: Path, timeout: float = 180):
+    """A real bundled tritonserver serving ``root`` on free loopback ports, in explicit mode with every model
+    loaded, ready when yielded; stopped on the way out, ready or not (the session and module servers)."""
+    from triton_console.tui.core.server import process as srv
+
+    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
+    with srv.ManagedServer(cfg) as s:
+        s.start()
+        s.wait_ready(timeout=timeout)
+        yield s
+
+
+@contextlib.contextmanager
+def deploy_target(server, model: str):
+    """A Tune ``Target`` on ``model`` of a managed ``server`` (its repository, log and metrics); on the way out
+    the model's config.pbtxt is put back byte for byte, its backup and a warm-up folder the test wrote are
+    removed, and the server serves the file again."""
+    import shutil
+
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.tune.deploy import Target, revert
+
+    client = TritonClient(server.grpc_url, "grpc", timeout=60, metrics_url=server.metrics_url)
+    t = Target(client, model, server.cfg.repository, lambda: list(server.log))
+    file, saved = t.file, t.file.read_bytes()
+    warmup = file.parent / "warmup"
+    had_warmup = warmup.exists()
+    try:
+        yield t
+    finally:
+        file.write_bytes(saved)
+        file.with_name("config.pbtxt.bak").unlink(missing_ok=True)
+        if not had_warmup:
+            shutil.rmtree(warmup, ignore_errors=True)
+        revert(t)
+        client.close()
 
 
 def read_until(stream, needle: str, timeout: float) -> str:
-    """Read a child's text output line by line until a line contains ``needle``; returns what was read."""
+    """Read a child's output (a pipe) line by line until a line contains ``needle``; returns what was read.
+
+    Byte by byte from the pipe once select says it is readable, so a read never blocks past the deadline (a
+    readline waited for the rest of a part line) and never takes more than the lines it returns: the next call,
+    or communicate(), gets the rest. Reading through the text stream buffered lines that select could not see,
+    so a second call missed a line that had arrived with the first and waited for its whole timeout."""
+    fd = stream.fileno()
     seen: list[str] = []
+    line = bytearray()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([stream], [], [], 0.2)
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], min(left, 0.2))
         if not ready:
             continue
-        line = stream.readline()
-        if not line:
+        byte = os.read(fd, 1)
+        if byte:
+            line += byte
+        if line and (byte in (b"\n", b"")):  # a whole line, or the last part of one at the end
+            seen.append(line.decode(errors="replace"))
+            line.clear()
+            if needle in seen[-1]:
+                return "".join(seen)
+        if not byte:
             break
-        seen.append(line)
-        if needle in line:
-            return "".join(seen)
     raise AssertionError(f"{needle!r} not seen within {timeout:.0f} s; output:\n" + "".join(seen[-40:]))
 
 

@@ -1,8 +1,11 @@
 """A hostile KServe v2 server for the tests, over HTTP and gRPC: every string it sends carries markup, control
 characters or bidi overrides, and each model misbehaves in its own way (Triton's L0_http_fuzz in spirit).
 
-Run as its own process: ``python -m tests.hostile_server --http-port P --grpc-port Q --metrics-port R
-[--models N]``. ``--models N`` adds N well-formed models to the index (the 20,000-model case).
+Run as its own process: ``python -m tests.hostile_server [--http-port P --grpc-port Q --metrics-port R]
+[--models N]``. A port left out (or 0) is chosen by the system while binding, and the ready line names them
+all (``hostile server ready http=P grpc=Q metrics=R``): ports chosen beforehand and released could be taken
+by another process before this one binds them. ``--models N`` adds N well-formed models to the index (the
+20,000-model case).
 
 Models:
 - ``bad_classes``: an image model (UINT8 [-1] → FP32 [10]) whose classification strings are garbage;
@@ -245,7 +248,7 @@ def _unquote(s: str) -> str:
 # ------------------------------------------------------------------------------------------ gRPC
 
 
-def grpc_server(port: int, extra: int):
+def grpc_server(port: int, extra: int) -> tuple:
     import grpc
     import numpy as np
     from tritonclient.grpc import model_config_pb2 as mc
@@ -331,15 +334,15 @@ def grpc_server(port: int, extra: int):
         options=[("grpc.max_send_message_length", 2**31 - 1), ("grpc.max_receive_message_length", 2**31 - 1)],
     )
     svc.add_GRPCInferenceServiceServicer_to_server(Hostile(), server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    return server
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    return server, bound
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--http-port", type=int, required=True)
-    ap.add_argument("--grpc-port", type=int, required=True)
-    ap.add_argument("--metrics-port", type=int, required=True)
+    ap.add_argument("--http-port", type=int, default=0)
+    ap.add_argument("--grpc-port", type=int, default=0)
+    ap.add_argument("--metrics-port", type=int, default=0)
     ap.add_argument("--models", type=int, default=0)
     args = ap.parse_args()
     Handler.extra = args.models
@@ -347,9 +350,10 @@ def main() -> None:
     for s in servers:
         s.daemon_threads = True
         threading.Thread(target=s.serve_forever, daemon=True).start()
-    g = grpc_server(args.grpc_port, args.models)
+    g, grpc_port = grpc_server(args.grpc_port, args.models)
     g.start()
-    print("hostile server ready", flush=True)
+    http, metrics = (s.server_address[1] for s in servers)
+    print(f"hostile server ready http={http} grpc={grpc_port} metrics={metrics}", flush=True)
     g.wait_for_termination()
 
 

@@ -11,11 +11,10 @@ from pathlib import Path
 from rich.console import Console
 
 from tests.helpers import notifications, rows, wait_for
-from tests.test_snapshots import ROWS
+from tests.test_snapshots import server_snapshot as snapshot
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 from triton_console.tui.core.client.client import ModelInfo
-from triton_console.tui.core.client.responses import ModelMetadata, ServerMetadata, TensorSpec
-from triton_console.tui.core.server.controller import ServerSnapshot
+from triton_console.tui.core.client.responses import ModelMetadata, TensorSpec
 from triton_console.tui.messages import BuildFinished
 from triton_console.tui.panes import registry
 from triton_console.tui.panes.build import next_step
@@ -54,17 +53,6 @@ def help_text(help_screen) -> str:
     console = Console(width=70, file=io.StringIO(), record=True)
     console.print(help_screen.table())
     return console.export_text()
-
-
-def snapshot(app) -> ServerSnapshot:
-    return ServerSnapshot(
-        url=app.controller.client.url,
-        live=True,
-        ready=True,
-        server=ServerMetadata("triton", "2.51.0"),
-        models=ROWS,
-        models_from="repository index",
-    )
 
 
 # ------------------------------------------------------------------------------------------ registry

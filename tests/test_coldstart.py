@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests import modelzoo
+from tests.helpers import deploy_target, explicit_server
 
 pytestmark = pytest.mark.server
 
@@ -17,37 +18,15 @@ FAST_MS = COLD_MS / 2  # a generous bound for a warm request (milliseconds when 
 
 @pytest.fixture(scope="module")
 def cold_server(tmp_path_factory):
-    from triton_console.tui.core.server import process as srv
-
     root = modelzoo.write_first_seen(modelzoo.write_cold(tmp_path_factory.mktemp("cold") / "models"))
-    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
-    with srv.ManagedServer(cfg) as s:
-        s.start()
-        s.wait_ready(timeout=180)
+    with explicit_server(root) as s:
         yield s
-
-
-def _served(server, name: str):
-    """A Target on ``name``; afterwards its file, as it was, serves again (no .bak, no warmup/ folder left)."""
-    import shutil
-
-    from triton_console.tui.core.client.client import TritonClient
-    from triton_console.tui.core.tune.deploy import Target, revert
-
-    client = TritonClient(server.grpc_url, "grpc", timeout=60)
-    t = Target(client, name, server.cfg.repository, lambda: list(server.log))
-    saved = t.file.read_bytes()
-    yield t
-    t.file.write_bytes(saved)
-    t.file.with_name("config.pbtxt.bak").unlink(missing_ok=True)
-    shutil.rmtree(t.file.parent / "warmup", ignore_errors=True)
-    revert(t)  # the files' config (no warm-up) serves again
-    client.close()
 
 
 @pytest.fixture
 def target(cold_server):
-    yield from _served(cold_server, "cold")
+    with deploy_target(cold_server, "cold") as t:  # then the files' config (no warm-up) serves again
+        yield t
 
 
 def test_the_generated_warm_up_block_moves_the_cold_start_into_the_load(target):
@@ -215,7 +194,8 @@ def test_a_bytes_sample_goes_to_the_warmup_folder_in_tritons_layout_and_is_never
 
 @pytest.fixture
 def first_seen(cold_server):
-    yield from _served(cold_server, "first_seen")
+    with deploy_target(cold_server, "first_seen") as t:
+        yield t
 
 
 def test_editor_warm_up_choice_feeds_a_bytes_input_the_classify_panes_image_and_measures_again(

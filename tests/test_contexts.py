@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from tests.helpers import free_ports, rows, wait_for
+from tests.helpers import rows, wait_for
 from triton_console.tui.core.client import contexts
 
 
@@ -90,27 +90,34 @@ def test_a_bad_servers_file_gives_one_line_per_bad_entry(config_home):
 
 @pytest.fixture()
 def fleet(config_home, server, zoo):
-    """20 servers: 4 real (two Triton servers, both protocols), 10 closed ports, 6 that accept and never answer."""
-    hung = []
-    for _ in range(6):
+    """20 servers: 4 real (two Triton servers, both protocols), 10 closed ports, 6 that accept and never answer.
+
+    A closed port is a socket bound and not listening (connections are refused), held for the whole test: a
+    port chosen and released could be taken meanwhile by a server another test starts, and answer."""
+    hung, closed = [], []
+    for i in range(16):
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
-        s.listen(64)
-        hung.append(s)
-    closed = free_ports(10)
+        if i < 6:
+            s.listen(64)
+            hung.append(s)
+        else:
+            closed.append(s)
     entries = [
         contexts.ServerEntry("triton-grpc", server.grpc_url),
         contexts.ServerEntry("triton-http", f"http://{server.http_url}"),
         contexts.ServerEntry("zoo-grpc", zoo.grpc_url),
         contexts.ServerEntry("zoo-http", f"http://{zoo.http_url}"),
     ]
-    entries += [contexts.ServerEntry(f"closed-{i}", f"127.0.0.1:{p}") for i, p in enumerate(closed)]
+    entries += [
+        contexts.ServerEntry(f"closed-{i}", f"127.0.0.1:{s.getsockname()[1]}") for i, s in enumerate(closed)
+    ]
     entries += [
         contexts.ServerEntry(f"hung-{i}", f"127.0.0.1:{s.getsockname()[1]}") for i, s in enumerate(hung)
     ]
     contexts.save(entries)
     yield entries
-    for s in hung:
+    for s in hung + closed:
         with contextlib.suppress(OSError):
             s.close()
 

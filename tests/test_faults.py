@@ -20,7 +20,7 @@ import pytest
 
 from tests import modelzoo
 from tests.conftest import CLI, EXPECTED, ROOT, image, run_cli
-from tests.helpers import lines_of, rows, wait_for, wait_until
+from tests.helpers import explicit_server, lines_of, rows, wait_for, wait_until
 from triton_console.tui.core.client.client import TritonClient
 from triton_console.tui.core.server import process as srv
 
@@ -30,19 +30,6 @@ SLOW_S = 0.02  # "slow": one instance, 20 ms per execution
 SLOWER_S = 0.2  # "slower": 200 ms, for the rate test (5 requests per second at most)
 
 
-def _start(root) -> srv.ManagedServer:
-    s = srv.ManagedServer(
-        srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
-    )
-    s.start()
-    try:
-        s.wait_ready(timeout=180)
-    except BaseException:
-        s.stop()
-        raise
-    return s
-
-
 @pytest.fixture(scope="module")
 def faults(repo, tmp_path_factory):
     """The fused EfficientNet model (one Python stub does it all) and two sleepy numpy models."""
@@ -50,9 +37,8 @@ def faults(repo, tmp_path_factory):
     shutil.copytree(repo / FUSED, root / FUSED)
     modelzoo.slow_model(root, "slow", SLOW_S)
     modelzoo.slow_model(root, "slower", SLOWER_S)
-    s = _start(root)
-    yield s
-    s.stop()
+    with explicit_server(root) as s:
+        yield s
 
 
 def _stub(server: srv.ManagedServer, model: str) -> psutil.Process:
@@ -205,8 +191,7 @@ def test_server_killed_under_bench_ends_with_exit_2(tmp_path):
     """kill -9 of tritonserver itself under a concurrency-8 bench: the run ends (no hang) with connection
     errors counted, and exits 2 (the server is gone)."""
     root = modelzoo.slow_model(tmp_path / "models", "slow", SLOW_S)
-    server = _start(root)
-    try:
+    with explicit_server(root) as server:
         client = TritonClient(server.http_url, "http")
         bench = _bench(
             server.http_url, "-i", "http", "-m", "slow", "--concurrency", "8", "--requests", "100000"
@@ -225,8 +210,6 @@ def test_server_killed_under_bench_ends_with_exit_2(tmp_path):
         assert step["errors_by_kind"]["connection"] > 0, step
         assert step["first_error_by_kind"]["connection"].startswith("cannot reach")
         assert step["stopped"].startswith("the server is gone")
-    finally:
-        server.stop()
 
 
 def test_models_and_bench_panes_show_the_dead_stub_and_reload_recovers(faults):

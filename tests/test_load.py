@@ -6,7 +6,7 @@ import contextlib
 import json
 import shutil
 import subprocess
-import time
+import threading
 
 import pytest
 
@@ -39,12 +39,25 @@ def _bench_process(url: str, requests: int) -> tuple[dict, float]:
         "--json",
     ]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ps, peak = psutil.Process(proc.pid), 0
-    while proc.poll() is None:
-        with contextlib.suppress(psutil.Error):
-            peak = max(peak, ps.memory_info().rss)
-        time.sleep(0.05)
-    out, err = proc.communicate()
+    ps, peak, done = psutil.Process(proc.pid), 0, threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.05):
+            with contextlib.suppress(psutil.Error):
+                peak = max(peak, ps.memory_info().rss)
+
+    # the pipes are read while it runs (a full stderr pipe blocked it, and the polling loop waited forever)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:
+        done.set()
+        sampler.join()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 0, err
     return json.loads(out), peak / 2**20
 
@@ -60,7 +73,9 @@ def test_load_2000_requests_at_concurrency_16_with_bounded_memory(repo, tmp_path
     root = tmp_path / "repo"
     for name in ("preprocess", "postprocess", "efficientnet_lite0_ort", EFF):
         shutil.copytree(repo / name, root / name)
-    s = srv.ManagedServer(srv.ServerConfig(root, srv.free_port(), srv.free_port(), srv.free_port()))
+    s = srv.ManagedServer(
+        srv.ServerConfig(root, *srv.free_ports(3))
+    )  # three calls could return one port twice
     s.start()
 
     def uss() -> float:

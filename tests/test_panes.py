@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import math
 import os
 import pty
 import re
@@ -19,11 +21,11 @@ import pytest
 
 from tests.conftest import CLI, ROOT
 from tests.helpers import lines_of, rendered, screen_lines, wait_for
-from tests.test_snapshots import ENSEMBLE, ROUTE, ROWS
+from tests.test_snapshots import ENSEMBLE, ROUTE
+from tests.test_snapshots import server_snapshot as snapshot
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 from triton_console.tui.core.classify.classifier import Classification
-from triton_console.tui.core.client.responses import ServerMetadata, TopK
-from triton_console.tui.core.server.controller import ServerSnapshot
+from triton_console.tui.core.client.responses import TopK
 from triton_console.tui.messages import ClassifyResult, ServerLog
 
 DATA = Path(__file__).parent / "data"
@@ -32,17 +34,6 @@ DATA = Path(__file__).parent / "data"
 def make_app() -> ConsoleApp:
     return ConsoleApp(
         ConsoleOptions(url="127.0.0.1:9", poll=False, start_dir=str(DATA), repository=Path("/nonexistent"))
-    )
-
-
-def snapshot(app) -> ServerSnapshot:
-    return ServerSnapshot(
-        url=app.controller.client.url,
-        live=True,
-        ready=True,
-        server=ServerMetadata("triton", "2.51.0"),
-        models=ROWS,
-        models_from="repository index",
     )
 
 
@@ -376,3 +367,40 @@ def test_bench_default_images_come_from_classify_then_the_command_line_then_the_
         f"the images in {tmp_path} (the Classify tree's folder)",
     )
     assert image_candidates([], [], None) == ([], "")
+
+
+def test_metrics_charts_say_what_they_plot_at_round_ticks():
+    """Every chart at 80x24 is titled with what it plots and its unit (the model chart had no title: plotext
+    drops one that does not fit), and its y ticks are round and evenly spaced (they read 16.1 24.2 40.3 48.4)."""
+    from triton_console.tui.panes.metrics import MetricsPane
+
+    titles = {
+        "model": ("inferences/s", "queue vs compute, ms/request"),
+        "batch": ("average batch, requests", "server · inferences/s"),
+        "gpu": ("GPU utilisation, %", "GPU memory GiB, power W"),
+        "cpu": ("CPU utilisation, %", "host memory used, GiB"),
+    }
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _metrics_state(pilot)
+            pane = app.query_one(MetricsPane)
+            for _ in titles:
+                for chart, title in zip(("#chart-a", "#chart-b"), titles[pane.chart], strict=True):
+                    lines = lines_of(pane.query_one(chart))
+                    assert title in lines[0], f"{pane.chart} {chart}: {lines[0]!r}"
+                    ticks = [float(m[1]) for line in lines if (m := re.match(r"\s*([\d.]+)┤", line))]
+                    rows = [i for i, line in enumerate(lines) if re.match(r"\s*[\d.]+┤", line)]
+                    assert len(ticks) >= 3 and ticks[-1] == 0, lines
+                    step = ticks[-2]
+                    mantissa = step / 10 ** math.floor(math.log10(step))
+                    assert any(math.isclose(mantissa, m) for m in (1, 2, 5)), ticks
+                    assert ticks == pytest.approx([step * i for i in range(len(ticks) - 1, -1, -1)]), ticks
+                    assert len({b - a for a, b in itertools.pairwise(rows)}) == 1, lines  # evenly spaced rows
+                await pilot.press("c")
+                await pilot.pause()
+            # the model chart names its model (the selected ensemble, cut in the middle where it must)
+            assert pane.chart == "model" and "ensem" in lines_of(pane.query_one("#chart-a"))[0]
+
+    asyncio.run(scenario())

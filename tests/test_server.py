@@ -163,9 +163,7 @@ def test_torch_backbone_flavour_serves_and_falls_back_to_cpu(tmp_path, images_di
         "cuda_graphs": "true",
         "triton_console.scaling": "imagenet",
     }
-    s = srv.ManagedServer(
-        srv.ServerConfig(tmp_path / "repo", srv.free_port(), srv.free_port(), srv.free_port())
-    )
+    s = srv.ManagedServer(srv.ServerConfig(tmp_path / "repo", *srv.free_ports(3)))  # never one port twice
     s.start()
     try:
         s.wait_ready(180)

@@ -55,15 +55,20 @@ def make_app() -> ConsoleApp:
     )
 
 
-def _snapshot(app: ConsoleApp) -> None:
-    snap = ServerSnapshot(
+def server_snapshot(app: ConsoleApp, extensions: tuple[str, ...] = ()) -> ServerSnapshot:
+    """A live Triton 2.51 serving ROWS, as the controller's poll reports it (the panes' entry point)."""
+    return ServerSnapshot(
         url=app.controller.client.url,
         live=True,
         ready=True,
-        server=ServerMetadata("triton", "2.51.0", ("classification",)),
+        server=ServerMetadata("triton", "2.51.0", extensions),
         models=ROWS,
         models_from="repository index",
     )
+
+
+def _snapshot(app: ConsoleApp) -> None:
+    snap = server_snapshot(app, ("classification",))
     for pane in (
         "ServerPane",
         "ModelsPane",

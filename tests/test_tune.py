@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from tests import modelzoo
+from tests.helpers import deploy_target, explicit_server
 from triton_console.common.errors import ConsoleError
 
 pytestmark = pytest.mark.server
@@ -18,29 +19,14 @@ pytestmark = pytest.mark.server
 def tuned(tmp_path_factory):
     """A server of this module's own (explicit mode) on the two tuning models; a test that changes a file
     restores it, and every test leaves the models serving their files' config."""
-    from triton_console.tui.core.server import process as srv
-
-    root = modelzoo.write_tuning(tmp_path_factory.mktemp("tune") / "models")
-    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
-    with srv.ManagedServer(cfg) as s:
-        s.start()
-        s.wait_ready(timeout=180)
+    with explicit_server(modelzoo.write_tuning(tmp_path_factory.mktemp("tune") / "models")) as s:
         yield s
 
 
 @pytest.fixture
 def target(tuned):
-    from triton_console.tui.core.client.client import TritonClient
-    from triton_console.tui.core.tune.deploy import Target, revert
-
-    client = TritonClient(tuned.grpc_url, "grpc", timeout=60, metrics_url=tuned.metrics_url)
-    t = Target(client, "per_request", tuned.cfg.repository, lambda: list(tuned.log))
-    saved = (t.file.read_bytes(), t.file)
-    yield t
-    saved[1].write_bytes(saved[0])
-    saved[1].with_name("config.pbtxt.bak").unlink(missing_ok=True)
-    revert(t)
-    client.close()
+    with deploy_target(tuned, "per_request") as t:
+        yield t
 
 
 def served(target):
@@ -341,13 +327,11 @@ def test_tune_finds_that_instances_raise_a_per_request_model_and_restores_it(tar
 def test_tune_finds_dynamic_batching_for_a_per_execution_model_and_writes_it(tuned):
     """50 ms per execution whatever its batch: at 8 in flight, batches of up to 8 serve several times more
     than batches of 1. A refused trial (a GPU on this CPU machine) is recorded and the sweep goes on."""
-    from triton_console.tui.core.client.client import TritonClient
-    from triton_console.tui.core.tune import config, deploy, fields, sweep
+    from triton_console.tui.core.tune import config, fields, sweep
 
-    client = TritonClient(tuned.grpc_url, "grpc", timeout=60)
-    t = deploy.Target(client, "per_execution", tuned.cfg.repository, lambda: list(tuned.log))
-    original = t.file.read_bytes()
-    try:
+    with deploy_target(tuned, "per_execution") as t:  # the file and the served config restored after
+        client = t.client
+        original = t.file.read_bytes()
         sets = [
             fields.parse_set("instance_group.kind=KIND_GPU,KIND_CPU"),
             fields.parse_set("max_batch_size=1,8"),
@@ -368,11 +352,6 @@ def test_tune_finds_dynamic_batching_for_a_per_execution_model_and_writes_it(tun
         assert t.file.with_name("config.pbtxt.bak").read_bytes() == original
         now = client.model_config(t.name)
         assert now.max_batch_size == 8 and now.HasField("dynamic_batching")  # the written config serves
-    finally:
-        t.file.write_bytes(original)
-        t.file.with_name("config.pbtxt.bak").unlink(missing_ok=True)
-        deploy.revert(t)
-        client.close()
 
 
 # ------------------------------------------------------------------------------------------ tune command

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.conftest import ROOT, image, run_cli
-from tests.helpers import free_ports, lines_of, read_until, rendered, rows, wait_for
+from tests.helpers import lines_of, read_until, rendered, rows, wait_for
 from tests.hostile_server import OVERSIZED_MIB
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 from triton_console.tui.core.client.connection import Connection
@@ -23,22 +23,20 @@ PROTOCOLS = ("http", "grpc")
 
 class Hostile:
     def __init__(self, models: int = 0) -> None:
-        self.http, self.grpc, self.metrics = free_ports(3)
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.hostile_server",
-                f"--http-port={self.http}",
-                f"--grpc-port={self.grpc}",
-            ]
-            + [f"--metrics-port={self.metrics}", f"--models={models}"],
+            [sys.executable, "-m", "tests.hostile_server", f"--models={models}"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        read_until(self.proc.stdout, "hostile server ready", 60)
+        try:  # its ports, bound by itself (ports chosen here and released could be taken before it binds)
+            ready = read_until(self.proc.stdout, "hostile server ready", 60).splitlines()[-1]
+        except BaseException:
+            self.stop()
+            raise
+        ports = dict(word.split("=") for word in ready.split()[3:])
+        self.http, self.grpc, self.metrics = (int(ports[k]) for k in ("http", "grpc", "metrics"))
 
     def url(self, protocol: str) -> str:
         return f"http://127.0.0.1:{self.http}" if protocol == "http" else f"127.0.0.1:{self.grpc}"

@@ -21,6 +21,7 @@ from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.messages import MetricsPolled
 from triton_console.tui.text import cell, middle_cut, plain
 from triton_console.tui.text import name as name_cell
+from triton_console.tui.widgets import ticks
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
 
@@ -39,6 +40,7 @@ COLUMNS = (  # times are ms per request
     Column("fail_s", "fail/s", 6),
     Column("pending", "pend", 4),
 )
+CHART_FRAME = 5  # rows of a chart that are not plot rows: title, frame top and bottom, x ticks, x label
 CHILD = "\0"  # key of a step row under its ensemble: "<ensemble>\0<step>"
 
 
@@ -65,6 +67,16 @@ def gauges_text(point: mt.Point | None) -> Text:
     if not parts:
         parts.append("no GPU or CPU gauges from this server")
     return plain("   ".join(parts))
+
+
+def chart_title(what: str, of: str, room: int) -> str:
+    """``what`` (the quantity and its unit) and whose it is, in ``room`` cells: plotext drops a title that
+    does not fit rather than cutting it, which left the model chart untitled for a long model name."""
+    if of:
+        rest = room - len(what) - 3
+        if rest >= min(len(of), 8):
+            return f"{middle_cut(Text(of), rest).plain} · {what}"
+    return middle_cut(Text(what), max(1, room)).plain
 
 
 class MetricsPane(Vertical):
@@ -244,22 +256,32 @@ class MetricsPane(Vertical):
         ensemble, _, step = key.partition(CHILD)
         return step or ensemble
 
-    def _plot(self, widget_id: str, title: str, series: list[tuple[str, list[float], list[float]]]) -> None:
+    def _plot(
+        self, widget_id: str, what: str, series: list[tuple[str, list[float], list[float]]], of: str = ""
+    ) -> None:
+        """One chart: titled with what it plots and its unit (``of`` whom, where the width allows), from 0
+        to a round top with round ticks on its rows, over the seconds it has, also at round ticks."""
         widget = self.query_one(widget_id, PlotextPlot)
+        width, height = widget.size.width or 40, widget.size.height or 10
         plt = widget.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(title)
         for label, xs, ys in series:
             if xs:
                 plt.plot(xs, ys, label=label)
         # every series is a rate, a time or a share: the axis starts at 0, and an idle server or a single
         # point gets a sensible frame instead of plotext's -1..1 around nothing
         top = max((y for _, _, ys in series for y in ys if math.isfinite(y)), default=0.0)
-        plt.ylim(0, top * 1.1 if top > 0 else 1)
+        axis, yticks = ticks.row_ticks(top, height - CHART_FRAME)
+        ylabels = [ticks.label(y, yticks[1]) for y in yticks]
+        plt.ylim(0, axis)
+        plt.yticks(yticks, ylabels)
         oldest = min((x for _, xs, _ in series for x in xs), default=0.0)
-        plt.xlim(min(oldest, -10 * self.interval), 0)
+        xticks = ticks.span_ticks(max(-oldest, 10 * self.interval), most=max(2, width // 8))
+        plt.xlim(-xticks[-1], 0)
+        plt.xticks([-x for x in xticks], [ticks.label(x, xticks[1]) for x in xticks])
         plt.xlabel("seconds ago")
+        plt.title(chart_title(what, of, width - max(map(len, ylabels))))
         widget.refresh()
 
     def _responses(self, model: str | None) -> None:
@@ -275,33 +297,35 @@ class MetricsPane(Vertical):
         self._responses(model)
         if self.chart == "model" and model:
             r = self.last.models.get(model) if self.last else None
+            streams = r is not None and r.resp_s is not None  # a decoupled model: its responses too
             self._plot(
                 "#chart-a",
-                f"inferences/s · {middle_cut(Text(model), 24).plain}",
+                "inferences, responses/s" if streams else "inferences/s",
                 [("inf/s", *h.series(model, "inf_s"))]
-                + (
-                    [("responses/s", *h.series(model, "resp_s"))]
-                    if r is not None and r.resp_s is not None
-                    else []
-                ),
+                + ([("responses/s", *h.series(model, "resp_s"))] if streams else []),
+                of=model,
             )
             self._plot(
                 "#chart-b",
-                "queue vs compute ms/request",
+                "queue vs compute, ms/request",
                 [("queue", *h.series(model, "queue_ms")), ("compute", *h.series(model, "compute_ms"))],
+                of=model,
             )
         elif self.chart == "batch" or (self.chart == "model" and not model):
             self._plot(
                 "#chart-a",
-                f"{model or 'no model'}: average batch size",
+                "average batch, requests",
                 [("batch", *h.series(model or "", "avg_batch"))],
+                of=model or "no model",
             )
-            self._plot("#chart-b", "server: inferences/s", [("total", *h.server(lambda p: p.total_inf_s))])
+            self._plot(
+                "#chart-b", "inferences/s", [("total", *h.server(lambda p: p.total_inf_s))], of="server"
+            )
         elif self.chart == "gpu":
             gpus = sorted(self.last.gpus) if self.last else []
             self._plot(
                 "#chart-a",
-                "GPU utilisation %",
+                "GPU utilisation, %",
                 [
                     (f"GPU{i}", *h.server(lambda p, u=u: p.gpus.get(u, {}).get("util", 0) * 100))
                     for i, u in enumerate(gpus)
@@ -309,7 +333,7 @@ class MetricsPane(Vertical):
             )
             self._plot(
                 "#chart-b",
-                "GPU memory GiB / power W",
+                "GPU memory GiB, power W",
                 [
                     (f"GPU{i} mem", *h.server(lambda p, u=u: p.gpus.get(u, {}).get("mem_used", 0) / 2**30))
                     for i, u in enumerate(gpus)
@@ -321,13 +345,18 @@ class MetricsPane(Vertical):
             )
         else:
             self._plot(
-                "#chart-a", "CPU utilisation %", [("cpu", *h.server(lambda p: p.cpu.get("util", 0) * 100))]
+                "#chart-a", "CPU utilisation, %", [("cpu", *h.server(lambda p: p.cpu.get("util", 0) * 100))]
             )
             self._plot(
                 "#chart-b",
-                "host memory used GiB",
+                "host memory used, GiB",
                 [("mem", *h.server(lambda p: p.cpu.get("mem_used", 0) / 2**30))],
             )
+
+    def on_resize(self) -> None:
+        """The ticks and the titles are fitted to the charts' size: fit them again."""
+        if self.last is not None:
+            self._charts()
 
     @on(RowList.Highlighted, "#rates")
     def _highlighted(self) -> None:

@@ -1,0 +1,65 @@
+"""Round axis ticks for the text charts: plotext spaces its own ticks evenly over the data (3.7, 7.4, 11.1)
+and drops those that share a row, so a reader cannot tell a row's value at a glance. Pure functions: the
+pane asks for ticks, then hands them to plotext's ``yticks``/``xticks``."""
+
+from __future__ import annotations
+
+import math
+
+MANTISSAS = (1, 2, 5)
+
+
+def nice_steps(at_least: float):
+    """The 1/2/5 x 10^k steps from the first one >= ``at_least`` upwards (``at_least`` > 0)."""
+    k = math.floor(math.log10(at_least))
+    while True:
+        for m in MANTISSAS:
+            step = m * 10.0**k
+            if step >= at_least * (1 - 1e-9):
+                yield step
+        k += 1
+
+
+def decimals(step: float) -> int:
+    """How many decimals a tick needs for its step to show (0.5 → 1, 0.02 → 2, 20 → 0)."""
+    return max(0, -math.floor(math.log10(step) + 1e-9))
+
+
+def label(value: float, step: float) -> str:
+    """``value`` with the decimals its axis' ``step`` needs, so that a column of ticks lines up."""
+    text = f"{value:.{decimals(step)}f}"
+    return text.lstrip("-") if float(text) == 0 else text  # never "-0"
+
+
+def row_ticks(top: float, rows: int) -> tuple[float, list[float]]:
+    """Ticks from 0 for a ``rows``-row axis that must reach ``top``: (the axis' top, the ticks).
+
+    Each tick is a multiple of one 1/2/5 x 10^k step and sits exactly on a row (a tick between rows is
+    drawn on the nearer one, beside values it does not have); three ticks at least where the rows allow;
+    of the choices the lowest axis top wins, so the data fills as much of the chart as it can."""
+    top = top if math.isfinite(top) and top > 0 else 1.0
+    rows = max(2, rows)
+    gaps = rows - 1
+    most_rows_apart = max(1, gaps // 2)  # tick every m rows, m small enough for 0, s, 2s
+    best: tuple[float, float] | None = None  # (axis top, step)
+    for every in range(1, most_rows_apart + 1):
+        # the axis top is step * gaps / every; the smallest nice step reaching `top`
+        step = next(nice_steps(top * every / gaps))
+        axis = step * gaps / every
+        if best is None or axis < best[0] - 1e-9:
+            best = (axis, step)
+    axis, step = best
+    count = math.floor(axis / step + 1e-9) + 1
+    return axis, [round(i * step, decimals(step) + 1) for i in range(count)]
+
+
+def span_ticks(span: float, most: int) -> list[float]:
+    """At most ``most`` ticks from 0 that cover ``span`` (> 0), the last one >= ``span``: for an axis
+    with room to spare (columns), where a tick between two cells is off by less than a cell."""
+    span = span if math.isfinite(span) and span > 0 else 1.0
+    most = max(2, most)
+    for step in nice_steps(span / (most - 1)):
+        count = math.ceil(span / step - 1e-9) + 1
+        if count <= most:
+            return [round(i * step, decimals(step) + 1) for i in range(count)]
+    raise AssertionError("unreachable: a step as large as span gives two ticks")
