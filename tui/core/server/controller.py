@@ -191,6 +191,9 @@ class ServerController:
         # the last request sent to each model from the Try form: (input specs, shapes, batch), what watch mode
         # sends again after a reload
         self.last_requests: dict[str, tuple[dict[str, str], dict[str, str], int]] = {}
+        # the Classify pane's last image: (model, image path, scaling chosen there), what watch mode classifies
+        # again after a reload of that model or of a step of it
+        self.last_classified: tuple[str, str, str | None] | None = None
         self._capabilities: dict[str, Capabilities] = {}
 
     # ------------------------------------------------------------------ connection
