@@ -4,7 +4,7 @@ otherwise), floods collapsed."""
 
 from __future__ import annotations
 
-from triton_console.tui.core.server.modellog import HELD_MAX, ModelLines, repeated
+from triton_console.tui.core.server.modellog import HELD_MAX, ModelLines, repeated, short
 
 
 def rec(msg: str, t: int = 0) -> str:
@@ -51,7 +51,9 @@ def test_a_traceback_a_record_carries_goes_with_it():
 
 def test_a_flood_is_one_line_and_a_count():
     lines = ModelLines("talker", {"talker"}, before=0)
-    got = lines.feed([rec('"loading: talker:1"')] + [rec("model talker says spam", t % 60) for t in range(1000)] + ["done"])
+    got = lines.feed(
+        [rec('"loading: talker:1"')] + [rec("model talker says spam", t % 60) for t in range(1000)] + ["done"]
+    )
     assert got == [rec('"loading: talker:1"'), rec("model talker says spam", 0), repeated(999), "done"]
     more = lines.feed(["x"] * 5)
     assert more == ["x"] and lines.flush() == [repeated(4)] and lines.flush() == []
@@ -62,3 +64,8 @@ def test_held_lines_are_bounded():
     lines.feed([rec('"loading: talker:1"'), rec('"loading: chatty:1"')])
     got = lines.feed([f"line {i}" for i in range(HELD_MAX + 100)] + [rec("\"loaded 'talker'\"")])
     assert len(got) == HELD_MAX + 1 and got[0] == "line 100"
+
+
+def test_records_are_shown_short():
+    assert short(rec('"loading: talker:1"', 34)) == "I 01:58:34.000 loading: talker:1"
+    assert short("talker: hello") == "talker: hello"

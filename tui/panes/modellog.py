@@ -1,7 +1,8 @@
 """One model's server log, live (L in the Models pane): the lines the explainer attributes to it, its Python
 stub's stderr among them, following the tail, with a ``/`` filter and a bounded buffer (floods collapsed).
 
-The log so far is attributed in a worker (the managed server keeps 50,000 lines), then new lines arrive from
+Records are shown short (severity, time, message: the pid and source file of Triton's own lines take half
+of 80 columns). The log so far is attributed in a worker (the managed server keeps 50,000 lines), then new lines arrive from
 the server's log listener in batches, as toolong streams a file: the event loop only appends them.
 """
 
@@ -44,7 +45,6 @@ class ModelLogScreen(ModalScreen):
     BINDINGS = [
         Binding("escape", "close", "Close", id="modellog.close"),
         Binding("slash", "filter", "Filter", id="modellog.filter"),
-        Binding("end", "tail", "Follow", id="modellog.tail"),
     ]
     DEFAULT_CSS = """
     ModelLogScreen { align: center middle; }
@@ -91,11 +91,11 @@ class ModelLogScreen(ModalScreen):
 
     @work(thread=True, exclusive=True, group="model-log")
     def _follow(self, first: list[str]) -> None:
-        from triton_console.tui.core.server.modellog import ModelLines
+        from triton_console.tui.core.server.modellog import ModelLines, short
 
         worker = get_current_worker()
-        lines = ModelLines(self.model, self.models)
-        self.post_message(ModelLogLines(lines.feed(first) + lines.flush()))
+        lines = ModelLines(self.model, self.models, before=0, after=0)  # others' lines around are noise here
+        self.post_message(ModelLogLines([short(ln) for ln in lines.feed(first) + lines.flush()]))
         last = first[-1] if first else None
         while not self._stop.wait(BATCH_S) and not worker.is_cancelled:
             with self._lock:
@@ -105,7 +105,7 @@ class ModelLogScreen(ModalScreen):
             last = None
             out = lines.feed(batch) + lines.flush() if batch else []
             if out:
-                self.post_message(ModelLogLines(out))
+                self.post_message(ModelLogLines([short(ln) for ln in out]))
 
     def on_model_log_lines(self, msg: ModelLogLines) -> None:
         self.kept.extend(msg.lines)
@@ -122,15 +122,12 @@ class ModelLogScreen(ModalScreen):
             join(
                 ("log of ", "bold"),
                 plain(self.model, "bold"),
-                Text(f"  {count}, its stub's stderr among them; / filters, esc closes", style="dim"),
+                Text(f"  {count}  (its stub's stderr among them)", style="dim"),
             )
         )
 
     def action_filter(self) -> None:
         self.query_one("#modellog-filter", FilterBox).open()
-
-    def action_tail(self) -> None:
-        self.query_one("#model-log", FilteredLog).scroll_end(animate=False)
 
     def action_close(self) -> None:
         if not self.query_one("#modellog-filter", FilterBox).close():

@@ -191,6 +191,7 @@ class ModelsPane(Horizontal):
         self._cold: dict[str, str] = {}  # model -> its cold start at the last load, in words
         self._dev = None  # the DevLoop of watch mode (w), while it runs
         self._dev_lines: list[str] = []  # its last event, shown in the watched model's detail
+        self._detail_columns = 60  # the detail's width, for the worker's side-by-side lines (set on resize)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="left"):
@@ -374,6 +375,9 @@ class ModelsPane(Horizontal):
         except ConsoleError:
             return None
 
+    def on_resize(self) -> None:
+        self._detail_columns = self.query_one("#detail").content_region.width or 60
+
     def on_model_detail(self, msg: ModelDetail) -> None:
         if msg.name != self._selected:
             return
@@ -449,7 +453,7 @@ class ModelsPane(Horizontal):
             return classified_lines(model, image, None, None, exc.message)
         was = classified.get((model, image))
         classified[(model, image)] = now
-        return classified_lines(model, image, now, was)
+        return classified_lines(model, image, now, was, columns=self._detail_columns)
 
     def on_dev_reloaded(self, msg: DevReloaded) -> None:
         if self._dev is None or self._dev.model != msg.model:

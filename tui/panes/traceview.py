@@ -119,9 +119,7 @@ class TraceScreen(ModalScreen):
             return
         self.result = msg.result
         source = "Triton's trace records" if msg.result.source == "trace" else "the statistics"
-        title.update(
-            self._title(f"  {len(msg.result.requests)} requests, from {source}; ^t again, esc closes")
-        )
+        title.update(self._title(f"  {len(msg.result.requests)} requests, from {source}"))
         self._draw()
 
     def on_resize(self) -> None:

@@ -96,25 +96,30 @@ def reclassify(client: TritonClient, model: str, image: str, scaling: str | None
 
 
 def classified_lines(
-    model: str, image: str, now, was, error: str | None = None, width: int = 28
+    model: str, image: str, now, was, error: str | None = None, columns: int = 60
 ) -> list[str]:
-    """The new top-k beside the previous one (``now``/``was``: Classifications or None)."""
+    """The new top-k beside the previous one (``now``/``was``: Classifications or None), two columns in
+    ``columns`` cells: labels are cut, scores kept."""
     head = f"{Path(image).name} → {model} (the Classify pane's image)"
     if error:
         return [head, f"  failed: {error}"]
+    width = max(12, (columns - 3) // 2)
 
     def rows(c) -> list[str]:
-        return [
-            f"{t.index}{' ' + t.label if t.label and t.label != str(t.index) else ''} {t.score:.4f}"
-            for t in c.top
-        ]
+        out = []
+        for t in c.top:
+            name = f"{t.index} {t.label}" if t.label and t.label != str(t.index) else str(t.index)
+            score = f" {t.score:.4f}"
+            room = width - len(score)
+            out.append((name if len(name) <= room else name[: room - 1] + "…") + score)
+        return out
 
     new, old = rows(now), rows(was) if was is not None else []
     lines = [head, f"  {'now':<{width}} {'was' if old else ''}".rstrip()]
     for i in range(max(len(new), len(old))):
         a = new[i] if i < len(new) else ""
         b = old[i] if i < len(old) else ""
-        lines.append(f"  {a[:width]:<{width}} {b[:width]}".rstrip())
+        lines.append(f"  {a:<{width}} {b}".rstrip())
     return lines
 
 

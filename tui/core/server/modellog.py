@@ -26,6 +26,21 @@ _TOKEN = re.compile(r"[A-Za-z0-9_.\-]+")
 _INSTANCE = re.compile(r"(_\d+)+$")
 
 
+_PREFIX = re.compile(r"^([IWEV])\d{4} (\d\d:\d\d:\d\d\.\d{3})\d*\s+\d+ \S+:\d+\] ")
+
+
+def short(line: str) -> str:
+    """A record as a narrow view shows it: severity, time to the millisecond and the message, unquoted
+    (``I 03:54:34.125 loading: chatty:1``); other lines as they are."""
+    m = _PREFIX.match(line)
+    if not m:
+        return line
+    msg = line[m.end() :]
+    if len(msg) > 1 and msg.startswith('"') and msg.endswith('"'):
+        msg = msg[1:-1]
+    return f"{m.group(1)} {m.group(2)} {msg}"
+
+
 def repeated(n: int) -> str:
     return f"  … the line above repeated {n} more time{'s' if n != 1 else ''}"
 
