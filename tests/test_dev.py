@@ -119,6 +119,14 @@ def write(root: Path) -> Path:
         'output [ { name: "SCORES" data_type: TYPE_FP32 dims: [ 10 ] } ]\n'
     )
     (root / "imgw" / "1" / "model.py").write_text(IMAGE_PY)
+    (root / "ens_img" / "1").mkdir(parents=True)  # the same behind an ensemble: watching imgw replays it
+    (root / "ens_img" / "config.pbtxt").write_text(
+        'name: "ens_img"\nplatform: "ensemble"\nmax_batch_size: 0\n'
+        'input [ { name: "IMAGE" data_type: TYPE_UINT8 dims: [ -1 ] } ]\n'
+        'output [ { name: "CLASSES" data_type: TYPE_FP32 dims: [ 10 ] } ]\n'
+        'ensemble_scheduling { step [ { model_name: "imgw" model_version: -1 input_map { key: "IMG" value: '
+        '"IMAGE" } output_map { key: "SCORES" value: "CLASSES" } } ] }\n'
+    )
     return root
 
 
@@ -548,8 +556,8 @@ def test_try_form_traces_its_request_as_a_waterfall(controller):
     asyncio.run(scenario())
 
 
-def _classify_mug(app, pilot):
-    """The Classify pane with imgw chosen and mug.jpg classified, as a user does it (the path box, ⏎)."""
+def _classify_mug(app, pilot, model: str = "imgw"):
+    """The Classify pane with ``model`` chosen and mug.jpg classified, as a user does it (the path box, ⏎)."""
     from textual.widgets import Select
 
     from tests.conftest import image
@@ -559,8 +567,8 @@ def _classify_mug(app, pilot):
         mug = image("mug.jpg")
         await pilot.press("4")
         pane = app.query_one(ClassifyPane)
-        await wait_for(pilot, lambda: "imgw" in pane.routes, 60, "the image models")
-        pane.query_one("#model", Select).value = "imgw"
+        await wait_for(pilot, lambda: model in pane.routes, 60, "the image models")
+        pane.query_one("#model", Select).value = model
         await pilot.press("p")
         pane.query_one("#path").value = str(mug)
         await pilot.press("enter")
@@ -603,8 +611,8 @@ def test_classify_pane_traces_the_image_it_classified(controller):
 
 
 def test_watch_mode_classifies_the_classify_panes_last_image_again(controller):
-    """The Classify pane's last image went through imgw: watching imgw, a save reloads it and classifies that
-    image again, the new top-k beside the previous one."""
+    """The Classify pane's last image went through ens_img (an ensemble whose step is imgw): watching imgw, a
+    save reloads it (and ens_img) and classifies that image again, the new top-k beside the previous one."""
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     source = controller.managed.cfg.repository / "imgw" / "1" / "model.py"
@@ -614,7 +622,7 @@ def test_watch_mode_classifies_the_classify_panes_last_image_again(controller):
         app = ConsoleApp(ConsoleOptions())
         app.controller = visitor(controller)
         async with app.run_test(size=(140, 40)) as pilot:
-            await _classify_mug(app, pilot)
+            await _classify_mug(app, pilot, "ens_img")
             await pilot.press("3")
             index = app.query_one("#index")
             await wait_for(pilot, lambda: "imgw" in rows(index), 20, "the models")
@@ -623,7 +631,7 @@ def test_watch_mode_classifies_the_classify_panes_last_image_again(controller):
             await pilot.press("w")
             await wait_for(
                 pilot,
-                lambda: "mug.jpg → imgw (the Classify pane's image)" in shown(detail),
+                lambda: "mug.jpg → ens_img (the Classify pane's image)" in shown(detail),
                 30,
                 "the first classification",
                 show=lambda: shown(detail),
@@ -637,6 +645,7 @@ def test_watch_mode_classifies_the_classify_panes_last_image_again(controller):
             await wait_for(pilot, lambda: any(" was" in ln for ln in shown(detail)), 10, "the comparison")
             lines = shown(detail)
             now = next(i for i, ln in enumerate(lines) if ln.startswith("  now ") and ln.endswith(" was"))
+            assert "reload ok  imgw + ens_img" in " ".join(lines), lines
             assert lines[now + 1].split() == ["7", "0.9000", "3", "0.9000"], lines
             assert lines[now + 2].split() == ["5", "0.1000", "5", "0.1000"], lines
             await pilot.press("w")
