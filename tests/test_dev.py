@@ -530,7 +530,7 @@ def test_try_form_traces_its_request_as_a_waterfall(controller):
             await wait_for(pilot, lambda: "ens_slow" in rows(index), 20, "the models")
             index.move_cursor(row=index.get_row_index("ens_slow"))
             await pilot.press("t")
-            await wait_for(pilot, lambda: app.screen.query("#spec-0"), 20, "the Try form")
+            await wait_for(pilot, lambda: app.screen.query("#spec-0"), 60, "the Try form")
             app.screen.query_one("#spec-0").value = "ones"
             await pilot.press("ctrl+t")
             await wait_for(
