@@ -78,6 +78,7 @@ class TraceScreen(ModalScreen):
         super().__init__()
         self.controller, self.model, self.plan, self.what, self.count = controller, model, plan, what, count
         self.result = None
+        self._tracing = False
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -92,6 +93,10 @@ class TraceScreen(ModalScreen):
         return join(("Trace ", "bold"), plain(self.model, "bold"), plain(f"  {self.what}"), (state, "dim"))
 
     def action_again(self) -> None:
+        if self._tracing:  # two traces of one model at once would restore each other's settings
+            self.app.notify("a trace is running", severity="warning")
+            return
+        self._tracing = True
         self.query_one("#trace-title", Static).update(self._title(f"  tracing {self.count} requests…"))
         self._trace()
 
@@ -111,6 +116,7 @@ class TraceScreen(ModalScreen):
     def on_trace_done(self, msg: TraceDone) -> None:
         if msg.model != self.model:
             return
+        self._tracing = False
         title = self.query_one("#trace-title", Static)
         body = self.query_one("#trace-body", Static)
         if msg.error:
