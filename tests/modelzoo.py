@@ -451,3 +451,43 @@ def slow_model(root: Path, name: str = "slow", seconds: float = 0.02) -> Path:
         SLOW.replace("SECONDS", repr(seconds)),
     )
     return root
+
+
+# ------------------------------------------------------------------------------ warm-up with a sample (issue 22)
+
+FIRST_SEEN = """import time
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        self.first = None
+
+    def execute(self, requests):
+        if self.first is None:
+            time.sleep(COLD_S)
+        responses = []
+        for request in requests:
+            data = pb_utils.get_input_tensor_by_name(request, "DATA").as_numpy().reshape(-1)[0]
+            if self.first is None:
+                self.first = len(data)
+            responses.append(pb_utils.InferenceResponse([pb_utils.Tensor("FIRST", np.array([self.first], dtype=np.int64))]))
+        return responses
+"""
+
+
+def write_first_seen(root: Path) -> Path:
+    """``first_seen``: DATA BYTES [1] → FIRST INT64 [1], the length of the first DATA this instance ever got
+    (a warm-up's, when the config has one: which sample fed it); its first execute sleeps COLD_S, as cold's."""
+    _model(
+        root,
+        "first_seen",
+        'name: "first_seen"\nbackend: "python"\nmax_batch_size: 4\n'
+        'input [ { name: "DATA" data_type: TYPE_STRING dims: [ 1 ] } ]\n'
+        'output [ { name: "FIRST" data_type: TYPE_INT64 dims: [ 1 ] } ]\n'
+        "instance_group [ { kind: KIND_CPU count: 1 } ]\n",
+        FIRST_SEEN.replace("COLD_S", str(COLD_S)),
+    )
+    return root

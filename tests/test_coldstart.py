@@ -19,7 +19,7 @@ FAST_MS = COLD_MS / 2  # a generous bound for a warm request (milliseconds when 
 def cold_server(tmp_path_factory):
     from triton_console.tui.core.server import process as srv
 
-    root = modelzoo.write_cold(tmp_path_factory.mktemp("cold") / "models")
+    root = modelzoo.write_first_seen(modelzoo.write_cold(tmp_path_factory.mktemp("cold") / "models"))
     cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
     with srv.ManagedServer(cfg) as s:
         s.start()
@@ -27,19 +27,27 @@ def cold_server(tmp_path_factory):
         yield s
 
 
-@pytest.fixture
-def target(cold_server):
+def _served(server, name: str):
+    """A Target on ``name``; afterwards its file, as it was, serves again (no .bak, no warmup/ folder left)."""
+    import shutil
+
     from triton_console.tui.core.client.client import TritonClient
     from triton_console.tui.core.tune.deploy import Target, revert
 
-    client = TritonClient(cold_server.grpc_url, "grpc", timeout=60)
-    t = Target(client, "cold", cold_server.cfg.repository, lambda: list(cold_server.log))
+    client = TritonClient(server.grpc_url, "grpc", timeout=60)
+    t = Target(client, name, server.cfg.repository, lambda: list(server.log))
     saved = t.file.read_bytes()
     yield t
     t.file.write_bytes(saved)
     t.file.with_name("config.pbtxt.bak").unlink(missing_ok=True)
+    shutil.rmtree(t.file.parent / "warmup", ignore_errors=True)
     revert(t)  # the files' config (no warm-up) serves again
     client.close()
+
+
+@pytest.fixture
+def target(cold_server):
+    yield from _served(cold_server, "cold")
 
 
 def test_the_generated_warm_up_block_moves_the_cold_start_into_the_load(target):
@@ -124,7 +132,10 @@ def test_models_l_shows_the_cold_start_and_the_editor_inserts_a_warm_up_that_rem
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     original = target.file.read_text()
-    opts = ConsoleOptions(url=cold_server.grpc_url, protocol="grpc", repository=cold_server.cfg.repository)
+    from triton_console.tui.core.client.connection import Connection
+
+    connection = Connection(url=cold_server.grpc_url, protocol="grpc", metrics_url=cold_server.metrics_url)
+    opts = ConsoleOptions(connection=connection, repository=cold_server.cfg.repository)
 
     def first_ms(text: str) -> float:
         text = " ".join(text.split())  # as wrapped on screen
@@ -147,18 +158,30 @@ def test_models_l_shows_the_cold_start_and_the_editor_inserts_a_warm_up_that_rem
             await wait_for(pilot, lambda: "cold start" in shown(), 30, "the cold start", show=shown)
             seen = shown()
             assert first_ms(seen) >= COLD_MS * 0.9 and "no model_warmup in the config" in seen
+            # memory: a CPU server (its metrics answer, without a GPU in them) and the model's stub
+            await wait_for(
+                pilot, lambda: "memory (after the last l)" in shown(), 30, "the memory", show=shown
+            )
+            seen = shown()
+            assert "GPU memory: no GPU metrics on this server" in seen
+            assert "GPU memory: no GPU metrics on this server (" not in seen  # the endpoint did answer
+            stub = re.search(r"Python stubs resident: (\d+) MiB \(1 instance\)", seen)
+            assert stub and int(stub.group(1)) > 10, seen
 
             await pilot.press("e")
             screen = app.screen
             area = screen.query_one("#config-text", TextArea)
             await wait_for(pilot, lambda: area.text == original, 20, "the file's text in the editor")
-            await pilot.press("ctrl+w")
-            await pilot.pause(0.2)
+            await pilot.press("ctrl+w")  # the choice: zero data once, as it opens; enter inserts
+            await wait_for(pilot, lambda: bool(app.screen.query("#warmup-count")), 10, "the warm-up choice")
+            assert not app.screen.query("#warmup-sample")  # no BYTES input: no sample to choose
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "model_warmup" in area.text, 10, "the block")
             assert area.text.startswith(original)
             assert "model_warmup [" in area.text and "zero_data: true" in area.text
             assert "✓ parses" in rendered(screen.query_one("#config-check"))
             state = screen.query_one("#config-state")
-            assert "warm-up inserted" in rendered(state)
+            assert "warm-up inserted (zero data for X)" in rendered(state)
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: "applied, not written" in rendered(state), 30, "applied")
             said = rendered(state)
@@ -188,3 +211,86 @@ def test_a_bytes_sample_goes_to_the_warmup_folder_in_tritons_layout_and_is_never
     )
     w = coldstart.warmup_block(config, files={"TEXT": name})
     assert w.inputs["TEXT"].input_data_file == "TEXT.bin"
+
+
+@pytest.fixture
+def first_seen(cold_server):
+    yield from _served(cold_server, "first_seen")
+
+
+def test_editor_warm_up_choice_feeds_a_bytes_input_the_classify_panes_image_and_measures_again(
+    cold_server, first_seen
+):
+    """At 80x24: ctrl+w offers zero/random, a count and, for the BYTES input, the Classify pane's last image
+    as the sample; ctrl+s inserts and applies it, and the first request is measured again. The model answers
+    the length of the first DATA it saw: the warm-up's, i.e. the image's bytes."""
+    import asyncio
+    import re
+    import struct
+
+    from textual.widgets import TextArea
+
+    from tests.conftest import image
+    from tests.helpers import rendered, rows, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.core.request import infer
+    from triton_console.tui.core.tune import coldstart
+
+    mug = image("mug.jpg")
+    original = first_seen.file.read_text()
+    opts = ConsoleOptions(url=cold_server.grpc_url, protocol="grpc", repository=cold_server.cfg.repository)
+
+    async def scenario():
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.query_one("ClassifyPane").last_paths = [str(mug)]  # as after classifying it
+            await pilot.press("3")
+            index = app.query_one("#index")
+            await wait_for(pilot, lambda: "first_seen" in rows(index), 30, "the model list")
+            index.move_cursor(row=index.get_row_index("first_seen"))
+            await pilot.pause(0.2)
+            await pilot.press("e")
+            editor = app.screen
+            area = editor.query_one("#config-text", TextArea)
+            await wait_for(pilot, lambda: area.text == original, 20, "the file's text in the editor")
+            await pilot.press("ctrl+w")
+            await wait_for(pilot, lambda: bool(app.screen.query("#warmup-sample")), 10, "the warm-up choice")
+            form = app.screen
+            assert form.query_one("#warmup-sample").value == str(mug)  # the Classify pane's last image
+            assert "the Classify pane's last image" in rendered(form.query_one("#warmup-note"))
+            for button in ("#insert", "#apply", "#cancel"):  # the whole form fits at 80x24
+                r = form.query_one(button).region
+                assert r.right <= 80 and r.bottom <= 24 and r.width > 0, (button, r)
+            count = form.query_one("#warmup-count")
+            count.value = "0"
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.2)
+            assert app.screen is form  # refused: one line, the form stays
+            count.value = "2"
+            await pilot.press("ctrl+s")  # insert and apply
+            state = editor.query_one("#config-state")
+            await wait_for(
+                pilot,
+                lambda: "applied, not written" in rendered(state),
+                60,
+                "applied",
+                show=lambda: rendered(state),
+            )
+            said = " ".join(rendered(state).split())
+            assert "model_warmup in the config" in said, said
+            first = float(re.search(r"first request ([\d.]+) ms", said).group(1))
+            assert first < FAST_MS, said  # the warm-up paid the cold start at the load
+            assert 'input_data_file: "DATA.bin"' in area.text and "count: 2" in area.text
+            assert 'name: "warmup_sample"' in area.text
+            await pilot.press("escape")
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+    data = mug.read_bytes()
+    sample = first_seen.file.parent / "warmup" / "DATA.bin"
+    assert sample.read_bytes() == struct.pack("<I", len(data)) + data  # Triton's layout
+    assert first_seen.file.read_text() == original  # applied, not written
+    served = first_seen.client.model_config("first_seen")
+    assert served.model_warmup[0].count == 2
+    out = infer.run(first_seen.client, "first_seen", coldstart.small_request(first_seen.client, "first_seen"))
+    assert int(out.outputs[0].array.reshape(-1)[0]) == len(data)  # the instance's first DATA was the image

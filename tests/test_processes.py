@@ -7,11 +7,17 @@ not only among our direct children: a stub re-parented to init would be missed o
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import re
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from pathlib import Path
 
@@ -55,8 +61,8 @@ def test_serve_leaves_no_processes(repo, tmp_path, sig):
         text=True,
     )
     try:
-        wait_until(lambda: len(_of(root)) >= 2, 60, "server and stub")
-        wait_until(lambda: TritonClient(f"127.0.0.1:{grpc}").probe()[0], 60, "a live server")
+        wait_until(lambda: len(_of(root)) >= 2, 180, "server and stub")
+        wait_until(lambda: TritonClient(f"127.0.0.1:{grpc}").probe()[0], 180, "a live server")
         proc.send_signal(sig)
         code = proc.wait(timeout=60)
         if sig != signal.SIGKILL:
@@ -70,6 +76,41 @@ def test_serve_leaves_no_processes(repo, tmp_path, sig):
         proc.kill()
 
 
+class _Terminal:
+    """The parent's end of a pseudo-terminal, read all the time by a thread.
+
+    A console whose output nobody reads blocks on its next write; reading only while polling (as this test
+    first did) let a busy CI machine fill the buffer. The last output is kept, to say what the console showed
+    when something did not happen.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.out = bytearray()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                ready, _, _ = select.select([self.fd], [], [], 0.5)
+                if ready:
+                    chunk = os.read(self.fd, 65536)
+                    if not chunk:
+                        return
+                    self.out += chunk
+                    del self.out[:-200_000]
+            except (OSError, ValueError):
+                return
+
+    def screen(self) -> str:
+        """The last output as plain text (escape sequences removed), for failure messages."""
+        text = re.sub(
+            r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|[()][0-9A-B]|.)", " ", self.out.decode(errors="replace")
+        )
+        return " ".join(text.split())[-1500:]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGKILL])
 def test_console_leaves_no_processes(repo, tmp_path, sig):
     """The TUI in a real pseudo-terminal starts the server; a closed SSH session or a crash kills it."""
@@ -78,31 +119,38 @@ def test_console_leaves_no_processes(repo, tmp_path, sig):
     root = _small_repo(repo, tmp_path)
     (port,) = free_ports(1)
     pid, fd = pty.fork()
-    if pid == 0:  # child: the console, in its own terminal
+    if pid == 0:  # child: the console, in its own 80x24 terminal
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         os.chdir(ROOT)
         os.environ["TERM"] = "xterm-256color"
         os.execv(sys.executable, [*CLI, "--repository", str(root), "-u", f"127.0.0.1:{port}", "--start"])
+    term = _Terminal(fd)
+    exited: list[int] = []
+
+    def alive() -> bool:
+        if not exited:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                exited.append(status)
+        return not exited
+
+    def show() -> str:
+        state = "running" if alive() else f"exited (wait status {exited[0]})"
+        return f"console {state}; {describe(_of(root))}; its screen: {term.screen()}"
+
     try:
 
-        def drain():
-            with contextlib.suppress(OSError):
-                os.read(fd, 65536)
-
         def started() -> bool:
-            drain()
+            assert alive(), f"the console ended before it started the server: {show()}"
             return len(_of(root)) >= 2
 
-        wait_until(started, 90, "the console to start the server")
+        wait_until(started, 180, "the console to start the server", show=show)
         time.sleep(1)
         os.kill(pid, sig)
-
-        def gone() -> bool:
-            drain()
-            return not _of(root)
-
-        wait_until(gone, 30, "no server or stub left", show=lambda: describe(_of(root)))
+        wait_until(lambda: not _of(root), 30, "no server or stub left", show=show)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        if alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
         os.close(fd)

@@ -247,10 +247,6 @@ def test_tune_snapshot(snap_compare, no_servers_file):
 
 def test_config_editor_snapshot(snap_compare, no_servers_file):
     """The config editor (Models pane, e) at 80x24 on a server's config with a syntax error on line 4."""
-    from tests.helpers import rendered
-    from triton_console.tui.core.tune.deploy import Source, Target
-    from triton_console.tui.panes.configedit import ConfigEditScreen, ConfigRead
-
     text = (
         'name: "per_request"\nbackend: "python"\nmax_batch_size: 8\n'
         "instance_group [ { kind: KIND_CPU count: two } ]\n"
@@ -258,16 +254,44 @@ def test_config_editor_snapshot(snap_compare, no_servers_file):
     )
 
     async def setup(pilot):
-        app = pilot.app
-        screen = ConfigEditScreen(app.controller, "per_request")
-        await app.push_screen(screen)
-        title = screen.query_one("#config-title")
-        for _ in range(100):  # the read of the (absent) server fails first; then the text arrives
-            if "reading" not in rendered(title):
-                break
-            await pilot.pause(0.05)
-        screen.post_message(
-            ConfigRead(Source(text, False, None), Target(app.controller.client, "per_request"), None)
+        await _editor(pilot, "per_request", text)
+
+    assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
+async def _editor(pilot, model: str, text: str) -> None:
+    """The config editor on ``text`` as a server's config (no server: the read fails first, then the text)."""
+    from tests.helpers import rendered
+    from triton_console.tui.core.tune.deploy import Source, Target
+    from triton_console.tui.panes.configedit import ConfigEditScreen, ConfigRead
+
+    app = pilot.app
+    screen = ConfigEditScreen(app.controller, model)
+    await app.push_screen(screen)
+    title = screen.query_one("#config-title")
+    for _ in range(100):  # the read of the (absent) server fails first; then the text arrives
+        if "reading" not in rendered(title):
+            break
+        await pilot.pause(0.05)
+    screen.post_message(ConfigRead(Source(text, False, None), Target(app.controller.client, model), None))
+    await pilot.pause()
+
+
+def test_warmup_choice_snapshot(snap_compare, no_servers_file):
+    """The editor's warm-up choice (ctrl+w) at 80x24, over the editor, for a model with a BYTES input: zero or
+    random, a count, the Classify pane's last image as the BYTES sample."""
+    from triton_console.tui.panes.warmupform import WarmupScreen
+
+    text = (
+        'name: "bytes_image"\nbackend: "python"\nmax_batch_size: 4\n'
+        'input [ { name: "IMAGE" data_type: TYPE_STRING dims: [ 1 ] } ]\n'
+        'output [ { name: "PROBS" data_type: TYPE_FP32 dims: [ 4 ] } ]\n'
+    )
+
+    async def setup(pilot):
+        await _editor(pilot, "bytes_image", text)
+        await pilot.app.push_screen(
+            WarmupScreen(["IMAGE"], "/srv/models/bytes_image", "/data/images/mug.jpg")
         )
         await pilot.pause()
 

@@ -299,7 +299,7 @@ def test_models_pane_detail_shows_decoupled_and_the_sequence_config(zoo):
 def test_try_form_streams_running_text_cancels_and_keeps_a_sequence(zoo, tmp_path):
     import asyncio
 
-    from tests.helpers import lines_of, rendered, rows, texts, wait_for
+    from tests.helpers import lines_of, notifications, rendered, rows, texts, wait_for
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     (tmp_path / "ten.json").write_text("[10]")
@@ -318,7 +318,7 @@ def test_try_form_streams_running_text_cancels_and_keeps_a_sequence(zoo, tmp_pat
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc"))
-        async with app.run_test(size=(120, 36)) as pilot:
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
             await pilot.press("3")
             await wait_for(pilot, lambda: "textgen" in rows(app.query_one("#index")), 20, "the model list")
 
@@ -341,7 +341,18 @@ def test_try_form_streams_running_text_cancels_and_keeps_a_sequence(zoo, tmp_pat
                 return [t.name for t in threading.enumerate() if "_process_response" in t.name]
 
             screen = await open_try(pilot, app, "tokens", f"@{tmp_path / 'many.json'}")
-            await pilot.press("ctrl+r", "ctrl+r")  # the second Run, while the first starts, is refused
+            # two Runs in one turn of the loop, before any worker can have started a stream: the second is
+            # refused from the moment the first asked for one (it used to be refused only once the worker
+            # had started the stream, so a quick second Run could start a second one)
+            screen.action_run()
+            screen.action_run()
+            await wait_for(
+                pilot,
+                lambda: any("a stream is running" in n for n in notifications(app)),
+                10,
+                "the second Run refused",
+                show=lambda: notifications(app),
+            )
             summary = screen.query_one("#summary")
             await wait_for(pilot, lambda: "2 responses so far" in rendered(summary), 20, "two responses")
             assert len(streams()) == 1, streams()
@@ -404,13 +415,19 @@ def test_bench_on_a_decoupled_model_measures_ttft_gaps_and_responses_per_second(
         assert 0.8 * GAP <= s["itl_ms"]["p50"] <= GAP + 200
 
 
-def test_bench_pane_charts_ttft_against_responses_per_second_for_a_decoupled_model(zoo, tmp_path):
+def test_bench_pane_charts_ttft_against_responses_per_second_and_overlays_saved_stream_runs(
+    zoo, tmp_path, monkeypatch
+):
+    """The pane's stream run is saved like any other (the bench process runs with --save) and the next
+    run overlays it: TTFT against responses/s."""
     import asyncio
 
     from tests.helpers import lines_of, rendered, wait_for
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.core.load import loadgen
     from triton_console.tui.panes.bench import BenchPane
 
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     count = _count(tmp_path, 3)
 
     async def scenario():
@@ -423,20 +440,38 @@ def test_bench_pane_charts_ttft_against_responses_per_second_for_a_decoupled_mod
             pane.query_one("#bench-inputs").value = f"COUNT={count}"
             pane.query_one("#bench-levels").value = "1,2"
             pane.query_one("#bench-requests").value = "4"
-            await pilot.press("b")
+            status = pane.query_one("#bench-status")
             table = pane.query_one("#bench-table")
-            await wait_for(
-                pilot,
-                lambda: table.row_count == 2,
-                60,
-                "two steps",
-                show=lambda: rendered(pane.query_one("#bench-status")),
-            )
+            chart = pane.query_one("#bench-chart")
+            for run in (1, 2):
+                await wait_for(  # the last run's process and worker ended (a Run meanwhile is refused)
+                    pilot,
+                    lambda: not [w for w in app.workers if w.group == "bench" and w.is_running],
+                    30,
+                    "the bench worker done",
+                )
+                await pilot.press("b")
+                await wait_for(pilot, lambda: "saved" not in rendered(status), 10, f"run {run} started")
+                await wait_for(
+                    pilot,
+                    lambda: "saved (o overlays runs)" in rendered(status),
+                    60,
+                    f"run {run} saved",
+                    show=lambda: rendered(status),
+                )
+                assert table.row_count == 2
+                assert len(loadgen.load_runs("tokens")) == run
             assert [str(c.label) for c in table.columns.values()][:3] == ["streams", "resp/s", "TTFT p50"]
             first = [str(c) for c in table.get_row_at(0)]
             assert first[0] == "1"
             assert 0.7 * 1000 / GAP <= float(first[1]) <= 1.1 * 1000 / GAP
-            assert "time to first response" in "".join(lines_of(pane.query_one("#bench-chart")))
+            shown = "".join(lines_of(chart))
+            assert "time to first response" in shown
+            label = f"p50 {loadgen.load_runs('tokens')[1].label()}"  # the first run, overlaid on the second
+            assert label in shown, shown
+            await pilot.press("o")
+            await pilot.pause(0.2)
+            assert label not in "".join(lines_of(chart))
             await pilot.press("q")
 
     asyncio.run(scenario())
@@ -464,12 +499,15 @@ def test_generate_stream_that_never_ends_a_line_is_cut_at_the_response_limit():
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             chunk = b"data: " + b"x" * 65536
-            try:
-                while True:
+            try:  # one line of CAP bytes, then the end: a client that reads it whole gets it all
+                while sent[0] < CAP:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    sent[0] += len(chunk)
+                self.wfile.write(b"0\r\n\r\n")
             except OSError:
                 pass
 
+    CAP, sent = 128 * 2**20, [0]
     server = ThreadingHTTPServer(("127.0.0.1", 0), Flood)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}"
@@ -480,6 +518,163 @@ def test_generate_stream_that_never_ends_a_line_is_cut_at_the_response_limit():
             list(c.stream("m", [], [], threading.Event(), body={"text_input": "x"}))
         assert err.value.code == TOO_LARGE
         assert time.monotonic() - t0 < 10
+        # cut at the limit: what the server got out is the limit and the sockets' buffers, not the whole line
+        assert sent[0] < 48 * 2**20, sent[0]
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_cancel_ends_an_http_stream_waiting_between_responses_at_once():
+    """A generate_stream that sent one response and waits 30 s for the next: cancelling ends it at once (the
+    socket is shut down), not when the next response or the connection's timeout comes. Triton's `tokens`
+    waits only 40 ms between responses, too short to tell, so a server of our own holds the gap open."""
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.client.connection import Connection
+
+    release = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_a):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            event = b'data: {"text_output": "first"}\n\n'
+            try:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                self.wfile.flush()
+                release.wait(30)  # the next response is a long way off
+            except OSError:
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    c = TritonClient(
+        connection=Connection(url=f"http://127.0.0.1:{server.server_port}", protocol="http", timeout=60)
+    )
+    cancelled = threading.Event()
+    got = []
+    try:
+        events = c.stream("m", [], [], cancelled, body={"text_input": "x"})
+        with pytest.raises(Cancelled):
+            for event in events:
+                got.append(event)
+                t0 = time.monotonic()
+                threading.Timer(0.2, cancelled.set).start()
+        assert len(got) == 1
+        assert time.monotonic() - t0 < 5  # 30 s (the server's gap) or 60 s (the timeout) without the fix
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_bench_rate_on_a_decoupled_model_is_open_loop_and_saved(zoo, tmp_path, monkeypatch):
+    """`--rate` on a stream: the load generator's schedule (TTFT from each request's due time, `late`
+    counted); `--save` writes the run as the other runs are, and it reads back as a stream run."""
+    from triton_console.tui.core.load import loadgen
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    args = ["bench", "-m", "tokens", *url_args(zoo, "grpc"), "--input", f"COUNT={_count(tmp_path, 3)}"]
+    r = run_cli(*args, "--rate", "20", "--requests", "10", "--warmup", "1", "--save", "--json")
+    assert r.returncode == 0, r.stderr
+    run = json.loads(r.stdout)
+    assert run["streaming"] is True and run["mode"] == "rate"
+    (step,) = run["steps"]
+    assert step["rate"] == 20 and "concurrency" not in step and isinstance(step["late"], int)
+    assert step["count"] == 10 and step["responses"] == 30 and step["errors"] == 0
+    # 20 requests/s of 3 responses: 60 responses/s offered; the last stream's 120 ms end the window
+    assert 0.5 * 60 <= step["responses_per_s"] <= 1.1 * 60, step
+    assert 0.8 * GAP <= step["ttft_ms"]["p50"] <= GAP + 300
+    saved = r.stderr.strip().splitlines()[-1].removeprefix("saved ")
+    (back,) = loadgen.load_runs("tokens", directory=loadgen.runs_dir())
+    assert str(loadgen.runs_dir()) in saved and back.streaming and back.mode == "rate"
+    assert back.steps[0].responses == 30 and back.steps[0].ttft.p50 == step["ttft_ms"]["p50"]
+    text = run_cli(*args, "--rate", "20", "--requests", "4", "--warmup", "0")
+    assert "20 req/s offered (open loop)" in text.stdout and "late " in text.stdout, text.stdout
+
+
+def test_bench_perf_analyzer_on_a_decoupled_model_needs_grpc_and_says_how_to_get_it(
+    zoo, tmp_path, monkeypatch
+):
+    args = ["bench", "-m", "tokens", "--input", f"COUNT={_count(tmp_path, 2)}", "--engine", "perf_analyzer"]
+    r = run_cli(*args, *url_args(zoo, "http"), timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "error: tokens is decoupled: perf_analyzer streams it only over gRPC (--streaming); use -i grpc"
+    )
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    r = run_cli(*args, *url_args(zoo, "grpc"), timeout=60)
+    assert r.returncode == 2 and r.stderr.startswith("error: perf_analyzer is not on PATH: pip install")
+
+
+def test_generate_on_a_model_without_text_names_what_it_takes(zoo):
+    """A newcomer's `generate` on an image-like model read "needs input input" and ignored --json."""
+    for protocol in ("grpc", "http"):
+        r = run_cli("generate", "chw_fp32", *url_args(zoo, protocol))
+        assert r.returncode == 2 and r.stdout == ""
+        (line,) = r.stderr.strip().splitlines()
+        assert line.startswith("error: chw_fp32 takes INPUT FP32 [-1, 3, 8, 8], no text: generate needs")
+        assert "text (BYTES) input" in line and "--param NAME=VALUE" in line
+    r = run_cli("generate", "chw_fp32", *url_args(zoo, "grpc"), "--json")
+    assert r.returncode == 2
+    obj = json.loads(r.stdout)
+    assert obj.keys() == {"model", "error", "code"} and obj["model"] == "chw_fp32"
+    assert obj["error"].startswith("chw_fp32 takes INPUT FP32 [-1, 3, 8, 8], no text")
+    r = run_cli("generate", "chw_fp32", *url_args(zoo, "grpc"), "--text", "hi", "--json")
+    assert (
+        r.returncode == 2 and "has no text_input input (it takes INPUT FP32" in json.loads(r.stdout)["error"]
+    )
+
+
+def test_metrics_pane_says_when_the_server_does_not_count_a_decoupled_models_responses(zoo, tmp_path):
+    """Triton 2.51 leaves response_stats empty for a decoupled Python model (the Python backend never
+    reports response statistics) and has no first-response histogram: the pane says so in one line."""
+    import asyncio
+
+    from tests.helpers import rendered, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.panes.metrics import MetricsPane
+
+    c = TritonClient(zoo.grpc_url, "grpc")
+    try:
+        for _ in range(2):
+            list(_run(c, "tokens", COUNT=_count(tmp_path, 2)))
+        (stats,) = [s for s in c.model_statistics("tokens").items if s.name == "tokens"]
+        assert stats.inference_count >= 2 and stats.responses is None  # served, but no response counts
+    finally:
+        c.close()
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc"))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("5")
+            pane = app.query_one(MetricsPane)
+            rates = pane.query_one("#rates")
+            await wait_for(pilot, lambda: "tokens" in rates.keys and "nobatch" in rates.keys, 20, "the rows")
+            line = pane.query_one("#metrics-responses")
+            rates.move_cursor(row=rates.get_row_index("tokens"))
+            want = "tokens: responses: not reported by this server for decoupled Python models"
+            await wait_for(
+                pilot,
+                lambda: line.display and rendered(line) == want,
+                10,
+                "the line",
+                show=lambda: rendered(line),
+            )
+            rates.move_cursor(row=rates.get_row_index("nobatch"))  # not decoupled: no line
+            await wait_for(pilot, lambda: not line.display, 10, "no line")
+            await pilot.press("q")
+
+    asyncio.run(scenario())

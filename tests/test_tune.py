@@ -33,7 +33,7 @@ def target(tuned):
     from triton_console.tui.core.client.client import TritonClient
     from triton_console.tui.core.tune.deploy import Target, revert
 
-    client = TritonClient(tuned.grpc_url, "grpc", timeout=60)
+    client = TritonClient(tuned.grpc_url, "grpc", timeout=60, metrics_url=tuned.metrics_url)
     t = Target(client, "per_request", tuned.cfg.repository, lambda: list(tuned.log))
     saved = (t.file.read_bytes(), t.file)
     yield t
@@ -327,6 +327,11 @@ def test_tune_finds_that_instances_raise_a_per_request_model_and_restores_it(tar
     assert one.memory_bytes and one.memory_bytes > 10 * 2**20  # a Python stub's resident memory
     # two stubs, not the previous version's stub still exiting beside them
     assert 1.5 * one.memory_bytes < two.memory_bytes < 2.6 * one.memory_bytes
+    # a CPU server: its metrics answer, with no GPU in them; one line, no figure
+    assert one.gpu_memory == two.gpu_memory == "GPU memory: no GPU metrics on this server"
+    assert one.gpu_memory_bytes is None and one.gpu_free_bytes is None and one.gpu_fits is None
+    assert result.gpu_note() == "GPU memory: no GPU metrics on this server"
+    assert "GPU" not in one.describe()
     assert "+  count: 2" in result.diff
     assert target.file.read_bytes() == before  # not written
     assert served(target).instance_group[0].count == 1  # the original serves again
@@ -389,6 +394,22 @@ def test_tune_refuses_an_unknown_field_or_a_wrong_value_before_loading_anything(
     assert not [ln for ln in list(tuned.log)[lines:] if "per_request" in ln]  # nothing was loaded
 
 
+def test_tune_with_perf_analyzer_absent_says_how_to_get_it_before_loading_anything(tuned, monkeypatch):
+    from tests.conftest import run_cli
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no perf_analyzer there (nor on this VM at all)
+    lines = len(tuned.log)
+    out = run_cli(
+        "tune", "per_request", "-u", tuned.grpc_url, "--input", "X=ones", "--set", "instance_group.count=1,2",
+        "--engine", "perf_analyzer", "--json", timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert out.stdout == ""  # no JSON: nothing ran
+    assert len(out.stderr.strip().splitlines()) == 1 and "perf_analyzer is not on PATH" in out.stderr
+    assert "pip install perf-analyzer" in out.stderr
+    assert not [ln for ln in list(tuned.log)[lines:] if "per_request" in ln]  # nothing was loaded
+
+
 def test_tune_json_and_ctrl_c_restores_the_original_then_exits_130(tuned, target):
     import json
     import signal
@@ -400,7 +421,7 @@ def test_tune_json_and_ctrl_c_restores_the_original_then_exits_130(tuned, target
     before = target.file.read_bytes()
     argv = [*CLI, "tune", "per_request", "-u", tuned.grpc_url, "--input", "X=ones"]
     argv += ["--set", "instance_group.count=2,3,4", "--concurrency", "4", "--requests", "24", "--warmup", "4"]
-    argv += ["--repository", str(tuned.cfg.repository), "--json"]
+    argv += ["--repository", str(tuned.cfg.repository), "--metrics-url", tuned.metrics_url, "--json"]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         seen = read_until(proc.stderr, "trial 1/3", 60)
@@ -422,6 +443,8 @@ def test_tune_json_and_ctrl_c_restores_the_original_then_exits_130(tuned, target
     for key in ("reason", "p50_ms", "p95_ms", "p99_ms", "first_request_ms", "avg_batch", "queue_ms"):
         assert key in first
     assert {"compute_ms", "memory_bytes"} <= set(first)
+    assert first["gpu_memory_bytes"] is None and first["gpu_fits"] is None  # no GPU here: no figure
+    assert first["gpu_memory"] == "GPU memory: no GPU metrics on this server"
     assert len(doc["trials"]) < 3  # cut short
     assert served(target).instance_group[0].count == 1
     assert target.file.read_bytes() == before
@@ -462,6 +485,7 @@ def test_tune_pane_sweeps_charts_the_front_and_writes_the_best_after_the_diff(
             rows = texts(pane.query_one("#tune-table"))
             assert len(rows) == 2 and rows[0].startswith("1 count=1") and rows[1].startswith("2 count=2")
             assert "per_request serves the original config again" in rendered(status)
+            assert "GPU memory: no GPU metrics on this server" in rendered(status)
             assert "count=2" in rendered(pane.query_one("#tune-best"))
             assert "pareto" in str(pane.query_one("#tune-chart", PlotextPlot).render())
             assert target.client.model_config("per_request").instance_group[0].count == 1

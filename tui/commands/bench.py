@@ -154,23 +154,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_stream(args: argparse.Namespace, c, model: str, specs: dict) -> int:
-    """A decoupled model: streams in flight per step, with time to first response, the gaps between
-    responses and responses per second (core.load.streambench)."""
+    """A decoupled model: streams in flight per step (or requests at fixed rates, open loop), with time to
+    first response, the gaps between responses and responses per second (core.load.streambench); with
+    --engine perf_analyzer, its --streaming runs. Saved (--save) as the other runs are."""
     import signal
     import threading
 
     from triton_console.common.untrusted import visible
-    from triton_console.tui.core.load import streambench
+    from triton_console.tui.core.load import loadgen, perfanalyzer, streambench
     from triton_console.tui.core.request import infer
     from triton_console.tui.core.request.infer import parse_assignments
 
-    if args.rate:
-        raise ConsoleError(f"{model} is decoupled: bench streams it at a concurrency (--concurrency/--sweep)")
-    if args.engine == "perf_analyzer":
-        raise ConsoleError(
-            f"{model} is decoupled: bench measures it with its own engine; "
-            f"`infer {model} --show-call perf_analyzer` prints the perf_analyzer --streaming command"
-        )
     if args.shm != "none":
         raise ConsoleError(f"{model} is decoupled: --shm does not apply to streamed requests")
     plans = infer.plan_inputs(
@@ -181,7 +175,12 @@ def _run_stream(args: argparse.Namespace, c, model: str, specs: dict) -> int:
         seed=args.seed,
         limit=c.connection.max_response_bytes,
     )
-    levels = [int(v) for v in _levels(args.sweep, "--sweep")] if args.sweep else [args.concurrency or 1]
+    mode, levels = "concurrency", [float(args.concurrency or 1)]
+    if args.sweep:
+        levels = [float(int(v)) for v in _levels(args.sweep, "--sweep")]
+    elif args.rate:
+        mode, levels = "rate", _levels(args.rate, "--rate")
+    description = ", ".join(f"{p.name} {p.datatype} {list(p.shape)} {p.source}" for p in plans)
     cancel = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: cancel.set())
@@ -193,29 +192,37 @@ def _run_stream(args: argparse.Namespace, c, model: str, specs: dict) -> int:
     def progress(done: int, total: int, level: float) -> None:
         emit({"event": "progress", "done": done, "total": total, "level": level})
 
-    steps = streambench.sweep(
-        c,
-        model,
-        plans,
-        levels,
-        args.requests,
-        max(0, args.warmup),
-        progress,
-        cancel,
-        lambda step: emit({"event": "step", "step": step.to_dict()}),
-    )
-    if args.save and not args.progress:
-        err(f"{model} is decoupled: its streaming run is not saved (saved runs hold one-response steps)")
-    if args.json:
-        single = not args.sweep and len(steps) == 1
-        print(
-            json.dumps(
-                steps[0].to_dict() if single else {"model": model, "steps": [s.to_dict() for s in steps]}
-            )
+    if args.engine == "perf_analyzer":
+        run = perfanalyzer.stream_sweep(
+            c, model, plans, levels, mode, args.requests, max(0, args.warmup), description
         )
-    elif not args.progress:
-        for step in steps:
+        for step in run.steps:
+            emit({"event": "step", "step": step.to_dict()})
+    else:
+        run = streambench.sweep(
+            c,
+            model,
+            plans,
+            levels,
+            args.requests,
+            max(0, args.warmup),
+            progress,
+            cancel,
+            lambda step: emit({"event": "step", "step": step.to_dict()}),
+            mode,
+            description,
+        )
+    saved = str(loadgen.save(run)) if args.save and run.steps else None
+    if saved and not args.progress:
+        err(f"saved {saved}")
+    if args.progress:
+        emit({"event": "run", "run": run.to_dict(), "saved": saved})
+    elif args.json:
+        single = not args.sweep and not args.rate and len(run.steps) == 1
+        print(json.dumps(run.steps[0].to_dict() if single else run.to_dict()))
+    else:
+        for step in run.steps:
             print(visible(step.render(), 4000, multiline=True))
     if cancel.is_set():
         return 130
-    return EXIT_FAILED if any(s.errors for s in steps) else EXIT_OK
+    return EXIT_FAILED if any(s.errors for s in run.steps) else EXIT_OK

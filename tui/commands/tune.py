@@ -205,6 +205,9 @@ def _print(result, visible) -> None:
         print(visible(f"best ({result.objective}): {result.best.describe()}", 1000))
         if result.diff:
             print(visible(result.diff.rstrip("\n"), 20000, multiline=True))
+    note = result.gpu_note()
+    if note:
+        print(visible(note, 400))
     if result.written:
         print(visible(f"written: {result.written} (previous file: config.pbtxt.bak)", 600))
     print(visible(f"{result.model} serves {result.restored}", 400))

@@ -9,9 +9,8 @@ would take the GIL from the event loop. Header values reach that process through
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import subprocess
+import math
+import signal
 import sys
 import threading
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from textual.widgets import Input, Label, ProgressBar, Select, Static
 from textual_plotext import PlotextPlot
 
 from triton_console.common.errors import ConsoleError
+from triton_console.tui.childjob import ChildJob
 from triton_console.tui.core.client.client import check_model_name
 from triton_console.tui.core.client.flags import connection_argv
 from triton_console.tui.core.load import compare, loadgen
@@ -129,7 +129,7 @@ class BenchPane(Vertical):
         self._options_stale = False  # models changed while the pane was hidden
         self.source = ""  # where the last run's inputs came from, when the box said auto
         self.overlay = True
-        self._proc: subprocess.Popen | None = None
+        self._job: ChildJob | None = None
         self._cancel = threading.Event()
         self._stop_note: str | None = None  # why the pane stopped the run (the server going away)
         self._stopped_early: str | None = None  # why the run itself stopped (a broken model, no server)
@@ -236,7 +236,7 @@ class BenchPane(Vertical):
 
     # ------------------------------------------------------------------ bench
     def action_run(self) -> None:
-        if self._proc is not None or any(w.group == "bench" and w.is_running for w in self.workers):
+        if self._job is not None or any(w.group == "bench" and w.is_running for w in self.workers):
             self.app.notify("a bench is running (x cancels it)", severity="warning")
             return
         model = self.model
@@ -278,50 +278,37 @@ class BenchPane(Vertical):
         if inputs.source:
             self.post_message(BenchEvent({"event": "inputs", "source": inputs.source}))
         try:
-            proc = subprocess.Popen(
-                argv,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-                start_new_session=True,
-            )
+            job = ChildJob(argv, env)
         except OSError as exc:
             self.post_message(BenchEvent({"event": "error", "error": str(exc)}))
             return
-        self._proc = proc
-        for line in proc.stdout:
-            with contextlib.suppress(ValueError):
-                self.post_message(BenchEvent(json.loads(line)))
-        err = proc.stderr.read()
-        code = proc.wait()
-        self._proc = None
-        if code not in (0, 1) and not self._cancel.is_set() and self._stopped_early is None:
-            self.post_message(
-                BenchEvent({"event": "error", "error": (err.strip().splitlines() or ["bench failed"])[-1]})
-            )
+        self._job = job
+        for event in job.events():
+            self.post_message(BenchEvent(event))
+        ended = job.wait()
+        self._job = None
+        if ended.code not in (0, 1) and not self._cancel.is_set() and self._stopped_early is None:
+            self.post_message(BenchEvent({"event": "error", "error": ended.last_line("bench failed")}))
         self.post_message(BenchEvent({"event": "done", "cancelled": self._cancel.is_set()}))
 
     def action_cancel(self) -> None:
-        proc = self._proc
-        if proc is None:
+        job = self._job
+        if job is None:
             self.app.notify("no bench is running")
             return
         self._cancel.set()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 15)  # its shared-memory regions are freed on SIGTERM
+        job.signal(signal.SIGTERM)  # its shared-memory regions are freed on SIGTERM
         self._status("cancelling…")
 
     def server_going(self, what: str) -> None:
         """The console is about to stop or restart the server this bench loads: end the run now, cleanly
         (the load process frees its shared memory on SIGTERM), and say why."""
-        proc = self._proc
-        if proc is None:
+        job = self._job
+        if job is None:
             return
         self._stop_note = f"bench stopped: the server was {what} by the console (this run is not saved)"
         self._cancel.set()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 15)
+        job.signal(signal.SIGTERM)
         self._status(self._stop_note, "yellow")
 
     def _step_stopped(self, step: dict) -> None:
@@ -382,7 +369,7 @@ class BenchPane(Vertical):
         def ms(d, k):
             return "-" if d.get(k) is None else f"{d[k]:.1f}"
 
-        level = s.get("concurrency", 0)
+        level = s.get("concurrency", s.get("rate", 0))
         table.add_row(
             f"{level:g}",
             f"{s.get('responses_per_s') or 0:.1f}",
@@ -440,6 +427,15 @@ class BenchPane(Vertical):
                 plt.plot(
                     xs, [(s.get("ttft_ms") or {}).get(key) or 0 for s in self.steps], label=key, marker="dot"
                 )
+            for old in self._saved_runs(streaming=True):
+                points = [
+                    (s.responses_per_s, s.ttft.p50)
+                    for s in old.steps
+                    if math.isfinite(s.responses_per_s) and math.isfinite(s.ttft.p50)
+                ]
+                if points:
+                    ox, oy = zip(*points, strict=True)
+                    plt.plot(list(ox), list(oy), label=f"p50 {old.label()}", marker="dot")
             plt.xlabel("responses/s")
             widget.refresh()
             return
@@ -449,18 +445,26 @@ class BenchPane(Vertical):
             ys = [(s.get("latency_ms") or {}).get(key) or 0 for s in self.steps]
             if xs:
                 plt.plot(xs, ys, label=key, marker="dot")
-        if self.overlay and self.model:
-            for old in [
-                r
-                for r in loadgen.load_runs(self.model, limit=4)
-                if self.saved is None or r.started != (self.run.started if self.run else 0)
-            ][:3]:
-                ox = [s.throughput for s in old.steps]
-                oy = [s.latency.p50 for s in old.steps]
-                if ox:
-                    plt.plot(ox, oy, label=f"p50 {old.label()}", marker="dot")
+        for old in self._saved_runs(streaming=False):
+            ox = [s.throughput for s in old.steps]
+            oy = [s.latency.p50 for s in old.steps]
+            if ox:
+                plt.plot(ox, oy, label=f"p50 {old.label()}", marker="dot")
         plt.xlabel("req/s")
         widget.refresh()
+
+    def _saved_runs(self, streaming: bool) -> list[loadgen.Run]:
+        """Up to three saved runs of the model to overlay (not the one just made), of the same kind: a
+        decoupled model's runs plot TTFT against responses/s, the others latency against requests/s."""
+        if not (self.overlay and self.model):
+            return []
+        this = self.run.started if self.run and self.saved else None
+        runs = [
+            r
+            for r in loadgen.load_runs(self.model, limit=8)
+            if r.steps and r.streaming == streaming and r.started != this
+        ]
+        return runs[:3]
 
     def action_overlay(self) -> None:
         self.overlay = not self.overlay
@@ -529,7 +533,7 @@ class BenchPane(Vertical):
         self._status(f"compared on {on} against {msg.result.models[0].model}")
 
     def on_unmount(self) -> None:
-        if self._proc is not None:
+        job = self._job
+        if job is not None:
             self._cancel.set()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, 15)
+            job.signal(signal.SIGTERM)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -19,6 +20,7 @@ from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.core.tune import coldstart, deploy
 from triton_console.tui.core.tune import config as cfg
 from triton_console.tui.hints import worded
+from triton_console.tui.panes.warmupform import WarmupChoice, WarmupScreen
 from triton_console.tui.text import join, plain
 
 
@@ -220,8 +222,9 @@ class ConfigEditScreen(ModalScreen[str | None]):
             self.post_message(ConfigDone("revert", None, worded(exc)))
 
     def action_warmup(self) -> None:
-        """Append a model_warmup block feeding zero data of every input's dtype and dims: once applied, each
-        load runs it before the model turns READY, so the first user request meets a warm model."""
+        """Choose a model_warmup block (zero or random data, a count, a sample file for BYTES inputs) and append
+        it: once applied, each load runs it before the model turns READY, so the first user request meets a
+        warm model."""
         if self.source is None:
             self.app.notify("wait: the config is still being read", severity="warning")
             return
@@ -232,8 +235,38 @@ class ConfigEditScreen(ModalScreen[str | None]):
         if coldstart.has_warmup(config):
             self.app.notify("the config already has a model_warmup block", severity="warning")
             return
+        if not config.input:
+            self.app.notify(f"{config.name}: the config declares no inputs to warm up", severity="error")
+            return
+        folder = self.target.file.parent if self.target is not None and self.target.file is not None else None
+        screen = WarmupScreen(
+            coldstart.bytes_inputs(config), str(folder) if folder else None, self._last_image()
+        )
+        self.app.push_screen(screen, self._insert_warmup)
+
+    def _last_image(self) -> str | None:
+        """The Classify pane's last image (on the console's main screen, under this modal)."""
+        for screen in self.app.screen_stack:
+            for pane in screen.query("ClassifyPane"):
+                paths = getattr(pane, "last_paths", None) or []
+                if paths:
+                    return str(paths[0])
+        return None
+
+    def _insert_warmup(self, choice: WarmupChoice | None) -> None:
+        if choice is None:
+            return
+        config = self._check()
+        if config is None:
+            return
+        names = coldstart.bytes_inputs(config)
+        files: dict[str, str] = {}
         try:
-            block = coldstart.warmup_block(config)
+            if choice.sample and names and self.target is not None and self.target.file is not None:
+                data = coldstart.read_sample(choice.sample)
+                for n in names:  # Triton reads it from <model>/warmup/<file>
+                    files[n] = coldstart.write_sample(self.target.file.parent, n, data)
+            block = coldstart.warmup_block(config, choice.kind, choice.count, files)
         except ConsoleError as exc:
             self.app.notify(exc.message, severity="error")
             return
@@ -241,14 +274,19 @@ class ConfigEditScreen(ModalScreen[str | None]):
         end = area.document.end
         area.insert(("" if area.text.endswith("\n") else "\n") + coldstart.block_text(block), end)
         area.scroll_cursor_visible()
-        inputs = ", ".join(block.inputs)
+        others = [n for n in block.inputs if n not in files]
+        parts = [f"{choice.kind} data for {', '.join(others)}"] if others else []
+        parts += [f"{n} from {Path(choice.sample).name} (warmup/{files[n]})" for n in files]
+        what = "; ".join(parts) + (f"; {choice.count}×" if choice.count > 1 else "")
         self._say(
             join(
                 ("warm-up inserted ", "bold"),
-                plain(f"(zero data for {inputs}); "),
+                plain(f"({what}); "),
                 "^s applies it: each load then runs it before the model is READY",
             )
         )
+        if choice.apply:  # and measure the first request again with it (the apply does)
+            self.action_apply()
 
     def action_write(self) -> None:
         if not self._ready():

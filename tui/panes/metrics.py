@@ -83,6 +83,7 @@ class MetricsPane(Vertical):
     MetricsPane #charts { height: 10; }
     MetricsPane PlotextPlot { width: 1fr; }
     MetricsPane #gauges { height: auto; max-height: 2; padding: 0 1; }
+    MetricsPane #metrics-responses { height: auto; max-height: 2; padding: 0 1; display: none; }
     """
 
     def __init__(self, controller: ServerController, poll: bool = True, **kw) -> None:
@@ -108,6 +109,7 @@ class MetricsPane(Vertical):
         rates = RowList(COLUMNS, self._cells, id="rates")
         rates.set_search(lambda key: key.lower())
         yield rates
+        yield Static("", id="metrics-responses")  # a decoupled model's responses, when one is selected
         with Horizontal(id="charts"):
             yield PlotextPlot(id="chart-a")
             yield PlotextPlot(id="chart-b")
@@ -260,14 +262,28 @@ class MetricsPane(Vertical):
         plt.xlabel("seconds ago")
         widget.refresh()
 
+    def _responses(self, model: str | None) -> None:
+        """The selected decoupled model's responses (or that the server does not report them): one line."""
+        line = self.last.responses_line(model) if self.last and model else None
+        widget = self.query_one("#metrics-responses", Static)
+        widget.display = line is not None
+        widget.update(plain(line or "", limit=300))
+
     def _charts(self) -> None:
         h = self.history
         model = self._selected()
+        self._responses(model)
         if self.chart == "model" and model:
+            r = self.last.models.get(model) if self.last else None
             self._plot(
                 "#chart-a",
                 f"inferences/s · {middle_cut(Text(model), 24).plain}",
-                [("inf/s", *h.series(model, "inf_s"))],
+                [("inf/s", *h.series(model, "inf_s"))]
+                + (
+                    [("responses/s", *h.series(model, "resp_s"))]
+                    if r is not None and r.resp_s is not None
+                    else []
+                ),
             )
             self._plot(
                 "#chart-b",

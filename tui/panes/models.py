@@ -25,7 +25,7 @@ from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HIN
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.core.server.explain import model_log
 from triton_console.tui.core.server.process import is_loopback
-from triton_console.tui.core.tune import coldstart
+from triton_console.tui.core.tune import coldstart, memory
 from triton_console.tui.hints import for_code, worded
 from triton_console.tui.messages import DevReloaded, ModelDetail, Notice, PollRequested
 from triton_console.tui.text import cell, name, plain
@@ -189,6 +189,7 @@ class ModelsPane(Horizontal):
         # can be undone by that unload finishing after it.
         self._lu_lock = threading.Lock()
         self._cold: dict[str, str] = {}  # model -> its cold start at the last load, in words
+        self._memory: dict[str, str] = {}  # model -> its memory at the last load (GPU footprint, CPU stubs)
         self._dev = None  # the DevLoop of watch mode (w), while it runs
         self._dev_lines: list[str] = []  # its last event, shown in the watched model's detail
         self._detail_columns = 60  # the detail's width, for the worker's side-by-side lines (set on resize)
@@ -342,12 +343,25 @@ class ModelsPane(Horizontal):
 
         if name in self._cold:
             parts.append(("cold start (after the last l)", self._cold[name]))
+        if name in self._memory:
+            parts.append(("memory (after the last l)", self._memory[name]))
         _ = (
             section("metadata", lambda: [("metadata", metadata_text(client.model_metadata(name)))])
             and section("config", config)
             and section("statistics", statistics)
         )
         self._post_detail(name, parts)
+
+    def _memory_text(self, name: str, gpu: memory.AroundLoad) -> str:
+        """The load's GPU footprint (or why there is none) and its Python stubs' resident memory."""
+        lines = [gpu.footprint().describe()]
+        try:
+            stubs = memory.stub_line(
+                self._local_repository(), name, self.controller.client.model_config(name)
+            )
+        except ConsoleError:
+            stubs = None
+        return "\n".join([*lines, *([stubs] if stubs else [])])
 
     def _post_detail(self, name: str, parts: list[tuple[str, str]]) -> None:
         """From the detail worker, unless a newer fetch replaced it (its state may be older than the list's)."""
@@ -555,18 +569,24 @@ class ModelsPane(Horizontal):
         reload = what == "load" and entry is not None and entry.state == "READY"
         from triton_console.tui.core.client import modelcontrol
 
-        # a plain load of an unchanged, loaded model does nothing: restart it (its ensembles too)
-        act = modelcontrol.reload if reload else getattr(modelcontrol, what)
         touched = [name]
         try:
+            # GPU memory before the load (after the unload of a reload), and after it: the footprint
+            gpu = memory.AroundLoad(client, is_loopback(client.endpoint.host)) if what == "load" else None
             with self._lu_lock:
-                outcome = act(client, [name])[0]
+                # a plain load of an unchanged, loaded model does nothing: restart it (its ensembles too)
+                if reload:
+                    outcome = modelcontrol.reload(client, [name], unloaded=gpu.unloaded)[0]
+                else:
+                    outcome = getattr(modelcontrol, what)(client, [name])[0]
             touched += outcome.also or []
             if outcome.ok:
                 cold = ""
-                if what == "load":  # the first request after the load against the warm ones
+                if gpu is not None:  # the first request after the load against the warm ones; memory
+                    gpu.loaded()
                     self._cold[name] = coldstart.measure(client, name).describe()
                     cold = f"; {self._cold[name]}"
+                    self._memory[name] = self._memory_text(name, gpu)
                 self.post_message(Notice(outcome.line() + cold))
             else:
                 self.post_message(Notice(for_code(outcome.line(), outcome.code), f"{what} failed", "error"))

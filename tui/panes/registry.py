@@ -27,6 +27,7 @@ from triton_console.tui.panes.servers import ServersPane
 from triton_console.tui.panes.traceview import TraceScreen
 from triton_console.tui.panes.trymodel import TryScreen
 from triton_console.tui.panes.tune import TunePane
+from triton_console.tui.panes.warmupform import WarmupScreen
 from triton_console.tui.widgets.help import Section, binding_rows
 
 
@@ -92,6 +93,7 @@ PANES: tuple[PaneSpec, ...] = (
         forms=(
             ("Try form (t)", TryScreen),
             ("Config editor (e)", ConfigEditScreen),
+            ("Warm-up choice (ctrl+w in the editor)", WarmupScreen),
             ("Model log (L)", ModelLogScreen),
             ("Trace (ctrl+t in the Try form)", TraceScreen),
         ),

@@ -10,12 +10,8 @@ server the console runs gets it from that log here.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import re
 import signal
-import subprocess
 import sys
 from dataclasses import dataclass
 
@@ -29,6 +25,7 @@ from textual.widgets import Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
 from triton_console.common.errors import ConsoleError
+from triton_console.tui.childjob import ChildJob
 from triton_console.tui.core.client.flags import connection_argv
 from triton_console.tui.core.load.inputs import AUTO, resolve_inputs
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
@@ -117,7 +114,7 @@ class TunePane(Vertical):
         self.result: sweep.Result | None = None
         self.target: deploy.Target | None = None
         self.running = False
-        self._proc: subprocess.Popen | None = None
+        self._job: ChildJob | None = None
         self.target_running: deploy.Target | None = None
 
     def compose(self) -> ComposeResult:
@@ -240,33 +237,21 @@ class TunePane(Vertical):
         argv, env = tune_argv(self.controller, target, sets, inputs.words)
         argv += extra
         try:
-            proc = subprocess.Popen(
-                argv,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-                start_new_session=True,
-            )
+            job = ChildJob(argv, env)
         except OSError as exc:
             self.post_message(TuneFinished(None, target, str(exc)))
             return
-        self._proc = proc
+        self._job = job
         result = None
-        for line in proc.stdout:
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
+        for e in job.events():
             if e.get("event") == "trial":
                 self.post_message(TrialDone(sweep.Trial.from_dict(e["trial"]), e["index"], e["total"]))
             elif e.get("event") == "result":
                 result = sweep.Result.from_event(e)
-        err = proc.stderr.read()
-        proc.wait()
-        self._proc = None
-        last = (err.strip().splitlines() or ["tune ended without a result"])[-1]
-        self.post_message(TuneFinished(result, target, None if result is not None else last))
+        ended = job.wait()
+        self._job = None
+        error = None if result is not None else ended.last_line("tune ended without a result")
+        self.post_message(TuneFinished(result, target, error))
 
     def on_trial_done(self, msg: TrialDone) -> None:
         t = msg.trial
@@ -308,7 +293,11 @@ class TunePane(Vertical):
         r = self.result = msg.result
         self._chart()
         ended = "cancelled" if r.cancelled else "done"
-        self._status(f"{ended}: {r.model} serves {r.restored}", "green" if not r.cancelled else "yellow")
+        note = r.gpu_note()
+        self._status(
+            f"{ended}: {r.model} serves {r.restored}" + (f"; {note}" if note else ""),
+            "green" if not r.cancelled else "yellow",
+        )
         self._show_best(r)
 
     def action_open(self) -> None:
@@ -361,11 +350,10 @@ class TunePane(Vertical):
 
     def _interrupt(self) -> bool:
         """Ctrl-C to the tune process: it ends the sweep and serves the original config before it exits."""
-        proc = self._proc
-        if proc is None:
+        job = self._job
+        if job is None:
             return False
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGINT)
+        job.signal(signal.SIGINT)
         return True
 
     def action_cancel(self) -> None:

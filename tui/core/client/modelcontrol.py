@@ -109,13 +109,16 @@ def unload(client, names: list[str]) -> list[Outcome]:
     return [_one("unload", n, lambda n=n: once(n)) for n in names]
 
 
-def reload(client, names: list[str]) -> list[Outcome]:
-    """Unload, wait until gone, load; then the ensembles that used it and are not READY any more."""
+def reload(client, names: list[str], unloaded: Callable[[str], None] | None = None) -> list[Outcome]:
+    """Unload, wait until gone, load; then the ensembles that used it and are not READY any more.
+    ``unloaded(name)`` runs between the unload and the load (the Models pane samples GPU memory there)."""
 
     def once(name: str) -> list[str]:
         ensembles = _ready_ensembles_using(client, name)
         client.unload_model(name)
         wait_gone(client, name)
+        if unloaded is not None:
+            unloaded(name)
         client.load_model(name)
         again = []
         for e in ensembles:

@@ -347,14 +347,28 @@ class ModelStats:
     batches: dict[int, tuple[int, int]] = field(
         default_factory=dict
     )  # batch size -> (executions, compute ns)
+    # responses sent (decoupled models), from ``response_stats``: None where the server reports none for
+    # the model (Triton fills them only for backends that report them; the Python backend does not)
+    responses: int | None = None
 
     def duration(self, kind: str) -> tuple[int, int]:
         return self.durations.get(kind, (0, 0))
 
 
-def model_stats(name, version, inference_count, execution_count, durations, batches, i: int) -> ModelStats:
+def model_stats(
+    name, version, inference_count, execution_count, durations, batches, i: int, responses=None
+) -> ModelStats:
+    """``responses``: (index, success count) of each entry of ``response_stats``, or None/empty for none."""
     model = text(name, f"statistics entry {i + 1} name")
     where = f"statistics of {model!r}"
+    sent = (
+        sum(
+            count(c or 0, f"{where} response_stats {str(k)[:40]!r} success.count")
+            for k, c in responses[:100_000]
+        )
+        if responses
+        else None
+    )
     return ModelStats(
         model,
         text(
@@ -374,6 +388,7 @@ def model_stats(name, version, inference_count, execution_count, durations, batc
             )
             for b, c, ns in batches
         },
+        sent,
     )
 
 
@@ -396,6 +411,13 @@ def statistics_json(obj: object) -> Parsed:
         for b in raw_batches[:1024]:
             infer = _get(b, "compute_infer", f"{what} batch_stats") or {}
             batches.append((_get(b, "batch_size", what), _get(infer, "count", what), _get(infer, "ns", what)))
+        raw_responses = _get(row, "response_stats", what) or {}
+        if not isinstance(raw_responses, dict):
+            raise ResponseError(f"{what} response_stats is {_kind(raw_responses)}, not an object")
+        responses = [
+            (k, _get(_get(v, "success", f"{what} response_stats") or {}, "count", what))
+            for k, v in raw_responses.items()
+        ]
         return model_stats(
             _get(row, "name", what),
             _get(row, "version", what),
@@ -404,6 +426,7 @@ def statistics_json(obj: object) -> Parsed:
             durations,
             batches,
             i,
+            responses,
         )
 
     return collect(rows, one, MAX_MODELS)

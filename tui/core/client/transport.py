@@ -335,8 +335,9 @@ class GrpcTransport(Transport):
             inf = s.inference_stats
             durations = {k: (getattr(inf, k).count, getattr(inf, k).ns) for k in rs.DURATIONS}
             batches = [(b.batch_size, b.compute_infer.count, b.compute_infer.ns) for b in s.batch_stats]
+            responses = [(k, r.success.count) for k, r in s.response_stats.items()]
             return rs.model_stats(
-                s.name, s.version, s.inference_count, s.execution_count, durations, batches, i
+                s.name, s.version, s.inference_count, s.execution_count, durations, batches, i, responses
             )
 
         return rs.collect(m.model_stats, one, rs.MAX_MODELS)

@@ -232,8 +232,142 @@ class Step:
         return self.stop_code == UNREACHABLE
 
 
+@dataclass
+class StreamStep:
+    """One level of a decoupled (streaming) model's run (:mod:`streambench`): N streams in flight or a
+    request rate; time to first response (from when the request was due, in rate mode), the gaps between
+    responses and responses per second. Saved and overlaid as :class:`Step` is."""
+
+    model: str
+    url: str
+    mode: str  # "concurrency" | "rate"
+    level: float
+    count: int  # requests whose stream ended
+    errors: int
+    seconds: float
+    responses: int
+    ttft: LatencySummary
+    itl: LatencySummary
+    first_error: str | None = None
+    late: int = 0  # rate mode: as Step.late
+
+    @property
+    def concurrency(self) -> int:
+        return int(self.level) if self.mode == "concurrency" else 0
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else math.nan
+
+    @property
+    def responses_per_s(self) -> float:
+        return self.responses / self.seconds if self.seconds > 0 else math.nan
+
+    def to_dict(self) -> dict:
+        def r(x: float) -> float | None:
+            return None if math.isnan(x) else round(x, 3)
+
+        out: dict = {"model": self.model, "url": self.url}
+        out["concurrency" if self.mode == "concurrency" else "rate"] = (
+            int(self.level) if self.mode == "concurrency" else self.level
+        )
+        out.update(
+            {
+                "count": self.count,
+                "errors": self.errors,
+                "seconds": round(self.seconds, 3),
+                "requests_per_s": r(self.requests_per_s),
+                "responses": self.responses,
+                "responses_per_s": r(self.responses_per_s),
+                "ttft_ms": {k: r(getattr(self.ttft, k)) for k in ("p50", "p95", "p99")},
+                "itl_ms": {k: r(getattr(self.itl, k)) for k in ("p50", "p99")},
+                "first_error": self.first_error,
+            }
+        )
+        if self.mode == "rate":
+            out["late"] = self.late
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StreamStep:
+        nan = float("nan")
+
+        def summary(key: str, count: int) -> LatencySummary:
+            got = d.get(key) or {}
+            v = {k: got.get(k) if got.get(k) is not None else nan for k in ("p50", "p95", "p99")}
+            if key == "itl_ms":
+                v["p95"] = nan  # not kept for the gaps
+            return LatencySummary(count, nan, v["p50"], nan, v["p95"], v["p99"])
+
+        mode = "concurrency" if "concurrency" in d else "rate"
+        count = d.get("count", 0)
+        return cls(
+            d.get("model", ""),
+            d.get("url", ""),
+            mode,
+            d.get(mode, 0),
+            count,
+            d.get("errors", 0),
+            d.get("seconds", 0),
+            d.get("responses", 0),
+            summary("ttft_ms", count),
+            summary("itl_ms", max(0, d.get("responses", 0) - count)),
+            d.get("first_error"),
+            d.get("late", 0),
+        )
+
+    def render(self) -> str:
+        t, i = self.ttft, self.itl
+        head = (
+            f"{self.level:g} stream(s) in flight"
+            if self.mode == "concurrency"
+            else f"{self.level:g} req/s offered (open loop)"
+        )
+        lines = [
+            f"{self.model} at {self.url}, {head}",
+            f"  requests {self.count}  errors {self.errors}  {self.requests_per_s:.1f} req/s  "
+            f"responses {self.responses}  {self.responses_per_s:.1f} responses/s",
+            f"  first response ms  p50 {t.p50:.2f}  p95 {t.p95:.2f}  p99 {t.p99:.2f}"
+            + ("  (from when each request was due)" if self.mode == "rate" else ""),
+            f"  between responses ms  p50 {i.p50:.2f}  p99 {i.p99:.2f}",
+        ]
+        if self.mode == "rate":
+            lines.append(f"  late {self.late} (picked up more than {LATE_S * 1000:.0f} ms after due)")
+        if self.first_error:
+            lines.append(f"  first error: {self.first_error}")
+        return "\n".join(lines)
+
+
 LATE_S = 0.01
 GONE = "the server is gone"
+
+
+def is_late(due: float, picked: float) -> bool:
+    """A rate-mode request a worker picked up more than LATE_S after it was due (``late`` counts them)."""
+    return picked - due > LATE_S
+
+
+def open_loop(
+    start: float,
+    rate: float,
+    requests: int,
+    send: Callable[[int, float], None],
+    halted: Callable[[], bool],
+    workers: int,
+) -> None:
+    """Rate mode's schedule (open loop): request ``i`` is due at ``start + i / rate`` whether or not earlier
+    ones have returned, and ``send(i, due)`` runs on a pool of ``workers``; the caller times each from
+    ``due`` (queueing in the client is in the figures) and counts the late ones (:func:`is_late`). Returns
+    when every request sent has ended."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench") as pool:
+        for i in range(requests):
+            if halted():
+                break
+            due = start + i / rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            pool.submit(send, i, due)
 
 
 class _Tally:
@@ -304,7 +438,7 @@ def run_step(
         picked = time.perf_counter()
         if halted(t):
             return
-        if due is not None and picked - due > LATE_S:
+        if due is not None and is_late(due, picked):
             with t.lock:
                 t.late += 1
         start = due if due is not None else picked
@@ -343,15 +477,7 @@ def run_step(
     elif mode == "concurrency":
         closed_loop(tally, requests, record=True)
     else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench") as pool:
-            for i in range(requests):
-                if halted(tally):
-                    break
-                due = start + i / rate
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    time.sleep(wait)
-                pool.submit(one, tally, i, due)
+        open_loop(start, rate, requests, lambda i, due: one(tally, i, due), lambda: halted(tally), workers)
     seconds = time.perf_counter() - start
     gone = tally.stop_code == UNREACHABLE
     after = statistics(w.client, timeout_is_none=True) if before is not None and not gone else None
@@ -388,10 +514,16 @@ class Run:
     warmup: int
     requests: int
     started: float
-    steps: list[Step] = field(default_factory=list)
+    steps: list[Step | StreamStep] = field(default_factory=list)
+
+    @property
+    def streaming(self) -> bool:
+        """A decoupled model's run: its steps are StreamSteps (TTFT, responses/s)."""
+        return any(isinstance(s, StreamStep) for s in self.steps)
 
     def to_dict(self) -> dict:
         return {
+            "streaming": self.streaming,
             "model": self.model,
             "url": self.url,
             "engine": self.engine,
@@ -417,7 +549,11 @@ class Run:
             d.get("warmup", 0),
             d.get("requests", 0),
             started,
-            [Step.from_dict(s) for s in d.get("steps", [])],
+            [
+                StreamStep.from_dict(s) if "ttft_ms" in s else Step.from_dict(s)
+                for s in d.get("steps", [])
+                if isinstance(s, dict)
+            ],
         )
 
     def label(self) -> str:

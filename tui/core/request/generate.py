@@ -73,8 +73,8 @@ def request_body(info: ModelInfo, text: str | None, params: dict[str, str], stre
     if text is not None:
         if TEXT_INPUT not in inputs:
             raise ConsoleError(
-                f"{info.name} has no {TEXT_INPUT} input (its inputs: {', '.join(inputs) or 'none'}): "
-                "pass them as --param NAME=VALUE",
+                f"{info.name} has no {TEXT_INPUT} input (it takes {_takes(info)}): "
+                "pass its inputs as --param NAME=VALUE",
                 exit_code=EXIT_USAGE,
             )
         body[TEXT_INPUT] = text
@@ -83,11 +83,22 @@ def request_body(info: ModelInfo, text: str | None, params: dict[str, str], stre
     if "stream" in inputs and "stream" not in body and inputs["stream"].datatype == "BOOL":
         body["stream"] = stream
     missing = [n for n in inputs if n not in body and not _optional(info, n)]
-    if missing:
+    if missing and not any(t.datatype == "BYTES" for t in inputs.values()):
         raise ConsoleError(
-            f"{info.name} needs input {', '.join(missing)}: pass --param NAME=VALUE", exit_code=EXIT_USAGE
+            f"{info.name} takes {_takes(info)}, no text: generate needs a model with a text (BYTES) input "
+            f"(--text fills {TEXT_INPUT}), or each input as --param NAME=VALUE; "
+            f"`triton-console infer {info.name}` sends tensors",
+            exit_code=EXIT_USAGE,
         )
+    if missing:
+        shown = ", ".join(f"{n} ({inputs[n].datatype} {list(inputs[n].shape)})" for n in missing)
+        raise ConsoleError(f"{info.name} needs {shown}: pass --param NAME=VALUE", exit_code=EXIT_USAGE)
     return body
+
+
+def _takes(info: ModelInfo) -> str:
+    """What a model takes, e.g. ``INPUT FP32 [-1, 3, 8, 8]`` (its metadata's inputs)."""
+    return ", ".join(f"{t.name} {t.datatype} {list(t.shape)}" for t in info.metadata.inputs) or "no inputs"
 
 
 def _tensors(info: ModelInfo, body: dict) -> list[InputTensor]:

@@ -20,6 +20,7 @@ from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client.client import TritonClient
 from triton_console.tui.core.client.responses import ModelStats
 from triton_console.tui.core.client.stats import totals_by_model
+from triton_console.tui.core.request.stream import decoupled
 
 COUNTERS = {
     "nv_inference_request_success": "success",
@@ -59,6 +60,7 @@ class Counters:
     input_us: float = 0
     infer_us: float = 0
     output_us: float = 0
+    responses: float | None = None  # decoupled models: responses sent, where the server reports them
 
 
 @dataclass
@@ -119,7 +121,12 @@ def parse(text: str) -> Scrape:
 
 
 def from_statistics(stats: list[ModelStats]) -> dict[str, Counters]:
-    """The statistics API's totals (stats.totals_by_model, summed over versions) as metric counters."""
+    """The statistics API's totals (stats.totals_by_model, summed over versions) as metric counters; the
+    responses a model sent where its ``response_stats`` report them."""
+    sent: dict[str, float] = {}
+    for s in stats:
+        if s.responses is not None:
+            sent[s.name] = sent.get(s.name, 0) + s.responses
     return {
         name: Counters(
             success=t["success"][0],
@@ -130,6 +137,7 @@ def from_statistics(stats: list[ModelStats]) -> dict[str, Counters]:
             input_us=t["compute_input"][1] / 1000,
             infer_us=t["compute_infer"][1] / 1000,
             output_us=t["compute_output"][1] / 1000,
+            responses=sent.get(name),
         )
         for name, t in totals_by_model(stats).items()
     }
@@ -148,6 +156,7 @@ class Rates:
     output_ms: float = 0.0
     fail_s: float = 0.0
     pending: float | None = None
+    resp_s: float | None = None  # responses/s (decoupled models), None where the server reports none
 
     @property
     def compute_ms(self) -> float:
@@ -180,6 +189,7 @@ def rates(
             output_ms=d("output_us") / ok / 1000 if ok else 0.0,
             fail_s=d("failure") / seconds,
             pending=pending.get(name),
+            resp_s=max(0.0, c.responses - (p.responses or 0)) / seconds if c.responses is not None else None,
         )
     return out
 
@@ -197,6 +207,19 @@ class Point:
     missing: list[str]
     steps: dict[str, list[str]]  # ensemble -> its steps, for the ones seen in this poll
     problems: list[str] = field(default_factory=list)
+    decoupled: dict[str, str] = field(default_factory=dict)  # decoupled model -> its backend
+
+    def responses_line(self, model: str) -> str | None:
+        """What the server says of a decoupled model's responses, in one line (None: not decoupled)."""
+        if model not in self.decoupled:
+            return None
+        r = self.models.get(model)
+        if r is None or r.resp_s is None:
+            backend = self.decoupled[model]
+            kind = {"python": "Python"}.get(backend, backend)
+            return f"{model}: responses: not reported by this server for decoupled {kind} models"
+        per = f", {r.resp_s / r.inf_s:.1f} per request" if r.inf_s else ""
+        return f"{model}: {r.resp_s:.1f} responses/s ({r.inf_s:.1f} requests/s{per})"
 
     @property
     def total_inf_s(self) -> float:
@@ -215,6 +238,7 @@ class Point:
             "gpus": self.gpus,
             "cpu": self.cpu,
             "problems": self.problems,
+            "decoupled": self.decoupled,
         }
 
 
@@ -225,6 +249,7 @@ class Poller:
         self.client = client
         self._prev: tuple[float, dict[str, Counters]] | None = None
         self._ensembles: dict[str, list[str]] = {}
+        self._decoupled: dict[str, str] = {}
         self._checked: set[str] = set()
 
     def poll(self) -> Point | None:
@@ -257,7 +282,19 @@ class Poller:
         seconds = max(now - prev[0], 1e-6)
         models = rates(prev[1], counters, seconds, scrape.pending)
         steps = {e: s for e, s in self._ensembles.items() if e in models}
-        return Point(time.time(), seconds, models, scrape.gpus, scrape.cpu, sources, missing, steps, problems)
+        decoupled = {m: b for m, b in self._decoupled.items() if m in models}
+        return Point(
+            time.time(),
+            seconds,
+            models,
+            scrape.gpus,
+            scrape.cpu,
+            sources,
+            missing,
+            steps,
+            problems,
+            decoupled,
+        )
 
     def _learn_ensembles(self, counters: dict[str, Counters]) -> None:
         """Which models are ensembles (their steps), asked once per model that has served something."""
@@ -271,6 +308,9 @@ class Poller:
                 continue
             if info.is_ensemble and info.steps:
                 self._ensembles[name] = info.steps
+            if decoupled(info.config):
+                cfg = info.config
+                self._decoupled[name] = cfg.backend or cfg.platform or info.metadata.platform or "these"
 
 
 @dataclass
@@ -294,7 +334,8 @@ class History:
         for p in self.points:
             r = p.models.get(model)
             xs.append(p.time - last)
-            ys.append(getattr(r, attr) if r is not None else 0.0)
+            value = getattr(r, attr) if r is not None else None
+            ys.append(0.0 if value is None else value)
         return xs, ys
 
     def server(self, fn) -> tuple[list[float], list[float]]:

@@ -20,6 +20,7 @@ from triton_console.tui.core.client.client import TritonClient
 
 WARM_REQUESTS = 5  # after the first: enough for a p50 in well under a second on a small model
 KINDS = ("zero", "random")
+MAX_SAMPLE_BYTES = 64 << 20  # a warm-up sample is one request's worth of data
 
 
 @dataclass
@@ -106,9 +107,10 @@ def measure(client: TritonClient, model: str, config=None, warm: int = WARM_REQU
 
 
 def warmup_block(config, kind: str = "zero", count: int = 1, files: dict[str, str] | None = None):
-    """A ModelWarmup named ``warmup_<kind>`` feeding every input of ``config``: zero or random data of its
-    dtype and dims (a variable dimension as 1; BYTES inputs always zero data, i.e. empty strings, unless
-    ``files`` names a file in the model's ``warmup/`` folder, see :func:`write_sample`)."""
+    """A ModelWarmup feeding every input of ``config``: zero or random data of its dtype and dims (a variable
+    dimension as 1; BYTES inputs always zero data, i.e. empty strings, unless ``files`` names a file in the
+    model's ``warmup/`` folder, see :func:`write_sample`). Named ``warmup_<kind>``, ``warmup_<kind>_sample``
+    where files feed some inputs, ``warmup_sample`` where they feed all."""
     from tritonclient.grpc import model_config_pb2 as pb
 
     if kind not in KINDS:
@@ -118,7 +120,9 @@ def warmup_block(config, kind: str = "zero", count: int = 1, files: dict[str, st
     if not config.input:
         raise ConsoleError(f"{config.name}: the config declares no inputs to warm up", exit_code=EXIT_USAGE)
     files = files or {}
-    w = pb.ModelWarmup(name=f"warmup_{kind}", batch_size=1, count=count)
+    fed = [t.name for t in config.input if t.name in files]
+    name = "warmup_sample" if len(fed) == len(config.input) else f"warmup_{kind}" + ("_sample" if fed else "")
+    w = pb.ModelWarmup(name=name, batch_size=1, count=count)
     for t in config.input:
         i = w.inputs[t.name]
         i.data_type = t.data_type
@@ -145,11 +149,35 @@ def insert(text: str, warmup) -> str:
     return text.rstrip("\n") + "\n" + block_text(warmup)
 
 
-def write_sample(model_dir: Path, input_name: str, sample: str) -> str:
+def bytes_inputs(config) -> list[str]:
+    """The config's BYTES (TYPE_STRING) inputs: random data cannot feed them, a sample file can."""
+    from tritonclient.grpc import model_config_pb2 as pb
+
+    return [t.name for t in config.input if t.data_type == pb.TYPE_STRING]
+
+
+def read_sample(path: str | Path) -> bytes:
+    """A sample file's bytes (an image, a text), bounded; one line when it cannot be read."""
+    path = Path(path).expanduser()
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise ConsoleError(f"warm-up sample {path}: not a file", exit_code=EXIT_USAGE)
+        if size > MAX_SAMPLE_BYTES:
+            raise ConsoleError(
+                f"warm-up sample {path}: {size / 2**20:.0f} MiB, more than {MAX_SAMPLE_BYTES >> 20} MiB",
+                exit_code=EXIT_USAGE,
+            )
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConsoleError(f"warm-up sample {path}: {exc.strerror or exc}", exit_code=EXIT_USAGE) from None
+
+
+def write_sample(model_dir: Path, input_name: str, sample: str | bytes) -> str:
     """Write ``sample`` as one BYTES element (Triton's layout: a 4-byte little-endian length, then the bytes)
     into ``<model_dir>/warmup/<input>.bin``; returns the name for ``input_data_file``. An existing file of
     another content is not overwritten."""
-    data = sample.encode()
+    data = sample.encode() if isinstance(sample, str) else bytes(sample)
     raw = struct.pack("<I", len(data)) + data
     name = f"{input_name}.bin"
     path = Path(model_dir) / "warmup" / name

@@ -24,9 +24,11 @@ from triton_console.common.errors import EXIT_USAGE, ConsoleError
 from triton_console.tui.core.client.client import MODEL_CONTROL
 from triton_console.tui.core.client.stats import breakdown, statistics
 from triton_console.tui.core.load import loadgen
+from triton_console.tui.core.server.process import is_loopback
 from triton_console.tui.core.tune import coldstart, deploy, fields, memory
 from triton_console.tui.core.tune import config as cfg
 
+GPU_KEYS = ("gpu_memory_bytes", "gpu_free_bytes", "gpu_fits", "gpu_memory")
 _CONSTRAINED = re.compile(r"^throughput@p99<=(\d+(?:\.\d+)?)$")
 
 
@@ -79,6 +81,10 @@ class Trial:
     compute_ms: float | None = None
     memory_bytes: int | None = None
     model_warmup: bool = False  # the config warms the model up at load (first_request_ms then meets it warm)
+    gpu_memory_bytes: int | None = None  # GPU memory used after this config's load minus before it
+    gpu_free_bytes: int | None = None  # the most free on one GPU after the load
+    gpu_fits: bool | None = None  # another gpu_memory_bytes fits in gpu_free_bytes
+    gpu_memory: str | None = None  # the one line: the figures, or why there are none
 
     def to_dict(self) -> dict:
         def r(x):
@@ -95,6 +101,8 @@ class Trial:
         for k in ("queue_ms", "compute_ms", "memory_bytes"):
             out[k] = r(getattr(self, k))
         out["model_warmup"] = self.model_warmup
+        for k in GPU_KEYS:
+            out[k] = getattr(self, k)
         return out
 
     @classmethod
@@ -102,7 +110,7 @@ class Trial:
         mode = "rate" if "rate" in d else "concurrency"
         keys = ("throughput", "p50_ms", "p95_ms", "p99_ms", "first_request_ms", "avg_batch", "queue_ms")
         t = cls(dict(d.get("set") or {}), mode, d.get(mode), d.get("status", "ok"), d.get("reason"))
-        for k in (*keys, "compute_ms", "memory_bytes", "errors", "model_warmup"):
+        for k in (*keys, "compute_ms", "memory_bytes", "errors", "model_warmup", *GPU_KEYS):
             if d.get(k) is not None:
                 setattr(t, k, d[k])
         return t
@@ -119,6 +127,7 @@ class Trial:
             + (f"  batch {self.avg_batch:.1f}" if self.avg_batch else "")
             + (f"  errors {self.errors}" if self.errors else "")
             + self._cold()
+            + self._gpu()
         )
 
     def _cold(self) -> str:
@@ -126,6 +135,16 @@ class Trial:
         if self.first_request_ms is None:
             return ""
         return f"  first {self.first_request_ms:.0f} ms" + (" (model_warmup)" if self.model_warmup else "")
+
+    def _gpu(self) -> str:
+        """The config's GPU footprint where one was measured (no GPU: said once for the sweep, not here)."""
+        if self.gpu_memory_bytes is None:
+            return ""
+        n = self.gpu_memory_bytes / 2**30
+        fits = (
+            "" if self.gpu_fits is None else (" (fits again)" if self.gpu_fits else " (no room for another)")
+        )
+        return f"  GPU {n:+.2f} GiB{fits}"
 
 
 @dataclass
@@ -140,6 +159,10 @@ class Result:
     restored: str = ""  # what the model serves after the sweep, in words
     cancelled: bool = False
     best_text: str = ""
+
+    def gpu_note(self) -> str | None:
+        """The one line of a sweep without GPU figures (why there are none); else each trial has its own."""
+        return next((t.gpu_memory for t in self.trials if t.gpu_memory and t.gpu_memory_bytes is None), None)
 
     def events(self) -> dict:
         """The ``result`` event of ``tune --progress``: the JSON, and what the Tune pane needs besides."""
@@ -223,6 +246,8 @@ def run(
     served = client.model_config(name)
     base = deploy.file_config(target) or cfg.copy(served)
     result = Result(name, objective, {f.path: fields.get_value(base, f) for f, _ in sets})
+    local = is_loopback(client.endpoint.host)
+    probe = memory.gpu_sample(client, local)  # no GPU seen now: none sampled per trial either
     combos = grid(sets)
     total = len(combos) * len(levels)
     try:
@@ -240,6 +265,7 @@ def run(
                 warmup,
                 cancel,
                 engine,
+                probe,
             ):
                 result.trials.append(trial)
                 if on_trial is not None:
@@ -278,10 +304,12 @@ def _restore(target: deploy.Target, served, written: bool) -> str:
 
 
 def _config_trials(
-    target, workload, config, values, levels, mode, requests, warmup, cancel, engine
+    target, workload, config, values, levels, mode, requests, warmup, cancel, engine, probe
 ) -> list[Trial]:
+    gpu = memory.AroundLoad(target.client, is_loopback(target.client.endpoint.host), probe)
     try:
         deploy.apply(target, config)
+        gpu.loaded()
     except ConsoleError as exc:
         if exc.code == MODEL_CONTROL:
             raise
@@ -308,6 +336,11 @@ def _config_trials(
             else None
         )
         out.append(trial)
+    if out:  # after the measurement: what the config holds once it has served (lazy allocations included)
+        footprint = gpu.footprint().to_dict()
+        for trial in out:
+            for k, v in footprint.items():
+                setattr(trial, k, v)
     return out
 
 
