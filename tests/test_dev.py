@@ -655,6 +655,8 @@ def test_watch_mode_classifies_the_classify_panes_last_image_again(controller):
         asyncio.run(scenario())
     finally:
         source.write_text(original)
+        controller.client.load_model("imgw")  # serving class 3 again, for the tests that classify with it
+        controller.client.load_model("ens_img")
 
 
 def test_model_log_view_streams_a_models_stderr_and_filters(controller, monkeypatch):
