@@ -33,7 +33,7 @@ BATCH_S = 0.2  # how often new lines are handed to the screen
 NOT_OURS = (
     "this server was not started by the console, so its log is not here: start one in the Server pane (s), "
     "or read the log where that server runs"
-)
+)  # (or the console started one, but shows another)
 
 
 @dataclass
@@ -72,8 +72,8 @@ class ModelLogScreen(ModalScreen):
 
     def on_mount(self) -> None:
         self.query_one("#model-log").focus()
-        m = self.controller.managed
-        if m is None or not self.controller.is_managed_running():
+        m = self.controller.shown_managed()
+        if m is None:
             self.query_one("#modellog-title", Static).update(
                 join(("log of ", "bold"), plain(self.model, "bold"), "\n", (NOT_OURS, "yellow"))
             )
