@@ -134,11 +134,17 @@ def write(root: Path) -> Path:
 def controller(tmp_path_factory):
     """The console's own controller on a bundled server it started (explicit model control, all loaded)."""
     from triton_console.tui.core.client.connection import Connection
+    from triton_console.tui.core.server import process as srv
     from triton_console.tui.core.server.controller import ServerController
 
     root = write(tmp_path_factory.mktemp("dev") / "models")
-    (port,) = free_ports(1)
-    c = ServerController(Connection(url=f"127.0.0.1:{port}"), root, server="bundled")
+    ports = free_ports(3)
+    c = ServerController(Connection(url=f"127.0.0.1:{ports[1]}"), root, server="bundled")
+    # the controller's own choice keeps HTTP 8000 and metrics 8002 when they look free: two xdist workers
+    # both saw them free and the second server died on them (its tests then met "connection refused")
+    c.server_config = lambda notify: srv.ServerConfig(
+        root, *ports, model_control="explicit", load_models=["*"]
+    )
     try:
         c.start(lambda *_: None)
         yield c
