@@ -33,6 +33,20 @@ class TritonPythonModel:
             out.append(pb_utils.InferenceResponse([pb_utils.Tensor("Y", (EXPR).astype(x.dtype))]))
         return out
 """
+IMAGE_PY = """import triton_python_backend_utils as pb_utils
+import numpy as np
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        out = []
+        for r in requests:
+            scores = np.zeros(10, dtype=np.float32)
+            scores[5] = 0.1
+            scores[3] = 0.9
+            out.append(pb_utils.InferenceResponse([pb_utils.Tensor("SCORES", scores)]))
+        return out
+"""
 RAISES = 'x if False else (_ for _ in ()).throw(ValueError("boom in the second step"))'
 
 
@@ -98,6 +112,21 @@ def write(root: Path) -> Path:
         _model(root, name, '(__import__("time").sleep(0.04), x + 1)[1]')
     _ensemble(root, "ens_slow", [("slow1", "IN", "MID"), ("slow2", "MID", "OUT")])
     _ensemble(root, "ens_dev", [("devm", "IN", "MID"), ("double", "MID", "OUT")])
+    (root / "imgw" / "1").mkdir(parents=True)  # an image classifier (file bytes in, 10 scores out): its
+    (root / "imgw" / "config.pbtxt").write_text(  # class 3 wins; the watch test makes it 7
+        'name: "imgw"\nbackend: "python"\nmax_batch_size: 0\n'
+        'input [ { name: "IMG" data_type: TYPE_UINT8 dims: [ -1 ] } ]\n'
+        'output [ { name: "SCORES" data_type: TYPE_FP32 dims: [ 10 ] } ]\n'
+    )
+    (root / "imgw" / "1" / "model.py").write_text(IMAGE_PY)
+    (root / "ens_img" / "1").mkdir(parents=True)  # the same behind an ensemble: watching imgw replays it
+    (root / "ens_img" / "config.pbtxt").write_text(
+        'name: "ens_img"\nplatform: "ensemble"\nmax_batch_size: 0\n'
+        'input [ { name: "IMAGE" data_type: TYPE_UINT8 dims: [ -1 ] } ]\n'
+        'output [ { name: "CLASSES" data_type: TYPE_FP32 dims: [ 10 ] } ]\n'
+        'ensemble_scheduling { step [ { model_name: "imgw" model_version: -1 input_map { key: "IMG" value: '
+        '"IMAGE" } output_map { key: "SCORES" value: "CLASSES" } } ] }\n'
+    )
     return root
 
 
@@ -105,11 +134,17 @@ def write(root: Path) -> Path:
 def controller(tmp_path_factory):
     """The console's own controller on a bundled server it started (explicit model control, all loaded)."""
     from triton_console.tui.core.client.connection import Connection
+    from triton_console.tui.core.server import process as srv
     from triton_console.tui.core.server.controller import ServerController
 
     root = write(tmp_path_factory.mktemp("dev") / "models")
-    (port,) = free_ports(1)
-    c = ServerController(Connection(url=f"127.0.0.1:{port}"), root, server="bundled")
+    ports = free_ports(3)
+    c = ServerController(Connection(url=f"127.0.0.1:{ports[1]}"), root, server="bundled")
+    # the controller's own choice keeps HTTP 8000 and metrics 8002 when they look free: two xdist workers
+    # both saw them free and the second server died on them (its tests then met "connection refused")
+    c.server_config = lambda notify: srv.ServerConfig(
+        root, *ports, model_control="explicit", load_models=["*"]
+    )
     try:
         c.start(lambda *_: None)
         yield c
@@ -474,3 +509,226 @@ def test_unload_names_the_ensembles_that_went_with_it_and_explains_unloaded(cont
     finally:
         client.load_model("devm")
         client.load_model("ens_dev")
+
+
+WATERFALL_LINE = r"^\s*{model}\s+{stage}\s+│[ █]*█[ █]*│\s+\d+\.\d{{3}} ms$"
+
+
+def _trace_body(app) -> list[str]:
+    from triton_console.tui.panes.traceview import TraceScreen
+
+    return shown(app.screen.query_one("#trace-body")) if isinstance(app.screen, TraceScreen) else []
+
+
+def test_try_form_traces_its_request_as_a_waterfall(controller):
+    """ctrl+t in the Try form: the form's request traced on the server (its trace file), a waterfall per
+    request with one bar per stage of each ensemble step, whole lines at 80x24, and p50/p99 per stage."""
+    import re
+
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions())
+        app.controller = visitor(controller)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("3")
+            index = app.query_one("#index")
+            await wait_for(pilot, lambda: "ens_slow" in rows(index), 20, "the models")
+            index.move_cursor(row=index.get_row_index("ens_slow"))
+            await pilot.press("t")
+            await wait_for(pilot, lambda: app.screen.query("#spec-0"), 60, "the Try form")
+            app.screen.query_one("#spec-0").value = "ones"
+            await pilot.press("ctrl+t")
+            await wait_for(
+                pilot,
+                lambda: "per stage over 5 requests" in _trace_body(app),
+                60,
+                "the trace",
+                show=lambda: _trace_body(app),
+            )
+            body = _trace_body(app)
+            for model in ("slow1", "slow2"):
+                for stage in ("queue", "compute input", "infer", "compute output"):
+                    pattern = re.compile(WATERFALL_LINE.format(model=model, stage=stage))
+                    assert sum(bool(pattern.match(ln)) for ln in body) == 5, (model, stage, body)
+                assert any(re.match(rf"^\s*{model}\s+infer\s+p50\s+\d+\.\d+ ms\s+p99", ln) for ln in body), (
+                    body
+                )
+            assert sum(ln.startswith("request ") for ln in body) == 5
+            await pilot.press("escape")
+            await pilot.press("escape")
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+
+
+def _classify_mug(app, pilot, model: str = "imgw"):
+    """The Classify pane with ``model`` chosen and mug.jpg classified, as a user does it (the path box, ⏎)."""
+    from textual.widgets import Select
+
+    from tests.conftest import image
+    from triton_console.tui.panes.classify import ClassifyPane
+
+    async def go():
+        mug = image("mug.jpg")
+        await pilot.press("4")
+        pane = app.query_one(ClassifyPane)
+        await wait_for(pilot, lambda: model in pane.routes, 60, "the image models")
+        pane.query_one("#model", Select).value = model
+        await pilot.press("p")
+        pane.query_one("#path").value = str(mug)
+        await pilot.press("enter")
+        history = pane.query_one("#breakdown")
+        await wait_for(pilot, lambda: "mug.jpg 3 0.90" in " ".join(rows(history).values()), 30, "the result")
+        pane.query_one("#tree").focus()
+
+    return go()
+
+
+def test_classify_pane_traces_the_image_it_classified(controller):
+    """t in the Classify pane: the image on screen sent as it was (its file bytes to imgw) and traced."""
+    import re
+
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions())
+        app.controller = visitor(controller)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _classify_mug(app, pilot)
+            await pilot.press("t")
+            await wait_for(
+                pilot,
+                lambda: "per stage over 5 requests" in _trace_body(app),
+                60,
+                "the trace",
+                show=lambda: _trace_body(app),
+            )
+            body = _trace_body(app)
+            for stage in ("queue", "compute input", "infer", "compute output", "send"):
+                pattern = re.compile(WATERFALL_LINE.format(model="imgw", stage=stage))
+                assert sum(bool(pattern.match(ln)) for ln in body) == 5, (stage, body)
+            title = " ".join(shown(app.screen.query_one("#trace-title")))
+            assert "Trace imgw  mug.jpg" in title and "from Triton's trace records" in title, title
+            await pilot.press("escape")
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+
+
+def test_watch_mode_classifies_the_classify_panes_last_image_again(controller):
+    """The Classify pane's last image went through ens_img (an ensemble whose step is imgw): watching imgw, a
+    save reloads it (and ens_img) and classifies that image again, the new top-k beside the previous one."""
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    source = controller.managed.cfg.repository / "imgw" / "1" / "model.py"
+    original = source.read_text()
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions())
+        app.controller = visitor(controller)
+        async with app.run_test(size=(140, 40)) as pilot:
+            await _classify_mug(app, pilot, "ens_img")
+            await pilot.press("3")
+            index = app.query_one("#index")
+            await wait_for(pilot, lambda: "imgw" in rows(index), 20, "the models")
+            index.move_cursor(row=index.get_row_index("imgw"))
+            detail = app.query_one("#detail-text")
+            await pilot.press("w")
+            await wait_for(
+                pilot,
+                lambda: "mug.jpg → ens_img (the Classify pane's image)" in shown(detail),
+                30,
+                "the first classification",
+                show=lambda: shown(detail),
+            )
+            assert "  3 0.9000" in shown(detail) and "request failed" not in " ".join(shown(detail))
+            for _ in range(5):  # saved again if the watcher started just after the save
+                source.write_text(original.replace("scores[3] = 0.9", "scores[7] = 0.9"))
+                with contextlib.suppress(AssertionError):
+                    await wait_for(pilot, lambda: any("reload ok" in ln for ln in shown(detail)), 4, "reload")
+                    break
+            await wait_for(pilot, lambda: any(" was" in ln for ln in shown(detail)), 10, "the comparison")
+            lines = shown(detail)
+            now = next(i for i, ln in enumerate(lines) if ln.startswith("  now ") and ln.endswith(" was"))
+            assert "reload ok  imgw + ens_img" in " ".join(lines), lines
+            assert lines[now + 1].split() == ["7", "0.9000", "3", "0.9000"], lines
+            assert lines[now + 2].split() == ["5", "0.1000", "5", "0.1000"], lines
+            await pilot.press("w")
+            await pilot.press("q")
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        source.write_text(original)
+        controller.client.load_model("imgw")  # serving class 3 again, for the tests that classify with it
+        controller.client.load_model("ens_img")
+
+
+def test_model_log_view_streams_a_models_stderr_and_filters(controller, monkeypatch):
+    """L on chatty (which prints to stderr as it starts): its lines of the managed server's log, a reload's
+    new lines appearing live, and / narrowing them."""
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.core.client import modelcontrol
+
+    monkeypatch.setattr(controller, "shutdown", lambda: None)
+    hello = "chatty: hello from initialize"
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions())
+        app.controller = controller
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("3")
+            index = app.query_one("#index")
+            await wait_for(pilot, lambda: "chatty" in rows(index), 20, "the models")
+            index.move_cursor(row=index.get_row_index("chatty"))
+            await pilot.press("L")
+            await wait_for(pilot, lambda: app.screen.query("#model-log"), 10, "the log view")
+            log = app.screen.query_one("#model-log")
+
+            def lines() -> list[str]:
+                return [str(ln) for ln in log.lines]
+
+            await wait_for(pilot, lambda: any(hello in ln for ln in lines()), 20, "its stderr", show=lines)
+            before = sum(hello in ln for ln in lines())
+            reloaded = asyncio.get_running_loop().run_in_executor(
+                None, modelcontrol.reload, controller.client, ["chatty"]
+            )
+            await wait_for(
+                pilot,
+                lambda: sum(hello in ln for ln in lines()) == before + 1,
+                60,
+                "the reload's line",
+                show=lines,
+            )
+            assert (await reloaded)[0].ok
+            total = len(lines())
+            await pilot.press("slash", *"hello")
+            await wait_for(pilot, lambda: len(lines()) == before + 1, 10, "the filter", show=lines)
+            assert all(hello in ln for ln in lines()) and total > before + 1
+            title = " ".join(shown(app.screen.query_one("#modellog-title")))
+            assert f"filter 'hello': {before + 1}/" in title, title
+            await pilot.press("escape", "escape")
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+
+
+def test_model_log_view_of_a_server_the_console_did_not_start_says_so(controller):
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions())
+        app.controller = visitor(controller)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("3")
+            index = app.query_one("#index")
+            await wait_for(pilot, lambda: "add1" in rows(index), 20, "the models")
+            index.move_cursor(row=index.get_row_index("add1"))
+            await pilot.press("L")
+            await wait_for(pilot, lambda: app.screen.query("#modellog-title"), 10, "the log view")
+            title = " ".join(shown(app.screen.query_one("#modellog-title")))
+            assert "not started by the console, so its log is not here" in title, title
+            await pilot.press("escape", "q")
+
+    asyncio.run(scenario())

@@ -93,3 +93,34 @@ def test_a_trace_file_out_of_reach_is_none(tmp_path):
     assert trace.trace_file({"trace_file": [str(tmp_path / "nowhere" / "t.json")]}) is None
     assert trace.trace_file({"trace_file": [str(tmp_path / "t.json")]}) == tmp_path / "t.json"
     assert trace.trace_file({}) is None
+
+
+def test_the_report_fits_the_columns_it_is_given():
+    """The Try form and the Classify pane draw the report in the width they have: every line fits, the bars
+    shrink (never below 8 cells) and long model names are cut."""
+    recs = trace.records(_file().replace('"a"', '"a_step_with_a_name_much_longer_than_the_screen_allows"'))
+    (req,) = trace.requests_of("ens", recs)
+    result = trace.Trace("ens", "trace", [req, req], trace.percentiles([req, req]))
+    for columns in (60, 76, 120):
+        lines = trace.report(result, columns)
+        assert max(len(ln) for ln in lines) <= columns, (columns, lines)
+        assert lines[0] == "request 1: 40.00 ms" and "per stage over 2 requests" in lines
+        assert sum("█" in ln for ln in lines) == 18
+    wide = trace.report(result)  # the CLI's: 24-cell bars, names up to 40
+    assert "│" + " " * 9 + "█" * 12 + " " * 3 + "│" in wide[7]  # b's infer: 20 of the 40 ms, from 16 ms
+    assert all("p50" in ln and "p99" in ln for ln in wide[wide.index("per stage over 2 requests") + 1 :])
+
+
+def test_a_statistics_report_has_means_and_no_bars():
+    result = trace.Trace(
+        "ens",
+        "statistics",
+        [trace.Request(12.0, [], 12.0)],
+        [{"model": "a", "stage": "compute", "mean_ms": 4.5}],
+        note="the server's trace file is not readable here",
+    )
+    assert trace.report(result, 80) == [
+        "request 1: 12.00 ms  (client 12.00 ms)",
+        "per stage over 1 requests",
+        "  a  compute        mean    4.500 ms",
+    ]

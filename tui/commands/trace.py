@@ -53,19 +53,6 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if result.note:
         err(visible(f"note: {result.note}", 600))
-    for i, r in enumerate(result.requests, 1):
-        seen = f"  (client {r.client_ms:.2f} ms)" if r.client_ms is not None else ""
-        print(visible(f"request {i}: {r.total_ms:.2f} ms{seen}", 400))
-        for line in trace.waterfall(r):
-            print(visible(f"  {line}", 400))
-    if result.stages:
-        width = max(len(s["model"]) for s in result.stages)
-        print(f"per stage over {len(result.requests)} requests")
-        for s in result.stages:
-            figures = (
-                f"p50 {s['p50_ms']:8.3f} ms  p99 {s['p99_ms']:8.3f} ms"
-                if "p50_ms" in s
-                else f"mean {s['mean_ms']:8.3f} ms"
-            )
-            print(visible(f"  {s['model']:<{width}}  {s['stage']:<14} {figures}", 400))
+    for line in trace.report(result):
+        print(visible(line, 400))
     return EXIT_OK

@@ -101,6 +101,7 @@ class ClassifyPane(Horizontal):
         Binding("p", "path", "Path", id="classify.path"),
         Binding("r", "rerun", "Re-run", id="classify.rerun"),
         Binding("a", "all", "Classify folder", id="classify.folder"),
+        Binding("t", "trace", "Trace", id="classify.trace"),
         Binding("backspace", "parent", "Parent folder", id="classify.parent"),
     ]
 
@@ -237,6 +238,43 @@ class ClassifyPane(Horizontal):
         else:
             self.app.notify("nothing classified yet: pick an image (o) or type a path (p)")
 
+    def _current(self) -> ClassifyResult | None:
+        """The request on screen: the highlighted history row, else the last image classified."""
+        table = self.query_one("#breakdown", RowList)
+        key = table.cursor_key if table.row_count else None
+        msg = self.results.get(key or "")
+        if msg is None or msg.error:
+            msg = next((m for m in reversed(self.results.values()) if not m.error), None)
+        return msg
+
+    def action_trace(self) -> None:
+        """Trace the current image through the chosen model (as it was sent: the same route and scaling)."""
+        from dataclasses import replace
+
+        from triton_console.tui.panes.traceview import TraceScreen
+
+        msg, model = self._current(), self.model
+        route = self.routes.get(model or "")
+        if msg is None or route is None:
+            self.app.notify("classify an image first (o picks one): t traces it", severity="warning")
+            return
+        if route.kind == "tensor" and self.scaling and self.scaling != route.scaling:
+            route = replace(route, scaling=self.scaling, scaling_from="chosen here")
+        path = msg.path
+
+        def plan(info):
+            from triton_console.tui.core.classify.classifier import request
+            from triton_console.tui.core.classify.preprocessing import ImageError
+            from triton_console.tui.core.server.trace import plans_of
+
+            try:
+                data = Path(path).read_bytes()
+                return plans_of(request(data, route)[0], path)
+            except (OSError, ImageError) as exc:
+                raise ConsoleError(f"{path}: {exc}") from None
+
+        self.app.push_screen(TraceScreen(self.controller, model, plan, os.path.basename(path)))
+
     def action_all(self) -> None:
         node = self.query_one("#tree", ImageTree).cursor_node
         if node is not None and node.data is not None:
@@ -305,6 +343,10 @@ class ClassifyPane(Horizontal):
                 else plain(name)
             )
             topk.show(r, title=title)
+            scaling = (
+                self.scaling if self.routes.get(r.model) and self.routes[r.model].kind == "tensor" else None
+            )
+            self.controller.last_classified = (r.model, msg.path, scaling)
             self.latencies.append(r.latency_ms)
             self._show_latency(r.latency_ms)
         key = msg.path

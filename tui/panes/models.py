@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Group
@@ -165,6 +166,7 @@ class ModelsPane(Horizontal):
         Binding("slash", "filter", "Find", id="models.filter"),
         Binding("a", "add", "Add", id="models.add"),
         Binding("w", "watch", "Watch", id="models.watch"),
+        Binding("L", "log", "Log", id="models.log"),
     ]
 
     DEFAULT_CSS = """
@@ -190,6 +192,7 @@ class ModelsPane(Horizontal):
         self._memory: dict[str, str] = {}  # model -> its memory at the last load (GPU footprint, CPU stubs)
         self._dev = None  # the DevLoop of watch mode (w), while it runs
         self._dev_lines: list[str] = []  # its last event, shown in the watched model's detail
+        self._detail_columns = 60  # the detail's width, for the worker's side-by-side lines (set on resize)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="left"):
@@ -386,6 +389,9 @@ class ModelsPane(Horizontal):
         except ConsoleError:
             return None
 
+    def on_resize(self) -> None:
+        self._detail_columns = self.query_one("#detail").content_region.width or 60
+
     def on_model_detail(self, msg: ModelDetail) -> None:
         if msg.name != self._selected:
             return
@@ -400,7 +406,8 @@ class ModelsPane(Horizontal):
 
     def action_watch(self) -> None:
         """Watch mode: the selected model's folder is watched; a save reloads it (and the ensembles using it)
-        and sends the Try form's last request to it again (random inputs without one); w again stops."""
+        and sends the Try form's last request to it again (random inputs without one), and classifies the
+        Classify pane's last image again when that went through it; w again stops."""
         if self._dev is not None:
             self._dev.stop.set()
             self.app.notify(f"stopped watching {self._dev.model}")
@@ -432,12 +439,35 @@ class ModelsPane(Horizontal):
             self._dev = loop
             self.post_message(Notice(f"watching {loop.folder}: a save reloads {name}"))
             previous = None
+            classified: dict[tuple[str, str], object] = {}  # (model, image) -> its last classification
             for event in _events(loop):
-                self.post_message(DevReloaded(name, summary(event, previous), event.status))
+                again = self._classify_again(loop, classified) if event.serving else []
+                if again and name not in self.controller.last_requests:  # the image is its request
+                    event = replace(event, error=None)
+                self.post_message(DevReloaded(name, summary(event, previous) + again, event.status))
                 previous = event.result or previous
         except ConsoleError as exc:
             self.post_message(Notice(worded(exc), "watch failed", "error"))
             self._dev = None
+
+    def _classify_again(self, loop, classified: dict) -> list[str]:
+        """When the Classify pane last classified with the watched model (or an ensemble using it): that
+        image again, the new top-k beside the previous one."""
+        from triton_console.tui.core.server.devloop import classified_lines, reclassify
+
+        last = self.controller.last_classified
+        if last is None or last[0] not in (loop.model, *loop.users):
+            return []
+        model, image, scaling = last
+        try:
+            now = reclassify(self.controller.client, model, image, scaling)
+        except ConsoleError as exc:
+            if server_gone(exc):
+                raise
+            return classified_lines(model, image, None, None, exc.message)
+        was = classified.get((model, image))
+        classified[(model, image)] = now
+        return classified_lines(model, image, now, was, columns=self._detail_columns)
 
     def on_dev_reloaded(self, msg: DevReloaded) -> None:
         if self._dev is None or self._dev.model != msg.model:
@@ -453,6 +483,15 @@ class ModelsPane(Horizontal):
     def on_unmount(self) -> None:
         if self._dev is not None:
             self._dev.stop.set()
+
+    def action_log(self) -> None:
+        """The selected model's lines of the managed server's log, live and filterable."""
+        from triton_console.tui.panes.modellog import ModelLogScreen
+
+        if not self._selected:
+            self.app.notify("select a model first", severity="warning")
+            return
+        self.app.push_screen(ModelLogScreen(self.controller, self._selected, set(self._entries)))
 
     def action_try(self) -> None:
         """A form for the selected model's inputs, Run, the outputs, and the call behind it."""

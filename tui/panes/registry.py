@@ -20,9 +20,11 @@ from triton_console.tui.panes.build import BuildPane
 from triton_console.tui.panes.classify import ClassifyPane
 from triton_console.tui.panes.configedit import ConfigEditScreen
 from triton_console.tui.panes.metrics import MetricsPane
+from triton_console.tui.panes.modellog import ModelLogScreen
 from triton_console.tui.panes.models import ModelsPane
 from triton_console.tui.panes.server import ServerPane
 from triton_console.tui.panes.servers import ServersPane
+from triton_console.tui.panes.traceview import TraceScreen
 from triton_console.tui.panes.trymodel import TryScreen
 from triton_console.tui.panes.tune import TunePane
 from triton_console.tui.panes.warmupform import WarmupScreen
@@ -92,9 +94,20 @@ PANES: tuple[PaneSpec, ...] = (
             ("Try form (t)", TryScreen),
             ("Config editor (e)", ConfigEditScreen),
             ("Warm-up choice (ctrl+w in the editor)", WarmupScreen),
+            ("Model log (L)", ModelLogScreen),
+            ("Trace (ctrl+t in the Try form)", TraceScreen),
         ),
     ),
-    PaneSpec("classify", "4", "Classify", ClassifyPane, "classify images", _classify, aliases=("cl",)),
+    PaneSpec(
+        "classify",
+        "4",
+        "Classify",
+        ClassifyPane,
+        "classify images",
+        _classify,
+        aliases=("cl",),
+        forms=(("Trace (t)", TraceScreen),),
+    ),
     PaneSpec(
         "metrics",
         "5",

@@ -95,6 +95,7 @@ class TryScreen(ModalScreen):
         Binding("ctrl+r", "run", "Run", id="try.run"),
         Binding("ctrl+o", "pick", "Pick file", id="try.pick"),
         Binding("ctrl+y", "copy", "Copy call", id="try.copy"),
+        Binding("ctrl+t", "trace", "Trace", id="try.trace"),
         Binding("ctrl+x", "cancel", "Cancel stream", id="try.cancel", priority=True),
     ]
     DEFAULT_CSS = """
@@ -434,6 +435,25 @@ class TryScreen(ModalScreen):
                 str(o.nan),
                 cell(", ".join(str(v) for v in o.values), limit=400),
             )
+
+    def action_trace(self) -> None:
+        """The form's request traced (``COUNT`` of them): a waterfall per request, p50/p99 per stage."""
+        from triton_console.tui.panes.traceview import TraceScreen
+
+        if self.info is None:
+            return
+        if self.decoupled or self.sequence is not None:
+            kind = "streams its responses" if self.decoupled else "is a sequence model"
+            self.app.notify(f"{self.model} {kind}: trace sends single requests", severity="warning")
+            return
+        specs, shapes, batch = self._values()
+        limit = self.controller.client.connection.max_response_bytes
+
+        def plan(info: ModelInfo) -> list[infer.InputPlan]:
+            return infer.plan_inputs(info, specs, shapes, batch=batch, limit=limit)
+
+        what = ", ".join(f"{k}={v}" for k, v in specs.items())
+        self.app.push_screen(TraceScreen(self.controller, self.model, plan, what))
 
     def action_copy(self) -> None:
         if not self.call_text:

@@ -191,6 +191,9 @@ class ServerController:
         # the last request sent to each model from the Try form: (input specs, shapes, batch), what watch mode
         # sends again after a reload
         self.last_requests: dict[str, tuple[dict[str, str], dict[str, str], int]] = {}
+        # the Classify pane's last image: (model, image path, scaling chosen there), what watch mode classifies
+        # again after a reload of that model or of a step of it
+        self.last_classified: tuple[str, str, str | None] | None = None
         self._capabilities: dict[str, Capabilities] = {}
 
     # ------------------------------------------------------------------ connection
@@ -305,14 +308,21 @@ class ServerController:
     def log_lines(self) -> list[str]:
         return list(self.managed.log) if self.managed is not None else []
 
-    def explain(self, entry: IndexEntry) -> explain.Explanation | None:
-        """Why ``entry`` is not ready: with the managed server's log and repository when the console runs it."""
+    def shown_managed(self) -> srv.ManagedServer | None:
+        """The managed server when it runs and is the one the client talks to (its log is about what is shown)."""
         m = self.managed
         if (
             m is not None
             and m.is_running()
             and self.client.url.endswith(m.grpc_url if self.client.protocol == "grpc" else m.http_url)
         ):
+            return m
+        return None
+
+    def explain(self, entry: IndexEntry) -> explain.Explanation | None:
+        """Why ``entry`` is not ready: with the managed server's log and repository when the console runs it."""
+        m = self.shown_managed()
+        if m is not None:
             return explain.explain(entry, list(m.log), Path(m.cfg.repository))
         return explain.explain(entry)
 

@@ -82,6 +82,47 @@ def _values(o: infer.OutputSummary) -> str:
     return "[" + ", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in o.values) + more + "]"
 
 
+def reclassify(client: TritonClient, model: str, image: str, scaling: str | None, k: int = 5):
+    """The Classify pane's last image through ``model`` again (its route planned anew: a reload may change
+    it); a :class:`~triton_console.tui.core.classify.classifier.Classification`."""
+    from triton_console.tui.core.classify import classifier
+
+    try:
+        data = Path(image).read_bytes()
+    except OSError as exc:
+        raise ConsoleError(f"{image}: {exc.strerror or exc}") from None
+    client.forget(model)
+    return classifier.classify(client, model, data, k, scaling=scaling)
+
+
+def classified_lines(
+    model: str, image: str, now, was, error: str | None = None, columns: int = 60
+) -> list[str]:
+    """The new top-k beside the previous one (``now``/``was``: Classifications or None), two columns in
+    ``columns`` cells: labels are cut, scores kept."""
+    head = f"{Path(image).name} → {model} (the Classify pane's image)"
+    if error:
+        return [head, f"  failed: {error}"]
+    width = max(12, (columns - 3) // 2)
+
+    def rows(c) -> list[str]:
+        out = []
+        for t in c.top:
+            name = f"{t.index} {t.label}" if t.label and t.label != str(t.index) else str(t.index)
+            score = f" {t.score:.4f}"
+            room = width - len(score)
+            out.append((name if len(name) <= room else name[: room - 1] + "…") + score)
+        return out
+
+    new, old = rows(now), rows(was) if was is not None else []
+    lines = [head, f"  {'now':<{width}} {'was' if old else ''}".rstrip()]
+    for i in range(max(len(new), len(old))):
+        a = new[i] if i < len(new) else ""
+        b = old[i] if i < len(old) else ""
+        lines.append(f"  {a:<{width}} {b}".rstrip())
+    return lines
+
+
 def model_folder(repository: Path, model: str) -> Path:
     folder = Path(repository) / model
     if not (folder / "config.pbtxt").is_file() and not folder.is_dir():

@@ -171,18 +171,56 @@ def percentiles(requests: list[Request]) -> list[dict]:
     ]
 
 
-def waterfall(request: Request, width: int = 24) -> list[str]:
+def _cut(name: str, most: int) -> str:
+    return name if len(name) <= most else name[: most - 1] + "…"
+
+
+def waterfall(request: Request, width: int = 24, name_max: int = 40) -> list[str]:
     """The spans of one request as text bars on a common time axis (one line each)."""
     total = max(request.total_ms, 1e-9)
-    name_w = max([len(s.model) for s in request.spans] + [5])
+    name_w = max([len(_cut(s.model, name_max)) for s in request.spans] + [5])
     stage_w = max([len(s.stage) for s in request.spans] + [5])
     lines = []
     for s in request.spans:
         a = min(width - 1, int(s.start_ms / total * width))
         n = max(1, round(s.ms / total * width))
         bar = " " * a + "█" * min(n, width - a)
-        lines.append(f"{s.model:<{name_w}} {s.stage:<{stage_w}} │{bar:<{width}}│ {s.ms:8.3f} ms")
+        lines.append(
+            f"{_cut(s.model, name_max):<{name_w}} {s.stage:<{stage_w}} │{bar:<{width}}│ {s.ms:8.3f} ms"
+        )
     return lines
+
+
+def report(result: Trace, columns: int | None = None) -> list[str]:
+    """The trace as a person reads it: a waterfall per request, then p50/p99 (or the mean) per stage. With
+    ``columns`` the bars (and names, where they must) shrink so every line fits; without, 24-cell bars."""
+    name_max, bar = 40, 24
+    if columns is not None:
+        name_max = max(8, min(40, columns // 4, columns - 52))  # the stage lines: 52 cells besides
+        names = [len(_cut(s.model, name_max)) for r in result.requests for s in r.spans] + [5]
+        stages = [len(s.stage) for r in result.requests for s in r.spans] + [5]
+        bar = max(8, columns - 2 - max(names) - 1 - max(stages) - 3 - 12)
+    lines = []
+    for i, r in enumerate(result.requests, 1):
+        seen = f"  (client {r.client_ms:.2f} ms)" if r.client_ms is not None else ""
+        lines.append(f"request {i}: {r.total_ms:.2f} ms{seen}")
+        lines += [f"  {line}" for line in waterfall(r, bar, name_max)]
+    if result.stages:
+        width = max(len(_cut(s["model"], name_max)) for s in result.stages)
+        lines.append(f"per stage over {len(result.requests)} requests")
+        for s in result.stages:
+            figures = (
+                f"p50 {s['p50_ms']:8.3f} ms  p99 {s['p99_ms']:8.3f} ms"
+                if "p50_ms" in s
+                else f"mean {s['mean_ms']:8.3f} ms"
+            )
+            lines.append(f"  {_cut(s['model'], name_max):<{width}}  {s['stage']:<14} {figures}")
+    return lines
+
+
+def plans_of(inputs, source: str) -> list[infer.InputPlan]:
+    """A request built elsewhere (the Classify pane's image as it sends it) as the plans :func:`run` sends."""
+    return [infer.InputPlan(t.name, t.datatype, tuple(t.array.shape), source, t.array) for t in inputs]
 
 
 # ------------------------------------------------------------------------------------------ running
