@@ -118,7 +118,9 @@ def test_status_json(server):
     assert out["live"] and out["server_version"] == out["server"]["version"]
     assert out["server"]["name"] == "triton" and "classification" in out["server"]["extensions"]
     # every model has the same keys; the explainer's cause and hint are null on a ready model
-    assert all(set(m) == {"name", "version", "state", "reason", "cause", "hint", "checks"} for m in out["models"])
+    assert all(
+        set(m) == {"name", "version", "state", "reason", "cause", "hint", "checks"} for m in out["models"]
+    )
     ready = [m for m in out["models"] if m["state"] == "READY"]
     assert ready and all(m["cause"] is None and m["hint"] is None for m in ready)
 
