@@ -276,22 +276,32 @@ class ServerController:
         return srv.ServerConfig(self.repository, *ports, model_control="explicit", load_models=["*"])
 
     def start(self, notify: Notify) -> str:
-        """Start a server on the repository, wait until it answers, connect to it; returns the new URL."""
+        """Start a server on the repository, wait until it answers, connect to it; returns the new URL.
+
+        A port checked free can be taken before tritonserver binds it (it binds after loading every model):
+        then the start is tried once more on free ports, and the notice says so."""
         with self._lock:
             if self.managed is not None and self.managed.is_running():
                 return self.client.url
             cfg = self.server_config(notify)
-            server = kinds.make_server(self.server_choice, cfg, self.docker_site)
-            if self.on_log is not None:
-                server.add_listener(self.on_log)
-            self.managed = server
-        notify(f"starting {server.kind} tritonserver on {cfg.repository}…", "information")
-        try:
-            server.start()
-            server.wait_ready(timeout=300)
-        except ConsoleError:
-            server.stop()
-            raise
+        for attempt in (1, 2):
+            with self._lock:
+                server = kinds.make_server(self.server_choice, cfg, self.docker_site)
+                if self.on_log is not None:
+                    server.add_listener(self.on_log)
+                self.managed = server
+            notify(f"starting {server.kind} tritonserver on {cfg.repository}…", "information")
+            try:
+                server.start()
+                server.wait_ready(timeout=300)
+                break
+            except ConsoleError:
+                server.stop()
+                if attempt == 2 or not server.port_taken():
+                    raise
+                ports = srv.free_ports(3)
+                notify(f"a port was taken while tritonserver loaded its models; using ports {ports}", "warning")
+                cfg = replace(cfg, http_port=ports[0], grpc_port=ports[1], metrics_port=ports[2])
         url = server.grpc_url if self.client.protocol == "grpc" else server.http_url
         conn = replace(self.connection.with_url(url, self.client.protocol), metrics_url=server.metrics_url)
         old, self.client = self.client, TritonClient(connection=conn)

@@ -137,6 +137,8 @@ subprocess.run([docker, "rm", "-f", name], capture_output=True, timeout=60)
 class DockerServer(srv.ManagedServer):
     """tritonserver in NVIDIA's container, managed like a local one (same readiness, log and stop API)."""
 
+    binds_ports = False
+
     def __init__(
         self,
         cfg: srv.ServerConfig,

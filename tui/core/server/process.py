@@ -33,6 +33,9 @@ from triton_console.common.paths import SHM_PREFIX, state_dir
 from triton_console.tui.core.server import bundled
 
 LOG_LINES_KEPT = 50_000
+# Triton's own log lines: its HTTP endpoint is up; a port was taken between the check and its bind
+STARTED_HTTP = "Started HTTPService at"
+PORT_TAKEN = "already in use"
 
 
 # ------------------------------------------------------------------------------------------- locating
@@ -104,6 +107,27 @@ def check_port_free(address: str, port: int) -> None:
                 f"port {port} on {address} is already in use ({exc.strerror})",
                 hint="choose other ports (--http-port/--grpc-port/--metrics-port) or stop what holds it",
             ) from None
+
+
+def holds_port(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` has a socket listening on TCP ``port`` (Linux /proc; None where unreadable)."""
+    inodes: set[str] = set()
+    try:
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(FileNotFoundError), open(table) as fh:
+                for row in fh.readlines()[1:]:
+                    cols = row.split()
+                    if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(f"socket:[{cols[9]}]")
+        fds = os.scandir(f"/proc/{pid}/fd")
+    except (OSError, ValueError):
+        return None
+    with fds:
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                if os.readlink(fd.path) in inodes:
+                    return True
+    return False
 
 
 def free_port(address: str = "127.0.0.1") -> int:
@@ -239,6 +263,8 @@ LogListener = Callable[[str], None]
 class ManagedServer:
     """One tritonserver child process: start, wait for readiness, stream its log, stop it cleanly."""
 
+    binds_ports = True  # the child itself listens on the ports (not so for a container: Docker's proxy does)
+
     def __init__(self, cfg: ServerConfig, binary: ServerBinary | None = None):
         self.shm_prefix = f"{SHM_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}_"
         if cfg.trace_file is None:
@@ -254,6 +280,9 @@ class ManagedServer:
         self._reader: threading.Thread | None = None
         self.started_at: float | None = None
         self._stopping = False
+        # Set when this server's own log says its HTTP endpoint is up: until then an answer on its port may
+        # come from another server that holds it (Triton binds only after loading every model)
+        self._http_started = threading.Event()
 
     @property
     def kind(self) -> str:
@@ -359,6 +388,8 @@ class ManagedServer:
 
     def _emit(self, line: str) -> None:
         self.log.append(line)
+        if STARTED_HTTP in line:
+            self._http_started.set()
         for fn in list(self._listeners):
             with contextlib.suppress(Exception):
                 fn(line)
@@ -383,12 +414,28 @@ class ManagedServer:
                 contextlib.suppress(urllib.error.URLError, OSError, TimeoutError),
                 urllib.request.urlopen(url, timeout=1) as resp,
             ):
-                if resp.status == 200:
+                if resp.status == 200 and self._answers_itself():
                     return
             time.sleep(0.1)
         raise ConsoleError(
             f"tritonserver not ready after {timeout:.0f} s:\n" + self.error_summary(), exit_code=1
         )
+
+    def _answers_itself(self) -> bool:
+        """Whether the answer on the HTTP port came from this server, not from another that holds the port:
+        Triton binds only after loading every model, so a port checked free at the start can be taken
+        meanwhile (two consoles starting at once), and then the other server answers while this one dies."""
+        if not self.is_running():
+            return False
+        holds = holds_port(self.pid, self.cfg.http_port) if self.binds_ports and self.pid is not None else None
+        if holds is not None:  # Linux: exact
+            return holds
+        logs_info = not any(a.replace(" ", "") in ("--log-info=false", "--log-info=0") for a in self.argv)
+        return self._http_started.is_set() or not logs_info
+
+    def port_taken(self) -> bool:
+        """Whether the server failed because one of its ports was taken after the console checked it."""
+        return not self.is_running() and any(PORT_TAKEN in ln for ln in self.log)
 
     def error_summary(self, lines: int = 12) -> str:
         """The log lines that explain a failure (errors first), for messages shown to the user."""
