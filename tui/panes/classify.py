@@ -97,12 +97,12 @@ HISTORY = (  # the figures keep their width; the names share what is left
 
 class ClassifyPane(Horizontal):
     BINDINGS = [
-        Binding("o", "pick", "Pick file", id="classify.pick"),
+        Binding("o", "pick", "Open", id="classify.pick"),
         Binding("p", "path", "Path", id="classify.path"),
         Binding("r", "rerun", "Re-run", id="classify.rerun"),
-        Binding("a", "all", "Classify folder", id="classify.folder"),
+        Binding("a", "all", "All in folder", id="classify.folder"),
         Binding("t", "trace", "Trace", id="classify.trace"),
-        Binding("backspace", "parent", "Parent folder", id="classify.parent"),
+        Binding("backspace", "parent", "Up a folder", id="classify.parent"),
     ]
 
     DEFAULT_CSS = """

@@ -159,7 +159,7 @@ class ModelsPane(Horizontal):
     BINDINGS = [
         Binding("l", "load", "Load", id="models.load"),
         Binding("u", "unload", "Unload", id="models.unload"),
-        Binding("r", "refresh", "Refresh", id="models.refresh"),
+        Binding("r", "refresh", "Refresh", id="models.refresh", show=False),  # the list polls; help lists r
         Binding("t", "try", "Try", id="models.try"),
         Binding("p", "probe", "Probe", id="models.probe"),
         Binding("e", "edit", "Edit", id="models.edit"),
