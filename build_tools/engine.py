@@ -13,8 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from triton_console.build_tools.export import INPUT_NAME
-from triton_console.build_tools.models import IMAGE_SIZE
+from triton_console.build_tools.tensors import IMAGE_SIZE, INPUT_NAME
 from triton_console.common import fsutil
 from triton_console.common.errors import ConsoleError
 from triton_console.common.progress import Progress

@@ -7,13 +7,11 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from triton_console.build_tools.models import IMAGE_SIZE
+from triton_console.build_tools.tensors import IMAGE_SIZE, INPUT_NAME, OUTPUT_NAME
 from triton_console.common import fsutil
 from triton_console.common.errors import ConsoleError
 from triton_console.common.progress import Progress
 
-INPUT_NAME = "input"
-OUTPUT_NAME = "output"
 OPSET = 17
 MAX_ABS_DIFF = 1e-4
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-NUM_CLASSES = 1000
-IMAGE_SIZE = 224
+from triton_console.build_tools.tensors import NUM_CLASSES
 
 
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:

@@ -66,3 +66,19 @@ def test_one_shot_classify_pays_only_for_what_it_uses(tmp_path):
         "triton_console.build_tools.catalog",
     }
     assert not names & unwanted, sorted(names & unwanted)
+
+
+def test_engine_from_an_onnx_file_imports_no_torch(tmp_path, monkeypatch):
+    """`engine --onnx` runs trtexec on a file: it imported torch (1.5 s) through the export module for two
+    tensor names."""
+    fake = tmp_path / "trtexec"
+    fake.write_text(
+        "#!/usr/bin/env python3\nimport sys\n"
+        "plan=[a.split('=',1)[1] for a in sys.argv if a.startswith('--saveEngine=')][0]\n"
+        "open(plan,'wb').write(b'PLAN')\n"
+    )
+    fake.chmod(0o755)
+    (tmp_path / "m.onnx").write_bytes(b"onnx")
+    monkeypatch.setenv("TRTEXEC", str(fake))
+    names = _imported(["engine", "--onnx", str(tmp_path / "m.onnx"), "--output", str(tmp_path / "m.plan")])
+    assert "torch" not in names and "onnx" not in names, sorted(names & set(HEAVY))
