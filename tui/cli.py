@@ -9,6 +9,7 @@ instant.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,31 @@ USAGE = (
 )
 
 
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` gives it (COLUMNS, else stdout's, else 80)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, told its width: without one it imports shutil to ask (~5 ms with the bz2
+    and lzma modules shutil pulls in), and every add_argument builds a formatter, so a one-shot command
+    paid that for a help it never prints."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width=None):
+        super().__init__(
+            prog, indent_increment, max_help_position, _columns() - 2 if width is None else width
+        )
+
+
 def parser(*, console: bool = False, only: str | None = None) -> argparse.ArgumentParser:
     """The headless commands' parser; the connection flags are accepted before or after the command.
 
@@ -42,6 +68,7 @@ def parser(*, console: bool = False, only: str | None = None) -> argparse.Argume
     """
     top = argparse.ArgumentParser(
         prog=PROG,
+        formatter_class=Formatter,
         usage=USAGE,
         description="A terminal console for NVIDIA Triton Inference Server. With no command it opens the console.",
         epilog="Headless commands print JSON with --json. Run 'triton-console COMMAND --help' for each.",
@@ -65,6 +92,10 @@ def parser(*, console: bool = False, only: str | None = None) -> argparse.Argume
 class CommandParser(argparse.ArgumentParser):
     """A command's parser: a usage error is one line starting with ``error:`` that names the command and
     where its flags are listed (argparse printed the whole usage, over many lines, before it)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"error: {self.prog}: {message} (see '{self.prog} --help')\n")
@@ -122,7 +153,7 @@ def console_parser(*, images: bool = True) -> argparse.ArgumentParser:
     """The console's arguments. Without ``images`` (and without abbreviations) it is the first pass of
     :func:`main`: the options that may come before a command, so that the value of ``-u`` or ``-c`` is never
     taken for the command."""
-    p = argparse.ArgumentParser(prog=PROG, add_help=False, allow_abbrev=images)
+    p = argparse.ArgumentParser(prog=PROG, add_help=False, allow_abbrev=images, formatter_class=Formatter)
     _add_top(p)
     add_connection(p)
     _add_console(p, images=images, described=False)  # add_help=False: its help is never shown

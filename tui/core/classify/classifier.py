@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from triton_console.common.errors import EXIT_FAILED, EXIT_USAGE, ConsoleError
-from triton_console.tui.core.classify import preprocessing
 from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.client import ModelInfo, TritonClient, check_model_name
 from triton_console.tui.core.client.transport import InputTensor, OutputRequest
@@ -211,6 +210,15 @@ def tensor_route(
     )
 
 
+def _decoder():
+    """The one decoder (preprocessing), imported when a tensor-input model needs it: it imports Pillow
+    (~15 ms), which a one-shot classify through a bytes-input model (the decode runs on the server) never
+    uses (tests/test_startup.py)."""
+    from triton_console.tui.core.classify import preprocessing
+
+    return preprocessing
+
+
 def scale(pixels: np.ndarray, scaling: str) -> np.ndarray:
     """HWC float32 pixels in 0..255 (RGB order) → the model's value range."""
     x = pixels.astype(np.float32, copy=False)
@@ -223,13 +231,14 @@ def scale(pixels: np.ndarray, scaling: str) -> np.ndarray:
         if x.shape[-1] == 1:
             return (x / 255.0 - 0.449) / 0.226
         # the one decoder's arithmetic (x * SCALE + BIAS), so tensors equal the server-side preprocess
+        preprocessing = _decoder()
         return x * preprocessing.SCALE.reshape(1, 1, 3) + preprocessing.BIAS.reshape(1, 1, 3)
     return x
 
 
 def image_tensor(data: bytes, path: ImagePath) -> np.ndarray:
     """Encoded image bytes → the input tensor ``path`` describes (without the batch dimension)."""
-    img = preprocessing.decode(data, path.width, path.height)
+    img = _decoder().decode(data, path.width, path.height)
     if path.channels == 1:
         img = img.convert("L")
     pixels = np.asarray(img, dtype=np.uint8)
@@ -380,7 +389,7 @@ def classify_many(
         path = image_path(info, client.server_metadata().extensions, scaling, order)
     try:
         inputs, outputs = request_many(datas, path)
-    except preprocessing.ImageError as exc:
+    except _decoder().ImageError as exc:  # evaluated only when something was raised
         raise ConsoleError(str(exc), exit_code=EXIT_FAILED) from None
     if path.server_topk:
         outputs = [OutputRequest(o.name, class_count=k) for o in outputs]

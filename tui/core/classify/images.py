@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from triton_console.common.errors import ConsoleError
-from triton_console.tui.core.classify.preprocessing import MAX_BYTES
+
+# The decoder's own byte limit (preprocessing.MAX_BYTES; tests/unit/test_images_limits.py keeps them equal):
+# not imported from there, because that module imports Pillow (~15 ms) and a one-shot classify through a
+# bytes-input model never decodes on this side.
+MAX_BYTES = 64 * 1024 * 1024
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 MAX_DIR_FILES = 10_000
