@@ -142,6 +142,20 @@ def test_chw_fp32_classifier_gets_exactly_the_image_client_tensor(zoo, protocol,
     assert np.allclose([t["score"] for t in rec["top"]], logits[best], rtol=1e-4, atol=1e-3)
 
 
+def test_tensor_model_names_an_undecodable_file_and_goes_on(zoo, tmp_path):
+    """A tensor-input model decodes on this side (the one decoder, imported only for such models): a file
+    that is not an image is one line for that file, and the next file is still classified."""
+    bad = tmp_path / "notes.jpg"
+    bad.write_bytes(b"not an image at all")
+    res = run_cli(
+        "classify", str(bad), str(image("car.jpg")), "-m", "chw_fp32", *args(zoo, "grpc"), "--json",
+        timeout=120,
+    )  # fmt: skip
+    recs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert "not a decodable image" in recs[0]["error"] and "\n" not in recs[0]["error"]
+    assert recs[1]["top"] and "error" not in recs[1]
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_hwc_fp16_classifier_with_1001_classes_gets_imagenet_labels(zoo, protocol):
     rec = classify(zoo, protocol, "hwc_fp16", "vulture.jpeg")

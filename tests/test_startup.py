@@ -44,7 +44,8 @@ def test_one_shot_classify_pays_only_for_what_it_uses(tmp_path):
     help default nobody reads), no server controller (only to choose a model when -m is not given), no build
     catalog (the build and export commands' choices), no Pillow (the ensemble decodes on the server: the
     one decoder is imported only for tensor-input models, ~15 ms), no shutil (argparse's help formatter asks
-    it for the terminal's width at every add_argument: ~5 ms with bz2 and lzma)."""
+    it for the terminal's width at every add_argument: ~5 ms with bz2 and lzma), no other command's module,
+    no contexts file without -c, no statistics module without a breakdown."""
     image = tmp_path / "x.jpg"
     image.write_bytes(b"\xff\xd8not really")
     res = subprocess.run(
@@ -68,6 +69,9 @@ def test_one_shot_classify_pays_only_for_what_it_uses(tmp_path):
         "triton_console.build_tools.catalog",
         "PIL",
         "shutil",
+        "triton_console.tui.commands.bench",  # another command's module (the registry is names)
+        "triton_console.tui.core.client.contexts",  # only with -c NAME
+        "triton_console.tui.core.client.stats",  # only for the Classify pane's breakdown
     }
     assert not names & unwanted, sorted(names & unwanted)
 

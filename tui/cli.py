@@ -16,7 +16,7 @@ from pathlib import Path
 from triton_console.common.errors import EXIT_OK, EXIT_USAGE, ConsoleError
 from triton_console.common.paths import default_repository
 from triton_console.common.version import version
-from triton_console.tui.commands import MODULES, NAMES
+from triton_console.tui.commands import NAMES, module
 from triton_console.tui.core.client.flags import (
     add_connection,
     add_server,
@@ -83,9 +83,8 @@ def parser(*, console: bool = False, only: str | None = None) -> argparse.Argume
     sub = top.add_subparsers(
         dest="command", metavar="COMMAND", title="commands", prog=PROG, parser_class=CommandParser
     )
-    for module in MODULES:
-        if only is None or only == module.NAME:
-            module.add_parser(sub)
+    for name in NAMES if only is None else (only,):
+        module(name).add_parser(sub)
     return top
 
 

@@ -7,13 +7,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.classify import classifier
 from triton_console.tui.core.classify import images as img
 from triton_console.tui.core.classify.classifier import Classification
 from triton_console.tui.core.client.client import STUB_UNHEALTHY, TritonClient, server_gone
-from triton_console.tui.core.client.stats import Breakdown, breakdown, statistics
+
+if TYPE_CHECKING:
+    from triton_console.tui.core.client.stats import Breakdown
 
 
 @dataclass
@@ -57,6 +60,8 @@ def classify_files(
         yield from _in_requests(client, model, route, paths, k, per_request, cancel, labels)
         return
     steps = info.steps if with_breakdown else []
+    if steps:  # the statistics calls only for a breakdown (the Classify pane's), not for a one-shot command
+        from triton_console.tui.core.client.stats import breakdown, statistics
     broken: str | None = None  # the model's stub died: the rest would each wait ~1 s to fail the same way
     for path in img.expand(paths):
         if cancel is not None and cancel.is_set():

@@ -132,7 +132,6 @@ def add_server(p: argparse.ArgumentParser) -> None:
 def connection(args: argparse.Namespace) -> Connection:
     """The validated connection of the parsed flags, over its -c server's settings (header values stay in
     memory only)."""
-    from triton_console.tui.core.client import contexts
     from triton_console.tui.core.client.connection import (
         TLS,
         Connection,
@@ -141,7 +140,11 @@ def connection(args: argparse.Namespace) -> Connection:
         parse_header,
     )
 
-    base = contexts.find(args.context).connection() if args.context else Connection()
+    base = Connection()
+    if args.context:  # the contexts file only when -c names one (a one-shot command without it skips it)
+        from triton_console.tui.core.client import contexts
+
+        base = contexts.find(args.context).connection()
     header_env = args.header_env + getattr(args, "header_env_after", [])
     from_env = [header_from_env(h) for h in header_env]
     env = {name: spec.partition("=")[2].strip() for (name, _), spec in zip(from_env, header_env, strict=True)}
