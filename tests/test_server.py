@@ -221,3 +221,18 @@ def test_status_probe_answers_for_every_model_of_the_generated_repository(server
     assert all(m["probe"]["ok"] for m in models.values() if m["state"] == "READY"), [
         m["probe"] for m in models.values() if m["probe"] and not m["probe"]["ok"]
     ]
+
+
+def test_classify_files_gives_the_ensembles_breakdown_only_when_asked(server, client):
+    """The statistics calls behind the Classify pane's per-step breakdown (imported only then): each step of
+    the ensemble with its request counted, and none of it for a plain classify."""
+    from triton_console.tui.core.classify.files import classify_files
+
+    model = "ensemble_python_efficientnet_lite0"
+    [item] = classify_files(client, model, [str(image("car.jpg"))], with_breakdown=True)
+    assert item.result.top[0].index == 817
+    steps = item.breakdown.to_dict()["steps"]
+    assert [s["model"] for s in steps][0] == "preprocess" and len(steps) == 3
+    assert all(s["requests"] >= 1 for s in steps)
+    [plain] = classify_files(client, model, [str(image("car.jpg"))])
+    assert plain.breakdown is None and plain.result.top[0].index == 817
