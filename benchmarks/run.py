@@ -18,7 +18,8 @@ measured in the same run.
 6. one-shot ``triton-console classify IMAGE`` as a whole process vs the seed-style client script
    (benchmarks/seed_client.py: tritonclient, Pillow, numpy) on the same server and image, interleaved.
 
-7. the ensemble's backbone with ``ort_spinning`` "run" (the catalog's) vs "false", two servers, one run.
+7. the ensemble's backbone with ``ort_spinning`` "run" (the catalog's) vs "false" and "true", a server each,
+   one run: lone requests against the reference, and at concurrency 8 against the in-process pipeline.
 
 8. ``tune``: the tuner's figure for a trial vs ``triton-console bench`` at the same config and load (a model
    that sleeps 40 ms per request, two instances, four in flight; its own explicit-mode server, seconds).
@@ -170,12 +171,24 @@ def python_floor(payloads: dict[str, bytes], n: int, waits: dict[str, float]) ->
             return out
 
 
-def spinning_ab(repo: Path, payloads: dict[str, bytes], n: int, reference, others=("false", "true")) -> dict:
+def spinning_ab(
+    repo: Path,
+    payloads: dict[str, bytes],
+    n: int,
+    reference,
+    others=("false", "true"),
+    throughput_requests: int = 0,
+    files: list[str] | None = None,
+) -> dict:
     """The ensemble's backbone with ``ort_spinning`` "run" (the catalog's) against ``others`` ("false": never
     spin; "true": onnxruntime's default, spin on after a run), in one run: a copy of the repository per value
     with only that parameter changed, each on its own server, lone requests interleaved in blocks with the
     in-process reference. Which wins depends on the machine: on a quiet VM whose idle vCPUs halt, "false"
-    pays a wake-up at every parallel step; on cores busy with other work, spinning takes their time."""
+    pays a wake-up at every parallel step; on cores busy with other work, spinning takes their time.
+
+    With ``throughput_requests`` (and the image ``files``), also the other half of the choice: each value at concurrency 8 against the
+    in-process thread pipeline, in turn, three rounds, medians (``concurrency_8``): the catalog's value must
+    keep the ensemble at >= 0.8x the pipeline there."""
     import shutil
 
     from google.protobuf import text_format
@@ -215,6 +228,25 @@ def spinning_ab(repo: Path, payloads: dict[str, bytes], n: int, reference, other
                 for k in servers:
                     out[name][f"{k}_p50"] = p[f"ensemble_{k}"]
                     out[name][f"{k}_vs_reference"] = p[f"ensemble_{k}"] / p["reference"]
+            if throughput_requests and files:
+                runs: dict[str, list[float]] = {"pipeline": [], **{k: [] for k in servers}}
+                for _ in range(3):
+                    runs["pipeline"].append(
+                        thread_pipeline(repo, list(payloads.values()), throughput_requests)["img_s"]
+                    )
+                    for key, s in servers.items():
+                        c = TritonClient(s.grpc_url, "grpc", timeout=60)
+                        w = loadgen.image_workload(c, ENSEMBLE, files)
+                        runs[key].append(
+                            loadgen.run_step(w, 8, requests=throughput_requests, warmup=10).throughput
+                        )
+                med = {k: statistics.median(v) for k, v in runs.items()}
+                out["concurrency_8"] = {
+                    "pipeline_img_s": med["pipeline"],
+                    **{f"{k}_img_s": med[k] for k in servers},
+                    **{f"{k}_vs_pipeline": med[k] / med["pipeline"] for k in servers},
+                    "runs_img_s": {k: [round(x, 1) for x in v] for k, v in runs.items()},
+                }
             return out
         finally:
             for s in servers.values():
@@ -584,7 +616,14 @@ def main() -> int:
 
         # -- 7. the ensemble's backbone spinning during runs ("run") or never ("false"), in one run
         if "spinning" in sections:
-            results["spinning"] = spinning_ab(repo, payloads, args.requests, reference)
+            results["spinning"] = spinning_ab(
+                repo,
+                payloads,
+                args.requests,
+                reference,
+                throughput_requests=args.throughput_requests,
+                files=paths,
+            )
             print(json.dumps(results["spinning"]), flush=True)
 
         # -- 6. one-shot classify as a process vs the seed-style client
@@ -792,6 +831,14 @@ def render(r: dict) -> str:
     if "spinning" in r:
         out += ["", "the ensemble's backbone by ort_spinning (lone requests, p50 ms and vs the reference)"]
         for n, v in r["spinning"].items():
+            if n == "concurrency_8":
+                cells = "   ".join(
+                    f"{k.removesuffix('_vs_pipeline')} {v[k.removesuffix('_vs_pipeline') + '_img_s']:.1f} ({v[k]:.2f}×)"
+                    for k in v
+                    if k.endswith("_vs_pipeline")
+                )
+                out.append(f"  concurrency 8, img/s: pipeline {v['pipeline_img_s']:.1f}   {cells}")
+                continue
             keys = [k.removesuffix("_p50") for k in v if k.endswith("_p50") and k != "reference_p50"]
             cells = "   ".join(f"{k} {v[k + '_p50']:6.2f} ({v[k + '_vs_reference']:.2f}×)" for k in keys)
             out.append(f"  {n:<14} reference {v['reference_p50']:6.2f}   {cells}")
