@@ -21,7 +21,7 @@ venv: $(STAMP)
 run: venv
 	$(VENV)/bin/triton-console build --model $(MODEL) --weights $(WEIGHTS) --if-missing
 	$(VENV)/bin/triton-console build --model $(MODEL) --weights $(WEIGHTS) --layout fused --if-missing
-	$(VENV)/bin/triton-console --start
+	$(VENV)/bin/triton-console --start $(wildcard ../shared/images)
 
 test: venv
 	$(VENV)/bin/ruff check triton_console tui build_tools model_repository tests benchmarks

@@ -284,3 +284,20 @@ def test_connecting_elsewhere_resets_every_pane_that_shows_the_server(monkeypatc
             assert "http://127.0.0.1:10" in row and "ready" not in row  # the old server's state is gone
 
     asyncio.run(scenario())
+
+
+def test_a_late_image_models_message_while_the_app_closes_is_harmless():
+    """A worker's ImageModelsFound that arrived while the app was closing (its panes gone) raised NoMatches
+    and failed an unrelated test under load (the CI's reset test)."""
+    from triton_console.tui.messages import ImageModelsFound
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await app.query_one("ClassifyPane").remove()
+            app.post_message(ImageModelsFound(app.controller.client.url, {}))
+            await pilot.pause()
+            await pilot.pause()
+            assert app.return_code is None and app.is_running
+
+    asyncio.run(scenario())

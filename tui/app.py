@@ -325,7 +325,8 @@ class ConsoleApp(App):
 
     def on_image_models_found(self, msg: ImageModelsFound) -> None:
         if msg.url == self.controller.client.url:
-            self.query_one(ClassifyPane).set_models(msg.models)
+            for pane in self.query(ClassifyPane):  # none while the app closes (a late worker's message)
+                pane.set_models(msg.models)
 
     def on_poll_requested(self, msg: PollRequested) -> None:
         for name in msg.models:
