@@ -237,3 +237,17 @@ def test_flags_before_and_after_the_command_add_up_and_a_named_servers_timeout_h
     assert conn.timeout == 4.0 and conn.url == "http://127.0.0.1:9"
     assert connection(parser().parse_args(["status", "-c", "box", "--timeout", "7"])).timeout == 7.0
     assert connection(parser().parse_args(["status"])).timeout == 30.0
+
+
+def test_a_failed_command_with_json_prints_its_error_as_json():
+    """`infer nosuchmodel --json` and `classify -m nosuchmodel --json` printed nothing on stdout (only the
+    line on stderr), while `status --json` and `generate --json` gave an object."""
+    import json
+
+    res = run_cli("infer", "nosuchmodel", "-u", "127.0.0.1:1", "--json")
+    assert res.returncode == 2, res.stderr
+    (line,) = res.stdout.splitlines()
+    obj = json.loads(line)
+    assert obj["model"] == "nosuchmodel" and obj["error"] and "error:" in res.stderr
+    res = run_cli("classify", "x.jpg", "-m", "nosuchmodel", "-u", "127.0.0.1:1", "--json")
+    assert res.returncode == 2 and json.loads(res.stdout.splitlines()[-1])["error"], (res.stdout, res.stderr)

@@ -171,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         command = next((a for a in rest if not a.startswith("-")), None)
         if command in NAMES:
             args = parser(only=command).parse_args(argv)
-            return args.func(args)
+            try:
+                return args.func(args)
+            except ConsoleError as exc:
+                if getattr(args, "json", False):  # a script reading stdout gets the error too, as JSON
+                    _json_error(args, exc)
+                raise
         if any(a in ("-h", "--help") for a in rest):
             parser(console=True).print_help()
             return EXIT_OK
@@ -185,6 +190,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _json_error(args: argparse.Namespace, exc: ConsoleError) -> None:
+    """``{"model", "error", "code"}`` on stdout for a command run with --json that failed (the one line on
+    stderr follows as for every command); ``model`` is null for commands without one."""
+    import json
+
+    model = getattr(args, "model", None)
+    if isinstance(model, list):
+        model = model[0] if len(model) == 1 else model
+    print(json.dumps({"model": model, "error": exc.message, "code": exc.code}), flush=True)
 
 
 def _meant(word: str | None) -> str | None:

@@ -34,16 +34,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     """Text out as it comes (the summary on stderr, so stdout is only the text); --json: one object per
     response then the summary; without --stream one answer. With --json an error is also an object on
-    stdout (``{"model", "error", "code"}``, as ``load --json`` reports one), then the usual line on stderr."""
-    try:
-        return _run(args)
-    except ConsoleError as exc:
-        if args.json:
-            print(json.dumps({"model": args.model, "error": exc.message, "code": exc.code}), flush=True)
-        raise
-
-
-def _run(args: argparse.Namespace) -> int:
+    stdout (``{"model", "error", "code"}``, printed by the CLI for every command), then the line on stderr."""
     from triton_console.common.untrusted import visible
     from triton_console.tui.commands.infer import summary_line
     from triton_console.tui.core.client.client import check_model_name
