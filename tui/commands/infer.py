@@ -180,6 +180,16 @@ def summary_line(s) -> str:
     )
 
 
+def _width() -> int:
+    """The terminal's columns (a pipe: 100), so the values line does not wrap on an 80-column screen."""
+    import os
+
+    try:
+        return max(40, os.get_terminal_size(1).columns - 1)
+    except OSError:
+        return 100
+
+
 def _print_result(result, info) -> None:
     from triton_console.common.untrusted import visible
     from triton_console.tui.core.classify.classifier import looks_like_scores, top_k
@@ -192,7 +202,8 @@ def _print_result(result, info) -> None:
     for o in result.outputs:
         stats = "" if o.min is None else f"  min {o.min:.6g}  max {o.max:.6g}  mean {o.mean:.6g}  NaN {o.nan}"
         print(visible(f"  {o.name}  {o.datatype}  {list(o.shape)}{stats}", 400))
-        print(visible(f"    first: {', '.join(map(str, o.values))}", 400))
+        shown = ", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in o.values)
+        print(visible(f"    first: {shown}", _width() - 16))  # visible() adds "… (+N chars)"
         if o.array is not None and looks_like_scores(o.array, info.batched):
             top, kind = top_k(o.array[0] if info.batched else o.array, 5)
             print(
