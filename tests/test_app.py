@@ -301,3 +301,21 @@ def test_a_late_image_models_message_while_the_app_closes_is_harmless():
             assert app.return_code is None and app.is_running
 
     asyncio.run(scenario())
+
+
+def test_a_build_steps_result_wraps_at_80_columns():
+    """The newcomer read `numeric check passed: max` and `done 0.2s imagenet:`: each step's row was one line."""
+    from triton_console.tui.panes.build import StepRow
+
+    detail = "numeric check passed: max abs diff 2.1e-06 against torch (tolerance 1e-04), 3 images"
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("1")
+            app.query_one("#step-check", StepRow).set_state("done", detail)
+            await pilot.pause()
+            screen = " ".join(re.sub(r"\x1b\[[0-9;]*H", " ", plain_screen(app)).split())
+            assert "(tolerance 1e-04), 3 images" in screen, screen
+
+    asyncio.run(scenario())

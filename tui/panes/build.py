@@ -21,10 +21,10 @@ class StepRow(Horizontal):
     """One build step: name, progress bar, state and elapsed time."""
 
     DEFAULT_CSS = """
-    StepRow { height: 1; }
+    StepRow { height: auto; }
     StepRow .name { width: 11; }
     StepRow ProgressBar { width: 26; }
-    StepRow .state { width: 1fr; }
+    StepRow .state { width: 1fr; height: auto; }  /* a long result wraps instead of being cut */
     """
 
     def __init__(self, step: str) -> None:
