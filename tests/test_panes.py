@@ -404,3 +404,20 @@ def test_metrics_charts_say_what_they_plot_at_round_ticks():
             assert pane.chart == "model" and "ensem" in lines_of(pane.query_one("#chart-a"))[0]
 
     asyncio.run(scenario())
+
+
+def test_metrics_charts_with_two_series_read_apart_without_colour():
+    """With NO_COLOR the queue and compute lines (and p50/p95/p99 in Bench) were drawn with one glyph: only
+    colour told them apart. Each series now has its own marker, shown in the legend."""
+    from triton_console.tui.panes.metrics import MetricsPane
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _metrics_state(pilot)
+            pane = app.query_one(MetricsPane)
+            text = "\n".join(lines_of(pane.query_one("#chart-b")))
+            legend = re.findall(r"([•+xo])+ (queue|compute)", text)
+            assert {g for g, _ in legend} >= {"•", "+"} and len({g for g, _ in legend}) == 2, text
+
+    asyncio.run(scenario())

@@ -39,6 +39,10 @@ from triton_console.tui.widgets.table import PlainTable
 ENGINES = ("triton-console", "perf_analyzer")
 MODEL_CELLS = 14  # the compare table's model column: the rest is figures, shown whole at 80 columns
 
+# each series its own glyph, so the chart reads without colour (NO_COLOR, a monochrome terminal)
+MARKERS = {"p50": "•", "p95": "+", "p99": "x"}
+SAVED_MARKER = "·"
+
 
 @dataclass
 class BenchEvent(Message):
@@ -425,7 +429,10 @@ class BenchPane(Vertical):
             xs = [s.get("responses_per_s") or 0 for s in self.steps]
             for key in ("p50", "p95", "p99"):
                 plt.plot(
-                    xs, [(s.get("ttft_ms") or {}).get(key) or 0 for s in self.steps], label=key, marker="dot"
+                    xs,
+                    [(s.get("ttft_ms") or {}).get(key) or 0 for s in self.steps],
+                    label=key,
+                    marker=MARKERS[key],
                 )
             for old in self._saved_runs(streaming=True):
                 points = [
@@ -435,7 +442,7 @@ class BenchPane(Vertical):
                 ]
                 if points:
                     ox, oy = zip(*points, strict=True)
-                    plt.plot(list(ox), list(oy), label=f"p50 {old.label()}", marker="dot")
+                    plt.plot(list(ox), list(oy), label=f"p50 {old.label()}", marker=SAVED_MARKER)
             plt.xlabel("responses/s")
             widget.refresh()
             return
@@ -444,12 +451,12 @@ class BenchPane(Vertical):
         for key in ("p50", "p95", "p99"):
             ys = [(s.get("latency_ms") or {}).get(key) or 0 for s in self.steps]
             if xs:
-                plt.plot(xs, ys, label=key, marker="dot")
+                plt.plot(xs, ys, label=key, marker=MARKERS[key])
         for old in self._saved_runs(streaming=False):
             ox = [s.throughput for s in old.steps]
             oy = [s.latency.p50 for s in old.steps]
             if ox:
-                plt.plot(ox, oy, label=f"p50 {old.label()}", marker="dot")
+                plt.plot(ox, oy, label=f"p50 {old.label()}", marker=SAVED_MARKER)
         plt.xlabel("req/s")
         widget.refresh()
 

@@ -43,6 +43,9 @@ COLUMNS = (  # times are ms per request
 CHART_FRAME = 5  # rows of a chart that are not plot rows: title, frame top and bottom, x ticks, x label
 CHILD = "\0"  # key of a step row under its ensemble: "<ensemble>\0<step>"
 
+# each series its own glyph, so two lines read apart without colour (NO_COLOR): queue and compute were alike
+SERIES_MARKERS = ("•", "+", "x", "o")
+
 
 def _num(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
@@ -266,9 +269,9 @@ class MetricsPane(Vertical):
         plt = widget.plt
         plt.clear_data()
         plt.clear_figure()
-        for label, xs, ys in series:
+        for (label, xs, ys), marker in zip(series, SERIES_MARKERS, strict=False):
             if xs:
-                plt.plot(xs, ys, label=label)
+                plt.plot(xs, ys, label=label, marker=marker)
         # every series is a rate, a time or a share: the axis starts at 0, and an idle server or a single
         # point gets a sensible frame instead of plotext's -1..1 around nothing
         top = max((y for _, _, ys in series for y in ys if math.isfinite(y)), default=0.0)
