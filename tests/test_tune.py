@@ -491,3 +491,70 @@ def config_count(text: str) -> int:
     from triton_console.tui.core.tune import config
 
     return config.parse(text, "per_request").instance_group[0].count
+
+
+# ------------------------------------------------------------------------------------------ images after options
+
+
+def test_tune_takes_images_after_its_options(server, images_dir):
+    """argparse filled IMAGE* at MODEL: images after the flags were 'unrecognized arguments'."""
+    import json
+
+    from tests.conftest import run_cli, url_args
+
+    out = run_cli(
+        "tune",
+        "fused_python_efficientnet_lite0",
+        *url_args(server, "grpc"),
+        "--set",
+        "instance_group.count=1",
+        "--requests",
+        "4",
+        "--warmup",
+        "1",
+        "--json",
+        str(images_dir / "mug.jpg"),
+        str(images_dir / "car.jpg"),
+    )
+    assert out.returncode == 0, out.stderr
+    (trial,) = json.loads(out.stdout)["trials"]
+    assert trial["status"] == "ok" and trial["errors"] == 0
+
+
+def test_tune_pane_on_an_image_model_with_the_classify_panes_images_runs_a_trial(
+    server, images_dir, tmp_path, monkeypatch
+):
+    """The pane put the images after its flags (the newcomer's 'unrecognized arguments: ../shared/images')."""
+    import asyncio
+
+    from tests.helpers import rendered, texts, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.tune import TunePane
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    opts = ConsoleOptions(
+        url=server.grpc_url, protocol="grpc", repository=server.cfg.repository, images=[str(images_dir)]
+    )
+    model = "fused_python_efficientnet_lite0"
+
+    async def scenario():
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("8")
+            pane = app.query_one(TunePane)
+            await wait_for(pilot, lambda: model in pane.models, 30, "the ready models")
+            pane.query_one("#tune-model").value = model
+            pane.query_one("#tune-sets").value = "instance_group.count=1"
+            pane.query_one("#tune-requests").value = "4"
+            await pilot.pause(0.1)
+            await pilot.press("ctrl+r")
+            status = pane.query_one("#tune-status")
+            await wait_for(
+                pilot, lambda: "done" in rendered(status), 90, "the sweep", show=lambda: rendered(status)
+            )
+            (row,) = texts(pane.query_one("#tune-table"))
+            assert row.startswith("1 count=1")
+            assert "failed" not in rendered(status)
+            await pilot.press("q")
+
+    asyncio.run(scenario())
