@@ -227,6 +227,8 @@ def test_editor_checks_as_you_type_applies_reverts_and_writes_after_the_diff(tun
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: "reverted" in rendered(state), 30, "reverted")
             assert target.client.model_config("per_request").instance_group[0].count == 1
+            await wait_for(pilot, lambda: area.text == original, 20, "the file's text again")
+            edit(original.replace("count: 1", "count: 2"))
             await pilot.press("ctrl+o")
             await wait_for(pilot, lambda: app.screen is not screen, 5, "the diff")
             shown = rendered(app.screen.query_one("#diff Static"))
@@ -558,3 +560,93 @@ def test_tune_pane_on_an_image_model_with_the_classify_panes_images_runs_a_trial
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ the editor at 80x24
+
+
+async def open_editor(pilot, app, model: str):
+    from tests.helpers import rows, wait_for
+
+    await pilot.press("3")
+    index = app.query_one("#index")
+    await wait_for(pilot, lambda: model in rows(index), 30, "the model list")
+    index.move_cursor(row=index.get_row_index(model))
+    await pilot.pause(0.2)
+    await pilot.press("e")
+    return app.screen
+
+
+def test_editor_revert_shows_the_files_config_again(tuned, target):
+    """Revert left the edits (and their parse error) on screen under '✓ reverted'."""
+    import asyncio
+
+    from textual.widgets import TextArea
+
+    from tests.helpers import lines_of, rendered, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    original = target.file.read_text()
+    opts = ConsoleOptions(url=tuned.grpc_url, protocol="grpc", repository=tuned.cfg.repository)
+
+    async def scenario():
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_editor(pilot, app, "per_request")
+            area = screen.query_one("#config-text", TextArea)
+            await wait_for(pilot, lambda: area.text == original, 20, "the file's text in the editor")
+            lines = original.split("\n")
+            lines[2] = "max_batch_size: abc"
+            area.replace("\n".join(lines), (0, 0), area.document.end)
+            check = screen.query_one("#config-check")
+            await wait_for(pilot, lambda: "✗" in rendered(check), 5, "the parse error")
+            await pilot.press("ctrl+r")
+            state = screen.query_one("#config-state")
+            await wait_for(pilot, lambda: "reverted" in rendered(state), 30, "reverted")
+            await wait_for(
+                pilot, lambda: area.text == original, 20, "the file's text again", show=lambda: area.text
+            )
+            await wait_for(pilot, lambda: "✓ parses" in " ".join(lines_of(check)), 5, "no stale error")
+            assert not any("abc" in line for line in lines_of(area))
+            await pilot.press("escape")
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+
+
+def test_editor_apply_on_an_image_model_sends_an_image_and_shows_the_whole_result(server, images_dir):
+    """At 80x24 the result was cut after two lines, and the first request sent random bytes that the
+    ensemble's preprocess could not decode, shown with ✓."""
+    import asyncio
+
+    from tests.helpers import lines_of, rendered, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    model = "ensemble_python_efficientnet_lite0"
+
+    async def scenario(images: list[str]) -> str:
+        opts = ConsoleOptions(
+            url=server.grpc_url, protocol="grpc", repository=server.cfg.repository, images=images
+        )
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_editor(pilot, app, model)
+            check = screen.query_one("#config-check")
+            await wait_for(pilot, lambda: "✓ parses" in rendered(check), 20, "the config read")
+            await pilot.press("ctrl+s")
+            state = screen.query_one("#config-state")
+            await wait_for(
+                pilot, lambda: "model_warmup" in rendered(state), 90, "applied", show=lambda: rendered(state)
+            )
+            await pilot.pause(0.1)
+            shown = " ".join(line.strip() for line in lines_of(state))
+            await pilot.press("escape")
+            await pilot.press("q")
+            return shown
+
+    with_image = asyncio.run(scenario([str(images_dir / "car.jpg")]))
+    assert with_image.startswith("✓ applied") and "first request" in with_image, with_image
+    assert with_image.endswith("no model_warmup in the config"), with_image  # the whole line, wrapped
+    without = asyncio.run(scenario([]))
+    assert without.startswith("⚠ applied") and "not measured" in without, without
+    assert without.endswith("no model_warmup in the config"), without
