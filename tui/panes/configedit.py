@@ -90,7 +90,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
     ConfigEditScreen #config-title { height: 1; padding: 0 1; }
     ConfigEditScreen #config-text { height: 1fr; }
     ConfigEditScreen #config-check { height: 1; padding: 0 1; }
-    ConfigEditScreen #config-state { height: auto; max-height: 6; padding: 0 1; }
+    ConfigEditScreen #config-state { height: auto; min-height: 1; max-height: 6; padding: 0 1; }
     ConfigEditScreen #config-buttons { height: 1; padding: 0 1; }
     ConfigEditScreen #config-buttons Button { margin-right: 1; min-width: 12; }
     """
