@@ -650,3 +650,38 @@ def test_editor_apply_on_an_image_model_sends_an_image_and_shows_the_whole_resul
     without = asyncio.run(scenario([]))
     assert without.startswith("⚠ applied") and "not measured" in without, without
     assert without.endswith("no model_warmup in the config"), without
+
+
+def test_tune_model_list_offers_only_models_each_on_one_line(server):
+    """The dropdown listed the 'no ready model' prompt as a choice and wrapped long names onto two lines
+    (``ensemble_python_efficie`` / ``ntnet_lite0``) at 80x24."""
+    import asyncio
+
+    from textual.widgets._select import SelectOverlay
+
+    from tests.helpers import lines_of, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.tune import TunePane
+
+    opts = ConsoleOptions(url=server.grpc_url, protocol="grpc", repository=server.cfg.repository)
+
+    async def scenario():
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("8")
+            pane = app.query_one(TunePane)
+            await wait_for(pilot, lambda: len(pane.models) >= 4, 30, "the ready models")
+            select = pane.query_one("#tune-model")
+            select.focus()
+            await pilot.press("enter")
+            overlay = select.query_one(SelectOverlay)
+            await wait_for(pilot, lambda: overlay.display, 5, "the list open")
+            await pilot.pause(0.2)
+            shown = [line.strip() for line in lines_of(overlay) if line.strip()]
+            assert not any("no ready model" in line for line in shown), shown
+            assert overlay.option_count == len(pane.models)
+            assert "ensemble_python_efficientnet_lite0" in shown, shown  # whole, on one line
+            await pilot.press("escape")
+            await pilot.press("q")
+
+    asyncio.run(scenario())
