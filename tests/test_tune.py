@@ -227,6 +227,8 @@ def test_editor_checks_as_you_type_applies_reverts_and_writes_after_the_diff(tun
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: "reverted" in rendered(state), 30, "reverted")
             assert target.client.model_config("per_request").instance_group[0].count == 1
+            await wait_for(pilot, lambda: area.text == original, 20, "the file's text again")
+            edit(original.replace("count: 1", "count: 2"))
             await pilot.press("ctrl+o")
             await wait_for(pilot, lambda: app.screen is not screen, 5, "the diff")
             shown = rendered(app.screen.query_one("#diff Static"))
@@ -491,3 +493,195 @@ def config_count(text: str) -> int:
     from triton_console.tui.core.tune import config
 
     return config.parse(text, "per_request").instance_group[0].count
+
+
+# ------------------------------------------------------------------------------------------ images after options
+
+
+def test_tune_takes_images_after_its_options(server, images_dir):
+    """argparse filled IMAGE* at MODEL: images after the flags were 'unrecognized arguments'."""
+    import json
+
+    from tests.conftest import run_cli, url_args
+
+    out = run_cli(
+        "tune",
+        "fused_python_efficientnet_lite0",
+        *url_args(server, "grpc"),
+        "--set",
+        "instance_group.count=1",
+        "--requests",
+        "4",
+        "--warmup",
+        "1",
+        "--json",
+        str(images_dir / "mug.jpg"),
+        str(images_dir / "car.jpg"),
+    )
+    assert out.returncode == 0, out.stderr
+    (trial,) = json.loads(out.stdout)["trials"]
+    assert trial["status"] == "ok" and trial["errors"] == 0
+
+
+def test_tune_pane_on_an_image_model_with_the_classify_panes_images_runs_a_trial(
+    server, images_dir, tmp_path, monkeypatch
+):
+    """The pane put the images after its flags (the newcomer's 'unrecognized arguments: ../shared/images')."""
+    import asyncio
+
+    from tests.helpers import rendered, texts, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.tune import TunePane
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    opts = ConsoleOptions(
+        url=server.grpc_url, protocol="grpc", repository=server.cfg.repository, images=[str(images_dir)]
+    )
+    model = "fused_python_efficientnet_lite0"
+
+    async def scenario():
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("8")
+            pane = app.query_one(TunePane)
+            await wait_for(pilot, lambda: model in pane.models, 30, "the ready models")
+            pane.query_one("#tune-model").value = model
+            pane.query_one("#tune-sets").value = "instance_group.count=1"
+            pane.query_one("#tune-requests").value = "4"
+            await pilot.pause(0.1)
+            await pilot.press("ctrl+r")
+            status = pane.query_one("#tune-status")
+            await wait_for(
+                pilot, lambda: "done" in rendered(status), 90, "the sweep", show=lambda: rendered(status)
+            )
+            (row,) = texts(pane.query_one("#tune-table"))
+            assert row.startswith("1 count=1")
+            assert "failed" not in rendered(status)
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ the editor at 80x24
+
+
+async def open_editor(pilot, app, model: str):
+    from tests.helpers import rows, wait_for
+
+    await pilot.press("3")
+    index = app.query_one("#index")
+    await wait_for(pilot, lambda: model in rows(index), 30, "the model list")
+    index.move_cursor(row=index.get_row_index(model))
+    await pilot.pause(0.2)
+    await pilot.press("e")
+    return app.screen
+
+
+def test_editor_revert_shows_the_files_config_again(tuned, target):
+    """Revert left the edits (and their parse error) on screen under '✓ reverted'."""
+    import asyncio
+
+    from textual.widgets import TextArea
+
+    from tests.helpers import lines_of, rendered, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    original = target.file.read_text()
+    opts = ConsoleOptions(url=tuned.grpc_url, protocol="grpc", repository=tuned.cfg.repository)
+
+    async def scenario():
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_editor(pilot, app, "per_request")
+            area = screen.query_one("#config-text", TextArea)
+            await wait_for(pilot, lambda: area.text == original, 20, "the file's text in the editor")
+            lines = original.split("\n")
+            lines[2] = "max_batch_size: abc"
+            area.replace("\n".join(lines), (0, 0), area.document.end)
+            check = screen.query_one("#config-check")
+            await wait_for(pilot, lambda: "✗" in rendered(check), 5, "the parse error")
+            await pilot.press("ctrl+r")
+            state = screen.query_one("#config-state")
+            await wait_for(pilot, lambda: "reverted" in rendered(state), 30, "reverted")
+            await wait_for(
+                pilot, lambda: area.text == original, 20, "the file's text again", show=lambda: area.text
+            )
+            await wait_for(pilot, lambda: "✓ parses" in " ".join(lines_of(check)), 5, "no stale error")
+            assert not any("abc" in line for line in lines_of(area))
+            await pilot.press("escape")
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+
+
+def test_editor_apply_on_an_image_model_sends_an_image_and_shows_the_whole_result(server, images_dir):
+    """At 80x24 the result was cut after two lines, and the first request sent random bytes that the
+    ensemble's preprocess could not decode, shown with ✓."""
+    import asyncio
+
+    from tests.helpers import lines_of, rendered, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    model = "ensemble_python_efficientnet_lite0"
+
+    async def scenario(images: list[str]) -> str:
+        opts = ConsoleOptions(
+            url=server.grpc_url, protocol="grpc", repository=server.cfg.repository, images=images
+        )
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_editor(pilot, app, model)
+            check = screen.query_one("#config-check")
+            await wait_for(pilot, lambda: "✓ parses" in rendered(check), 20, "the config read")
+            await pilot.press("ctrl+s")
+            state = screen.query_one("#config-state")
+            await wait_for(
+                pilot, lambda: "model_warmup" in rendered(state), 90, "applied", show=lambda: rendered(state)
+            )
+            await pilot.pause(0.1)
+            shown = " ".join(line.strip() for line in lines_of(state))
+            await pilot.press("escape")
+            await pilot.press("q")
+            return shown
+
+    with_image = asyncio.run(scenario([str(images_dir / "car.jpg")]))
+    assert with_image.startswith("✓ applied") and "first request" in with_image, with_image
+    assert with_image.endswith("no model_warmup in the config"), with_image  # the whole line, wrapped
+    without = asyncio.run(scenario([]))
+    assert without.startswith("⚠ applied") and "not measured" in without, without
+    assert without.endswith("no model_warmup in the config"), without
+
+
+def test_tune_model_list_offers_only_models_each_on_one_line(server):
+    """The dropdown listed the 'no ready model' prompt as a choice and wrapped long names onto two lines
+    (``ensemble_python_efficie`` / ``ntnet_lite0``) at 80x24."""
+    import asyncio
+
+    from textual.widgets._select import SelectOverlay
+
+    from tests.helpers import lines_of, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.tune import TunePane
+
+    opts = ConsoleOptions(url=server.grpc_url, protocol="grpc", repository=server.cfg.repository)
+
+    async def scenario():
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("8")
+            pane = app.query_one(TunePane)
+            await wait_for(pilot, lambda: len(pane.models) >= 4, 30, "the ready models")
+            select = pane.query_one("#tune-model")
+            select.focus()
+            await pilot.press("enter")
+            overlay = select.query_one(SelectOverlay)
+            await wait_for(pilot, lambda: overlay.display, 5, "the list open")
+            await pilot.pause(0.2)
+            shown = [line.strip() for line in lines_of(overlay) if line.strip()]
+            assert not any("no ready model" in line for line in shown), shown
+            assert overlay.option_count == len(pane.models)
+            assert "ensemble_python_efficientnet_lite0" in shown, shown  # whole, on one line
+            await pilot.press("escape")
+            await pilot.press("q")
+
+    asyncio.run(scenario())

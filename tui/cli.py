@@ -99,6 +99,24 @@ class CommandParser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"error: {self.prog}: {message} (see '{self.prog} --help')\n")
 
+    def parse_known_args(self, args=None, namespace=None):
+        """As argparse, but images may come after options (``tune MODEL --set F=1,2 --json mug.jpg``):
+        argparse fills an ``IMAGE*`` positional at the first positional it meets (here MODEL), so later words
+        were "unrecognized arguments". Leftover words that are not options (nor an unknown option's value)
+        join the command's images; ``parse_intermixed_args`` would do it but refuses subparsers."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        images = getattr(namespace, "images", None)
+        if isinstance(images, list) and extras:
+            rest, previous = [], ""
+            for word in extras:
+                if word.startswith("-") or (previous.startswith("-") and "=" not in previous):
+                    rest.append(word)
+                else:
+                    images.append(word)
+                previous = word
+            extras = rest
+        return namespace, extras
+
 
 class _Version(argparse.Action):
     """``--version``, looked up when asked for: importlib.metadata costs ~30 ms that every command paid when

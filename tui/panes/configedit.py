@@ -39,6 +39,7 @@ class ConfigDone(Message):
     state: str | None
     error: str | None
     diff: str = ""
+    warning: bool = False  # done, but part of it did not work (the first request after an apply failed)
 
 
 class DiffScreen(ModalScreen[bool]):
@@ -89,7 +90,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
     ConfigEditScreen #config-title { height: 1; padding: 0 1; }
     ConfigEditScreen #config-text { height: 1fr; }
     ConfigEditScreen #config-check { height: 1; padding: 0 1; }
-    ConfigEditScreen #config-state { height: 2; padding: 0 1; }
+    ConfigEditScreen #config-state { height: auto; min-height: 1; max-height: 6; padding: 0 1; }
     ConfigEditScreen #config-buttons { height: 1; padding: 0 1; }
     ConfigEditScreen #config-buttons Button { margin-right: 1; min-width: 12; }
     """
@@ -187,10 +188,25 @@ class ConfigEditScreen(ModalScreen[str | None]):
             return
         self.busy = True
         self._say(Text("applying… (the model keeps serving until the new config is ready)", style="yellow"))
-        self._apply(config, self.query_one("#config-text", TextArea).text)
+        self._apply(config, self.query_one("#config-text", TextArea).text, self._first_image())
+
+    def _first_image(self) -> str | None:
+        """The image an image model's first request after an apply sends: the Bench pane's ``auto`` images
+        (the Classify pane's last, else the command line's, else the Classify tree's folder), the first file."""
+        from triton_console.tui.core.classify import images
+        from triton_console.tui.core.load.inputs import image_candidates
+
+        last, folder = [], None
+        for screen in self.app.screen_stack:  # the Classify pane is on the main screen, under this modal
+            for pane in screen.query("ClassifyPane"):
+                last, folder = list(getattr(pane, "last_paths", None) or []), getattr(pane, "folder", None)
+        given = list(getattr(getattr(self.app, "options", None), "images", None) or [])
+        paths, _ = image_candidates(last, given, folder)
+        files = [p for p in images.expand(paths) if not Path(p).is_dir()]
+        return files[0] if files else None
 
     @work(thread=True, exclusive=True, group="config-do")
-    def _apply(self, config, text: str) -> None:
+    def _apply(self, config, text: str, image: str | None = None) -> None:
         try:
             deploy.apply(self.target, config)
             self.applied = text
@@ -200,8 +216,9 @@ class ConfigEditScreen(ModalScreen[str | None]):
                 same = False
             state = "applied (the same as the file)" if same else "applied, not written"
             # an apply is a load: its first request against the warm ones (a warm-up shows here)
-            state += "; " + coldstart.measure(self.target.client, self.model, config).describe()
-            self.post_message(ConfigDone("apply", state, None))
+            cold = coldstart.measure(self.target.client, self.model, config, image=image)
+            state += "; " + cold.describe()
+            self.post_message(ConfigDone("apply", state, None, warning=cold.first_ms is None))
         except ConsoleError as exc:
             self.post_message(ConfigDone("apply", None, worded(exc)))
 
@@ -218,6 +235,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
             deploy.revert(self.target, self.source.served)
             self.applied = None
             self.post_message(ConfigDone("revert", "reverted: the files' config serves", None))
+            self._read()  # the editor shows the files' config again, not the edits reverted
         except ConsoleError as exc:
             self.post_message(ConfigDone("revert", None, worded(exc)))
 
@@ -330,7 +348,10 @@ class ConfigEditScreen(ModalScreen[str | None]):
             self._say(join((f"{msg.action} failed: ", "bold red"), plain(msg.error, "red", limit=600)))
             return
         self.state = msg.state
-        self._say(join(("✓ ", "bold green"), plain(msg.state)))
+        if msg.warning:
+            self._say(join(("⚠ ", "bold yellow"), plain(msg.state, "yellow")))
+        else:
+            self._say(join(("✓ ", "bold green"), plain(msg.state)))
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

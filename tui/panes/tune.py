@@ -33,6 +33,7 @@ from triton_console.tui.core.tune import deploy, sweep
 from triton_console.tui.hints import worded
 from triton_console.tui.panes.bench import app_image_candidates
 from triton_console.tui.text import cell, plain
+from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.table import PlainTable
 
 
@@ -92,6 +93,7 @@ class TunePane(Vertical):
     TunePane #tune-form, TunePane #tune-form2 { height: 1; margin: 0 1; }
     TunePane Label { width: auto; margin: 0 1 0 1; color: $text-muted; }
     TunePane #tune-model { width: 2fr; }
+    TunePane #tune-model > SelectOverlay { width: 64; max-width: 100vw; constrain: inside inside; }
     TunePane #tune-load { width: 8; }
     TunePane #tune-requests { width: 6; }
     TunePane #tune-objective { width: 1fr; }
@@ -120,7 +122,7 @@ class TunePane(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="tune-form"):
             yield Label("model")
-            yield Select([], prompt="no ready model", id="tune-model", compact=True)
+            yield NameSelect([], prompt="no ready model", id="tune-model", compact=True)
             yield Label("in flight")
             yield Input("4", id="tune-load", compact=True, placeholder="1,4")
             yield Label("req")
@@ -174,9 +176,9 @@ class TunePane(Vertical):
     def _fill_models(self) -> None:
         self._options_stale = False
         models = self.models
-        select = self.query_one("#tune-model", Select)
+        select = self.query_one("#tune-model", NameSelect)
         current = select.value
-        select.set_options([(Text(m), m) for m in models])
+        select.set_names(models)
         if current in models:
             select.value = current
         elif models:  # a ready model at once: the blank choice read "no ready model" while some were

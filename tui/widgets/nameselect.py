@@ -6,6 +6,7 @@ each option took seconds); only the one line showing the chosen name is cut in t
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.widgets import Select
 
@@ -18,3 +19,10 @@ class NameSelect(Select):
         if event.select is self and isinstance(event.value, str):
             for current in self.query("SelectCurrent"):
                 current.update(name(event.value))
+
+    def set_names(self, names: list[str]) -> None:
+        """The names as options, each on one line (a long name wrapped onto two read as two names); the
+        prompt ("no ready model") is an option only while there is no name: then it is what the box says,
+        not something to choose."""
+        self._allow_blank = not names  # Textual has no public setter; set_options reads it
+        self.set_options([(Text(n, no_wrap=True, overflow="ellipsis"), n) for n in names])

@@ -63,23 +63,37 @@ def has_warmup(config) -> bool:
     return len(config.model_warmup) > 0
 
 
-def small_request(client: TritonClient, model: str):
-    """One batch-1 request from the model's metadata (random data; a variable dimension taken as 1)."""
+def small_request(client: TritonClient, model: str, image: str | None = None):
+    """One batch-1 request from the model's metadata (random data; a variable dimension taken as 1); an image
+    classifier gets ``image`` instead (random bytes fail to decode, so its first request never ran)."""
     from triton_console.tui.core.request import infer
 
     info = client.model_info(model)
+    specs: dict[str, str] = {}
+    if image is not None:
+        from triton_console.tui.core.classify import classifier
+
+        try:
+            route = classifier.image_path(info)
+        except ConsoleError:
+            route = None  # not an image classifier: random data as for any model
+        if route is not None:
+            specs[route.input.name] = f"@{image}" if route.kind in ("bytes", "string") else f"image:{image}"
     batched = info.batched
     shapes = {}
     for t in info.metadata.inputs:
         dims = list(t.shape[1:] if batched else t.shape)
-        if -1 in dims:
+        if -1 in dims and t.name not in specs:
             shapes[t.name] = ",".join("1" if d == -1 else str(d) for d in dims)
-    return infer.plan_inputs(info, shapes=shapes)
+    return infer.plan_inputs(info, specs, shapes)
 
 
-def measure(client: TritonClient, model: str, config=None, warm: int = WARM_REQUESTS) -> ColdStart:
-    """Time the first request (call this right after the load) and ``warm`` more; never raises for the
-    model's sake: a request that cannot be built or fails is the ``reason``."""
+def measure(
+    client: TritonClient, model: str, config=None, warm: int = WARM_REQUESTS, image: str | None = None
+) -> ColdStart:
+    """Time the first request (call this right after the load) and ``warm`` more (``image``: what an image
+    classifier gets); never raises for the model's sake: a request that cannot be built or fails is the
+    ``reason``."""
     from triton_console.tui.core.request import infer
 
     try:
@@ -88,7 +102,7 @@ def measure(client: TritonClient, model: str, config=None, warm: int = WARM_REQU
     except ConsoleError as exc:
         return ColdStart(model, False, reason=exc.message)
     try:
-        plans = small_request(client, model)
+        plans = small_request(client, model, image)
         t0 = time.perf_counter()
         infer.run(client, model, plans)
         out.first_ms = (time.perf_counter() - t0) * 1000.0
