@@ -281,7 +281,7 @@ def test_connecting_elsewhere_resets_every_pane_that_shows_the_server(monkeypatc
                 app.query_one("#url").value == "127.0.0.1:10" and app.query_one("#protocol").value == "http"
             )
             (row,) = rows(app.query_one("#fleet")).values()
-            assert "http://127.0.0.1:10" in row and "ready" not in row  # the old server's state is gone
+            assert "127.0.0.1:10" in row and "ready" not in row  # the old server's state is gone
 
     asyncio.run(scenario())
 

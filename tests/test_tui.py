@@ -46,11 +46,11 @@ def test_start_models_ready_classify_bad_image_and_quit(repo, tmp_path):
             state = app.query_one("#state")
             await wait_for(
                 pilot,
-                lambda: "managed bundled (pid" in rendered(state),
+                lambda: "bundled pid " in rendered(state),
                 60,
                 "a managed server in the state line",
             )
-            pid = int(rendered(state).split("(pid ")[1].split(",")[0])
+            pid = int(rendered(state).split("bundled pid ")[1].split(" ")[0])
             await pilot.press("3")
             models = app.query_one(ModelsPane)
 

@@ -40,7 +40,7 @@ from triton_console.tui.messages import (
 from triton_console.tui.panes import registry
 from triton_console.tui.panes.build import BuildPane
 from triton_console.tui.panes.classify import ClassifyPane
-from triton_console.tui.panes.servers import ContextChosen
+from triton_console.tui.panes.servers import ContextChosen, ManagedChosen
 from triton_console.tui.text import join, plain
 from triton_console.tui.widgets.help import HelpScreen
 
@@ -375,6 +375,16 @@ class ConsoleApp(App):
             return
         self.controller.given_models = list(entry.models)
         self._server_changed(entry.name, f"active server: {entry.name} ({client.url})")
+
+    def on_managed_chosen(self, msg: ManagedChosen) -> None:
+        """Back to the managed server from a servers-file entry (its row stays while it runs)."""
+        try:
+            client = self.controller.connect_managed()
+        except ConsoleError as exc:
+            self.notify(exc.message, title="Cannot switch", severity="error")
+            return
+        self._server_changed(None, f"active server: the managed one ({client.url})")
+        self._title(" (managed)")
 
     def action_command(self) -> None:
         def run(text: str | None) -> None:

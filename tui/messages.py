@@ -124,7 +124,7 @@ class BuildFinished(Message):
 @dataclass
 class ConnectRequested(Message):
     url: str
-    protocol: str
+    protocol: str | None  # None: from the URL's scheme (gRPC without one)
 
 
 @dataclass

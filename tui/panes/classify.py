@@ -288,6 +288,7 @@ class ClassifyPane(Horizontal):
     @on(Input.Submitted, "#path")
     def _path_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
+        self.focus_default()  # back to the tree: pane keys (q, digits) must not become typed text
         if text:
             self.classify([os.path.expanduser(text)])
 

@@ -155,6 +155,9 @@ def _events(loop):
     yield from loop.watch()
 
 
+NO_DETAIL = "select a model to see its config and statistics"
+
+
 class ModelsPane(Horizontal):
     BINDINGS = [
         Binding("l", "load", "Load", id="models.load"),
@@ -204,10 +207,15 @@ class ModelsPane(Horizontal):
             yield index
             yield Static("", id="models-note")
         with VerticalScroll(id="detail"):
-            yield Static("select a model to see its config and statistics", id="detail-text")
+            yield Static(NO_DETAIL, id="detail-text")
 
     def focus_default(self) -> None:
         self.query_one("#index").focus()
+
+    def server_changed(self, client, context: str | None) -> None:
+        """Another server: the detail shown was the last server's (it stayed when the new one was down)."""
+        self._selected = None
+        self.query_one("#detail-text", Static).update(NO_DETAIL)
 
     @property
     def selected(self) -> str | None:

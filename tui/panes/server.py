@@ -30,7 +30,8 @@ def state_text(snap: ServerSnapshot) -> Text:
         state = ("● starting…", "yellow")
     else:
         state = ("● not reachable", "red")
-    who = f"managed {snap.kind} (pid {snap.pid}, up {_uptime(snap.uptime_s)})" if snap.managed else "external"
+    # short enough that the line fits 80 columns with a gRPC URL and a Triton title
+    who = f"{snap.kind} pid {snap.pid} up {_uptime(snap.uptime_s)}" if snap.managed else "external"
     server = snap.server.title if snap.server else "?"
     out = Text.assemble(state, "  ", plain(snap.url), "  ", plain(server, "bold"), "  ", (who, "dim"))
     if snap.managed:
@@ -123,8 +124,12 @@ class ServerPane(Vertical):
     @on(Button.Pressed, "#connect")
     @on(Input.Submitted, "#url")
     def _connect(self) -> None:
+        """A scheme typed in the URL wins (the dropdown follows it once connected); without one the dropdown
+        decides. The focus goes back to the log so the pane's keys work again (k9s after ``:``)."""
         url = self.query_one("#url", Input).value.strip()
-        self.post_message(ConnectRequested(url, str(self.query_one("#protocol", Select).value)))
+        protocol = None if "://" in url else str(self.query_one("#protocol", Select).value)
+        self.post_message(ConnectRequested(url, protocol))
+        self.focus_default()
 
     @on(Button.Pressed, "#start")
     def _start(self) -> None:

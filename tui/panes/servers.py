@@ -26,6 +26,8 @@ from triton_console.tui.widgets.table import PlainTable
 REFRESH_S = 2.0
 PENDING = "…"  # not asked yet
 ACTIVE = "(active)"  # the row of an active server not in the file (no file name can start with "(")
+MANAGED = "(managed)"  # that row's name while the managed server runs and a file entry is active
+URL_CELLS = 16  # what an 80-column screen shows of the url / error column
 
 
 @dataclass
@@ -40,7 +42,35 @@ class ContextChosen(Message):
     name: str
 
 
+class ManagedChosen(Message):
+    """Make the running managed server the active one again."""
+
+
+def short_url(url: str, cells: int = URL_CELLS) -> str:
+    """The URL cut to ``cells``: the scheme first, then the host's middle; never the port (two servers on one
+    host differ only there). The full URL is in the line under the table."""
+    rest = url.partition("://")[2] or url
+    if len(rest) <= cells:
+        return rest
+    host, sep, port = rest.rpartition(":")
+    if not sep:
+        host, port = rest, ""
+    keep = max(cells - len(port) - len(sep) - 1, 2)
+    return f"{host[: keep - keep // 2]}…{host[-(keep // 2) :] if keep // 2 else ''}{sep}{port}"
+
+
+def detail_line(r: FleetRow) -> Text:
+    """The selected row in full: its URL and its whole error (the column cuts both at 80 columns)."""
+    out = Text.assemble(plain(r.name, "bold"), "  ", plain(r.url))
+    if r.error not in (None, PENDING):
+        out.append("  ")
+        out.append_text(plain(r.error, "red", limit=400))
+    return out
+
+
 def name_cell(name: str, active: bool) -> Text:
+    if name == ACTIVE and not active:
+        name = MANAGED
     return cell(("▶ " if active else "  ") + name, "bold" if active else "")
 
 
@@ -64,7 +94,7 @@ def row_cells(r: FleetRow, active: bool) -> tuple:
         ping,
         rate,
         cell(
-            r.url if r.error == PENDING else r.error or r.url,
+            short_url(r.url) if r.error in (None, PENDING) else r.error,
             "red" if r.error not in (None, PENDING) else "dim",
         ),
     )
@@ -90,6 +120,7 @@ class ServersPane(Vertical):
     ]
     DEFAULT_CSS = """
     ServersPane #fleet { height: 1fr; }
+    ServersPane #fleet-detail { height: auto; max-height: 3; padding: 0 1; }
     ServersPane #fleet-note { height: auto; padding: 0 1; color: $text-muted; }
     """
 
@@ -97,6 +128,9 @@ class ServersPane(Vertical):
         super().__init__(**kw)
         self.active = active
         self.url = url  # the active server's URL
+        self.own_url = url  # the URL of the row of a server not in the file (-u, or the managed one)
+        self.managed = False  # the managed server runs (its row stays when a file entry is active)
+        self.shown: dict[str, FleetRow] = {}  # each row as last drawn, for the line under the table
         self.names: list[str] = []  # the servers file's entries, in order
         self.fleet: Fleet | None = None
         self.problems: list[str] = []
@@ -108,6 +142,7 @@ class ServersPane(Vertical):
         for label, width in COLUMNS:
             table.add_column(label, width=width)
         yield table
+        yield Static("", id="fleet-detail")
         yield Static("", id="fleet-note")
 
     def on_mount(self) -> None:
@@ -125,12 +160,16 @@ class ServersPane(Vertical):
         self.names = [e.name for e in entries]
         table = self.query_one("#fleet", PlainTable)
         table.clear()
-        if self.active not in self.names:
-            table.add_row(*row_cells(FleetRow(ACTIVE, self.url, error=PENDING), True), key=ACTIVE)
+        self.shown = {}
+        if self.active not in self.names or self.managed:
+            own = FleetRow(ACTIVE, self.own_url, error=PENDING)
+            table.add_row(*row_cells(own, self.active not in self.names), key=ACTIVE)
+            self.shown[ACTIVE] = own
         for e in entries:
-            table.add_row(
-                *row_cells(FleetRow(e.name, e.url, error=PENDING), e.name == self.active), key=e.name
-            )
+            row = FleetRow(e.name, e.url, error=PENDING)
+            table.add_row(*row_cells(row, e.name == self.active), key=e.name)
+            self.shown[e.name] = row
+        self._show_detail()
         self._note(len(entries))
         self._tick()
 
@@ -157,14 +196,32 @@ class ServersPane(Vertical):
                     continue
                 for key, value in zip(table.columns, row_cells(r, r.name == self.active), strict=True):
                     table.update_cell(r.name, key, value)
+                self.shown[r.name] = r
+        self._show_detail()
 
-    def action_choose(self) -> None:
+    def _cursor_name(self) -> str | None:
         table = self.query_one("#fleet", PlainTable)
         if not table.row_count:
-            return
-        name = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        if name != ACTIVE:  # already the active one
-            self.post_message(ContextChosen(name))
+            return None
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+
+    def _show_detail(self) -> None:
+        row = self.shown.get(self._cursor_name() or "")
+        self.query_one("#fleet-detail", Static).update(detail_line(row) if row is not None else "")
+
+    @on(PlainTable.RowHighlighted, "#fleet")
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    def action_choose(self) -> None:
+        name = self._cursor_name()
+        if name is None or (name == self.active or (name == ACTIVE and self.active not in self.names)):
+            return  # already the active one
+        # at once: the switch itself (and the first answer of a dead server) takes seconds
+        shown = MANAGED if name == ACTIVE else name
+        self.query_one("#fleet-detail", Static).update(plain(f"connecting to {shown}…", "yellow"))
+        self.app.notify(f"connecting to {shown}…")
+        self.post_message(ManagedChosen() if name == ACTIVE else ContextChosen(name))
 
     @on(PlainTable.RowSelected, "#fleet")
     def _selected(self) -> None:
@@ -173,22 +230,37 @@ class ServersPane(Vertical):
     def server_changed(self, client: TritonClient, context: str | None) -> None:
         """Another server became the active one: mark it (a row of its own when the file lacks it)."""
         self.active, self.url = context, client.url
+        if context not in self.names:
+            self.own_url = client.url
         table = self.query_one("#fleet", PlainTable)
-        if ACTIVE in table.rows and context in self.names:
+        if ACTIVE in table.rows and context in self.names and not self.managed:
             table.remove_row(ACTIVE)
+            self.shown.pop(ACTIVE, None)
             table.refresh()
         elif ACTIVE not in table.rows and context not in self.names:
             self.action_reload()  # the row goes on top
             return
-        self.show_snapshot(ServerSnapshot(url=client.url, error=PENDING))
+        self._fill_own(ServerSnapshot(url=client.url, error=PENDING))
         first = next(iter(table.columns))
         for name in self.names:  # the mark moves
             table.update_cell(name, first, name_cell(name, name == context))
+        if ACTIVE in table.rows:
+            table.update_cell(ACTIVE, first, name_cell(ACTIVE, context not in self.names))
 
     def show_snapshot(self, snap: ServerSnapshot) -> None:
         """The console's poll of the active server fills its own row (the file's rows refresh themselves)."""
         table = self.query_one("#fleet", PlainTable)
-        if ACTIVE not in table.rows or snap.url != self.url:
+        if self.managed != snap.managed:  # the managed server started or stopped
+            self.managed = snap.managed
+            if not self.managed and ACTIVE in table.rows and self.active in self.names:
+                table.remove_row(ACTIVE)  # stopped while a file entry is active: nothing to go back to
+                self.shown.pop(ACTIVE, None)
+                table.refresh()
+        self._fill_own(snap)
+
+    def _fill_own(self, snap: ServerSnapshot) -> None:
+        table = self.query_one("#fleet", PlainTable)
+        if ACTIVE not in table.rows or snap.url != self.url or self.active in self.names:
             return
         row = FleetRow(
             ACTIVE,
@@ -202,6 +274,8 @@ class ServersPane(Vertical):
         )
         for col, value in zip(table.columns, row_cells(row, True), strict=True):
             table.update_cell(ACTIVE, col, value)
+        self.shown[ACTIVE] = row
+        self._show_detail()
 
     def on_unmount(self) -> None:
         if self.fleet is not None:

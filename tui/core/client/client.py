@@ -17,6 +17,7 @@ from triton_console.common.errors import EXIT_FAILED, EXIT_USAGE, ConsoleError
 from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.codes import (
     MODEL_CONTROL,
+    NOT_HTTP,
     STUB_UNHEALTHY,
     TIMEOUT,
     TOO_LARGE,
@@ -183,6 +184,13 @@ class TritonClient:
         if code == TIMEOUT:
             return ConsoleError(
                 f"{what}: no complete answer from {self.url} within {deadline or self.timeout:g} s (timed out)",
+                exit_code=EXIT_USAGE,
+                code=code,
+            )
+        if code == NOT_HTTP:
+            hostport = self.endpoint.url
+            return ConsoleError(
+                f"{hostport} answered, but not over HTTP: is it the gRPC port? try grpc://{hostport}",
                 exit_code=EXIT_USAGE,
                 code=code,
             )

@@ -9,6 +9,7 @@ UNSUPPORTED = "unsupported"  # the server or protocol does not offer this call
 STUB_UNHEALTHY = "stub-unhealthy"  # a Python-backend stub died; the model must be reloaded
 MODEL_CONTROL = "model-control"  # load/unload needs a server in explicit model-control mode
 TOO_LARGE = "too-large"
+NOT_HTTP = "not-http"  # something answered, but not in HTTP/1.1 (an HTTP client on the gRPC port)
 
 
 def server_gone(exc) -> bool:

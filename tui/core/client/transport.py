@@ -17,6 +17,7 @@ import numpy as np
 
 from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.codes import (
+    NOT_HTTP,
     TIMEOUT,
     TOO_LARGE,
     UNREACHABLE,
@@ -559,6 +560,8 @@ class HttpTransport(Transport):
 
     def _classify(self, exc: BaseException) -> str | None:
         text = error_text(exc).lower()
+        if "expected http/" in text:  # geventhttpclient's parser met another protocol (gRPC's HTTP/2 frames)
+            return NOT_HTTP
         if error_status(exc) in self.UNSUPPORTED_STATUS:
             return UNSUPPORTED
         if any(w in text for w in self.GONE):

@@ -178,6 +178,7 @@ class ServerController:
         docker_site: str | None = "auto",
     ) -> None:
         self.connection = connection
+        self.managed_connection: Connection | None = None  # how the managed server was connected at start
         self.repository = repository
         self.server_choice = server
         self.docker_site = docker_site
@@ -300,13 +301,26 @@ class ServerController:
                 if attempt == 2 or not server.port_taken():
                     raise
                 ports = srv.free_ports(3)
-                notify(f"a port was taken while tritonserver loaded its models; using ports {ports}", "warning")
+                notify(
+                    f"a port was taken while tritonserver loaded its models; using ports {ports}", "warning"
+                )
                 cfg = replace(cfg, http_port=ports[0], grpc_port=ports[1], metrics_port=ports[2])
         url = server.grpc_url if self.client.protocol == "grpc" else server.http_url
         conn = replace(self.connection.with_url(url, self.client.protocol), metrics_url=server.metrics_url)
+        self.managed_connection = conn
         old, self.client = self.client, TritonClient(connection=conn)
         old.close()
         return self.client.url
+
+    def connect_managed(self) -> TritonClient:
+        """Back to the running managed server after another server was made active: as it was connected at
+        start (its metrics URL, none of a servers-file entry's headers)."""
+        conn = self.managed_connection
+        if conn is None or not self.is_managed_running():
+            raise ConsoleError("the managed server is not running")
+        old, self.client = self.client, TritonClient(connection=conn)
+        old.close()
+        return self.client
 
     def stop(self) -> int | None:
         server = self.managed
