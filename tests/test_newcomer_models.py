@@ -1,0 +1,113 @@
+"""What a newcomer found at 80x24 in the Models and Classify panes: a (Add) said nothing, o did nothing with
+the tree focused, tree names cut with no sign, the Classify status line cut, the model list's prompt."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.helpers import notifications, wait_for
+from tests.test_app import SIZE, make_app, plain_screen
+from triton_console.tui.core.classify.classifier import Classification, ImagePath
+from triton_console.tui.core.client.responses import TensorSpec, TopK
+from triton_console.tui.messages import ClassifyResult
+
+IMAGES = "/work/shared/images"
+
+
+def test_models_add_says_what_became_of_the_name_and_its_hint_fits():
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("3")
+            await pilot.pause()
+            await pilot.press("a")
+            await pilot.pause()
+            assert "model name to add ⏎; esc closes" in plain_screen(app), plain_screen(app)
+            for ch in "nosuchmodel":
+                await pilot.press(ch)
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: any(
+                    "added nosuchmodel: the server is not reachable" in n for n in notifications(app)
+                ),
+                20,
+                "what became of the name",
+                show=lambda: notifications(app),
+            )
+
+    asyncio.run(scenario())
+
+
+def test_classify_o_opens_the_file_picker_with_the_tree_focused():
+    from triton_console.tui.panes.trymodel import FilePicker
+
+    async def scenario():
+        app = make_app(images=[IMAGES])
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("4")
+            await pilot.pause()
+            app.query_one("#tree").focus()
+            await pilot.press("o")
+            await wait_for(pilot, lambda: isinstance(app.screen, FilePicker), 5, "the file picker")
+
+    asyncio.run(scenario())
+
+
+def test_classify_tree_cuts_names_with_an_ellipsis():
+    """The tree (the project's root here) showed `📁 model_repositor`: cut, with no sign of it."""
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("4")
+            await wait_for(pilot, lambda: "model_reposit" in plain_screen(app), 10, "the tree")
+            await pilot.pause(0.2)
+            line = next(ln for ln in plain_screen(app).splitlines() if "model_reposit" in ln)
+            assert "model_reposit" in line and "…" in line.split("model_reposit")[1][:6], line
+
+    asyncio.run(scenario())
+
+
+def test_classify_status_line_is_whole_and_prompt_only_without_models():
+    route = ImagePath("bytes", TensorSpec("INPUT", "UINT8", (-1,)), None, False, 0)
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("4")
+            await wait_for(
+                pilot, lambda: "Open" in plain_screen(app).splitlines()[-1], 5, "the Classify pane"
+            )
+            from triton_console.tui.panes.classify import ClassifyPane
+
+            pane = app.query_one(ClassifyPane)
+            pane.set_models({"a_model": route, "b_model": route, "c_model": route})
+            await pilot.pause()
+            result = Classification(
+                "a_model",
+                [TopK(23, "vulture", 0.91)],
+                21.5,
+                path=route.describe(),
+                timings=[("decode", 7.0), ("backbone", 6.1), ("softmax", 0.1), ("batch", 1)],
+            )
+            pane.post_message(ClassifyResult(f"{IMAGES}/vulture.jpeg", result, None, None, None))
+            await wait_for(
+                pilot,
+                lambda: "vulture (0.9100)" in plain_screen(app),
+                5,
+                "the status line",
+                show=lambda: plain_screen(app),
+            )
+            assert "softmax 0.1 ms, batch 1" in " ".join(plain_screen(app).split()), plain_screen(app)
+            pane.set_models({})
+            await pilot.pause()
+            assert "no ready image model" in plain_screen(app)
+            pane.set_models({"a_model": route, "b_model": route, "c_model": route})
+            await pilot.pause()
+            # the prompt is the first line of the open list: it said there was none above the 3 ready ones
+            assert pane.query_one("#model").prompt == "image model"
+
+    asyncio.run(scenario())
