@@ -111,3 +111,73 @@ def test_classify_status_line_is_whole_and_prompt_only_without_models():
             assert pane.query_one("#model").prompt == "image model"
 
     asyncio.run(scenario())
+
+
+def _ensemble_info():
+    """The ensembles' metadata and config as the server gives them (encoded images in INPUT UINT8 [-1])."""
+    from google.protobuf import text_format
+    from tritonclient.grpc import model_config_pb2
+
+    from triton_console.tui.core.client.client import ModelInfo
+    from triton_console.tui.core.client.responses import ModelMetadata
+
+    config = text_format.Parse(
+        "name: 'ens' platform: 'ensemble' max_batch_size: 256 "
+        "input { name: 'INPUT' data_type: TYPE_UINT8 dims: -1 } "
+        "output { name: 'OUTPUT' data_type: TYPE_FP32 dims: 1000 label_filename: 'labels.txt' }",
+        model_config_pb2.ModelConfig(),
+    )
+    meta = ModelMetadata(
+        "ens",
+        ("1",),
+        "ensemble",
+        (TensorSpec("INPUT", "UINT8", (-1, -1)),),
+        (TensorSpec("OUTPUT", "FP32", (-1, 1000)),),
+    )
+    return ModelInfo("ens", meta, config)
+
+
+def test_image_spec_on_an_encoded_image_input_sends_the_files_bytes():
+    """`image:mug.jpg` said "needs a 3-dimensional … image input; input INPUT is UINT8 [-1, -1]"."""
+    from pathlib import Path
+
+    from triton_console.tui.core.request import infer
+
+    mug = Path(IMAGES) / "mug.jpg"
+    plan = infer.plan_inputs(_ensemble_info(), {"INPUT": f"image:{mug}"})[0]
+    assert plan.array.shape == (1, mug.stat().st_size) and plan.array.tobytes() == mug.read_bytes()
+
+
+def test_try_form_on_an_encoded_image_input_defaults_to_an_image_and_speaks_its_own_syntax():
+    from triton_console.tui.panes.trymodel import ModelLoaded, TryScreen
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("3")
+            try_screen = TryScreen(app.controller, "ens", IMAGES)
+            await app.push_screen(try_screen)
+            try_screen.post_message(ModelLoaded(_ensemble_info(), None))
+            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            assert try_screen.query_one("#spec-0").value == ""  # no image known: nothing random
+            assert "@FILE (.npy, .json, else its bytes)" in " ".join(plain_screen(app).split())
+            await pilot.press("ctrl+r")
+            said = "ens takes encoded images in INPUT: give image:FILE or @FILE"
+            await wait_for(
+                pilot,
+                lambda: said in " ".join(plain_screen(app).split()),
+                10,
+                said,
+                show=lambda: plain_screen(app),
+            )
+            assert "--input" not in plain_screen(app)
+            app.pop_screen()
+            app.controller.last_classified = ("ens", f"{IMAGES}/mug.jpg", None)
+            again = TryScreen(app.controller, "ens", IMAGES)
+            await app.push_screen(again)
+            again.post_message(ModelLoaded(_ensemble_info(), None))
+            await wait_for(pilot, lambda: bool(again.query("#spec-0")), 5, "the form")
+            assert again.query_one("#spec-0").value == f"image:{IMAGES}/mug.jpg"
+
+    asyncio.run(scenario())
