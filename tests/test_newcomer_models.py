@@ -181,3 +181,36 @@ def test_try_form_on_an_encoded_image_input_defaults_to_an_image_and_speaks_its_
             assert again.query_one("#spec-0").value == f"image:{IMAGES}/mug.jpg"
 
     asyncio.run(scenario())
+
+
+def test_try_form_output_header_is_whole_at_80_columns():
+    """The last heading was cut to `first val`."""
+    import numpy as np
+
+    from triton_console.tui.core.request import infer
+    from triton_console.tui.panes.trymodel import ModelLoaded, TryDone, TryScreen
+
+    scores = np.linspace(0.000123456, 0.987654, 1000, dtype=np.float32).reshape(1, 1000)
+    out = infer.OutputSummary(
+        "OUTPUT", "FP32", (1, 1000), 0.000123456, 0.987654, 0.493888, 0, [float(v) for v in scores[0, :16]]
+    )
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("3")
+            try_screen = TryScreen(app.controller, "ensemble_python_efficientnet_lite0", IMAGES)
+            await app.push_screen(try_screen)
+            try_screen.post_message(ModelLoaded(_ensemble_info(), None))
+            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            result = infer.InferResult("ensemble_python_efficientnet_lite0", "1", 12.5, [], [out])
+            try_screen.post_message(TryDone(result, None, None))
+            await wait_for(
+                pilot, lambda: "OUTPUT" in plain_screen(app), 5, "the outputs", show=lambda: plain_screen(app)
+            )
+            await pilot.pause(0.2)
+            header = next(ln for ln in plain_screen(app).splitlines() if "output" in ln and "NaN" in ln)
+            assert header.split("NaN")[1].split()[0] == "values", header  # the last heading whole
+
+    asyncio.run(scenario())

@@ -157,7 +157,9 @@ class TryScreen(ModalScreen):
                 yield Checkbox("start", True, id="sequence-start", compact=True)
                 yield Checkbox("end", False, id="sequence-end", compact=True)
             outputs = PlainTable(id="outputs", cursor_type="row", zebra_stripes=True)
-            outputs.add_columns("output", "datatype", "shape", "min", "max", "mean", "NaN", "first values")
+            outputs.add_columns(
+                "output", "dtype", "shape", "min", "max", "mean", "NaN", "values"
+            )  # whole at 80
             yield outputs
             yield Static("", id="summary")
             yield Static("", id="running")
