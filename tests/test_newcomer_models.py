@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.helpers import notifications, wait_for
+from tests.helpers import notifications, rendered, wait_for
 from tests.test_app import SIZE, make_app, plain_screen
 from triton_console.tui.core.classify.classifier import Classification, ImagePath
 from triton_console.tui.core.client.responses import TensorSpec, TopK
@@ -161,7 +161,7 @@ def test_try_form_on_an_encoded_image_input_defaults_to_an_image_and_speaks_its_
             try_screen.post_message(ModelLoaded(_ensemble_info(), None))
             await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
             assert try_screen.query_one("#spec-0").value == ""  # no image known: nothing random
-            assert "@FILE (.npy, .json, else its bytes)" in " ".join(plain_screen(app).split())
+            assert "@FILE (.npy/.json/bytes)" in rendered(try_screen.query_one("#title"))
             await pilot.press("ctrl+r")
             said = "ens takes encoded images in INPUT: give image:FILE or @FILE"
             await wait_for(

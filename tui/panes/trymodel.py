@@ -197,7 +197,7 @@ class TryScreen(ModalScreen):
                     + (", sequence model" if self.sequence else "")
                 ),
                 (
-                    "   SPEC: random | zeros | ones | @FILE (.npy, .json, else its bytes) | text:… | image:FILE",
+                    "   SPEC: random|zeros|ones|@FILE (.npy/.json/bytes)|text:…|image:FILE",  # one line at 80
                     "dim",
                 ),
             )
