@@ -214,3 +214,30 @@ def test_try_form_output_header_is_whole_at_80_columns():
             assert header.split("NaN")[1].split()[0] == "values", header  # the last heading whole
 
     asyncio.run(scenario())
+
+
+def test_try_form_runs_the_ensemble_on_the_classify_panes_last_image(server):
+    """On the real ensemble: the SPEC the form starts with (the last image classified) is sent as its bytes."""
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes.trymodel import TryScreen
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc", poll=False))
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            app.controller.last_classified = ("ensemble_python_efficientnet_lite0", f"{IMAGES}/mug.jpg", None)
+            try_screen = TryScreen(app.controller, "ensemble_python_efficientnet_lite0", IMAGES)
+            await app.push_screen(try_screen)
+            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 30, "the form")
+            assert try_screen.query_one("#spec-0").value == f"image:{IMAGES}/mug.jpg"
+            await pilot.press("ctrl+r")
+            summary = try_screen.query_one("#summary")
+            await wait_for(
+                pilot,
+                lambda: "coffee mug" in rendered(summary),
+                60,
+                "the top-5",
+                show=lambda: rendered(summary),
+            )
+
+    asyncio.run(scenario())
