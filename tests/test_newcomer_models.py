@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
+from tests import conftest
 from tests.helpers import notifications, rendered, wait_for
 from tests.test_app import SIZE, make_app, plain_screen
 from triton_console.tui.core.classify.classifier import Classification, ImagePath
 from triton_console.tui.core.client.responses import TensorSpec, TopK
 from triton_console.tui.messages import ClassifyResult
 
-IMAGES = "/work/shared/images"
+IMAGES = str(conftest.IMAGES)  # the shared test images (TRITON_CONSOLE_TEST_IMAGES)
 
 
 def test_models_add_says_what_became_of_the_name_and_its_hint_fits():

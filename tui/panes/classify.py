@@ -87,9 +87,11 @@ def row_detail(msg: ClassifyResult) -> Text:
     out = join(plain(msg.path), ": ")
     if best:
         out.append_text(plain(f"{best.label or best.index} ({best.score:.4f})", "bold"))
-    # two lines at most at 80 columns: the route is on the line under the model; scores only when computed here
-    if r.scores != "model":
-        out.append_text(plain(f"  scores: {r.scores}", "dim"))
+    # how this row's image was sent (the route line shows only the model chosen now); scores only when
+    # computed here (softmax): the model's own are the rule
+    out.append_text(
+        plain(f"  via {r.path}" + (f"; scores: {r.scores}" if r.scores != "model" else ""), "dim")
+    )
     if r.timings:  # the fused model's own account of where the time went
         steps = dict(r.timings)
         spent = " + ".join(f"{k} {v:.1f}" for k, v in r.timings if k != "batch")
@@ -135,7 +137,7 @@ class ClassifyPane(Horizontal):
     ClassifyPane #latency { height: 1; padding: 0 1; }
     ClassifyPane Sparkline { height: 1; margin: 0 1; }
     ClassifyPane #breakdown { height: 1fr; min-height: 3; margin: 0 0 0 1; }
-    ClassifyPane #row-detail { height: auto; max-height: 2; padding: 0 1; }
+    ClassifyPane #row-detail { height: auto; max-height: 3; padding: 0 1; }
     """
 
     def __init__(self, controller: ServerController, start_dir: str | None = None, **kw) -> None:
