@@ -408,12 +408,45 @@ def test_models_pane_watch_mode_reloads_on_save(controller):
             text = " ".join(shown(detail))
             assert "reload ok  devw" in text and "Y FP32 [4]: [7, 7, 7, 7]  (was [3, 3, 3, 3])" in text, text
             await pilot.press("w")
+            await pilot.pause()
+            # the detail said "watching (w stops)" after the toast said it stopped, until the cursor moved
+            assert "watching (w stops)" not in shown(detail), shown(detail)
             await pilot.press("q")
 
     try:
         asyncio.run(scenario())
     finally:
         source.write_text(original)
+
+
+def test_models_add_says_whether_the_server_knows_the_name(controller, monkeypatch):
+    """a, a name, enter: nothing was shown at all (the repository index does not list an unknown name)."""
+    from tests.helpers import notifications
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    monkeypatch.setattr(controller, "shutdown", lambda: None)
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions())
+        app.controller = controller
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await pilot.press("3")
+            await wait_for(pilot, lambda: "chatty" in rows(app.query_one("#index")), 20, "the models")
+            await pilot.press("a", *"nosuchmodel", "enter")
+            said = "added nosuchmodel: the server does not know it"
+            await wait_for(
+                pilot,
+                lambda: any(said in n for n in notifications(app)),
+                20,
+                said,
+                show=lambda: notifications(app),
+            )
+            await pilot.press("q")
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        controller.given_models.clear()
 
 
 def test_trace_of_an_ensemble_has_a_span_per_step_adding_up_to_the_latency(devserver):
@@ -460,12 +493,23 @@ def test_models_pane_shows_a_ready_models_own_log_lines(controller, monkeypatch)
             detail = app.query_one("#detail-text")
             await wait_for(
                 pilot,
-                lambda: "server log about it" in shown(detail),
+                lambda: shown(detail)[:1] == ["chatty"] and "server log about it" in shown(detail),
                 10,
                 "the log",
                 show=lambda: shown(detail),
             )
             assert "chatty: hello from initialize" in " ".join(shown(detail))
+            # only its own lines: the 2 before and 1 after each mention named the models loading beside it
+            lines = shown(detail)
+            start = lines.index("server log about it")
+            end = next(
+                (i for i in range(start + 1, len(lines)) if lines[i] in ("metadata", "config")), len(lines)
+            )
+            section = " ".join(lines[start + 1 : end])
+            others = [n for n in controller.client.repository_index().items if n.name != "chatty"]
+            assert others
+            for other in others:
+                assert f"{other.name}:1" not in section and f"'{other.name}'" not in section, section
             await pilot.press("q")
 
     asyncio.run(scenario())

@@ -43,6 +43,17 @@ class ImageTree(DirectoryTree):
                 continue
         return out
 
+    def render_label(self, node, base_style, style) -> Text:
+        """Names cut with an ellipsis to the width left after the guides (they were cut mid-name, no sign)."""
+        label = super().render_label(node, base_style, style)
+        depth, parent = 0, node.parent
+        while parent is not None:
+            depth, parent = depth + 1, parent.parent
+        room = self.scrollable_content_region.width - depth * self.guide_depth
+        if self.is_mounted and 0 < room < label.cell_len:
+            label.truncate(room, overflow="ellipsis")
+        return label
+
 
 def step_figures(parts: list[float], latency_ms: float) -> str:
     """The steps' times then the rest of the latency, ``pre/net/post/rest``. The rest is never below 0: the
@@ -76,17 +87,22 @@ def row_detail(msg: ClassifyResult) -> Text:
     out = join(plain(msg.path), ": ")
     if best:
         out.append_text(plain(f"{best.label or best.index} ({best.score:.4f})", "bold"))
-    out.append_text(plain(f"  via {r.path}; scores: {r.scores}", "dim"))
+    # how this row's image was sent (the route line shows only the model chosen now); scores only when
+    # computed here (softmax): the model's own are the rule
+    out.append_text(
+        plain(f"  via {r.path}" + (f"; scores: {r.scores}" if r.scores != "model" else ""), "dim")
+    )
     if r.timings:  # the fused model's own account of where the time went
         steps = dict(r.timings)
         spent = " + ".join(f"{k} {v:.1f}" for k, v in r.timings if k != "batch")
-        out.append_text(plain(f"  {spent} ms in a batch of {steps.get('batch', 1):.0f}", "dim"))
+        out.append_text(plain(f"  {spent} ms, batch {steps.get('batch', 1):.0f}", "dim"))
     for p in r.problems[:3]:
         out.append("\n")
         out.append_text(plain(p, "yellow"))
     return out
 
 
+NO_MODEL = "no ready image model"
 HISTORY = (  # the figures keep their width; the names share what is left
     Column("image", "image", weight=2),
     Column("top1", "top-1", weight=3),
@@ -121,7 +137,7 @@ class ClassifyPane(Horizontal):
     ClassifyPane #latency { height: 1; padding: 0 1; }
     ClassifyPane Sparkline { height: 1; margin: 0 1; }
     ClassifyPane #breakdown { height: 1fr; min-height: 3; margin: 0 0 0 1; }
-    ClassifyPane #row-detail { height: auto; max-height: 2; padding: 0 1; }
+    ClassifyPane #row-detail { height: auto; max-height: 3; padding: 0 1; }
     """
 
     def __init__(self, controller: ServerController, start_dir: str | None = None, **kw) -> None:
@@ -141,7 +157,7 @@ class ClassifyPane(Horizontal):
             yield Input(placeholder="image/folder path ⏎", id="path", compact=True)
         with Vertical(id="right"):
             with Horizontal(id="choose"):
-                yield NameSelect([], prompt="no ready image model", id="model", compact=True)
+                yield NameSelect([], prompt=NO_MODEL, id="model", compact=True)
                 yield Select([(s, s) for s in SCALINGS], prompt="scaling", id="scaling", compact=True)
             yield Static("", id="route")
             with Horizontal(id="top"):
@@ -176,6 +192,8 @@ class ClassifyPane(Horizontal):
         select = self.query_one("#model", Select)
         current = select.value
         names = sorted(routes)
+        # the prompt is the open list's first line: "no ready image model" above 3 ready ones read wrong
+        select.prompt = "image model" if names else NO_MODEL
         select.set_options([(Text(n), n) for n in names])
         if names:
             select.value = current if current in names else preferred_model(names)
@@ -219,7 +237,15 @@ class ClassifyPane(Horizontal):
 
     # -- picking
     def action_pick(self) -> None:
-        self.query_one("#tree").focus()
+        """The file picker, wherever the focus is (o only moved the focus to the tree: with the tree focused
+        it did nothing); the file picked is classified."""
+        from triton_console.tui.panes.trymodel import FilePicker
+
+        def picked(path: str | None) -> None:
+            if path:
+                self.classify([path])
+
+        self.app.push_screen(FilePicker(self.folder), picked)
 
     def action_parent(self) -> None:
         """The tree starts where the console started (or at the images given): this climbs out of it."""

@@ -23,7 +23,6 @@ from triton_console.tui.core.client.client import check_model_name, server_gone
 from triton_console.tui.core.client.health import Verdict
 from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HINT
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
-from triton_console.tui.core.server.explain import model_log
 from triton_console.tui.core.server.process import is_loopback
 from triton_console.tui.core.tune import coldstart, memory
 from triton_console.tui.hints import for_code, worded
@@ -33,6 +32,23 @@ from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
 
 FILTER_HINT = "filter models (name, state, reason); esc closes"
+ADD_HINT = "model name to add ⏎; esc closes"  # fits the list's width at 80 columns
+
+
+def added_line(name: str, snap: ServerSnapshot, entry: rs.IndexEntry | None) -> tuple[str, str]:
+    """What adding a name (a) came to at the next poll, and the toast's severity."""
+    if not snap.live:
+        return f"added {name}: the server is not reachable", "warning"
+    if entry is None or entry.state == "UNLISTED":
+        return f"added {name}: the server does not know it", "warning"
+    if entry.state in ("LOADING", "UNLOADING"):
+        return f"added {name}: {entry.state.lower()}…", "information"
+    if entry.state == "READY":
+        return f"added {name}: ready", "information"
+    state = entry.state or "state unknown"
+    return f"added {name}: {state}" + (f" ({entry.reason})" if entry.reason else ""), "warning"
+
+
 STATE_STYLE = {
     "READY": "green",
     "UNAVAILABLE": "red",
@@ -188,6 +204,8 @@ class ModelsPane(Horizontal):
         self._probes: dict[str, str] = {}  # the last probe's line per model, shown in its detail
         self.note = ""  # why the list is empty or partial, as shown
         self._adding = False  # the box at the top takes a model name instead of a filter
+        self._added: list[str] = []  # names added with a, told about at the next poll
+        self._last_detail: ModelDetail | None = None  # drawn again when watch mode stops
         # Load/unload requests run one after another: a load sent while an unload is still in flight
         # can be undone by that unload finishing after it.
         self._lu_lock = threading.Lock()
@@ -245,6 +263,10 @@ class ModelsPane(Horizontal):
         if self._selected in changed:  # the detail follows the poll (it kept "state LOADING" until r)
             self._fetch_detail(self._selected)
         self._show_note()
+        added, self._added = self._added, []
+        for n in added:  # the user typed a name and pressed enter: say what the server made of it
+            line, severity = added_line(n, snap, entries.get(n))
+            self.app.notify(line, severity=severity)
 
     def _show_note(self) -> None:
         index = self.query_one("#index", RowList)
@@ -259,7 +281,7 @@ class ModelsPane(Horizontal):
         """Name a model to ask about: for servers that list none (KServe over gRPC)."""
         box = self.query_one("#models-filter", FilterBox)
         box.value = ""
-        box.open("model name to add ⏎ (asked about on every poll); esc closes")
+        box.open(ADD_HINT)
         self._adding = True
 
     @on(Input.Changed, "#models-filter")
@@ -279,6 +301,8 @@ class ModelsPane(Horizontal):
                 return
             if name not in self.controller.given_models:
                 self.controller.given_models.append(name)
+            self._added.append(name)
+            self.app.notify(f"adding {name}: asking the server…")
             self.close_filter()
             self.post_message(PollRequested())
             return
@@ -328,7 +352,11 @@ class ModelsPane(Horizontal):
                 parts.append(("ensemble checks", "\n".join(found.problems)))
             parts.append(("ensemble steps", "\n".join(found.graph)))
         if entry is not None and entry.state == "READY" and self.controller.is_managed_running():
-            lines = model_log(name, self.controller.log_lines(), limit=30)
+            from triton_console.tui.core.server.modellog import ModelLines
+
+            # its own lines only (the log view's attribution): the lines around named other models
+            attributed = ModelLines(name, set(self._entries), before=0, after=0)
+            lines = [*attributed.feed(self.controller.log_lines()), *attributed.flush()][-30:]
             if lines:  # its lines in the managed server's log, its stub's own stderr among them
                 parts.append(("server log about it", "\n".join(lines)))
 
@@ -403,6 +431,7 @@ class ModelsPane(Horizontal):
     def on_model_detail(self, msg: ModelDetail) -> None:
         if msg.name != self._selected:
             return
+        self._last_detail = msg
         items = [plain(msg.name, "bold")]
         parts = list(msg.parts)
         if self._dev is not None and self._dev.model == msg.name and self._dev_lines:
@@ -420,6 +449,8 @@ class ModelsPane(Horizontal):
             self._dev.stop.set()
             self.app.notify(f"stopped watching {self._dev.model}")
             self._dev, self._dev_lines = None, []
+            if self._last_detail is not None:  # the detail said "watching (w stops)" until the cursor moved
+                self.on_model_detail(self._last_detail)
             return
         if not self._selected:
             self.app.notify("select a model first", severity="warning")

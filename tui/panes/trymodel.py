@@ -157,7 +157,9 @@ class TryScreen(ModalScreen):
                 yield Checkbox("start", True, id="sequence-start", compact=True)
                 yield Checkbox("end", False, id="sequence-end", compact=True)
             outputs = PlainTable(id="outputs", cursor_type="row", zebra_stripes=True)
-            outputs.add_columns("output", "datatype", "shape", "min", "max", "mean", "NaN", "first values")
+            outputs.add_columns(
+                "output", "dtype", "shape", "min", "max", "mean", "NaN", "values"
+            )  # whole at 80
             yield outputs
             yield Static("", id="summary")
             yield Static("", id="running")
@@ -194,7 +196,10 @@ class TryScreen(ModalScreen):
                     + (", decoupled: streams (^x cancels)" if self.decoupled else "")
                     + (", sequence model" if self.sequence else "")
                 ),
-                ("   SPEC: random | zeros | ones | @FILE(.npy/.json) | text:… | image:FILE", "dim"),
+                (
+                    "   SPEC: random|zeros|ones|@FILE (.npy/.json/bytes)|text:…|image:FILE",  # one line at 80
+                    "dim",
+                ),
             )
         )
         form = self.query_one("#form", Vertical)
@@ -203,7 +208,9 @@ class TryScreen(ModalScreen):
             row = Horizontal(classes="row")
             form.mount(row)
             row.mount(Label(plain(f"{t.name}  {t.datatype} {dims}")))
-            row.mount(Input("random", id=f"spec-{i}", classes="spec", compact=True))
+            spec = self._default_spec(t)
+            hint = "give image:FILE or @FILE" if not spec else "SPEC"
+            row.mount(Input(spec, placeholder=hint, id=f"spec-{i}", classes="spec", compact=True))
             if -1 in dims:
                 row.mount(
                     Input(
@@ -219,6 +226,44 @@ class TryScreen(ModalScreen):
         first = self.query("#spec-0")
         if first:
             first.first().focus()
+
+    def _default_spec(self, tensor) -> str:
+        """random, except for an image model's encoded-image input (random bytes are no image): the Classify
+        pane's last image, else the first of the images the console was given or its tree shows."""
+        if not (infer.takes_bytes(tensor, self.info.batched) and infer.takes_image_files(self.info)):
+            return "random"
+        from triton_console.tui.core.classify.images import IMAGE_SUFFIXES, expand
+        from triton_console.tui.panes.bench import app_image_candidates
+
+        last = self.controller.last_classified
+        if last is not None:
+            return f"image:{last[1]}"
+        given = list(getattr(getattr(self.app, "options", None), "images", []) or [])
+        files = expand(app_image_candidates(self.app, given)[0])
+        first = next(
+            (f for f in files if Path(f).suffix.lower() in IMAGE_SUFFIXES and Path(f).is_file()), None
+        )
+        return f"image:{first}" if first else ""
+
+    def _worded(self, exc: ConsoleError, specs: dict[str, str], shapes: dict[str, str]) -> str:
+        """An error in the form's own words: its SPEC boxes and shape boxes, not the infer command's flags."""
+        inputs = self.info.metadata.inputs if self.info else ()
+        if exc.code == infer.ENCODED_IMAGES:
+            name = next((t.name for t in inputs if infer.takes_bytes(t, self.info.batched)), "its input")
+            return f"{self.model} takes encoded images in {name}: give image:FILE or @FILE (^o picks a file)"
+        if exc.code == infer.VARIABLE_SHAPE:
+            name = next(
+                (
+                    t.name
+                    for t in inputs
+                    if -1 in (t.shape[1:] if self.info.batched else t.shape)
+                    and specs.get(t.name, "random") in ("random", "zeros", "ones")
+                    and t.name not in shapes
+                ),
+                "an input",
+            )
+            return f"input {name} has a variable dimension: fill in its shape box, or give @FILE"
+        return worded(exc)
 
     # -- actions
     def _values(self) -> tuple[dict[str, str], dict[str, str], int]:
@@ -302,7 +347,8 @@ class TryScreen(ModalScreen):
             self.post_message(StreamEnded(run.summary, call, None))
         except ConsoleError as exc:
             cancelled = run is not None and run.cancelled
-            self.post_message(StreamEnded(run.summary if run else None, None, worded(exc), cancelled))
+            error = self._worded(exc, specs, shapes)
+            self.post_message(StreamEnded(run.summary if run else None, None, error, cancelled))
         finally:
             self._stream = None
 
@@ -323,6 +369,8 @@ class TryScreen(ModalScreen):
                 sequence=seq,
             )
         except ConsoleError as exc:
+            if exc.code == showcall.NEEDS_FOLDER:  # the CLI's words name --save, which the form has not
+                return showcall.Call(form, "# the call's data is too large to show here")
             return showcall.Call(form, f"# {exc.message}")
 
     def _stream_head(self, s: stream.StreamSummary, state: str) -> Text:
@@ -394,7 +442,7 @@ class TryScreen(ModalScreen):
             )
             self.post_message(TryDone(result, call, None))
         except ConsoleError as exc:
-            self.post_message(TryDone(None, None, worded(exc)))
+            self.post_message(TryDone(None, None, self._worded(exc, specs, shapes)))
 
     def on_try_done(self, msg: TryDone) -> None:
         summary = self.query_one("#summary", Static)

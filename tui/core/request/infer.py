@@ -7,7 +7,8 @@ SPEC (``--input NAME=SPEC``; inputs not named get ``random``):
 - ``@FILE.npy`` (a numpy array), ``@FILE.json`` (a list, nested as the shape);
 - ``text:STRING`` (a BYTES element);
 - ``@FILE`` (any other file: its bytes, for a UINT8 ``[-1]`` or BYTES input);
-- ``image:FILE`` (decoded and prepared for a 3-dimensional tensor input, as classify does).
+- ``image:FILE`` (decoded and prepared for a 3-dimensional tensor input, as classify does; for an input of
+  encoded bytes, UINT8 ``[-1]`` or BYTES, the file's bytes as they are).
 
 Shapes come from the metadata: the batch dimension (a model with ``max_batch_size`` > 0) from ``batch``,
 a variable dimension from ``--shape NAME=D1,D2`` (without the batch dimension) or from the data itself.
@@ -30,6 +31,9 @@ from triton_console.tui.core.client.transport import InputTensor, OutputRequest
 from triton_console.tui.core.request import ensemble
 
 MAX_FILE = 256 * 2**20
+# hint codes (ConsoleError.code) of inputs a request cannot be made from: each surface words what to give
+ENCODED_IMAGES = "input-encoded-images"  # an encoded-image input (UINT8 [-1], BYTES) got random/zeros/ones
+VARIABLE_SHAPE = "input-variable-shape"  # a variable dimension and no shape for it
 VALUES_SHOWN = 16
 INTEGERS = ("UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64")
 FLOATS = ("FP16", "FP32", "FP64", "BF16")
@@ -267,6 +271,8 @@ def _image(
     from triton_console.tui.core.classify import classifier, preprocessing
 
     dims = tensor.shape[1:] if batched else tensor.shape
+    if takes_bytes(tensor, batched):  # encoded images in (the ensembles' INPUT): the file is what they decode
+        return _load(Spec("bytes", spec.value), tensor.name, tensor.datatype)
     if tensor.datatype not in classifier.TENSOR_TYPES or len(dims) != 3:
         raise ConsoleError(
             f"image:… needs a 3-dimensional FP32/FP16/UINT8/INT8 image input; input {tensor.name} is "
@@ -278,6 +284,12 @@ def _image(
         return classifier.image_tensor(_read(spec.value), route)
     except preprocessing.ImageError as exc:
         raise ConsoleError(f"{spec.value}: {exc}", exit_code=EXIT_USAGE) from None
+
+
+def takes_bytes(tensor: rs.TensorSpec, batched: bool) -> bool:
+    """An input of a file's bytes: BYTES, or UINT8 with one variable dimension."""
+    dims = list(tensor.shape[1:] if batched else tensor.shape)
+    return tensor.datatype == "BYTES" or (tensor.datatype == "UINT8" and dims == [-1])
 
 
 def plan_inputs(
@@ -324,11 +336,12 @@ def plan_inputs(
                 )
             dims = list(given)
         if spec.kind in ("random", "zeros", "ones"):
-            if -1 in dims and _takes_image_files(info):
+            if -1 in dims and takes_image_files(info):
                 raise ConsoleError(
                     f"{info.name} takes encoded images in {tensor.name}: give image files or a folder "
                     f"(infer: --input {tensor.name}=@FILE)",
                     exit_code=EXIT_USAGE,
+                    code=ENCODED_IMAGES,
                 )
             if -1 in dims:
                 raise ConsoleError(
@@ -336,6 +349,7 @@ def plan_inputs(
                     + ",".join("N" if d == -1 else str(d) for d in dims)
                     + " or data from a file",
                     exit_code=EXIT_USAGE,
+                    code=VARIABLE_SHAPE,
                 )
             full = (batch, *dims) if batched else tuple(dims)
             arr = (
@@ -360,7 +374,7 @@ def plan_inputs(
     return plans
 
 
-def _takes_image_files(info: ModelInfo) -> bool:
+def takes_image_files(info: ModelInfo) -> bool:
     """An image classifier fed file bytes (the ensembles' UINT8 [-1]): it wants images, not a --shape."""
     from triton_console.tui.core.classify import classifier
 
