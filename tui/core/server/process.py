@@ -427,7 +427,9 @@ class ManagedServer:
         meanwhile (two consoles starting at once), and then the other server answers while this one dies."""
         if not self.is_running():
             return False
-        holds = holds_port(self.pid, self.cfg.http_port) if self.binds_ports and self.pid is not None else None
+        holds = (
+            holds_port(self.pid, self.cfg.http_port) if self.binds_ports and self.pid is not None else None
+        )
         if holds is not None:  # Linux: exact
             return holds
         logs_info = not any(a.replace(" ", "") in ("--log-info=false", "--log-info=0") for a in self.argv)
