@@ -170,7 +170,7 @@ def test_the_console_starts_and_stops_a_container(fake):
             state = app.query_one("#state")
             await wait_for(
                 pilot,
-                lambda: "● ready" in rendered(state) and "managed docker" in rendered(state),
+                lambda: "● ready" in rendered(state) and "docker pid" in rendered(state),
                 120,
                 "a ready container",
                 show=lambda: rendered(state),

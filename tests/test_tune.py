@@ -4,6 +4,7 @@ their config in a known way (tests/modelzoo.py's tuning models)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -385,7 +386,8 @@ def test_tune_with_perf_analyzer_absent_says_how_to_get_it_before_loading_anythi
         "--engine", "perf_analyzer", "--json", timeout=60,
     )  # fmt: skip
     assert out.returncode == 2, out.stderr
-    assert out.stdout == ""  # no JSON: nothing ran
+    (err,) = [json.loads(ln) for ln in out.stdout.splitlines()]  # only the error object: no trial ran
+    assert err["model"] == "per_request" and "perf_analyzer is not on PATH" in err["error"]
     assert len(out.stderr.strip().splitlines()) == 1 and "perf_analyzer is not on PATH" in out.stderr
     assert "pip install perf-analyzer" in out.stderr
     assert not [ln for ln in list(tuned.log)[lines:] if "per_request" in ln]  # nothing was loaded

@@ -61,7 +61,7 @@ def classify_files(
         return
     steps = info.steps if with_breakdown else []
     if steps:  # the statistics calls only for a breakdown (the Classify pane's), not for a one-shot command
-        from triton_console.tui.core.client.stats import breakdown, statistics
+        from triton_console.tui.core.client.stats import statistics
     broken: str | None = None  # the model's stub died: the rest would each wait ~1 s to fail the same way
     for path in img.expand(paths):
         if cancel is not None and cancel.is_set():
@@ -76,8 +76,7 @@ def classify_files(
         try:
             before = statistics(client) if steps else None
             result = classifier.classify(client, model, item.data, k, path=route, labels=labels)
-            after = statistics(client) if before is not None else None
-            bd = breakdown(before, after, model, steps) if after is not None else None
+            bd = _breakdown(client, before, model, steps) if before is not None else None
             yield ItemResult(path, result=result, breakdown=bd, data=item.data)
         except ConsoleError as exc:
             if server_gone(exc):
@@ -117,3 +116,23 @@ def _in_requests(client, model, route, paths, k, per_request, cancel, labels) ->
             yield from flush()
     if pending:
         yield from flush()
+
+
+def _breakdown(client: TritonClient, before: list, model: str, steps: list[str]):
+    """The per-step breakdown of the request just answered. Triton counts an ensemble's last step when that
+    step's response is released, which can come after the client has the ensemble's answer: read again for
+    a moment until every step has counted it (the CI's breakdown test saw two steps of three under load)."""
+    import time
+
+    from triton_console.tui.core.client.stats import breakdown, statistics
+
+    bd = None
+    for attempt in range(10):
+        after = statistics(client)
+        if after is None:
+            return None
+        bd = breakdown(before, after, model, steps)
+        if len(bd.steps) >= len(steps):
+            break
+        time.sleep(0.02 * (attempt + 1))
+    return bd
