@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from triton_console.common.paths import SHM_PREFIX
@@ -45,6 +47,19 @@ def free_ports(n: int) -> list[int]:
     from triton_console.tui.core.server.process import free_ports as choose
 
     return choose(n)
+
+
+@contextlib.contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterator[ThreadingHTTPServer]:
+    """A small HTTP server of the test's own on 127.0.0.1 (``port`` 0: a free one), served from a thread,
+    shut down and closed on leaving."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextlib.contextmanager

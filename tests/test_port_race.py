@@ -7,14 +7,14 @@ it while the first answered its readiness probe, so the console connected to a s
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_ports
+from tests.helpers import free_ports, http_server
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client.connection import Connection
 from triton_console.tui.core.server import process as srv
@@ -35,12 +35,6 @@ class _Live(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def _other_server(port: int) -> http.server.ThreadingHTTPServer:
-    other = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Live)
-    threading.Thread(target=other.serve_forever, daemon=True).start()
-    return other
-
-
 def _small_repo(repo: Path, tmp: Path) -> Path:
     root = tmp / "small"
     shutil.copytree(repo / "postprocess", root / "postprocess")
@@ -52,15 +46,13 @@ def test_a_server_that_lost_its_port_is_not_ready_though_the_port_answers(repo, 
     http_port, grpc_port, metrics_port = free_ports(3)
     server = srv.ManagedServer(srv.ServerConfig(root, http_port, grpc_port, metrics_port))
     server.start()
-    other = _other_server(http_port)  # taken after the check, before tritonserver binds it
     try:
-        with pytest.raises(ConsoleError, match="before it was ready"):
-            server.wait_ready(timeout=120)
-        assert server.port_taken()
+        with http_server(_Live, http_port):  # taken after the check, before tritonserver binds it
+            with pytest.raises(ConsoleError, match="before it was ready"):
+                server.wait_ready(timeout=120)
+            assert server.port_taken()
     finally:
         server.stop()
-        other.shutdown()
-        other.server_close()
 
 
 def test_the_console_starts_again_on_free_ports_when_its_port_was_taken(repo, tmp_path):
@@ -70,13 +62,15 @@ def test_the_console_starts_again_on_free_ports_when_its_port_was_taken(repo, tm
     controller.server_config = lambda notify: srv.ServerConfig(
         root, *ports, model_control="explicit", load_models=["*"]
     )
-    others: list[http.server.ThreadingHTTPServer] = []
+    others = contextlib.ExitStack()
+    taken: list[int] = []
     notices: list[str] = []
 
     def first_line(_line: str) -> None:
         # the first start's first log line (tritonserver is loading): its HTTP port goes to another server
-        if not others:
-            others.append(_other_server(controller.managed.cfg.http_port))
+        if not taken:
+            taken.append(controller.managed.cfg.http_port)
+            others.enter_context(http_server(_Live, taken[0]))
 
     controller.on_log = first_line
 
@@ -88,6 +82,4 @@ def test_the_console_starts_again_on_free_ports_when_its_port_was_taken(repo, tm
         assert any("a port was taken" in n for n in notices), notices
     finally:
         controller.shutdown()
-        for other in others:
-            other.shutdown()
-            other.server_close()
+        others.close()

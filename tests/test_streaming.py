@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from tests.conftest import run_cli, url_args
+from tests.helpers import http_server
 from tests.modelzoo import TOKEN_GAP_MS
 from triton_console.common.errors import Cancelled, ConsoleError
 
@@ -481,7 +482,7 @@ def test_generate_stream_that_never_ends_a_line_is_cut_at_the_response_limit():
     """A server that floods one endless event line: refused at the connection's response limit, quickly
     and without holding more than that (a gevent readline buffered it whole and never timed out)."""
     import time
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     from triton_console.tui.core.client.client import TOO_LARGE, TritonClient
     from triton_console.tui.core.client.connection import Connection
@@ -508,21 +509,16 @@ def test_generate_stream_that_never_ends_a_line_is_cut_at_the_response_limit():
                 pass
 
     CAP, sent = 128 * 2**20, [0]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Flood)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    c = TritonClient(connection=Connection(url=url, protocol="http", max_response_bytes=4 * 2**20))
-    t0 = time.monotonic()
-    try:
+    with http_server(Flood) as server:
+        url = f"http://127.0.0.1:{server.server_port}"
+        c = TritonClient(connection=Connection(url=url, protocol="http", max_response_bytes=4 * 2**20))
+        t0 = time.monotonic()
         with pytest.raises(ConsoleError) as err:
             list(c.stream("m", [], [], threading.Event(), body={"text_input": "x"}))
         assert err.value.code == TOO_LARGE
         assert time.monotonic() - t0 < 10
         # cut at the limit: what the server got out is the limit and the sockets' buffers, not the whole line
         assert sent[0] < 48 * 2**20, sent[0]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_cancel_ends_an_http_stream_waiting_between_responses_at_once():
@@ -530,7 +526,7 @@ def test_cancel_ends_an_http_stream_waiting_between_responses_at_once():
     socket is shut down), not when the next response or the connection's timeout comes. Triton's `tokens`
     waits only 40 ms between responses, too short to tell, so a server of our own holds the gap open."""
     import time
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     from triton_console.tui.core.client.client import TritonClient
     from triton_console.tui.core.client.connection import Connection
@@ -557,26 +553,23 @@ def test_cancel_ends_an_http_stream_waiting_between_responses_at_once():
             except OSError:
                 pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    c = TritonClient(
-        connection=Connection(url=f"http://127.0.0.1:{server.server_port}", protocol="http", timeout=60)
-    )
-    cancelled = threading.Event()
-    got = []
-    try:
-        events = c.stream("m", [], [], cancelled, body={"text_input": "x"})
-        with pytest.raises(Cancelled):
-            for event in events:
-                got.append(event)
-                t0 = time.monotonic()
-                threading.Timer(0.2, cancelled.set).start()
-        assert len(got) == 1
-        assert time.monotonic() - t0 < 5  # 30 s (the server's gap) or 60 s (the timeout) without the fix
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
+    with http_server(Slow) as server:
+        c = TritonClient(
+            connection=Connection(url=f"http://127.0.0.1:{server.server_port}", protocol="http", timeout=60)
+        )
+        cancelled = threading.Event()
+        got = []
+        try:
+            events = c.stream("m", [], [], cancelled, body={"text_input": "x"})
+            with pytest.raises(Cancelled):
+                for event in events:
+                    got.append(event)
+                    t0 = time.monotonic()
+                    threading.Timer(0.2, cancelled.set).start()
+            assert len(got) == 1
+            assert time.monotonic() - t0 < 5  # 30 s (the server's gap) or 60 s (the timeout) without the fix
+        finally:
+            release.set()  # before the server shuts down: its handler waits on it
 
 
 def test_bench_rate_on_a_decoupled_model_is_open_loop_and_saved(zoo, tmp_path, monkeypatch):

@@ -4,11 +4,11 @@ and "would it fit" worked out from two samples. Without GPU metrics: one line, n
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from tests.helpers import http_server
 from triton_console.tui.core.client.client import TritonClient
 from triton_console.tui.core.tune import memory
 
@@ -68,17 +68,13 @@ def metrics():
         def log_message(self, *args):
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    port = httpd.server_address[1]
-    client = TritonClient("127.0.0.1:9", "http", metrics_url=f"http://127.0.0.1:{port}/metrics")
-    try:
-        yield state, client
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        client.close()
+    with http_server(Handler) as httpd:
+        port = httpd.server_address[1]
+        client = TritonClient("127.0.0.1:9", "http", metrics_url=f"http://127.0.0.1:{port}/metrics")
+        try:
+            yield state, client
+        finally:
+            client.close()
 
 
 def test_a_load_footprint_is_the_delta_of_memory_used_and_fits_where_one_gpu_has_room(metrics):
