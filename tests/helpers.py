@@ -42,6 +42,15 @@ async def wait_for(
     )
 
 
+async def select_model(pilot, app, name: str, timeout: float = 20.0):
+    """The Models pane (3) with ``name`` selected once the list has it; returns the list."""
+    await pilot.press("3")
+    index = app.query_one("#index")
+    await wait_for(pilot, lambda: name in rows(index), timeout, "the models")
+    index.move_cursor(row=index.get_row_index(name))
+    return index
+
+
 def free_ports(n: int) -> list[int]:
     """``n`` distinct free loopback ports (the console's own choice: held together, so they cannot repeat)."""
     from triton_console.tui.core.server.process import free_ports as choose

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CLI, ROOT, run_cli
-from tests.helpers import free_ports, lines_of, read_until, rows, wait_for, wait_until
+from tests.helpers import free_ports, lines_of, read_until, rows, select_model, wait_for, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -393,10 +393,7 @@ def test_models_pane_watch_mode_reloads_on_save(controller):
         app.controller = visitor(controller)
         app.controller.last_requests["devw"] = ({"X": "ones"}, {}, 1)  # as the Try form leaves it
         async with app.run_test(size=(140, 40)) as pilot:
-            await pilot.press("3")
-            index = app.query_one("#index")
-            await wait_for(pilot, lambda: "devw" in rows(index), 20, "the models")
-            index.move_cursor(row=index.get_row_index("devw"))
+            await select_model(pilot, app, "devw")
             detail = app.query_one("#detail-text")
             await pilot.press("w")
             await wait_for(pilot, lambda: "watching (w stops)" in shown(detail), 30, "watch mode")
@@ -486,10 +483,7 @@ def test_models_pane_shows_a_ready_models_own_log_lines(controller, monkeypatch)
         app = ConsoleApp(ConsoleOptions())
         app.controller = controller
         async with app.run_test(size=(140, 40)) as pilot:
-            await pilot.press("3")
-            index = app.query_one("#index")
-            await wait_for(pilot, lambda: "chatty" in rows(index), 20, "the models")
-            index.move_cursor(row=index.get_row_index("chatty"))
+            await select_model(pilot, app, "chatty")
             detail = app.query_one("#detail-text")
             await wait_for(
                 pilot,
@@ -575,10 +569,7 @@ def test_try_form_traces_its_request_as_a_waterfall(controller):
         app = ConsoleApp(ConsoleOptions())
         app.controller = visitor(controller)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("3")
-            index = app.query_one("#index")
-            await wait_for(pilot, lambda: "ens_slow" in rows(index), 20, "the models")
-            index.move_cursor(row=index.get_row_index("ens_slow"))
+            await select_model(pilot, app, "ens_slow")
             await pilot.press("t")
             await wait_for(pilot, lambda: app.screen.query("#spec-0"), 60, "the Try form")
             app.screen.query_one("#spec-0").value = "ones"
@@ -673,10 +664,7 @@ def test_watch_mode_classifies_the_classify_panes_last_image_again(controller):
         app.controller = visitor(controller)
         async with app.run_test(size=(140, 40)) as pilot:
             await _classify_mug(app, pilot, "ens_img")
-            await pilot.press("3")
-            index = app.query_one("#index")
-            await wait_for(pilot, lambda: "imgw" in rows(index), 20, "the models")
-            index.move_cursor(row=index.get_row_index("imgw"))
+            await select_model(pilot, app, "imgw")
             detail = app.query_one("#detail-text")
             await pilot.press("w")
             await wait_for(
@@ -722,10 +710,7 @@ def test_model_log_view_streams_a_models_stderr_and_filters(controller, monkeypa
         app = ConsoleApp(ConsoleOptions())
         app.controller = controller
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("3")
-            index = app.query_one("#index")
-            await wait_for(pilot, lambda: "chatty" in rows(index), 20, "the models")
-            index.move_cursor(row=index.get_row_index("chatty"))
+            await select_model(pilot, app, "chatty")
             await pilot.press("L")
             await wait_for(pilot, lambda: app.screen.query("#model-log"), 10, "the log view")
             log = app.screen.query_one("#model-log")
@@ -765,10 +750,7 @@ def test_model_log_view_of_a_server_the_console_did_not_start_says_so(controller
         app = ConsoleApp(ConsoleOptions())
         app.controller = visitor(controller)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("3")
-            index = app.query_one("#index")
-            await wait_for(pilot, lambda: "add1" in rows(index), 20, "the models")
-            index.move_cursor(row=index.get_row_index("add1"))
+            await select_model(pilot, app, "add1")
             await pilot.press("L")
             await wait_for(pilot, lambda: app.screen.query("#modellog-title"), 10, "the log view")
             title = " ".join(shown(app.screen.query_one("#modellog-title")))

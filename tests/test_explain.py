@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.helpers import free_ports, lines_of, rows, wait_for, wait_until
+from tests.helpers import free_ports, lines_of, select_model, wait_for, wait_until
 from triton_console.tui.core.client.connection import Connection
 from triton_console.tui.core.server.controller import ServerController
 
@@ -153,10 +153,7 @@ def test_models_pane_explains_a_failed_model(managed):
         app = ConsoleApp(ConsoleOptions())
         app.controller = managed  # the console that started this server (its panes are made with it)
         async with app.run_test(size=(140, 40)) as pilot:
-            await pilot.press("3")
-            index = app.query_one("#index")
-            await wait_for(pilot, lambda: "stubdies" in rows(index), 20, "the models")
-            index.move_cursor(row=index.get_row_index("stubdies"))
+            index = await select_model(pilot, app, "stubdies")
             detail = app.query_one("#detail-text")
             await wait_for(
                 pilot, lambda: "why (stub-died)" in " ".join(lines_of(detail)), 10, "the explanation"
