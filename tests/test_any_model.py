@@ -400,7 +400,7 @@ def test_an_image_for_a_model_that_is_not_an_image_classifier(zoo):
 def test_try_form_runs_any_model_and_copies_the_call(zoo, tmp_path):
     import asyncio
 
-    from tests.helpers import lines_of, rendered, rows, wait_for
+    from tests.helpers import lines_of, rendered, select_model, wait_for
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     (tmp_path / "ids.json").write_text("[4, 5]")
@@ -408,10 +408,7 @@ def test_try_form_runs_any_model_and_copies_the_call(zoo, tmp_path):
     async def scenario():
         app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc"))
         async with app.run_test(size=(120, 36)) as pilot:
-            await pilot.press("3")
-            index = app.query_one("#index")
-            await wait_for(pilot, lambda: "mixed" in rows(index), 20, "the model list")
-            index.move_cursor(row=index.get_row_index("mixed"))
+            await select_model(pilot, app, "mixed")
             await pilot.pause(0.2)
             await pilot.press("t")
             await wait_for(pilot, lambda: bool(app.screen.query("#spec-2")), 20, "the form")

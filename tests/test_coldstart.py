@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests import modelzoo
-from tests.helpers import deploy_target, explicit_server
+from tests.helpers import deploy_target, explicit_server, select_model
 
 pytestmark = pytest.mark.server
 
@@ -107,7 +107,7 @@ def test_models_l_shows_the_cold_start_and_the_editor_inserts_a_warm_up_that_rem
 
     from textual.widgets import TextArea
 
-    from tests.helpers import lines_of, rendered, rows, wait_for
+    from tests.helpers import lines_of, rendered, wait_for
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     original = target.file.read_text()
@@ -123,10 +123,7 @@ def test_models_l_shows_the_cold_start_and_the_editor_inserts_a_warm_up_that_rem
     async def scenario():
         app = ConsoleApp(opts)
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("3")
-            index = app.query_one("#index")
-            await wait_for(pilot, lambda: "cold" in rows(index), 30, "the model list")
-            index.move_cursor(row=index.get_row_index("cold"))
+            await select_model(pilot, app, "cold", 30)
             await pilot.pause(0.2)
             await pilot.press("l")  # a reload: a fresh instance, cold
             detail = app.query_one("#detail-text")
@@ -211,7 +208,7 @@ def test_editor_warm_up_choice_feeds_a_bytes_input_the_classify_panes_image_and_
     from textual.widgets import TextArea
 
     from tests.conftest import image
-    from tests.helpers import rendered, rows, wait_for
+    from tests.helpers import rendered, wait_for
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
     from triton_console.tui.core.request import infer
     from triton_console.tui.core.tune import coldstart
@@ -224,10 +221,7 @@ def test_editor_warm_up_choice_feeds_a_bytes_input_the_classify_panes_image_and_
         app = ConsoleApp(opts)
         async with app.run_test(size=(80, 24)) as pilot:
             app.query_one("ClassifyPane").last_paths = [str(mug)]  # as after classifying it
-            await pilot.press("3")
-            index = app.query_one("#index")
-            await wait_for(pilot, lambda: "first_seen" in rows(index), 30, "the model list")
-            index.move_cursor(row=index.get_row_index("first_seen"))
+            await select_model(pilot, app, "first_seen", 30)
             await pilot.pause(0.2)
             await pilot.press("e")
             editor = app.screen

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from tests import modelzoo
-from tests.helpers import deploy_target, explicit_server
+from tests.helpers import deploy_target, explicit_server, select_model
 from triton_console.common.errors import ConsoleError
 
 pytestmark = pytest.mark.server
@@ -184,7 +184,7 @@ def test_editor_checks_as_you_type_applies_reverts_and_writes_after_the_diff(tun
 
     from textual.widgets import TextArea
 
-    from tests.helpers import rendered, rows, wait_for
+    from tests.helpers import rendered, wait_for
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     original = target.file.read_text()
@@ -193,10 +193,7 @@ def test_editor_checks_as_you_type_applies_reverts_and_writes_after_the_diff(tun
     async def scenario():
         app = ConsoleApp(opts)
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("3")
-            index = app.query_one("#index")
-            await wait_for(pilot, lambda: "per_request" in rows(index), 30, "the model list")
-            index.move_cursor(row=index.get_row_index("per_request"))
+            await select_model(pilot, app, "per_request", 30)
             await pilot.pause(0.2)
             await pilot.press("e")
             screen = app.screen
