@@ -517,7 +517,7 @@ def test_models_pane_shows_a_load_error_with_markup_literally(zoo):
 
 def test_infer_text_output_fits_the_screen(zoo):
     """`infer`'s first values were printed at full float64 precision: a 335-character line on an 80-column
-    terminal. Now 6 significant digits, cut to the terminal (100 columns through a pipe)."""
+    terminal. Now 6 significant digits, cut to the terminal (80 columns through a pipe, as argparse's help)."""
     res = run_cli("infer", "chw_fp32", *args(zoo, "grpc"), timeout=120)
     assert res.returncode == 0, res.stderr
     firsts = [ln for ln in res.stdout.splitlines() if ln.startswith("    first:")]

@@ -9,12 +9,12 @@ instant.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from triton_console.common.errors import EXIT_OK, EXIT_USAGE, ConsoleError
 from triton_console.common.paths import default_repository
+from triton_console.common.terminal import columns
 from triton_console.common.version import version
 from triton_console.tui.commands import NAMES, module
 from triton_console.tui.core.client.flags import (
@@ -33,29 +33,13 @@ USAGE = (
 )
 
 
-def _columns() -> int:
-    """The terminal's width as ``shutil.get_terminal_size`` gives it (COLUMNS, else stdout's, else 80)."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
 class Formatter(argparse.HelpFormatter):
     """argparse's help formatter, told its width: without one it imports shutil to ask (~5 ms with the bz2
     and lzma modules shutil pulls in), and every add_argument builds a formatter, so a one-shot command
     paid that for a help it never prints."""
 
     def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width=None):
-        super().__init__(
-            prog, indent_increment, max_help_position, _columns() - 2 if width is None else width
-        )
+        super().__init__(prog, indent_increment, max_help_position, columns() - 2 if width is None else width)
 
 
 def parser(*, console: bool = False, only: str | None = None) -> argparse.ArgumentParser:

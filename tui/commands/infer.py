@@ -180,17 +180,8 @@ def summary_line(s) -> str:
     )
 
 
-def _width() -> int:
-    """The terminal's columns (a pipe: 100), so the values line does not wrap on an 80-column screen."""
-    import os
-
-    try:
-        return max(40, os.get_terminal_size(1).columns - 1)
-    except OSError:
-        return 100
-
-
 def _print_result(result, info) -> None:
+    from triton_console.common.terminal import columns
     from triton_console.common.untrusted import visible
     from triton_console.tui.core.classify.classifier import looks_like_scores, top_k
 
@@ -203,7 +194,8 @@ def _print_result(result, info) -> None:
         stats = "" if o.min is None else f"  min {o.min:.6g}  max {o.max:.6g}  mean {o.mean:.6g}  NaN {o.nan}"
         print(visible(f"  {o.name}  {o.datatype}  {list(o.shape)}{stats}", 400))
         shown = ", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in o.values)
-        print(visible(f"    first: {shown}", _width() - 16))  # visible() adds "… (+N chars)"
+        # one line on the terminal: visible() adds "… (+N chars)" to what it cuts
+        print(visible(f"    first: {shown}", max(24, columns() - 17)))
         if o.array is not None and looks_like_scores(o.array, info.batched):
             top, kind = top_k(o.array[0] if info.batched else o.array, 5)
             print(
