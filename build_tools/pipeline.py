@@ -52,14 +52,17 @@ GPU_TUNING = {
     "preprocess_queue_delay_us": 1000,
     "queue_delay_us": 2000,
     # the fused layout (benchmarks/gpu.py --tuning-sweep on the H100, QA-size images, 256 in flight):
-    # 1/2/3/4 instances 2,374/4,028/4,259/4,550 img/s; four, each decoding in two nvJPEG slices
+    # 1/2/3/4 instances 2,374/4,028/4,259/4,550 img/s; four, each decoding in two nvJPEG slices (eight on
+    # a GPU of LARGE_GPU_GIB or more: default_tuning)
     "fused_instances": 4,
     "fused_queue_delay_us": 500,
     "gpu_workers": 2,
     # the hardware JPEG engines (nvImageCodec, when installed) for JPEGs from this many pixels: off, measured
     # on the H200 2026-12-02: the fused decoder alone gains 12% on the three images (1,337 -> 1,494 img/s)
-    # but the server loses 4% (2,063 -> 1,975 img/s at 256 in flight); the fused model's parameter of the
-    # same name turns it on
+    # but the server loses 4% (2,063 -> 1,975 img/s at 256 in flight) with 4 instances, 21% with 8 (2,627
+    # -> 2,076, p99 0.3 -> 2.2 s): torchvision's batched nvJPEG already decodes baseline JPEGs on those
+    # engines (NVJPEG_BACKEND_HARDWARE on A100/H100/H200), so the two routes compete for them. The
+    # fused model's parameter of the same name turns it on
     "hw_jpeg_min_pixels": 0,
     # the backbone alone (ensemble step) over CUDA shared memory, H200 2026-12-02, vs in-process 15,306 /
     # 16,943 img/s at batch 64 / 256: one instance with host output -- / 14,570; two instances with the
@@ -78,11 +81,34 @@ GPU_TUNING = {
 CPU_TUNING = {"ort_spinning": "run"}
 
 
-def default_tuning(flavour: str, gpu: bool | None = None) -> dict:
-    """Server-side tuning for a repository built here: GPU flavours on a CUDA machine get GPU_TUNING, the
-    onnxruntime flavour CPU_TUNING."""
+# The fused model on a GPU with this much memory or more gets LARGE_GPU_FUSED_INSTANCES. H200, 2026-12-02
+# (benchmarks/results-h200-instances*.json, perf_analyzer, 256 in flight): the three images (the 8.5 Mpx
+# mug among them) 2,154 img/s with 4 instances, 2,633 with 8, 2,552 with 12; the QA images 4,597 / 4,413 /
+# 3,920. More instances keep more nvJPEG batches on the JPEG engines at once; each instance holds ~4 GB of
+# GPU memory idle (CUDA graphs) and held up to ~10 GB under the mug before resizes were bounded, so GPUs
+# of 80 GB keep 4 (not measured there).
+LARGE_GPU_GIB = 120
+LARGE_GPU_FUSED_INSTANCES = 8
+
+
+def gpu_memory_gib() -> float:
+    """The first visible GPU's memory in GiB, 0 without one."""
+    with contextlib.suppress(Exception):
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_properties(0).total_memory / 2**30
+    return 0.0
+
+
+def default_tuning(flavour: str, gpu: bool | None = None, memory_gib: float | None = None) -> dict:
+    """Server-side tuning for a repository built here: GPU flavours on a CUDA machine get GPU_TUNING (more
+    fused instances on a GPU of LARGE_GPU_GIB or more), the onnxruntime flavour CPU_TUNING."""
     if catalog.backbone(flavour).gpu and (cuda_available() if gpu is None else gpu):
-        return dict(GPU_TUNING)
+        tuning = dict(GPU_TUNING)
+        if (gpu_memory_gib() if memory_gib is None else memory_gib) >= LARGE_GPU_GIB:
+            tuning["fused_instances"] = LARGE_GPU_FUSED_INSTANCES
+        return tuning
     if flavour == "python-onnxruntime":
         return dict(CPU_TUNING)
     return {}

@@ -87,13 +87,32 @@ def route(sizes: list, min_pixels: int) -> tuple[list[int], list[int]]:
     return cuda, hw
 
 
+class Share:
+    """Which of the JPEGs over the size limit Pillow decodes (DCT scaling, on the CPU cores) while nvJPEG
+    takes the rest on the GPU's JPEG engines: ``share`` of them, spread evenly across batches (1 sends all
+    to Pillow, 0 none). The two decoders use different parts of the machine, so a share of each can beat
+    either alone; torchvision's batched nvJPEG already runs baseline JPEGs on the hardware engines."""
+
+    def __init__(self, share: float) -> None:
+        self.share = min(max(float(share), 0.0), 1.0)
+        self.credit = 0.0
+
+    def to_cpu(self) -> bool:
+        self.credit += self.share
+        if self.credit >= 1.0 - 1e-9:
+            self.credit -= 1.0
+            return True
+        return False
+
+
 class BatchDecoder:
     """Encoded images of a dynamic batch → (tensors or None, error or None) per request.
 
     On a CUDA machine the JPEGs nvJPEG takes as they are go to the GPU in ``gpu_workers`` slices decoded at
     once (each slice on its own CUDA stream: one nvJPEG call keeps neither the GPU nor a core busy), while
     Pillow threads decode the rest at the same time: other formats and, when ``gpu_max_pixels`` is set,
-    JPEGs over it, which Pillow decodes at 1/2 to 1/8 scale in the DCT. (On the H100 with 16 cores that
+    JPEGs over it (``cpu_share`` of them, the rest still to nvJPEG), which Pillow decodes at 1/2 to 1/8 scale
+    in the DCT. (On the H100 with 16 cores that
     lost: nvJPEG for every JPEG, the 8.5 Mpx mug included, gave 2,178 img/s against 1,412; so 0, no
     limit, is the default.) With ``hw_min_pixels`` set and nvImageCodec installed, JPEGs of at least that
     many pixels go to the GPU's hardware JPEG engines on a thread and stream of their own, at the same time
@@ -108,6 +127,7 @@ class BatchDecoder:
         gpu_workers: int = 3,
         gpu_max_pixels: int = 0,
         hw_min_pixels: int = 0,
+        cpu_share: float = 1.0,
     ) -> None:
         self.pre = load_helper("imagenet_preprocessing.py", "imagenet_preprocessing")
         threads = threads if threads > 0 else min(4, os.cpu_count() or 1)
@@ -115,6 +135,7 @@ class BatchDecoder:
         self.seed_style = seed_style
         self.gpu = None
         self.gpu_max_pixels = gpu_max_pixels
+        self.cpu_share = Share(cpu_share)
         self.hw = None
         self.hw_min_pixels = hw_min_pixels
         self.hw_images = 0  # decoded by the hardware engines since start (benchmarks check the route ran)
@@ -139,7 +160,12 @@ class BatchDecoder:
             self.hw = hardware_jpeg(log)
             if self.hw is not None:
                 self.hw_pool = ThreadPoolExecutor(1, thread_name_prefix="hwjpeg")
-        limit = f" up to {gpu_max_pixels / 1e6:g} Mpx" if gpu_max_pixels else ""
+        share = self.cpu_share.share
+        limit = ""
+        if gpu_max_pixels and share > 0:
+            limit = f" up to {gpu_max_pixels / 1e6:g} Mpx" + (
+                f" ({1 - share:.0%} of those over it)" if share < 1 else ""
+            )
         engines = (
             f"the hardware JPEG engines (nvImageCodec) from {hw_min_pixels / 1e6:g} Mpx, " if self.hw else ""
         )
@@ -175,7 +201,8 @@ class BatchDecoder:
             if data.dtype == np.uint8 and (data.ndim == 1 or data.shape[0] == 1):
                 b = data.tobytes()
                 size = self.gpu.header(b)
-                if size is not None and not (self.gpu_max_pixels and size[0] * size[1] > self.gpu_max_pixels):
+                large = self.gpu_max_pixels and size is not None and size[0] * size[1] > self.gpu_max_pixels
+                if size is not None and not (large and self.cpu_share.to_cpu()):
                     picked.append(i)
                     payloads.append(torch.frombuffer(b, dtype=torch.uint8))
                     sizes.append(size)

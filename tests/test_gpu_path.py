@@ -52,6 +52,25 @@ def test_batched_gpu_arithmetic_matches_the_cpu_path_image_by_image():
     assert torch.equal(out[0], out[4]) and torch.equal(out[2], out[3])
 
 
+def test_large_photos_resize_a_few_at_a_time_with_the_same_result(monkeypatch):
+    """The float copies of a resize are bounded (RESIZE_PIXELS): photos of one size split across kernels give
+    the rows one kernel gives, in their places."""
+    mug = full_decode(image("mug.jpg").read_bytes())
+    car = full_decode(image("car.jpg").read_bytes())
+    images = [mug, car, mug, mug, car]
+    batch = gp.JpegBatch(pre, "cpu")
+    whole = torch.empty((5, 3, pre.CROP, pre.CROP))
+    batch.resize_crop_normalize(images, whole)
+    calls = []
+    real = gp.F.interpolate
+    monkeypatch.setattr(gp.F, "interpolate", lambda x, **kw: calls.append(x.shape[0]) or real(x, **kw))
+    monkeypatch.setattr(gp, "RESIZE_PIXELS", 2 * mug.shape[1] * mug.shape[2])  # two mugs per kernel
+    split = torch.empty_like(whole)
+    batch.resize_crop_normalize(images, split)
+    assert sorted(calls) == [1, 2, 2]  # mugs 2 + 1, both cars in one
+    assert torch.equal(split, whole)
+
+
 def test_gpu_arithmetic_keeps_the_top1_of_the_cpu_path():
     from triton_console.build_tools import weights
 
@@ -143,7 +162,9 @@ def test_visible_gpus_respects_cuda_visible_devices(monkeypatch):
 def test_gpu_flavours_get_the_measured_tuning_only_on_a_gpu():
     from triton_console.build_tools import pipeline
 
-    assert pipeline.default_tuning("python-torch", gpu=True) == pipeline.GPU_TUNING
+    assert pipeline.default_tuning("python-torch", gpu=True, memory_gib=80) == pipeline.GPU_TUNING
+    large = pipeline.default_tuning("python-torch", gpu=True, memory_gib=141)  # an H200
+    assert large == {**pipeline.GPU_TUNING, "fused_instances": 8}
     assert pipeline.default_tuning("tensorrt", gpu=True)["preprocess_instances"] == 4
     assert pipeline.default_tuning("python-torch", gpu=False) == {}
     assert pipeline.default_tuning("python-onnxruntime", gpu=True) == pipeline.CPU_TUNING
@@ -258,6 +279,23 @@ def test_batch_decoder_on_cuda_routes_large_jpegs_to_pillow_and_agrees(tmp_path)
     kinds = [type(b).__name__ for b, _ in out]
     assert kinds.count("ndarray") == 6 + 1  # six mugs and the PNG went to Pillow
     decoder.close()
+    # half the mugs to Pillow: each row is what Pillow (above) or nvJPEG alone gives for that image
+    arrays = [np.frombuffer(d, dtype=np.uint8) for d in datas]
+    pillow_rows = [np.asarray(b.cpu() if hasattr(b, "cpu") else b) for b, _ in out]
+    nvjpeg = rt.BatchDecoder(4, "auto", gpu_workers=3)
+    nvjpeg_rows = [
+        b.cpu().numpy() if hasattr(b, "cpu") else b for b, _ in nvjpeg.decode(arrays, torch.float32)
+    ]
+    half = rt.BatchDecoder(4, "auto", gpu_workers=3, gpu_max_pixels=4_000_000, cpu_share=0.5)
+    out = half.decode(arrays, torch.float32)
+    assert [type(b).__name__ for b, _ in out].count("ndarray") == 3 + 1  # half the mugs, and the PNG
+    for i, (batch, error) in enumerate(out):
+        assert error is None
+        want = pillow_rows[i] if isinstance(batch, np.ndarray) else nvjpeg_rows[i]
+        got = batch if isinstance(batch, np.ndarray) else batch.cpu().numpy()
+        assert np.abs(got - want).max() < 1e-5
+    half.close()
+    nvjpeg.close()
 
 
 def test_route_sends_jpegs_from_the_pixel_limit_to_the_hardware_engines():
@@ -268,6 +306,20 @@ def test_route_sends_jpegs_from_the_pixel_limit_to_the_hardware_engines():
     assert rt.route(sizes, 4_000_000) == ([0, 2, 4], [1, 3])
     assert rt.route(sizes, 0) == ([0, 1, 2, 3, 4], [])
     assert rt.route([], 4_000_000) == ([], [])
+
+
+def test_a_share_of_the_large_jpegs_goes_to_pillow_spread_evenly():
+    """``large_jpeg_cpu_share``: that fraction of the JPEGs over the size limit to Pillow, evenly spread over
+    consecutive images and batches (not the first third of each batch); 1 all, 0 none."""
+    rt = _runtime()
+    third = rt.Share(1 / 3)
+    picks = [third.to_cpu() for _ in range(9)]
+    assert picks == [False, False, True] * 3
+    assert all(rt.Share(1).to_cpu() for _ in range(5))
+    assert not any(rt.Share(0).to_cpu() for _ in range(5))
+    quarter = rt.Share(0.25)
+    assert sum(quarter.to_cpu() for _ in range(400)) == 100
+    assert rt.Share(7).share == 1.0 and rt.Share(-1).share == 0.0
 
 
 def test_hardware_jpeg_is_optional(monkeypatch, tmp_path):

@@ -78,6 +78,7 @@ class TritonPythonModel:
             log=pb_utils.Logger.log_warn,
             gpu_workers=int(params.get("gpu_workers", "3") or 3),
             gpu_max_pixels=int(params.get("gpu_max_pixels", "0") or 0),
+            cpu_share=float(params.get("large_jpeg_cpu_share", "1") or 1),
             hw_min_pixels=int(params.get("hw_jpeg_min_pixels", "0") or 0),
         )
         backbone = params.get("backbone_file", "model.onnx")

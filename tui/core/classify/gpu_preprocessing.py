@@ -18,8 +18,12 @@ from types import ModuleType
 import torch
 import torch.nn.functional as F
 
-# Pixels decoded and resized at once: bounds the decode buffers (3 B/px) and the float copies (12 B/px).
+# Pixels decoded at once: bounds the decode buffers (3 B/px).
 CHUNK_PIXELS = 96 * 2**20
+# Pixels resized at once: bounds the float copies (12 B/px). With every chunk's 96 Mpx in one kernel, a fused
+# instance serving the 8.5 Mpx mug held ~10 GB of GPU memory (H200, 2026-12-02): 8 instances and a reload
+# did not fit in 140 GB. 16 Mpx is ~200 MB of floats, one or two large photos per kernel.
+RESIZE_PIXELS = 16 * 2**20
 EXIF_ORIENTATION = 0x0112
 
 
@@ -68,24 +72,30 @@ class JpegBatch:
 
     def resize_crop_normalize(self, images: list[torch.Tensor], out: torch.Tensor) -> torch.Tensor:
         """RGB uint8 [3, h, w] images -> normalised [n, 3, 224, 224] in ``out``; equal sizes share one kernel."""
-        pre = self.pre
         groups: dict[tuple[int, int], list[int]] = {}
         for i, img in enumerate(images):
             groups.setdefault((int(img.shape[2]), int(img.shape[1])), []).append(i)
-        for (w, h), idx in groups.items():
-            batch = images[idx[0]][None] if len(idx) == 1 else torch.stack([images[i] for i in idx])
-            rw, rh = pre.resize_shape(w, h)
-            resized = F.interpolate(
-                batch.float(), size=(rh, rw), mode="bilinear", antialias=True, align_corners=False
-            )
-            left, top = pre.crop_origin(rw, rh)
-            crop = resized[:, :, top : top + pre.CROP, left : left + pre.CROP].round_().clamp_(0, 255)
-            result = torch.addcmul(self.bias, crop, self.scale).to(out.dtype)
-            if len(idx) == idx[-1] - idx[0] + 1:  # consecutive: a plain slice
-                out[idx[0] : idx[-1] + 1] = result
-            else:
-                out.index_copy_(0, torch.tensor(idx, device=out.device), result)
+        for (w, h), same in groups.items():
+            step = max(1, RESIZE_PIXELS // (w * h))  # large photos a few at a time: bounded float copies
+            for k in range(0, len(same), step):
+                self._resize_group(images, same[k : k + step], w, h, out)
         return out
+
+    def _resize_group(self, images: list, idx: list[int], w: int, h: int, out: torch.Tensor) -> None:
+        """Images of one size (w x h) resized, cropped and normalised with one kernel each, into their rows."""
+        pre = self.pre
+        batch = images[idx[0]][None] if len(idx) == 1 else torch.stack([images[i] for i in idx])
+        rw, rh = pre.resize_shape(w, h)
+        resized = F.interpolate(
+            batch.float(), size=(rh, rw), mode="bilinear", antialias=True, align_corners=False
+        )
+        left, top = pre.crop_origin(rw, rh)
+        crop = resized[:, :, top : top + pre.CROP, left : left + pre.CROP].round_().clamp_(0, 255)
+        result = torch.addcmul(self.bias, crop, self.scale).to(out.dtype)
+        if len(idx) == idx[-1] - idx[0] + 1:  # consecutive: a plain slice
+            out[idx[0] : idx[-1] + 1] = result
+        else:
+            out.index_copy_(0, torch.tensor(idx, device=out.device), result)
 
     def run(
         self,
