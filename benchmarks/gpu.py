@@ -441,6 +441,40 @@ SWEEP = [
 ]
 
 
+# --three-sweep: the fused model's settings tried on the three images (the 8.5 Mpx mug among them) at 256 in
+# flight: more instances keep more nvJPEG batches in flight on the JPEG engines (torchvision's batched decode
+# runs baseline JPEGs there, so nvImageCodec's hardware route competes for the same engines), and a share of
+# the large JPEGs to Pillow's DCT scaling adds the CPU cores as a second decoder. "qa": also measured on the
+# QA images (its p99 goal), for settings that change every image's path.
+THREE_SWEEP = [
+    {"instances": 4, "qa": True},
+    {"instances": 8, "qa": True},
+    {"instances": 8, "parameters": {"gpu_max_pixels": 4_000_000, "large_jpeg_cpu_share": 0.34}},
+    {"instances": 8, "parameters": {"gpu_max_pixels": 4_000_000, "large_jpeg_cpu_share": 0.2}},
+    {"instances": 12, "qa": True},
+    {"instances": 12, "parameters": {"gpu_max_pixels": 4_000_000, "large_jpeg_cpu_share": 0.2}},
+]
+
+
+def unload_and_wait(url: str, names: list[str], timeout: float = 90) -> None:
+    """Unload models and wait until the index says so (their stubs and GPU memory gone): a reload otherwise
+    holds the old instances and the new at once."""
+    import tritonclient.grpc as tc
+
+    client = tc.InferenceServerClient(url)
+    for name in names:
+        try:
+            client.unload_model(name)
+        except Exception as exc:  # noqa: BLE001 (not loaded: nothing to wait for)
+            print(f"unload {name}: {exc}", flush=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        index = client.get_model_repository_index(as_json=True).get("models", [])
+        if not any(m.get("name") in names and m.get("state") in ("READY", "UNLOADING") for m in index):
+            return
+        time.sleep(0.5)
+
+
 def best_variant(rows: list[dict]) -> int:
     ok = [i for i, r in enumerate(rows) if "img_s" in r]
     within = [i for i in ok if (rows[i].get("p99_ms") or 1e9) <= 100]
@@ -549,6 +583,19 @@ def main() -> int:
         help="the backbone over CUDA shm also with 2 instances, with its output handed over on the GPU "
         "(DLPack), and both",
     )
+    ap.add_argument(
+        "--three-sweep",
+        action="store_true",
+        help="reload the fused model with THREE_SWEEP's settings, three images at 256 in flight; the most "
+        "img/s is kept for the rest of the run (fused and fused-bytes)",
+    )
+    ap.add_argument("--sweep", default="", help="JSON list replacing THREE_SWEEP for --three-sweep")
+    ap.add_argument(
+        "--deadline-s",
+        type=float,
+        default=0,
+        help="start no load after this many seconds from the start (0: none); what was measured is kept",
+    )
     ap.add_argument("--window-ms", type=int, default=2000)
     ap.add_argument("--levels", default="{}", help="JSON: (concurrency, k) per image set for a layout")
     ap.add_argument(
@@ -560,6 +607,7 @@ def main() -> int:
         help="only every decoder on every image set (no build, no server): a call that carries nvImageCodec",
     )
     args = ap.parse_args()
+    started = time.monotonic()
     import torch
 
     skip = set(filter(None, args.skip.split(",")))
@@ -569,7 +617,7 @@ def main() -> int:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     tuning = {
-        **pipeline.GPU_TUNING,
+        **pipeline.default_tuning("python-torch", gpu=True),  # what a build on this GPU gets
         "decode_threads": min(16, os.cpu_count() or 1),
         **json.loads(args.tuning),
     }
@@ -681,6 +729,9 @@ def main() -> int:
         for set_name, lv in levels.get(kind, {}).items():
             for level, k in lv:
                 tag = {"layout": kind, "images": set_name, "model": model, "batch": k}
+                if args.deadline_s and time.monotonic() - started > args.deadline_s:
+                    rows.append({**tag, "concurrency": level, "error": "not run: the run's deadline"})
+                    continue
                 if kind.startswith("fused") and kind != "fused-bytes":
                     tag["hw_jpeg_min_pixels"] = int(kind.split("=")[1]) if "hw=" in kind else hw_px
                 r = pa.run(
@@ -747,6 +798,41 @@ def main() -> int:
                 url, ours, RESNET.fused, {**best, "parameters": {"log_stats_s": 5, **best["parameters"]}}
             )
             note("fused_tuning_sweep", {"rows": sweep, "three": [r for _, r in rows3], "kept": best})
+        if pa is not None and args.three_sweep:
+            base = {k: tuning[k] for k in ("gpu_workers", "decode_threads") if k in tuning}
+            rows = []
+            # only the model under test on the GPU while it is reloaded (the others come back after)
+            unload_and_wait(url, [RESNET.fused_bytes, EFF.fused, EFF.fused_bytes])
+            sweep3 = json.loads(args.sweep) if args.sweep else THREE_SWEEP
+            for variant in sweep3:
+                if args.deadline_s and time.monotonic() - started > args.deadline_s - 120:
+                    break  # two minutes kept for the loads with the setting kept
+                params = {**base, "log_stats_s": 2, **variant.get("parameters", {})}
+                unload_and_wait(url, [RESNET.fused])
+                reload_with(
+                    url, ours, RESNET.fused, {"instances": variant["instances"], "parameters": params}
+                )
+                label = json.dumps({k: v for k, v in variant.items() if k != "qa"}, separators=(",", ":"))
+                for set_name in ("three", "qa") if variant.get("qa") else ("three",):
+                    if args.deadline_s and time.monotonic() - started > args.deadline_s:
+                        break
+                    tag = {"layout": "fused " + label, "images": set_name, "model": RESNET.fused}
+                    r = pa.run(tag, RESNET.fused, url, 256, ["--input-data", str(data[set_name])])
+                    r["model_log"] = [ln[ln.find("fused stats") :] for ln in s.log if "fused stats" in ln][
+                        -2:
+                    ]
+                    print(json.dumps(r), flush=True)
+                    rows.append({**r, "variant": sweep3.index(variant)})
+                    s.log.clear()
+            three = [r for r in rows if r["images"] == "three" and "img_s" in r]
+            kept = sweep3[max(three, key=lambda r: r["img_s"])["variant"]] if three else sweep3[0]
+            change = {"instances": kept["instances"], "parameters": {**base, **kept.get("parameters", {})}}
+            hw_px = int(change["parameters"].get("hw_jpeg_min_pixels", hw_px))
+            unload_and_wait(url, [RESNET.fused])
+            reload_with(url, ours, RESNET.fused, change)
+            if "bytes" not in skip:
+                reload_with(url, ours, RESNET.fused_bytes, change)
+            note("three_sweep", {"rows": rows, "kept": change})
         if pa is not None:
             if not args.smoke and "backbone" not in skip:
                 backbone = catalog.backbone("python-torch").model_name(RESNET)
@@ -844,6 +930,12 @@ def summary(r: dict) -> str:
                 lines.append(
                     f"{kind:<11} {x['images']:<6} c={x['concurrency']:<4} k={x.get('batch', 1):<3} {x['img_s']:8.0f} img/s  p50 {x['p50_ms']} p99 {x['p99_ms']} ms"
                 )
+    for x in (r.get("three_sweep") or {}).get("rows", []):
+        lines.append(
+            f"sweep {x['layout']} {x['images']}: {x.get('img_s', x.get('error'))} img/s p99 {x.get('p99_ms')}"
+        )
+    if "three_sweep" in r:
+        lines.append(f"kept: {json.dumps(r['three_sweep']['kept'])}")
     if "top1" in r:
         lines.append(f"top-1 agree: {r['top1']['agree']}")
     return "\n".join(lines)
