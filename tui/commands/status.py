@@ -93,6 +93,7 @@ def _checks(client, models, repository: Path | None) -> dict[str, list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from triton_console.common.terminal import columns
     from triton_console.common.untrusted import visible
     from triton_console.tui.core.client.client import check_model_name
     from triton_console.tui.core.server.controller import ServerController
@@ -132,23 +133,42 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out))
         return EXIT_FAILED if failed else EXIT_OK
-    title = snap.server.title if snap.server else "unknown server"
-    print(visible(f"{snap.url}  live={snap.live} ready={snap.ready}  {title}", 400))
-    for p in out["notes"] + snap.problems:
-        print(visible(f"  note: {p}", 400))
-    width = max([len(m.name) for m in snap.models] + [5])
-    for m, rec in zip(snap.models, out["models"], strict=True):
-        reason = f"  {m.reason}" if m.reason else ""
-        print(visible(f"  {m.name:<{width}}  v{m.version or '-':<3} {m.state or '-':<12}{reason}", 600))
-        for line in rec["checks"]:
-            print(visible(f"  {'':<{width}}  check: {line}", 600))
-        if m.name in health:
-            print(visible(f"  {'':<{width}}  UNHEALTHY: {health[m.name].describe()}", 600))
-        if m.name in probes:
-            print(visible(f"  {'':<{width}}  probe: {probes[m.name].line()}", 600))
-        if rec["hint"]:
-            print(visible(f"  {'':<{width}}  why: {rec['hint']}", 600))
+    for line in _text(snap, out, probes, health, columns()):
+        print(line)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _text(snap, out: dict, probes: dict, health: dict, width: int) -> list[str]:
+    """The plain-text status in ``width`` columns: a line per model (its name cut with an ellipsis only
+    where even a name alone would not fit), then its checks, health, probe, hint and reason wrapped beneath."""
+    from triton_console.common.terminal import cut, wrapped
+    from triton_console.common.untrusted import visible
+
+    title = snap.server.title if snap.server else "unknown server"
+    lines = wrapped(
+        visible(f"{snap.url}  live={snap.live} ready={snap.ready}  {title}", 400), width, "    ", ""
+    )
+    for p in out["notes"] + snap.problems:
+        lines += wrapped(visible(f"note: {p}", 400), width, "    ", "  ")
+    # "  NAME  v1   UNAVAILABLE": 21 cells besides the name
+    name_w = min(max([len(m.name) for m in snap.models] + [5]), max(8, width - 21))
+    for m, rec in zip(snap.models, out["models"], strict=True):
+        head = f"  {visible(cut(m.name, name_w), 200):<{name_w}}  v{m.version or '-':<3} {m.state or '-'}"
+        lines.append(head)
+        details = [f"check: {c}" for c in rec["checks"]]
+        if m.name in health:
+            details.append(f"UNHEALTHY: {health[m.name].describe()}")
+        if m.name in probes:
+            details.append(f"probe: {probes[m.name].line().removeprefix(f'{m.name}: ')}")
+        if rec["hint"]:
+            details.append(f"why: {rec['hint']}")
+        if m.reason:  # last: the explainer's hint may point at the traceback below
+            details.append(f"reason: {m.reason}")
+        for d in details:  # a multi-line reason (a traceback) keeps its lines
+            parts = [part.strip() for part in d.splitlines() if part.strip()]
+            for i, part in enumerate(parts):
+                lines += wrapped(visible(part, 600), width, "      ", "      " if i else "    ")
+    return lines
 
 
 def _status_all(args: argparse.Namespace) -> int:
