@@ -82,3 +82,20 @@ def test_a_kserve_server_without_a_repository_index_gets_the_same_words(kserve, 
         == f"model 'nosuchmodel' not found on {protocol}://{kserve.url(protocol).split('://')[-1]}"
     )
     assert said["code"] == "model-not-found"
+
+
+def test_status_names_a_model_it_was_asked_about_and_does_not_list(zoo):
+    """`status -m nosuchmodel --probe` exited 1 and said nothing: the model was left out of the listing."""
+    res = run_cli("status", "-m", "nosuchmodel", "--probe", *args(zoo, "grpc"), "--json", timeout=120)
+    assert res.returncode == 1, res.stderr
+    said = f"model 'nosuchmodel' not found on grpc://{zoo.grpc_url}"
+    assert said in json.loads(res.stdout)["problems"]
+    res = run_cli("status", "-m", "nosuchmodel", *args(zoo, "grpc"), timeout=120)
+    assert res.returncode == 1 and f"  note: {said}" in res.stdout.splitlines(), res.stdout
+
+
+def test_status_on_kserve_over_grpc_says_why_a_named_model_is_unavailable(kserve):  # noqa: F811
+    res = run_cli("status", *kserve.args("grpc"), "-m", "doubler", "-m", "nope", "--json", timeout=60)
+    models = {m["name"]: m for m in json.loads(res.stdout)["models"]}
+    assert models["doubler"]["state"] == "READY" and models["nope"]["state"] == "UNAVAILABLE"
+    assert models["nope"]["reason"] == f"model 'nope' not found on grpc://{kserve.url('grpc')}"

@@ -129,7 +129,12 @@ def run(args: argparse.Namespace) -> int:
         else:
             err(visible(f"error: {out['error']}", 600))
         return EXIT_USAGE
-    failed = any(not p.ok for p in probes.values())
+    # a model named with -m that the server does not list: said as every command says it (it was left out)
+    listed = {m.name for m in snap.models}
+    named = list(dict.fromkeys(args.model))
+    absent = [controller.client.unavailable(n).message for n in named if n not in listed]
+    out["problems"] = snap.problems + absent
+    failed = any(not p.ok for p in probes.values()) or bool(absent)
     if args.json:
         print(json.dumps(out))
         return EXIT_FAILED if failed else EXIT_OK
@@ -148,7 +153,7 @@ def _text(snap, out: dict, probes: dict, health: dict, width: int) -> list[str]:
     lines = wrapped(
         visible(f"{snap.url}  live={snap.live} ready={snap.ready}  {title}", 400), width, "    ", ""
     )
-    for p in out["notes"] + snap.problems:
+    for p in out["notes"] + out["problems"]:
         lines += wrapped(visible(f"note: {p}", 400), width, "    ", "  ")
     # "  NAME  v1   UNAVAILABLE": 21 cells besides the name
     name_w = min(max([len(m.name) for m in snap.models] + [5]), max(8, width - 21))
