@@ -54,11 +54,13 @@ def _with_hint(
     from triton_console.tui.core.client.client import STUB_UNHEALTHY
     from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HINT
     from triton_console.tui.core.server.explain import explain
-    from triton_console.tui.hints import CLI
+    from triton_console.tui.hints import CLI, CLI_CAUSES
 
     out = entry.to_dict()
     why = explain(entry)
     out["cause"], out["hint"] = (why.cause, why.hint) if why is not None else (None, None)
+    if why is not None and why.cause in CLI_CAUSES:  # the pane's key ("l loads it") is no use here
+        out["hint"] = CLI_CAUSES[why.cause].replace("MODEL", entry.name)
     if checks and why is not None and why.cause in REFUSED_CAUSES:
         out["cause"], out["hint"] = "ensemble", REFUSED_HINT
     out["checks"] = checks or []
