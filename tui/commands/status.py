@@ -179,6 +179,7 @@ def _text(snap, out: dict, probes: dict, health: dict, width: int) -> list[str]:
 
 
 def _status_all(args: argparse.Namespace) -> int:
+    from triton_console.common.terminal import columns, cut, wrapped
     from triton_console.common.untrusted import visible
     from triton_console.tui.core.client import contexts
     from triton_console.tui.core.server.fleet import Fleet
@@ -193,6 +194,7 @@ def _status_all(args: argparse.Namespace) -> int:
         rows = fleet.refresh()
     finally:
         fleet.close()
+    width = columns()
     for r in rows:
         if args.json:
             print(json.dumps(r.to_dict()), flush=True)
@@ -200,5 +202,13 @@ def _status_all(args: argparse.Namespace) -> int:
             state = "ready" if r.ready else "live" if r.live else "down"
             ping = f"{r.ping_ms:.1f} ms" if r.ping_ms is not None else "-"
             detail = r.error or f"{r.server}  models {r.models_ready}/{r.models_total}"
-            print(visible(f"{r.name:<16} {state:<6} {ping:>9}  {r.url}  {detail}", 600))
+            head = visible(f"{r.name:<16} {state:<6} {ping:>9}  {r.url}", 600)
+            whole = f"{head}  {visible(detail, 600)}"
+            # the detail (an error, most often) beneath its server where the line would run off the edge
+            lines = (
+                [whole]
+                if len(whole) <= width
+                else [cut(head, width), *wrapped(visible(detail, 600), width, "    ")]
+            )
+            print("\n".join(lines))
     return EXIT_OK if all(r.live for r in rows) else EXIT_FAILED
