@@ -158,9 +158,11 @@ def _text(snap, out: dict, probes: dict, health: dict, width: int) -> list[str]:
     for p in out["notes"] + out["problems"]:
         lines += wrapped(visible(f"note: {p}", 400), width, "    ", "  ")
     # "  NAME  v1   UNAVAILABLE": 21 cells besides the name
-    name_w = min(max([len(m.name) for m in snap.models] + [5]), max(8, width - 21))
-    for m, rec in zip(snap.models, out["models"], strict=True):
-        head = f"  {visible(cut(m.name, name_w), 200):<{name_w}}  v{m.version or '-':<3} {m.state or '-'}"
+    names = [visible(m.name, 200) for m in snap.models]  # every string from the server is shown as data
+    name_w = min(max([len(n) for n in names] + [5]), max(8, width - 21))
+    for m, name, rec in zip(snap.models, names, out["models"], strict=True):
+        version, state = visible(m.version or "-", 40), visible(m.state or "-", 60)
+        head = f"  {cut(name, name_w):<{name_w}}  v{version:<3} {state}"
         lines.append(head)
         details = [f"check: {c}" for c in rec["checks"]]
         if m.name in health:
