@@ -374,8 +374,8 @@ def test_show_call_perf_analyzer_writes_its_input_data(zoo, tmp_path):
         (("nobatch", "--input", "Z=zeros"), 2, "nobatch has no input 'Z'"),
         (("nobatch", "--batch", "2"), 2, "does not batch"),
         (("chw_fp32", "--batch", "8", "--max-response-mb", "0.001"), 2, "over the 0 MiB limit"),
-        (("boom",), 1, "model boom is not ready"),
-        (("nosuchmodel",), 1, "not ready"),
+        (("boom",), 1, "model 'boom' is not ready"),
+        (("nosuchmodel",), 1, "model 'nosuchmodel' not found"),
     ],
 )
 def test_bad_input_is_one_clear_line(zoo, tmp_path, extra, code, text):

@@ -136,6 +136,18 @@ def test_status_all_asks_every_server_in_parallel(fleet, config_home):
     assert elapsed < 6, f"{elapsed:.1f} s for 20 servers (2 s budget, plus starting the command)"
 
 
+def test_status_all_fits_80_columns_and_names_every_server(fleet, config_home):
+    """An unreachable server's error ran past the 80th column on its row: it goes beneath, wrapped."""
+    env = {**_env(config_home), "COLUMNS": "80"}
+    res = run_cli("status", "--all", "--timeout", "2", env=env, timeout=60)
+    lines = res.stdout.splitlines()
+    assert res.returncode == 1 and max(len(ln) for ln in lines) <= 80, lines
+    heads = [ln.split()[0] for ln in lines if not ln.startswith(" ")]
+    assert sorted(heads) == sorted(e.name for e in fleet), lines
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("zoo-http "))
+    assert "models 10/11" in " ".join(lines[at : at + 2]), lines  # on its row, or beneath it
+
+
 def test_context_flag_uses_a_named_server(fleet, config_home):
     res = run_cli("status", "-c", "zoo-grpc", "--json", env=_env(config_home))
     assert res.returncode == 0 and "chw_fp32" in [m["name"] for m in json.loads(res.stdout)["models"]]

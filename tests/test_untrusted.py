@@ -130,7 +130,7 @@ def test_a_dripping_server_cannot_hold_a_command_past_its_timeout(hostile, proto
     [
         ("undecodable", 1, "output 'y' cannot be decoded"),
         ("absurd_dims", 1, "impossible shape"),
-        ("broken", 1, "model broken is not ready"),
+        ("broken", 1, "model 'broken' is not ready"),
         ("[bold red]FAKE READY[/]", 2, "invalid model name"),
     ],
 )

@@ -16,6 +16,14 @@ CLI = {
     c.MODEL_CONTROL: "start the server with --model-control explicit",
 }
 
+# the explainer's hints that name a pane key (core/server/explain.py HINTS), as a command line says them
+CLI_CAUSES = {
+    "unloaded": "unloaded; triton-console load MODEL loads it",
+    "not-loaded": "not loaded: with model control explicit, load it (triton-console load MODEL); with model "
+    "control none the server refused it when it read the repository: its log says why (for an ensemble, status "
+    "--repository DIR checks its steps)",
+}
+
 
 def worded(exc: ConsoleError, table: dict[str, str] = CONSOLE) -> str:
     """The error's message plus its hint as this surface says it."""

@@ -104,11 +104,24 @@ def test_the_report_fits_the_columns_it_is_given():
     for columns in (60, 76, 120):
         lines = trace.report(result, columns)
         assert max(len(ln) for ln in lines) <= columns, (columns, lines)
-        assert lines[0] == "request 1: 40.00 ms" and "per stage over 2 requests" in lines
+        assert lines[0] == "request 1: 40.00 ms" and "per stage over 2 requests, ms" in lines
         assert sum("█" in ln for ln in lines) == 18
     wide = trace.report(result)  # the CLI's: 24-cell bars, names up to 40
     assert "│" + " " * 9 + "█" * 12 + " " * 3 + "│" in wide[7]  # b's infer: 20 of the 40 ms, from 16 ms
-    assert all("p50" in ln and "p99" in ln for ln in wide[wide.index("per stage over 2 requests") + 1 :])
+    assert all("p50" in ln and "p99" in ln for ln in wide[wide.index("per stage over 2 requests, ms") + 1 :])
+
+
+def test_an_ensembles_step_names_stay_whole_at_80_columns():
+    """`triton-console trace` on the generated ensemble was 96 columns wide; cut to 80 with the old split the
+    names became "efficientnet_lite0_…" and "ensemble_python_eff…": the names get their room first now."""
+    name = "ensemble_python_efficientnet_lite0"  # 34: the generated ensemble's
+    recs = trace.records(_file().replace('"ens"', f'"{name}"'))
+    (req,) = trace.requests_of(name, recs)
+    result = trace.Trace(name, "trace", [req], trace.percentiles([req]))
+    lines = trace.report(result, 80)
+    assert max(len(ln) for ln in lines) <= 80, lines
+    assert sum(name in ln for ln in lines) == 2 and "…" not in "".join(lines)  # its send, in both parts
+    assert all(len(ln.split("│")[1]) >= 12 for ln in lines[1:10])  # the bars keep 12 cells at least
 
 
 def test_a_statistics_report_has_means_and_no_bars():
@@ -121,6 +134,6 @@ def test_a_statistics_report_has_means_and_no_bars():
     )
     assert trace.report(result, 80) == [
         "request 1: 12.00 ms  (client 12.00 ms)",
-        "per stage over 1 requests",
-        "  a  compute        mean    4.500 ms",
+        "per stage over 1 requests, ms",
+        "  a  compute        mean    4.500",
     ]

@@ -1,4 +1,5 @@
-"""The terminal's width for plain-text output, without importing shutil (and the bz2/lzma it pulls in)."""
+"""The terminal's width for plain-text output (without importing shutil and the bz2/lzma it pulls in), and
+lines fitted to it: names cut with an ellipsis, long text wrapped."""
 
 from __future__ import annotations
 
@@ -18,3 +19,25 @@ def columns() -> int:
         except (AttributeError, ValueError, OSError):
             width = 0
     return width or 80
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells: a longer one ends in an ellipsis (names in a column)."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def wrapped(text: str, width: int, indent: str = "", first: str | None = None) -> list[str]:
+    """``text`` as lines of at most ``width`` cells, every one after the first indented by ``indent`` (the first
+    by ``first``, default the same): a long reason or error keeps every word instead of running off the edge."""
+    import textwrap
+
+    lead = indent if first is None else first
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=lead,
+        subsequent_indent=indent,
+        break_long_words=True,
+        break_on_hyphens=False,
+        drop_whitespace=True,
+    ) or [lead.rstrip()]

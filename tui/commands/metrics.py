@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from triton_console.common.untrusted import visible
+    from triton_console.common.terminal import columns
     from triton_console.tui.core.server import metrics as mt
 
     if not 0.5 <= args.interval <= 60:
@@ -44,23 +44,42 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(point.to_dict()), flush=True)
             continue
-        print(visible(time.strftime("%H:%M:%S") + f"  {' + '.join(point.sources) or 'no source'}", 300))
-        for note in point.missing + point.problems:
-            print(visible(f"  missing/problem: {note}", 400))
-        print(
-            f"  {'model':<36} {'inf/s':>8} {'exec/s':>7} {'batch':>6} {'queue':>8} {'compute':>8} {'fail/s':>6}"
-        )
-        for name, r in sorted(point.models.items(), key=lambda kv: -kv[1].inf_s):
-            print(
-                visible(
-                    f"  {name[:36]:<36} {r.inf_s:8.1f} {r.exec_s:7.1f} {r.avg_batch:6.1f} {r.queue_ms:8.2f} "
-                    f"{r.compute_ms:8.2f} {r.fail_s:6.1f}",
-                    300,
-                )
-            )
-        for i, (_uuid, g) in enumerate(sorted(point.gpus.items())):
-            print(
-                f"  GPU{i} {g.get('util', 0) * 100:.0f}%  mem {g.get('mem_used', 0) / 2**30:.1f}/{g.get('mem_total', 0) / 2**30:.1f} GiB"
-            )
+        for line in _text(point, time.strftime("%H:%M:%S"), columns()):
+            print(line)
         sys.stdout.flush()
     return EXIT_OK
+
+
+# the figures after the name, units in the headers: 49 cells with their separators
+FIGURES = f"{'inf/s':>7} {'exec/s':>7} {'batch':>5} {'queue ms':>8} {'compute ms':>10} {'fail/s':>6}"
+
+
+def _text(point, stamp: str, width: int) -> list[str]:
+    """One interval in ``width`` columns: a model whose name does not fit beside its figures gets a line of its
+    own with the figures beneath (cut with an ellipsis only where even a line would not hold it)."""
+    from triton_console.common.terminal import cut, wrapped
+    from triton_console.common.untrusted import visible
+
+    lines = wrapped(visible(f"{stamp}  {' + '.join(point.sources) or 'no source'}", 300), width, "    ", "")
+    for note in point.missing + point.problems:
+        lines += wrapped(visible(f"missing/problem: {note}", 400), width, "    ", "  ")
+    room = max(5, width - 3 - len(FIGURES))  # "  NAME FIGURES"
+    names = {name: visible(name, 200) for name in point.models}
+    name_w = min(max([len(n) for n in names.values()] + [5]), room)
+    lines.append(f"  {'model':<{name_w}} {FIGURES}")
+    for name, r in sorted(point.models.items(), key=lambda kv: -kv[1].inf_s):
+        figures = (
+            f"{r.inf_s:7.1f} {r.exec_s:7.1f} {r.avg_batch:5.1f} {r.queue_ms:8.2f} {r.compute_ms:10.2f} "
+            f"{r.fail_s:6.1f}"
+        )
+        shown = names[name]
+        if len(shown) > name_w:
+            lines.append(f"  {cut(shown, width - 2)}")
+            shown = ""
+        lines.append(f"  {shown:<{name_w}} {figures}")
+    for i, (_uuid, g) in enumerate(sorted(point.gpus.items())):
+        lines.append(
+            f"  GPU{i} {g.get('util', 0) * 100:.0f}%  "
+            f"mem {g.get('mem_used', 0) / 2**30:.1f}/{g.get('mem_total', 0) / 2**30:.1f} GiB"
+        )
+    return lines

@@ -54,11 +54,13 @@ def _with_hint(
     from triton_console.tui.core.client.client import STUB_UNHEALTHY
     from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HINT
     from triton_console.tui.core.server.explain import explain
-    from triton_console.tui.hints import CLI
+    from triton_console.tui.hints import CLI, CLI_CAUSES
 
     out = entry.to_dict()
     why = explain(entry)
     out["cause"], out["hint"] = (why.cause, why.hint) if why is not None else (None, None)
+    if why is not None and why.cause in CLI_CAUSES:  # the pane's key ("l loads it") is no use here
+        out["hint"] = CLI_CAUSES[why.cause].replace("MODEL", entry.name)
     if checks and why is not None and why.cause in REFUSED_CAUSES:
         out["cause"], out["hint"] = "ensemble", REFUSED_HINT
     out["checks"] = checks or []
@@ -93,6 +95,7 @@ def _checks(client, models, repository: Path | None) -> dict[str, list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from triton_console.common.terminal import columns
     from triton_console.common.untrusted import visible
     from triton_console.tui.core.client.client import check_model_name
     from triton_console.tui.core.server.controller import ServerController
@@ -128,30 +131,57 @@ def run(args: argparse.Namespace) -> int:
         else:
             err(visible(f"error: {out['error']}", 600))
         return EXIT_USAGE
-    failed = any(not p.ok for p in probes.values())
+    # a model named with -m that the server does not list: said as every command says it (it was left out)
+    listed = {m.name for m in snap.models}
+    named = list(dict.fromkeys(args.model))
+    absent = [controller.client.unavailable(n).message for n in named if n not in listed]
+    out["problems"] = snap.problems + absent
+    failed = any(not p.ok for p in probes.values()) or bool(absent)
     if args.json:
         print(json.dumps(out))
         return EXIT_FAILED if failed else EXIT_OK
-    title = snap.server.title if snap.server else "unknown server"
-    print(visible(f"{snap.url}  live={snap.live} ready={snap.ready}  {title}", 400))
-    for p in out["notes"] + snap.problems:
-        print(visible(f"  note: {p}", 400))
-    width = max([len(m.name) for m in snap.models] + [5])
-    for m, rec in zip(snap.models, out["models"], strict=True):
-        reason = f"  {m.reason}" if m.reason else ""
-        print(visible(f"  {m.name:<{width}}  v{m.version or '-':<3} {m.state or '-':<12}{reason}", 600))
-        for line in rec["checks"]:
-            print(visible(f"  {'':<{width}}  check: {line}", 600))
-        if m.name in health:
-            print(visible(f"  {'':<{width}}  UNHEALTHY: {health[m.name].describe()}", 600))
-        if m.name in probes:
-            print(visible(f"  {'':<{width}}  probe: {probes[m.name].line()}", 600))
-        if rec["hint"]:
-            print(visible(f"  {'':<{width}}  why: {rec['hint']}", 600))
+    for line in _text(snap, out, probes, health, columns()):
+        print(line)
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _text(snap, out: dict, probes: dict, health: dict, width: int) -> list[str]:
+    """The plain-text status in ``width`` columns: a line per model (its name cut with an ellipsis only
+    where even a name alone would not fit), then its checks, health, probe, hint and reason wrapped beneath."""
+    from triton_console.common.terminal import cut, wrapped
+    from triton_console.common.untrusted import visible
+
+    title = snap.server.title if snap.server else "unknown server"
+    lines = wrapped(
+        visible(f"{snap.url}  live={snap.live} ready={snap.ready}  {title}", 400), width, "    ", ""
+    )
+    for p in out["notes"] + out["problems"]:
+        lines += wrapped(visible(f"note: {p}", 400), width, "    ", "  ")
+    # "  NAME  v1   UNAVAILABLE": 21 cells besides the name
+    names = [visible(m.name, 200) for m in snap.models]  # every string from the server is shown as data
+    name_w = min(max([len(n) for n in names] + [5]), max(8, width - 21))
+    for m, name, rec in zip(snap.models, names, out["models"], strict=True):
+        version, state = visible(m.version or "-", 40), visible(m.state or "-", 60)
+        head = f"  {cut(name, name_w):<{name_w}}  v{version:<3} {state}"
+        lines.append(head)
+        details = [f"check: {c}" for c in rec["checks"]]
+        if m.name in health:
+            details.append(f"UNHEALTHY: {health[m.name].describe()}")
+        if m.name in probes:
+            details.append(f"probe: {probes[m.name].line().removeprefix(f'{m.name}: ')}")
+        if rec["hint"]:
+            details.append(f"why: {rec['hint']}")
+        if m.reason:  # last: the explainer's hint may point at the traceback below
+            details.append(f"reason: {m.reason}")
+        for d in details:  # a multi-line reason (a traceback) keeps its lines
+            parts = [part.strip() for part in d.splitlines() if part.strip()]
+            for i, part in enumerate(parts):
+                lines += wrapped(visible(part, 600), width, "      ", "      " if i else "    ")
+    return lines
+
+
 def _status_all(args: argparse.Namespace) -> int:
+    from triton_console.common.terminal import columns, cut, wrapped
     from triton_console.common.untrusted import visible
     from triton_console.tui.core.client import contexts
     from triton_console.tui.core.server.fleet import Fleet
@@ -166,6 +196,7 @@ def _status_all(args: argparse.Namespace) -> int:
         rows = fleet.refresh()
     finally:
         fleet.close()
+    width = columns()
     for r in rows:
         if args.json:
             print(json.dumps(r.to_dict()), flush=True)
@@ -173,5 +204,13 @@ def _status_all(args: argparse.Namespace) -> int:
             state = "ready" if r.ready else "live" if r.live else "down"
             ping = f"{r.ping_ms:.1f} ms" if r.ping_ms is not None else "-"
             detail = r.error or f"{r.server}  models {r.models_ready}/{r.models_total}"
-            print(visible(f"{r.name:<16} {state:<6} {ping:>9}  {r.url}  {detail}", 600))
+            head = visible(f"{r.name:<16} {state:<6} {ping:>9}  {r.url}", 600)
+            whole = f"{head}  {visible(detail, 600)}"
+            # the detail (an error, most often) beneath its server where the line would run off the edge
+            lines = (
+                [whole]
+                if len(whole) <= width
+                else [cut(head, width), *wrapped(visible(detail, 600), width, "    ")]
+            )
+            print("\n".join(lines))
     return EXIT_OK if all(r.live for r in rows) else EXIT_FAILED

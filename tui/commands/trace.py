@@ -38,6 +38,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from triton_console.common.terminal import columns, wrapped
     from triton_console.common.untrusted import visible
     from triton_console.tui.core.client.client import check_model_name
     from triton_console.tui.core.request import infer
@@ -51,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict()))
         return EXIT_OK
+    width = columns()
     if result.note:
-        err(visible(f"note: {result.note}", 600))
-    for line in trace.report(result):
+        err("\n".join(wrapped(visible(f"note: {result.note}", 600), width, "  ", "")))
+    for line in trace.report(result, width):  # bars and names shrink to the width; the figures stay whole
         print(visible(line, 400))
     return EXIT_OK

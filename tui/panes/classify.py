@@ -55,11 +55,13 @@ class ImageTree(DirectoryTree):
         return label
 
 
-def step_figures(parts: list[float], latency_ms: float) -> str:
+def step_figures(parts: list[float | None], latency_ms: float) -> str:
     """The steps' times then the rest of the latency, ``pre/net/post/rest``. The rest is never below 0: the
-    steps are timed apart from the whole (the server's queue and compute overlap the client's clock)."""
-    rest = max(0.0, latency_ms - sum(parts))
-    return "/".join(f"{p:.1f}" for p in [*parts, rest])
+    steps are timed apart from the whole (the server's queue and compute overlap the client's clock). A step
+    the statistics never counted is ``?``, and so is the rest then (it would hold that step's time)."""
+    known = [p for p in parts if p is not None]
+    rest = max(0.0, latency_ms - sum(known)) if len(known) == len(parts) else None
+    return "/".join("?" if p is None else f"{p:.1f}" for p in [*parts, rest])
 
 
 def history_row(msg: ClassifyResult) -> tuple[Text, Text, Text, Text]:
@@ -72,7 +74,7 @@ def history_row(msg: ClassifyResult) -> tuple[Text, Text, Text, Text]:
     label = f"{best.label or best.index} {best.score:.2f}" if best else "no classes"
     steps = ""
     if msg.breakdown and msg.breakdown.steps:
-        steps = step_figures([s.queue_ms + s.compute_ms for s in msg.breakdown.steps], r.latency_ms)
+        steps = step_figures(msg.breakdown.step_ms(), r.latency_ms)
     elif r.timings:  # a fused model's own steps: decode/backbone/softmax, then the rest of the latency
         steps = step_figures([ms for name, ms in r.timings if name != "batch"], r.latency_ms)
     return cell(name), cell(label), cell(f"{r.latency_ms:.1f}"), cell(steps)

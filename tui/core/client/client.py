@@ -17,13 +17,17 @@ from triton_console.common.errors import EXIT_FAILED, EXIT_USAGE, ConsoleError
 from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.codes import (
     MODEL_CONTROL,
+    MODEL_NOT_FOUND,
+    MODEL_NOT_READY,
     NOT_HTTP,
     STUB_UNHEALTHY,
     TIMEOUT,
     TOO_LARGE,
     UNREACHABLE,
     UNSUPPORTED,
+    no_answer,
     server_gone,
+    unknown_model,
 )
 from triton_console.tui.core.client.connection import Connection, Endpoint, parse_url
 from triton_console.tui.core.client.health import Health
@@ -41,6 +45,8 @@ __all__ = [
     "ModelInfo",
     "server_gone",
     "MODEL_CONTROL",
+    "MODEL_NOT_FOUND",
+    "MODEL_NOT_READY",
     "STUB_UNHEALTHY",
     "TIMEOUT",
     "TOO_LARGE",
@@ -160,14 +166,65 @@ class TritonClient:
                     raise self._error("connect", exc) from None
             return self._transport
 
-    def call(self, what: str, fn, deadline: float | None = None):
-        """Run ``fn(transport)`` with every failure turned into a ConsoleError that names ``what``."""
+    def call(self, what: str, fn, deadline: float | None = None, model: str | None = None):
+        """Run ``fn(transport)`` with every failure turned into a ConsoleError that names ``what``; a call
+        about ``model`` that the server refuses as an unknown model says so as :meth:`unavailable` does."""
         try:
             return fn(self.transport)
         except ConsoleError:
             raise
         except Exception as exc:
-            raise self._error(what, exc, deadline) from None
+            error = self._error(what, exc, deadline)
+            if model is not None and not no_answer(error) and unknown_model(error.message):
+                error = self.unavailable(model)
+            raise error from None
+
+    def unavailable(self, model: str) -> ConsoleError:
+        """The one wording of a model that cannot serve, for every command and pane: "not found" when the
+        server does not list it, else "not ready" with its state and the server's reason. Both exit 1."""
+        listed = None  # None: the server has no list to ask (then the server's refusal is all there is)
+        try:
+            listed = {e.name: e for e in self.repository_index().items}
+        except ConsoleError as exc:
+            if no_answer(exc):
+                raise
+            try:
+                listed = {e.name: e for e in self.model_list().items}
+            except ConsoleError as exc2:
+                if no_answer(exc2):
+                    raise
+        entry = listed.get(model) if listed is not None else None
+        if listed is None:  # no list (KServe over gRPC): the server's answer about the model itself
+            try:
+                self.call(f"metadata of {model}", lambda t: t.model_metadata(model))
+            except ConsoleError as exc:
+                if no_answer(exc):
+                    raise
+                low = exc.message.lower()
+                if "not found" in low or "does not exist" in low:
+                    listed = {}
+        if listed is not None and entry is None:
+            return ConsoleError(
+                f"model '{model}' not found on {self.url}", exit_code=EXIT_FAILED, code=MODEL_NOT_FOUND
+            )
+        state = (entry.state if entry is not None else "") or "not loaded"
+        reason = f": {rs.clip(entry.reason, 400)}" if entry is not None and entry.reason else ""
+        return ConsoleError(
+            f"model '{model}' is not ready on {self.url} ({state}{reason})",
+            exit_code=EXIT_FAILED,
+            code=MODEL_NOT_READY,
+        )
+
+    def ensure_ready(self, model: str) -> None:
+        """Nothing when ``model`` is ready; else :meth:`unavailable`'s error (before any work starts)."""
+        try:
+            ready = self.is_model_ready(model)
+        except ConsoleError as exc:
+            if no_answer(exc):
+                raise
+            ready = False
+        if not ready:
+            raise self.unavailable(model)
 
     def _error(self, what: str, exc: Exception, deadline: float | None = None) -> ConsoleError:
         """The transport's classification of ``exc`` (its own protocol's signs), worded once for all."""
@@ -258,12 +315,12 @@ class TritonClient:
 
     def model_metadata(self, name: str) -> rs.ModelMetadata:
         check_model_name(name)
-        return self.call(f"metadata of {name}", lambda t: t.model_metadata(name))
+        return self.call(f"metadata of {name}", lambda t: t.model_metadata(name), model=name)
 
     def model_config(self, name: str):
         """``model_config_pb2.ModelConfig`` of ``name`` (both protocols give the same message)."""
         check_model_name(name)
-        return self.call(f"config of {name}", lambda t: t.model_config(name))
+        return self.call(f"config of {name}", lambda t: t.model_config(name), model=name)
 
     def model_statistics(self, name: str = "") -> rs.Parsed:
         """Per-model statistics (all models when ``name`` is empty); bad entries become ``problems``."""
@@ -351,6 +408,7 @@ class TritonClient:
                 f"inference on {model}",
                 lambda t: t.infer(model, inputs, outputs, version, timeout=deadline, **kw),
                 deadline,
+                model,
             )
         except ConsoleError as exc:
             self.health.failed(model, exc)
@@ -362,7 +420,7 @@ class TritonClient:
     def generate(self, model: str, body: dict) -> dict:
         """The ``generate`` extension (HTTP): one JSON body in, the model's outputs by name out."""
         check_model_name(model)
-        return self.call(f"generate on {model}", lambda t: t.generate(model, body))
+        return self.call(f"generate on {model}", lambda t: t.generate(model, body), model=model)
 
     def stream(
         self,

@@ -10,6 +10,8 @@ STUB_UNHEALTHY = "stub-unhealthy"  # a Python-backend stub died; the model must 
 MODEL_CONTROL = "model-control"  # load/unload needs a server in explicit model-control mode
 TOO_LARGE = "too-large"
 NOT_HTTP = "not-http"  # something answered, but not in HTTP/1.1 (an HTTP client on the gRPC port)
+MODEL_NOT_FOUND = "model-not-found"  # the server knows no model of that name
+MODEL_NOT_READY = "model-not-ready"  # the server knows it, but it is not loaded (or its load failed)
 
 
 def server_gone(exc) -> bool:
@@ -22,6 +24,13 @@ def no_answer(exc) -> bool:
     """The call got no answer at all (the server is gone, or this call timed out): it says nothing about
     the thing asked about (a model's state, an extension), so a listing stops instead of guessing."""
     return server_gone(exc) or getattr(exc, "code", None) == TIMEOUT
+
+
+def unknown_model(text: str) -> bool:
+    """The server's words for a request to a model it does not serve (absent, unloaded or failed alike:
+    Triton says "Request for unknown model: 'X' is not found" or "... has no available versions")."""
+    low = text.lower()
+    return "unknown model" in low or ("model with name" in low and "does not exist" in low)
 
 
 def server_text_code(text: str) -> str | None:

@@ -73,6 +73,13 @@ class Breakdown:
 
     steps: list[StepTime] = field(default_factory=list)
     ensemble_ms: float = math.nan  # server-side mean per request of the ensemble itself
+    names: list[str] = field(default_factory=list)  # the steps asked about, in order
+    missing: list[str] = field(default_factory=list)  # of those, the ones the statistics have not counted
+
+    def step_ms(self) -> list[float | None]:
+        """Each step's queue + compute in order, None where it was not counted (a partial breakdown)."""
+        times = {s.model: s.queue_ms + s.compute_ms for s in self.steps}
+        return [times.get(name) for name in self.names or list(times)]
 
     def to_dict(self) -> dict:
         return {
@@ -95,7 +102,7 @@ def breakdown(
     before: list[ModelStats], after: list[ModelStats], ensemble: str, steps: list[str]
 ) -> Breakdown:
     b, a = totals_by_model(before), totals_by_model(after)
-    out = Breakdown()
+    out = Breakdown(names=list(steps))
 
     def delta(model: str, kind: str) -> tuple[int, int]:
         c1, n1 = a.get(model, {}).get(kind, (0, 0))
@@ -105,6 +112,7 @@ def breakdown(
     for model in steps:
         count, _ = delta(model, "success")
         if count <= 0:
+            out.missing.append(model)
             continue
         execs, _ = delta(model, "executions")
         q = delta(model, "queue")[1]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from triton_console.common.errors import EXIT_FAILED, EXIT_USAGE, ConsoleError
+from triton_console.common.errors import EXIT_USAGE, ConsoleError
 from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.client import ModelInfo, TritonClient, check_model_name
 from triton_console.tui.core.client.transport import InputTensor, OutputRequest
@@ -483,23 +483,9 @@ def run(
 
 
 def ensure_ready(client: TritonClient, model: str) -> None:
-    """One clear line for a model that is not ready (with the server's reason where it gives one)."""
-    try:
-        ready = client.is_model_ready(model)
-    except ConsoleError as exc:
-        if exc.code in ("unreachable", "timeout"):
-            raise
-        ready = False
-    if ready:
-        return
-    reason = ""
-    try:
-        for entry in client.repository_index().items:
-            if entry.name == model:
-                reason = f" ({entry.state or 'not loaded'}{': ' + entry.reason if entry.reason else ''})"
-    except ConsoleError:
-        pass
-    raise ConsoleError(f"model {model} is not ready on {client.url}{reason}", exit_code=EXIT_FAILED)
+    """One clear line for a model that cannot serve (the client's one wording: not found, or not ready with
+    its state and the server's reason)."""
+    client.ensure_ready(model)
 
 
 def save(result: InferResult, directory: Path) -> list[Path]:

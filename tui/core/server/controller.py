@@ -130,11 +130,12 @@ MODEL_LIST_READINESS = 500  # without an index, readiness is one call per model:
 def readiness(client: TritonClient, name: str) -> IndexEntry:
     """A model's state from its readiness call (for servers without an index); unknown models say why."""
     try:
-        return IndexEntry(name, state="READY" if client.is_model_ready(name) else "UNAVAILABLE")
+        if client.is_model_ready(name):
+            return IndexEntry(name, state="READY")
     except ConsoleError as exc:
         if no_answer(exc):
             raise
-        return IndexEntry(name, state="UNAVAILABLE", reason=exc.message)
+    return IndexEntry(name, state="UNAVAILABLE", reason=client.unavailable(name).message)
 
 
 def list_models(

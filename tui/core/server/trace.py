@@ -192,29 +192,35 @@ def waterfall(request: Request, width: int = 24, name_max: int = 40) -> list[str
 
 
 def report(result: Trace, columns: int | None = None) -> list[str]:
-    """The trace as a person reads it: a waterfall per request, then p50/p99 (or the mean) per stage. With
-    ``columns`` the bars (and names, where they must) shrink so every line fits; without, 24-cell bars."""
-    name_max, bar = 40, 24
+    """The trace as a person reads it: a waterfall per request, then p50/p99 (or the mean) per stage, in ms.
+    With ``columns`` every line fits: the names get their room first (a step's name is what tells the lines
+    apart), the bars take what is left (12 cells at least, 8 where the screen is very narrow) and only names
+    that leave less are cut with an ellipsis; without, 24-cell bars and names up to 40."""
+    spans = [s for r in result.requests for s in r.spans]
+    stage_w = max([len(s.stage) for s in spans] + [5])
+    name_max, bar, row_max = 40, 24, 40
     if columns is not None:
-        name_max = max(8, min(40, columns // 4, columns - 52))  # the stage lines: 52 cells besides
-        names = [len(_cut(s.model, name_max)) for r in result.requests for s in r.spans] + [5]
-        stages = [len(s.stage) for r in result.requests for s in r.spans] + [5]
-        bar = max(8, columns - 2 - max(names) - 1 - max(stages) - 3 - 12)
+        longest = max([len(s.model) for s in spans] + [5])
+        # "  NAME STAGE │BAR│ 00000.000 ms": 18 cells besides the name, the stage and the bar
+        name_max = max(8, min(40, longest, columns - 18 - stage_w - 12))
+        name_w = max(len(_cut(s.model, name_max)) for s in spans) if spans else 5
+        bar = max(8, columns - 18 - max(name_w, 5) - stage_w)
+        row_max = max(8, min(40, columns - 45))  # "  NAME  STAGE          p50 0000.000  p99 0000.000"
     lines = []
     for i, r in enumerate(result.requests, 1):
         seen = f"  (client {r.client_ms:.2f} ms)" if r.client_ms is not None else ""
         lines.append(f"request {i}: {r.total_ms:.2f} ms{seen}")
         lines += [f"  {line}" for line in waterfall(r, bar, name_max)]
     if result.stages:
-        width = max(len(_cut(s["model"], name_max)) for s in result.stages)
-        lines.append(f"per stage over {len(result.requests)} requests")
+        width = max(len(_cut(s["model"], row_max)) for s in result.stages)
+        lines.append(f"per stage over {len(result.requests)} requests, ms")
         for s in result.stages:
             figures = (
-                f"p50 {s['p50_ms']:8.3f} ms  p99 {s['p99_ms']:8.3f} ms"
+                f"p50 {s['p50_ms']:8.3f}  p99 {s['p99_ms']:8.3f}"
                 if "p50_ms" in s
-                else f"mean {s['mean_ms']:8.3f} ms"
+                else f"mean {s['mean_ms']:8.3f}"
             )
-            lines.append(f"  {_cut(s['model'], name_max):<{width}}  {s['stage']:<14} {figures}")
+            lines.append(f"  {_cut(s['model'], row_max):<{width}}  {s['stage']:<14} {figures}")
     return lines
 
 
