@@ -371,3 +371,59 @@ def test_bench_streaming_snapshot(snap_compare, no_servers_file):
         await pilot.pause()
 
     assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
+SEED = "ensemble_python_resnet50"
+
+
+def _seed_repository(root: Path) -> Path:
+    """The seed ensemble's four configs as build writes them (no weights: the detail reads configs only)."""
+    from google.protobuf import text_format
+
+    from triton_console.build_tools import catalog
+    from triton_console.model_repository import configs
+
+    backbone = "resnet50_ort"
+    models = [
+        configs.ensemble_config(catalog.model("resnet50"), backbone, {"choice": "random", "trained": False}),
+        configs.preprocess_config(),
+        configs.backbone_config(backbone, "python-onnxruntime"),
+        configs.postprocess_config(),
+    ]
+    for config in models:
+        (root / config.name).mkdir(parents=True)
+        (root / config.name / "config.pbtxt").write_text(text_format.MessageToString(config))
+    return root
+
+
+async def _seed_detail(pilot) -> None:
+    """The Models pane with the seed ensemble selected: its graph drawn from the repository's configs (the
+    server at 127.0.0.1:9 does not answer, so the detail reads the files beside it, as for a refused model)."""
+    from tests.helpers import lines_of, wait_for
+
+    app = pilot.app
+    names = (SEED, "postprocess", "preprocess", "resnet50_ort")
+    snap = server_snapshot(app)
+    snap.models = [IndexEntry(n, "1", "READY") for n in names]
+    app.query_one("ModelsPane").show_snapshot(snap)
+    await pilot.press("3")
+    index = app.query_one("#index")
+    index.move_cursor(row=index.get_row_index(SEED))
+    detail = app.query_one("#detail-text")
+    await wait_for(pilot, lambda: "unavailable" in " ".join(lines_of(detail)), 30, "the seed's detail")
+
+
+def seed_app(tmp_path: Path) -> ConsoleApp:
+    return ConsoleApp(
+        ConsoleOptions(
+            url="127.0.0.1:9",
+            poll=False,
+            start_dir=str(DATA),
+            repository=_seed_repository(tmp_path / "models"),
+        )
+    )
+
+
+def test_seed_ensemble_graph_snapshot(snap_compare, tmp_path, no_servers_file):
+    """The seed's graph at 80x24: one step per line, each tensor and its type under it (it wrapped mid-name)."""
+    assert snap_compare(seed_app(tmp_path), run_before=_seed_detail, terminal_size=SIZE)
