@@ -383,34 +383,35 @@ def _seed_repository(root: Path) -> Path:
     from triton_console.build_tools import catalog
     from triton_console.model_repository import configs
 
-    backbone = "resnet50_ort"
-    models = [
-        configs.ensemble_config(catalog.model("resnet50"), backbone, {"choice": "random", "trained": False}),
-        configs.preprocess_config(),
-        configs.backbone_config(backbone, "python-onnxruntime"),
-        configs.postprocess_config(),
-    ]
+    weights = {"choice": "random", "trained": False}
+    models = [configs.preprocess_config(), configs.postprocess_config()]
+    for model, backbone in (("resnet50", "resnet50_ort"), ("efficientnet-lite0", "efficientnet_lite0_ort")):
+        models.append(configs.ensemble_config(catalog.model(model), backbone, weights))
+        models.append(configs.backbone_config(backbone, "python-onnxruntime"))
     for config in models:
         (root / config.name).mkdir(parents=True)
         (root / config.name / "config.pbtxt").write_text(text_format.MessageToString(config))
     return root
 
 
-async def _seed_detail(pilot) -> None:
+async def _seed_detail(pilot, selected: str = SEED) -> None:
     """The Models pane with the seed ensemble selected: its graph drawn from the repository's configs (the
     server at 127.0.0.1:9 does not answer, so the detail reads the files beside it, as for a refused model)."""
     from tests.helpers import lines_of, wait_for
 
     app = pilot.app
     names = (SEED, "postprocess", "preprocess", "resnet50_ort")
+    if selected != SEED:
+        names += (selected, "efficientnet_lite0_ort")
     snap = server_snapshot(app)
     snap.models = [IndexEntry(n, "1", "READY") for n in names]
     app.query_one("ModelsPane").show_snapshot(snap)
     await pilot.press("3")
     index = app.query_one("#index")
-    index.move_cursor(row=index.get_row_index(SEED))
+    index.move_cursor(row=index.get_row_index(selected))
     detail = app.query_one("#detail-text")
-    await wait_for(pilot, lambda: "unavailable" in " ".join(lines_of(detail)), 30, "the seed's detail")
+    shown = lambda: " ".join(lines_of(detail))  # noqa: E731
+    await wait_for(pilot, lambda: "unavailable" in shown() and "ensemble steps" in shown(), 30, "the detail")
 
 
 def seed_app(tmp_path: Path) -> ConsoleApp:
@@ -494,3 +495,22 @@ def test_bench_overlay_snapshot_without_colour(snap_compare, tmp_path, monkeypat
         await bench_runs(pilot, overlay=True)
 
     assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
+def test_a_long_ensemble_name_heads_its_detail_on_one_line(tmp_path, no_servers_file):
+    """The detail's title wrapped a name longer than the detail ("ensemble_python_efficientnet_li" over
+    "te0"): one line now, cut in the middle with an ellipsis."""
+    import asyncio
+
+    from tests.helpers import lines_of
+
+    async def scenario():
+        app = seed_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await _seed_detail(pilot, ENSEMBLE)
+            lines = [line.strip() for line in lines_of(app.query_one("#detail-text"))]
+            head, _, tail = lines[0].partition("…")
+            assert ENSEMBLE.startswith(head) and ENSEMBLE.endswith(tail) and tail, lines[:3]
+            assert lines[1] == "ensemble steps", lines[:3]
+
+    asyncio.run(scenario())

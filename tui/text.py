@@ -49,6 +49,11 @@ def name(value: object, style: str = "", limit: int = 200) -> Name:
     return Name(one_line(value, limit), style=style, no_wrap=True, overflow="ellipsis", end="")
 
 
+def name_line(value: object, style: str = "") -> _MiddleFit:
+    """A name on a line of its own (a title above other lines), cut in the middle where it does not fit."""
+    return _MiddleFit(name(value, style))
+
+
 def middle_cut(text: Text, width: int) -> Text:
     """``text`` in at most ``width`` cells: its start, an ellipsis, and its longer end."""
     if text.cell_len <= width:

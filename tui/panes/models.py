@@ -27,7 +27,7 @@ from triton_console.tui.core.server.process import is_loopback
 from triton_console.tui.core.tune import coldstart, memory
 from triton_console.tui.hints import for_code, worded
 from triton_console.tui.messages import DevReloaded, ModelDetail, Notice, PollRequested
-from triton_console.tui.text import Fitted, cell, name, plain
+from triton_console.tui.text import Fitted, cell, name, name_line, plain
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
 
@@ -432,7 +432,7 @@ class ModelsPane(Horizontal):
         if msg.name != self._selected:
             return
         self._last_detail = msg
-        items = [plain(msg.name, "bold")]
+        items = [name_line(msg.name, "bold")]  # a long name cut in the middle, not wrapped
         parts = list(msg.parts)
         if self._dev is not None and self._dev.model == msg.name and self._dev_lines:
             parts.insert(0, ("watching (w stops)", "\n".join(self._dev_lines)))
