@@ -231,6 +231,16 @@ def test_an_ensemble_drawing_fits_any_width_and_cuts_names_only_with_an_ellipsis
                 for w in line.split()
             )
             assert whole or cut, (width, name, text)
+    # a name that fits without its state keeps whole, the state under it (it read "efficien…et_lite0_ort")
+    lite = configs.ensemble_config(
+        catalog.model("efficientnet-lite0"), "efficientnet_lite0_ort", {"choice": "x", "trained": True}
+    )
+    steps["efficientnet_lite0_ort"] = configs.backbone_config("efficientnet_lite0_ort", "python-onnxruntime")
+    lines = ensemble.drawing(lite, lambda name: (steps.get(name), "READY")).lines(31)
+    assert (
+        "2. efficientnet_lite0_ort" in lines
+        and lines[lines.index("2. efficientnet_lite0_ort") + 1] == "   READY"
+    )
     assert drawing.lines(31)[3:7] == [
         "   INPUT → INPUT_0",
         "     UINT8 [-1]",

@@ -223,12 +223,12 @@ class Drawing:
 
 
 def _fit(head: str, name: str, tail: str, width: int) -> list[str]:
-    """``head + name + tail`` in ``width`` columns: the name cut in the middle (its start, …, its longer
-    end); where even a short cut name leaves no room, the tail goes on a line of its own."""
+    """``head + name + tail`` in ``width`` columns. A name kept whole where it can be: the tail goes on a
+    line of its own first; else the name is cut in the middle (its start, …, its longer end)."""
     room = width - len(head) - len(tail)
     if len(name) <= room:
         return [head + name + tail]
-    if room < 6 and tail.strip():
+    if tail.strip() and (len(head) + len(name) <= width or room < 6):
         return _fit(head, name, "", width) + _fit(" " * len(head), tail.strip(), "", width)
     keep = max(1, room - 1)
     front = keep * 2 // 5
