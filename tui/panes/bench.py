@@ -534,7 +534,7 @@ class BenchPane(Vertical):
         top = max((y for s in fitted for y in s.ys if math.isfinite(y)), default=0.0)
         axis, yticks = ticks.row_ticks(top, height - CHART_FRAME)
         above = sum(1 for s in saved for y in s.ys if y > axis)
-        for s in shown:
+        for s in [*saved, *earlier, *reversed(current)]:  # drawn last is on top: this run's p50
             plt.plot(s.xs, s.ys, marker=s.marker, color=s.color)
         plt.ylim(0, axis)
         plt.yticks(yticks, [ticks.label(y, yticks[1]) for y in yticks])
