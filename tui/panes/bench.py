@@ -13,6 +13,7 @@ import math
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -57,14 +58,10 @@ class Series:
     ys: list[float]
 
 
-def when(run: loadgen.Run, today: str | None = None) -> str:
+def when(run: loadgen.Run) -> str:
     """A run's short name in the legend: its time today, else its date."""
-    import time
-
     local = time.localtime(run.started)
-    today = today or time.strftime("%Y-%m-%d")
-    at = time.strftime("%H:%M" if time.strftime("%Y-%m-%d", local) == today else "%m-%d", local)
-    return at
+    return time.strftime("%H:%M" if local[:3] == time.localtime()[:3] else "%m-%d", local)
 
 
 def run_points(run: loadgen.Run) -> tuple[list[float], list[float]]:
