@@ -373,3 +373,23 @@ def test_a_build_steps_result_wraps_at_80_columns():
             assert "(tolerance 1e-04), 3 images" in screen, screen
 
     asyncio.run(scenario())
+
+
+def test_enter_in_a_bench_box_runs_and_the_next_key_reaches_the_pane():
+    """Enter in a Bench box did nothing and kept the focus: o (overlay) then went into the box."""
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("6")
+            box = app.query_one("#bench-levels")
+            box.focus()
+            await pilot.press("enter")  # no ready model: the pane says so
+            await wait_for(
+                pilot, lambda: any("no ready model" in n for n in notifications(app)), 5, "the refusal"
+            )
+            await pilot.press("o")
+            await wait_for(pilot, lambda: any("saved runs" in n for n in notifications(app)), 5, "o's answer")
+            assert box.value == "1,2,4,8"
+
+    asyncio.run(scenario())

@@ -297,6 +297,13 @@ class BenchPane(Vertical):
             select.value = msg.model
 
     # ------------------------------------------------------------------ bench
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        """Enter in a box runs the sweep, and the focus goes back to the pane (as in Tune and Classify): b, x,
+        m and o must not become typed text."""
+        self.focus_default()
+        self.action_run()
+
     def action_run(self) -> None:
         if self._job is not None or any(w.group == "bench" and w.is_running for w in self.workers):
             self.app.notify("a bench is running (x cancels it)", severity="warning")
