@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tests.helpers import notifications, rows, wait_for
+from tests.helpers import notifications, rendered, rows, wait_for
 from tests.test_snapshots import server_snapshot as snapshot
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 from triton_console.tui.core.client.client import ModelInfo
@@ -176,6 +176,60 @@ def test_try_form_keys_work_where_the_focus_starts_and_its_footer_shows_them():
     asyncio.run(scenario())
 
 
+def test_enter_in_a_try_box_runs_and_the_next_key_is_not_typed():
+    """Enter ran the request but left the focus in the SPEC box: the next key became text in it. Now the
+    focus is on the outputs (where the result arrives, as a stream's run already did)."""
+    info = ModelInfo(
+        "adder",
+        ModelMetadata(
+            "adder", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
+        ),
+    )
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("3")
+            try_screen = TryScreen(app.controller, "adder", str(ROOT))
+            await app.push_screen(try_screen)
+            try_screen.post_message(ModelLoaded(info, None))
+            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            spec = try_screen.query_one("#spec-0")
+            await pilot.press("enter")  # runs against the absent server: its error comes back
+            summary = try_screen.query_one("#summary")
+            await wait_for(pilot, lambda: "running" not in rendered(summary), 20, "the run's end")
+            assert "error" in rendered(summary), rendered(summary)
+            await pilot.press("x", "down")
+            await pilot.pause()
+            assert spec.value == "random" and app.focused is try_screen.query_one("#outputs")
+            await pilot.press("escape")  # the form's own single key closes it
+            await wait_for(pilot, lambda: app.screen is not try_screen, 5, "the form to close")
+
+    asyncio.run(scenario())
+
+
+def test_enter_in_a_tune_box_runs_and_the_next_key_reaches_the_pane():
+    """Enter in a Tune box started the sweep but kept the focus there: o (the last run) was typed into the box."""
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("8")
+            box = app.query_one("#tune-requests")
+            box.focus()
+            await pilot.press("enter")  # no ready model: the pane says so
+            await wait_for(
+                pilot, lambda: any("ready model" in n for n in notifications(app)), 5, "the refusal"
+            )
+            await pilot.press("o")
+            await wait_for(
+                pilot, lambda: any("no saved sweep" in n for n in notifications(app)), 5, "o's answer"
+            )
+            assert box.value == "50"
+
+    asyncio.run(scenario())
+
+
 # ------------------------------------------------------------------------------------------ ctrl+c
 
 
@@ -317,5 +371,25 @@ def test_a_build_steps_result_wraps_at_80_columns():
             await pilot.pause()
             screen = " ".join(re.sub(r"\x1b\[[0-9;]*H", " ", plain_screen(app)).split())
             assert "(tolerance 1e-04), 3 images" in screen, screen
+
+    asyncio.run(scenario())
+
+
+def test_enter_in_a_bench_box_runs_and_the_next_key_reaches_the_pane():
+    """Enter in a Bench box did nothing and kept the focus: o (overlay) then went into the box."""
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("6")
+            box = app.query_one("#bench-levels")
+            box.focus()
+            await pilot.press("enter")  # no ready model: the pane says so
+            await wait_for(
+                pilot, lambda: any("no ready model" in n for n in notifications(app)), 5, "the refusal"
+            )
+            await pilot.press("o")
+            await wait_for(pilot, lambda: any("saved runs" in n for n in notifications(app)), 5, "o's answer")
+            assert box.value == "1,2,4,8"
 
     asyncio.run(scenario())

@@ -421,3 +421,43 @@ def test_metrics_charts_with_two_series_read_apart_without_colour():
             assert {g for g, _ in legend} >= {"•", "+"} and len({g for g, _ in legend}) == 2, text
 
     asyncio.run(scenario())
+
+
+def _y_ticks(chart) -> list[float]:
+    return [float(m[1]) for line in lines_of(chart) if (m := re.match(r"\s*([\d.]+)┤", line))]
+
+
+def test_bench_axis_fits_this_sessions_runs_and_saved_ones_come_with_o(tmp_path, monkeypatch):
+    """A saved run of another session with 10x the latency set the y axis (ticks to 1000 ms) and squashed
+    today's curve; and plotext's legend sat on the lines. Now the saved run comes only with o, the axis
+    stays fitted to this session's runs, the points above it are counted, and the legend line under the
+    chart names every series by its glyph."""
+    from tests.test_snapshots import bench_runs
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await bench_runs(pilot, overlay=False)
+            pane = app.query_one("BenchPane")
+            chart, legend = pane.query_one("#bench-chart"), pane.query_one("#bench-legend")
+            ticks = _y_ticks(chart)
+            assert 100 <= max(ticks) <= 150, ticks  # this session's p99 reaches 105 ms x 1.3
+            assert "p50" not in "".join(lines_of(chart))  # no legend on the plot
+            shown = " ".join(lines_of(legend))
+            assert "• p50" in shown and "+ p95" in shown and "x p99" in shown and "o p50 11-30" in shown
+            assert "11-28" not in shown
+            await pilot.press("o")
+            status = pane.query_one("#bench-status")
+            await wait_for(pilot, lambda: "overlaid" in rendered(status), 10, "the saved run")
+            await pilot.pause()
+            assert _y_ticks(chart) == ticks
+            shown = " ".join(lines_of(legend))
+            assert "* p50 11-28" in shown and "3 points above" in shown, shown
+            await pilot.press("o")
+            await wait_for(
+                pilot, lambda: "11-28" not in " ".join(lines_of(legend)), 5, "the saved run hidden"
+            )
+
+    asyncio.run(scenario())

@@ -371,3 +371,146 @@ def test_bench_streaming_snapshot(snap_compare, no_servers_file):
         await pilot.pause()
 
     assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
+SEED = "ensemble_python_resnet50"
+
+
+def _seed_repository(root: Path) -> Path:
+    """The seed ensemble's four configs as build writes them (no weights: the detail reads configs only)."""
+    from google.protobuf import text_format
+
+    from triton_console.build_tools import catalog
+    from triton_console.model_repository import configs
+
+    weights = {"choice": "random", "trained": False}
+    models = [configs.preprocess_config(), configs.postprocess_config()]
+    for model, backbone in (("resnet50", "resnet50_ort"), ("efficientnet-lite0", "efficientnet_lite0_ort")):
+        models.append(configs.ensemble_config(catalog.model(model), backbone, weights))
+        models.append(configs.backbone_config(backbone, "python-onnxruntime"))
+    for config in models:
+        (root / config.name).mkdir(parents=True)
+        (root / config.name / "config.pbtxt").write_text(text_format.MessageToString(config))
+    return root
+
+
+async def _seed_detail(pilot, selected: str = SEED) -> None:
+    """The Models pane with the seed ensemble selected: its graph drawn from the repository's configs (the
+    server at 127.0.0.1:9 does not answer, so the detail reads the files beside it, as for a refused model)."""
+    from tests.helpers import lines_of, wait_for
+
+    app = pilot.app
+    names = (SEED, "postprocess", "preprocess", "resnet50_ort")
+    if selected != SEED:
+        names += (selected, "efficientnet_lite0_ort")
+    snap = server_snapshot(app)
+    snap.models = [IndexEntry(n, "1", "READY") for n in names]
+    app.query_one("ModelsPane").show_snapshot(snap)
+    await pilot.press("3")
+    index = app.query_one("#index")
+    index.move_cursor(row=index.get_row_index(selected))
+    detail = app.query_one("#detail-text")
+    shown = lambda: " ".join(lines_of(detail))  # noqa: E731
+    await wait_for(pilot, lambda: "unavailable" in shown() and "ensemble steps" in shown(), 30, "the detail")
+
+
+def seed_app(tmp_path: Path) -> ConsoleApp:
+    return ConsoleApp(
+        ConsoleOptions(
+            url="127.0.0.1:9",
+            poll=False,
+            start_dir=str(DATA),
+            repository=_seed_repository(tmp_path / "models"),
+        )
+    )
+
+
+def test_seed_ensemble_graph_snapshot(snap_compare, tmp_path, no_servers_file):
+    """The seed's graph at 80x24: one step per line, each tensor and its type under it (it wrapped mid-name)."""
+    assert snap_compare(seed_app(tmp_path), run_before=_seed_detail, terminal_size=SIZE)
+
+
+def _run_dict(started: str, scale: float, engine: str = "triton-console") -> dict:
+    """A saved sweep (as bench --save writes it) of the ensemble: latency ``scale`` times the usual."""
+    steps = [
+        {
+            "concurrency": c,
+            "throughput": tput,
+            "errors": 0,
+            "count": 100,
+            "seconds": 100 / tput,
+            "latency_ms": {"p50": p50 * scale, "p95": p50 * scale * 1.4, "p99": p50 * scale * 1.9},
+        }
+        for c, tput, p50 in (
+            (1, 38.0 / scale**0.5, 25.1),
+            (2, 61.5 / scale**0.5, 31.0),
+            (4, 70.2 / scale**0.5, 55.3),
+        )
+    ]
+    return {
+        "model": ENSEMBLE,
+        "engine": engine,
+        "warmup": 5,
+        "requests": 100,
+        "started": started,
+        "steps": steps,
+    }
+
+
+async def bench_runs(pilot, overlay: bool) -> None:
+    """This session's two sweeps of the ensemble, and (o) a saved one of another session with 10x the latency
+    (XDG_DATA_HOME points at a folder of the test's own: the saved run is written there first)."""
+    from tests.helpers import rendered, wait_for
+    from triton_console.tui.core.load import loadgen
+    from triton_console.tui.panes.bench import BenchEvent
+
+    loadgen.save(loadgen.Run.from_dict(_run_dict("2026-11-28T09:15:00", 10.0, "perf_analyzer")))
+    app = pilot.app
+    _snapshot(app)
+    await pilot.press("6")
+    pane = app.query_one("BenchPane")
+    earlier = _run_dict("2026-11-30T10:02:00", 1.3)
+    pane.post_message(BenchEvent({"event": "run", "run": earlier, "saved": "/data/runs/a.json"}))
+    latest = _run_dict("2026-11-30T10:40:00", 1.0)
+    for step in latest["steps"]:
+        pane.post_message(BenchEvent({"event": "step", "step": step}))
+    pane.post_message(BenchEvent({"event": "run", "run": latest, "saved": "/data/runs/b.json"}))
+    status = pane.query_one("#bench-status")
+    await wait_for(pilot, lambda: "done" in rendered(status), 10, "the run done")
+    if overlay:
+        await pilot.press("o")
+        await wait_for(pilot, lambda: "overlaid" in rendered(status), 10, "the saved run overlaid")
+    await pilot.pause()
+
+
+def test_bench_overlay_snapshot_without_colour(snap_compare, tmp_path, monkeypatch):
+    """At 80x24 with NO_COLOR: this session's two runs and a saved run of another session with 10x the
+    latency, overlaid (o): the axis fits this session's runs, the saved points above it are said, and the
+    legend under the chart tells each series by its glyph."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent/config")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def setup(pilot):
+        await bench_runs(pilot, overlay=True)
+
+    assert snap_compare(make_app(), run_before=setup, terminal_size=SIZE)
+
+
+def test_a_long_ensemble_name_heads_its_detail_on_one_line(tmp_path, no_servers_file):
+    """The detail's title wrapped a name longer than the detail ("ensemble_python_efficientnet_li" over
+    "te0"): one line now, cut in the middle with an ellipsis."""
+    import asyncio
+
+    from tests.helpers import lines_of
+
+    async def scenario():
+        app = seed_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await _seed_detail(pilot, ENSEMBLE)
+            lines = [line.strip() for line in lines_of(app.query_one("#detail-text"))]
+            head, _, tail = lines[0].partition("…")
+            assert ENSEMBLE.startswith(head) and ENSEMBLE.endswith(tail) and tail, lines[:3]
+            assert lines[1] == "ensemble steps", lines[:3]
+
+    asyncio.run(scenario())

@@ -416,7 +416,7 @@ def test_bench_on_a_decoupled_model_measures_ttft_gaps_and_responses_per_second(
         assert 0.8 * GAP <= s["itl_ms"]["p50"] <= GAP + 200
 
 
-def test_bench_pane_charts_ttft_against_responses_per_second_and_overlays_saved_stream_runs(
+def test_bench_pane_charts_ttft_against_responses_per_second_and_overlays_the_sessions_runs(
     zoo, tmp_path, monkeypatch
 ):
     """The pane's stream run is saved like any other (the bench process runs with --save) and the next
@@ -426,7 +426,7 @@ def test_bench_pane_charts_ttft_against_responses_per_second_and_overlays_saved_
     from tests.helpers import lines_of, rendered, wait_for
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
     from triton_console.tui.core.load import loadgen
-    from triton_console.tui.panes.bench import BenchPane
+    from triton_console.tui.panes.bench import BenchPane, when
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     count = _count(tmp_path, 3)
@@ -466,13 +466,12 @@ def test_bench_pane_charts_ttft_against_responses_per_second_and_overlays_saved_
             first = [str(c) for c in table.get_row_at(0)]
             assert first[0] == "1"
             assert 0.7 * 1000 / GAP <= float(first[1]) <= 1.1 * 1000 / GAP
-            shown = "".join(lines_of(chart))
-            assert "time to first response" in shown
-            label = f"p50 {loadgen.load_runs('tokens')[1].label()}"  # the first run, overlaid on the second
-            assert label in shown, shown
-            await pilot.press("o")
-            await pilot.pause(0.2)
-            assert label not in "".join(lines_of(chart))
+            assert "TTFT (ms) vs responses/s" in "".join(lines_of(chart))
+            first = loadgen.load_runs("tokens")[1]  # this session's first run, overlaid on the second
+            legend = " ".join(lines_of(pane.query_one("#bench-legend")))
+            assert "• p50" in legend and f"o p50 {when(first)}" in legend, legend
+            await pilot.press("o")  # both saved runs are this session's: none of another session to add
+            await wait_for(pilot, lambda: "no saved runs" in rendered(status), 10, "o's answer")
             await pilot.press("q")
 
     asyncio.run(scenario())

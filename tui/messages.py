@@ -11,6 +11,7 @@ from textual.message import Message
 
 from triton_console.tui.core.classify.classifier import Classification, ImagePath
 from triton_console.tui.core.client.stats import Breakdown
+from triton_console.tui.core.request.ensemble import Drawing
 from triton_console.tui.core.server.controller import ServerSnapshot
 
 # ---------------------------------------------------------------------------------------- from workers
@@ -74,7 +75,7 @@ class ServerStopped(Message):
 @dataclass
 class ModelDetail(Message):
     name: str
-    parts: list[tuple[str, str]]  # (title, body); a body in protobuf text format is shown as such
+    parts: list[tuple[str, str | Drawing]]  # (title, body); a Drawing is laid out for the detail's width
 
 
 @dataclass

@@ -7,6 +7,8 @@ control characters, ANSI escapes and bidi overrides show as escapes (:mod:`tui.c
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.cells import cell_len
 from rich.measure import Measurement
 from rich.text import Text
@@ -45,6 +47,11 @@ class Name(Text):
 def name(value: object, style: str = "", limit: int = 200) -> Name:
     """One line for a name, cut in the middle where it does not fit (see :class:`Name`)."""
     return Name(one_line(value, limit), style=style, no_wrap=True, overflow="ellipsis", end="")
+
+
+def name_line(value: object, style: str = "") -> _MiddleFit:
+    """A name on a line of its own (a title above other lines), cut in the middle where it does not fit."""
+    return _MiddleFit(name(value, style))
 
 
 def middle_cut(text: Text, width: int) -> Text:
@@ -90,3 +97,26 @@ class _MiddleFit:
         line = middle_cut(self.text, options.max_width).copy()
         line.end = "\n"  # one whole line: without its end Textual counts no line at all
         yield line
+
+
+class Fitted:
+    """Lines laid out for the width they are drawn at (``lay_out(width)``), drawn again at each width: a
+    drawing that fits a narrow pane instead of wrapping there. Each line stays one line (a line the layout
+    could not fit is cut with an ellipsis, never wrapped)."""
+
+    def __init__(self, lay_out: Callable[[int], list[str]], style: str = "") -> None:
+        self.lay_out = lay_out
+        self.style = style
+
+    def _lines(self, width: int) -> list[Text]:
+        return [
+            Text(visible(line), style=self.style, no_wrap=True, overflow="ellipsis")
+            for line in self.lay_out(width)
+        ]
+
+    def __rich_measure__(self, console, options) -> Measurement:
+        widest = max((t.cell_len for t in self._lines(options.max_width)), default=0)
+        return Measurement(min(widest, 8), widest)
+
+    def __rich_console__(self, console, options):
+        yield from self._lines(options.max_width)

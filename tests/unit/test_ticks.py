@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from triton_console.tui.widgets.ticks import label, row_ticks, span_ticks
+from triton_console.tui.widgets.ticks import label, range_ticks, row_ticks, span_ticks
 
 
 def _step_is_nice(step: float) -> bool:
@@ -62,3 +62,14 @@ def test_labels_have_the_decimals_of_their_step():
     assert [label(v, 20) for v in (0, 20, 40)] == ["0", "20", "40"]
     assert label(0.30000000000000004, 0.1) == "0.3"
     assert label(-0.0, 1) == "0" and label(0.002, 0.001) == "0.002"
+
+
+def test_range_ticks_cover_the_data_at_round_steps_without_starting_at_zero():
+    """Bench's x axis (req/s from 38 to 70): plotext's own ticks read 38.0 46.0 54.1 62.2 70.2."""
+    assert range_ticks(38.0, 70.2, 5) == [20.0, 40.0, 60.0, 80.0]
+    assert range_ticks(38.0, 70.2, 6) == [30.0, 40.0, 50.0, 60.0, 70.0, 80.0]
+    assert range_ticks(1000.0, 1003.0, 5) == [1000.0, 1001.0, 1002.0, 1003.0]
+    assert range_ticks(5.0, 5.0, 4)[0] <= 5.0  # one point: a frame around it
+    for lo, hi, most in ((0.3, 0.9, 4), (23.4, 91.3, 3), (1e-3, 7e4, 8)):
+        found = range_ticks(lo, hi, most)
+        assert 2 <= len(found) <= most and found[0] <= lo and found[-1] >= hi, found

@@ -201,3 +201,49 @@ def test_stale_shared_memory_of_dead_consoles_is_swept(tmp_path):
         p.write_bytes(b"x")
     assert sweep_stale_shm(tmp_path) == [dead]
     assert not dead.exists() and live.exists() and other.exists()
+
+
+def test_an_ensemble_drawing_fits_any_width_and_cuts_names_only_with_an_ellipsis():
+    """The seed's graph wrapped mid-name in the Models pane's detail at 80 columns: laid out for a width, each
+    line fits, and every name is on one line either whole or cut in the middle with an ellipsis."""
+    from triton_console.model_repository import configs
+    from triton_console.tui.core.request import ensemble
+
+    steps = {c.name: c for c in (configs.preprocess_config(), configs.postprocess_config())}
+    steps["resnet50_ort"] = configs.backbone_config("resnet50_ort", "python-onnxruntime")
+    config = configs.ensemble_config(
+        catalog.model("resnet50"), "resnet50_ort", {"choice": "x", "trained": True}
+    )
+    drawing = ensemble.drawing(config, lambda name: (steps.get(name), "READY" if name in steps else None))
+    wide = drawing.lines()
+    assert "   OUTPUT_0 → preprocessed_image  FP32 [3, 224, 224]" in wide  # status --json: as before
+    assert drawing.lines(80) == wide
+    names = ["INPUT", "OUTPUT", "INPUT_0", "OUTPUT_0", "preprocessed_image", "logits", "resnet50_ort"]
+    for width in range(12, 60):
+        lines = drawing.lines(width)
+        assert all(len(line) <= width for line in lines), (width, lines)
+        text = "\n".join(lines)
+        for name in names:
+            whole = any(name in line.split() for line in lines)
+            cut = any(
+                "…" in w and name.startswith(w.split("…")[0]) and name.endswith(w.split("…")[1])
+                for line in lines
+                for w in line.split()
+            )
+            assert whole or cut, (width, name, text)
+    # a name that fits without its state keeps whole, the state under it (it read "efficien…et_lite0_ort")
+    lite = configs.ensemble_config(
+        catalog.model("efficientnet-lite0"), "efficientnet_lite0_ort", {"choice": "x", "trained": True}
+    )
+    steps["efficientnet_lite0_ort"] = configs.backbone_config("efficientnet_lite0_ort", "python-onnxruntime")
+    lines = ensemble.drawing(lite, lambda name: (steps.get(name), "READY")).lines(31)
+    assert (
+        "2. efficientnet_lite0_ort" in lines
+        and lines[lines.index("2. efficientnet_lite0_ort") + 1] == "   READY"
+    )
+    assert drawing.lines(31)[3:7] == [
+        "   INPUT → INPUT_0",
+        "     UINT8 [-1]",
+        "   OUTPUT_0 →",
+        "     preprocessed_image",
+    ]

@@ -13,6 +13,7 @@ import math
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -32,16 +33,47 @@ from triton_console.tui.core.load import compare, loadgen
 from triton_console.tui.core.load.inputs import AUTO, Inputs, image_candidates, resolve_inputs  # noqa: F401 (re-exported)
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import worded
-from triton_console.tui.text import name, plain
+from triton_console.tui.text import join, name, plain
+from triton_console.tui.widgets import ticks
 from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.table import PlainTable
 
 ENGINES = ("triton-console", "perf_analyzer")
 MODEL_CELLS = 14  # the compare table's model column: the rest is figures, shown whole at 80 columns
 
-# each series its own glyph, so the chart reads without colour (NO_COLOR, a monochrome terminal)
+# each series its own glyph and colour, named in the legend line under the chart (plotext's own legend sat
+# on the lines at 80x24): the glyphs tell them apart without colour (NO_COLOR, a monochrome terminal)
 MARKERS = {"p50": "•", "p95": "+", "p99": "x"}
-SAVED_MARKER = "·"
+COLORS = {"p50": (0, 130, 200), "p95": (60, 180, 75), "p99": (230, 25, 75)}
+OTHER_RUNS = (("o", (245, 130, 48)), ("*", (145, 30, 180)), ("~", (70, 240, 240)))  # earlier runs' p50
+CHART_FRAME = 4  # rows of the chart that are not plot rows: title, frame top and bottom, x ticks
+
+
+@dataclass
+class Series:
+    label: str
+    marker: str
+    color: tuple[int, int, int]
+    xs: list[float]
+    ys: list[float]
+
+
+def when(run: loadgen.Run) -> str:
+    """A run's short name in the legend: its time today, else its date."""
+    local = time.localtime(run.started)
+    return time.strftime("%H:%M" if local[:3] == time.localtime()[:3] else "%m-%d", local)
+
+
+def run_points(run: loadgen.Run) -> tuple[list[float], list[float]]:
+    """A saved run's p50 line: latency against req/s, or TTFT against responses/s for a decoupled model."""
+    points = [
+        (s.responses_per_s, s.ttft.p50)
+        if isinstance(s, loadgen.StreamStep)
+        else (s.throughput, s.latency.p50)
+        for s in run.steps
+    ]
+    points = [(x, y) for x, y in points if math.isfinite(x) and math.isfinite(y)]
+    return [x for x, _ in points], [y for _, y in points]
 
 
 @dataclass
@@ -54,6 +86,25 @@ class BenchEvent(Message):
 @dataclass
 class VsSuggested(Message):
     model: str
+
+
+class BenchChart(PlotextPlot):
+    """The chart, whose ticks are fitted to its rows: it says when its size changes (the lines under it
+    grow and shrink with what they say), so that the pane fits them again."""
+
+    class Resized(Message):
+        pass
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
+
+
+@dataclass
+class SavedRuns(Message):
+    """Saved runs of a model (newest first), read in a worker, for the overlay (o)."""
+
+    model: str
+    runs: list[loadgen.Run]
 
 
 @dataclass
@@ -117,7 +168,9 @@ class BenchPane(Vertical):
     BenchPane #bench-status { height: auto; max-height: 3; padding: 0 1; }
     BenchPane ProgressBar { margin: 0 1; height: 1; }
     BenchPane #body { height: 1fr; }
-    BenchPane PlotextPlot { width: 1fr; }
+    BenchPane #bench-plot { width: 1fr; }
+    BenchPane PlotextPlot { height: 1fr; }
+    BenchPane #bench-legend { height: auto; max-height: 3; padding: 0 1; }
     BenchPane #bench-table { width: auto; max-width: 85%; }
     BenchPane #bench-detail { height: auto; max-height: 4; padding: 0 1; }
     """
@@ -132,7 +185,10 @@ class BenchPane(Vertical):
         self.saved: str | None = None
         self._options_stale = False  # models changed while the pane was hidden
         self.source = ""  # where the last run's inputs came from, when the box said auto
-        self.overlay = True
+        self.bench_model: str | None = None  # the model of the run charted
+        self.session: list[loadgen.Run] = []  # the runs finished in this console session, oldest first
+        self.overlay = False  # saved runs of other sessions on the chart too (o)
+        self.saved_runs: list[loadgen.Run] = []  # of bench_model, read when o turns the overlay on
         self._job: ChildJob | None = None
         self._cancel = threading.Event()
         self._stop_note: str | None = None  # why the pane stopped the run (the server going away)
@@ -174,11 +230,13 @@ class BenchPane(Vertical):
             yield NameSelect([], prompt="model to compare", id="bench-vs", compact=True)
         yield ProgressBar(total=1, show_eta=False, id="bench-progress")
         yield Static(
-            "b runs a sweep (saved, overlaid on earlier runs: o), m compares with the 'vs' model",
+            "b runs a sweep (saved; o overlays older ones), m compares with the 'vs' model",
             id="bench-status",
         )
         with Horizontal(id="body"):
-            yield PlotextPlot(id="bench-chart")
+            with Vertical(id="bench-plot"):
+                yield BenchChart(id="bench-chart")
+                yield Static("", id="bench-legend")
             table = PlainTable(id="bench-table", cursor_type="row", zebra_stripes=True)
             table.add_columns("level", "req/s", "p50", "p95", "p99", "err")
             yield table
@@ -239,6 +297,13 @@ class BenchPane(Vertical):
             select.value = msg.model
 
     # ------------------------------------------------------------------ bench
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        """Enter in a box runs the sweep, and the focus goes back to the pane (as in Tune and Classify): b, x,
+        m and o must not become typed text."""
+        self.focus_default()
+        self.action_run()
+
     def action_run(self) -> None:
         if self._job is not None or any(w.group == "bench" and w.is_running for w in self.workers):
             self.app.notify("a bench is running (x cancels it)", severity="warning")
@@ -256,6 +321,10 @@ class BenchPane(Vertical):
             str(self.query_one("#bench-shm", Select).value),
         )
         self.steps, self.saved, self.run, self.source = [], None, None, ""
+        if model != self.bench_model:
+            self.bench_model, self.saved_runs = model, []
+            if self.overlay:
+                self._load_saved(model)
         table = self.query_one("#bench-table", PlainTable)
         table.clear(columns=True)
         table.add_columns("level", "req/s", "p50", "p95", "p99", "err")
@@ -348,6 +417,9 @@ class BenchPane(Vertical):
                 self._step_stopped(e["step"])
         elif kind == "run":
             self.run, self.saved = loadgen.Run.from_dict(e["run"]), e.get("saved")
+            if self.run.steps:
+                self.session.append(self.run)
+                self.bench_model = self.run.model
             on = f" on {self.source}" if self.source else ""
             if self._stopped_early:
                 self._status(self._stopped_early, "red")
@@ -419,64 +491,120 @@ class BenchPane(Vertical):
             plain(f"level {level:g}: " + "; ".join(parts) if parts else "", multiline=True)
         )
 
+    def _series(self) -> tuple[bool, list[Series], list[Series], list[Series]]:
+        """(streaming, this run's p50/p95/p99, this session's earlier runs, saved runs of other sessions
+        when overlaid): each earlier run as its p50 line, three at most, newest first."""
+        streaming = bool(self.steps) and "ttft_ms" in self.steps[0]
+        x_key, y_key = ("responses_per_s", "ttft_ms") if streaming else ("throughput", "latency_ms")
+        xs = [s.get(x_key) or 0 for s in self.steps]
+        current = [
+            Series(
+                key, MARKERS[key], COLORS[key], xs, [(s.get(y_key) or {}).get(key) or 0 for s in self.steps]
+            )
+            for key in ("p50", "p95", "p99")
+            if xs
+        ]
+        model = self.bench_model
+        this = self.run.started if self.run else None
+        mine = {r.started for r in self.session}
+        earlier = [
+            r
+            for r in reversed(self.session)
+            if r.model == model and r.streaming == streaming and r.started != this
+        ]
+        saved = [r for r in self.saved_runs if r.steps and r.streaming == streaming and r.started not in mine]
+        glyphs = iter(OTHER_RUNS)
+        others: list[list[Series]] = [[], []]
+        for i, runs in enumerate((earlier, saved if self.overlay else [])):
+            for run, (marker, color) in zip(runs, glyphs, strict=False):
+                ox, oy = run_points(run)
+                if ox:
+                    others[i].append(Series(f"p50 {when(run)}", marker, color, ox, oy))
+        return streaming, current, others[0], others[1]
+
     def _chart(self) -> None:
+        """Latency (TTFT for a decoupled model) against throughput. The y axis fits this session's runs:
+        a saved run of another session (o) with 10x the latency would squash them, so its points above the
+        axis are left out, and the legend says how many."""
         widget = self.query_one("#bench-chart", PlotextPlot)
+        width, height = widget.size.width or 40, widget.size.height or 12
         plt = widget.plt
         plt.clear_data()
         plt.clear_figure()
-        if self.steps and "ttft_ms" in self.steps[0]:  # a decoupled model: TTFT against responses/s
-            plt.title("responses/s vs time to first response (ms)")
-            xs = [s.get("responses_per_s") or 0 for s in self.steps]
-            for key in ("p50", "p95", "p99"):
-                plt.plot(
-                    xs,
-                    [(s.get("ttft_ms") or {}).get(key) or 0 for s in self.steps],
-                    label=key,
-                    marker=MARKERS[key],
-                )
-            for old in self._saved_runs(streaming=True):
-                points = [
-                    (s.responses_per_s, s.ttft.p50)
-                    for s in old.steps
-                    if math.isfinite(s.responses_per_s) and math.isfinite(s.ttft.p50)
-                ]
-                if points:
-                    ox, oy = zip(*points, strict=True)
-                    plt.plot(list(ox), list(oy), label=f"p50 {old.label()}", marker=SAVED_MARKER)
-            plt.xlabel("responses/s")
-            widget.refresh()
-            return
-        plt.title("throughput (req/s) vs latency (ms)")
-        xs = [s.get("throughput") or 0 for s in self.steps]
-        for key in ("p50", "p95", "p99"):
-            ys = [(s.get("latency_ms") or {}).get(key) or 0 for s in self.steps]
-            if xs:
-                plt.plot(xs, ys, label=key, marker=MARKERS[key])
-        for old in self._saved_runs(streaming=False):
-            ox = [s.throughput for s in old.steps]
-            oy = [s.latency.p50 for s in old.steps]
-            if ox:
-                plt.plot(ox, oy, label=f"p50 {old.label()}", marker=SAVED_MARKER)
-        plt.xlabel("req/s")
+        streaming, current, earlier, saved = self._series()
+        plt.title("TTFT (ms) vs responses/s" if streaming else "latency (ms) vs throughput (req/s)")
+        shown = current + earlier + saved
+        fitted = (current + earlier) or saved
+        top = max((y for s in fitted for y in s.ys if math.isfinite(y)), default=0.0)
+        axis, yticks = ticks.row_ticks(top, height - CHART_FRAME)
+        above = sum(1 for s in saved for y in s.ys if y > axis)
+        for s in [*saved, *earlier, *reversed(current)]:  # drawn last is on top: this run's p50
+            plt.plot(s.xs, s.ys, marker=s.marker, color=s.color)
+        plt.ylim(0, axis)
+        plt.yticks(yticks, [ticks.label(y, yticks[1]) for y in yticks])
+        xs = [x for s in shown for x, y in zip(s.xs, s.ys, strict=True) if math.isfinite(x) and y <= axis]
+        if xs:
+            xticks = ticks.range_ticks(min(xs), max(xs), most=max(2, (width - 8) // 7))
+            plt.xlim(xticks[0], xticks[-1])
+            plt.xticks(xticks, [ticks.label(x, xticks[1] - xticks[0]) for x in xticks])
         widget.refresh()
+        self._legend(shown, above, axis, width - 2)
 
-    def _saved_runs(self, streaming: bool) -> list[loadgen.Run]:
-        """Up to three saved runs of the model to overlay (not the one just made), of the same kind: a
-        decoupled model's runs plot TTFT against responses/s, the others latency against requests/s."""
-        if not (self.overlay and self.model):
-            return []
-        this = self.run.started if self.run and self.saved else None
-        runs = [
-            r
-            for r in loadgen.load_runs(self.model, limit=8)
-            if r.steps and r.streaming == streaming and r.started != this
+    def _legend(self, shown: list[Series], above: int, axis: float, width: int) -> None:
+        """The series under the chart, each with its glyph in its colour (``• p50  + p95  x p99  o p50
+        14:03``), in lines of ``width`` that break between the entries, never inside one."""
+        entries = [
+            join((s.marker, f"rgb({s.color[0]},{s.color[1]},{s.color[2]})"), f" {s.label}") for s in shown
         ]
-        return runs[:3]
+        if above:
+            entries.append(
+                Text(f"{above} point{'s' * (above > 1)} above {ticks.label(axis, axis / 10)} ms", "yellow")
+            )
+        lines: list[Text] = []
+        for entry in entries:
+            if lines and lines[-1].cell_len + 2 + entry.cell_len <= width:
+                lines[-1].append("  ")
+                lines[-1].append_text(entry)
+            else:
+                lines.append(entry)
+        self.query_one("#bench-legend", Static).update(Text("\n").join(lines))
+
+    def on_bench_chart_resized(self) -> None:
+        """The ticks are fitted to the chart's size: fit them again."""
+        if self.steps or self.session or self.saved_runs:
+            self._chart()
 
     def action_overlay(self) -> None:
+        """Saved runs of other sessions on the chart too, or not (this session's runs are always there)."""
+        model = self.bench_model or self.model
+        if not model:
+            self.app.notify("no model: its saved runs are what o overlays", severity="warning")
+            return
         self.overlay = not self.overlay
+        if self.overlay:
+            self.bench_model = model
+            self._status(f"reading the saved runs of {model}…")
+            self._load_saved(model)
+            return
         self._chart()
-        self._status(f"saved runs {'overlaid' if self.overlay else 'hidden'}")
+        self._status("saved runs of other sessions hidden (o shows them)")
+
+    @work(thread=True, exclusive=True, group="bench-saved")
+    def _load_saved(self, model: str) -> None:
+        self.post_message(SavedRuns(model, loadgen.load_runs(model, limit=8)))
+
+    def on_saved_runs(self, msg: SavedRuns) -> None:
+        if msg.model != self.bench_model or not self.overlay:
+            return
+        self.saved_runs = msg.runs
+        self._chart()
+        mine = {r.started for r in self.session}
+        n = len([r for r in msg.runs if r.started not in mine])
+        self._status(
+            f"o: {n} saved run{'s' * (n > 1)} of other sessions overlaid; the axis fits this session's runs"
+            if n
+            else f"o: no saved runs of {msg.model} from other sessions"
+        )
 
     def _status(self, text: str, style: str = "") -> None:
         self.query_one("#bench-status", Static).update(plain(text, style, limit=400))

@@ -27,7 +27,7 @@ from triton_console.tui.core.server.process import is_loopback
 from triton_console.tui.core.tune import coldstart, memory
 from triton_console.tui.hints import for_code, worded
 from triton_console.tui.messages import DevReloaded, ModelDetail, Notice, PollRequested
-from triton_console.tui.text import cell, name, plain
+from triton_console.tui.text import Fitted, cell, name, name_line, plain
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
 
@@ -350,7 +350,7 @@ class ModelsPane(Horizontal):
         if found is not None:
             if found.problems:
                 parts.append(("ensemble checks", "\n".join(found.problems)))
-            parts.append(("ensemble steps", "\n".join(found.graph)))
+            parts.append(("ensemble steps", found.drawing))
         if entry is not None and entry.state == "READY" and self.controller.is_managed_running():
             from triton_console.tui.core.server.modellog import ModelLines
 
@@ -432,13 +432,16 @@ class ModelsPane(Horizontal):
         if msg.name != self._selected:
             return
         self._last_detail = msg
-        items = [plain(msg.name, "bold")]
+        items = [name_line(msg.name, "bold")]  # a long name cut in the middle, not wrapped
         parts = list(msg.parts)
         if self._dev is not None and self._dev.model == msg.name and self._dev_lines:
             parts.insert(0, ("watching (w stops)", "\n".join(self._dev_lines)))
         for title, body in parts:
             items.append(Text(title, style="bold underline"))
-            items.append(plain(body, multiline=True, limit=20000))
+            if isinstance(body, str):
+                items.append(plain(body, multiline=True, limit=20000))
+            else:  # an ensemble's steps: vertical where the detail is narrow, names cut with an ellipsis
+                items.append(Fitted(body.lines))
         self.query_one("#detail-text", Static).update(Group(*items))
 
     def action_watch(self) -> None:

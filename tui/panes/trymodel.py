@@ -289,8 +289,17 @@ class TryScreen(ModalScreen):
             self.query_one("#sequence-end", Checkbox).value,
         )
 
-    @on(Button.Pressed, "#run")
+    def focus_default(self) -> None:
+        """Off the inputs, onto the outputs (the results arrive there): keys such as ? and q are not typed."""
+        self.query_one("#outputs", PlainTable).focus()
+
     @on(Input.Submitted)
+    def _submitted(self) -> None:
+        """Enter in a box runs, and the focus leaves the box (as in every pane)."""
+        self.focus_default()
+        self.action_run()
+
+    @on(Button.Pressed, "#run")
     def action_run(self) -> None:
         if self.info is None:
             return
@@ -310,7 +319,7 @@ class TryScreen(ModalScreen):
         self.query_one("#running", Static).update("")
         if self.decoupled:
             self._text, self._streaming = [], True
-            self.query_one("#outputs", PlainTable).focus()  # off the inputs: the outputs arrive there
+            self.focus_default()
             self._run_stream(specs, shapes, batch, form, seq)
         else:
             self._run(specs, shapes, batch, form, seq)

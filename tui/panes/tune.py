@@ -189,6 +189,12 @@ class TunePane(Vertical):
 
     # -- run
     @on(Input.Submitted)
+    def _submitted(self) -> None:
+        """Enter in a box tunes, and the focus goes back to the pane (as in Classify and Server): w, o and
+        the digits must not become typed text."""
+        self.focus_default()
+        self.action_run()
+
     def action_run(self) -> None:
         if self.running:
             self.app.notify("a sweep is running: ctrl+x cancels it", severity="warning")

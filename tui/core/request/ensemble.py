@@ -164,25 +164,107 @@ def _cycles(found: list[Step]) -> list[str]:
     return out
 
 
-def graph(config, lookup: Lookup) -> list[str]:
-    """The steps as text: each step's model and readiness, then its tensor mapping with dtype and shape."""
+@dataclass(frozen=True)
+class Edge:
+    """One tensor of a step: ``source → target`` (the ensemble's tensor into the step's input, or the step's
+    output into the ensemble's tensor) and its type as the step declares it."""
+
+    source: str
+    target: str
+    tensor: str  # "FP32 [3, 224, 224]", "?" when unknown
+
+
+@dataclass(frozen=True)
+class Node:
+    index: int
+    model: str
+    version: str  # " v2", "" for the latest
+    state: str
+    edges: tuple[Edge, ...]
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """An ensemble's steps as data, laid out for a width by :meth:`lines` (names made visible already)."""
+
+    inputs: tuple[tuple[str, str], ...]  # (name, type) of the ensemble's own inputs
+    outputs: tuple[tuple[str, str], ...]
+    nodes: tuple[Node, ...]
+
+    def wide(self) -> list[str]:
+        """One line per step and per tensor, its type beside it: what ``status --json`` gives."""
+        lines = [
+            "in:  " + ", ".join(f"{n} {t}" for n, t in self.inputs),
+            "out: " + ", ".join(f"{n} {t}" for n, t in self.outputs),
+        ]
+        for s in self.nodes:
+            lines.append(f"{s.index}. {s.model}{s.version}  {s.state}")
+            lines += [f"   {e.source} → {e.target}  {e.tensor}" for e in s.edges]
+        return lines
+
+    def lines(self, width: int | None = None) -> list[str]:
+        """The wide lines when they fit in ``width`` columns; else one step per line with each tensor under
+        it and its type under that, and a name too long for its line cut in the middle with an ellipsis."""
+        wide = self.wide()
+        if width is None or max(map(len, wide)) <= width:
+            return wide
+        lines = [line for n, t in self.inputs for line in _fit("in  ", n, f" {t}", width)]
+        lines += [line for n, t in self.outputs for line in _fit("out ", n, f" {t}", width)]
+        for s in self.nodes:
+            lines += _fit(f"{s.index}. ", s.model, f"{s.version}  {s.state}", width)
+            for e in s.edges:
+                arrow = f"   {e.source} → {e.target}"
+                if len(arrow) <= width:
+                    lines.append(arrow)
+                else:  # the two names on lines of their own
+                    lines += _fit("   ", e.source, " →", width) + _fit("     ", e.target, "", width)
+                lines += _fit("     ", e.tensor, "", width)
+        return lines
+
+
+def _fit(head: str, name: str, tail: str, width: int) -> list[str]:
+    """``head + name + tail`` in ``width`` columns. A name kept whole where it can be: the tail goes on a
+    line of its own first; else the name is cut in the middle (its start, …, its longer end)."""
+    room = width - len(head) - len(tail)
+    if len(name) <= room:
+        return [head + name + tail]
+    if tail.strip() and (len(head) + len(name) <= width or room < 6):
+        return _fit(head, name, "", width) + _fit(" " * len(head), tail.strip(), "", width)
+    keep = max(1, room - 1)
+    front = keep * 2 // 5
+    return [head + name[:front] + "…" + name[len(name) - (keep - front) :] + tail]
+
+
+def drawing(config, lookup: Lookup) -> Drawing:
+    """The steps of ensemble ``config``: each step's model and readiness, its tensor mapping with dtype and shape."""
+    from triton_console.common.untrusted import one_line
+
     batched = config.max_batch_size > 0
     ens_in, ens_out = _tensors(config.input, batched), _tensors(config.output, batched)
-    lines = [
-        "in:  " + ", ".join(f"{n} {t.show()}" for n, t in ens_in.items()),
-        "out: " + ", ".join(f"{n} {t.show()}" for n, t in ens_out.items()),
-    ]
+    nodes = []
     for s in steps(config, lookup):
         state = "missing" if s.config is None else (s.state or "not loaded")
-        version = "" if s.version < 0 else f" v{s.version}"
-        lines.append(f"{s.index}. {s.model}{version}  {state}")
-        for key, tensor in s.inputs:
-            t = s.ins.get(key)
-            lines.append(f"   {tensor} → {key}  {t.show() if t else '?'}")
-        for key, tensor in s.outputs:
-            t = s.outs.get(key)
-            lines.append(f"   {key} → {tensor}  {t.show() if t else '?'}")
-    return lines
+        edges = [(tensor, key, s.ins.get(key)) for key, tensor in s.inputs]
+        edges += [(key, tensor, s.outs.get(key)) for key, tensor in s.outputs]
+        nodes.append(
+            Node(
+                s.index,
+                one_line(s.model),
+                "" if s.version < 0 else f" v{s.version}",
+                one_line(state),
+                tuple(Edge(one_line(a), one_line(b), t.show() if t else "?") for a, b, t in edges),
+            )
+        )
+    return Drawing(
+        tuple((one_line(n), t.show()) for n, t in ens_in.items()),
+        tuple((one_line(n), t.show()) for n, t in ens_out.items()),
+        tuple(nodes),
+    )
+
+
+def graph(config, lookup: Lookup) -> list[str]:
+    """The steps as text (:meth:`Drawing.wide`)."""
+    return drawing(config, lookup).wide()
 
 
 # ------------------------------------------------------------------------------------------ configs
@@ -282,8 +364,12 @@ class Diagnosis:
     """An ensemble's checks and drawing, for status and the Models pane."""
 
     problems: list[str]
-    graph: list[str]
+    drawing: Drawing
     source: str  # "server" (the model config API) or the config.pbtxt path it was read from
+
+    @property
+    def graph(self) -> list[str]:
+        return self.drawing.wide()
 
     def to_dict(self) -> dict:
         return {"problems": self.problems, "graph": self.graph, "source": self.source}
@@ -310,4 +396,4 @@ def diagnose(client, name: str, states: dict[str, str], repository: Path | None 
     if not is_ensemble(config):
         return None
     lookup = lookup_for(client, states, repository)
-    return Diagnosis(check(config, lookup), graph(config, lookup), source)
+    return Diagnosis(check(config, lookup), drawing(config, lookup), source)
