@@ -99,3 +99,23 @@ def test_status_on_kserve_over_grpc_says_why_a_named_model_is_unavailable(kserve
     models = {m["name"]: m for m in json.loads(res.stdout)["models"]}
     assert models["doubler"]["state"] == "READY" and models["nope"]["state"] == "UNAVAILABLE"
     assert models["nope"]["reason"] == f"model 'nope' not found on grpc://{kserve.url('grpc')}"
+
+
+def test_many_failures_in_a_row_read_the_index_once_a_second_not_once_each(zoo):
+    """A bench whose model went away fails every request: each is worded from one index read a second, not
+    one read per failure (a server's index can hold 20,000 models)."""
+    from triton_console.common.errors import ConsoleError
+    from triton_console.tui.core.client.client import TritonClient
+
+    client = TritonClient(zoo.grpc_url, "grpc", timeout=30)
+    reads = []
+    real = client.repository_index
+    client.repository_index = lambda *a, **kw: reads.append(1) or real(*a, **kw)
+    try:
+        for _ in range(20):
+            with pytest.raises(ConsoleError) as info:
+                client.model_metadata("nosuchmodel")
+            assert info.value.code == "model-not-found"
+        assert 1 <= len(reads) <= 2, len(reads)  # 20 failures well within two seconds
+    finally:
+        client.close()

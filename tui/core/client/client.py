@@ -133,6 +133,9 @@ class TritonClient:
         self._lock = threading.Lock()
         self._server: rs.ServerMetadata | None = None
         self._info: dict[str, ModelInfo] = {}
+        # model -> (when, error): a bench whose model went away words its failures from one index read a
+        # second, not one per failed request (an index can hold 20,000 models)
+        self._unavailable: dict[str, tuple[float, ConsoleError]] = {}
         self.health = Health()  # what this client's own requests met, per model
 
     @property
@@ -176,7 +179,12 @@ class TritonClient:
         except Exception as exc:
             error = self._error(what, exc, deadline)
             if model is not None and not no_answer(error) and unknown_model(error.message):
+                seen = self._unavailable.get(model)
+                if seen is not None and time.monotonic() - seen[0] < 1.0:
+                    e = seen[1]
+                    raise ConsoleError(e.message, hint=e.hint, exit_code=e.exit_code, code=e.code) from None
                 error = self.unavailable(model)
+                self._unavailable[model] = (time.monotonic(), error)
             raise error from None
 
     def unavailable(self, model: str) -> ConsoleError:
