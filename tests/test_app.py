@@ -246,6 +246,24 @@ def test_ctrl_c_says_how_to_quit_in_plain_words():
     asyncio.run(scenario())
 
 
+def test_the_colon_prompt_lists_every_command_at_80_columns():
+    """The ':' prompt's placeholder was cut at the box's width after ':bench': servers, tune, ctx and q
+    were never shown. Every word is on screen now, below the box."""
+    from triton_console.tui.panes import registry
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("colon")
+            await pilot.pause()
+            shown = plain_screen(app)
+            for word in [f":{p.id}" for p in registry.PANES] + [":ctx NAME", ":q"]:
+                assert word in shown, (word, shown)
+            await pilot.press("escape")
+
+    asyncio.run(scenario())
+
+
 # ------------------------------------------------------------------------------------------ NO_COLOR
 
 

@@ -105,12 +105,15 @@ class CommandLine(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="command.cancel")]
     DEFAULT_CSS = """
     CommandLine { align: center top; }
-    CommandLine > Input { width: 60; margin-top: 3; border: round $accent; }
+    CommandLine > Input { width: 100%; max-width: 78; margin-top: 3; border: round $accent; }
+    CommandLine > #command-words { width: 100%; max-width: 78; padding: 0 1; background: $panel; }
     """
 
     def compose(self) -> ComposeResult:
+        # every word listed below the box, wrapped (a placeholder cut at the box's width hid the last ones)
         words = " ".join(f":{p.id}" for p in registry.PANES)
-        yield Input(placeholder=f"{words} :ctx NAME :q", id="command")
+        yield Input(placeholder="a pane, ctx NAME or q (Enter; esc cancels)", id="command")
+        yield Static(plain(f"{words} :ctx NAME :q"), id="command-words")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
