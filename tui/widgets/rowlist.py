@@ -71,6 +71,7 @@ class RowList(ScrollView, can_focus=True):
         self._cursor = 0
         self._pattern = ""
         self._search: Callable[[str], str] = lambda key: key
+        self._parent_of: Callable[[str], str | None] = lambda key: None
         self._sort: tuple[str, bool] | None = None
         self._sort_key: Callable[[str, str], object] | None = None
         self._last_key: str | None = None
@@ -95,6 +96,11 @@ class RowList(ScrollView, can_focus=True):
         """What the filter matches against for a row (lower-cased text)."""
         self._search = search
 
+    def set_parent(self, parent: Callable[[str], str | None]) -> None:
+        """The row a row hangs under (an ensemble's step under the ensemble): a filter that matches a child
+        keeps its parent, so no row is shown without what it belongs to."""
+        self._parent_of = parent
+
     def filter(self, pattern: str) -> None:
         self._pattern = pattern.lower()
         self._refilter()
@@ -111,7 +117,9 @@ class RowList(ScrollView, can_focus=True):
         keys = self._all
         if self._pattern:
             p = self._pattern
-            keys = [k for k in keys if p in self._search(k)]
+            hit = {k for k in keys if p in self._search(k)}
+            hit |= {parent for k in hit if (parent := self._parent_of(k)) is not None}
+            keys = [k for k in keys if k in hit]
         if self._sort and self._sort_key is not None:
             column, reverse = self._sort
             keys = sorted(keys, key=lambda k: self._sort_key(k, column), reverse=reverse)
