@@ -8,6 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from textual import constants as textual_constants
+
+# Textual's animations off: every Pilot key press waits for the scroll or tab-underline animation it started
+# (about 0.2-1 s each) and the tests assert the state after it. Measured: tests/test_app.py and
+# tests/test_polish.py 63 s -> 41 s; the snapshots are the same SVGs. TEXTUAL_ANIMATIONS=full in the environment
+# puts them back. Textual read the variable when the snapshot plugin imported it, before this file: the App
+# takes its level from textual.constants when made, so that is set too (the variable is for child consoles).
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+textual_constants.TEXTUAL_ANIMATIONS = os.environ["TEXTUAL_ANIMATIONS"]
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = Path(os.environ.get("TRITON_CONSOLE_TEST_IMAGES", ROOT.parent / "shared" / "images"))
