@@ -43,17 +43,37 @@ def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProce
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, **kw)
 
 
-@pytest.fixture(scope="session")
-def repo(tmp_path_factory) -> Path:
-    """EfficientNet-Lite0 (ImageNet weights) as the ensemble, fused and fused-bytes, and ResNet50 (random
-    weights), in one generated repository."""
+def _build_repo(path: Path) -> None:
     from triton_console.build_tools import pipeline
 
-    path = tmp_path_factory.mktemp("repo") / "models"
     pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path)
     pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path, layout="fused")
     pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path, layout="fused-bytes")
     pipeline.build("resnet50", "random", "python-onnxruntime", path)
+
+
+@pytest.fixture(scope="session")
+def repo(tmp_path_factory, worker_id) -> Path:
+    """EfficientNet-Lite0 (ImageNet weights) as the ensemble, fused and fused-bytes, and ResNet50 (random
+    weights), in one generated repository.
+
+    Under xdist the first worker that needs it builds it (~15-20 s of CPU: four exports) in the run's shared
+    temporary folder, under a lock, and every worker takes its own copy (its tests and servers change files)."""
+    path = tmp_path_factory.mktemp("repo") / "models"
+    if worker_id == "master":
+        _build_repo(path)
+        return path
+    import fcntl
+    import shutil
+
+    shared = tmp_path_factory.getbasetemp().parent / "shared-repo"  # the run's folder, above each worker's
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also when the build fails
+        if not (shared / "built").exists():
+            _build_repo(shared / "models")
+            (shared / "built").touch()
+    shutil.copytree(shared / "models", path)
     return path
 
 
