@@ -38,3 +38,11 @@ def test_the_snapshot_views_are_the_models_by_name_and_the_ready_ones_sorted():
     assert snap.settle() is snap
     assert list(snap.by_name) == ["z", "a", "m"] and snap.by_name["m"].state == "LOADING"
     assert snap.ready_models == ["z", "a"] and snap.ready_sorted == ["a", "z"]
+
+
+def test_a_snapshot_that_reuses_a_list_reuses_its_views():
+    first = ServerSnapshot(url="u", live=True, models=_entries(("b", "READY"), ("a", "READY"))).settle()
+    again = ServerSnapshot(url="u", live=True, models=first.models).settle(same_models_as=first)
+    assert again.by_name is first.by_name and again.ready_sorted is first.ready_sorted == ["a", "b"]
+    other = ServerSnapshot(url="u", live=True, models=_entries(("c", "READY"))).settle(same_models_as=first)
+    assert other.ready_sorted == ["c"] and list(other.by_name) == ["c"]  # another list: its own views

@@ -134,8 +134,14 @@ class ServerSnapshot:
     def by_name(self) -> dict[str, IndexEntry]:
         return {e.name: e for e in self.models}
 
-    def settle(self) -> ServerSnapshot:
-        """Work out the cached views now (in the worker), before the snapshot reaches the event loop."""
+    def settle(self, same_models_as: ServerSnapshot | None = None) -> ServerSnapshot:
+        """Work out the cached views now (in the worker), before the snapshot reaches the event loop; a poll
+        that reused an earlier snapshot's list reuses its views too (no 20,000-entry pass a second)."""
+        views = ("ready_models", "ready_sorted", "by_name")
+        if same_models_as is not None and same_models_as.models is self.models:
+            self.__dict__.update(
+                {v: same_models_as.__dict__[v] for v in views if v in same_models_as.__dict__}
+            )
         _ = self.ready_sorted, self.by_name
         return self
 
@@ -282,7 +288,7 @@ class ServerController:
             )
             snap.problems += [p for p in last.problems if p not in snap.problems]
             snap.diff = ModelsDiff(last.models, frozenset(), True)
-            return snap.settle()
+            return snap.settle(same_models_as=last)
         self._skipped = 0
         try:
             snap.models, snap.models_from, problems = list_models(client, self.given_models)
