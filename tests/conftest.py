@@ -78,21 +78,32 @@ def repo(tmp_path_factory, worker_id) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(repo):
+def stopping():
+    """The session servers' stops, joined at the very end (before no_orphans looks): they run side by side."""
+    import threading
+
+    threads: list[threading.Thread] = []
+    yield threads
+    for t in threads:
+        t.join(60)
+
+
+@pytest.fixture(scope="session")
+def server(repo, stopping):
     """A real bundled tritonserver on free loopback ports (explicit model control, all models loaded)."""
     from tests.helpers import explicit_server
 
-    with explicit_server(repo) as s:
+    with explicit_server(repo, stop_in=stopping) as s:
         yield s
 
 
 @pytest.fixture(scope="session")
-def zoo(tmp_path_factory):
+def zoo(tmp_path_factory, stopping):
     """The bundled server on tests/modelzoo.py's models (numpy-first Triton example style), explicit mode."""
     from tests import modelzoo
     from tests.helpers import explicit_server
 
-    with explicit_server(modelzoo.write(tmp_path_factory.mktemp("zoo") / "models")) as s:
+    with explicit_server(modelzoo.write(tmp_path_factory.mktemp("zoo") / "models"), stop_in=stopping) as s:
         yield s
 
 
