@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tests.helpers import notifications, rendered, rows, wait_for
+from tests.helpers import notifications, press_repeated, rendered, rows, wait_for
 from tests.test_snapshots import server_snapshot as snapshot
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 from triton_console.tui.core.client.client import ModelInfo
@@ -118,7 +118,7 @@ def test_help_scrolls_to_its_last_row_at_80x24_with_readable_key_names():
             assert "Everywhere" in plain_screen(app)
             rows = len(help_text(app.screen).splitlines())
             for key, presses in (("down", rows), ("pagedown", rows // 10)):  # a page is more than 10 rows
-                await pilot.press(*[key] * presses)
+                await press_repeated(pilot, key, presses)
                 await pilot.pause()
                 assert last_action in plain_screen(app), key
                 await pilot.press("home")
