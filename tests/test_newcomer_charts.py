@@ -124,7 +124,7 @@ def test_bench_run_whose_every_request_failed_says_so_and_is_no_earlier_run(monk
             assert "every request of 2 step(s) failed" in text and f"first server error: {error}" in text, (
                 text
             )
-            assert "done" not in text and "saved (o" not in text, text
+            assert "(not saved)" in text and "done" not in text and "saved (o" not in text, text
             table = pane.query_one("#bench-table")
             assert [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == ["✗ failed"] * 2
             assert "not a decodable image" in " ".join(lines_of(pane.query_one("#bench-detail")))

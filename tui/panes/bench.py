@@ -423,7 +423,7 @@ class BenchPane(Vertical):
                 self._status(self._stopped_early, "red")
             elif steps and not answered:
                 self._status(
-                    f"failed: every request of {len(steps)} step(s) failed{on}; {first}; not saved", "red"
+                    f"failed: every request of {len(steps)} step(s) failed{on} (not saved); {first}", "red"
                 )
             else:
                 note = f"; {len(failed)} step(s) failed" if failed else ""
