@@ -201,3 +201,25 @@ def test_tune_chart_legend_names_the_glyphs_it_draws_at_round_ticks():
             )  # not a legend-looking "-  count: 1  +  count: 2"
 
     asyncio.run(scenario())
+
+
+def test_bench_model_list_has_no_blank_entry_once_models_are_ready():
+    """Bench's model list offered its prompt as a choice with four models ready: picked, b said "no ready
+    model to bench". Models only now, the preferred one chosen."""
+    from textual.widgets._select import SelectOverlay
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            _snapshot(app)
+            await pilot.press("6")
+            pane = app.query_one("BenchPane")
+            select = pane.query_one("#bench-model")
+            assert select.value == ENSEMBLE
+            select.focus()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert select.query_one(SelectOverlay).option_count == len(pane.models) == 4
+            await pilot.press("escape")
+
+    asyncio.run(scenario())

@@ -253,17 +253,21 @@ class BenchPane(Vertical):
 
     def _fill_models(self) -> None:
         self._options_stale = False
-        models = self.models
-        for sid in ("#bench-model", "#bench-vs"):
-            select = self.query_one(sid, Select)
-            current = select.value
-            select.set_options([(Text(m), m) for m in models])
-            if current in models:
-                select.value = current
-        if self.model is None and models:
-            from triton_console.tui.core.client.client import preferred_model
+        from triton_console.tui.core.client.client import preferred_model
 
-            self.query_one("#bench-model", Select).value = preferred_model(models)
+        models = self.models
+        chosen = self.query_one("#bench-model", NameSelect)
+        current = chosen.value
+        chosen.set_names(models)  # no blank entry once models are ready: picked, it read "no ready model"
+        if current in models:
+            chosen.value = current
+        elif models:
+            chosen.value = preferred_model(models)
+        vs = self.query_one("#bench-vs", Select)  # blank here means no comparison
+        current = vs.value
+        vs.set_options([(Text(m), m) for m in models])
+        if current in models:
+            vs.value = current
 
     @property
     def model(self) -> str | None:
