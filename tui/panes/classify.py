@@ -151,7 +151,7 @@ class ClassifyPane(Horizontal):
         # form's and the config editor's image; a failed request (a text file) never becomes it
         self.last_paths: list[str] = []
         self.asked: list[str] = []  # the last request, failed or not: what r runs again
-        self._good: list[str] = []  # of the last request: the files that classified
+        self._good: dict[str, None] = {}  # of the last request: the files that classified, in order
         self._bad = 0  # of the last request: the files that failed
         self.shown: str | None = None  # the image whose result (or error) the top-k shows
         self.pending: list[str] = []
@@ -248,7 +248,7 @@ class ClassifyPane(Horizontal):
     def _reclassify_shown(self) -> None:
         """The image on screen, sent again with the model and scaling chosen now."""
         if self.shown is not None and self.model is not None:
-            self._send(self.model, [self.shown])
+            self._send(self.model, [self.shown], fresh=False)  # the request auto sends stays what it was
 
     def _show_route(self) -> None:
         route = self.routes.get(self.model or "")
@@ -355,8 +355,10 @@ class ClassifyPane(Horizontal):
         self.asked = list(paths)
         self._send(self.model, paths)
 
-    def _send(self, model: str, paths: list[str]) -> None:
-        self._request, self._good, self._bad, self._sent_model = list(paths), [], 0, model
+    def _send(self, model: str, paths: list[str], fresh: bool = True) -> None:
+        if fresh:
+            self._request, self._good, self._bad = list(paths), {}, 0
+        self._sent_model = model
         scaling = self.scaling if self.routes.get(model) and self.routes[model].kind == "tensor" else None
         self._run(model, list(paths), self.query_one(ImagePreview).cell_size(), scaling)
 
@@ -366,7 +368,7 @@ class ClassifyPane(Horizontal):
         if msg.error:
             self._bad += 1
         else:
-            self._good.append(msg.path)
+            self._good[msg.path] = None
         if self._good:
             self.last_paths = list(self._request) if not self._bad else list(self._good)
 
