@@ -152,3 +152,32 @@ def test_classify_model_change_classifies_the_image_again_with_its_own_latency(s
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+def test_headless_bench_save_keeps_no_run_whose_every_request_failed(server, data_home, tmp_path):
+    """``bench --save`` wrote a run whose every request failed into the runs the Bench pane overlays (o)."""
+    import os
+
+    from tests.conftest import run_cli
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# not an image\n")
+    env = os.environ | {"XDG_DATA_HOME": str(data_home)}
+    res = run_cli(
+        "bench",
+        "-m",
+        EFF,
+        str(readme),
+        "-u",
+        server.grpc_url,
+        "--requests",
+        "3",
+        "--warmup",
+        "1",
+        "--save",
+        env=env,
+    )
+    assert res.returncode == 1, res.stderr
+    assert "first server error:" in res.stdout and "not a decodable image" in res.stdout, res.stdout
+    assert "not saved: every request failed" in res.stderr, res.stderr
+    assert not list((data_home / "triton-console" / "runs").glob("*.json"))
