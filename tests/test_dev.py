@@ -576,7 +576,7 @@ def test_try_form_traces_its_request_as_a_waterfall(controller):
             await pilot.press("ctrl+t")
             await wait_for(
                 pilot,
-                lambda: "per stage over 5 requests" in _trace_body(app),
+                lambda: any(ln.startswith("per stage over 5 requests") for ln in _trace_body(app)),
                 60,
                 "the trace",
                 show=lambda: _trace_body(app),
@@ -586,7 +586,7 @@ def test_try_form_traces_its_request_as_a_waterfall(controller):
                 for stage in ("queue", "compute input", "infer", "compute output"):
                     pattern = re.compile(WATERFALL_LINE.format(model=model, stage=stage))
                     assert sum(bool(pattern.match(ln)) for ln in body) == 5, (model, stage, body)
-                assert any(re.match(rf"^\s*{model}\s+infer\s+p50\s+\d+\.\d+ ms\s+p99", ln) for ln in body), (
+                assert any(re.match(rf"^\s*{model}\s+infer\s+p50\s+\d+\.\d+\s+p99", ln) for ln in body), (
                     body
                 )
             assert sum(ln.startswith("request ") for ln in body) == 5
@@ -634,7 +634,7 @@ def test_classify_pane_traces_the_image_it_classified(controller):
             await pilot.press("t")
             await wait_for(
                 pilot,
-                lambda: "per stage over 5 requests" in _trace_body(app),
+                lambda: any(ln.startswith("per stage over 5 requests") for ln in _trace_body(app)),
                 60,
                 "the trace",
                 show=lambda: _trace_body(app),
