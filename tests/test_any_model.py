@@ -505,10 +505,11 @@ def test_models_pane_shows_a_load_error_with_markup_literally(zoo):
             assert rows(index)["boom"].startswith("UNAVAILABLE")
             index.move_cursor(row=index.get_row_index("boom"))
             detail = app.query_one("#detail-text")
-            await wait_for(
-                pilot, lambda: "FAKE READY" in "".join(lines_of(detail)), 10, "the reason in the detail"
-            )
-            shown = " ".join(" ".join(lines_of(detail)).split())  # the detail wraps: compare words
+            def words() -> str:  # the detail wraps (between FAKE and READY, too): compare words
+                return " ".join(" ".join(lines_of(detail)).split())
+
+            await wait_for(pilot, lambda: "FAKE READY" in words(), 10, "the reason in the detail")
+            shown = words()
             assert "boom [/] [bold red]FAKE READY[/] \\x1b[31m" in shown
             await pilot.press("q")
 
