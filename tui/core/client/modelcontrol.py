@@ -48,7 +48,7 @@ class Outcome:
         return f"{self.model}: {verb}{also} in {self.seconds:.1f} s"
 
 
-def _ready_ensembles_using(client, name: str) -> list[str]:
+def ready_ensembles_using(client, name: str) -> list[str]:
     """READY ensembles with ``name`` among their steps (from the repository index and their configs)."""
     try:
         entries = client.repository_index().items
@@ -99,7 +99,7 @@ def unload(client, names: list[str]) -> list[Outcome]:
     """Unload each; ``also``: the ready ensembles that used it and went UNAVAILABLE with it."""
 
     def once(name: str) -> list[str]:
-        ensembles = _ready_ensembles_using(client, name)
+        ensembles = ready_ensembles_using(client, name)
         client.unload_model(name)
         if not ensembles:
             return []
@@ -114,7 +114,7 @@ def reload(client, names: list[str], unloaded: Callable[[str], None] | None = No
     ``unloaded(name)`` runs between the unload and the load (the Models pane samples GPU memory there)."""
 
     def once(name: str) -> list[str]:
-        ensembles = _ready_ensembles_using(client, name)
+        ensembles = ready_ensembles_using(client, name)
         client.unload_model(name)
         wait_gone(client, name)
         if unloaded is not None:
