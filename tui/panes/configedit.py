@@ -92,7 +92,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
     ConfigEditScreen #config-title { height: 1; padding: 0 1; }
     ConfigEditScreen #config-text { height: 1fr; }
     ConfigEditScreen #config-check { height: auto; padding: 0 1; }
-    ConfigEditScreen #config-state { height: auto; min-height: 1; max-height: 8; padding: 0 1; }
+    ConfigEditScreen #config-state { height: auto; min-height: 1; padding: 0 1; }
     ConfigEditScreen #config-buttons { height: 1; padding: 0 1; }
     ConfigEditScreen #config-buttons Button { margin-right: 1; min-width: 12; }
     """
@@ -153,7 +153,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
         )
         title.update(join(("Config ", "bold"), plain(self.model, "bold"), where))
         area = self.query_one("#config-text", TextArea)
-        self._loading = area.text != msg.source.text  # its Changed is no edit of the user's
+        self._loading = True  # its Changed (always posted) is no edit of the user's
         area.load_text(msg.source.text)
         area.disabled = False
         self.query_one("#write", Button).disabled = not msg.source.from_file

@@ -646,7 +646,7 @@ class ModelsPane(Horizontal):
                 if outcome.ok:
                     self.controller.load_failures.pop(name, None)
                 else:
-                    self.controller.load_failures[name] = outcome.error or "?"
+                    self.controller.load_failures[name] = modelcontrol.load_reason(outcome.error or "?")
             if outcome.ok:
                 cold = ""
                 if gpu is not None:  # the first request after the load against the warm ones; memory

@@ -9,6 +9,7 @@ The client is passed in (this module sits below client.py, which calls it).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,12 @@ from triton_console.common.errors import EXIT_FAILED, ConsoleError
 from triton_console.tui.core.client.codes import server_gone
 
 GONE_TIMEOUT_S = 60.0
+_LOAD_FAILED = re.compile(r"^(?:load \S+ failed: )?load failed for model '[^']*': ")
+
+
+def load_reason(message: str) -> str:
+    """The server's own reason in a failed load's message, without the model's name said twice over."""
+    return _LOAD_FAILED.sub("", message.replace("\n", " ").strip())
 
 
 @dataclass

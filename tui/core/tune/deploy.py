@@ -20,6 +20,7 @@ from triton_console.common import fsutil
 from triton_console.common.errors import EXIT_FAILED, EXIT_USAGE, ConsoleError
 from triton_console.tui.core.client.client import MODEL_CONTROL, TritonClient, check_model_name
 from triton_console.tui.core.client.codes import server_gone
+from triton_console.tui.core.client.modelcontrol import load_reason
 from triton_console.tui.core.client.responses import clip
 from triton_console.tui.core.server import explain
 from triton_console.tui.core.tune import config as cfg
@@ -303,5 +304,5 @@ def settle(client: TritonClient, ensembles: Sequence[str]) -> tuple[list[str], d
             if exc.code == MODEL_CONTROL:
                 down[ensemble] = "not ready, and this server does not take loads"
             else:
-                down[ensemble] = clip(exc.message.split(" failed: ", 1)[-1].replace("\n", " ").strip(), 400)
+                down[ensemble] = clip(load_reason(exc.message), 400)
     return again, down
