@@ -110,7 +110,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
         self._armed: str | None = None  # text refused before sending: ^s again with it sends it anyway
         self._unchecked = None  # the text's config when it parses but Triton would refuse it
         self._problem: str | None = None  # what the check found, in words
-        self._loading = False  # the text is being loaded from the files (not an edit of the user's)
+        self._loading = False  # the text changes from here (the files, a warm-up block), not by the user
         self._dependents: list[str] = []  # the ensembles using the model when it was last applied
 
     def compose(self) -> ComposeResult:
@@ -339,6 +339,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
             return
         area = self.query_one("#config-text", TextArea)
         end = area.document.end
+        self._loading = True  # the insert's Changed: its result is said below, not cleared
         area.insert(("" if area.text.endswith("\n") else "\n") + coldstart.block_text(block), end)
         area.scroll_cursor_visible()
         others = [n for n in block.inputs if n not in files]
