@@ -74,6 +74,7 @@ class ServerPane(Vertical):
     def __init__(self, controller: ServerController, **kw) -> None:
         super().__init__(**kw)
         self.controller = controller
+        self._state_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="state")
@@ -177,7 +178,10 @@ class ServerPane(Vertical):
         self.query_one("#server-log", FilteredLog).scroll_end(animate=False)
 
     def show_snapshot(self, snap: ServerSnapshot) -> None:
-        self.query_one("#state", Static).update(state_text(snap))
+        state = state_text(snap)
+        if state != self._state_shown:  # an update lays the whole screen out again: only when it changed
+            self._state_shown = state
+            self.query_one("#state", Static).update(state)
         self.query_one("#stop", Button).disabled = not snap.managed
         log = self.query_one("#server-log", FilteredLog)
         if not snap.managed and not log.pattern:
