@@ -430,7 +430,7 @@ def test_models_add_says_whether_the_server_knows_the_name(controller, monkeypat
             await pilot.press("3")
             await wait_for(pilot, lambda: "chatty" in rows(app.query_one("#index")), 20, "the models")
             await pilot.press("a", *"nosuchmodel", "enter")
-            said = "added nosuchmodel: the server does not know it"
+            said = "nosuchmodel: the server does not know it; nothing added"
             await wait_for(
                 pilot,
                 lambda: any(said in n for n in notifications(app)),

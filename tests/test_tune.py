@@ -647,8 +647,9 @@ def test_editor_apply_on_an_image_model_sends_an_image_and_shows_the_whole_resul
     with_image = asyncio.run(scenario([str(images_dir / "car.jpg")]))
     assert with_image.startswith("✓ applied") and "first request" in with_image, with_image
     assert with_image.endswith("no model_warmup in the config"), with_image  # the whole line, wrapped
+    # no image at hand: a tiny JPEG made in memory (random bytes did not decode: "not measured")
     without = asyncio.run(scenario([]))
-    assert without.startswith("⚠ applied") and "not measured" in without, without
+    assert without.startswith("✓ applied") and "first request" in without, without
     assert without.endswith("no model_warmup in the config"), without
 
 

@@ -161,6 +161,10 @@ class ClassifyPane(Horizontal):
         self._request: list[str] = []
         self._sent_model: str | None = None  # the model of the last request sent
         self._shown_model: str | None = None  # the model whose result (or error) the top-k shows
+        # the model chosen (by the user, else the first one offered): when it leaves the ready list another
+        # stands in, and it is chosen again when it comes back (an ensemble down for a while)
+        self._wanted: str | None = None
+        self._auto: str | None = None  # the value set here, not by the user (its Changed is no choice)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
@@ -208,7 +212,19 @@ class ClassifyPane(Horizontal):
         # the blank entry is no choice once models are ready (it read "no ready image model yet" when picked)
         select.set_names(names)
         if names:
-            select.value = current if current in names else preferred_model(names)
+            if self._wanted in names:
+                choice = self._wanted
+            else:
+                choice = current if current in names else preferred_model(names)
+                if self._wanted is None:
+                    self._wanted = choice
+                elif current == self._wanted:  # the chosen one went away: say who stands in
+                    self.app.notify(
+                        f"{self._wanted} is not ready: classifying with {choice} until it is back"
+                    )
+            if select.value != choice:
+                self._auto = choice
+            select.value = choice
             if self.pending:
                 paths, self.pending = self.pending, []
                 # the "no ready image model yet" warning stayed on screen over the results: it no longer holds
@@ -227,9 +243,14 @@ class ClassifyPane(Horizontal):
         return value if isinstance(value, str) else None
 
     @on(Select.Changed, "#model")
-    def _model_changed(self) -> None:
+    def _model_changed(self, event: Select.Changed) -> None:
         """The route, the new model's own latency figures, and the image on screen classified again by it
-        (the old model's scores stayed under the new model's name)."""
+        (the old model's scores stayed under the new model's name); a user's pick is remembered."""
+        if isinstance(event.value, str):
+            if event.value == self._auto:
+                self._auto = None
+            else:  # the user's choice
+                self._wanted = event.value
         self._show_route()
         model = self.model
         if model is None:

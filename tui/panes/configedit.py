@@ -20,6 +20,7 @@ from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.core.tune import coldstart, deploy
 from triton_console.tui.core.tune import config as cfg
 from triton_console.tui.hints import worded
+from triton_console.tui.panes.samples import sample_image
 from triton_console.tui.panes.warmupform import WarmupChoice, WarmupScreen
 from triton_console.tui.text import join, plain
 
@@ -40,6 +41,7 @@ class ConfigDone(Message):
     error: str | None
     diff: str = ""
     warning: bool = False  # done, but part of it did not work (the first request after an apply failed)
+    armed: str | None = None  # not sent, for a reason a second ^s overrides: the text it would send
 
 
 class DiffScreen(ModalScreen[bool]):
@@ -89,8 +91,8 @@ class ConfigEditScreen(ModalScreen[str | None]):
     ConfigEditScreen > Vertical { width: 96%; height: 90%; border: round $accent; background: $surface; }
     ConfigEditScreen #config-title { height: 1; padding: 0 1; }
     ConfigEditScreen #config-text { height: 1fr; }
-    ConfigEditScreen #config-check { height: 1; padding: 0 1; }
-    ConfigEditScreen #config-state { height: auto; min-height: 1; max-height: 6; padding: 0 1; }
+    ConfigEditScreen #config-check { height: auto; padding: 0 1; }
+    ConfigEditScreen #config-state { height: auto; min-height: 1; padding: 0 1; }
     ConfigEditScreen #config-buttons { height: 1; padding: 0 1; }
     ConfigEditScreen #config-buttons Button { margin-right: 1; min-width: 12; }
     """
@@ -105,6 +107,11 @@ class ConfigEditScreen(ModalScreen[str | None]):
         self.written = False
         self.state: str | None = None  # what the model serves, in words, once something was done
         self.busy = False
+        self._armed: str | None = None  # text refused before sending: ^s again with it sends it anyway
+        self._unchecked = None  # the text's config when it parses but Triton would refuse it
+        self._problem: str | None = None  # what the check found, in words
+        self._loading = False  # the text changes from here (the files, a warm-up block), not by the user
+        self._dependents: list[str] = []  # the ensembles using the model when it was last applied
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -146,6 +153,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
         )
         title.update(join(("Config ", "bold"), plain(self.model, "bold"), where))
         area = self.query_one("#config-text", TextArea)
+        self._loading = True  # its Changed (always posted) is no edit of the user's
         area.load_text(msg.source.text)
         area.disabled = False
         self.query_one("#write", Button).disabled = not msg.source.from_file
@@ -155,16 +163,33 @@ class ConfigEditScreen(ModalScreen[str | None]):
     # -- checked as you type
     @on(TextArea.Changed, "#config-text")
     def _changed(self) -> None:
+        if self._loading:
+            self._loading = False
+        elif not self.busy:  # an edit: the last result was about the text before it (one result line)
+            self._say(Text(""))
         self._check()
 
     def _check(self):
-        """Parse the text now (milliseconds for a config): the ModelConfig, or None with the problem shown."""
+        """Parse the text now (milliseconds for a config): the ModelConfig, or None with the problem shown
+        (the whole of it, wrapped). A text that parses but that Triton would refuse leaves its config in
+        ``_unchecked``: it can still be sent (a second ^s) to hear the server."""
         line = self.query_one("#config-check", Static)
+        text = self.query_one("#config-text", TextArea).text
+        self._unchecked, self._problem = None, None
         try:
-            config = cfg.parse(self.query_one("#config-text", TextArea).text, self.model)
+            config = cfg.parse(text, self.model)
         except ConsoleError as exc:
             problem = getattr(exc, "problem", None)
-            line.update(join(("✗ ", "bold red"), plain(str(problem or exc.message), "red")))
+            if problem is not None and problem.line is None:  # parses; a rule of Triton's says no
+                try:
+                    self._unchecked = cfg.parse(text, self.model, check=False)
+                except ConsoleError:
+                    self._unchecked = None
+            if self._unchecked is not None:
+                self._problem = f"parses, but Triton refuses it: {problem.message}"
+            else:
+                self._problem = str(problem or exc.message)
+            line.update(join(("✗ ", "bold red"), plain(self._problem, "red")))
             return None
         line.update(Text("✓ parses; checked as Triton would", style="green"))
         return config
@@ -180,45 +205,68 @@ class ConfigEditScreen(ModalScreen[str | None]):
         self.query_one("#config-state", Static).update(text)
 
     def action_apply(self) -> None:
+        """Apply the text. Refused here, with why, when Triton would refuse it or when it would take an
+        ensemble using the model down; ^s again with the same text sends it anyway (the server's answer then
+        shows)."""
         if not self._ready():
             return
+        text = self.query_one("#config-text", TextArea).text
+        force, self._armed = self._armed == text, None
         config = self._check()
+        check = True
         if config is None:
-            self.app.notify("the text does not parse: nothing sent", severity="error")
-            return
+            problem = self._problem or "?"
+            if self._unchecked is None:
+                self.app.notify(f"the text does not parse: nothing sent ({problem})", severity="error")
+                return
+            if not force:
+                self._armed = text
+                self._say(
+                    join(
+                        ("✗ not sent: ", "bold red"),
+                        plain(problem, "red"),
+                        "; ^s again sends it anyway (the server's answer shows)",
+                    )
+                )
+                return
+            config, check = self._unchecked, False
         self.busy = True
         self._say(Text("applying… (the model keeps serving until the new config is ready)", style="yellow"))
-        self._apply(config, self.query_one("#config-text", TextArea).text, self._first_image())
-
-    def _first_image(self) -> str | None:
-        """The image an image model's first request after an apply sends: the Bench pane's ``auto`` images
-        (the Classify pane's last, else the command line's, else the Classify tree's folder), the first file."""
-        from triton_console.tui.core.classify import images
-        from triton_console.tui.core.load.inputs import image_candidates
-
-        last, folder = [], None
-        for screen in self.app.screen_stack:  # the Classify pane is on the main screen, under this modal
-            for pane in screen.query("ClassifyPane"):
-                last, folder = list(getattr(pane, "last_paths", None) or []), getattr(pane, "folder", None)
-        given = list(getattr(getattr(self.app, "options", None), "images", None) or [])
-        paths, _ = image_candidates(last, given, folder)
-        files = [p for p in images.expand(paths) if not Path(p).is_dir()]
-        return files[0] if files else None
+        self._apply(config, text, sample_image(self.app)[0], force, check)
 
     @work(thread=True, exclusive=True, group="config-do")
-    def _apply(self, config, text: str, image: str | None = None) -> None:
+    def _apply(
+        self, config, text: str, image: str | None = None, force: bool = False, check: bool = True
+    ) -> None:
+        client = self.target.client
         try:
-            deploy.apply(self.target, config)
+            using = deploy.dependents(client, self.model)  # the ensembles through it, READY before
+            conflicts = [] if force else deploy.batch_conflicts(client, using, self.model, config)
+            if conflicts:
+                why = "; ".join(conflicts)
+                self.post_message(
+                    ConfigDone("apply", None, f"not sent: {why}; ^s again applies it anyway", armed=text)
+                )
+                return
+            deploy.apply(self.target, config, check=check)
             self.applied = text
+            self._dependents = list(dict.fromkeys([*self._dependents, *using]))
             try:
                 same = self.target.file is not None and self.target.file.read_text(encoding="utf-8") == text
             except (OSError, UnicodeDecodeError):
                 same = False
             state = "applied (the same as the file)" if same else "applied, not written"
             # an apply is a load: its first request against the warm ones (a warm-up shows here)
-            cold = coldstart.measure(self.target.client, self.model, config, image=image)
+            cold = coldstart.measure(client, self.model, config, image=image)
             state += "; " + cold.describe()
-            self.post_message(ConfigDone("apply", state, None, warning=cold.first_ms is None))
+            # Triton reloads the ensembles using it: those it could not load are down now, and why
+            _, down = deploy.settle(client, using)
+            self.controller.load_failures.update(down)
+            for ensemble in using:
+                if ensemble not in down:
+                    self.controller.load_failures.pop(ensemble, None)
+            state += "".join(f"; ⚠ {e} is UNAVAILABLE now: {why}" for e, why in down.items())
+            self.post_message(ConfigDone("apply", state, None, warning=cold.first_ms is None or bool(down)))
         except ConsoleError as exc:
             self.post_message(ConfigDone("apply", None, worded(exc)))
 
@@ -231,10 +279,21 @@ class ConfigEditScreen(ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, group="config-do")
     def _revert(self) -> None:
+        client = self.target.client
         try:
             deploy.revert(self.target, self.source.served)
             self.applied = None
-            self.post_message(ConfigDone("revert", "reverted: the files' config serves", None))
+            # the ensembles using it that an apply took down come back with it (those known to be down too)
+            down_before = [e for e in self.controller.load_failures if e not in self._dependents]
+            using = [*self._dependents, *deploy.down_users(self.target, down_before)]
+            again, down = deploy.settle(client, using)
+            for ensemble in using:
+                self.controller.load_failures.pop(ensemble, None)
+            self.controller.load_failures.update(down)
+            state = "reverted: the files' config serves"
+            state += f" (and {', '.join(again)} loaded again)" if again else ""
+            state += "".join(f"; ⚠ {e} is still UNAVAILABLE: {why}" for e, why in down.items())
+            self.post_message(ConfigDone("revert", state, None, warning=bool(down)))
             self._read()  # the editor shows the files' config again, not the edits reverted
         except ConsoleError as exc:
             self.post_message(ConfigDone("revert", None, worded(exc)))
@@ -257,19 +316,9 @@ class ConfigEditScreen(ModalScreen[str | None]):
             self.app.notify(f"{config.name}: the config declares no inputs to warm up", severity="error")
             return
         folder = self.target.file.parent if self.target is not None and self.target.file is not None else None
-        screen = WarmupScreen(
-            coldstart.bytes_inputs(config), str(folder) if folder else None, self._last_image()
-        )
+        image, where = sample_image(self.app)
+        screen = WarmupScreen(coldstart.bytes_inputs(config), str(folder) if folder else None, image, where)
         self.app.push_screen(screen, self._insert_warmup)
-
-    def _last_image(self) -> str | None:
-        """The Classify pane's last image (on the console's main screen, under this modal)."""
-        for screen in self.app.screen_stack:
-            for pane in screen.query("ClassifyPane"):
-                paths = getattr(pane, "last_paths", None) or []
-                if paths:
-                    return str(paths[0])
-        return None
 
     def _insert_warmup(self, choice: WarmupChoice | None) -> None:
         if choice is None:
@@ -290,6 +339,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
             return
         area = self.query_one("#config-text", TextArea)
         end = area.document.end
+        self._loading = True  # the insert's Changed: its result is said below, not cleared
         area.insert(("" if area.text.endswith("\n") else "\n") + coldstart.block_text(block), end)
         area.scroll_cursor_visible()
         others = [n for n in block.inputs if n not in files]
@@ -344,6 +394,10 @@ class ConfigEditScreen(ModalScreen[str | None]):
 
     def on_config_done(self, msg: ConfigDone) -> None:
         self.busy = False
+        if msg.armed is not None:  # refused before sending: a second ^s with this text sends it
+            self._armed = msg.armed
+            self._say(join(("✗ ", "bold red"), plain(msg.error, "red", limit=600)))
+            return
         if msg.error:
             self._say(join((f"{msg.action} failed: ", "bold red"), plain(msg.error, "red", limit=600)))
             return

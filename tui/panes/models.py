@@ -27,6 +27,7 @@ from triton_console.tui.core.server.process import is_loopback
 from triton_console.tui.core.tune import coldstart, memory
 from triton_console.tui.hints import for_code, worded
 from triton_console.tui.messages import DevReloaded, ModelDetail, Notice, PollRequested
+from triton_console.tui.panes.samples import sample_image
 from triton_console.tui.text import Fitted, cell, name, name_line, plain
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
@@ -40,7 +41,7 @@ def added_line(name: str, snap: ServerSnapshot, entry: rs.IndexEntry | None) -> 
     if not snap.live:
         return f"added {name}: the server is not reachable", "warning"
     if entry is None or entry.state == "UNLISTED":
-        return f"added {name}: the server does not know it", "warning"
+        return f"{name}: the server does not know it; nothing added", "warning"
     if entry.state in ("LOADING", "UNLOADING"):
         return f"added {name}: {entry.state.lower()}…", "information"
     if entry.state == "READY":
@@ -231,6 +232,11 @@ class ModelsPane(Horizontal):
     def focus_default(self) -> None:
         self.query_one("#index").focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the box at the top has the focus the footer shows its keys (Enter, esc), not / Find."""
+        boxes = self.query("#models-filter")
+        return not (action in ("filter", "add") and boxes and boxes.first().has_focus)
+
     def server_changed(self, client, context: str | None) -> None:
         """Another server: the detail shown was the last server's (it stayed when the new one was down)."""
         self._selected = None
@@ -253,6 +259,9 @@ class ModelsPane(Horizontal):
             self.note = f"{len(entries)} models from the {snap.models_from}"
         old, self._entries = self._entries, entries
         old_health, self._health = self._health, dict(snap.health)
+        failures = self.controller.load_failures  # a few at most: not one check per model
+        for n in [n for n in failures if n in entries and entries[n].state == "READY"]:
+            del failures[n]  # it loaded since
         seen, self._models_seen = self._models_seen, models
         if (
             models is not None and models is seen
@@ -282,6 +291,8 @@ class ModelsPane(Horizontal):
         added, self._added = self._added, []
         for n in added:  # the user typed a name and pressed enter: say what the server made of it
             line, severity = added_line(n, snap, entries.get(n))
+            if line.endswith("nothing added") and n in self.controller.given_models:
+                self.controller.given_models.remove(n)
             self.app.notify(line, severity=severity)
 
     def _show_note(self) -> None:
@@ -299,7 +310,7 @@ class ModelsPane(Horizontal):
         """Name a model to ask about: for servers that list none (KServe over gRPC)."""
         box = self.query_one("#models-filter", FilterBox)
         box.value = ""
-        box.open(ADD_HINT)
+        box.open(ADD_HINT, mode="add")
         self._adding = True
 
     @on(Input.Changed, "#models-filter")
@@ -349,9 +360,16 @@ class ModelsPane(Horizontal):
             parts.append(
                 ("why", "its requests fail while the server says it is ready: p probes it, l reloads it")
             )
+        failed = self.controller.load_failures.get(name)
         if entry is not None and (entry.state != "READY" or entry.reason):
             parts.append(("state", f"{entry.state or '?'}" + (f": {entry.reason}" if entry.reason else "")))
             why = self.controller.explain(entry)
+            if failed is not None and entry.state != "READY":
+                # the index still says "unloaded" after a failed load: the load's own answer says why
+                parts.append(("the last load failed", failed))
+                why = self.controller.explain(replace(entry, reason=failed))
+                if why is not None and why.cause in ("unloaded", "unknown"):
+                    why = None
             if why is not None:
                 refused = found is not None and found.problems and why.cause in REFUSED_CAUSES
                 parts.append(
@@ -449,6 +467,8 @@ class ModelsPane(Horizontal):
     def on_model_detail(self, msg: ModelDetail) -> None:
         if msg.name != self._selected:
             return
+        if self._last_detail is None or self._last_detail.name != msg.name:  # another model: from its name
+            self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
         self._last_detail = msg
         items = [name_line(msg.name, "bold")]  # a long name cut in the middle, not wrapped
         parts = list(msg.parts)
@@ -620,10 +640,10 @@ class ModelsPane(Horizontal):
             self.app.notify("select a model first", severity="warning")
             return
         self.app.notify(f"{what}ing {name}…")
-        self._do_load_unload(what, name)
+        self._do_load_unload(what, name, sample_image(self.app)[0])
 
     @work(thread=True, group="load-unload")
-    def _do_load_unload(self, what: str, name: str) -> None:
+    def _do_load_unload(self, what: str, name: str, image: str | None = None) -> None:
         client = self.controller.client
         entry = self._entries.get(name)
         reload = what == "load" and entry is not None and entry.state == "READY"
@@ -640,11 +660,16 @@ class ModelsPane(Horizontal):
                 else:
                     outcome = getattr(modelcontrol, what)(client, [name])[0]
             touched += outcome.also or []
+            if what != "unload":  # the load's own answer: the index keeps saying "unloaded" after a failure
+                if outcome.ok:
+                    self.controller.load_failures.pop(name, None)
+                else:
+                    self.controller.load_failures[name] = modelcontrol.load_reason(outcome.error or "?")
             if outcome.ok:
                 cold = ""
                 if gpu is not None:  # the first request after the load against the warm ones; memory
                     gpu.loaded()
-                    self._cold[name] = coldstart.measure(client, name).describe()
+                    self._cold[name] = coldstart.measure(client, name, image=image).describe()
                     cold = f"; {self._cold[name]}"
                     self._memory[name] = self._memory_text(name, gpu)
                 self.post_message(Notice(outcome.line() + cold))

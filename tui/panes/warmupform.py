@@ -46,12 +46,20 @@ class WarmupScreen(ModalScreen[WarmupChoice | None]):
     WarmupScreen #warmup-buttons Button { margin-right: 1; }
     """
 
-    def __init__(self, bytes_inputs: list[str], sample_dir: str | None, last_image: str | None) -> None:
+    def __init__(
+        self,
+        bytes_inputs: list[str],
+        sample_dir: str | None,
+        last_image: str | None,
+        where: str = "the Classify pane's last image",
+    ) -> None:
         """``bytes_inputs``: the config's BYTES inputs; ``sample_dir``: where a sample file would go (the
-        model's folder on this machine; None: none, so BYTES get empty strings); ``last_image``: the Classify
-        pane's last image, offered as the sample."""
+        model's folder on this machine; None: none, so BYTES get empty strings); ``last_image``: the sample
+        offered (panes/samples.py: the Classify pane's last image, else one from the start folder), ``where``
+        it comes from."""
         super().__init__()
         self.bytes_inputs, self.sample_dir, self.last_image = bytes_inputs, sample_dir, last_image
+        self.where = where
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -91,7 +99,7 @@ class WarmupScreen(ModalScreen[WarmupChoice | None]):
             return plain(
                 f"BYTES ({names}): empty strings (no model folder on this machine for a file)", "dim"
             )
-        where = "the Classify pane's last image" if self.last_image else "no image classified yet"
+        where = self.where if self.last_image else "no image classified yet"
         return join(
             plain(f"BYTES ({names}): the file's bytes, copied to warmup/<input>.bin ({where}); ", "dim"),
             Text("random applies to the other inputs", style="dim"),

@@ -9,6 +9,7 @@ The client is passed in (this module sits below client.py, which calls it).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,12 @@ from triton_console.common.errors import EXIT_FAILED, ConsoleError
 from triton_console.tui.core.client.codes import server_gone
 
 GONE_TIMEOUT_S = 60.0
+_LOAD_FAILED = re.compile(r"^(?:load \S+ failed: )?load failed for model '[^']*': ")
+
+
+def load_reason(message: str) -> str:
+    """The server's own reason in a failed load's message, without the model's name said twice over."""
+    return _LOAD_FAILED.sub("", message.replace("\n", " ").strip())
 
 
 @dataclass
@@ -48,7 +55,7 @@ class Outcome:
         return f"{self.model}: {verb}{also} in {self.seconds:.1f} s"
 
 
-def _ready_ensembles_using(client, name: str) -> list[str]:
+def ready_ensembles_using(client, name: str) -> list[str]:
     """READY ensembles with ``name`` among their steps (from the repository index and their configs)."""
     try:
         entries = client.repository_index().items
@@ -99,7 +106,7 @@ def unload(client, names: list[str]) -> list[Outcome]:
     """Unload each; ``also``: the ready ensembles that used it and went UNAVAILABLE with it."""
 
     def once(name: str) -> list[str]:
-        ensembles = _ready_ensembles_using(client, name)
+        ensembles = ready_ensembles_using(client, name)
         client.unload_model(name)
         if not ensembles:
             return []
@@ -114,7 +121,7 @@ def reload(client, names: list[str], unloaded: Callable[[str], None] | None = No
     ``unloaded(name)`` runs between the unload and the load (the Models pane samples GPU memory there)."""
 
     def once(name: str) -> list[str]:
-        ensembles = _ready_ensembles_using(client, name)
+        ensembles = ready_ensembles_using(client, name)
         client.unload_model(name)
         wait_gone(client, name)
         if unloaded is not None:

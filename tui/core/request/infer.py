@@ -253,16 +253,29 @@ def _load(spec: Spec, name: str, datatype: str) -> np.ndarray:
             raise ConsoleError(f"text:… is BYTES data but input {name} is {datatype}", exit_code=EXIT_USAGE)
         return np.array([spec.value.encode()], dtype=np.object_)
     if spec.kind == "bytes":
-        data = _read(spec.value)
-        if datatype == "BYTES":
-            return np.array([data], dtype=np.object_)
-        if datatype == "UINT8":
-            return np.frombuffer(data, dtype=np.uint8)
-        raise ConsoleError(
-            f"@{spec.value}: a file's bytes fit a UINT8 [-1] or BYTES input; input {name} is {datatype} (use @FILE.npy)",
-            exit_code=EXIT_USAGE,
-        )
+        return _bytes(_read(spec.value), name, datatype, f"@{spec.value}")
     raise AssertionError(spec.kind)
+
+
+def _bytes(data: bytes, name: str, datatype: str, source: str) -> np.ndarray:
+    """One element of encoded data (a file's bytes) for a BYTES or UINT8 [-1] input."""
+    if datatype == "BYTES":
+        return np.array([data], dtype=np.object_)
+    if datatype == "UINT8":
+        return np.frombuffer(data, dtype=np.uint8)
+    raise ConsoleError(
+        f"{source}: a file's bytes fit a UINT8 [-1] or BYTES input; input {name} is {datatype} (use @FILE.npy)",
+        exit_code=EXIT_USAGE,
+    )
+
+
+def bytes_plan(info: ModelInfo, name: str, data: bytes, source: str) -> InputPlan:
+    """Input ``name`` of one request (batch 1) holding ``data`` (an encoded image made in memory, say)."""
+    tensor = next(t for t in info.metadata.inputs if t.name == name)
+    batched = info.batched
+    dims = list(tensor.shape[1:] if batched else tensor.shape)
+    arr = _fit(_bytes(data, name, tensor.datatype, source), dims, batched, 1, tensor, source)
+    return InputPlan(name, tensor.datatype, tuple(arr.shape), source, arr)
 
 
 def _image(

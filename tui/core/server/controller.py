@@ -237,6 +237,9 @@ class ServerController:
         # the Classify pane's last image: (model, image path, scaling chosen there), what watch mode classifies
         # again after a reload of that model or of a step of it
         self.last_classified: tuple[str, str, str | None] | None = None
+        # why the last load of a model failed, in the server's words (its index then says only "unloaded"):
+        # the Models pane's l and the config editor record it, the Models detail shows it until it is READY
+        self.load_failures: dict[str, str] = {}
         self._capabilities: dict[str, Capabilities] = {}
 
     # ------------------------------------------------------------------ connection
@@ -245,6 +248,7 @@ class ServerController:
         client = TritonClient(connection=self.connection.with_url(url or None, protocol))
         old, self.client = self.client, client
         old.close()
+        self.load_failures.clear()  # the last server's
         return client
 
     def poll(self, force: bool = False) -> ServerSnapshot:

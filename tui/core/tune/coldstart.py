@@ -63,29 +63,53 @@ def has_warmup(config) -> bool:
     return len(config.model_warmup) > 0
 
 
+def tiny_jpeg() -> bytes:
+    """A valid 32x32 grey JPEG made in memory: an encoded-image model's sample when no image is at hand
+    (random bytes do not decode, so the request failed and the first request was never measured)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (128, 128, 128)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+TINY_JPEG = "a 32x32 JPEG made here"
+
+
 def small_request(client: TritonClient, model: str, image: str | None = None):
-    """One batch-1 request from the model's metadata (random data; a variable dimension taken as 1); an image
-    classifier gets ``image`` instead (random bytes fail to decode, so its first request never ran)."""
+    """A sample request for ``model``, the one place that makes it: batch 1 from the model's metadata
+    (random data; a variable dimension taken as 1); an image classifier gets ``image`` instead, and one that
+    takes encoded images without ``image`` a tiny JPEG made in memory (random bytes fail to decode)."""
     from triton_console.tui.core.request import infer
 
     info = client.model_info(model)
     specs: dict[str, str] = {}
-    if image is not None:
+    encoded = None  # the input fed the tiny JPEG
+    try:
         from triton_console.tui.core.classify import classifier
 
-        try:
-            route = classifier.image_path(info)
-        except ConsoleError:
-            route = None  # not an image classifier: random data as for any model
-        if route is not None:
+        route = classifier.image_path(info)
+    except ConsoleError:
+        route = None  # not an image classifier: random data as for any model
+    if route is not None:
+        if image is not None:
             specs[route.input.name] = f"@{image}" if route.kind in ("bytes", "string") else f"image:{image}"
+        elif route.kind in ("bytes", "string"):
+            encoded = route.input.name
     batched = info.batched
     shapes = {}
     for t in info.metadata.inputs:
         dims = list(t.shape[1:] if batched else t.shape)
         if -1 in dims and t.name not in specs:
             shapes[t.name] = ",".join("1" if d == -1 else str(d) for d in dims)
-    return infer.plan_inputs(info, specs, shapes)
+    plans = infer.plan_inputs(info, specs, shapes)
+    if encoded is not None:
+        plans = [
+            infer.bytes_plan(info, p.name, tiny_jpeg(), TINY_JPEG) if p.name == encoded else p for p in plans
+        ]
+    return plans
 
 
 def measure(

@@ -57,9 +57,10 @@ def copy(config):
     return out
 
 
-def parse(text: str, name: str):
+def parse(text: str, name: str, check: bool = True):
     """Parse and check ``text`` as ``name``'s config: returns the ModelConfig, raises ConsoleError whose
-    ``problem`` attribute holds a :class:`Problem` (the line of a syntax error)."""
+    ``problem`` attribute holds a :class:`Problem` (the line of a syntax error; none for a config that parses
+    but that Triton would refuse). ``check=False``: parsed only (to send it anyway and hear the server)."""
     from google.protobuf import text_format
 
     config = _pb().ModelConfig()
@@ -78,7 +79,7 @@ def parse(text: str, name: str):
         raise _problem(Problem(first, line, column)) from None
     if not config.name:
         config.name = name  # Triton names a config without one after its directory
-    found = problems(config, name)
+    found = problems(config, name) if check else []
     if found:
         raise _problem(Problem("; ".join(found)))
     return config

@@ -19,6 +19,8 @@ from pathlib import Path
 from triton_console.common import fsutil
 from triton_console.common.errors import EXIT_FAILED, EXIT_USAGE, ConsoleError
 from triton_console.tui.core.client.client import MODEL_CONTROL, TritonClient, check_model_name
+from triton_console.tui.core.client.codes import server_gone
+from triton_console.tui.core.client.modelcontrol import load_reason
 from triton_console.tui.core.client.responses import clip
 from triton_console.tui.core.server import explain
 from triton_console.tui.core.tune import config as cfg
@@ -237,3 +239,70 @@ def for_console(controller, name: str) -> Target:
     if local is not None and local.file is not None and is_loopback(client.endpoint.host):
         return local
     return Target(client, name)
+
+
+# ------------------------------------------------------------------------------------------ the ensembles using it
+
+
+def dependents(client: TritonClient, name: str) -> list[str]:
+    """The READY ensembles that use ``name``: asked before a change, to check them after it."""
+    from triton_console.tui.core.client.modelcontrol import ready_ensembles_using
+
+    return ready_ensembles_using(client, name)
+
+
+def batch_conflicts(client: TritonClient, ensembles: Sequence[str], name: str, config) -> list[str]:
+    """Those of ``ensembles`` (using ``name``) whose max_batch_size is above ``config``'s: Triton takes the
+    config and then cannot load them again (they turn UNAVAILABLE); one line each saying why."""
+    out = []
+    for ensemble in ensembles:
+        try:
+            mbs = client.model_info(ensemble).max_batch_size
+        except ConsoleError:
+            continue
+        if mbs > config.max_batch_size:
+            out.append(
+                f"{ensemble} allows max_batch_size {mbs}, above the {config.max_batch_size} of {name}: "
+                "Triton would make it UNAVAILABLE"
+            )
+    return out
+
+
+def down_users(target: Target, candidates: Sequence[str]) -> list[str]:
+    """Those of ``candidates`` (models whose last load failed) that are ensembles using ``target``'s model,
+    by the repository's files (the server has no config of a model that is down)."""
+    if target.repository is None:
+        return []
+    from triton_console.tui.core.request import ensemble
+
+    out = []
+    for name in candidates:
+        config = ensemble.read_config(target.repository, name)
+        if ensemble.is_ensemble(config) and target.name in [
+            s.model_name for s in config.ensemble_scheduling.step
+        ]:
+            out.append(name)
+    return out
+
+
+def settle(client: TritonClient, ensembles: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """After a change to a model they use: load those of ``ensembles`` that are no longer READY. Returns the
+    ones loaded again and the ones still down, each with Triton's reason (its index says only "unloaded"; the
+    load's refusal says why, e.g. a max_batch_size above the model's)."""
+    again: list[str] = []
+    down: dict[str, str] = {}
+    for ensemble in ensembles:
+        client.forget(ensemble)
+        try:
+            if client.is_model_ready(ensemble):
+                continue
+            client.load_model(ensemble)
+            again.append(ensemble)
+        except ConsoleError as exc:
+            if server_gone(exc):
+                raise
+            if exc.code == MODEL_CONTROL:
+                down[ensemble] = "not ready, and this server does not take loads"
+            else:
+                down[ensemble] = clip(load_reason(exc.message), 400)
+    return again, down
