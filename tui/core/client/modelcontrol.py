@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from triton_console.common.errors import EXIT_FAILED, ConsoleError
-from triton_console.tui.core.client.codes import server_gone
+from triton_console.tui.core.client.codes import MODEL_NOT_FOUND, server_gone
 
 GONE_TIMEOUT_S = 60.0
 
@@ -80,6 +80,15 @@ def wait_gone(client, name: str, timeout: float = GONE_TIMEOUT_S) -> None:
         time.sleep(0.1)
 
 
+def _listed(client, name: str) -> None:
+    """Nothing when the server knows ``name``; else the one "not found" wording (TritonClient.unavailable).
+    Asked first: a server in polling or none mode answered an unload of a model it has never heard of with
+    "explicit model load / unload is not allowed if polling is enabled", which hid the typo."""
+    problem = client.unavailable(name)
+    if problem.code == MODEL_NOT_FOUND:
+        raise problem
+
+
 def _one(action: str, name: str, fn: Callable[[], list[str] | None]) -> Outcome:
     start = time.monotonic()
     try:
@@ -99,6 +108,7 @@ def unload(client, names: list[str]) -> list[Outcome]:
     """Unload each; ``also``: the ready ensembles that used it and went UNAVAILABLE with it."""
 
     def once(name: str) -> list[str]:
+        _listed(client, name)
         ensembles = _ready_ensembles_using(client, name)
         client.unload_model(name)
         if not ensembles:
@@ -114,6 +124,7 @@ def reload(client, names: list[str], unloaded: Callable[[str], None] | None = No
     ``unloaded(name)`` runs between the unload and the load (the Models pane samples GPU memory there)."""
 
     def once(name: str) -> list[str]:
+        _listed(client, name)
         ensembles = _ready_ensembles_using(client, name)
         client.unload_model(name)
         wait_gone(client, name)

@@ -1,0 +1,76 @@
+"""The Server pane's state line says what is true of the URL it shows: connecting before any answer, not
+reachable for a dead URL (without the managed server's pid and uptime, which had been mixed in under
+`● starting…`), stopping while x runs, and stopped (not `external`) once the console's own server is down."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import rendered, wait_for
+from triton_console.tui.app import ConsoleApp, ConsoleOptions
+from triton_console.tui.core.server import process as srv
+
+pytestmark = pytest.mark.server
+
+
+def test_before_any_answer_the_state_line_says_connecting():
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url="127.0.0.1:9", poll=False, repository=Path("/nonexistent")))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("2")
+            shown = rendered(app.query_one("#state"))
+            assert shown.startswith("● connecting…  grpc://127.0.0.1:9"), shown
+            assert "not reachable" not in shown and "starting" not in shown
+
+    asyncio.run(scenario())
+
+
+def test_the_state_line_of_a_dead_url_a_stop_and_a_stopped_server(tmp_path):
+    repo = tmp_path / "models"
+    repo.mkdir()  # nothing to load: the server is up in seconds
+    dead = f"127.0.0.1:{srv.free_port()}"
+    opts = ConsoleOptions(url=f"127.0.0.1:{srv.free_port()}", protocol="grpc", repository=repo)
+
+    async def connect(pilot, app, url: str) -> None:
+        app.query_one("#url").value = url
+        app.query_one("#url").focus()
+        await pilot.press("enter")
+
+    async def scenario():
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("2", "s")
+            state = app.query_one("#state")
+            await wait_for(
+                pilot,
+                lambda: "● ready" in rendered(state) and "bundled pid " in rendered(state),
+                120,
+                "the managed server, ready",
+                show=lambda: rendered(state),
+            )
+            managed = app.controller.client.url
+            # another URL, dead: said so, with that URL and nothing of the managed server's pid or uptime
+            await connect(pilot, app, dead)
+            await wait_for(
+                pilot, lambda: "not reachable" in rendered(state), 30, "dead", show=lambda: rendered(state)
+            )
+            line = rendered(state).splitlines()[0]
+            assert line.startswith(f"● not reachable  grpc://{dead}") and line.endswith("external"), line
+            assert "pid" not in rendered(state) and "starting" not in rendered(state), rendered(state)
+            # back to the managed server, then x: stopping, then stopped (its exit code, not "external")
+            await connect(pilot, app, managed)
+            await wait_for(pilot, lambda: "bundled pid " in rendered(state), 30, "back")
+            await pilot.press("x")
+            assert rendered(state).startswith(f"● stopping…  {managed}"), rendered(state)
+            await wait_for(
+                pilot, lambda: "● stopped" in rendered(state), 60, "stopped", show=lambda: rendered(state)
+            )
+            line = rendered(state).splitlines()[0]
+            assert line.startswith(f"● stopped  {managed}") and "bundled, exit code " in line, line
+            assert "external" not in rendered(state) and "press s to start it again" in rendered(state)
+            await pilot.press("q")
+
+    asyncio.run(scenario())
