@@ -74,3 +74,27 @@ def test_the_state_line_of_a_dead_url_a_stop_and_a_stopped_server(tmp_path):
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+def test_a_cancelled_build_says_cancelled_on_the_step_it_stopped(tmp_path):
+    """b then x: the toast read `Build failed  check cancelled` while the check row said `done 0.3s`."""
+    from tests.helpers import notifications
+    from triton_console.tui.panes.build import StepRow
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url="127.0.0.1:9", poll=False, repository=tmp_path / "models"))
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await pilot.press("1", "b", "x")
+            summary = app.query_one("#summary")
+            await wait_for(pilot, lambda: "build cancelled" in rendered(summary), 120, "the cancel")
+            states = {r.step: rendered(r.query_one(".state")) for r in app.query(StepRow)}
+            cancelled = [s for s, text in states.items() if text.startswith("cancelled")]
+            assert len(cancelled) == 1, states  # the step it stopped, and only that one
+            later = list(states)[list(states).index(cancelled[0]) + 1 :]
+            assert all(not states[s] for s in later), states  # nothing after it ran
+            assert not any("done" in states[s] for s in cancelled), states
+            shown = " ".join(notifications(app))
+            assert "Build cancelled" in shown and "failed" not in shown.lower(), shown
+            assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
+
+    asyncio.run(scenario())
