@@ -8,6 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from textual import constants as textual_constants
+
+# Textual's animations off: every Pilot key press waits for the scroll or tab-underline animation it started
+# (about 0.2-1 s each) and the tests assert the state after it. Measured: tests/test_app.py and
+# tests/test_polish.py 63 s -> 41 s; the snapshots are the same SVGs. TEXTUAL_ANIMATIONS=full in the environment
+# puts them back. Textual read the variable when the snapshot plugin imported it, before this file: the App
+# takes its level from textual.constants when made, so that is set too (the variable is for child consoles).
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+textual_constants.TEXTUAL_ANIMATIONS = os.environ["TEXTUAL_ANIMATIONS"]
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = Path(os.environ.get("TRITON_CONSOLE_TEST_IMAGES", ROOT.parent / "shared" / "images"))
@@ -34,36 +43,67 @@ def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProce
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, **kw)
 
 
-@pytest.fixture(scope="session")
-def repo(tmp_path_factory) -> Path:
-    """EfficientNet-Lite0 (ImageNet weights) as the ensemble, fused and fused-bytes, and ResNet50 (random
-    weights), in one generated repository."""
+def _build_repo(path: Path) -> None:
     from triton_console.build_tools import pipeline
 
-    path = tmp_path_factory.mktemp("repo") / "models"
     pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path)
     pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path, layout="fused")
     pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", path, layout="fused-bytes")
     pipeline.build("resnet50", "random", "python-onnxruntime", path)
+
+
+@pytest.fixture(scope="session")
+def repo(tmp_path_factory, worker_id) -> Path:
+    """EfficientNet-Lite0 (ImageNet weights) as the ensemble, fused and fused-bytes, and ResNet50 (random
+    weights), in one generated repository.
+
+    Under xdist the first worker that needs it builds it (~15-20 s of CPU: four exports) in the run's shared
+    temporary folder, under a lock, and every worker takes its own copy (its tests and servers change files)."""
+    path = tmp_path_factory.mktemp("repo") / "models"
+    if worker_id == "master":
+        _build_repo(path)
+        return path
+    import fcntl
+    import shutil
+
+    shared = tmp_path_factory.getbasetemp().parent / "shared-repo"  # the run's folder, above each worker's
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also when the build fails
+        if not (shared / "built").exists():
+            _build_repo(shared / "models")
+            (shared / "built").touch()
+    shutil.copytree(shared / "models", path)
     return path
 
 
 @pytest.fixture(scope="session")
-def server(repo):
+def stopping():
+    """The session servers' stops, joined at the very end (before no_orphans looks): they run side by side."""
+    import threading
+
+    threads: list[threading.Thread] = []
+    yield threads
+    for t in threads:
+        t.join(60)
+
+
+@pytest.fixture(scope="session")
+def server(repo, stopping):
     """A real bundled tritonserver on free loopback ports (explicit model control, all models loaded)."""
     from tests.helpers import explicit_server
 
-    with explicit_server(repo) as s:
+    with explicit_server(repo, stop_in=stopping) as s:
         yield s
 
 
 @pytest.fixture(scope="session")
-def zoo(tmp_path_factory):
+def zoo(tmp_path_factory, stopping):
     """The bundled server on tests/modelzoo.py's models (numpy-first Triton example style), explicit mode."""
     from tests import modelzoo
     from tests.helpers import explicit_server
 
-    with explicit_server(modelzoo.write(tmp_path_factory.mktemp("zoo") / "models")) as s:
+    with explicit_server(modelzoo.write(tmp_path_factory.mktemp("zoo") / "models"), stop_in=stopping) as s:
         yield s
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tests.helpers import notifications, rendered, rows, wait_for
+from tests.helpers import notifications, press_repeated, rendered, rows, wait_for
 from tests.test_snapshots import server_snapshot as snapshot
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 from triton_console.tui.core.client.client import ModelInfo
@@ -118,7 +118,7 @@ def test_help_scrolls_to_its_last_row_at_80x24_with_readable_key_names():
             assert "Everywhere" in plain_screen(app)
             rows = len(help_text(app.screen).splitlines())
             for key, presses in (("down", rows), ("pagedown", rows // 10)):  # a page is more than 10 rows
-                await pilot.press(*[key] * presses)
+                await press_repeated(pilot, key, presses)
                 await pilot.pause()
                 assert last_action in plain_screen(app), key
                 await pilot.press("home")
@@ -242,6 +242,24 @@ def test_ctrl_c_says_how_to_quit_in_plain_words():
             await pilot.pause()
             shown = " ".join(notifications(app))
             assert "press q to quit" in shown and "[b]" not in shown, shown
+
+    asyncio.run(scenario())
+
+
+def test_the_colon_prompt_lists_every_command_at_80_columns():
+    """The ':' prompt's placeholder was cut at the box's width after ':bench': servers, tune, ctx and q
+    were never shown. Every word is on screen now, below the box."""
+    from triton_console.tui.panes import registry
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("colon")
+            await pilot.pause()
+            shown = plain_screen(app)
+            for word in [f":{p.id}" for p in registry.PANES] + [":ctx NAME", ":q"]:
+                assert word in shown, (word, shown)
+            await pilot.press("escape")
 
     asyncio.run(scenario())
 

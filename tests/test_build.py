@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import time
@@ -298,21 +299,26 @@ def test_cancelled_build_leaves_previous_repository_intact(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["repo"], "staging directory left behind"
 
 
-def test_rebuild_keeps_other_ensembles(tmp_path):
+def test_rebuild_keeps_other_ensembles(repo, tmp_path):
+    """The session's repository was built EfficientNet-Lite0 (three layouts) then ResNet50 into one folder: a copy
+    of it shows the ResNet50 build kept the others; rebuilding EfficientNet-Lite0 in it keeps ResNet50 (no
+    second ResNet50 export here: ~10 s)."""
     target = tmp_path / "repo"
-    pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", target)
-    pipeline.build("resnet50", "random", "python-onnxruntime", target)
-    pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", target)
-    names = sorted(p.name for p in target.iterdir() if p.is_dir())
-    assert names == [
+    shutil.copytree(repo, target)
+    every = [
         "efficientnet_lite0_ort",
         "ensemble_python_efficientnet_lite0",
         "ensemble_python_resnet50",
+        "fused_bytes_python_efficientnet_lite0",
+        "fused_python_efficientnet_lite0",
         "postprocess",
         "preprocess",
         "resnet50_ort",
     ]
-    assert repository.has_model(target, "resnet50")
+    assert sorted(p.name for p in target.iterdir() if p.is_dir()) == every
+    pipeline.build("efficientnet-lite0", "imagenet", "python-onnxruntime", target)
+    assert sorted(p.name for p in target.iterdir() if p.is_dir()) == every
+    assert repository.has_model(target, "resnet50") and repository.has_model(target, "efficientnet-lite0")
 
 
 def test_sigint_during_build_keeps_previous_repository(tmp_path):

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from tests.helpers import rows, wait_for
+from tests.helpers import explicit_server, rows, wait_for
 from triton_console.tui.core.client import contexts
 
 
@@ -88,8 +88,17 @@ def test_a_bad_servers_file_gives_one_line_per_bad_entry(config_home):
     assert res.returncode == 1 and "not valid TOML" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory):
+    """The fleet's second real tritonserver, on an empty repository: ready in well under a second and stopped in
+    about one, where the session's ``server`` needs the generated repository first (four exports, ~15-20 s of
+    CPU, in the timing phase too, which runs alone after the two workers)."""
+    with explicit_server(tmp_path_factory.mktemp("bare")) as s:
+        yield s
+
+
 @pytest.fixture()
-def fleet(config_home, server, zoo):
+def fleet(config_home, bare, zoo):
     """20 servers: 4 real (two Triton servers, both protocols), 10 closed ports, 6 that accept and never answer.
 
     A closed port is a socket bound and not listening (connections are refused), held for the whole test: a
@@ -104,8 +113,8 @@ def fleet(config_home, server, zoo):
         else:
             closed.append(s)
     entries = [
-        contexts.ServerEntry("triton-grpc", server.grpc_url),
-        contexts.ServerEntry("triton-http", f"http://{server.http_url}"),
+        contexts.ServerEntry("triton-grpc", bare.grpc_url),
+        contexts.ServerEntry("triton-http", f"http://{bare.http_url}"),
         contexts.ServerEntry("zoo-grpc", zoo.grpc_url),
         contexts.ServerEntry("zoo-http", f"http://{zoo.http_url}"),
     ]
@@ -157,11 +166,11 @@ def test_context_flag_uses_a_named_server(fleet, config_home):
 
 
 @pytest.mark.timing
-def test_servers_pane_refreshes_20_servers_and_switches(fleet, config_home, server):
+def test_servers_pane_refreshes_20_servers_and_switches(fleet, config_home, bare):
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     async def scenario():
-        app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc"))
+        app = ConsoleApp(ConsoleOptions(url=bare.grpc_url, protocol="grpc"))
         async with app.run_test(size=(140, 36)) as pilot:
             t0 = time.monotonic()
             await pilot.press("7")

@@ -105,12 +105,15 @@ class CommandLine(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="command.cancel")]
     DEFAULT_CSS = """
     CommandLine { align: center top; }
-    CommandLine > Input { width: 60; margin-top: 3; border: round $accent; }
+    CommandLine > Input { width: 100%; max-width: 78; margin-top: 3; border: round $accent; }
+    CommandLine > #command-words { width: 100%; max-width: 78; padding: 0 1; background: $panel; }
     """
 
     def compose(self) -> ComposeResult:
+        # every word listed below the box, wrapped (a placeholder cut at the box's width hid the last ones)
         words = " ".join(f":{p.id}" for p in registry.PANES)
-        yield Input(placeholder=f"{words} :ctx NAME :q", id="command")
+        yield Input(placeholder="a pane, ctx NAME or q (Enter; esc cancels)", id="command")
+        yield Static(plain(f"{words} :ctx NAME :q"), id="command-words")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
@@ -161,6 +164,7 @@ class ConsoleApp(App):
         self.server_live: bool | None = None  # what the last poll said (None: not polled yet)
         self._active_pane: str | None = None
         self._ready_models: tuple[str, ...] | None = None
+        self._panes: list = []  # in tab order, as composed
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -169,13 +173,17 @@ class ConsoleApp(App):
         with TabbedContent(initial=initial, id="tabs"):
             for spec in registry.PANES:
                 with TabPane(spec.tab, id=spec.id):
-                    yield spec.make(self)
+                    pane = spec.make(self)
+                    self._panes.append(pane)
+                    yield pane
         yield Footer(compact=True)  # compact: every pane's own keys fit at 80 columns
 
     def panes(self, able: str | None = None) -> list:
         """The mounted panes in tab order; with ``able``, only those that have that method (none while the
         app shuts down: a worker's last message may arrive then)."""
-        found = [w for p in registry.PANES for w in self.query(f"#{p.id}-pane")]
+        # The panes made in compose, not a query: a CSS query walks the whole DOM once per pane, which cost
+        # the event loop ~20 ms at every poll (measured with the 20,000-model index).
+        found = [w for w in self._panes if w.is_attached]
         return [w for w in found if able is None or callable(getattr(w, able, None))]
 
     def _title(self, suffix: str = "") -> None:

@@ -246,7 +246,7 @@ class BenchPane(Vertical):
         self.query_one("#bench-model").focus()
 
     def show_snapshot(self, snap: ServerSnapshot) -> None:
-        models = sorted(snap.ready_models) if snap.live else []
+        models = snap.ready_sorted if snap.live else []
         if models == self.models:
             return
         self.models = models

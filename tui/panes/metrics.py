@@ -123,6 +123,7 @@ class MetricsPane(Vertical):
         yield FilterBox("filter models; esc closes", "#rates", id="metrics-filter")
         rates = RowList(COLUMNS, self._cells, id="rates")
         rates.set_search(lambda key: key.lower())
+        rates.set_parent(lambda key: key.partition(CHILD)[0] if CHILD in key else None)
         yield rates
         yield Static("", id="metrics-responses")  # a decoupled model's responses, when one is selected
         with Horizontal(id="charts"):

@@ -45,6 +45,7 @@ class ModelLogScreen(ModalScreen):
     BINDINGS = [
         Binding("escape", "close", "Close", id="modellog.close"),
         Binding("slash", "filter", "Filter", id="modellog.filter"),
+        Binding("w", "wrap", "Wrap", id="modellog.wrap"),
     ]
     DEFAULT_CSS = """
     ModelLogScreen { align: center middle; }
@@ -128,6 +129,10 @@ class ModelLogScreen(ModalScreen):
 
     def action_filter(self) -> None:
         self.query_one("#modellog-filter", FilterBox).open()
+
+    def action_wrap(self) -> None:
+        wrapped = self.query_one("#model-log", FilteredLog).toggle_wrap()
+        self.notify("long lines wrap" if wrapped else "long lines whole: → and ← scroll", timeout=2)
 
     def action_close(self) -> None:
         if not self.query_one("#modellog-filter", FilterBox).close():

@@ -200,6 +200,7 @@ class ModelsPane(Horizontal):
         self.controller = controller
         self._selected: str | None = None
         self._entries: dict[str, rs.IndexEntry] = {}
+        self._models_seen: list[rs.IndexEntry] | None = None  # the poll's list behind _entries (by identity)
         self._health: dict[str, Verdict] = {}
         self._probes: dict[str, str] = {}  # the last probe's line per model, shown in its detail
         self.note = ""  # why the list is empty or partial, as shown
@@ -242,7 +243,8 @@ class ModelsPane(Horizontal):
     def show_snapshot(self, snap: ServerSnapshot) -> None:
         """New list: entries compared as data, rows drawn anew only where they changed (the list is virtual,
         so a 20,000-model index costs the event loop nothing but the rows on screen)."""
-        entries = {e.name: e for e in snap.models} if snap.live else {}
+        models = snap.models if snap.live else None
+        entries = snap.by_name if models is not None else {}
         if not snap.live:
             self.note = "server not reachable"
         elif not snap.models_from:
@@ -251,14 +253,28 @@ class ModelsPane(Horizontal):
             self.note = f"{len(entries)} models from the {snap.models_from}"
         old, self._entries = self._entries, entries
         old_health, self._health = self._health, dict(snap.health)
-        changed = [
-            n
-            for n, e in entries.items()
-            if n in old and (old[n] != e or old_health.get(n) != self._health.get(n))
-        ]
+        seen, self._models_seen = self._models_seen, models
+        if (
+            models is not None and models is seen
+        ):  # the poll reused the list shown (a big index, between fetches)
+            changed, same_names = set(), True
+        elif (
+            models is not None and snap.diff is not None and snap.diff.base is seen
+        ):  # compared in the worker
+            changed, same_names = set(snap.diff.changed), snap.diff.same_names
+        else:
+            changed = {n for n, e in entries.items() if n in old and old[n] != e}
+            same_names = entries.keys() == old.keys()
+        if old_health or self._health:  # a handful of verdicts, not one per model
+            changed |= {
+                n
+                for n in old_health.keys() | self._health.keys()
+                if n in entries and n in old and old_health.get(n) != self._health.get(n)
+            }
         index = self.query_one("#index", RowList)
-        if changed or entries.keys() != old.keys():
-            index.fit("name", max((len(n) for n in entries), default=4))
+        if changed or not same_names:
+            if not same_names:
+                index.fit("name", max((len(n) for n in entries), default=4))
             index.set_keys(sorted(entries), changed)
         if self._selected in changed:  # the detail follows the poll (it kept "state LOADING" until r)
             self._fetch_detail(self._selected)
@@ -271,7 +287,9 @@ class ModelsPane(Horizontal):
     def _show_note(self) -> None:
         index = self.query_one("#index", RowList)
         shown = f"{index.row_count} of " if index.row_count != len(self._entries) else ""
-        self.query_one("#models-note", Static).update(Text(shown + self.note))
+        note = self.query_one("#models-note", Static)
+        if str(note.content) != shown + self.note:  # one line high: no layout, and none when unchanged
+            note.update(Text(shown + self.note), layout=False)
 
     def action_filter(self) -> None:
         self.query_one("#models-filter", FilterBox).open(FILTER_HINT)

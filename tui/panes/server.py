@@ -106,6 +106,7 @@ class ServerPane(Vertical):
         super().__init__(**kw)
         self.controller = controller
         self._shown = ServerSnapshot(url=controller.client.url, polled=False)  # what the state line shows
+        self._state_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="state")
@@ -223,7 +224,10 @@ class ServerPane(Vertical):
 
     def show_snapshot(self, snap: ServerSnapshot) -> None:
         self._shown = snap
-        self.query_one("#state", Static).update(state_text(snap))
+        state = state_text(snap)
+        if state != self._state_shown:  # an update lays the whole screen out again: only when it changed
+            self._state_shown = state
+            self.query_one("#state", Static).update(state)
         self.query_one("#stop", Button).disabled = snap.managed_phase not in ("starting", "running")
         log = self.query_one("#server-log", FilteredLog)
         if not snap.managed_phase and not log.pattern:

@@ -161,7 +161,7 @@ class TunePane(Vertical):
         return value if isinstance(value, str) else None
 
     def show_snapshot(self, snap: ServerSnapshot) -> None:
-        models = sorted(snap.ready_models) if snap.live else []
+        models = snap.ready_sorted if snap.live else []
         if models == self.models:
             return
         self.models = models

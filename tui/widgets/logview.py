@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+from collections import deque
 from collections.abc import Iterable
 
 from textual.widgets import Log
@@ -22,21 +24,53 @@ class FilteredLog(Log):
     """``Log`` (line based, cheap to append) plus a case-insensitive substring filter.
 
     Lines are shown with control characters and escapes made visible (a server's log is untrusted text).
+    Long lines wrap to the view's width, continuations indented (a Triton error's reason sat past column
+    78 and needed many presses of → to read); :meth:`toggle_wrap` shows them whole on one line instead.
     It follows the tail unless the user scrolled up.
     """
 
-    def __init__(self, **kw) -> None:
+    def __init__(self, wrap: bool = True, **kw) -> None:
         super().__init__(max_lines=SHOWN_MAX, highlight=False, auto_scroll=True, **kw)
         self.pattern = ""
+        self.wrap = wrap
+        self.raw: deque[str] = deque(maxlen=SHOWN_MAX)  # what is shown, before wrapping
+        self._wrapped_at = 0
+
+    def _room(self) -> int:
+        return max(20, self.scrollable_content_region.width - 1)
+
+    def _wrapped_lines(self, lines: Iterable[str]) -> list[str]:
+        if not self.wrap:
+            return list(lines)
+        width = self._wrapped_at = self._room()
+        out: list[str] = []
+        for line in lines:
+            out += textwrap.wrap(line, width, subsequent_indent="  ", replace_whitespace=False) or [""]
+        return out
 
     def append(self, lines: Iterable[str]) -> None:
         shown = [visible(ln, 2000) for ln in matching(lines, self.pattern)]
         if shown:
-            self.write_lines(shown)
+            self.raw.extend(shown)
+            self.write_lines(self._wrapped_lines(shown))
 
     def show(self, pattern: str, matched: list[str]) -> None:
         """Replace the content by ``matched`` (the last SHOWN_MAX of them), filtering new lines by ``pattern``."""
         self.pattern = pattern.lower()
+        self.raw = deque((visible(ln, 2000) for ln in matched[-SHOWN_MAX:]), maxlen=SHOWN_MAX)
+        self._redraw()
+
+    def _redraw(self) -> None:
         self.clear()
-        self.write_lines([visible(ln, 2000) for ln in matched[-SHOWN_MAX:]])
+        self.write_lines(self._wrapped_lines(self.raw))
         self.scroll_end(animate=False)
+
+    def toggle_wrap(self) -> bool:
+        """Wrap long lines, or show each whole on one line (scroll sideways); returns the new setting."""
+        self.wrap = not self.wrap
+        self._redraw()
+        return self.wrap
+
+    def on_resize(self) -> None:
+        if self.wrap and self._room() != self._wrapped_at:
+            self._redraw()

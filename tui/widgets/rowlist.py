@@ -71,6 +71,7 @@ class RowList(ScrollView, can_focus=True):
         self._cursor = 0
         self._pattern = ""
         self._search: Callable[[str], str] = lambda key: key
+        self._parent_of: Callable[[str], str | None] = lambda key: None
         self._sort: tuple[str, bool] | None = None
         self._sort_key: Callable[[str, str], object] | None = None
         self._last_key: str | None = None
@@ -83,6 +84,11 @@ class RowList(ScrollView, can_focus=True):
             self._cache.pop(key, None)
         if len(self._cache) > 4 * max(len(keys), 1000):
             self._cache.clear()
+        if not self._pattern and not self._sort and keys == self._all:
+            # the same rows in the same order: only the changed ones are drawn anew (with 20,000 rows the full
+            # refilter below rebuilds the index on the event loop)
+            self.refresh()
+            return
         self._all = list(keys)
         self._refilter()
 
@@ -94,6 +100,11 @@ class RowList(ScrollView, can_focus=True):
     def set_search(self, search: Callable[[str], str]) -> None:
         """What the filter matches against for a row (lower-cased text)."""
         self._search = search
+
+    def set_parent(self, parent: Callable[[str], str | None]) -> None:
+        """The row a row hangs under (an ensemble's step under the ensemble): a filter that matches a child
+        keeps its parent, so no row is shown without what it belongs to."""
+        self._parent_of = parent
 
     def filter(self, pattern: str) -> None:
         self._pattern = pattern.lower()
@@ -111,7 +122,9 @@ class RowList(ScrollView, can_focus=True):
         keys = self._all
         if self._pattern:
             p = self._pattern
-            keys = [k for k in keys if p in self._search(k)]
+            hit = {k for k in keys if p in self._search(k)}
+            hit |= {parent for k in hit if (parent := self._parent_of(k)) is not None}
+            keys = [k for k in keys if k in hit]
         if self._sort and self._sort_key is not None:
             column, reverse = self._sort
             keys = sorted(keys, key=lambda k: self._sort_key(k, column), reverse=reverse)

@@ -12,6 +12,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from triton_console.common.errors import ConsoleError
@@ -121,10 +122,50 @@ class ServerSnapshot:
     capabilities: Capabilities | None = None
     # models the console's own requests found broken (health.py), whatever the server says of them
     health: dict[str, Verdict] = field(default_factory=dict)
+    # how ``models`` differs from the previous poll's list, worked out in the poll's thread (None: unknown)
+    diff: ModelsDiff | None = None
 
-    @property
+    # Cached, and filled in the poll's thread (``settle``): with 20,000 models each is milliseconds that the
+    # event loop, where the panes read them, should not spend at every poll.
+    @cached_property
     def ready_models(self) -> list[str]:
         return [m.name for m in self.models if m.state == "READY"]
+
+    @cached_property
+    def ready_sorted(self) -> list[str]:
+        return sorted(self.ready_models)
+
+    @cached_property
+    def by_name(self) -> dict[str, IndexEntry]:
+        return {e.name: e for e in self.models}
+
+    def settle(self, same_models_as: ServerSnapshot | None = None) -> ServerSnapshot:
+        """Work out the cached views now (in the worker), before the snapshot reaches the event loop; a poll
+        that reused an earlier snapshot's list reuses its views too (no 20,000-entry pass a second)."""
+        views = ("ready_models", "ready_sorted", "by_name")
+        if same_models_as is not None and same_models_as.models is self.models:
+            self.__dict__.update(
+                {v: same_models_as.__dict__[v] for v in views if v in same_models_as.__dict__}
+            )
+        _ = self.ready_sorted, self.by_name
+        return self
+
+
+@dataclass(frozen=True)
+class ModelsDiff:
+    """What changed between two polls' model lists. ``base`` is the earlier list itself: a reader holding that
+    same list (compared by identity) may take ``changed`` instead of comparing every entry again."""
+
+    base: list[IndexEntry]
+    changed: frozenset[str]  # names in both lists whose entry differs
+    same_names: bool  # the same set of names (none added, none gone)
+
+
+def models_diff(old: list[IndexEntry], new: dict[str, IndexEntry]) -> ModelsDiff:
+    """``new`` (by name) against the list ``old``: the names whose entry changed, and whether any came or went."""
+    before = {e.name: e for e in old}
+    changed = frozenset(n for n, e in new.items() if n in before and before[n] != e)
+    return ModelsDiff(old, changed, before.keys() == new.keys())
 
 
 BIG_INDEX = 2000  # an index this long is fetched every BIG_INDEX_EVERY polls, not every poll
@@ -255,7 +296,8 @@ class ServerController:
                 last.capabilities,
             )
             snap.problems += [p for p in last.problems if p not in snap.problems]
-            return snap
+            snap.diff = ModelsDiff(last.models, frozenset(), True)
+            return snap.settle(same_models_as=last)
         self._skipped = 0
         try:
             snap.models, snap.models_from, problems = list_models(client, self.given_models)
@@ -268,8 +310,10 @@ class ServerController:
         if caps is None and snap.server is not None:
             caps = self._capabilities[snap.url] = detect_capabilities(client, snap.server, snap.models_from)
         snap.capabilities = caps
+        if last is not None and last.url == snap.url and last.live:
+            snap.diff = models_diff(last.models, snap.by_name)
         self._last = snap
-        return snap
+        return snap.settle()
 
     # ------------------------------------------------------------------ managed server
     def server_config(self, notify: Notify) -> srv.ServerConfig:
