@@ -84,10 +84,23 @@ def test_a_cancelled_build_says_cancelled_on_the_step_it_stopped(tmp_path):
     async def scenario():
         app = ConsoleApp(ConsoleOptions(url="127.0.0.1:9", poll=False, repository=tmp_path / "models"))
         async with app.run_test(size=(80, 24), notifications=True) as pilot:
-            await pilot.press("1", "b", "x")
+            await pilot.press("1", "b")
+            rows = list(app.query(StepRow))
+
+            def states() -> dict[str, str]:
+                return {r.step: rendered(r.query_one(".state")) for r in rows}
+
+            await wait_for(pilot, lambda: "running" in states()["weights"], 60, "the build", show=states)
+            await pilot.press("x")
             summary = app.query_one("#summary")
-            await wait_for(pilot, lambda: "build cancelled" in rendered(summary), 120, "the cancel")
-            states = {r.step: rendered(r.query_one(".state")) for r in app.query(StepRow)}
+            await wait_for(
+                pilot,
+                lambda: "build cancelled" in rendered(summary),
+                180,
+                "the cancel",
+                show=lambda: (states(), rendered(summary), notifications(app)),
+            )
+            states = states()
             cancelled = [s for s, text in states.items() if text.startswith("cancelled")]
             assert len(cancelled) == 1, states  # the step it stopped, and only that one
             later = list(states)[list(states).index(cancelled[0]) + 1 :]

@@ -111,6 +111,7 @@ class ServerSnapshot:
     # the console's own server, whichever URL is shown: "" (none), starting, running, stopping, stopped
     managed_phase: str = ""
     managed_here: bool = False  # the URL shown is the console's own server's, running or not
+    managed_running: bool = False  # the console's own server runs, whichever URL is shown
     exit_code: int | None = None  # the console's own server's, once stopped
     polled: bool = True  # False: nothing asked of this URL yet (the Server pane says "connecting…")
     pid: int | None = None
@@ -264,6 +265,7 @@ class ServerController:
         if m is not None:
             snap.kind, snap.managed_phase, snap.managed_here = m.kind, self.managed_phase(), self._serves(m)
             snap.exit_code = m.returncode if snap.managed_phase == "stopped" else None
+            snap.managed_running = m.is_running()
         if m is not None and snap.managed_here and m.is_running():
             snap.managed, snap.pid, snap.uptime_s = True, m.pid, m.uptime()
             snap.model_control = m.cfg.model_control
