@@ -128,7 +128,7 @@ class ServerPane(Vertical):
     def on_mount(self) -> None:
         self.show_url(self.controller.client)
         self.query_one("#server-log", FilteredLog).border_title = "server log"
-        self.show_snapshot(self._connecting(self.controller.client))
+        self.show_snapshot(self.controller.unpolled())
 
     def focus_default(self) -> None:
         self.query_one("#server-log").focus()
@@ -141,14 +141,7 @@ class ServerPane(Vertical):
     def server_changed(self, client: TritonClient, context: str | None) -> None:
         """Another URL: nothing is known of it until its first poll answers."""
         self.show_url(client)
-        self.show_snapshot(self._connecting(client))
-
-    def _connecting(self, client: TritonClient) -> ServerSnapshot:
-        c = self.controller
-        m = c.managed
-        snap = ServerSnapshot(url=client.url, polled=False, managed_phase=c.managed_phase())
-        snap.kind = m.kind if m is not None else ""
-        return snap
+        self.show_snapshot(self.controller.unpolled())
 
     # -- actions
     def action_start(self) -> None:

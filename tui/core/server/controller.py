@@ -260,12 +260,9 @@ class ServerController:
         A big model list (thousands of models) is fetched every BIG_INDEX_EVERY polls unless ``force``:
         health stays live every poll, and the console does not parse 20,000 entries a second."""
         client = self.client
-        snap = ServerSnapshot(url=client.url, health=client.health.verdicts())
+        snap = self.unpolled()
+        snap.polled, snap.health = True, client.health.verdicts()
         m = self.managed
-        if m is not None:
-            snap.kind, snap.managed_phase, snap.managed_here = m.kind, self.managed_phase(), self._serves(m)
-            snap.exit_code = m.returncode if snap.managed_phase == "stopped" else None
-            snap.managed_running = m.is_running()
         if m is not None and snap.managed_here and m.is_running():
             snap.managed, snap.pid, snap.uptime_s = True, m.pid, m.uptime()
             snap.model_control = m.cfg.model_control
@@ -403,6 +400,17 @@ class ServerController:
         if self._phase in ("starting", "stopping"):
             return self._phase
         return "running" if m.is_running() else "stopped"
+
+    def unpolled(self) -> ServerSnapshot:
+        """The snapshot of the current URL before anything is asked of it: only what the console knows of its
+        own server (the Server pane's "connecting…" after a switch)."""
+        snap = ServerSnapshot(url=self.client.url, polled=False)
+        m = self.managed
+        if m is not None:
+            snap.kind, snap.managed_phase, snap.managed_here = m.kind, self.managed_phase(), self._serves(m)
+            snap.exit_code = m.returncode if snap.managed_phase == "stopped" else None
+            snap.managed_running = m.is_running()
+        return snap
 
     def _serves(self, m: srv.ManagedServer) -> bool:
         """Whether the client talks to ``m`` (its port over its protocol), running or not."""
