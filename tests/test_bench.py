@@ -291,14 +291,19 @@ def test_bench_pane_first_use_sends_images_to_an_image_model(server, images_dir,
             app.query_one("#tree").path = images_dir  # as backspace and the tree would get there
             await pilot.pause()
             await pilot.press("b")
+
+            def read() -> str:
+                """As the user reads the wrapped lines, once laid out (the line grows to 3 rows)."""
+                return " ".join(" ".join(lines_of(status)).split())
+
             await wait_for(
                 pilot,
-                lambda: "saved" in rendered(status) or "failed" in rendered(status),
+                lambda: "saved" in read() or "failed" in read(),
                 90,
                 "the saved run",
                 show=lambda: rendered(status),
             )
-            text = " ".join(" ".join(lines_of(status)).split())  # as the user reads the wrapped lines
+            text = read()
             assert "done: 1 steps" in text, text
             assert f"on the images in {images_dir} (the Classify tree's folder)" in text, text
             table = pane.query_one("#bench-table")

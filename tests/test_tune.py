@@ -469,7 +469,8 @@ def test_tune_pane_sweeps_charts_the_front_and_writes_the_best_after_the_diff(
             assert "per_request serves the original config again" in rendered(status)
             assert "GPU memory: no GPU metrics on this server" in rendered(status)
             assert "count=2" in rendered(pane.query_one("#tune-best"))
-            assert "pareto" in str(pane.query_one("#tune-chart", PlotextPlot).render())
+            assert "* Pareto front" in rendered(pane.query_one("#tune-legend"))  # under the chart, not on it
+            assert "*" in str(pane.query_one("#tune-chart", PlotextPlot).render())
             assert target.client.model_config("per_request").instance_group[0].count == 1
             await pilot.press("w")
             await wait_for(pilot, lambda: bool(app.screen.query("#diff")), 5, "the diff")

@@ -128,9 +128,9 @@ def run(args: argparse.Namespace) -> int:
         outcome = perfanalyzer.sweep(workload, levels, mode, args.requests, args.warmup)
     else:
         outcome = loadgen.sweep(workload, levels, mode, args.requests, args.warmup, progress, cancel, on_step)
-    saved = str(loadgen.save(outcome)) if args.save else None
-    if saved and not args.progress:
-        err(f"saved {saved}")
+    saved = str(loadgen.save(outcome)) if args.save and _answered(outcome) else None
+    if args.save and not args.progress:
+        err(f"saved {saved}" if saved else "not saved: every request failed (nothing to compare a run with)")
     errors = sum(s.errors for s in outcome.steps)
     if args.progress:
         emit({"event": "run", "run": outcome.to_dict(), "saved": saved})
@@ -164,6 +164,12 @@ def _no_success(model: str, steps) -> None:
     if failed is not None:
         first = failed.first_error or "no error text"
         err(visible(f"error: {model}: all {failed.errors} requests failed; the first: {first}", 1000))
+
+
+def _answered(run) -> bool:
+    """Whether any request of the run got an answer: a run in which every one failed has no point to
+    chart, and saved it was overlaid as if it were a measurement."""
+    return any(s.count for s in run.steps)
 
 
 def _run_stream(args: argparse.Namespace, c, model: str, specs: dict) -> int:
@@ -225,7 +231,7 @@ def _run_stream(args: argparse.Namespace, c, model: str, specs: dict) -> int:
             mode,
             description,
         )
-    saved = str(loadgen.save(run)) if args.save and run.steps else None
+    saved = str(loadgen.save(run)) if args.save and _answered(run) else None
     if saved and not args.progress:
         err(f"saved {saved}")
     if args.progress:

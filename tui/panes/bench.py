@@ -23,7 +23,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar, Select, Static
-from textual_plotext import PlotextPlot
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.childjob import ChildJob
@@ -33,8 +32,9 @@ from triton_console.tui.core.load import compare, loadgen
 from triton_console.tui.core.load.inputs import AUTO, Inputs, image_candidates, resolve_inputs  # noqa: F401 (re-exported)
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import worded
-from triton_console.tui.text import join, name, plain
+from triton_console.tui.text import cell, name, plain
 from triton_console.tui.widgets import ticks
+from triton_console.tui.widgets.chart import FittedPlot, Series, legend
 from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.table import PlainTable
 
@@ -47,15 +47,6 @@ MARKERS = {"p50": "•", "p95": "+", "p99": "x"}
 COLORS = {"p50": (0, 130, 200), "p95": (60, 180, 75), "p99": (230, 25, 75)}
 OTHER_RUNS = (("o", (245, 130, 48)), ("*", (145, 30, 180)), ("~", (70, 240, 240)))  # earlier runs' p50
 CHART_FRAME = 4  # rows of the chart that are not plot rows: title, frame top and bottom, x ticks
-
-
-@dataclass
-class Series:
-    label: str
-    marker: str
-    color: tuple[int, int, int]
-    xs: list[float]
-    ys: list[float]
 
 
 def when(run: loadgen.Run) -> str:
@@ -88,15 +79,17 @@ class VsSuggested(Message):
     model: str
 
 
-class BenchChart(PlotextPlot):
-    """The chart, whose ticks are fitted to its rows: it says when its size changes (the lines under it
-    grow and shrink with what they say), so that the pane fits them again."""
+def failed_step(step: dict) -> bool:
+    """A step in which every request failed: no latency to chart, no throughput to speak of."""
+    return not step.get("count") and bool(step.get("errors"))
 
-    class Resized(Message):
-        pass
 
-    def on_resize(self) -> None:
-        self.post_message(self.Resized())
+def first_error(step: dict) -> str:
+    """A step's first error as the headless ``bench`` prints it (``first server error: ...``)."""
+    for kind, message in (step.get("first_error_by_kind") or {}).items():
+        if message:
+            return f"first {kind}: {message}"
+    return f"first error: {step['first_error']}" if step.get("first_error") else ""
 
 
 @dataclass
@@ -235,7 +228,7 @@ class BenchPane(Vertical):
         )
         with Horizontal(id="body"):
             with Vertical(id="bench-plot"):
-                yield BenchChart(id="bench-chart")
+                yield FittedPlot(id="bench-chart")
                 yield Static("", id="bench-legend")
             table = PlainTable(id="bench-table", cursor_type="row", zebra_stripes=True)
             table.add_columns("level", "req/s", "p50", "p95", "p99", "err")
@@ -260,17 +253,21 @@ class BenchPane(Vertical):
 
     def _fill_models(self) -> None:
         self._options_stale = False
-        models = self.models
-        for sid in ("#bench-model", "#bench-vs"):
-            select = self.query_one(sid, Select)
-            current = select.value
-            select.set_options([(Text(m), m) for m in models])
-            if current in models:
-                select.value = current
-        if self.model is None and models:
-            from triton_console.tui.core.client.client import preferred_model
+        from triton_console.tui.core.client.client import preferred_model
 
-            self.query_one("#bench-model", Select).value = preferred_model(models)
+        models = self.models
+        chosen = self.query_one("#bench-model", NameSelect)
+        current = chosen.value
+        chosen.set_names(models)  # no blank entry once models are ready: picked, it read "no ready model"
+        if current in models:
+            chosen.value = current
+        elif models:
+            chosen.value = preferred_model(models)
+        vs = self.query_one("#bench-vs", Select)  # blank here means no comparison
+        current = vs.value
+        vs.set_options([(Text(m), m) for m in models])
+        if current in models:
+            vs.value = current
 
     @property
     def model(self) -> str | None:
@@ -417,16 +414,29 @@ class BenchPane(Vertical):
                 self._step_stopped(e["step"])
         elif kind == "run":
             self.run, self.saved = loadgen.Run.from_dict(e["run"]), e.get("saved")
-            if self.run.steps:
+            steps = [s.to_dict() for s in self.run.steps]
+            failed = [s for s in steps if failed_step(s)]
+            answered = len(failed) < len(steps)
+            if answered:  # a run in which every request failed is no measurement: never an earlier run
                 self.session.append(self.run)
                 self.bench_model = self.run.model
             on = f" on {self.source}" if self.source else ""
+            errors = sum(s.get("errors", 0) for s in steps)
+            first = next((first_error(s) for s in steps if s.get("errors")), "")
             if self._stopped_early:
                 self._status(self._stopped_early, "red")
-            else:
+            elif steps and not answered:
                 self._status(
-                    f"done: {len(self.steps)} steps{on}; warm-up {self.run.warmup}/step not counted; "
+                    f"failed: every request of {len(steps)} step(s) failed{on} (not saved); {first}", "red"
+                )
+            else:
+                note = f"; {len(failed)} step(s) failed" if failed else ""
+                note += f"; {errors} error(s), {first}" if errors else ""
+                self._status(
+                    f"done: {len(steps)} steps{on}; warm-up {self.run.warmup}/step not counted; "
                     + ("saved (o overlays runs)" if self.saved else "not saved")
+                    + note,
+                    "yellow" if errors else "",
                 )
             self._chart()
         elif kind == "error":
@@ -472,6 +482,14 @@ class BenchPane(Vertical):
         def ms(k):
             return "-" if lat.get(k) is None else f"{lat[k]:.1f}"
 
+        if failed_step(s):  # "0.0" and dashes read as a slow model, not as no answer at all
+            self.query_one("#bench-table", PlainTable).add_row(
+                f"{level:g}", cell("✗ failed", "red"), "-", "-", "-", str(s.get("errors", 0))
+            )
+            self.query_one("#bench-detail", Static).update(
+                plain(f"level {level:g}: every request failed; {first_error(s)}", "red", limit=2000)
+            )
+            return
         self.query_one("#bench-table", PlainTable).add_row(
             f"{level:g}",
             f"{s.get('throughput') or 0:.1f}",
@@ -491,16 +509,17 @@ class BenchPane(Vertical):
             plain(f"level {level:g}: " + "; ".join(parts) if parts else "", multiline=True)
         )
 
-    def _series(self) -> tuple[bool, list[Series], list[Series], list[Series]]:
+    def _series(self) -> tuple[bool, list[Series], list[Series], list[Series], int]:
         """(streaming, this run's p50/p95/p99, this session's earlier runs, saved runs of other sessions
-        when overlaid): each earlier run as its p50 line, three at most, newest first."""
+        when overlaid, how many saved runs there were to overlay): each earlier run as its p50 line, three
+        at most, newest first; one of the three goes to the saved runs when o overlays them. A step in
+        which every request failed has no point (it was drawn at 0 ms)."""
         streaming = bool(self.steps) and "ttft_ms" in self.steps[0]
         x_key, y_key = ("responses_per_s", "ttft_ms") if streaming else ("throughput", "latency_ms")
-        xs = [s.get(x_key) or 0 for s in self.steps]
+        answered = [s for s in self.steps if not failed_step(s)]
+        xs = [s.get(x_key) or 0 for s in answered]
         current = [
-            Series(
-                key, MARKERS[key], COLORS[key], xs, [(s.get(y_key) or {}).get(key) or 0 for s in self.steps]
-            )
+            Series(key, MARKERS[key], COLORS[key], xs, [(s.get(y_key) or {}).get(key) or 0 for s in answered])
             for key in ("p50", "p95", "p99")
             if xs
         ]
@@ -512,34 +531,40 @@ class BenchPane(Vertical):
             for r in reversed(self.session)
             if r.model == model and r.streaming == streaming and r.started != this
         ]
-        saved = [r for r in self.saved_runs if r.steps and r.streaming == streaming and r.started not in mine]
+        saved = [r for r in self.saved_runs if r.streaming == streaming and r.started not in mine]
+        lines = [
+            [(run, points) for run in runs if (points := run_points(run))[0]]
+            for runs in (earlier, saved if self.overlay else [])
+        ]
+        slots = len(OTHER_RUNS)
+        saved_slots = min(len(lines[1]), max(1, slots - len(lines[0])))
         glyphs = iter(OTHER_RUNS)
         others: list[list[Series]] = [[], []]
-        for i, runs in enumerate((earlier, saved if self.overlay else [])):
-            for run, (marker, color) in zip(runs, glyphs, strict=False):
-                ox, oy = run_points(run)
-                if ox:
-                    others[i].append(Series(f"p50 {when(run)}", marker, color, ox, oy))
-        return streaming, current, others[0], others[1]
+        for i, runs in enumerate((lines[0][: slots - saved_slots], lines[1][:saved_slots])):
+            for (run, (ox, oy)), (marker, color) in zip(runs, glyphs, strict=False):
+                others[i].append(Series(f"p50 {when(run)}", marker, color, ox, oy))
+        return streaming, current, others[0], others[1], len(lines[1])
 
     def _chart(self) -> None:
         """Latency (TTFT for a decoupled model) against throughput. The y axis fits this session's runs:
         a saved run of another session (o) with 10x the latency would squash them, so its points above the
         axis are left out, and the legend says how many."""
-        widget = self.query_one("#bench-chart", PlotextPlot)
+        widget = self.query_one("#bench-chart", FittedPlot)
         width, height = widget.size.width or 40, widget.size.height or 12
         plt = widget.plt
         plt.clear_data()
         plt.clear_figure()
-        streaming, current, earlier, saved = self._series()
+        streaming, current, earlier, saved, _ = self._series()
         plt.title("TTFT (ms) vs responses/s" if streaming else "latency (ms) vs throughput (req/s)")
         shown = current + earlier + saved
         fitted = (current + earlier) or saved
         top = max((y for s in fitted for y in s.ys if math.isfinite(y)), default=0.0)
         axis, yticks = ticks.row_ticks(top, height - CHART_FRAME)
         above = sum(1 for s in saved for y in s.ys if y > axis)
-        for s in [*saved, *earlier, *reversed(current)]:  # drawn last is on top: this run's p50
+        for s in [*saved, *earlier, *reversed(current)]:  # the lines: this run's p50 on top
             plt.plot(s.xs, s.ys, marker=s.marker, color=s.color)
+        for s in current:  # then this run's points over every line, p99 over p95 over p50 where they meet
+            plt.scatter(s.xs, s.ys, marker=s.marker, color=s.color)  # (a p99 near p95 was under its line)
         plt.ylim(0, axis)
         plt.yticks(yticks, [ticks.label(y, yticks[1]) for y in yticks])
         xs = [x for s in shown for x, y in zip(s.xs, s.ys, strict=True) if math.isfinite(x) and y <= axis]
@@ -551,25 +576,15 @@ class BenchPane(Vertical):
         self._legend(shown, above, axis, width - 2)
 
     def _legend(self, shown: list[Series], above: int, axis: float, width: int) -> None:
-        """The series under the chart, each with its glyph in its colour (``• p50  + p95  x p99  o p50
-        14:03``), in lines of ``width`` that break between the entries, never inside one."""
-        entries = [
-            join((s.marker, f"rgb({s.color[0]},{s.color[1]},{s.color[2]})"), f" {s.label}") for s in shown
-        ]
+        """The series under the chart (``• p50  + p95  x p99  o p50 14:03``) and the points above the axis."""
+        extra = []
         if above:
-            entries.append(
+            extra.append(
                 Text(f"{above} point{'s' * (above > 1)} above {ticks.label(axis, axis / 10)} ms", "yellow")
             )
-        lines: list[Text] = []
-        for entry in entries:
-            if lines and lines[-1].cell_len + 2 + entry.cell_len <= width:
-                lines[-1].append("  ")
-                lines[-1].append_text(entry)
-            else:
-                lines.append(entry)
-        self.query_one("#bench-legend", Static).update(Text("\n").join(lines))
+        self.query_one("#bench-legend", Static).update(legend(shown, width, extra))
 
-    def on_bench_chart_resized(self) -> None:
+    def on_fitted_plot_resized(self) -> None:
         """The ticks are fitted to the chart's size: fit them again."""
         if self.steps or self.session or self.saved_runs:
             self._chart()
@@ -598,13 +613,19 @@ class BenchPane(Vertical):
             return
         self.saved_runs = msg.runs
         self._chart()
-        mine = {r.started for r in self.session}
-        n = len([r for r in msg.runs if r.started not in mine])
-        self._status(
-            f"o: {n} saved run{'s' * (n > 1)} of other sessions overlaid; the axis fits this session's runs"
-            if n
-            else f"o: no saved runs of {msg.model} from other sessions"
-        )
+        *_, drawn, total = self._series()
+        n = len(drawn)
+        if not total:
+            self._status(f"o: no saved runs of {msg.model} from other sessions")
+        elif n == total:
+            self._status(
+                f"o: {n} saved run{'s' * (n > 1)} of other sessions overlaid; the axis fits this session's runs"
+            )
+        else:  # the chart has three glyphs for other runs: say how many of the saved ones it draws
+            self._status(
+                f"o: {n} of {total} saved runs of other sessions overlaid: the newest "
+                f"({len(OTHER_RUNS)} other runs at most); the axis fits this session's runs"
+            )
 
     def _status(self, text: str, style: str = "") -> None:
         self.query_one("#bench-status", Static).update(plain(text, style, limit=400))

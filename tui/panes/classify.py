@@ -146,12 +146,21 @@ class ClassifyPane(Horizontal):
         super().__init__(**kw)
         self.controller = controller
         self.start_dir = start_dir or os.getcwd()
-        self.latencies: list[float] = []
+        self.latencies: dict[str, list[float]] = {}  # per model: one model's p50 never mixes in another's
+        # the last input that classified (some image of it): what Bench's and Tune's ``auto`` send, the Try
+        # form's and the config editor's image; a failed request (a text file) never becomes it
         self.last_paths: list[str] = []
+        self.asked: list[str] = []  # the last request, failed or not: what r runs again
+        self._good: dict[str, None] = {}  # of the last request: the files that classified, in order
+        self._bad = 0  # of the last request: the files that failed
+        self.shown: str | None = None  # the image whose result (or error) the top-k shows
         self.pending: list[str] = []
         self.routes: dict[str, ImagePath] = {}
         self.results: dict[str, ClassifyResult] = {}
         self._steps_width = 0
+        self._request: list[str] = []
+        self._sent_model: str | None = None  # the model of the last request sent
+        self._shown_model: str | None = None  # the model whose result (or error) the top-k shows
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
@@ -196,7 +205,8 @@ class ClassifyPane(Horizontal):
         names = sorted(routes)
         # the prompt is the open list's first line: "no ready image model" above 3 ready ones read wrong
         select.prompt = "image model" if names else NO_MODEL
-        select.set_options([(Text(n), n) for n in names])
+        # the blank entry is no choice once models are ready (it read "no ready image model yet" when picked)
+        select.set_names(names)
         if names:
             select.value = current if current in names else preferred_model(names)
             if self.pending:
@@ -218,11 +228,27 @@ class ClassifyPane(Horizontal):
 
     @on(Select.Changed, "#model")
     def _model_changed(self) -> None:
+        """The route, the new model's own latency figures, and the image on screen classified again by it
+        (the old model's scores stayed under the new model's name)."""
         self._show_route()
+        model = self.model
+        if model is None:
+            return
+        self._show_latency(model)
+        if self._shown_model is not None and model != self._shown_model:  # a poll setting it again: nothing
+            self._reclassify_shown()
 
     @on(Select.Changed, "#scaling")
     def _scaling_changed(self) -> None:
         self._show_route()
+        route = self.routes.get(self.model or "")
+        if route is not None and route.kind == "tensor":
+            self._reclassify_shown()
+
+    def _reclassify_shown(self) -> None:
+        """The image on screen, sent again with the model and scaling chosen now."""
+        if self.shown is not None and self.model is not None:
+            self._send(self.model, [self.shown], fresh=False)  # the request auto sends stays what it was
 
     def _show_route(self) -> None:
         route = self.routes.get(self.model or "")
@@ -261,8 +287,8 @@ class ClassifyPane(Horizontal):
         self.query_one("#path", Input).focus()
 
     def action_rerun(self) -> None:
-        if self.last_paths:
-            self.classify(self.last_paths)
+        if self.asked:
+            self.classify(self.asked)
         else:
             self.app.notify("nothing classified yet: pick an image (o) or type a path (p)")
 
@@ -326,11 +352,25 @@ class ClassifyPane(Horizontal):
             self.pending = list(paths)
             self.app.notify("no ready image model yet: will classify when one is ready", severity="warning")
             return
-        self.last_paths = list(paths)
-        scaling = (
-            self.scaling if self.routes.get(self.model) and self.routes[self.model].kind == "tensor" else None
-        )
-        self._run(self.model, list(paths), self.query_one(ImagePreview).cell_size(), scaling)
+        self.asked = list(paths)
+        self._send(self.model, paths)
+
+    def _send(self, model: str, paths: list[str], fresh: bool = True) -> None:
+        if fresh:
+            self._request, self._good, self._bad = list(paths), {}, 0
+        self._sent_model = model
+        scaling = self.scaling if self.routes.get(model) and self.routes[model].kind == "tensor" else None
+        self._run(model, list(paths), self.query_one(ImagePreview).cell_size(), scaling)
+
+    def _count(self, msg: ClassifyResult) -> None:
+        """A file of the current request classified or failed: ``last_paths`` follows the images that
+        classify — the request as given while none failed, else only its files that did."""
+        if msg.error:
+            self._bad += 1
+        else:
+            self._good[msg.path] = None
+        if self._good:
+            self.last_paths = list(self._request) if not self._bad else list(self._good)
 
     @work(thread=True, exclusive=True, group="classify")
     def _run(self, model: str, paths: list[str], preview_size: tuple[int, int], scaling: str | None) -> None:
@@ -357,6 +397,9 @@ class ClassifyPane(Horizontal):
     # -- rendering
     def on_classify_result(self, msg: ClassifyResult) -> None:
         name = os.path.basename(msg.path) or msg.path
+        self._count(msg)
+        self.shown = msg.path
+        self._shown_model = msg.result.model if msg.result is not None else self._sent_model
         preview = self.query_one("#preview", ImagePreview)
         topk = self.query_one("#topk", TopKView)
         table = self.query_one("#breakdown", RowList)
@@ -376,8 +419,8 @@ class ClassifyPane(Horizontal):
                 self.scaling if self.routes.get(r.model) and self.routes[r.model].kind == "tensor" else None
             )
             self.controller.last_classified = (r.model, msg.path, scaling)
-            self.latencies.append(r.latency_ms)
-            self._show_latency(r.latency_ms)
+            self.latencies.setdefault(r.model, []).append(r.latency_ms)
+            self._show_latency(r.model)
         key = msg.path
         self.results[key] = msg
         table.set_keys(list(self.results), changed=[key])
@@ -394,12 +437,16 @@ class ClassifyPane(Horizontal):
         if msg is not None:
             self.query_one("#row-detail", Static).update(row_detail(msg))
 
-    def _show_latency(self, last: float) -> None:
-        xs = self.latencies
+    def _show_latency(self, model: str) -> None:
+        """The latency figures of ``model`` alone (shown when it is the chosen one): the p50 of two models
+        with 10x apart latencies described neither."""
+        if model != self.model:
+            return
+        xs = self.latencies.get(model, [])
         p50, p95 = percentile(xs, 50), percentile(xs, 95)
         self.query_one("#latency", Static).update(
-            join(("last ", ""), (f"{last:.1f} ms", "bold"), f"  p50 {p50:.1f}  p95 {p95:.1f}  n={len(xs)}")
-            if not math.isnan(p50)
+            join(("last ", ""), (f"{xs[-1]:.1f} ms", "bold"), f"  p50 {p50:.1f}  p95 {p95:.1f}  n={len(xs)}")
+            if xs and not math.isnan(p50)
             else Text("latency: -")
         )
         self.query_one("#spark", Sparkline).data = xs[-120:]

@@ -22,7 +22,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
-from textual_plotext import PlotextPlot
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.childjob import ChildJob
@@ -33,6 +32,8 @@ from triton_console.tui.core.tune import deploy, sweep
 from triton_console.tui.hints import worded
 from triton_console.tui.panes.bench import app_image_candidates
 from triton_console.tui.text import cell, plain
+from triton_console.tui.widgets import ticks
+from triton_console.tui.widgets.chart import FittedPlot, Series, legend
 from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.table import PlainTable
 
@@ -73,6 +74,10 @@ def tune_argv(
     return argv + [w for w in inputs if "=" not in w and w != "random"], env
 
 
+TRIAL = ("•", (0, 130, 200))  # a trial off the Pareto front
+FRONT = ("*", (230, 25, 75))  # the Pareto front: no trial is both faster and lower in p99
+CHART_FRAME = 4  # rows of the chart that are not plot rows: title, frame top and bottom, x ticks
+
 SHORT = {"max_queue_delay_microseconds": "delay_us", "preferred_batch_size": "preferred"}
 
 
@@ -102,7 +107,9 @@ class TunePane(Vertical):
     TunePane #tune-status { height: auto; max-height: 4; padding: 0 1; }
     TunePane #tune-body { height: 1fr; }
     TunePane #tune-table { width: 3fr; }
-    TunePane PlotextPlot { width: 2fr; }
+    TunePane #tune-plot { width: 2fr; }
+    TunePane FittedPlot { height: 1fr; }
+    TunePane #tune-legend { height: auto; max-height: 2; padding: 0 1; }
     TunePane #tune-best { height: auto; max-height: 5; padding: 0 1; }
     """
 
@@ -149,7 +156,9 @@ class TunePane(Vertical):
             table = PlainTable(id="tune-table", cursor_type="row", zebra_stripes=True)
             table.add_columns("#", "set", "req/s", "p99", "batch", "")
             yield table
-            yield PlotextPlot(id="tune-chart")
+            with Vertical(id="tune-plot"):
+                yield FittedPlot(id="tune-chart")
+                yield Static("", id="tune-legend")
         yield Static("", id="tune-best")
 
     def focus_default(self) -> None:
@@ -333,28 +342,54 @@ class TunePane(Vertical):
             return
         lines = [plain(f"best ({r.objective}): {r.best.describe()}", "bold")]
         changed = [ln for ln in r.diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]
-        lines.append(plain("  ".join(changed) or "the same as the current config", "green"))
+        # "diff:" and no indent after the sign: "-  count: 1  +  count: 2" under the chart read as its legend
+        changes = "  ".join(ln[0] + ln[1:].strip() for ln in changed)
+        lines.append(plain(f"diff: {changes}" if changes else "the same as the current config", "green"))
         if r.diff and self.target is not None and self.target.file is not None:
             lines.append(Text("w writes it to config.pbtxt (after the diff)", style="dim"))
         best.update(Text("\n").join(lines))
         self.query_one("#tune-table").focus()
 
     def _chart(self) -> None:
-        widget = self.query_one("#tune-chart", PlotextPlot)
+        """Throughput against p99, the Pareto front as a line, at round ticks; the legend under the chart
+        names the glyphs drawn (plotext's own sat on the plot, and the best's diff line under it, ``-
+        count: 1  + count: 2``, read as one)."""
+        widget = self.query_one("#tune-chart", FittedPlot)
+        width, height = widget.size.width or 30, widget.size.height or 12
         plt = widget.plt
         plt.clear_data()
         plt.clear_figure()
         plt.title("req/s vs p99 ms")
-        ok = [t for t in self.trials if t.status == "ok" and t.throughput is not None]
-        front = sweep.pareto(ok)
+        ok = [
+            t for t in self.trials if t.status == "ok" and t.throughput is not None and t.p99_ms is not None
+        ]
+        front = sorted(sweep.pareto(ok), key=lambda t: t.p99_ms)
         rest = [t for t in ok if t not in front]
-        if rest:
-            plt.scatter([t.p99_ms for t in rest], [t.throughput for t in rest], marker="dot", label="trial")
-        if front:
-            front = sorted(front, key=lambda t: t.p99_ms)
-            plt.plot([t.p99_ms for t in front], [t.throughput for t in front], marker="*", label="pareto")
-        plt.xlabel("p99 ms")
+        shown = [
+            Series(label, marker, color, [t.p99_ms for t in trials], [t.throughput for t in trials])
+            for label, (marker, color), trials in (("trial", TRIAL, rest), ("Pareto front", FRONT, front))
+            if trials
+        ]
+        for s in shown:
+            draw = plt.plot if s.marker == FRONT[0] else plt.scatter
+            draw(s.xs, s.ys, marker=s.marker, color=s.color)
+        top = max((t.throughput for t in ok), default=0.0)
+        axis, yticks = ticks.row_ticks(top, height - CHART_FRAME)
+        plt.ylim(0, axis)
+        plt.yticks(yticks, [ticks.label(y, yticks[1]) for y in yticks])
+        xs = [t.p99_ms for t in ok]
+        if xs:
+            label_width = len(ticks.label(axis, yticks[1])) + 2
+            xticks = ticks.range_ticks(min(xs), max(xs), most=max(2, (width - label_width) // 7))
+            plt.xlim(xticks[0], xticks[-1])
+            plt.xticks(xticks, [ticks.label(x, xticks[1] - xticks[0]) for x in xticks])
         widget.refresh()
+        self.query_one("#tune-legend", Static).update(legend(shown, max(10, width - 2)))
+
+    def on_fitted_plot_resized(self) -> None:
+        """The ticks are fitted to the chart's size: fit them again."""
+        if self.trials:
+            self._chart()
 
     def _interrupt(self) -> bool:
         """Ctrl-C to the tune process: it ends the sweep and serves the original config before it exits."""
