@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triton_console.build_tools import catalog, engine, export, repository, weights
-from triton_console.common.errors import ConsoleError
+from triton_console.common.errors import Cancelled, ConsoleError
 from triton_console.common.progress import Progress
 
 
@@ -117,7 +117,7 @@ def default_tuning(flavour: str, gpu: bool | None = None, memory_gib: float | No
 @dataclass
 class StepResult:
     name: str
-    state: str  # "done" | "skipped" | "failed"
+    state: str  # "done" | "skipped" | "failed" | "cancelled"
     seconds: float
     detail: str = ""
 
@@ -149,7 +149,8 @@ class BuildReport:
         }
 
 
-StepCallback = Callable[[str, str, str], None]  # (step, state "start"|"done"|"skipped"|"failed", detail)
+# (step, state "start"|"done"|"skipped"|"failed"|"cancelled", detail)
+StepCallback = Callable[[str, str, str], None]
 
 
 def build(
@@ -258,7 +259,13 @@ def quiet(fn, progress: Progress):
 
 @contextlib.contextmanager
 def _step(report: BuildReport, name: str, notify: StepCallback, progress: Progress):
-    progress.check(name)
+    """One step, reported start → done | failed | cancelled. A cancel asked for during the step ends it as
+    "cancelled" (checked before "done": the row had said "done" while the build said "check cancelled");
+    one asked for between steps marks the next step "cancelled" before it starts."""
+    if progress.cancel_event.is_set():
+        report.steps.append(StepResult(name, "cancelled", 0.0, "before it started"))
+        notify(name, "cancelled", "before it started")
+        progress.check(name)
     notify(name, "start", "")
     progress.log(f"== {name}")
     start = time.perf_counter()
@@ -266,6 +273,12 @@ def _step(report: BuildReport, name: str, notify: StepCallback, progress: Progre
     report.steps.append(result)
     try:
         yield result
+        progress.check(name)
+    except Cancelled:
+        result.state, result.seconds = "cancelled", time.perf_counter() - start
+        result.detail = ""
+        notify(name, "cancelled", "")
+        raise
     except BaseException as exc:
         result.state, result.seconds = "failed", time.perf_counter() - start
         if not result.detail:
@@ -274,4 +287,3 @@ def _step(report: BuildReport, name: str, notify: StepCallback, progress: Progre
         raise
     result.seconds = time.perf_counter() - start
     notify(name, "done", result.detail)
-    progress.check(name)

@@ -136,7 +136,8 @@ def test_status_all_asks_every_server_in_parallel(fleet, config_home):
     res = run_cli("status", "--all", "--json", "--timeout", "2", env=_env(config_home), timeout=60)
     elapsed = time.monotonic() - t0
     rows = [json.loads(line) for line in res.stdout.splitlines()]
-    assert res.returncode == 1 and len(rows) == 20
+    assert res.returncode == 1 and len(rows) == 21
+    assert rows[0]["name"] == "(current)" and rows[0]["current"]  # the default server, which no entry names
     by = {r["name"]: r for r in rows}
     assert by["triton-grpc"]["ready"] and by["triton-grpc"]["server"] == "triton 2.51.0"
     assert by["zoo-http"]["models_total"] == 11 and by["zoo-http"]["models_ready"] == 10  # boom fails
@@ -152,7 +153,7 @@ def test_status_all_fits_80_columns_and_names_every_server(fleet, config_home):
     lines = res.stdout.splitlines()
     assert res.returncode == 1 and max(len(ln) for ln in lines) <= 80, lines
     heads = [ln.split()[0] for ln in lines if not ln.startswith(" ")]
-    assert sorted(heads) == sorted(e.name for e in fleet), lines
+    assert sorted(heads) == sorted(["(current)", *(e.name for e in fleet)]), lines
     at = next(i for i, ln in enumerate(lines) if ln.startswith("zoo-http "))
     assert "models 10/11" in " ".join(lines[at : at + 2]), lines  # on its row, or beneath it
 

@@ -259,9 +259,11 @@ def test_fields_by_dotted_path_refuse_unknown_names_and_wrong_types():
     assert fields.parse_set("parameters.intra_op_threads=1,2")[1] == ["1", "2"]
     for bad, said in [
         ("instance_group.cuont=1", "no field 'instance_group.cuont'"),
-        ("max_batch_size=eight", "'eight' is not a int32"),
+        ("max_batch_size=eight", "--set max_batch_size=eight: expected an integer"),
+        ("instance_group.count=abc", "--set instance_group.count=abc: expected an integer"),
         ("instance_group.count=0", "out of range (1.."),
-        ("instance_group.kind=TPU", "not a one of KIND_AUTO"),
+        ("instance_group.kind=TPU", "instance_group.kind=TPU: expected one of KIND_AUTO"),
+        ("response_cache.enable=maybe", "response_cache.enable=maybe: expected true or false"),
         ("dynamic_batching=1", "'dynamic_batching' is a message"),
         ("max_batch_size", "FIELD=V1,V2"),
     ]:
@@ -363,7 +365,7 @@ def test_tune_refuses_an_unknown_field_or_a_wrong_value_before_loading_anything(
     lines = len(tuned.log)
     for bad, said in [
         ("instance_group.cuont=1,2", "ModelConfig has no field 'instance_group.cuont'"),
-        ("max_batch_size=1,many", "--set max_batch_size: 'many' is not a int32"),
+        ("max_batch_size=1,many", "--set max_batch_size=many: expected an integer"),
     ]:
         out = run_cli(
             "tune", "per_request", "-u", tuned.grpc_url, "--input", "X=ones", "--set", bad, timeout=60

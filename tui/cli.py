@@ -87,7 +87,8 @@ class CommandParser(argparse.ArgumentParser):
         """As argparse, but images may come after options (``tune MODEL --set F=1,2 --json mug.jpg``):
         argparse fills an ``IMAGE*`` positional at the first positional it meets (here MODEL), so later words
         were "unrecognized arguments". Leftover words that are not options (nor an unknown option's value)
-        join the command's images; ``parse_intermixed_args`` would do it but refuses subparsers."""
+        join the command's images; ``parse_intermixed_args`` would do it but refuses subparsers. What is left
+        is refused here: left to the top parser it printed the top-level usage for ``classify --frobnicate``."""
         namespace, extras = super().parse_known_args(args, namespace)
         images = getattr(namespace, "images", None)
         if isinstance(images, list) and extras:
@@ -99,6 +100,8 @@ class CommandParser(argparse.ArgumentParser):
                     images.append(word)
                 previous = word
             extras = rest
+        if extras:  # here, not at the top: the error names this command and its --help, not the top usage
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
         return namespace, extras
 
 
@@ -200,8 +203,8 @@ def _json_error(args: argparse.Namespace, exc: ConsoleError) -> None:
     import json
 
     model = getattr(args, "model", None)
-    if isinstance(model, list):
-        model = model[0] if len(model) == 1 else model
+    if isinstance(model, list):  # -m given any number of times: null when none was (status --all)
+        model = model[0] if len(model) == 1 else model or None
     print(json.dumps({"model": model, "error": exc.message, "code": exc.code}), flush=True)
 
 

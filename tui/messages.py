@@ -117,6 +117,7 @@ class BuildFraction(Message):
 class BuildFinished(Message):
     report: dict | None
     error: str | None
+    cancelled: bool = False  # the user's x: not a failure (the step rows say which step it stopped)
 
 
 # ---------------------------------------------------------------------------------------- from panes

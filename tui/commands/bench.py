@@ -150,7 +150,20 @@ def run(args: argparse.Namespace) -> int:
         return 130
     if any(s.server_gone for s in outcome.steps):
         return EXIT_USAGE  # the server went away under the run (its connection errors are counted above)
+    if not args.progress:  # the Bench pane reads the run's steps
+        _no_success(outcome.model, outcome.steps)
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def _no_success(model: str, steps) -> None:
+    """The one ``error:`` line when a step had errors and not one request that succeeded (its numbers are
+    all ``-``): what went wrong, from the first error, so the exit 1 does not go unexplained."""
+    from triton_console.common.untrusted import visible
+
+    failed = next((s for s in steps if s.errors and not s.count), None)
+    if failed is not None:
+        first = failed.first_error or "no error text"
+        err(visible(f"error: {model}: all {failed.errors} requests failed; the first: {first}", 1000))
 
 
 def _answered(run) -> bool:
@@ -231,4 +244,6 @@ def _run_stream(args: argparse.Namespace, c, model: str, specs: dict) -> int:
             print(visible(step.render(), 4000, multiline=True))
     if cancel.is_set():
         return 130
+    if not args.progress:
+        _no_success(model, run.steps)
     return EXIT_FAILED if any(s.errors for s in run.steps) else EXIT_OK

@@ -12,8 +12,10 @@ NAME = "servers"
 
 
 def add_parser(sub) -> None:
-    sv = sub.add_parser(NAME, help="named servers (the servers file): list, add, remove")
-    actions = sv.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sv = sub.add_parser(
+        NAME, help="named servers (the servers file): list (what it does with no ACTION), add, remove"
+    )
+    actions = sv.add_subparsers(dest="action", metavar="ACTION")
     ls = actions.add_parser("list", help="the servers file's servers (and its problems)")
     ls.add_argument("--json", action="store_true")
     ad = actions.add_parser("add", help="add a server (header values are read from environment variables)")
@@ -31,7 +33,7 @@ def add_parser(sub) -> None:
     ad.add_argument("--replace", action="store_true", help="replace a server of that name")
     rm = actions.add_parser("remove", help="remove a server")
     rm.add_argument("name")
-    sv.set_defaults(func=run)
+    sv.set_defaults(func=run, action="list", json=False)  # `servers` alone lists them
 
 
 def run(args: argparse.Namespace) -> int:

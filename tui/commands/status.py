@@ -190,7 +190,10 @@ def _status_all(args: argparse.Namespace) -> int:
     for p in problems:
         err(visible(f"problem: {p}", 400))
     if not entries:
-        raise ConsoleError(f"no servers in {contexts.path()}", hint="triton-console servers add NAME URL")
+        raise ConsoleError(
+            f"no servers in {contexts.path()}", hint="triton-console servers add NAME URL", code="no-servers"
+        )
+    entries, current = _with_current(entries, connection(args))
     fleet = Fleet(entries, budget=min(args.timeout or 10.0, 10.0))
     try:
         rows = fleet.refresh()
@@ -199,12 +202,13 @@ def _status_all(args: argparse.Namespace) -> int:
     width = columns()
     for r in rows:
         if args.json:
-            print(json.dumps(r.to_dict()), flush=True)
+            print(json.dumps({**r.to_dict(), "current": r.name == current}), flush=True)
         else:
             state = "ready" if r.ready else "live" if r.live else "down"
             ping = f"{r.ping_ms:.1f} ms" if r.ping_ms is not None else "-"
             detail = r.error or f"{r.server}  models {r.models_ready}/{r.models_total}"
-            head = visible(f"{r.name:<16} {state:<6} {ping:>9}  {r.url}", 600)
+            name = f"{r.name} {CURRENT}" if r.name == current != CURRENT else r.name
+            head = visible(f"{name:<16} {state:<6} {ping:>9}  {r.url}", 600)
             whole = f"{head}  {visible(detail, 600)}"
             # the detail (an error, most often) beneath its server where the line would run off the edge
             lines = (
@@ -214,3 +218,36 @@ def _status_all(args: argparse.Namespace) -> int:
             )
             print("\n".join(lines))
     return EXIT_OK if all(r.live for r in rows) else EXIT_FAILED
+
+
+CURRENT = "(current)"  # the row of the server this command is connected to, when the file does not name it
+
+
+def _with_current(entries: list, conn) -> tuple[list, str]:
+    """The servers file's entries with the server of the connection flags (-u, -c, else the default) first
+    when no entry is that server (same host, port and protocol); and the name of its row. ``status --all``
+    had left out the very server the user was connected to."""
+    from dataclasses import dataclass
+
+    from triton_console.tui.core.client import contexts
+    from triton_console.tui.core.client.connection import parse_url
+
+    here = conn.endpoint()
+    for e in entries:
+        try:
+            there = parse_url(e.url, e.protocol)
+        except ConsoleError:
+            continue  # a bad entry is reported on its own row
+        if (there.host, there.port, there.protocol) == (here.host, here.port, here.protocol):
+            return entries, e.name
+
+    @dataclass(frozen=True)
+    class Current(contexts.ServerEntry):
+        """The connection as given (its header values stay in memory, never in an entry)."""
+
+        given: object = None
+
+        def connection(self, environ=None):
+            return self.given
+
+    return [Current(CURRENT, str(here), here.protocol, given=conn), *entries], CURRENT

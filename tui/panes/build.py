@@ -52,7 +52,9 @@ class StepRow(Horizontal):
             return
         elapsed = f"{time.monotonic() - self.started:.1f}s " if self.started else ""
         bar.update(total=1.0, progress=1.0 if state in ("done", "skipped") else 0)
-        colour = {"done": "green", "skipped": "yellow", "failed": "red"}.get(state, "white")
+        colour = {"done": "green", "skipped": "yellow", "failed": "red", "cancelled": "yellow"}.get(
+            state, "white"
+        )
         label.update(join((state, colour), f" {elapsed}", plain(detail, "dim", limit=300)))
 
 
@@ -185,7 +187,7 @@ class BuildPane(Vertical):
     @work(thread=True, exclusive=True, group="build")
     def _run(self, model: str, weights: str, backbone: str, layout: str, progress) -> None:
         from triton_console.build_tools import pipeline
-        from triton_console.common.errors import ConsoleError
+        from triton_console.common.errors import Cancelled, ConsoleError
 
         try:
             report = pipeline.build(
@@ -199,6 +201,8 @@ class BuildPane(Vertical):
                 layout=layout,
             )
             self.post_message(BuildFinished(report.to_dict(), None))
+        except Cancelled as exc:
+            self.post_message(BuildFinished(None, str(exc), cancelled=True))
         except ConsoleError as exc:
             self.post_message(BuildFinished(None, str(exc)))
         except Exception as exc:  # an unexpected failure still ends the build cleanly
@@ -221,6 +225,10 @@ class BuildPane(Vertical):
         self._progress = None
         self.query_one("#build", Button).disabled = False
         summary = self.query_one("#summary", Static)
+        if msg.cancelled:  # the step rows show which step it stopped; nothing was written
+            summary.update(join(("build cancelled", "yellow"), ": the repository is as it was"))
+            self.app.notify("the repository is as it was", title="Build cancelled", severity="warning")
+            return
         if msg.error:
             summary.update(join(("build failed: ", "red"), plain(msg.error, multiline=True)))
             self.app.notify(msg.error.splitlines()[0], title="Build failed", severity="error")

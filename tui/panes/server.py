@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,20 +24,47 @@ def _uptime(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
+def _state(snap: ServerSnapshot) -> tuple[str, str]:
+    """What is true of the URL shown: connecting (nothing asked yet), stopping / stopped (the console's own
+    server at that URL), ready / live, starting (the console's own server there, not answering yet), else
+    not reachable."""
+    own = snap.managed_phase if snap.managed_here else ""
+    if not snap.polled:
+        return "● connecting…", "yellow"
+    if own == "stopping":
+        return "● stopping…", "yellow"
+    if own == "stopped":
+        return "● stopped", "red"
+    if snap.live:
+        return ("● ready", "green") if snap.ready else ("● live, not ready", "yellow")
+    if snap.managed:
+        return "● starting…", "yellow"
+    return "● not reachable", "red"
+
+
+def _who(snap: ServerSnapshot) -> str:
+    """Who runs the server at the URL shown: the console (pid and uptime only then) or someone else."""
+    if snap.managed:
+        return f"{snap.kind} pid {snap.pid} up {_uptime(snap.uptime_s)}"
+    if snap.managed_here and snap.managed_phase == "stopped":
+        code = f", exit code {snap.exit_code}" if snap.exit_code is not None else ""
+        return f"{snap.kind}{code}"
+    return "" if snap.managed_here else "external"
+
+
 def state_text(snap: ServerSnapshot) -> Text:
     """The pane's status lines (a pure function of the snapshot): what answers, who runs it, what failed."""
-    if snap.live:
-        state = ("● ready", "green") if snap.ready else ("● live, not ready", "yellow")
-    elif snap.managed:
-        state = ("● starting…", "yellow")
-    else:
-        state = ("● not reachable", "red")
-    # short enough that the line fits 80 columns with a gRPC URL and a Triton title
-    who = f"{snap.kind} pid {snap.pid} up {_uptime(snap.uptime_s)}" if snap.managed else "external"
     server = snap.server.title if snap.server else "?"
-    out = Text.assemble(state, "  ", plain(snap.url), "  ", plain(server, "bold"), "  ", (who, "dim"))
+    out = Text.assemble(
+        _state(snap), "  ", plain(snap.url), "  ", plain(server, "bold"), "  ", (_who(snap), "dim")
+    )
     if snap.managed:
         out.append(f"\nports {snap.ports}  model control {snap.model_control}", "dim")
+    elif snap.managed_phase in ("starting", "stopping") and not snap.managed_here:
+        # the console's own server, elsewhere than the URL shown (the console connects to it once ready)
+        doing = "starting" if snap.managed_phase == "starting" else "stopping"
+        then = "; the console connects to it once it is ready" if doing == "starting" else ""
+        out.append(f"\n{doing} the {snap.kind} tritonserver{then}", "yellow")
     if snap.live and snap.capabilities is not None:
         for note in snap.capabilities.notes():
             out.append(f"\n{note}", "dim")
@@ -44,10 +73,12 @@ def state_text(snap: ServerSnapshot) -> Text:
         out.append_text(plain("; ".join(snap.problems[:3]), "yellow", limit=400))
         if len(snap.problems) > 3:
             out.append(f" (+{len(snap.problems) - 3} more)", "yellow")
-    if snap.error and not snap.live:
+    if snap.managed_here and snap.managed_phase == "stopped":
+        out.append("\npress s to start it again", "bold")
+    elif snap.error and not snap.live and snap.polled and snap.managed_phase != "stopping":
         out.append("\n")
         out.append_text(plain(snap.error, "red", limit=400))
-        if not snap.managed:
+        if not snap.managed_phase or snap.managed_phase == "stopped":
             out.append("\npress s to start the embedded server on the repository", "bold")
     return out
 
@@ -74,6 +105,7 @@ class ServerPane(Vertical):
     def __init__(self, controller: ServerController, **kw) -> None:
         super().__init__(**kw)
         self.controller = controller
+        self._shown = ServerSnapshot(url=controller.client.url, polled=False)  # what the state line shows
         self._state_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
@@ -96,7 +128,7 @@ class ServerPane(Vertical):
     def on_mount(self) -> None:
         self.show_url(self.controller.client)
         self.query_one("#server-log", FilteredLog).border_title = "server log"
-        self.show_snapshot(ServerSnapshot(url=self.controller.client.url))
+        self.show_snapshot(self.controller.unpolled())
 
     def focus_default(self) -> None:
         self.query_one("#server-log").focus()
@@ -107,7 +139,9 @@ class ServerPane(Vertical):
         self.query_one("#protocol", Select).value = client.protocol
 
     def server_changed(self, client: TritonClient, context: str | None) -> None:
+        """Another URL: nothing is known of it until its first poll answers."""
         self.show_url(client)
+        self.show_snapshot(self.controller.unpolled())
 
     # -- actions
     def action_start(self) -> None:
@@ -177,14 +211,19 @@ class ServerPane(Vertical):
         """Shown again (its tab chosen): follow the tail of what arrived while it was hidden."""
         self.query_one("#server-log", FilteredLog).scroll_end(animate=False)
 
+    def server_going(self, what: str) -> None:
+        """x or R: "stopping…" at once (the stop runs in a worker; the next poll would say it a second late)."""
+        self.show_snapshot(replace(self._shown, managed_phase="stopping"))
+
     def show_snapshot(self, snap: ServerSnapshot) -> None:
+        self._shown = snap
         state = state_text(snap)
         if state != self._state_shown:  # an update lays the whole screen out again: only when it changed
             self._state_shown = state
             self.query_one("#state", Static).update(state)
-        self.query_one("#stop", Button).disabled = not snap.managed
+        self.query_one("#stop", Button).disabled = snap.managed_phase not in ("starting", "running")
         log = self.query_one("#server-log", FilteredLog)
-        if not snap.managed and not log.pattern:
+        if not snap.managed_phase and not log.pattern:
             log.border_title = "server log (shown for a server started by this console)"
         elif not log.pattern:
             log.border_title = "server log (/ filters)"

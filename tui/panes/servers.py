@@ -250,8 +250,8 @@ class ServersPane(Vertical):
     def show_snapshot(self, snap: ServerSnapshot) -> None:
         """The console's poll of the active server fills its own row (the file's rows refresh themselves)."""
         table = self.query_one("#fleet", PlainTable)
-        if self.managed != snap.managed:  # the managed server started or stopped
-            self.managed = snap.managed
+        if self.managed != snap.managed_running:  # the managed server started or stopped
+            self.managed = snap.managed_running
             if not self.managed and ACTIVE in table.rows and self.active in self.names:
                 table.remove_row(ACTIVE)  # stopped while a file entry is active: nothing to go back to
                 self.shown.pop(ACTIVE, None)

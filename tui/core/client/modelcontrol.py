@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from triton_console.common.errors import EXIT_FAILED, ConsoleError
-from triton_console.tui.core.client.codes import server_gone
+from triton_console.tui.core.client.codes import MODEL_NOT_FOUND, server_gone
 
 GONE_TIMEOUT_S = 60.0
 _LOAD_FAILED = re.compile(r"^(?:load \S+ failed: )?load failed for model '[^']*': ")
@@ -87,6 +87,15 @@ def wait_gone(client, name: str, timeout: float = GONE_TIMEOUT_S) -> None:
         time.sleep(0.1)
 
 
+def _listed(client, name: str) -> None:
+    """Nothing when the server knows ``name``; else the one "not found" wording (TritonClient.unavailable).
+    Asked first: a server in polling or none mode answered an unload of a model it has never heard of with
+    "explicit model load / unload is not allowed if polling is enabled", which hid the typo."""
+    problem = client.unavailable(name)
+    if problem.code == MODEL_NOT_FOUND:
+        raise problem
+
+
 def _one(action: str, name: str, fn: Callable[[], list[str] | None]) -> Outcome:
     start = time.monotonic()
     try:
@@ -106,6 +115,7 @@ def unload(client, names: list[str]) -> list[Outcome]:
     """Unload each; ``also``: the ready ensembles that used it and went UNAVAILABLE with it."""
 
     def once(name: str) -> list[str]:
+        _listed(client, name)
         ensembles = ready_ensembles_using(client, name)
         client.unload_model(name)
         if not ensembles:
@@ -121,6 +131,7 @@ def reload(client, names: list[str], unloaded: Callable[[str], None] | None = No
     ``unloaded(name)`` runs between the unload and the load (the Models pane samples GPU memory there)."""
 
     def once(name: str) -> list[str]:
+        _listed(client, name)
         ensembles = ready_ensembles_using(client, name)
         client.unload_model(name)
         wait_gone(client, name)

@@ -204,7 +204,12 @@ class Step:
             f"{self.model} at {self.url}, {self.level:g} {unit}",
             f"  requests {self.count}  errors {self.errors}  throughput {self.throughput:.1f} req/s"
             + (f" ({self.throughput * self.batch:.1f} inferences/s)" if self.batch > 1 else ""),
-            f"  latency ms  mean {lat.mean:.2f}  p50 {lat.p50:.2f}  p90 {lat.p90:.2f}  p95 {lat.p95:.2f}  p99 {lat.p99:.2f}",
+            "  latency ms  "
+            + (
+                "  ".join(f"{k} {_ms(getattr(lat, k))}" for k in ("mean", "p50", "p90", "p95", "p99"))
+                if self.count
+                else "- (no successful request)"
+            ),
         ]
         if not math.isnan(self.breakdown.ensemble_ms):
             lines.append(f"  server: {self.model} {self.breakdown.ensemble_ms:.2f} ms per request")
@@ -327,9 +332,9 @@ class StreamStep:
             f"{self.model} at {self.url}, {head}",
             f"  requests {self.count}  errors {self.errors}  {self.requests_per_s:.1f} req/s  "
             f"responses {self.responses}  {self.responses_per_s:.1f} responses/s",
-            f"  first response ms  p50 {t.p50:.2f}  p95 {t.p95:.2f}  p99 {t.p99:.2f}"
+            f"  first response ms  p50 {_ms(t.p50)}  p95 {_ms(t.p95)}  p99 {_ms(t.p99)}"
             + ("  (from when each request was due)" if self.mode == "rate" else ""),
-            f"  between responses ms  p50 {i.p50:.2f}  p99 {i.p99:.2f}",
+            f"  between responses ms  p50 {_ms(i.p50)}  p99 {_ms(i.p99)}",
         ]
         if self.mode == "rate":
             lines.append(f"  late {self.late} (picked up more than {LATE_S * 1000:.0f} ms after due)")
@@ -339,6 +344,13 @@ class StreamStep:
 
 
 LATE_S = 0.01
+
+
+def _ms(x: float) -> str:
+    """A latency in plain output: ``-`` where nothing was measured (no successful request), never ``nan``."""
+    return "-" if math.isnan(x) else f"{x:.2f}"
+
+
 GONE = "the server is gone"
 
 

@@ -18,6 +18,7 @@ from triton_console.common.errors import EXIT_USAGE, ConsoleError
 from triton_console.tui.core.client import responses as rs
 from triton_console.tui.core.client.client import ModelInfo, TritonClient, check_model_name
 from triton_console.tui.core.client.transport import InputTensor, OutputRequest, generate_outputs
+from triton_console.tui.core.request import infer
 from triton_console.tui.core.request.infer import INTEGERS, np_dtype
 from triton_console.tui.core.request.stream import StreamRun, is_decoupled
 
@@ -72,6 +73,7 @@ def request_body(info: ModelInfo, text: str | None, params: dict[str, str], stre
     body: dict = {}
     if text is not None:
         if TEXT_INPUT not in inputs:
+            _refuse_image_model(info)
             raise ConsoleError(
                 f"{info.name} has no {TEXT_INPUT} input (it takes {_takes(info)}): "
                 "pass its inputs as --param NAME=VALUE",
@@ -94,6 +96,20 @@ def request_body(info: ModelInfo, text: str | None, params: dict[str, str], stre
         shown = ", ".join(f"{n} ({inputs[n].datatype} {list(inputs[n].shape)})" for n in missing)
         raise ConsoleError(f"{info.name} needs {shown}: pass --param NAME=VALUE", exit_code=EXIT_USAGE)
     return body
+
+
+def _refuse_image_model(info: ModelInfo) -> None:
+    """A model whose only input is UINT8 of one variable dimension takes an encoded image's bytes: --text
+    (a prompt) is no use there, nor is --param (which sends numbers), so say what does work."""
+    specs = list(info.metadata.inputs)
+    if len(specs) == 1 and specs[0].datatype == "UINT8" and infer.takes_bytes(specs[0], info.batched):
+        name = specs[0].name
+        raise ConsoleError(
+            f"{info.name} takes an encoded image ({_takes(info)}), not a text prompt: use "
+            f"`triton-console classify -m {info.name} IMAGE` or "
+            f"`triton-console infer {info.name} --input {name}=image:FILE`",
+            exit_code=EXIT_USAGE,
+        )
 
 
 def _takes(info: ModelInfo) -> str:

@@ -106,8 +106,14 @@ class ServerSnapshot:
     problems: list[str] = field(
         default_factory=list
     )  # "statistics failed: …", "3 index entries not shown: …"
-    managed: bool = False
+    managed: bool = False  # the URL shown is the console's own server, and it runs (pid, uptime, ports)
     kind: str = ""  # "bundled", "binary", "docker" for a managed server
+    # the console's own server, whichever URL is shown: "" (none), starting, running, stopping, stopped
+    managed_phase: str = ""
+    managed_here: bool = False  # the URL shown is the console's own server's, running or not
+    managed_running: bool = False  # the console's own server runs, whichever URL is shown
+    exit_code: int | None = None  # the console's own server's, once stopped
+    polled: bool = True  # False: nothing asked of this URL yet (the Server pane says "connecting…")
     pid: int | None = None
     uptime_s: float = 0.0
     model_control: str | None = None  # known for a managed server only
@@ -227,6 +233,7 @@ class ServerController:
         self.on_log = on_log
         self.client = TritonClient(connection=connection)
         self.managed: srv.ManagedServer | None = None
+        self._phase = ""  # "starting" / "stopping" while start() / stop() run; else "" (see managed_phase)
         self._lock = threading.Lock()
         self._last: ServerSnapshot | None = None  # the last full model list, reused between big-index fetches
         self._skipped = 0
@@ -257,10 +264,11 @@ class ServerController:
         A big model list (thousands of models) is fetched every BIG_INDEX_EVERY polls unless ``force``:
         health stays live every poll, and the console does not parse 20,000 entries a second."""
         client = self.client
-        snap = ServerSnapshot(url=client.url, health=client.health.verdicts())
+        snap = self.unpolled()
+        snap.polled, snap.health = True, client.health.verdicts()
         m = self.managed
-        if m is not None and m.is_running():
-            snap.managed, snap.kind, snap.pid, snap.uptime_s = True, m.kind, m.pid, m.uptime()
+        if m is not None and snap.managed_here and m.is_running():
+            snap.managed, snap.pid, snap.uptime_s = True, m.pid, m.uptime()
             snap.model_control = m.cfg.model_control
             snap.ports = f"http {m.cfg.http_port} grpc {m.cfg.grpc_port} metrics {m.cfg.metrics_port}"
         try:
@@ -341,6 +349,7 @@ class ServerController:
                     server.add_listener(self.on_log)
                 self.managed = server
             notify(f"starting {server.kind} tritonserver on {cfg.repository}…", "information")
+            self._phase = "starting"
             try:
                 server.start()
                 server.wait_ready(timeout=300)
@@ -348,6 +357,7 @@ class ServerController:
             except ConsoleError:
                 server.stop()
                 if attempt == 2 or not server.port_taken():
+                    self._phase = ""  # it did not start: stopped, as it says
                     raise
                 ports = srv.free_ports(3)
                 notify(
@@ -358,6 +368,7 @@ class ServerController:
         conn = replace(self.connection.with_url(url, self.client.protocol), metrics_url=server.metrics_url)
         self.managed_connection = conn
         old, self.client = self.client, TritonClient(connection=conn)
+        self._phase = ""  # running, and what the client talks to
         old.close()
         return self.client.url
 
@@ -373,10 +384,41 @@ class ServerController:
 
     def stop(self) -> int | None:
         server = self.managed
-        return server.stop() if server is not None else None
+        if server is None:
+            return None
+        self._phase = "stopping"
+        try:
+            return server.stop()
+        finally:
+            self._phase = "stopped"
 
     def is_managed_running(self) -> bool:
         return self.managed is not None and self.managed.is_running()
+
+    def managed_phase(self) -> str:
+        """The console's own server: "" (none), starting, running, stopping or stopped (by the console, or
+        exited on its own)."""
+        m = self.managed
+        if m is None:
+            return ""
+        if self._phase in ("starting", "stopping"):
+            return self._phase
+        return "running" if m.is_running() else "stopped"
+
+    def unpolled(self) -> ServerSnapshot:
+        """The snapshot of the current URL before anything is asked of it: only what the console knows of its
+        own server (the Server pane's "connecting…" after a switch)."""
+        snap = ServerSnapshot(url=self.client.url, polled=False)
+        m = self.managed
+        if m is not None:
+            snap.kind, snap.managed_phase, snap.managed_here = m.kind, self.managed_phase(), self._serves(m)
+            snap.exit_code = m.returncode if snap.managed_phase == "stopped" else None
+            snap.managed_running = m.is_running()
+        return snap
+
+    def _serves(self, m: srv.ManagedServer) -> bool:
+        """Whether the client talks to ``m`` (its port over its protocol), running or not."""
+        return self.client.url.endswith(m.grpc_url if self.client.protocol == "grpc" else m.http_url)
 
     def log_lines(self) -> list[str]:
         return list(self.managed.log) if self.managed is not None else []
@@ -384,13 +426,7 @@ class ServerController:
     def shown_managed(self) -> srv.ManagedServer | None:
         """The managed server when it runs and is the one the client talks to (its log is about what is shown)."""
         m = self.managed
-        if (
-            m is not None
-            and m.is_running()
-            and self.client.url.endswith(m.grpc_url if self.client.protocol == "grpc" else m.http_url)
-        ):
-            return m
-        return None
+        return m if m is not None and m.is_running() and self._serves(m) else None
 
     def explain(self, entry: IndexEntry) -> explain.Explanation | None:
         """Why ``entry`` is not ready: with the managed server's log and repository when the console runs it."""

@@ -36,15 +36,25 @@ class Field:
     repeated: bool = False
 
     @property
-    def type_name(self) -> str:
+    def expected(self) -> str:
+        """What a value of this field must be, in words ("an integer", not protobuf's "int32")."""
         if self.descriptor is None:
-            return "string"
+            return "a string"
         from google.protobuf.descriptor import FieldDescriptor as FD
 
-        names = {v: k.removeprefix("TYPE_").lower() for k, v in vars(FD).items() if k.startswith("TYPE_")}
-        base = names.get(self.descriptor.type, "?")
-        if self.descriptor.enum_type is not None:
-            base = "one of " + "|".join(v.name for v in self.descriptor.enum_type.values)
+        d = self.descriptor
+        if d.enum_type is not None:
+            base = "one of " + "|".join(v.name for v in d.enum_type.values)
+        elif d.type == FD.TYPE_BOOL:
+            base = "true or false"
+        elif d.type in (FD.TYPE_FLOAT, FD.TYPE_DOUBLE):
+            base = "a number"
+        elif d.type == FD.TYPE_STRING:
+            base = "a string"
+        elif d.type in (FD.TYPE_UINT32, FD.TYPE_UINT64):
+            base = "an integer >= 0"
+        else:
+            base = "an integer"
         return f"{base} (several joined with +)" if self.repeated else base
 
     def parse(self, text: str):
@@ -55,7 +65,7 @@ class Field:
         return self._one(text)
 
     def _one(self, text: str):
-        bad = ConsoleError(f"--set {self.path}: {text!r} is not a {self.type_name}", exit_code=EXIT_USAGE)
+        bad = ConsoleError(f"--set {self.path}={text[:40]}: expected {self.expected}", exit_code=EXIT_USAGE)
         d = self.descriptor
         if d is None:
             return text
