@@ -505,6 +505,7 @@ def test_models_pane_shows_a_load_error_with_markup_literally(zoo):
             assert rows(index)["boom"].startswith("UNAVAILABLE")
             index.move_cursor(row=index.get_row_index("boom"))
             detail = app.query_one("#detail-text")
+
             def words() -> str:  # the detail wraps (between FAKE and READY, too): compare words
                 return " ".join(" ".join(lines_of(detail)).split())
 

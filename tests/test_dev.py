@@ -586,9 +586,7 @@ def test_try_form_traces_its_request_as_a_waterfall(controller):
                 for stage in ("queue", "compute input", "infer", "compute output"):
                     pattern = re.compile(WATERFALL_LINE.format(model=model, stage=stage))
                     assert sum(bool(pattern.match(ln)) for ln in body) == 5, (model, stage, body)
-                assert any(re.match(rf"^\s*{model}\s+infer\s+p50\s+\d+\.\d+\s+p99", ln) for ln in body), (
-                    body
-                )
+                assert any(re.match(rf"^\s*{model}\s+infer\s+p50\s+\d+\.\d+\s+p99", ln) for ln in body), body
             assert sum(ln.startswith("request ") for ln in body) == 5
             await pilot.press("escape")
             await pilot.press("escape")
