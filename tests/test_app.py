@@ -411,3 +411,26 @@ def test_enter_in_a_bench_box_runs_and_the_next_key_reaches_the_pane():
             assert box.value == "1,2,4,8"
 
     asyncio.run(scenario())
+
+
+def test_w_in_the_server_pane_shows_long_log_lines_whole_and_back():
+    """The server log wraps long lines to its width; w shows each whole (→ scrolls), and back."""
+    from triton_console.tui.widgets.logview import FilteredLog
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("2")
+            log = app.query_one("#server-log", FilteredLog)
+            log.append(["x" * 150 + " END"])
+            await pilot.pause()
+            assert log.wrap and log.line_count >= 2
+            await pilot.press("w")
+            await pilot.pause()
+            assert not log.wrap and log.line_count == 1
+            assert "whole" in " ".join(notifications(app))
+            await pilot.press("w")
+            await pilot.pause()
+            assert log.wrap and log.line_count >= 2
+
+    asyncio.run(scenario())

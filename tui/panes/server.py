@@ -90,6 +90,7 @@ class ServerPane(Vertical):
         Binding("R", "restart", "Restart", id="server.restart"),
         Binding("c", "connect", "Connect", id="server.connect"),
         Binding("slash", "filter", "Filter log", id="server.filter"),
+        Binding("w", "wrap", "Wrap log", id="server.wrap", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -176,6 +177,12 @@ class ServerPane(Vertical):
 
     def action_filter(self) -> None:
         self.query_one("#log-filter", FilterBox).open()
+
+    def action_wrap(self) -> None:
+        wrapped = self.query_one("#server-log", FilteredLog).toggle_wrap()
+        self.app.notify(
+            "long log lines wrap" if wrapped else "long log lines whole: → and ← scroll", timeout=2
+        )
 
     @on(Input.Changed, "#log-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
