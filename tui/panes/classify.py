@@ -164,7 +164,9 @@ class ClassifyPane(Horizontal):
         # the model chosen (by the user, else the first one offered): when it leaves the ready list another
         # stands in, and it is chosen again when it comes back (an ensemble down for a while)
         self._wanted: str | None = None
-        self._auto: str | None = None  # the value set here, not by the user (its Changed is no choice)
+        # values set here, not by the user: their Changed events are no choice (set_names, with no blank
+        # entry, also picks the first name on its own: that pick had been taken for the user's)
+        self._auto: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
@@ -211,6 +213,8 @@ class ClassifyPane(Horizontal):
         select.prompt = "image model" if names else NO_MODEL
         # the blank entry is no choice once models are ready (it read "no ready image model yet" when picked)
         select.set_names(names)
+        if isinstance(select.value, str) and select.value != current:
+            self._auto.append(select.value)
         if names:
             if self._wanted in names:
                 choice = self._wanted
@@ -223,7 +227,7 @@ class ClassifyPane(Horizontal):
                         f"{self._wanted} is not ready: classifying with {choice} until it is back"
                     )
             if select.value != choice:
-                self._auto = choice
+                self._auto.append(choice)
             select.value = choice
             if self.pending:
                 paths, self.pending = self.pending, []
@@ -247,8 +251,8 @@ class ClassifyPane(Horizontal):
         """The route, the new model's own latency figures, and the image on screen classified again by it
         (the old model's scores stayed under the new model's name); a user's pick is remembered."""
         if isinstance(event.value, str):
-            if event.value == self._auto:
-                self._auto = None
+            if event.value in self._auto:
+                self._auto.remove(event.value)
             else:  # the user's choice
                 self._wanted = event.value
         self._show_route()
