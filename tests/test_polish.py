@@ -45,6 +45,7 @@ def test_every_pane_footer_shows_all_its_own_keys_at_80_columns():
                 )
                 footer = _footer(app)
                 assert not [p.key for p in registry.PANES if f"{p.key} {p.title}" in footer], footer
+                assert "? Help" in footer and "q Quit" in footer, footer  # Models and Classify cut these
 
     asyncio.run(scenario())
 

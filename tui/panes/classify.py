@@ -118,9 +118,9 @@ class ClassifyPane(Horizontal):
         Binding("o", "pick", "Open", id="classify.pick"),
         Binding("p", "path", "Path", id="classify.path"),
         Binding("r", "rerun", "Re-run", id="classify.rerun"),
-        Binding("a", "all", "All in folder", id="classify.folder"),
+        Binding("a", "all", "Folder", id="classify.folder"),  # short: "? Help  q Quit" fit at 80 columns
         Binding("t", "trace", "Trace", id="classify.trace"),
-        Binding("backspace", "parent", "Up a folder", id="classify.parent"),
+        Binding("backspace", "parent", "Up", id="classify.parent"),
     ]
 
     DEFAULT_CSS = """

@@ -88,7 +88,7 @@ class MetricsPane(Vertical):
         Binding("minus", "slower", "Slower", id="metrics.slower"),
         Binding("p", "pause", "Pause", id="metrics.pause"),
         Binding("s", "sort", "Sort", id="metrics.sort"),
-        Binding("c", "chart", "Chart", id="metrics.chart"),
+        Binding("c", "chart", "Chart", id="metrics.chart", show=False),  # in help: "q Quit" fits at 80
         Binding("enter", "expand", "Expand", id="metrics.expand"),
         Binding("slash", "filter", "Filter", id="metrics.filter"),
     ]

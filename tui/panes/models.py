@@ -181,11 +181,12 @@ class ModelsPane(Horizontal):
         Binding("u", "unload", "Unload", id="models.unload"),
         Binding("r", "refresh", "Refresh", id="models.refresh", show=False),  # the list polls; help lists r
         Binding("t", "try", "Try", id="models.try"),
-        Binding("p", "probe", "Probe", id="models.probe"),
+        # p and w: in help (?), not the footer, so that "? Help  q Quit" fit at 80 columns
+        Binding("p", "probe", "Probe", id="models.probe", show=False),
         Binding("e", "edit", "Edit", id="models.edit"),
         Binding("slash", "filter", "Find", id="models.filter"),
         Binding("a", "add", "Add", id="models.add"),
-        Binding("w", "watch", "Watch", id="models.watch"),
+        Binding("w", "watch", "Watch", id="models.watch", show=False),
         Binding("L", "log", "Log", id="models.log"),
     ]
 
