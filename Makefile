@@ -27,7 +27,7 @@ test: venv
 	$(VENV)/bin/ruff check triton_console tui build_tools model_repository tests benchmarks
 	$(VENV)/bin/pytest -q tests/unit
 	$(PY) -m tests.orphans record .pytest-before
-	$(VENV)/bin/pytest -q -n 2 --dist loadfile -m 'not timing' --ignore=tests/unit --durations=12
+	$(VENV)/bin/pytest -q -n 3 --dist loadfile -m 'not timing' --ignore=tests/unit --durations=12
 	$(VENV)/bin/pytest -q -m timing --ignore=tests/unit
 	$(PY) -m tests.orphans check .pytest-before
 
