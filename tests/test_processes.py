@@ -154,3 +154,50 @@ def test_console_leaves_no_processes(repo, tmp_path, sig):
                 os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         os.close(fd)
+
+
+def test_quit_gives_the_terminal_back_then_says_the_server_stopped(repo, tmp_path):
+    """q, y: the screen is given back at once and the terminal then says that the console's own server is
+    stopping and that it stopped (Triton takes seconds to unload its models; the screen used to sit on a
+    notice meanwhile, and a newcomer took it for a hang)."""
+    import pty
+
+    root = _small_repo(repo, tmp_path)
+    (port,) = free_ports(1)
+    pid, fd = pty.fork()
+    if pid == 0:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        os.chdir(ROOT)
+        os.environ["TERM"] = "xterm-256color"
+        os.execv(sys.executable, [*CLI, "--repository", str(root), "-u", f"127.0.0.1:{port}", "--start"])
+    term = _Terminal(fd)
+    status: list[int] = []
+
+    def ended() -> bool:
+        if not status:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status.append(st)
+        return bool(status)
+
+    try:
+        wait_until(lambda: len(_of(root)) >= 2, 180, "the console to start the server", show=term.screen)
+        wait_until(lambda: "ready" in term.screen(), 60, "the server ready on screen", show=term.screen)
+        os.write(fd, b"q")
+        wait_until(lambda: "Quit now?" in term.screen(), 30, "the question", show=term.screen)
+        os.write(fd, b"y")
+        wait_until(ended, 60, "the console to end", show=term.screen)
+        assert os.waitstatus_to_exitcode(status[0]) == 0, term.screen()
+        out = term.out.decode(errors="replace")
+        left = out.rfind("\x1b[?1049l")  # the alternate screen left: the user's terminal is back
+        stopping = out.find("stopping tritonserver (pid")
+        stopped = re.search(r"stopped in [0-9.]+ s \(exit code 0\)", out)
+        assert 0 <= left < stopping, term.screen()
+        assert stopped and stopped.start() > stopping, term.screen()
+        wait_until(lambda: not _of(root), 30, "no server or stub left", show=lambda: describe(_of(root)))
+    finally:
+        if not ended():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)

@@ -64,6 +64,9 @@ class ConsoleOptions:
     connection: Connection | None = None  # TLS, headers, limits (else built from url/protocol/timeout)
     models: list[str] = field(default_factory=list)  # names to ask about where the server lists none
     context: str | None = None  # the servers-file name of the server connected to (-c NAME)
+    # The caller stops the console's own server once the screen is restored (the CLI does, and says so on
+    # the terminal), so q leaves at once instead of holding the screen for Triton's seconds of shutdown.
+    stop_after_exit: bool = False
 
     def make_connection(self) -> Connection:
         return self.connection or Connection(url=self.url, protocol=self.protocol, timeout=self.timeout)
@@ -492,7 +495,9 @@ class ConsoleApp(App):
         if m is not None and m.is_running():
 
             def answer(yes: bool | None) -> None:
-                if yes:
+                if yes and self.options.stop_after_exit:
+                    self.exit()
+                elif yes:
                     self.notify(f"stopping tritonserver (pid {m.pid})…")
                     self._stop_and_exit()
 
@@ -511,4 +516,4 @@ class ConsoleApp(App):
         self.call_from_thread(self.exit)
 
     def on_unmount(self) -> None:
-        self.controller.shutdown()
+        self.controller.shutdown(stop_server=not self.options.stop_after_exit)

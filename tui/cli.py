@@ -246,10 +246,32 @@ def _console(args: argparse.Namespace, first: str | None = None) -> int:
         connection=connection(args),
         models=list(args.model) + context_models(args),
         context=args.context,
+        stop_after_exit=True,
     )
     app = ConsoleApp(opts)
-    app.run()
+    try:
+        app.run()
+    finally:
+        _stop_own_server(app.controller)
     return app.return_code or 0
+
+
+def _stop_own_server(controller) -> None:
+    """The console's own server, stopped after the screen is restored: Triton takes seconds to unload its
+    models, and the terminal says so instead of a frozen screen. A closed terminal (SIGHUP) has no one to
+    tell; the stop happens all the same."""
+    import contextlib
+    import time
+
+    m = controller.managed
+    if m is None or not m.is_running():
+        return
+    t0 = time.monotonic()
+    with contextlib.suppress(OSError):
+        print(f"stopping tritonserver (pid {m.pid})…", end="", file=sys.stderr, flush=True)
+    code = controller.stop()
+    with contextlib.suppress(OSError):
+        print(f" stopped in {time.monotonic() - t0:.1f} s (exit code {code})", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

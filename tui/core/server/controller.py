@@ -435,8 +435,10 @@ class ServerController:
             return explain.explain(entry, list(m.log), Path(m.cfg.repository))
         return explain.explain(entry)
 
-    def shutdown(self) -> None:
+    def shutdown(self, stop_server: bool = True) -> None:
+        """Close the client and, unless the caller stops it itself later (``stop_server=False``), the
+        console's own server."""
         with contextlib.suppress(Exception):
-            if self.managed is not None:
+            if stop_server and self.managed is not None:
                 self.managed.stop(grace=5)
         self.client.close()
