@@ -666,6 +666,8 @@ def main() -> int:
             builds.append((seed, "resnet50", "random", "ensemble"))
     for repo, model, w, layout in builds:
         t = {**tuning, "preprocess_style": "seed" if repo == seed else "fast"}
+        if model == "efficientnet-lite0":  # only the top-1 check: one instance (8 each for all four fused
+            t["fused_instances"] = 1  # models, ~4 GB an instance, ran the H200 out of memory at load)
         report = pipeline.build(model, w, "python-torch", repo, tuning=t, force=True, layout=layout)
         print(f"built {report.ensemble} ({report.backbone}, {layout}) in {repo}", flush=True)
     note("build_s", round(time.perf_counter() - t0, 1))
