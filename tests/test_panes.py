@@ -324,9 +324,10 @@ async def _classify(pilot) -> None:
                 "every 0.5 s (+/- p) · ms per request",
                 "⏎ expands",
                 "fail/s pend",
-                "▾ ensem…ntnet_lite0 24.0",
-                "  └ eff…t_lite0_ort 24.0",
-                "  effic…t_lite0_ort 24.0",
+                # whole names (cut in the middle before): exec/s, in and out made room
+                "▾ ensemble_python_efficientnet_lite0 24.0",
+                "  └ efficientnet_lite0_ort           24.0",
+                "  efficientnet_lite0_ort             24.0",
             ],
             ["ensemble_python_ef…", " pe "],
         ),

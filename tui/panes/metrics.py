@@ -28,15 +28,17 @@ from triton_console.tui.widgets.rowlist import Column, RowList
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0)
 SORTS = ("inf_s", "name", "queue_ms", "compute_ms", "fail_s", "avg_batch")
 CHARTS = ("model", "batch", "gpu", "cpu")
-COLUMNS = (  # times are ms per request
+# times are ms per request. Where the names would be cut (80 columns, an ensemble's steps shown) exec/s (it
+# is inf/s over batch), then in and out (mostly a small part of a request) make room
+COLUMNS = (
     Column("model", "model"),
     Column("inf_s", "inf/s", 7),
-    Column("exec_s", "exec/s", 6),
+    Column("exec_s", "exec/s", 6, drop=1),
     Column("avg_batch", "batch", 5),
     Column("queue_ms", "queue", 6),
-    Column("input_ms", "in", 5),
+    Column("input_ms", "in", 5, drop=2),
     Column("infer_ms", "infer", 6),
-    Column("output_ms", "out", 5),
+    Column("output_ms", "out", 5, drop=3),
     Column("fail_s", "fail/s", 6),
     Column("pending", "pend", 4),
 )
@@ -234,7 +236,11 @@ class MetricsPane(Vertical):
     def _rows(self) -> None:
         rates = self.query_one("#rates", RowList)
         keys = self._order()
-        rates.fit("model", max((len(k.partition(CHILD)[2] or k) + 4 for k in keys), default=8))
+        # as _cells draws them: "▸ name" (or "  name"), a step "  └ name"
+        rates.fit(
+            "model",
+            max((len(k.partition(CHILD)[2]) + 4 if CHILD in k else len(k) + 2 for k in keys), default=8),
+        )
         rates.set_keys(keys, changed=keys)
 
     def _head(self) -> None:

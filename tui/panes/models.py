@@ -57,11 +57,13 @@ STATE_STYLE = {
     "UNLOADING": "yellow",
     "UNHEALTHY": "bold red",
 }
+# State and name as wide as what they hold; where the list is narrow (80 columns, the detail beside it) the
+# version and then the reason make room for whole names: the detail shows both
 COLUMNS = (
-    Column("state", "state", 11),
+    Column("state", "state"),
     Column("name", "name"),
-    Column("version", "ver", 4),
-    Column("reason", "reason"),
+    Column("version", "ver", 4, drop=1),
+    Column("reason", "reason", drop=2, least=8),
 )
 
 
@@ -217,6 +219,8 @@ class ModelsPane(Horizontal):
         self._dev = None  # the DevLoop of watch mode (w), while it runs
         self._dev_lines: list[str] = []  # its last event, shown in the watched model's detail
         self._detail_columns = 60  # the detail's width, for the worker's side-by-side lines (set on resize)
+        self._detail_width = 0  # as _split set it
+        self._state_width = self._name_width = 0  # the list's widest state and name
 
     def compose(self) -> ComposeResult:
         with Vertical(id="left"):
@@ -284,8 +288,15 @@ class ModelsPane(Horizontal):
         index = self.query_one("#index", RowList)
         if changed or not same_names:
             if not same_names:
-                index.fit("name", max((len(n) for n in entries), default=4))
+                self._name_width = max((len(n) for n in entries), default=4)
+                index.fit("name", self._name_width)
+            states = {e.state or "-" for e in entries.values()}  # as shown(): 20,000 rows in 0.3 ms
+            if any(n in entries for n in self._health):
+                states.add("UNHEALTHY")
+            self._state_width = max(map(len, states), default=1)
+            index.fit("state", self._state_width)
             index.set_keys(sorted(entries), changed)
+            self._split()
         if self._selected in changed:  # the detail follows the poll (it kept "state LOADING" until r)
             self._fetch_detail(self._selected)
         self._show_note()
@@ -464,6 +475,20 @@ class ModelsPane(Horizontal):
 
     def on_resize(self) -> None:
         self._detail_columns = self.query_one("#detail").content_region.width or 60
+        self._split()
+
+    def _split(self) -> None:
+        """The detail at 45% of the pane, down to 40% where the list's states and names would be cut beside
+        it (at 80 columns: ensemble_python_efficientnet_lite0 whole beside UNAVAILABLE)."""
+        total = self.size.width
+        if not total:
+            return
+        need = self._state_width + 1 + self._name_width + 2  # 2: a scroll bar
+        width = min(max(total * 2 // 5, min(total * 9 // 20, total - need)), 72)
+        if width != self._detail_width:
+            self._detail_width = width
+            self.query_one("#detail").styles.width = width
+            self._detail_columns = width - 3  # its border and padding
 
     def on_model_detail(self, msg: ModelDetail) -> None:
         if msg.name != self._selected:

@@ -29,6 +29,10 @@ class Column:
     title: str
     width: int = 0  # 0: a share of what is left
     weight: int = 1  # how big that share is
+    # 0: always shown; else hidden where the row is too narrow (the lowest first), while a fitted column would
+    # be cut or a flexible one get less than ``least``: a narrow terminal shows whole names, not every column
+    drop: int = 0
+    least: int = 0  # a flexible column's least useful width, for ``drop``
 
 
 class RowList(ScrollView, can_focus=True):
@@ -76,6 +80,7 @@ class RowList(ScrollView, can_focus=True):
         self._sort_key: Callable[[str, str], object] | None = None
         self._last_key: str | None = None
         self._fit: dict[str, int] = {}
+        self._laid_out: dict[int, list[int]] = {}  # the widths of the columns at a width (see fit)
 
     # ------------------------------------------------------------------ content
     def set_keys(self, keys: Sequence[str], changed: Sequence[str] = ()) -> None:
@@ -93,8 +98,11 @@ class RowList(ScrollView, can_focus=True):
         self._refilter()
 
     def fit(self, column: str, content: int) -> None:
-        """Give ``column`` its content's width (at most half the widget's width; the rest flexes)."""
-        self._fit[column] = content
+        """Give ``column`` its content's width (at most half the widget's width beside a flexible column
+        that stays; columns that may be dropped make room first)."""
+        if self._fit.get(column) != content:
+            self._fit[column] = content
+            self._laid_out = {}
         self.refresh()
 
     def set_search(self, search: Callable[[str], str]) -> None:
@@ -205,29 +213,58 @@ class RowList(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ drawing
     def _widths(self, total: int) -> list[int]:
+        """Each column's width, 0 for a column dropped: while a fitted column would be cut (or a flexible one
+        get less than its ``least``), the droppable columns go, lowest ``drop`` first."""
+        if total in self._laid_out:  # asked once per line drawn
+            return self._laid_out[total]
+        shown = list(self.columns)
+        dropped: list[Column] = []
+        while True:
+            widths, short = self._share(shown, total)
+            droppable = [c for c in shown if c.drop]
+            if not short or not droppable:
+                break
+            dropped.append(min(droppable, key=lambda c: c.drop))
+            shown.remove(dropped[-1])
+        for column in reversed(dropped):  # back where it fits beside the rest (ver, once reason made room)
+            trial = [c for c in self.columns if c in shown or c is column]
+            trial_widths, short = self._share(trial, total)
+            if not short:
+                shown, widths = trial, trial_widths
+        self._laid_out = {total: [widths.get(c.key, 0) for c in self.columns]}
+        return self._laid_out[total]
+
+    def _share(self, columns: list[Column], total: int) -> tuple[dict[str, int], bool]:
         """Fixed columns as given; fitted ones at their content's width (shrunk first when space is short);
-        flexible ones share the rest by weight, at least MIN_FLEX each."""
+        flexible ones share the rest by weight, at least MIN_FLEX each. Also whether any came out short."""
         MIN_FLEX = 6
-        flex = [c for c in self.columns if not c.width and c.key not in self._fit]
-        fixed = sum(c.width for c in self.columns if c.width)
-        spare = total - fixed - (len(self.columns) - 1) - MIN_FLEX * len(flex)
+        flex = [c for c in columns if not c.width and c.key not in self._fit]
+        fixed = sum(c.width for c in columns if c.width)
+        spare = total - fixed - (len(columns) - 1) - MIN_FLEX * len(flex)
+        # beside a flexible column a fitted one takes at most half, unless that column can go (when under its least)
+        cap = total // 2 if any(not c.drop for c in flex) else total
         fitted: dict[str, int] = {}
-        for c in self.columns:
+        short = False
+        for c in columns:
             if not c.width and c.key in self._fit:
                 want = max(self._fit[c.key], len(c.title))
-                fitted[c.key] = max(len(c.title), min(want, spare, total // 2))
+                fitted[c.key] = max(len(c.title), min(want, spare, cap))
+                short |= fitted[c.key] < want
                 spare -= fitted[c.key]
         room = max(0, spare + MIN_FLEX * len(flex))
         weights = sum(c.weight for c in flex) or 1
-        return [
-            c.width or fitted.get(c.key) or max(MIN_FLEX, room * c.weight // weights) for c in self.columns
-        ]
+        widths = {
+            c.key: c.width or fitted.get(c.key) or max(MIN_FLEX, room * c.weight // weights) for c in columns
+        }
+        short |= any(widths[c.key] < c.least for c in flex)
+        return widths, short
 
     def _line(self, cells: Sequence[Text], widths: list[int], style: Style) -> list[Segment]:
         console = self.app.console
         segments: list[Segment] = []
-        last = len(widths) - 1
-        for i, (cell, width) in enumerate(zip(cells, widths, strict=False)):
+        shown = [(cell, width) for cell, width in zip(cells, widths, strict=False) if width]
+        last = len(shown) - 1
+        for i, (cell, width) in enumerate(shown):
             text = (middle_cut(cell, width) if isinstance(cell, Name) else cell).copy()
             text.truncate(width, overflow="ellipsis", pad=True)
             # Text.render leaves the text's own base style out: add it, under any span styles
