@@ -83,12 +83,17 @@ class StreamEnded(Message):
 
 
 class FilePicker(ModalScreen[str | None]):
-    """Pick a file for an input (its path comes back; esc: nothing)."""
+    """Pick a file for an input (its path comes back; esc: nothing). The tree starts at ``start``; ⌫ climbs
+    out of it, and the path box takes any folder or file (absolute, ~, or relative to the tree's folder)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="pick.cancel")]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel", id="pick.cancel"),
+        Binding("backspace", "parent", "Up", id="pick.parent"),  # the path box keeps its own backspace
+    ]
     DEFAULT_CSS = """
     FilePicker { align: center middle; }
     FilePicker > Vertical { width: 70; height: 24; border: round $accent; background: $surface; }
+    FilePicker #pick-path { margin-bottom: 1; }
     """
 
     def __init__(self, start: str) -> None:
@@ -97,11 +102,46 @@ class FilePicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("pick a file (⏎), esc cancels")
+            yield Static("pick a file ⏎, ⌫ up a folder, tab: a path; esc cancels", id="pick-note")
+            yield Input(
+                str(Path(self.start).expanduser().resolve()),
+                placeholder="folder or file ⏎ (/…, ~/…, ../…)",
+                id="pick-path",
+                compact=True,
+            )
             yield DirectoryTree(self.start, id="files")
 
     def on_mount(self) -> None:
         self.query_one("#files").focus()
+
+    @property
+    def folder(self) -> Path:
+        """The folder the tree shows."""
+        return Path(self.query_one("#files", DirectoryTree).path).expanduser().resolve()
+
+    def _open(self, folder: Path) -> None:
+        self.query_one("#files", DirectoryTree).path = folder
+        self.query_one("#pick-path", Input).value = str(folder)
+        self.query_one("#pick-note", Static).update("pick a file ⏎, ⌫ up a folder, tab: a path; esc cancels")
+        self.query_one("#files").focus()
+
+    def action_parent(self) -> None:
+        here = self.folder
+        if here.parent != here:
+            self._open(here.parent)
+
+    @on(Input.Submitted, "#pick-path")
+    def _typed(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        path = (self.folder / Path(text).expanduser()).resolve()  # an absolute path replaces the folder
+        if path.is_dir():
+            self._open(path)
+        elif path.is_file():
+            self.dismiss(str(path))
+        else:
+            self.query_one("#pick-note", Static).update(plain(f"no such file or folder: {path}", "red"))
 
     @on(DirectoryTree.FileSelected)
     def _picked(self, event: DirectoryTree.FileSelected) -> None:
@@ -595,4 +635,10 @@ class TryScreen(ModalScreen):
                 target.value = f"image:{path}" if image and not byte_input else f"@{path}"
                 target.focus()
 
-        self.app.push_screen(FilePicker(self.start_dir), picked)
+        # the folder of the file the SPEC names, if there is one (the last pick, an image elsewhere)
+        named = target.value.strip().removeprefix("image:").removeprefix("@")
+        folder = Path(named).expanduser().parent if named not in ("", "random", "zeros", "ones") else None
+        start = (
+            str(folder) if folder is not None and folder.is_absolute() and folder.is_dir() else self.start_dir
+        )
+        self.app.push_screen(FilePicker(start), picked)
