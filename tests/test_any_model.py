@@ -445,6 +445,56 @@ def test_try_form_runs_any_model_and_copies_the_call(zoo, tmp_path):
     asyncio.run(scenario())
 
 
+def test_try_form_copy_of_a_call_too_large_to_show_copies_a_call_that_runs(zoo):
+    """A call whose data is too large to show inline: ^y said "call copied" while the clipboard held only
+    `# the call's data is too large to show here`. Now ^y writes the data to a temporary folder it names and
+    copies the call that reads it."""
+    import asyncio
+    import shutil
+    from pathlib import Path
+
+    from tests.helpers import notifications, rendered, select_model, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=zoo.http_url, protocol="http"))
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            await select_model(pilot, app, "mixed")
+            await pilot.pause(0.2)
+            await pilot.press("t")
+            await wait_for(pilot, lambda: bool(app.screen.query("#shape-0")), 20, "the form")
+            screen = app.screen
+            screen.query_one("#shape-0").value = "100000"  # 800 KB of INT64 ids
+            screen.query_one("#spec-2").value = "text:hi"
+            await pilot.press("ctrl+r")
+            call = screen.query_one("#call")
+            await wait_for(
+                pilot, lambda: "KiB" in rendered(call), 30, "the call", show=lambda: rendered(call)
+            )
+            assert "too large to show here: ^y writes its data to files" in rendered(call), rendered(call)
+            await pilot.press("ctrl+y")
+            await wait_for(
+                pilot,
+                lambda: any("copied" in n for n in notifications(app)),
+                20,
+                "the copy",
+                show=lambda: notifications(app),
+            )
+            (said,) = [n for n in notifications(app) if "copied" in n]
+            folder = Path(said.split("its data files are in ")[1].split()[0])
+            try:
+                assert app.clipboard.startswith("curl -s -X POST"), app.clipboard[:200]
+                assert f"@{folder}/mixed.request.json" in app.clipboard
+                ran = subprocess.run(["bash", "-c", app.clipboard], capture_output=True, timeout=60)
+                assert ran.returncode == 0 and (folder / "mixed.response.bin").stat().st_size > 0
+                assert str(folder) in rendered(call)  # what is shown is what was copied
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            await pilot.press("escape", "escape", "q")
+
+    asyncio.run(scenario())
+
+
 def test_classify_pane_lists_every_image_classifier_and_its_path(zoo):
     import asyncio
 

@@ -8,6 +8,7 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from tests.helpers import notifications, press_repeated, rendered, rows, wait_for
@@ -289,6 +290,59 @@ def test_no_color_output_has_no_colour_codes_and_still_marks_the_cursor(monkeypa
             await pilot.pause()
             marked = [line for line in screen(app).splitlines() if re.search(r"\x1b\[(\d+;)*7;", line)]
             assert [line for line in marked if "broken" in line], "the cursor row is not marked"
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
+def test_a_focused_select_stands_out(monkeypatch, no_color):
+    """Classify's and Bench's model Selects (compact) showed focus as a 5% tint (#1e1e1e → #272727), and
+    under NO_COLOR not at all: tabbing onto one, nothing seemed to take the focus."""
+    from triton_console.tui.core.classify.classifier import ImagePath
+
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    route = ImagePath("bytes", TensorSpec("INPUT", "UINT8", (-1,)), None, False, 0)
+
+    def looks(app, select):
+        """The cells that must change: all of them in colour; without colour the text's and the arrow's (a
+        text style does not reach the blank cells)."""
+        r = select.region
+        cells = range(r.width)
+        if no_color:
+            cells = [*range(min(len(str(select.value)), r.width - 3)), r.width - 2]
+        return [app.screen.get_style_at(r.x + dx, r.y) for dx in cells]
+
+    def apart(a, b) -> bool:
+        if no_color:  # no colour to tell them apart: a text style must
+            return a.reverse != b.reverse or a.underline != b.underline or a.bold != b.bold
+        one, two = a.bgcolor.get_truecolor(), b.bgcolor.get_truecolor()
+        return max(abs(x - y) for x, y in zip(one, two, strict=True)) >= 40  # not a tint
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("4")
+            classify = app.query_one("ClassifyPane")
+            classify.set_models({"a_model": route, "b_model": route})
+            await pilot.press("6")
+            app.query_one("BenchPane").show_snapshot(snapshot(app))
+            for key, pane, select, other in (
+                ("4", "ClassifyPane", "#model", "#tree"),
+                ("6", "BenchPane", "#bench-model", "#bench-levels"),
+            ):
+                await pilot.press(key)
+                select = app.query_one(pane).query_one(select)
+                app.query_one(pane).query_one(other).focus()
+                await pilot.pause(0.2)
+                blurred = looks(app, select)
+                select.focus()
+                await pilot.pause(0.2)
+                focused = looks(app, select)
+                same = [i for i, (a, b) in enumerate(zip(blurred, focused, strict=True)) if not apart(a, b)]
+                assert not same, (pane, same, blurred[same[0]], focused[same[0]])
 
     asyncio.run(scenario())
 

@@ -242,3 +242,56 @@ def test_try_form_runs_the_ensemble_on_the_classify_panes_last_image(server):
             )
 
     asyncio.run(scenario())
+
+
+def test_try_form_file_picker_leaves_the_checkout_up_or_by_a_typed_path(tmp_path, monkeypatch):
+    """The picker showed only the tree under the folder the console started in: an image in ~/photos or
+    ../shared/images could not be picked. ⌫ climbs a folder; the path box takes /…, ~/… or ../…."""
+    from pathlib import Path
+
+    from tests.test_app import ROOT
+    from triton_console.tui.panes.trymodel import FilePicker, ModelLoaded, TryScreen
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "cat.jpg").write_bytes((Path(IMAGES) / "mug.jpg").read_bytes())
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("3")
+            try_screen = TryScreen(app.controller, "ens", str(ROOT))
+            await app.push_screen(try_screen)
+            try_screen.post_message(ModelLoaded(_ensemble_info(), None))
+            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            await pilot.press("ctrl+o")
+            await wait_for(pilot, lambda: isinstance(app.screen, FilePicker), 5, "the file picker")
+            picker = app.screen
+            box = picker.query_one("#pick-path")
+            assert box.value == str(ROOT)
+            await pilot.press("backspace")  # up, out of the checkout
+            await pilot.pause()
+            assert box.value == str(ROOT.parent)
+            assert f"📂 {ROOT.parent.name}" in plain_screen(app), plain_screen(app)
+            box.focus()
+            box.value = "~/photos"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "cat.jpg" in plain_screen(app), 5, "~/photos in the tree")
+            assert box.value == str(photos) and app.focused is picker.query_one("#files")
+            box.focus()
+            box.value = "nothing-here"
+            await pilot.press("enter")
+            await pilot.pause()
+            note = rendered(picker.query_one("#pick-note"))
+            assert f"no such file or folder: {photos}/nothing-here" in note, note
+            box.value = "cat.jpg"  # relative to the folder the tree shows
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.screen is try_screen, 5, "the form again")
+            assert try_screen.query_one("#spec-0").value == f"@{photos}/cat.jpg"
+            await pilot.press("ctrl+o")  # the next pick starts where that file is
+            await wait_for(pilot, lambda: isinstance(app.screen, FilePicker), 5, "the file picker")
+            assert app.screen.query_one("#pick-path").value == str(photos)
+
+    asyncio.run(scenario())

@@ -259,3 +259,43 @@ def test_the_managed_server_keeps_its_row_and_models_forget_the_last_server(serv
                 app.controller.managed = None  # the session's server outlives this console
 
     asyncio.run(scenario())
+
+
+def test_servers_pane_shows_the_active_servers_ping_as_the_others(zoo, monkeypatch, tmp_path):
+    """The active server's row (given with -u) showed `-` for ping while the servers file's rows had one."""
+    from pathlib import Path
+
+    from tests.helpers import rows, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.core.client import contexts
+    from triton_console.tui.panes.servers import COLUMNS
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    contexts.add(contexts.ServerEntry("zoo-http", zoo.http_url, "http"))
+    ping = [label for label, _ in COLUMNS].index("ping ms")
+
+    def pings(table) -> dict[str, str]:
+        return {k.value: str(table.get_row(k)[ping]) for k in table.rows}
+
+    def measured(text: str) -> bool:
+        return text == "<1" or text.isdigit()
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc", repository=Path("/nonexistent")))
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("7")
+            table = app.query_one("#fleet")
+            await wait_for(
+                pilot,
+                lambda: (
+                    set(pings(table)) == {"(active)", "zoo-http"}
+                    and all(map(measured, pings(table).values()))
+                ),
+                20,
+                "both rows' ping",
+                show=lambda: rows(table),
+            )
+            own = next(line for line in screen_lines(app) if "(active)" in line and "ready" in line)
+            assert measured(own.split("ready")[1].split()[3]), own  # on screen at 80 columns
+
+    asyncio.run(scenario())

@@ -293,6 +293,7 @@ class ServersPane(Vertical):
             server=snap.server.title if snap.server else "",
             models_ready=len(snap.ready_models),
             models_total=len(snap.models),
+            ping_ms=snap.ping_ms,
             error=snap.error,
         )
         self._update_row(table, ACTIVE, row_cells(row, True))

@@ -12,7 +12,9 @@ the SPEC box that has it); its own footer shows them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from rich.text import Text
@@ -43,6 +45,23 @@ class ModelLoaded(Message):
 @dataclass
 class TryDone(Message):
     result: infer.InferResult | None
+    call: showcall.Call | LargeCall | None
+    error: str | None
+
+
+@dataclass
+class LargeCall:
+    """A call whose data is too large to show inline: copying it writes the data to files first."""
+
+    form: str
+    size: str  # "the request is 588 KiB"
+    make: Callable[[], showcall.Call]  # the call, its data files in a new temporary folder
+
+
+@dataclass
+class CallWritten(Message):
+    """A large call made at ^y, its data files written (or why they could not be)."""
+
     call: showcall.Call | None
     error: str | None
 
@@ -58,18 +77,23 @@ class StreamArrived(Message):
 @dataclass
 class StreamEnded(Message):
     summary: stream.StreamSummary | None
-    call: showcall.Call | None
+    call: showcall.Call | LargeCall | None
     error: str | None
     cancelled: bool = False
 
 
 class FilePicker(ModalScreen[str | None]):
-    """Pick a file for an input (its path comes back; esc: nothing)."""
+    """Pick a file for an input (its path comes back; esc: nothing). The tree starts at ``start``; ⌫ climbs
+    out of it, and the path box takes any folder or file (absolute, ~, or relative to the tree's folder)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="pick.cancel")]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel", id="pick.cancel"),
+        Binding("backspace", "parent", "Up", id="pick.parent"),  # the path box keeps its own backspace
+    ]
     DEFAULT_CSS = """
     FilePicker { align: center middle; }
     FilePicker > Vertical { width: 70; height: 24; border: round $accent; background: $surface; }
+    FilePicker #pick-path { margin-bottom: 1; }
     """
 
     def __init__(self, start: str) -> None:
@@ -78,11 +102,46 @@ class FilePicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("pick a file (⏎), esc cancels")
+            yield Static("pick a file ⏎, ⌫ up a folder, tab: a path; esc cancels", id="pick-note")
+            yield Input(
+                str(Path(self.start).expanduser().resolve()),
+                placeholder="folder or file ⏎ (/…, ~/…, ../…)",
+                id="pick-path",
+                compact=True,
+            )
             yield DirectoryTree(self.start, id="files")
 
     def on_mount(self) -> None:
         self.query_one("#files").focus()
+
+    @property
+    def folder(self) -> Path:
+        """The folder the tree shows."""
+        return Path(self.query_one("#files", DirectoryTree).path).expanduser().resolve()
+
+    def _open(self, folder: Path) -> None:
+        self.query_one("#files", DirectoryTree).path = folder
+        self.query_one("#pick-path", Input).value = str(folder)
+        self.query_one("#pick-note", Static).update("pick a file ⏎, ⌫ up a folder, tab: a path; esc cancels")
+        self.query_one("#files").focus()
+
+    def action_parent(self) -> None:
+        here = self.folder
+        if here.parent != here:
+            self._open(here.parent)
+
+    @on(Input.Submitted, "#pick-path")
+    def _typed(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        path = (self.folder / Path(text).expanduser()).resolve()  # an absolute path replaces the folder
+        if path.is_dir():
+            self._open(path)
+        elif path.is_file():
+            self.dismiss(str(path))
+        else:
+            self.query_one("#pick-note", Static).update(plain(f"no such file or folder: {path}", "red"))
 
     @on(DirectoryTree.FileSelected)
     def _picked(self, event: DirectoryTree.FileSelected) -> None:
@@ -126,6 +185,7 @@ class TryScreen(ModalScreen):
         self.start_dir = start_dir
         self.info: ModelInfo | None = None
         self.call_text = ""
+        self._large: LargeCall | None = None  # the last call, too large to show: ^y writes its data first
         self.decoupled = False
         self.sequence: stream.SequenceConfig | None = None
         self._stream: stream.StreamRun | None = None
@@ -363,23 +423,26 @@ class TryScreen(ModalScreen):
 
     def _call(self, form: str, plans, outputs: list[str], seq, streaming: bool = False, datatypes=None):
         client = self.controller.client
+        make = partial(
+            showcall.make,
+            form,
+            client.connection,
+            client.endpoint,
+            self.model,
+            plans,
+            outputs,
+            None,
+            batched=self.info.batched,
+            datatypes=datatypes,
+            streaming=streaming,
+            sequence=seq,
+        )
         try:
-            return showcall.make(
-                form,
-                client.connection,
-                client.endpoint,
-                self.model,
-                plans,
-                outputs,
-                None,
-                batched=self.info.batched,
-                datatypes=datatypes,
-                streaming=streaming,
-                sequence=seq,
-            )
+            return make()
         except ConsoleError as exc:
             if exc.code == showcall.NEEDS_FOLDER:  # the CLI's words name --save, which the form has not
-                return showcall.Call(form, "# the call's data is too large to show here")
+                # its data goes to files only when the user asks for the call (^y): not at every run
+                return LargeCall(form, exc.message.split(":")[0], partial(make, spill=True))
             return showcall.Call(form, f"# {exc.message}")
 
     def _stream_head(self, s: stream.StreamSummary, state: str) -> Text:
@@ -427,9 +490,16 @@ class TryScreen(ModalScreen):
         elif start.value:
             start.value = False
 
-    def _show_call(self, call: showcall.Call | None) -> None:
-        if call is not None:
-            self.call_text = call.text
+    def _show_call(self, call: showcall.Call | LargeCall | None) -> None:
+        if isinstance(call, LargeCall):
+            self.call_text, self._large = "", call
+            self.query_one("#call", Static).update(
+                plain(
+                    f"# {call.size}, too large to show here: ^y writes its data to files and copies the call"
+                )
+            )
+        elif call is not None:
+            self.call_text, self._large = call.text, None
             notes = "".join(f"\n# {n}" for n in call.notes)
             self.query_one("#call", Static).update(plain(call.text + notes, multiline=True, limit=20000))
 
@@ -513,11 +583,31 @@ class TryScreen(ModalScreen):
         self.app.push_screen(TraceScreen(self.controller, self.model, plan, what))
 
     def action_copy(self) -> None:
+        if self._large is not None:
+            self._write_call(self._large)
+            return
         if not self.call_text:
             self.app.notify("run the model first: the call is the request that ran")
             return
         self.app.copy_to_clipboard(self.call_text)
         self.app.notify("call copied to the clipboard (OSC 52)")
+
+    @work(thread=True, exclusive=True, group="try-copy")
+    def _write_call(self, large: LargeCall) -> None:
+        try:
+            self.post_message(CallWritten(large.make(), None))
+        except (ConsoleError, OSError) as exc:
+            self.post_message(CallWritten(None, exc.message if isinstance(exc, ConsoleError) else str(exc)))
+
+    def on_call_written(self, msg: CallWritten) -> None:
+        if msg.call is None:
+            self.app.notify(f"call not copied: its data could not be written: {msg.error}", severity="error")
+            return
+        self._show_call(msg.call)
+        self.app.copy_to_clipboard(msg.call.text)
+        folder = msg.call.files[0].parent if msg.call.files else None
+        where = f"; its data files are in {folder}" if folder else ""
+        self.app.notify(f"call copied to the clipboard (OSC 52){where}")
 
     @on(Button.Pressed, "#copy")
     def _copy_pressed(self) -> None:
@@ -545,4 +635,10 @@ class TryScreen(ModalScreen):
                 target.value = f"image:{path}" if image and not byte_input else f"@{path}"
                 target.focus()
 
-        self.app.push_screen(FilePicker(self.start_dir), picked)
+        # the folder of the file the SPEC names, if there is one (the last pick, an image elsewhere)
+        named = target.value.strip().removeprefix("image:").removeprefix("@")
+        folder = Path(named).expanduser().parent if named not in ("", "random", "zeros", "ones") else None
+        start = (
+            str(folder) if folder is not None and folder.is_absolute() and folder.is_dir() else self.start_dir
+        )
+        self.app.push_screen(FilePicker(start), picked)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -103,6 +104,7 @@ class ServerSnapshot:
     ready: bool = False
     server: ServerMetadata | None = None
     error: str | None = None  # why the server could not be reached at all
+    ping_ms: float | None = None  # the liveness call's round trip (the Servers pane's ping, as the fleet's)
     problems: list[str] = field(
         default_factory=list
     )  # "statistics failed: …", "3 index entries not shown: …"
@@ -272,7 +274,9 @@ class ServerController:
             snap.model_control = m.cfg.model_control
             snap.ports = f"http {m.cfg.http_port} grpc {m.cfg.grpc_port} metrics {m.cfg.metrics_port}"
         try:
+            t0 = time.perf_counter()
             snap.live = client.is_live()
+            snap.ping_ms = (time.perf_counter() - t0) * 1000.0
         except ConsoleError as exc:
             snap.error = exc.message
             return snap
