@@ -256,7 +256,7 @@ def test_bench_pane_passes_tls_files_and_keeps_header_values_out_of_argv(tmp_pat
         headers=Headers((("Authorization", "Bearer s3cret"),)),
     )
     controller = ServerController(conn, tmp_path / "repo", server="none")
-    argv, env = bench_argv(controller, "m", "random", "1,2", 10, "triton-console", "none")
+    argv, env, _ = bench_argv(controller, "m", "random", "1,2", 10, "triton-console", "none")
     for flag, path in (("--root-certs", ca), ("--client-cert", cert), ("--client-key", key)):
         assert argv[argv.index(flag) + 1] == str(path)
     assert "--ssl" in argv and not any("s3cret" in a for a in argv)
@@ -351,3 +351,84 @@ def test_tune_pane_auto_inputs_ask_an_image_model_for_images(server, tmp_path):
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+def test_bench_pane_sends_a_folders_images_as_a_list_the_failed_ones_left_out(
+    server, images_dir, data_home, tmp_path, monkeypatch
+):
+    """After Classify on a folder where some files failed, b benches the files that classified: they went
+    on the bench command's line, one argument each, and a folder of thousands overran argv's length limit
+    ("Argument list too long": no run at all). Now they reach it as a list on its stdin (--files-from -)."""
+    from triton_console.tui import childjob
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.panes import bench as bench_pane
+    from triton_console.tui.panes.bench import BenchPane
+    from triton_console.tui.panes.classify import ClassifyPane
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    good = sorted(str(folder / f"car_{i:03d}.jpg") for i in range(24))
+    for path in good:
+        os.symlink(images_dir / "car.jpg", path)
+    (folder / "broken_a.jpg").write_text("not a picture\n")
+    (folder / "broken_b.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    started: list[tuple[list[str], str | None]] = []
+
+    class Recorded(childjob.ChildJob):  # the real child, its command line and stdin written down
+        def __init__(self, argv, env=None, stdin=None):
+            started.append((list(argv), stdin))
+            super().__init__(argv, env, stdin)
+
+    monkeypatch.setattr(bench_pane, "ChildJob", Recorded)
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc", start_dir=str(tmp_path)))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("4")
+            classify = app.query_one(ClassifyPane)
+            await wait_for(pilot, lambda: classify.model == EFF, 30, "the ensemble in Classify")
+            classify.classify([str(folder)])
+            await wait_for(pilot, lambda: len(classify.results) == 26, 120, "every file classified or failed")
+            assert classify.last_paths == good  # the two broken files left out
+            await pilot.press("6")
+            pane = app.query_one(BenchPane)
+            await wait_for(pilot, lambda: EFF in pane.models, 20, "ready models")
+            pane.query_one("#bench-model").value = EFF
+            pane.query_one("#bench-levels").value = "1"
+            pane.query_one("#bench-requests").value = "24"
+            status = pane.query_one("#bench-status")
+            await pilot.press("b")
+
+            def read() -> str:
+                return " ".join(" ".join(lines_of(status)).split())
+
+            await wait_for(pilot, lambda: "saved" in read() or "failed" in read(), 120, "the run", show=read)
+            text = read()
+            assert "done: 1 steps" in text and "24 images (the Classify pane's last)" in text, text
+            table = pane.query_one("#bench-table")
+            assert table.row_count == 1 and str(table.get_row_at(0)[-1]) == "0"  # no errors: none failed
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+    ((argv, stdin),) = started
+    assert not any(str(folder) in a for a in argv), argv
+    assert argv[argv.index("--files-from") + 1] == "-" and stdin.splitlines() == good
+
+
+def test_bench_argv_stays_short_for_a_folder_of_thousands(tmp_path):
+    """8,000 paths of 250 characters (2 MB, Linux's whole argv limit) on one command line could not start."""
+    from triton_console.tui.core.client.connection import Connection
+    from triton_console.tui.core.server.controller import ServerController
+    from triton_console.tui.panes.bench import bench_argv
+
+    controller = ServerController(Connection(url="127.0.0.1:9"), tmp_path / "repo", server="none")
+    paths = [str(tmp_path / f"{i:05d}{'x' * 240}.jpg") for i in range(8000)]
+    argv, _, stdin = bench_argv(controller, "m", paths, "1", 10, "triton-console", "none")
+    assert sum(len(a) + 1 for a in argv) < 4096
+    assert stdin.splitlines() == paths
+
+
+def test_bench_files_from_a_file_that_is_not_there_is_one_line():
+    res = run_cli("bench", "--files-from", "/nonexistent/list.txt", "-u", "127.0.0.1:9", timeout=60)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip() == "error: --files-from /nonexistent/list.txt: no such file or directory"

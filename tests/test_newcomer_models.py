@@ -114,6 +114,54 @@ def test_classify_status_line_is_whole_and_prompt_only_without_models():
     asyncio.run(scenario())
 
 
+def test_classify_a_pick_after_quick_changes_of_the_panes_own_is_the_users(monkeypatch):
+    """The pane told its own changes of the model list from the user's by a list of the values it had set, each
+    struck off at its Changed event. Two changes that reached it as one event (a message that supersedes the
+    one before it: emulated here) left an entry behind, and the user's later pick of that model was taken for
+    the pane's own: when the model went away and came back, the pane went back to its first model instead."""
+    from textual.widgets import Select
+
+    from triton_console.tui.panes.classify import ClassifyPane
+
+    monkeypatch.setattr(
+        Select.Changed,
+        "can_replace",
+        lambda self, other: isinstance(other, Select.Changed) and other.select is self.select,
+    )
+    route = ImagePath("bytes", TensorSpec("INPUT", "UINT8", (-1,)), None, False, 0)
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("4")
+            await pilot.pause()
+            pane = app.query_one(ClassifyPane)
+            select = pane.query_one("#model", Select)
+            pane.set_models({"a_model": route, "b_model": route, "c_model": route})
+            await pilot.pause()
+            assert pane.model == "a_model"
+            pane.set_models({"b_model": route, "c_model": route})  # two quick changes of its own
+            pane.set_models({"a_model": route, "b_model": route, "c_model": route})
+            await pilot.pause()
+            assert pane.model == "a_model"
+            select.value = "b_model"  # the user's pick
+            await pilot.pause()
+            app.clear_notifications()
+            pane.set_models({"a_model": route, "c_model": route})  # the pick goes away: a stand-in
+            await pilot.pause()
+            assert pane.model == "a_model"
+            assert any(
+                "b_model is not ready: classifying with a_model until it is back" in n
+                for n in notifications(app)
+            ), notifications(app)
+            pane.set_models({"a_model": route, "b_model": route, "c_model": route})  # back: the user's again
+            await pilot.pause()
+            assert pane.model == "b_model"
+            assert "b_model" in plain_screen(app)
+
+    asyncio.run(scenario())
+
+
 def _ensemble_info():
     """The ensembles' metadata and config as the server gives them (encoded images in INPUT UINT8 [-1])."""
     from google.protobuf import text_format

@@ -10,7 +10,7 @@ import argparse
 import json
 
 from triton_console.common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
-from triton_console.tui.commands.common import client, err, pick_model, positive
+from triton_console.tui.commands.common import add_files_from, client, err, images, pick_model, positive
 from triton_console.tui.core.client.flags import add_connection, paths
 
 NAME = "bench"
@@ -25,6 +25,7 @@ def add_parser(sub) -> None:
             "images", nargs="*", metavar="IMAGE|DIR", help="images for an image model (else --input specs)"
         )
     )
+    add_files_from(bn)
     add_connection(bn, defaults=False)
     bn.add_argument("-m", "--model", default=None, help="model (default: a ready image model, with images)")
     bn.add_argument(
@@ -76,9 +77,10 @@ def run(args: argparse.Namespace) -> int:
     from triton_console.tui.core.request.infer import parse_assignments
 
     c = client(args)
-    if args.images:
+    given = images(args)
+    if given:
         model = pick_model(c, args.model)
-        workload = loadgen.image_workload(c, model, args.images, per_request=args.batch)
+        workload = loadgen.image_workload(c, model, given, per_request=args.batch)
     elif args.model:
         from triton_console.tui.core.client.client import check_model_name
 

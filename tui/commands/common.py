@@ -20,6 +20,43 @@ def positive(text: str) -> int:
     return value
 
 
+def add_files_from(p: argparse.ArgumentParser) -> None:
+    """``--files-from FILE``: more image paths, one a line (``-``: from stdin). The Bench and Tune panes send
+    their images this way: a folder's thousands of files on the command line overran its length limit."""
+    from triton_console.tui.core.client.flags import paths
+
+    paths(
+        p.add_argument(
+            "--files-from",
+            metavar="FILE",
+            default=None,
+            help="more images: their paths in FILE, one a line (- reads them from stdin)",
+        )
+    )
+
+
+def images(args: argparse.Namespace) -> list[str]:
+    """The images given: IMAGE|DIR arguments, then those listed by ``--files-from`` (blank lines skipped)."""
+    out = list(args.images)
+    name = getattr(args, "files_from", None)
+    if name is None:
+        return out
+    try:
+        if name == "-":  # the panes' list: paths as bytes, any that are not UTF-8 kept as os.fsdecode would
+            text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
+        else:
+            with open(name, encoding="utf-8", errors="surrogateescape") as f:
+                text = f.read()
+    except OSError as exc:
+        raise ConsoleError(
+            f"--files-from {name}: {(exc.strerror or str(exc)).lower()}", exit_code=EXIT_USAGE
+        ) from None
+    listed = [line for line in text.split("\n") if line.strip()]
+    if not listed:
+        raise ConsoleError(f"--files-from {name}: no paths in it", exit_code=EXIT_USAGE)
+    return out + listed
+
+
 def client(args: argparse.Namespace):
     from triton_console.tui.core.client.client import TritonClient
     from triton_console.tui.core.client.flags import connection

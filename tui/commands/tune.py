@@ -12,7 +12,7 @@ import argparse
 import json
 
 from triton_console.common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
-from triton_console.tui.commands.common import client, err, positive
+from triton_console.tui.commands.common import add_files_from, client, err, images, positive
 from triton_console.tui.core.client.flags import add_connection, paths
 
 NAME = "tune"
@@ -32,6 +32,7 @@ def add_parser(sub) -> None:
             "images", nargs="*", metavar="IMAGE|DIR", help="images for an image model (else --input specs)"
         )
     )
+    add_files_from(p)
     add_connection(p, defaults=False)
     p.add_argument(
         "--set",
@@ -131,8 +132,9 @@ def run(args: argparse.Namespace) -> int:
                 hint="pass --repository DIR (the server's model repository, on this machine)",
                 exit_code=EXIT_USAGE,
             )
-    if args.images:
-        workload = loadgen.image_workload(c, model, args.images)
+    given = images(args)
+    if given:
+        workload = loadgen.image_workload(c, model, given)
     else:
         workload = loadgen.tensor_workload(
             c,

@@ -25,7 +25,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar, Select, Static
 
 from triton_console.common.errors import ConsoleError
-from triton_console.tui.childjob import ChildJob
+from triton_console.tui.childjob import ChildJob, files_argv
 from triton_console.tui.core.client.client import check_model_name
 from triton_console.tui.core.client.flags import connection_argv
 from triton_console.tui.core.load import compare, loadgen
@@ -115,10 +115,12 @@ def bench_argv(
     requests: int,
     engine: str,
     shm: str,
-) -> tuple[list[str], dict]:
-    """The bench command for the active connection, and the environment carrying its header values.
+) -> tuple[list[str], dict, str | None]:
+    """The bench command for the active connection, the environment carrying its header values, and its
+    stdin: the image paths, listed there (``--files-from -``) rather than on the command line.
 
-    ``inputs``: the inputs box as typed (images, NAME=SPEC words or random), or a list of image paths."""
+    ``inputs``: the inputs box as typed (images, NAME=SPEC words or random), or a list of image paths (the
+    Classify pane's last: a folder's files that classified, thousands of them, the failed ones left out)."""
     flags, env = connection_argv(controller.client.connection, controller.client.endpoint)
     argv = [sys.executable, "-m", "triton_console", "bench", "-m", model, *flags]
     argv += ["--sweep", levels, "--requests", str(requests), "--engine", engine, "--shm", shm]
@@ -128,7 +130,8 @@ def bench_argv(
     paths = [w for w in words if "=" not in w and w != "random"]
     for s in specs:
         argv += ["--input", s]
-    return argv + paths, env
+    files, stdin = files_argv(paths)
+    return argv + files, env, stdin
 
 
 def app_image_candidates(app, given: list[str]) -> tuple[list[str], str]:
@@ -344,11 +347,11 @@ class BenchPane(Vertical):
         except ConsoleError as exc:
             self.post_message(BenchEvent({"event": "error", "error": worded(exc)}))
             return
-        argv, env = bench_argv(self.controller, model, inputs.words, *settings)
+        argv, env, stdin = bench_argv(self.controller, model, inputs.words, *settings)
         if inputs.source:
             self.post_message(BenchEvent({"event": "inputs", "source": inputs.source}))
         try:
-            job = ChildJob(argv, env)
+            job = ChildJob(argv, env, stdin)
         except OSError as exc:
             self.post_message(BenchEvent({"event": "error", "error": str(exc)}))
             return

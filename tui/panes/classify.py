@@ -164,9 +164,6 @@ class ClassifyPane(Horizontal):
         # the model chosen (by the user, else the first one offered): when it leaves the ready list another
         # stands in, and it is chosen again when it comes back (an ensemble down for a while)
         self._wanted: str | None = None
-        # values set here, not by the user: their Changed events are no choice (set_names, with no blank
-        # entry, also picks the first name on its own: that pick had been taken for the user's)
-        self._auto: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
@@ -211,30 +208,34 @@ class ClassifyPane(Horizontal):
         names = sorted(routes)
         # the prompt is the open list's first line: "no ready image model" above 3 ready ones read wrong
         select.prompt = "image model" if names else NO_MODEL
-        # the blank entry is no choice once models are ready (it read "no ready image model yet" when picked)
-        select.set_names(names)
-        if isinstance(select.value, str) and select.value != current:
-            self._auto.append(select.value)
-        if names:
-            if self._wanted in names:
-                choice = self._wanted
-            else:
-                choice = current if current in names else preferred_model(names)
-                if self._wanted is None:
-                    self._wanted = choice
-                elif current == self._wanted:  # the chosen one went away: say who stands in
-                    self.app.notify(
-                        f"{self._wanted} is not ready: classifying with {choice} until it is back"
-                    )
-            if select.value != choice:
-                self._auto.append(choice)
-            select.value = choice
-            if self.pending:
-                paths, self.pending = self.pending, []
-                # the "no ready image model yet" warning stayed on screen over the results: it no longer holds
-                self.app.clear_notifications()
-                self.classify(paths)
-        self._show_route()
+        # Values set here are no user's choice: their Changed events are not sent at all (Textual's way to
+        # keep one's own changes quiet). Matching each event to a list of values set here leaked an entry
+        # whenever two changes came as one event, and the user's later pick of that value was then ignored.
+        # set_names, with no blank entry, also picks the first name on its own.
+        with self.prevent(Select.Changed):
+            # the blank entry is no choice once models are ready (it read "no ready image model yet" picked)
+            select.set_names(names)
+            if names:
+                if self._wanted in names:
+                    choice = self._wanted
+                else:
+                    choice = current if current in names else preferred_model(names)
+                    if self._wanted is None:
+                        self._wanted = choice
+                    elif current == self._wanted:  # the chosen one went away: say who stands in
+                        self.app.notify(
+                            f"{self._wanted} is not ready: classifying with {choice} until it is back"
+                        )
+                select.value = choice
+        if names and self.pending:
+            paths, self.pending = self.pending, []
+            # the "no ready image model yet" warning stayed on screen over the results: it no longer holds
+            self.app.clear_notifications()
+            self.classify(paths)
+        if select.value != current:
+            self._model_now()
+        else:
+            self._show_route()
 
     @property
     def model(self) -> str | None:
@@ -248,13 +249,14 @@ class ClassifyPane(Horizontal):
 
     @on(Select.Changed, "#model")
     def _model_changed(self, event: Select.Changed) -> None:
-        """The route, the new model's own latency figures, and the image on screen classified again by it
-        (the old model's scores stayed under the new model's name); a user's pick is remembered."""
+        """The user's pick (set_models sends no Changed): remembered, and what follows any change of model."""
         if isinstance(event.value, str):
-            if event.value in self._auto:
-                self._auto.remove(event.value)
-            else:  # the user's choice
-                self._wanted = event.value
+            self._wanted = event.value
+        self._model_now()
+
+    def _model_now(self) -> None:
+        """The model changed: the route, the new model's own latency figures, and the image on screen
+        classified again by it (the old model's scores stayed under the new model's name)."""
         self._show_route()
         model = self.model
         if model is None:

@@ -240,7 +240,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
     ) -> None:
         client = self.target.client
         try:
-            using = deploy.dependents(client, self.model)  # the ensembles through it, READY before
+            using = deploy.dependents(self.target)  # the ensembles through it, READY before
             conflicts = [] if force else deploy.batch_conflicts(client, using, self.model, config)
             if conflicts:
                 why = "; ".join(conflicts)

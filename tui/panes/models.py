@@ -24,7 +24,7 @@ from triton_console.tui.core.client.health import Verdict
 from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HINT
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.core.server.process import is_loopback
-from triton_console.tui.core.tune import coldstart, memory
+from triton_console.tui.core.tune import coldstart, deploy, memory
 from triton_console.tui.hints import for_code, worded
 from triton_console.tui.messages import DevReloaded, ModelDetail, Notice, PollRequested
 from triton_console.tui.panes.samples import sample_image
@@ -676,15 +676,22 @@ class ModelsPane(Horizontal):
         from triton_console.tui.core.client import modelcontrol
 
         touched = [name]
+        # the server's repository on this machine, where it is one: it says which models are ensembles
+        try:
+            repository = deploy.for_console(self.controller, name).repository
+        except ConsoleError:  # a name no load takes: the load or unload says so
+            repository = None
         try:
             # GPU memory before the load (after the unload of a reload), and after it: the footprint
             gpu = memory.AroundLoad(client, is_loopback(client.endpoint.host)) if what == "load" else None
             with self._lu_lock:
                 # a plain load of an unchanged, loaded model does nothing: restart it (its ensembles too)
                 if reload:
-                    outcome = modelcontrol.reload(client, [name], unloaded=gpu.unloaded)[0]
+                    outcome = modelcontrol.reload(client, [name], gpu.unloaded, repository)[0]
+                elif what == "unload":
+                    outcome = modelcontrol.unload(client, [name], repository)[0]
                 else:
-                    outcome = getattr(modelcontrol, what)(client, [name])[0]
+                    outcome = modelcontrol.load(client, [name])[0]
             touched += outcome.also or []
             if what != "unload":  # the load's own answer: the index keeps saying "unloaded" after a failure
                 if outcome.ok:

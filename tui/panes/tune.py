@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
 from triton_console.common.errors import ConsoleError
-from triton_console.tui.childjob import ChildJob
+from triton_console.tui.childjob import ChildJob, files_argv
 from triton_console.tui.core.client.flags import connection_argv
 from triton_console.tui.core.load.inputs import AUTO, resolve_inputs
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
@@ -60,8 +60,9 @@ class BestWritten(Message):
 
 def tune_argv(
     controller: ServerController, target: deploy.Target, sets: str, inputs: list[str]
-) -> tuple[list[str], dict]:
-    """The tune command for the active connection (header values through the environment only)."""
+) -> tuple[list[str], dict, str | None]:
+    """The tune command for the active connection (header values through the environment only), and its
+    stdin: the image paths, listed there as the Bench pane's are (``files_argv``)."""
     flags, env = connection_argv(controller.client.connection, controller.client.endpoint)
     argv = [sys.executable, "-m", "triton_console", "tune", target.name, *flags, "--progress", "--save"]
     for item in (s for s in re.split(r"[;\s]+", sets.strip()) if s):
@@ -71,7 +72,8 @@ def tune_argv(
             argv += ["--input", word]
     if target.file is not None:
         argv += ["--repository", str(target.repository)]
-    return argv + [w for w in inputs if "=" not in w and w != "random"], env
+    files, stdin = files_argv([w for w in inputs if "=" not in w and w != "random"])
+    return argv + files, env, stdin
 
 
 TRIAL = ("•", (0, 130, 200))  # a trial off the Pareto front
@@ -251,10 +253,10 @@ class TunePane(Vertical):
         except ConsoleError as exc:
             self.post_message(TuneFinished(None, target, worded(exc)))
             return
-        argv, env = tune_argv(self.controller, target, sets, inputs.words)
+        argv, env, stdin = tune_argv(self.controller, target, sets, inputs.words)
         argv += extra
         try:
-            job = ChildJob(argv, env)
+            job = ChildJob(argv, env, stdin)
         except OSError as exc:
             self.post_message(TuneFinished(None, target, str(exc)))
             return

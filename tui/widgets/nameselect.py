@@ -7,18 +7,19 @@ each option took seconds); only the one line showing the chosen name is cut in t
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
 from textual.widgets import Select
 
 from triton_console.tui.text import name
 
 
 class NameSelect(Select):
-    @on(Select.Changed)
-    def _show_distinguishing_end(self, event: Select.Changed) -> None:
-        if event.select is self and isinstance(event.value, str):
+    def watch_value(self, value) -> None:
+        """The chosen name with its distinguishing end, at every change: also one made with its Changed
+        prevented (a pane's own setting), which no Changed handler would see. Runs after Select's own
+        watcher, which shows the option's text."""
+        if isinstance(value, str):
             for current in self.query("SelectCurrent"):
-                current.update(name(event.value))
+                current.update(name(value))
 
     def set_names(self, names: list[str]) -> None:
         """The names as options, each on one line (a long name wrapped onto two read as two names); the

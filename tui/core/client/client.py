@@ -133,6 +133,9 @@ class TritonClient:
         self._lock = threading.Lock()
         self._server: rs.ServerMetadata | None = None
         self._info: dict[str, ModelInfo] = {}
+        # model -> its ensemble steps ([] for any other model), learned from its config alone: which models
+        # are ensembles, remembered as model_info is (an index can hold 20,000 models)
+        self._steps: dict[str, list[str]] = {}
         # model -> (when, error): a bench whose model went away words its failures from one index read a
         # second, not one per failed request (an index can hold 20,000 models)
         self._unavailable: dict[str, tuple[float, ConsoleError]] = {}
@@ -352,12 +355,14 @@ class TritonClient:
         load without touching the repository's files (explicit model control only)."""
         check_model_name(name)
         self._info.pop(name, None)
+        self._steps.pop(name, None)
         self.call(f"load {name}", lambda t: t.load(name, config))
         self.health.reset(name)
 
     def unload_model(self, name: str) -> None:
         check_model_name(name)
         self._info.pop(name, None)
+        self._steps.pop(name, None)
         self.call(f"unload {name}", lambda t: t.unload(name))
         self.health.reset(name)
 
@@ -376,8 +381,10 @@ class TritonClient:
         """Drop cached metadata/config (of one model, or all): after a reload they may have changed."""
         if name is None:
             self._info.clear()
+            self._steps.clear()
         else:
             self._info.pop(name, None)
+            self._steps.pop(name, None)
 
     def model_info(self, name: str) -> ModelInfo:
         """Metadata plus config (where the server has a config API), cached until the model is reloaded."""
@@ -394,6 +401,26 @@ class TritonClient:
             info = ModelInfo(name, meta, config, steps)
             self._info[name] = info
         return info
+
+    def ensemble_steps(self, name: str, ask: bool = True) -> list[str] | None:
+        """The models ``name`` runs as an ensemble ([] when it is no ensemble): from what model_info already
+        holds, else from its config alone (one call, remembered until the model is loaded, unloaded or
+        forgotten). ``ask=False``: None where nothing is known yet, without asking the server."""
+        info = self._info.get(name)
+        if info is not None:
+            return list(info.steps)
+        steps = self._steps.get(name)
+        if steps is not None or not ask:
+            return None if steps is None else list(steps)
+        try:
+            config = self.model_config(name)
+        except ConsoleError as exc:
+            if exc.code != UNSUPPORTED:  # gone, or unknown by now: nothing to remember
+                raise
+            config = None  # a server without a config API has no ensembles to read
+        steps = [s.model_name for s in config.ensemble_scheduling.step] if config is not None else []
+        self._steps[name] = steps
+        return list(steps)
 
     # ------------------------------------------------------------------ inference
     def deadline(self, model: str) -> float:

@@ -244,11 +244,12 @@ def for_console(controller, name: str) -> Target:
 # ------------------------------------------------------------------------------------------ the ensembles using it
 
 
-def dependents(client: TritonClient, name: str) -> list[str]:
-    """The READY ensembles that use ``name``: asked before a change, to check them after it."""
+def dependents(target: Target) -> list[str]:
+    """The READY ensembles that use the target's model: asked before a change, to check them after it. Its
+    repository on this machine, where there is one, says which models are ensembles (no call per model)."""
     from triton_console.tui.core.client.modelcontrol import ready_ensembles_using
 
-    return ready_ensembles_using(client, name)
+    return ready_ensembles_using(target.client, target.name, target.repository)
 
 
 def batch_conflicts(client: TritonClient, ensembles: Sequence[str], name: str, config) -> list[str]:

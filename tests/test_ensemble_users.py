@@ -1,0 +1,78 @@
+"""Which READY ensembles use a model (asked before each config editor Apply and each Models pane unload or
+reload): it asked every READY model's metadata and config of the server each time, 20,000 calls on a
+20,000-model index. Now the repository on this machine says which models are ensembles and only those are
+asked; without it each model's config is asked once per client and remembered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.test_newcomer_editor import BACKBONE, ENSEMBLE
+
+ASKS = ("model_metadata", "model_config", "model_statistics")
+
+
+def _counted(url: str):
+    """A client on the real server whose per-model questions are written down, in order."""
+    from triton_console.tui.core.client.client import TritonClient
+
+    client = TritonClient(url, "grpc", timeout=60)
+    calls: list[tuple[str, str]] = []
+    for method in ASKS:
+        real = getattr(client, method)
+        setattr(client, method, lambda name="", real=real, m=method: calls.append((m, name)) or real(name))
+    return client, calls
+
+
+def _ensembles(repository: Path, names: list[str]) -> list[str]:
+    return [n for n in names if 'platform: "ensemble"' in (repository / n / "config.pbtxt").read_text()]
+
+
+def test_with_the_repository_only_the_ensembles_are_asked(server):
+    from triton_console.tui.core.tune.deploy import Target, dependents
+
+    repository = Path(server.cfg.repository)
+    client, calls = _counted(server.grpc_url)
+    try:
+        ready = [e.name for e in client.repository_index().items if e.state == "READY"]
+        ensembles = _ensembles(repository, ready)
+        assert ENSEMBLE in ensembles and len(ready) >= 2 * len(ensembles), (ready, ensembles)
+        target = Target(client, BACKBONE, repository)
+        assert dependents(target) == [ENSEMBLE]
+        assert sorted(calls) == sorted(("model_config", e) for e in ensembles), calls  # not one per model
+        calls.clear()
+        assert dependents(target) == [ENSEMBLE]  # the next Apply: nothing but the index
+        assert calls == []
+    finally:
+        client.close()
+
+
+def test_without_it_each_model_is_asked_once_and_the_answer_is_the_same(server):
+    from triton_console.tui.core.tune.deploy import Target, dependents
+
+    client, calls = _counted(server.grpc_url)
+    try:
+        ready = [e.name for e in client.repository_index().items if e.state == "READY"]
+        assert dependents(Target(client, BACKBONE)) == [ENSEMBLE]
+        assert sorted(calls) == sorted(("model_config", n) for n in ready if n != BACKBONE), calls
+        calls.clear()
+        assert dependents(Target(client, BACKBONE)) == [ENSEMBLE]
+        assert calls == []
+    finally:
+        client.close()
+
+
+def test_a_model_folder_without_an_ensemble_config_is_not_asked_about(tmp_path, server):
+    """The files rule a model out only when they are there: a model the folder lacks is asked of the server."""
+    from triton_console.tui.core.client.modelcontrol import ready_ensembles_using
+
+    client, calls = _counted(server.grpc_url)
+    try:
+        ready = [e.name for e in client.repository_index().items if e.state == "READY"]
+        for n in ready:
+            if n != ENSEMBLE:
+                (tmp_path / n).mkdir()  # no config.pbtxt: Triton completes none into an ensemble
+        assert ready_ensembles_using(client, BACKBONE, tmp_path) == [ENSEMBLE]
+        assert calls == [("model_config", ENSEMBLE)], calls
+    finally:
+        client.close()
