@@ -131,8 +131,9 @@ def write(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    """The console's own controller on a bundled server it started (explicit model control, all loaded)."""
+def controller(tmp_path_factory, stopping):
+    """The console's own controller on a bundled server it started (explicit model control, all loaded); shut
+    down beside the session's servers at the end (its server's SIGTERM to exit took ~5 s of the module's)."""
     from triton_console.tui.core.client.connection import Connection
     from triton_console.tui.core.server import process as srv
     from triton_console.tui.core.server.controller import ServerController
@@ -148,8 +149,11 @@ def controller(tmp_path_factory):
     try:
         c.start(lambda *_: None)
         yield c
-    finally:
+    except BaseException:
         c.shutdown()
+        raise
+    stopping.append(threading.Thread(target=c.shutdown, name="shut the dev controller down"))
+    stopping[-1].start()
 
 
 @pytest.fixture(scope="module")
