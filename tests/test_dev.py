@@ -425,7 +425,7 @@ def test_models_add_says_whether_the_server_knows_the_name(controller, monkeypat
     from tests.helpers import notifications
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
-    monkeypatch.setattr(controller, "shutdown", lambda: None)
+    monkeypatch.setattr(controller, "shutdown", lambda stop_server=True: None)
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions())
@@ -481,7 +481,7 @@ def test_models_pane_shows_a_ready_models_own_log_lines(controller, monkeypatch)
     the server is this module's: quitting it here must leave the server up for the other tests)."""
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
-    monkeypatch.setattr(controller, "shutdown", lambda: None)
+    monkeypatch.setattr(controller, "shutdown", lambda stop_server=True: None)
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions())
@@ -705,7 +705,7 @@ def test_model_log_view_streams_a_models_stderr_and_filters(controller, monkeypa
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
     from triton_console.tui.core.client import modelcontrol
 
-    monkeypatch.setattr(controller, "shutdown", lambda: None)
+    monkeypatch.setattr(controller, "shutdown", lambda stop_server=True: None)
     hello = "chatty: hello from initialize"
 
     async def scenario():
