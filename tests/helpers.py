@@ -55,6 +55,21 @@ async def press_repeated(pilot, key: str, times: int) -> None:
         await pilot.app.animator.wait_until_complete()  # a scroll it started ends before the next key
 
 
+async def start_from_server_pane(pilot, app, kind: str = "bundled", timeout: float = 180.0):
+    """s in the Server pane (2): the console starts its own server; returns the state line once it reads
+    ``● ready`` with the ``kind`` (bundled, docker) and pid of the server the console started."""
+    await pilot.press("2", "s")
+    state = app.query_one("#state")
+    await wait_for(
+        pilot,
+        lambda: "● ready" in rendered(state) and f"{kind} pid " in rendered(state),
+        timeout,
+        f"the console's own {kind} server, ready",
+        show=lambda: rendered(state),
+    )
+    return state
+
+
 async def select_model(pilot, app, name: str, timeout: float = 20.0):
     """The Models pane (3) with ``name`` selected once the list has it; returns the list."""
     await pilot.press("3")
@@ -85,14 +100,23 @@ def http_server(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterato
 
 
 @contextlib.contextmanager
-def explicit_server(root: Path, timeout: float = 180, stop_in: list[threading.Thread] | None = None):
+def explicit_server(
+    root: Path,
+    timeout: float = 180,
+    stop_in: list[threading.Thread] | None = None,
+    model_control: str = "explicit",
+    load_models: tuple[str, ...] = ("*",),
+):
     """A real bundled tritonserver serving ``root`` on free loopback ports, in explicit mode with every model
-    loaded, ready when yielded; stopped on the way out, ready or not (the session and module servers). With
-    ``stop_in``, a normal way out only starts the stop, in a thread added there for the caller to join: the
-    session's servers stop side by side (SIGTERM to exit takes 3-4 s each while the server unloads)."""
+    (or ``load_models``) loaded, ready when yielded; stopped on the way out, ready or not (the session and
+    module servers). ``model_control="none"``: the server loads the whole repository itself. With
+    ``stop_in`` (the session's ``stopping`` fixture), a normal way out only starts the stop, in a thread added
+    there for the caller to join: the servers stop side by side, while the tests go on (SIGTERM to exit takes
+    3-6 s each while the server unloads)."""
     from triton_console.tui.core.server import process as srv
 
-    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["*"])
+    loads = list(load_models) if model_control == "explicit" else []
+    cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control=model_control, load_models=loads)
     s = srv.ManagedServer(cfg)
     try:
         s.start()

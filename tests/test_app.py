@@ -209,24 +209,31 @@ def test_enter_in_a_try_box_runs_and_the_next_key_is_not_typed():
     asyncio.run(scenario())
 
 
-def test_enter_in_a_tune_box_runs_and_the_next_key_reaches_the_pane():
-    """Enter in a Tune box started the sweep but kept the focus there: o (the last run) was typed into the box."""
+@pytest.mark.parametrize(
+    ("key", "box_id", "value", "refusal", "o_answer"),
+    [
+        # Enter in a Tune box started the sweep but kept the focus there: o (the last run) was typed into it.
+        ("8", "#tune-requests", "50", "ready model", "no saved sweep"),
+        # Enter in a Bench box did nothing and kept the focus: o (overlay) then went into the box.
+        ("6", "#bench-levels", "1,2,4,8", "no ready model", "saved runs"),
+    ],
+    ids=["tune", "bench"],
+)
+def test_enter_in_a_pane_box_runs_and_the_next_key_reaches_the_pane(key, box_id, value, refusal, o_answer):
+    """Enter in a Tune or Bench box runs (with no ready model the pane refuses, saying why) and the focus
+    leaves the box: the next key, o, is the pane's, not text typed into the box."""
 
     async def scenario():
         app = make_app()
         async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await pilot.press("8")
-            box = app.query_one("#tune-requests")
+            await pilot.press(key)
+            box = app.query_one(box_id)
             box.focus()
             await pilot.press("enter")  # no ready model: the pane says so
-            await wait_for(
-                pilot, lambda: any("ready model" in n for n in notifications(app)), 5, "the refusal"
-            )
+            await wait_for(pilot, lambda: any(refusal in n for n in notifications(app)), 5, "the refusal")
             await pilot.press("o")
-            await wait_for(
-                pilot, lambda: any("no saved sweep" in n for n in notifications(app)), 5, "o's answer"
-            )
-            assert box.value == "50"
+            await wait_for(pilot, lambda: any(o_answer in n for n in notifications(app)), 5, "o's answer")
+            assert box.value == value
 
     asyncio.run(scenario())
 
@@ -443,26 +450,6 @@ def test_a_build_steps_result_wraps_at_80_columns():
             await pilot.pause()
             screen = " ".join(re.sub(r"\x1b\[[0-9;]*H", " ", plain_screen(app)).split())
             assert "(tolerance 1e-04), 3 images" in screen, screen
-
-    asyncio.run(scenario())
-
-
-def test_enter_in_a_bench_box_runs_and_the_next_key_reaches_the_pane():
-    """Enter in a Bench box did nothing and kept the focus: o (overlay) then went into the box."""
-
-    async def scenario():
-        app = make_app()
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await pilot.press("6")
-            box = app.query_one("#bench-levels")
-            box.focus()
-            await pilot.press("enter")  # no ready model: the pane says so
-            await wait_for(
-                pilot, lambda: any("no ready model" in n for n in notifications(app)), 5, "the refusal"
-            )
-            await pilot.press("o")
-            await wait_for(pilot, lambda: any("saved runs" in n for n in notifications(app)), 5, "o's answer")
-            assert box.value == "1,2,4,8"
 
     asyncio.run(scenario())
 

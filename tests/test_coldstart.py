@@ -17,9 +17,10 @@ FAST_MS = COLD_MS / 2  # a generous bound for a warm request (milliseconds when 
 
 
 @pytest.fixture(scope="module")
-def cold_server(tmp_path_factory):
+def cold_server(tmp_path_factory, stopping):
+    """Stopped beside the session's servers at the end, not in the module's time (its stubs unload for seconds)."""
     root = modelzoo.write_first_seen(modelzoo.write_cold(tmp_path_factory.mktemp("cold") / "models"))
-    with explicit_server(root) as s:
+    with explicit_server(root, stop_in=stopping) as s:
         yield s
 
 

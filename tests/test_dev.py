@@ -131,8 +131,9 @@ def write(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    """The console's own controller on a bundled server it started (explicit model control, all loaded)."""
+def controller(tmp_path_factory, stopping):
+    """The console's own controller on a bundled server it started (explicit model control, all loaded); shut
+    down beside the session's servers at the end (its server's SIGTERM to exit took ~5 s of the module's)."""
     from triton_console.tui.core.client.connection import Connection
     from triton_console.tui.core.server import process as srv
     from triton_console.tui.core.server.controller import ServerController
@@ -148,8 +149,11 @@ def controller(tmp_path_factory):
     try:
         c.start(lambda *_: None)
         yield c
-    finally:
+    except BaseException:
         c.shutdown()
+        raise
+    stopping.append(threading.Thread(target=c.shutdown, name="shut the dev controller down"))
+    stopping[-1].start()
 
 
 @pytest.fixture(scope="module")
@@ -421,7 +425,7 @@ def test_models_add_says_whether_the_server_knows_the_name(controller, monkeypat
     from tests.helpers import notifications
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
-    monkeypatch.setattr(controller, "shutdown", lambda: None)
+    monkeypatch.setattr(controller, "shutdown", lambda stop_server=True: None)
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions())
@@ -477,7 +481,7 @@ def test_models_pane_shows_a_ready_models_own_log_lines(controller, monkeypatch)
     the server is this module's: quitting it here must leave the server up for the other tests)."""
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
-    monkeypatch.setattr(controller, "shutdown", lambda: None)
+    monkeypatch.setattr(controller, "shutdown", lambda stop_server=True: None)
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions())
@@ -701,7 +705,7 @@ def test_model_log_view_streams_a_models_stderr_and_filters(controller, monkeypa
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
     from triton_console.tui.core.client import modelcontrol
 
-    monkeypatch.setattr(controller, "shutdown", lambda: None)
+    monkeypatch.setattr(controller, "shutdown", lambda stop_server=True: None)
     hello = "chatty: hello from initialize"
 
     async def scenario():

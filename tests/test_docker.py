@@ -155,7 +155,7 @@ def test_the_container_site_is_mounted_with_a_pth_file(fake, tmp_path):
 def test_the_console_starts_and_stops_a_container(fake):
     import asyncio
 
-    from tests.helpers import rendered, wait_for
+    from tests.helpers import start_from_server_pane, wait_for
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     (port,) = free_ports(1)
@@ -166,15 +166,7 @@ def test_the_console_starts_and_stops_a_container(fake):
         )
         app = ConsoleApp(opts)
         async with app.run_test(size=(110, 30)) as pilot:
-            await pilot.press("2", "s")
-            state = app.query_one("#state")
-            await wait_for(
-                pilot,
-                lambda: "● ready" in rendered(state) and "docker pid" in rendered(state),
-                120,
-                "a ready container",
-                show=lambda: rendered(state),
-            )
+            await start_from_server_pane(pilot, app, "docker", timeout=120)
             assert len(containers(fake)) == 1
             await pilot.press("q")
             await pilot.pause(0.3)

@@ -31,13 +31,14 @@ SLOWER_S = 0.2  # "slower": 200 ms, for the rate test (5 requests per second at 
 
 
 @pytest.fixture(scope="module")
-def faults(repo, tmp_path_factory):
-    """The fused EfficientNet model (one Python stub does it all) and two sleepy numpy models."""
+def faults(repo, tmp_path_factory, stopping):
+    """The fused EfficientNet model (one Python stub does it all) and two sleepy numpy models; stopped beside
+    the session's servers at the end (SIGTERM to exit took ~5 s of the module's time)."""
     root = tmp_path_factory.mktemp("faults") / "models"
     shutil.copytree(repo / FUSED, root / FUSED)
     modelzoo.slow_model(root, "slow", SLOW_S)
     modelzoo.slow_model(root, "slower", SLOWER_S)
-    with explicit_server(root) as s:
+    with explicit_server(root, stop_in=stopping) as s:
         yield s
 
 
@@ -278,8 +279,8 @@ def test_models_and_bench_panes_show_the_dead_stub_and_reload_recovers(faults):
             await wait_for(
                 pilot, lambda: not _bench_children(), 30, "the bench process gone", _bench_children
             )
-            await pilot.pause(0.5)  # its last events delivered
-            assert said in str(status.render())
+            # its last events delivered
+            await wait_for(pilot, lambda: said in str(status.render()), 5, said, lambda: str(status.render()))
             await pilot.press("q")
 
     asyncio.run(scenario())

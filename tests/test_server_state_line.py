@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import rendered, wait_for
+from tests.helpers import rendered, start_from_server_pane, wait_for
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 from triton_console.tui.core.server import process as srv
 
@@ -42,15 +42,7 @@ def test_the_state_line_of_a_dead_url_a_stop_and_a_stopped_server(tmp_path):
     async def scenario():
         app = ConsoleApp(opts)
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("2", "s")
-            state = app.query_one("#state")
-            await wait_for(
-                pilot,
-                lambda: "● ready" in rendered(state) and "bundled pid " in rendered(state),
-                120,
-                "the managed server, ready",
-                show=lambda: rendered(state),
-            )
+            state = await start_from_server_pane(pilot, app, timeout=120)
             managed = app.controller.client.url
             # another URL, dead: said so, with that URL and nothing of the managed server's pid or uptime
             await connect(pilot, app, dead)

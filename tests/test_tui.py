@@ -9,7 +9,16 @@ import psutil
 import pytest
 
 from tests.conftest import image
-from tests.helpers import lines_of, rendered, rows, texts, wait_for, wait_until
+from tests.helpers import (
+    explicit_server,
+    lines_of,
+    rendered,
+    rows,
+    start_from_server_pane,
+    texts,
+    wait_for,
+    wait_until,
+)
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 from triton_console.tui.core.server import process as srv
 from triton_console.tui.panes.classify import ClassifyPane
@@ -42,14 +51,7 @@ def test_start_models_ready_classify_bad_image_and_quit(repo, tmp_path):
     async def scenario():
         app = ConsoleApp(opts)
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("2", "s")
-            state = app.query_one("#state")
-            await wait_for(
-                pilot,
-                lambda: "bundled pid " in rendered(state),
-                60,
-                "a managed server in the state line",
-            )
+            state = await start_from_server_pane(pilot, app)
             pid = int(rendered(state).split("bundled pid ")[1].split(" ")[0])
             await pilot.press("3")
             models = app.query_one(ModelsPane)
@@ -137,12 +139,8 @@ def test_connect_to_running_server_and_load_unload(server):
 
 def test_server_down_is_shown_and_console_recovers(repo):
     """Server killed mid-session: the console says so within 2.5 s and keeps working; a restart brings it back."""
-    cfg = srv.ServerConfig(repo, *srv.free_ports(3), model_control="explicit", load_models=["postprocess"])
-    server = srv.ManagedServer(cfg)
-    server.start()
-    server.wait_ready(120)
 
-    async def scenario():
+    async def scenario(server):
         app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc", repository=repo))
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("2")
@@ -158,7 +156,5 @@ def test_server_down_is_shown_and_console_recovers(repo):
             await wait_for(pilot, lambda: "● ready" in rendered(state), 20, "back")
             await pilot.press("q")
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        server.stop()
+    with explicit_server(repo, 120, load_models=("postprocess",)) as server:  # killed here: of its own
+        asyncio.run(scenario(server))
