@@ -359,6 +359,40 @@ def test_show_call_perf_analyzer_writes_its_input_data(zoo, tmp_path):
     assert data["data"][0]["NOTE"] == {"content": ["x"], "shape": [1]}
 
 
+def test_show_call_perf_analyzer_without_save_writes_nothing_into_the_current_folder(zoo, tmp_path):
+    """Its --input-data file went into the current folder (the user's); without --save it goes to a new
+    temporary folder the call's note names."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from tests.conftest import CLI
+    from triton_console.tui.core.request.showcall import SPILL_PREFIX
+
+    cwd = tmp_path / "here"
+    cwd.mkdir()
+    res = subprocess.run(
+        [*CLI, "infer", "mixed", "--input", "NOTE=text:x", "--shape", "IDS=2", *args(zoo, "grpc")]
+        + ["--show-call", "perf_analyzer"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+    assert res.returncode == 0, res.stderr
+    assert list(cwd.iterdir()) == []
+    note = next(line for line in res.stdout.splitlines() if "its files are in" in line)
+    assert note.startswith("# perf_analyzer reads its input data from a file"), note
+    folder = Path(note.split("its files are in ")[1].split()[0])
+    try:
+        assert folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith(SPILL_PREFIX)
+        assert f"--input-data {folder}/mixed.perf_analyzer.json" in res.stdout
+        data = json.loads((folder / "mixed.perf_analyzer.json").read_text())
+        assert data["data"][0]["NOTE"] == {"content": ["x"], "shape": [1]}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 # ------------------------------------------------------------------------------------------ bad input
 
 
@@ -488,6 +522,71 @@ def test_try_form_copy_of_a_call_too_large_to_show_copies_a_call_that_runs(zoo):
                 ran = subprocess.run(["bash", "-c", app.clipboard], capture_output=True, timeout=60)
                 assert ran.returncode == 0 and (folder / "mixed.response.bin").stat().st_size > 0
                 assert str(folder) in rendered(call)  # what is shown is what was copied
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            await pilot.press("escape", "escape", "q")
+
+    asyncio.run(scenario())
+
+
+def test_try_form_perf_analyzer_call_writes_its_data_only_when_copied_and_never_into_the_cwd(
+    zoo, tmp_path, monkeypatch
+):
+    """The perf_analyzer form of the call wrote its --input-data file into the current folder at every run
+    (name.perf_analyzer.json, -2, -3, …). A run now writes nothing; ^y writes it into a temporary folder."""
+    import asyncio
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from tests.helpers import notifications, rendered, select_model, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.core.request.showcall import SPILL_PREFIX
+
+    cwd = tmp_path / "here"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc"))
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await select_model(pilot, app, "mixed")
+            await pilot.pause(0.2)
+            await pilot.press("t")
+            await wait_for(pilot, lambda: bool(app.screen.query("#shape-0")), 20, "the form")
+            screen = app.screen
+            screen.query_one("#shape-0").value = "2"
+            screen.query_one("#spec-2").value = "text:hi"
+            screen.query_one("#form-call").value = "perf_analyzer"
+            call = screen.query_one("#call")
+            for _ in range(2):
+                screen.focus_default()
+                await pilot.press("ctrl+r")
+                await wait_for(pilot, lambda: "perf_analyzer" in rendered(call), 30, "the call")
+                assert list(cwd.iterdir()) == []
+                shown = rendered(call)
+                call.update("")
+            assert "perf_analyzer reads its input data" in shown and "^y writes it" in shown, shown
+            await pilot.press("ctrl+r")
+            await wait_for(pilot, lambda: "perf_analyzer" in rendered(call), 30, "the call")
+            await pilot.press("ctrl+y")
+            await wait_for(
+                pilot,
+                lambda: any("copied" in n for n in notifications(app)),
+                20,
+                "the copy",
+                show=lambda: notifications(app),
+            )
+            (said,) = [n for n in notifications(app) if "copied" in n]
+            folder = Path(said.split("its data files are in ")[1].split()[0])
+            try:
+                assert folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith(SPILL_PREFIX)
+                assert app.clipboard.startswith("perf_analyzer"), app.clipboard[:200]
+                assert f"--input-data {folder}/mixed.perf_analyzer.json" in app.clipboard
+                data = json.loads((folder / "mixed.perf_analyzer.json").read_text())
+                assert data["data"][0]["NOTE"] == {"content": ["hi"], "shape": [1]}
+                assert str(folder) in rendered(call)  # what is shown is what was copied
+                assert list(cwd.iterdir()) == []
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
             await pilot.press("escape", "escape", "q")

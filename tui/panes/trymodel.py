@@ -51,11 +51,19 @@ class TryDone(Message):
 
 @dataclass
 class LargeCall:
-    """A call whose data is too large to show inline: copying it writes the data to files first."""
+    """A call whose data goes to files (too large to show inline, or perf_analyzer's input data, always a
+    file): copying it (^y) writes them first, into a temporary folder; a run writes nothing."""
 
     form: str
-    size: str  # "the request is 588 KiB"
+    why: str  # "the request is 588 KiB", "perf_analyzer reads its input data (1 KiB) from a file"
     make: Callable[[], showcall.Call]  # the call, its data files in a new temporary folder
+
+    @property
+    def line(self) -> str:
+        """What the form shows in place of the call."""
+        if self.form == "perf_analyzer":
+            return f"# {self.why}: ^y writes it to a temporary folder and copies the call"
+        return f"# {self.why}, too large to show here: ^y writes its data to files and copies the call"
 
 
 @dataclass
@@ -185,7 +193,7 @@ class TryScreen(ModalScreen):
         self.start_dir = start_dir
         self.info: ModelInfo | None = None
         self.call_text = ""
-        self._large: LargeCall | None = None  # the last call, too large to show: ^y writes its data first
+        self._large: LargeCall | None = None  # the last call, its data in files: ^y writes them first
         self.decoupled = False
         self.sequence: stream.SequenceConfig | None = None
         self._stream: stream.StreamRun | None = None
@@ -441,7 +449,8 @@ class TryScreen(ModalScreen):
             return make()
         except ConsoleError as exc:
             if exc.code == showcall.NEEDS_FOLDER:  # the CLI's words name --save, which the form has not
-                # its data goes to files only when the user asks for the call (^y): not at every run
+                # its data goes to files only when the user asks for the call (^y): not at every run, and
+                # never into the current folder (the user's)
                 return LargeCall(form, exc.message.split(":")[0], partial(make, spill=True))
             return showcall.Call(form, f"# {exc.message}")
 
@@ -493,11 +502,7 @@ class TryScreen(ModalScreen):
     def _show_call(self, call: showcall.Call | LargeCall | None) -> None:
         if isinstance(call, LargeCall):
             self.call_text, self._large = "", call
-            self.query_one("#call", Static).update(
-                plain(
-                    f"# {call.size}, too large to show here: ^y writes its data to files and copies the call"
-                )
-            )
+            self.query_one("#call", Static).update(plain(call.line))
         elif call is not None:
             self.call_text, self._large = call.text, None
             notes = "".join(f"\n# {n}" for n in call.notes)

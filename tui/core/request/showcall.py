@@ -1,8 +1,9 @@
 """The request ``infer`` sent, written out as a call anyone can run: curl (KServe v2 JSON), a Python
 tritonclient snippet, or a perf_analyzer command with its ``--input-data`` file.
 
-Small data is written inline; larger data goes to files in a directory the caller gives (never over a
-file that exists), else (``spill``) in a new temporary folder, else it is refused. Header values are never written: a header read from an environment variable is
+Small data is written inline; larger data (and perf_analyzer's input data, always a file) goes to files
+in a directory the caller gives (never over a file that exists), else (``spill``) in a new temporary
+folder, else it is refused: nothing is ever written into the current folder. Header values are never written: a header read from an environment variable is
 referenced as that variable, any other as a placeholder to fill in.
 """
 
@@ -405,7 +406,14 @@ def perf_analyzer(
     entry, dims = input_data(plans, batched)
     shapes = [f"--shape {shlex.quote(name)}:{','.join(map(str, d))}" for name, d in dims.items()]
     data = json.dumps({"data": [entry]}).encode()
-    path = _write(directory or Path.cwd(), f"{model}.perf_analyzer.json", data, "input data")
+    if directory is None:  # never the current folder: it is the user's (and a run is no request to write)
+        raise ConsoleError(
+            f"perf_analyzer reads its input data ({len(data) / 1024:.0f} KiB) from a file: "
+            "pass --save DIR for it",
+            exit_code=EXIT_USAGE,
+            code=NEEDS_FOLDER,
+        )
+    path = _write(directory, f"{model}.perf_analyzer.json", data, "input data")
     notes = []
     if streaming and endpoint.protocol != "grpc":
         from dataclasses import replace
@@ -477,7 +485,12 @@ def make(
 
     folder = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX))
     call = _make(*args, folder, *rest)
-    call.notes.append(f"the call's data is too large to show inline: its files are in {folder} (temporary)")
+    why = (
+        "perf_analyzer reads its input data from a file"
+        if form == "perf_analyzer"
+        else "the call's data is too large to show inline"
+    )
+    call.notes.append(f"{why}: its files are in {folder} (temporary)")
     return call
 
 
