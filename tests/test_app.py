@@ -375,6 +375,59 @@ def test_servers_pane_lists_the_active_server_marked(monkeypatch, tmp_path):
     asyncio.run(scenario())
 
 
+def test_servers_pane_shows_the_whole_port_of_a_server_connected_after_it_drew_its_row(monkeypatch, tmp_path):
+    """`--start` with port 8000 taken: the managed server started on free ports after the pane had drawn the
+    row of the URL asked for, and the url column, sized on that first row, cut the port in a real terminal
+    (`127.0.0.1:368…`). The column takes the room left, at every width."""
+    import socket
+
+    from tests.helpers import screen_lines
+    from triton_console.tui.messages import ConnectRequested
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+    def own_line(app) -> str:
+        return next(line for line in screen_lines(app) if "(active)" in line).rstrip()
+
+    async def up(pilot, url: str) -> str:
+        """Connected to ``url``, its first poll over (nothing listens), then up as a poll reports it."""
+        app = pilot.app
+        app.post_message(ConnectRequested(url, "grpc"))
+        await wait_for(pilot, lambda: url in app.sub_title, 5, "the switch")
+        await wait_for(
+            pilot, lambda: "down" in own_line(app), 10, "the first poll", show=lambda: own_line(app)
+        )
+        app.query_one("ServersPane").show_snapshot(snapshot(app))
+        await pilot.pause()
+        return own_line(app)
+
+    async def scenario(port: int):
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("7")
+            table = app.query_one("#fleet")
+            await wait_for(pilot, lambda: "127.0.0.1:9" in own_line(app), 5, "the active row")
+            line = await up(pilot, f"127.0.0.1:{port}")
+            assert line.endswith(f" 127.0.0.1:{port}") and "ready" in line, line
+            line = await up(pilot, "grpc://inference.example.internal:18001")
+            assert line.endswith(":18001") and "…" in line and len(line) <= 80, (
+                line
+            )  # the host cut, not the port
+            await pilot.resize_terminal(110, 24)
+            await wait_for(
+                pilot,
+                lambda: own_line(app).endswith(" inference.example.internal:18001"),
+                5,
+                "the whole URL at 110 columns",
+                show=lambda: own_line(app),
+            )
+            assert table.virtual_size.width <= table.scrollable_content_region.width  # no sideways scroll
+
+    with socket.socket() as bound:  # a five-digit port nothing listens on while the test runs
+        bound.bind(("127.0.0.1", 0))
+        asyncio.run(scenario(bound.getsockname()[1]))
+
+
 # ------------------------------------------------------------------------------------------ after a build
 
 

@@ -27,7 +27,9 @@ REFRESH_S = 2.0
 PENDING = "…"  # not asked yet
 ACTIVE = "(active)"  # the row of an active server not in the file (no file name can start with "(")
 MANAGED = "(managed)"  # that row's name while the managed server runs and a file entry is active
-URL_CELLS = 16  # what an 80-column screen shows of the url / error column
+URL_CELLS = (
+    16  # what an 80-column screen shows of the url / error column (it takes the room left, at least this)
+)
 
 
 @dataclass
@@ -74,7 +76,7 @@ def name_cell(name: str, active: bool) -> Text:
     return cell(("▶ " if active else "  ") + name, "bold" if active else "")
 
 
-def row_cells(r: FleetRow, active: bool) -> tuple:
+def row_cells(r: FleetRow, active: bool, url_cells: int = URL_CELLS) -> tuple:
     if r.error == PENDING:
         state = cell(PENDING)
     elif r.ready:
@@ -96,7 +98,7 @@ def row_cells(r: FleetRow, active: bool) -> tuple:
         ping,
         rate,
         cell(
-            short_url(r.url) if r.error in (None, PENDING) else r.error,
+            short_url(r.url, url_cells) if r.error in (None, PENDING) else r.error,
             "red" if r.error not in (None, PENDING) else "dim",
         ),
     )
@@ -144,11 +146,13 @@ class ServersPane(Vertical):
         self.names: list[str] = []  # the servers file's entries, in order
         self.fleet: Fleet | None = None
         self.problems: list[str] = []
+        self.url_cells = URL_CELLS  # the url / error column's width, as the table's width leaves it
 
     def compose(self) -> ComposeResult:
         table = PlainTable(id="fleet", cursor_type="row", zebra_stripes=True)
         # fixed widths for what the columns hold (sized on the pending rows, state read 're…'; resizing on
-        # each refresh stalled the loop), the url / error runs on
+        # each refresh stalled the loop); the url / error takes the room left (_fit: sized on the first
+        # rows, it cut the port of the managed server that then started on other ports: 127.0.0.1:368…)
         for label, width in COLUMNS:
             table.add_column(label, width=width)
         yield table
@@ -158,6 +162,27 @@ class ServersPane(Vertical):
     def on_mount(self) -> None:
         self.action_reload()
         self.set_interval(REFRESH_S, self._tick)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        """The url / error column to the width left, and each row's URL cut to it (never its port)."""
+        table = self.query_one("#fleet", PlainTable)
+        cells = table.fill_last_column(URL_CELLS)
+        if cells == self.url_cells:
+            return
+        self.url_cells = cells
+        with self.app.batch_update():
+            for name, row in self.shown.items():
+                if name in table.rows:
+                    self._update_row(table, name, self._cells_of(row))
+
+    def _is_active(self, name: str) -> bool:
+        return self.active not in self.names if name == ACTIVE else name == self.active
+
+    def _cells_of(self, r: FleetRow) -> tuple:
+        return row_cells(r, self._is_active(r.name), self.url_cells)
 
     def focus_default(self) -> None:
         self.query_one("#fleet").focus()
@@ -174,11 +199,11 @@ class ServersPane(Vertical):
         self.shown = {}
         if self.active not in self.names or self.managed:
             own = FleetRow(ACTIVE, self.own_url, error=PENDING)
-            table.add_row(*row_cells(own, self.active not in self.names), key=ACTIVE)
+            table.add_row(*self._cells_of(own), key=ACTIVE)
             self.shown[ACTIVE] = own
         for e in entries:
             row = FleetRow(e.name, e.url, error=PENDING)
-            table.add_row(*row_cells(row, e.name == self.active), key=e.name)
+            table.add_row(*self._cells_of(row), key=e.name)
             self.shown[e.name] = row
         self._show_detail()
         self._note(len(entries))
@@ -205,7 +230,7 @@ class ServersPane(Vertical):
             for r in msg.rows:
                 if r.name not in table.rows:
                     continue
-                self._update_row(table, r.name, row_cells(r, r.name == self.active))
+                self._update_row(table, r.name, self._cells_of(r))
                 self.shown[r.name] = r
         self._show_detail()
 
@@ -296,7 +321,7 @@ class ServersPane(Vertical):
             ping_ms=snap.ping_ms,
             error=snap.error,
         )
-        self._update_row(table, ACTIVE, row_cells(row, True))
+        self._update_row(table, ACTIVE, self._cells_of(row))
         self.shown[ACTIVE] = row
         self._show_detail()
 

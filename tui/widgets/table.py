@@ -35,3 +35,20 @@ class PlainTable(DataTable):
         return super().add_column(
             Text(str(label)) if isinstance(label, str) else label, width=width, key=key, default=default
         )
+
+    def fill_last_column(self, least: int) -> int:
+        """Size the last column to the room the others leave (at least ``least`` cells) and return its width.
+
+        Textual sizes a column without a width once, on the cells it holds then, and never widens it when a
+        cell changes (``update_width`` would, past the screen's edge for a long cell): a column sized on a
+        placeholder cut what came later. Call again when the table's width changes."""
+        *others, last = self.ordered_columns
+        room = self.scrollable_content_region.width - sum(c.get_render_width(self) for c in others)
+        width = max(room - 2 * self.cell_padding, least)
+        if last.auto_width or last.width != width:
+            last.width, last.auto_width = width, False
+            # what add_column/update_cell(update_width=True) do inside DataTable: measure and draw again
+            self._require_update_dimensions = True
+            self._update_count += 1
+            self.refresh()
+        return width
