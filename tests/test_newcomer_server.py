@@ -299,3 +299,64 @@ def test_servers_pane_shows_the_active_servers_ping_as_the_others(zoo, monkeypat
             assert measured(own.split("ready")[1].split()[3]), own  # on screen at 80 columns
 
     asyncio.run(scenario())
+
+
+def test_servers_pane_shows_the_active_servers_inference_rate_as_the_others(zoo, monkeypatch, tmp_path):
+    """The active server's row (given with -u) showed `-` for inf/s while the console polled it and the
+    servers file's row of the same server showed its rate."""
+    import threading
+    from pathlib import Path
+
+    from tests.helpers import rows, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.core.client import contexts
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.request import infer
+    from triton_console.tui.panes.servers import COLUMNS
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    contexts.add(contexts.ServerEntry("zoo-http", zoo.http_url, "http"))
+    column = [label for label, _ in COLUMNS].index("inf/s")
+
+    def rates(table) -> dict[str, str]:
+        return {k.value: str(table.get_row(k)[column]) for k in table.rows}
+
+    def serving(text: str) -> bool:
+        return text not in ("-", "0.0") and float(text) > 0
+
+    stop = threading.Event()
+
+    def load() -> None:  # requests all along, as a benchmark elsewhere sends them
+        client = TritonClient(zoo.grpc_url, "grpc", timeout=60)
+        try:
+            plans = infer.plan_inputs(client.model_info("nobatch"), {"X": "ones"})
+            while not stop.is_set():
+                infer.run(client, "nobatch", plans)
+                stop.wait(0.05)
+        finally:
+            client.close()
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc", repository=Path("/nonexistent")))
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("7")
+            table = app.query_one("#fleet")
+            await wait_for(
+                pilot,
+                lambda: (
+                    set(rates(table)) == {"(active)", "zoo-http"} and all(map(serving, rates(table).values()))
+                ),
+                30,
+                "both rows' inf/s",
+                show=lambda: rows(table),
+            )
+            own = next(line for line in screen_lines(app) if "(active)" in line and "ready" in line)
+            assert serving(own.split("ready")[1].split()[4]), own  # on screen at 80 columns
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    try:
+        asyncio.run(scenario())
+    finally:
+        stop.set()
+        loader.join(timeout=30)

@@ -130,7 +130,9 @@ PANES: tuple[PaneSpec, ...] = (
         "Servers",
         ServersPane,
         "every server of the servers file, and the active one",
-        lambda app: ServersPane(app.options.context, app.controller.client.url, id="servers-pane"),
+        lambda app: ServersPane(
+            app.options.context, app.controller.client.url, controller=app.controller, id="servers-pane"
+        ),
         aliases=("ctx",),
     ),
     PaneSpec(

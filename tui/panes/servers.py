@@ -1,12 +1,13 @@
 """Servers pane: every server of the servers file, refreshed in the background; enter makes one active.
 
 The active server is always listed, marked: a servers-file entry gets the mark, and a server given with
--u or started by the console gets a row of its own on top, kept current by the console's own poll.
+-u or started by the console gets a row of its own on top, kept current by the console's own poll; its
+inf/s comes from the pane's own refresh (the statistics call each file row makes too).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual import on, work
@@ -18,8 +19,8 @@ from textual.widgets import Static
 
 from triton_console.tui.core.client import contexts
 from triton_console.tui.core.client.client import TritonClient
-from triton_console.tui.core.server.controller import ServerSnapshot
-from triton_console.tui.core.server.fleet import Fleet, FleetRow
+from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
+from triton_console.tui.core.server.fleet import Fleet, FleetRow, InferenceRate
 from triton_console.tui.text import cell, plain
 from triton_console.tui.widgets.table import PlainTable
 
@@ -35,6 +36,7 @@ URL_CELLS = (
 @dataclass
 class FleetRefreshed(Message):
     rows: list[FleetRow]
+    own: tuple[str, float | None] | None = None  # the active server's own row: its URL and inf/s
 
 
 @dataclass
@@ -135,8 +137,13 @@ class ServersPane(Vertical):
     ServersPane #fleet-note { height: auto; padding: 0 1; color: $text-muted; }
     """
 
-    def __init__(self, active: str | None = None, url: str = "", **kw) -> None:
+    def __init__(
+        self, active: str | None = None, url: str = "", controller: ServerController | None = None, **kw
+    ) -> None:
         super().__init__(**kw)
+        self.controller = controller  # its client: the active server, for the own row's inf/s
+        self._own_rate = InferenceRate()  # used by the refresh worker only
+        self.own_rate: tuple[str, float | None] = ("", None)  # the own row's URL and inf/s, last refresh
         self.active = active
         self.url = url  # the active server's URL
         self.own_url = url  # the URL of the row of a server not in the file (-u, or the managed one)
@@ -216,13 +223,22 @@ class ServersPane(Vertical):
         lines += [f"problem: {p}" for p in self.problems]
         self.query_one("#fleet-note", Static).update(plain("\n".join(lines), multiline=True))
 
+    def _own_shown(self) -> bool:
+        """The active server has the row of its own (not a file entry's)."""
+        return ACTIVE in self.query_one("#fleet", PlainTable).rows and self.active not in self.names
+
     def _tick(self) -> None:
-        if self.fleet is not None:
-            self._refresh(self.fleet)
+        own = self.controller.client if self.controller is not None and self._own_shown() else None
+        if self.fleet is not None or own is not None:
+            self._refresh(self.fleet, own)
 
     @work(thread=True, exclusive=True, group="fleet")
-    def _refresh(self, fleet: Fleet) -> None:
-        self.post_message(FleetRefreshed(fleet.refresh()))
+    def _refresh(self, fleet: Fleet | None, own: TritonClient | None) -> None:
+        """The file's servers, and the active server's inference rate when it has its own row (the console's
+        poll asks no statistics: one call here, as for each file row)."""
+        rows = fleet.refresh() if fleet is not None else []
+        rate = (own.url, self._own_rate.sample(own)) if own is not None else None
+        self.post_message(FleetRefreshed(rows, rate))
 
     def on_fleet_refreshed(self, msg: FleetRefreshed) -> None:
         table = self.query_one("#fleet", PlainTable)
@@ -232,6 +248,12 @@ class ServersPane(Vertical):
                     continue
                 self._update_row(table, r.name, self._cells_of(r))
                 self.shown[r.name] = r
+            if msg.own is not None:
+                self.own_rate = msg.own
+                row = self.shown.get(ACTIVE)
+                if row is not None and self._own_shown() and row.url == msg.own[0]:
+                    row = self.shown[ACTIVE] = replace(row, rate=msg.own[1])
+                    self._update_row(table, ACTIVE, self._cells_of(row))
         self._show_detail()
 
     def _update_row(self, table: PlainTable, name: str, cells: tuple) -> None:
@@ -319,6 +341,7 @@ class ServersPane(Vertical):
             models_ready=len(snap.ready_models),
             models_total=len(snap.models),
             ping_ms=snap.ping_ms,
+            rate=self.own_rate[1] if self.own_rate[0] == snap.url and snap.error is None else None,
             error=snap.error,
         )
         self._update_row(table, ACTIVE, self._cells_of(row))

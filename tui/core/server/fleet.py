@@ -47,12 +47,32 @@ class FleetRow:
         }
 
 
+class InferenceRate:
+    """A server's inferences per second between two samples: its statistics API's inference counts, summed
+    over every model. Each fleet row's rate, and the Servers pane's row of the active server."""
+
+    def __init__(self) -> None:
+        self._last: tuple[str, float, int] | None = None  # url, when, count
+
+    def sample(self, client: TritonClient) -> float | None:
+        """None at the first sample of a URL (it sets the base) and where the statistics call fails."""
+        try:
+            count = sum(s.inference_count for s in client.model_statistics().items)
+        except ConsoleError:
+            return None
+        now = time.monotonic()
+        last, self._last = self._last, (client.url, now, count)
+        if last is None or last[0] != client.url or now <= last[1]:
+            return None
+        return max(0.0, (count - last[2]) / (now - last[1]))
+
+
 class Fleet:
     def __init__(self, entries: list[ServerEntry], budget: float = 2.0) -> None:
         self.entries = list(entries)
         self.budget = budget
         self._clients: dict[str, TritonClient] = {}
-        self._counts: dict[str, tuple[float, int]] = {}
+        self._rates: dict[str, InferenceRate] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, min(64, len(self.entries))), thread_name_prefix="fleet"
@@ -87,16 +107,7 @@ class Fleet:
                 models_total=len(models),
                 models_ready=sum(m.state == "READY" for m in models),
             )
-            try:
-                count = sum(s.inference_count for s in client.model_statistics().items)
-            except ConsoleError:
-                return row
-            now = time.monotonic()
-            last = self._counts.get(e.name)
-            self._counts[e.name] = (now, count)
-            if last is not None and now > last[0]:
-                row = replace(row, rate=max(0.0, (count - last[1]) / (now - last[0])))
-            return row
+            return replace(row, rate=self._rates.setdefault(e.name, InferenceRate()).sample(client))
         except ConsoleError as exc:
             return replace(row, error=exc.message)
 
