@@ -89,6 +89,27 @@ def ready_ensembles_using(client, name: str, repository: Path | None = None) -> 
     return out
 
 
+def serves(client, repository: Path) -> bool:
+    """Whether ``repository``, a folder on this machine, is the one the server serves as far as its repository
+    index can tell: every model the index names is a folder there. A server reading another folder (or several)
+    names models this one lacks; a wrong folder would rule out, by its files, ensembles the server has. False
+    when the index is empty or cannot be read (a KServe server has none). Checking the host is the caller's:
+    a folder of the same name on a remote server's machine is another folder."""
+    try:
+        names = {e.name for e in client.repository_index().items}
+    except ConsoleError as exc:
+        if server_gone(exc):
+            raise
+        return False
+    if not names or any(not n or n in (".", "..") or "/" in n or "\\" in n for n in names):
+        return False  # only a folder's own names: "../x" would be a folder elsewhere
+    try:
+        folder = Path(repository)
+        return all((folder / n).is_dir() for n in names)
+    except (OSError, ValueError):  # a name no path takes ("a\0b") or an unreadable folder
+        return False
+
+
 _ENSEMBLE_PLATFORM = re.compile(r"""\bplatform\s*:\s*["']ensemble["']""")
 
 
