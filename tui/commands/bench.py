@@ -139,15 +139,14 @@ def run(args: argparse.Namespace) -> int:
     elif args.json:
         single = not args.sweep and not args.rate and len(outcome.steps) == 1
         print(json.dumps(outcome.steps[0].to_dict() if single else outcome.to_dict()))
-    else:
-        print(
-            visible(
-                f"{outcome.model}: {outcome.inputs}; warm-up {outcome.warmup} requests per step, not counted",
-                600,
-            )
-        )
+    else:  # in the terminal's width (COLUMNS, else 80 through a pipe): long lines wrap, every figure kept
+        from triton_console.common.terminal import columns, fitted
+
+        width = columns()
+        head = f"{outcome.model}: {outcome.inputs}; warm-up {outcome.warmup} requests per step, not counted"
+        print("\n".join(fitted(visible(head, 600), width)))
         for step in outcome.steps:
-            print(visible(step.render(), 4000, multiline=True))
+            print("\n".join(fitted(visible(step.render(width), 4000, multiline=True), width)))
     if cancel.is_set():
         return 130
     if any(s.server_gone for s in outcome.steps):
@@ -242,8 +241,11 @@ def _run_stream(args: argparse.Namespace, c, model: str, specs: dict) -> int:
         single = not args.sweep and not args.rate and len(run.steps) == 1
         print(json.dumps(run.steps[0].to_dict() if single else run.to_dict()))
     else:
+        from triton_console.common.terminal import columns, fitted
+
+        width = columns()
         for step in run.steps:
-            print(visible(step.render(), 4000, multiline=True))
+            print("\n".join(fitted(visible(step.render(), 4000, multiline=True), width)))
     if cancel.is_set():
         return 130
     if not args.progress:
