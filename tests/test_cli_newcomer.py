@@ -11,7 +11,7 @@ import socket
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import image, run_cli
 from tests.test_any_model import args
 
 
@@ -111,6 +111,38 @@ def test_a_bench_where_every_request_fails_shows_no_nan_and_exits_1_with_the_fir
     error = res.stderr.strip().splitlines()[-1]
     assert error.startswith("error: running_sum: all 5 requests failed; the first: "), res.stderr
     assert "correlation ID" in error, error
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_bench_where_some_requests_fail_exits_1_with_one_error_line_saying_what_failed(
+    zoo, tmp_path, as_json
+):
+    """Half the requests carry a file that is not an image (bytes_image's PIL refuses it): the run's exit 1
+    came with an empty stderr, and with --json the failures were only counts in stdout's JSON."""
+    bogus = tmp_path / "not-an-image.jpg"
+    bogus.write_bytes(b"plain text, not a JPEG\n")
+    argv = [
+        "bench",
+        str(image("car.jpg")),
+        str(bogus),
+        "-m",
+        "bytes_image",
+        "--requests",
+        "6",
+        "--warmup",
+        "0",
+    ]
+    res = run_cli(*argv, *args(zoo, "grpc"), *(["--json"] if as_json else []), timeout=120)
+    assert res.returncode == 1, res.stderr
+    if as_json:
+        step = json.loads(res.stdout)
+        assert step["count"] == 3 and step["errors"] == 3, step
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("error: bytes_image: 3 of 6 requests failed (server error 3); the first: "), (
+        lines
+    )
+    assert "inference on bytes_image failed" in lines[0], lines
 
 
 @pytest.fixture(scope="module")
