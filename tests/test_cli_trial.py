@@ -75,3 +75,36 @@ def test_classify_batch_on_a_model_without_a_batch_dimension_is_one_usage_error(
         assert [(s["model"], s["error"]) for s in said] == [("uint8_hwc", errors[0].removeprefix("error: "))]
     else:
         assert res.stdout == "", res.stdout  # no line per image
+
+
+def test_compare_on_random_tensors_refuses_models_whose_inputs_differ_in_one_line(zoo):
+    """`compare chw_fp32 hwc_fp16` (no images) sent chw_fp32's FP32 [3, 8, 8] tensors to hwc_fp16 and printed
+    the server's refusal ("expects 'FP16'"): it is a usage problem, said once with both inputs."""
+    r = run_cli("compare", "chw_fp32", "hwc_fp16", *url_args(zoo, "grpc"))
+    assert r.returncode == 2, r.stderr
+    line = r.stderr.strip()
+    assert "\n" not in line and "FP32 [3, 8, 8]" in line and "FP16 [8, 8, 3]" in line, line
+    assert "give images" in line, line
+
+
+def test_compare_on_random_tensors_casts_where_only_the_datatype_differs():
+    """The same tensors to a model whose input differs only in datatype (an FP16 copy of an FP32 model)."""
+    from types import SimpleNamespace as NS
+
+    from triton_console.common.errors import ConsoleError
+    from triton_console.tui.core.load.compare import _same_inputs
+
+    def info(name, dtype, shape):
+        tensor = NS(name="X", datatype=dtype, shape=shape)
+        return NS(name=name, batched=True, metadata=NS(inputs=[tensor]))
+
+    import numpy as np
+
+    plans = [NS(name="X", datatype="FP32", array=np.zeros((1, 4), np.float32))]
+    assert _same_inputs(info("a", "FP32", [-1, 4]), info("b", "FP16", [-1, 4]), plans) == {"X": "FP16"}
+    with pytest.raises(ConsoleError, match="random tensors cannot compare"):
+        _same_inputs(info("a", "FP32", [-1, 4]), info("c", "FP32", [-1, 5]), plans)
+    with pytest.raises(ConsoleError, match="different inputs"):
+        other = info("d", "FP32", [-1, 4])
+        other.metadata.inputs[0].name = "Y"
+        _same_inputs(info("a", "FP32", [-1, 4]), other, plans)
