@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 TORCH ?= torch==2.13.0
 MODEL ?= efficientnet-lite0
 WEIGHTS ?= imagenet
+# Images (files or folders) the console opens in its Classify pane: the shared folder beside the checkout where
+# there is one, else none (the console opens on the Server pane). `make run IMAGES=DIR` gives others.
+IMAGES ?= $(wildcard ../shared/images)
 
 .PHONY: venv run test lint bench clean
 
@@ -21,7 +24,8 @@ venv: $(STAMP)
 run: venv
 	$(VENV)/bin/triton-console build --model $(MODEL) --weights $(WEIGHTS) --if-missing
 	$(VENV)/bin/triton-console build --model $(MODEL) --weights $(WEIGHTS) --layout fused --if-missing
-	$(VENV)/bin/triton-console --start $(wildcard ../shared/images)
+	@test -n "$(strip $(IMAGES))" || echo "no ../shared/images: the console opens on the Server pane (make run IMAGES=DIR)"
+	$(VENV)/bin/triton-console --start $(IMAGES)
 
 test: venv
 	$(VENV)/bin/ruff check triton_console tui build_tools model_repository tests benchmarks

@@ -18,8 +18,9 @@ measured in the same run.
 6. one-shot ``triton-console classify IMAGE`` as a whole process vs the seed-style client script
    (benchmarks/seed_client.py: tritonclient, Pillow, numpy) on the same server and image, interleaved.
 
-7. the ensemble's backbone with ``ort_spinning`` "run" (the catalog's) vs "false" and "true", a server each,
-   one run: lone requests against the reference, and at concurrency 8 against the in-process pipeline.
+7. the ensemble's backbone with ``ort_spinning`` "run" (the catalog's) vs "false", "true" and "lone" (or
+   ``--spinning-values``), a server each, one run: lone requests against the reference, and at concurrency 8
+   against the in-process pipeline.
 
 8. ``tune``: the tuner's figure for a trial vs ``triton-console bench`` at the same config and load (a model
    that sleeps 40 ms per request, two instances, four in flight; its own explicit-mode server, seconds).
@@ -176,15 +177,18 @@ def spinning_ab(
     payloads: dict[str, bytes],
     n: int,
     reference,
-    others=("false", "true"),
+    others=("false", "true", "lone"),
     throughput_requests: int = 0,
     files: list[str] | None = None,
 ) -> dict:
     """The ensemble's backbone with ``ort_spinning`` "run" (the catalog's) against ``others`` ("false": never
-    spin; "true": onnxruntime's default, spin on after a run), in one run: a copy of the repository per value
-    with only that parameter changed, each on its own server, lone requests interleaved in blocks with the
-    in-process reference. Which wins depends on the machine: on a quiet VM whose idle vCPUs halt, "false"
-    pays a wake-up at every parallel step; on cores busy with other work, spinning takes their time.
+    spin; "true": onnxruntime's default, spin on after a run; "lone": spin on after a lone image, never
+    after a batch; "VALUE:US[:MS[:THREADS]]" also sets ``ort_spin_us``, the spinning window in µs (0:
+    onnxruntime's), ``ort_load_window_ms``, how long after a batch "lone" counts single images as load, and
+    ``intra_op_threads``), in one run: a copy of the repository per value with only those parameters changed,
+    each on its own server, lone requests interleaved in blocks with the in-process reference. Which wins
+    depends on the machine: on a quiet VM whose idle vCPUs halt, "false" pays a wake-up at every parallel
+    step; on cores busy with other work, spinning takes their time.
 
     With ``throughput_requests`` (and the image ``files``), also the other half of the choice: each value at concurrency 8 against the
     in-process thread pipeline, in turn, three rounds, medians (``concurrency_8``): the catalog's value must
@@ -198,11 +202,15 @@ def spinning_ab(
     with tempfile.TemporaryDirectory(prefix="tc-spin-") as tmp:
         roots = {"run": repo}
         for value in others:
-            other = roots[value] = Path(tmp) / value
+            other = roots[value] = Path(tmp) / value.replace(":", "_")
             for name in ("preprocess", "postprocess", BACKBONE, ENSEMBLE):
                 shutil.copytree(repo / name, other / name)
             config = repository.read_config(other / BACKBONE / "config.pbtxt")
-            config.parameters["ort_spinning"].string_value = value
+            spinning, *extra = value.split(":")
+            config.parameters["ort_spinning"].string_value = spinning
+            keys = ("ort_spin_us", "ort_load_window_ms", "intra_op_threads")
+            for key, v in zip(keys, extra, strict=False):
+                config.parameters[key].string_value = v
             (other / BACKBONE / "config.pbtxt").write_text(text_format.MessageToString(config))
         servers = {}
         try:
@@ -512,6 +520,12 @@ def main() -> int:
         f"quotes is {RECORD.relative_to(ROOT)}, copied there by hand)",
     )
     ap.add_argument(
+        "--spinning-values",
+        default="false,true,lone",
+        help='section spinning: the ort_spinning values set against "run" (VALUE:US[:MS[:THREADS]] also '
+        "sets ort_spin_us, ort_load_window_ms and intra_op_threads)",
+    )
+    ap.add_argument(
         "--sections",
         default=",".join(SECTIONS),
         help=f"comma list of sections to run (default all): {', '.join(SECTIONS)}",
@@ -621,6 +635,7 @@ def main() -> int:
                 payloads,
                 args.requests,
                 reference,
+                others=tuple(filter(None, args.spinning_values.split(","))),
                 throughput_requests=args.throughput_requests,
                 files=paths,
             )

@@ -155,8 +155,9 @@ def fused_config(
         # next decodes (make bench, c=8, median of 3 in turn with the thread pipeline: 0.85× of it with
         # slices of 2 against 0.78× in one go, two runs each)
         "cpu_overlap": str(tuning.get("cpu_overlap", 2)),
-        # "true" (onnxruntime's default: idle threads spin a while after a run), "false" or "run" (spin
-        # during a run only: CPU_TUNING in pipeline.py, measured)
+        # "true" (onnxruntime's default: idle threads spin a while after a run), "false", "run" (spin
+        # during a run only: CPU_TUNING in pipeline.py, measured) or "lone" (spin after lone images only;
+        # ort_spin_us and ort_load_window_ms tune it: OrtRunner)
         "ort_spinning": str(tuning.get("ort_spinning", "true")),
         # nvJPEG slices decoded at once; JPEGs over gpu_max_pixels go to Pillow's DCT scaling instead
         # (0: none; on the H100 nvJPEG for all was faster, 2,178 vs 1,412 img/s with the 8.5 Mpx mug)

@@ -16,6 +16,7 @@ onnxruntime never imports torch.
 import importlib.util
 import os
 import threading
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -36,9 +37,18 @@ def params_of(config: dict) -> dict:
 
 
 def spinning_of(value: str) -> bool | str:
-    """The ``ort_spinning`` parameter: "true", "false" or "run" (see OrtRunner)."""
+    """The ``ort_spinning`` parameter: "true", "false", "run" or "lone" (see OrtRunner)."""
     value = (value or "true").strip().lower()
-    return "run" if value == "run" else value != "false"
+    return value if value in ("run", "lone") else value != "false"
+
+
+def uint_of(value: str, default: int = 0) -> int:
+    """A parameter that counts something (``ort_spin_us``, ``ort_load_window_ms``): ``default`` where it is
+    empty or not a whole number, 0 where it is negative."""
+    try:
+        return max(0, int(str(value).strip())) if str(value or "").strip() else default
+    except ValueError:
+        return default
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -447,29 +457,70 @@ class TorchRunner:
 class OrtRunner:
     """ONNX backbone on onnxruntime (CPU): the whole dynamic batch in one call."""
 
-    def __init__(self, path: str, threads: int = 0, spinning: bool | str = True) -> None:
+    def __init__(
+        self,
+        path: str,
+        threads: int = 0,
+        spinning: bool | str = True,
+        spin_us: int = 0,
+        load_window_ms: int = 500,
+    ) -> None:
         """``spinning``: True, idle threads spin a while after a run (the next one starts at once); False,
         they never spin (each parallel step wakes them: slower alone); "run", they spin during a run and
-        stop when it ends (the fused model's decode threads get the cores between runs)."""
+        stop when it ends (the fused model's decode threads get the cores between runs); "lone", two
+        sessions of the model: a lone image runs on one whose threads spin on after it (a client waiting
+        for each answer before it sends the next: the threads are awake when it comes), anything else on
+        one whose threads never spin (under load the spinning would take the cores the preprocess needs).
+        Lone: one row, and no batch of several rows in the last ``load_window_ms`` (under load single
+        requests come too, between the batches). ``spin_us`` > 0 bounds the spinning window
+        (onnxruntime's ``session.intra_op.spin_duration_us``, 1.25+; older versions ignore it)."""
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        if threads > 0:
-            options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        if spinning is False:  # no busy-waiting at all, for cores shared with other busy processes
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        elif spinning == "run":
-            options.add_session_config_entry("session.force_spinning_stop", "1")
-        self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        def session(spin: bool | str):
+            options = ort.SessionOptions()
+            if threads > 0:
+                options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.log_severity_level = 3
+            if spin is False:  # no busy-waiting at all, for cores shared with other busy processes
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            elif spin == "run":
+                options.add_session_config_entry("session.force_spinning_stop", "1")
+            if spin is not False and spin_us > 0:
+                options.add_session_config_entry("session.intra_op.spin_duration_us", str(spin_us))
+            return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+        self.session = session(True if spinning == "lone" else spinning)
+        # "lone": what is not a lone image runs on a session whose threads never spin
+        self.batch_session = session(False) if spinning == "lone" else self.session
+        self.load_window_s = load_window_ms / 1000
+        self.last_batch = -float("inf")  # time.monotonic() of the last run of several rows
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
-        self.description = f"backbone on onnxruntime (CPU, {threads or 'all'} threads)"
+        self.lone_runs = self.batch_runs = 0  # runs on each session ("lone": the tests and benchmarks check)
+        spin = {
+            True: "spin after runs",
+            False: "no spinning",
+            "run": "spin during runs",
+            "lone": "spin after lone images",
+        }
+        window = f" for {spin_us} µs" if spin_us > 0 and spinning is not False else ""
+        self.description = (
+            f"backbone on onnxruntime (CPU, {threads or 'all'} threads, {spin[spinning]}{window})"
+        )
 
     def forward(self, parts: list) -> np.ndarray:
         batch = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        return self.session.run([self.output_name], {self.input_name: batch.astype(np.float32, copy=False)})[
-            0
-        ]
+        session = self.session
+        if self.batch_session is not self.session:
+            now = time.monotonic()
+            if batch.shape[0] > 1:
+                self.last_batch = now
+            if batch.shape[0] > 1 or now - self.last_batch < self.load_window_s:
+                session = self.batch_session
+        if session is self.session:
+            self.lone_runs += 1
+        else:
+            self.batch_runs += 1
+        return session.run([self.output_name], {self.input_name: batch.astype(np.float32, copy=False)})[0]

@@ -241,10 +241,16 @@ def notifications(app) -> list[str]:
 
 
 def lines_of(widget) -> list[str]:
-    """What a widget shows on screen now, line by line (its rendered strips as text)."""
+    """What a widget shows on screen now, line by line (its rendered strips as text), from its left edge to the
+    right and bottom edges of its content: the left and top padding and border included, the right and bottom
+    ones and a scrollbar not. (It rendered ``widget.size`` from the left edge: a padded widget lost as many
+    columns on the right as its gutter is wide, so a wrapped line that filled its width read "but i" for the
+    "but it" on the screen.)"""
     from textual.geometry import Region
 
-    return [strip.text for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))]
+    content, region = widget.content_region, widget.region
+    crop = Region(0, 0, max(0, content.right - region.x), max(0, content.bottom - region.y))
+    return [strip.text for strip in widget.render_lines(crop)]
 
 
 def screen_lines(app) -> list[str]:

@@ -11,7 +11,7 @@ import socket
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import image, run_cli
 from tests.test_any_model import args
 
 
@@ -25,12 +25,29 @@ def _env(home) -> dict:
     return dict(os.environ, XDG_CONFIG_HOME=str(home))
 
 
-def test_status_all_json_error_with_an_empty_servers_file_has_no_model_key(tmp_path):
-    res = run_cli("status", "--all", "--json", env=_env(tmp_path), timeout=60)
-    assert res.returncode == 2, res.stderr
-    said = json.loads(res.stdout)
-    assert said["model"] is None and said["code"] == "no-servers", said  # was "model": []
-    assert said["error"].startswith("no servers in "), said
+@pytest.mark.parametrize("made", [False, True])  # a servers file missing, or empty
+def test_status_all_with_no_servers_file_lists_the_current_server(tmp_path, zoo, made):
+    """It exited 2 ("no servers in …servers.toml"), though the Servers pane lists the current server."""
+    if made:
+        (tmp_path / "triton-console").mkdir()
+        (tmp_path / "triton-console" / "servers.toml").write_text("")
+    res = run_cli("-u", zoo.grpc_url, "status", "--all", "--json", "--timeout", "5", env=_env(tmp_path))
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [(r["name"], r["current"], r["ready"]) for r in rows] == [("(current)", True, True)], rows
+    res = run_cli("-u", zoo.grpc_url, "status", "--all", "--timeout", "5", env=_env(tmp_path))
+    assert res.returncode == 0 and res.stdout.startswith("(current) ") and "ready" in res.stdout, res
+
+
+def test_servers_json_lists_them_as_servers_list_json(tmp_path):
+    """`servers --json` was a usage error (exit 2): only `servers list --json` listed them."""
+    assert run_cli("servers", "add", "box", "127.0.0.1:1", env=_env(tmp_path)).returncode == 0
+    want = run_cli("servers", "list", "--json", env=_env(tmp_path))
+    assert want.returncode == 0 and [s["name"] for s in json.loads(want.stdout)["servers"]] == ["box"]
+    for argv in (["servers", "--json"], ["servers", "--json", "list"]):
+        res = run_cli(*argv, env=_env(tmp_path))
+        assert (res.returncode, res.stdout) == (0, want.stdout), (argv, res.stderr)
+    assert run_cli("servers", "list", env=_env(tmp_path)).stdout.startswith(str(tmp_path))  # still text
 
 
 def test_status_all_lists_the_current_server_first_unless_the_file_names_it(tmp_path, zoo):
@@ -94,6 +111,38 @@ def test_a_bench_where_every_request_fails_shows_no_nan_and_exits_1_with_the_fir
     error = res.stderr.strip().splitlines()[-1]
     assert error.startswith("error: running_sum: all 5 requests failed; the first: "), res.stderr
     assert "correlation ID" in error, error
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_bench_where_some_requests_fail_exits_1_with_one_error_line_saying_what_failed(
+    zoo, tmp_path, as_json
+):
+    """Half the requests carry a file that is not an image (bytes_image's PIL refuses it): the run's exit 1
+    came with an empty stderr, and with --json the failures were only counts in stdout's JSON."""
+    bogus = tmp_path / "not-an-image.jpg"
+    bogus.write_bytes(b"plain text, not a JPEG\n")
+    argv = [
+        "bench",
+        str(image("car.jpg")),
+        str(bogus),
+        "-m",
+        "bytes_image",
+        "--requests",
+        "6",
+        "--warmup",
+        "0",
+    ]
+    res = run_cli(*argv, *args(zoo, "grpc"), *(["--json"] if as_json else []), timeout=120)
+    assert res.returncode == 1, res.stderr
+    if as_json:
+        step = json.loads(res.stdout)
+        assert step["count"] == 3 and step["errors"] == 3, step
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("error: bytes_image: 3 of 6 requests failed (server error 3); the first: "), (
+        lines
+    )
+    assert "inference on bytes_image failed" in lines[0], lines
 
 
 @pytest.fixture(scope="module")

@@ -109,3 +109,50 @@ def test_metrics_fits_80_columns_with_every_figure(server):
     assert len(figures) == 6 and figures[0] > 0 and figures[4] > 0, last  # inf/s and compute ms
     rows = [len(FIGURE.findall(ln)) for ln in last[1:] if not ln.startswith("  GPU")]
     assert set(rows) <= {0, 6} and rows.count(6) >= 5, last  # a name alone, or a model's six figures
+
+
+def test_compare_fits_80_columns_with_every_figure_and_its_path(server):
+    """117 columns at 80: a 36-cell name column and the inputs' path at the end of each row."""
+    res = run_cli(
+        "compare", EFF, "efficientnet_lite0_ort", str(image("car.jpg")), *url_args(server, "grpc"),
+        env=_env(80), timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    lines = _fits(res.stdout, 80)
+    assert lines[1].split() == ["model", "top-1", "top-5", "max|Δ|", "p50", "ms", "p95", "ms", "req/s"]
+    eff = lines.index(f"  {EFF}")  # longer than its column: a line of its own, the figures beneath
+    ort = lines.index(next(ln for ln in lines if ln.startswith("  efficientnet_lite0_ort ")))
+    for row in (lines[eff + 1], lines[ort]):
+        figures = row.split()[-6:]
+        assert figures[:2] == ["100%", "100%"] and len(FIGURE.findall(" ".join(figures))) == 4, row
+    assert lines[eff + 2] == "    path: encoded bytes → INPUT UINT8", lines
+    assert lines[ort + 1].startswith("    path: tensor input FP32 NCHW 3x224x224"), lines
+
+
+def test_bench_fits_80_columns_with_its_server_breakdown(server):
+    """Its first line was 120 columns at 80, and each step of the server's breakdown 84."""
+    res = run_cli(
+        "bench", str(image("car.jpg")), *url_args(server, "grpc"), "-m", EFF, "--requests", "4",
+        "--warmup", "1", env=_env(80), timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    lines = _fits(res.stdout, 80)
+    assert lines[0].startswith(f"{EFF}: 1 image(s) as encoded bytes") and lines[1].startswith("    ")
+    assert " ".join(ln.strip() for ln in lines[:2]).endswith("warm-up 1 requests per step, not counted")
+    steps = {ln.split()[0]: ln for ln in lines if ln.startswith("    ") and " queue " in ln}
+    assert set(steps) == {"preprocess", "efficientnet_lite0_ort", "postprocess"}, lines
+    assert all(len(FIGURE.findall(ln)) == 3 and ln.endswith(" avg batch 1.0") for ln in steps.values())
+
+
+def test_infer_top5_fits_80_columns_with_whole_entries(server):
+    """The top-5 line was 141 columns at 80: it wraps between entries, each index, label and score whole."""
+    res = run_cli("infer", "efficientnet_lite0_ort", *url_args(server, "grpc"), env=_env(80), timeout=120)
+    assert res.returncode == 0, res.stderr
+    lines = _fits(res.stdout, 80)
+    start = lines.index(next(ln for ln in lines if ln.startswith("    top-5 (softmax): ")))
+    said = " ".join(ln.strip() for ln in lines[start:]).removeprefix("top-5 (softmax): ")
+    entries = said.split(", ")
+    assert len(entries) == 5 and all(re.fullmatch(r"\d+ \S.* \d\.\d{4}", e) for e in entries), entries
+    assert all(ln.startswith("        ") for ln in lines[start + 1 :]) and len(lines) > start + 1
+    for ln in lines[start:]:  # wrapped between entries: no line ends inside one
+        assert ln.endswith(",") or ln is lines[-1] or ln.endswith(":"), lines[start:]

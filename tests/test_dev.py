@@ -452,7 +452,10 @@ def test_models_add_says_whether_the_server_knows_the_name(controller, monkeypat
 
 def test_trace_of_an_ensemble_has_a_span_per_step_adding_up_to_the_latency(devserver):
     """On the managed server (started with a trace file): each request's steps are traced; their spans add
-    up to within 10% of the latency the client saw; the model's trace settings are back as they were."""
+    up to within 5% of the server's own time for the request (its first timestamp to its last), which lies
+    inside the latency the client saw; the model's trace settings are back as they were. (Against the
+    client's latency, 10% failed under load: 82.7 ms of spans, 93.7 ms at the client, the difference the
+    client's side, scheduled late on a busy machine.)"""
     from triton_console.tui.core.client.client import TritonClient
 
     c = TritonClient(devserver.grpc_url, "grpc", timeout=30)
@@ -471,7 +474,9 @@ def test_trace_of_an_ensemble_has_a_span_per_step_adding_up_to_the_latency(devse
         infer_spans = [(s["model"], s["stage"]) for s in req["spans"] if s["stage"] == "infer"]
         assert infer_spans == [("slow1", "infer"), ("slow2", "infer")], req
         total = sum(s["ms"] for s in req["spans"])
-        assert abs(total - req["client_ms"]) <= 0.1 * req["client_ms"], req
+        assert abs(total - req["total_ms"]) <= 0.05 * req["total_ms"], req  # nothing missing, nothing twice
+        assert req["total_ms"] <= req["client_ms"], req  # the client's extra only on its side
+        assert sum(s["ms"] for s in req["spans"] if s["stage"] == "infer") >= 80, req  # both 40 ms sleeps
     assert {(s["model"], s["stage"]) for s in out["stages"]} >= {("slow1", "infer"), ("slow2", "infer")}
     assert after == before and after["trace_level"] == ["OFF"]
 

@@ -5,6 +5,7 @@ asked; without it each model's config is asked once per client and remembered.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.test_newcomer_editor import BACKBONE, ENSEMBLE
@@ -74,5 +75,67 @@ def test_a_model_folder_without_an_ensemble_config_is_not_asked_about(tmp_path, 
                 (tmp_path / n).mkdir()  # no config.pbtxt: Triton completes none into an ensemble
         assert ready_ensembles_using(client, BACKBONE, tmp_path) == [ENSEMBLE]
         assert calls == [("model_config", ENSEMBLE)], calls
+    finally:
+        client.close()
+
+
+def test_the_unload_and_reload_commands_read_the_served_repository(server, monkeypatch, tmp_path, capsys):
+    """``triton-console unload|reload MODEL`` passed no repository: each run asked every READY model's config
+    (20,000 calls on a 20,000-model server). Now the default repository, when this machine's server serves it,
+    or --repository says which models are ensembles; a folder the server does not serve is not trusted (its
+    files would hide ensembles) and the server is asked as before."""
+    from tests.helpers import wait_until
+    from triton_console.tui.cli import main
+    from triton_console.tui.core.client.client import TritonClient
+
+    repository = Path(server.cfg.repository)
+    asked: list[str] = []
+    real = TritonClient.model_config
+    monkeypatch.setattr(
+        TritonClient, "model_config", lambda self, name: asked.append(name) or real(self, name)
+    )
+    client = TritonClient(server.grpc_url, "grpc", timeout=60)
+
+    def unload(*flags: str) -> tuple[dict, set[str]]:
+        """The unload's JSON and the configs it asked for; the backbone and its ensemble loaded again after."""
+        asked.clear()
+        try:
+            assert main(["unload", BACKBONE, "-u", server.grpc_url, "--json", *flags]) == 0
+            return json.loads(capsys.readouterr().out), set(asked)
+        finally:
+            client.load_model(BACKBONE)
+            client.load_model(ENSEMBLE)
+            wait_until(lambda: client.is_model_ready(ENSEMBLE), 60, "the ensemble back")
+
+    try:
+        ready = [e.name for e in client.repository_index().items if e.state == "READY"]
+        others = set(ready) - set(_ensembles(repository, ready)) - {BACKBONE}
+        assert others, ready
+
+        monkeypatch.setenv("TRITON_CONSOLE_REPOSITORY", str(repository))  # the default is the served one
+        out, seen = unload()
+        assert out["ensembles"] == [ENSEMBLE] and not seen & others, (
+            out,
+            seen,
+        )  # the ensembles' configs only
+
+        monkeypatch.setenv("TRITON_CONSOLE_REPOSITORY", str(tmp_path / "none"))
+        out, seen = unload("--repository", str(repository))
+        assert out["ensembles"] == [ENSEMBLE] and not seen & others, (out, seen)
+
+        # a default repository the server does not serve: two of its names, the ensemble's config no ensemble's
+        elsewhere = tmp_path / "elsewhere"
+        (elsewhere / BACKBONE).mkdir(parents=True)
+        (elsewhere / ENSEMBLE).mkdir()
+        (elsewhere / ENSEMBLE / "config.pbtxt").write_text('name: "x"\nbackend: "python"\n')
+        monkeypatch.setenv("TRITON_CONSOLE_REPOSITORY", str(elsewhere))
+        out, seen = unload()
+        assert out["ensembles"] == [ENSEMBLE] and others <= seen, (out, seen)  # asked, not ruled out
+
+        asked.clear()
+        assert main(["reload", BACKBONE, "-u", server.grpc_url, "--repository", str(elsewhere)]) == 0
+        said = capsys.readouterr()
+        assert "names models not in it; asking the server" in said.err and "reloaded" in said.out, said
+        assert others <= set(asked), asked
     finally:
         client.close()

@@ -80,6 +80,13 @@ def broken_repository(root: Path) -> Path:
         {"model.py": OK_PY},
     )
     _model(root, "needsgpu", ensemble.replace("STEP", "gpu").replace("KEY", "X"))
+    # UNAVAILABLE with a reason no pattern knows ("Invalid argument: model input 'X' must specify 'data_type'")
+    _model(
+        root,
+        "notype",
+        'backend: "python"\nmax_batch_size: 0\n' + ONE.replace("TYPE_FP32", "TYPE_INVALID", 1),
+        {"model.py": OK_PY},
+    )
     return root
 
 
@@ -94,6 +101,7 @@ EXPECTED = {
     "gpu": "gpu-on-cpu",
     "needsgpu": "dependency",
     "nofile": "missing-file",
+    "notype": "server-reason",
 }
 
 
@@ -136,6 +144,7 @@ def test_one_cause_per_broken_model(managed):
     assert any("mapping to non-existing input WRONG" in ln for ln in causes["ensio"].log)
     assert "'gpu'" in causes["needsgpu"].hint
     assert any("other.py" in ln for ln in causes["nofile"].log) and "stays LOADING" in causes["nofile"].hint
+    assert "data_type" in entries["notype"].reason and "no reason" not in causes["notype"].hint
 
 
 def test_status_json_carries_the_hint(managed):
@@ -166,9 +175,31 @@ def test_models_pane_explains_a_failed_model(managed):
             await wait_for(
                 pilot, lambda: "does not parse" in " ".join(lines_of(detail)), 10, "the config error"
             )
+            # a reason the explainer does not recognise is still the server's: shown, not "gave no reason"
+            index.move_cursor(row=index.get_row_index("notype"))
+            await wait_for(
+                pilot, lambda: "why (server-reason)" in " ".join(lines_of(detail)), 10, "the server's reason"
+            )
+            shown = " ".join(" ".join(lines_of(detail)).split())
+            assert "UNAVAILABLE: Invalid argument: model input 'X' must specify 'data_type'" in shown, shown
+            assert "gave no reason" not in shown, shown
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+def test_a_reason_the_server_gave_is_never_called_no_reason():
+    """A server's reason such as "Internal: model.py missing" (another server's wording of a missing file) is
+    recognised; one no pattern knows still counts as the server's word, not "the server gave no reason"."""
+    from triton_console.tui.core.client.responses import IndexEntry
+    from triton_console.tui.core.server.explain import explain
+
+    missing = explain(IndexEntry("m", "1", "UNAVAILABLE", "Internal: model.py missing"))
+    assert missing.cause == "missing-file" and "model file is missing" in missing.hint
+    odd = explain(IndexEntry("m", "1", "UNAVAILABLE", "Internal: the moon is in the wrong phase"))
+    assert odd.cause == "server-reason" and "no reason" not in odd.hint
+    silent = explain(IndexEntry("m", "1", "UNAVAILABLE", ""))
+    assert silent.cause == "unknown" and "gave no reason" in silent.hint
 
 
 def test_a_dying_stubs_stderr_is_found_among_parallel_loads():

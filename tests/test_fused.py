@@ -162,16 +162,19 @@ def test_fused_repository_contents(repo):
     assert marker["layout"] == "fused" and marker["models"] == [FUSED]
 
 
-@pytest.mark.parametrize("value", ["true", "false", "run", ""])
+@pytest.mark.parametrize("value", ["true", "false", "run", "lone", ""])
 def test_every_onnxruntime_spinning_mode_gives_the_same_logits(repo, value):
     """ort_spinning "run" (the CPU default, threads spin only during a run) is a session option, not another
-    computation: each mode answers a batch exactly like onnxruntime's default."""
+    computation: each mode answers an image and a batch exactly like onnxruntime's default."""
     from tests.test_gpu_path import _runtime
 
     runtime = _runtime()
     mode = runtime.spinning_of(value)
-    assert mode == {"true": True, "false": False, "run": "run", "": True}[value]
+    assert mode == {"true": True, "false": False, "run": "run", "lone": "lone", "": True}[value]
     path = str(repo / FUSED / "1" / "model.onnx")
     batch = np.random.default_rng(0).random((2, 3, 224, 224), dtype=np.float32)
-    expected = runtime.OrtRunner(path).forward([batch])
-    assert np.array_equal(runtime.OrtRunner(path, spinning=mode).forward([batch]), expected)
+    plain = runtime.OrtRunner(path)
+    runner = runtime.OrtRunner(path, spinning=mode)
+    # a lone image first ("lone": its own session; within the load window after a batch it would not be)
+    assert np.array_equal(runner.forward([batch[:1]]), plain.forward([batch[:1]]))
+    assert np.array_equal(runner.forward([batch]), plain.forward([batch]))

@@ -88,8 +88,13 @@ def test_a_lower_max_batch_size_under_an_ensemble_is_refused_then_forced_reporte
                 )
                 state = screen.query_one("#config-state")
                 await pilot.press("ctrl+s")
+                # waited for whole: the message's first line shows before the widget grows to hold the rest
                 await wait_for(
-                    pilot, lambda: "not sent" in _words(state), 30, "the refusal", show=lambda: _words(state)
+                    pilot,
+                    lambda: "not sent" in _words(state) and "anyway" in _words(state),
+                    30,
+                    "the refusal",
+                    show=lambda: _words(state),
                 )
                 said = _words(state)
                 assert f"{ENSEMBLE} allows max_batch_size 256, above the 8 of {BACKBONE}" in said, said
@@ -99,7 +104,11 @@ def test_a_lower_max_batch_size_under_an_ensemble_is_refused_then_forced_reporte
 
                 await pilot.press("ctrl+s")  # forced
                 await wait_for(
-                    pilot, lambda: "applied" in _words(state), 90, "applied", show=lambda: _words(state)
+                    pilot,
+                    lambda: "applied" in _words(state) and "UNAVAILABLE now" in _words(state),
+                    90,
+                    "applied, and the ensemble down",
+                    show=lambda: _words(state),
                 )
                 said = _words(state)
                 assert said.startswith("⚠ applied, not written"), said
@@ -128,6 +137,55 @@ def test_a_lower_max_batch_size_under_an_ensemble_is_refused_then_forced_reporte
                 await pilot.press("q")
 
         asyncio.run(scenario())
+
+
+def test_the_editors_message_loses_no_letter_where_it_wraps(tmp_path):
+    """The forced apply's message once read "...but i contains model..." for the screen's "but it": where a
+    line filled the message's width, the test's reading of the widget (helpers.lines_of) dropped the last
+    letter, depending on the width of the timing figures. Every length of the figures, at 80x24: the wrapped
+    lines read back equal the message, and each is what the terminal shows on that row."""
+    from textual.app import App
+
+    from tests.helpers import free_ports, screen_lines
+    from triton_console.tui.core.client.connection import Connection
+    from triton_console.tui.core.server.controller import ServerController
+    from triton_console.tui.panes.configedit import ConfigDone, ConfigEditScreen
+
+    (port,) = free_ports(1)  # nothing listens: the editor says it cannot read the config, and stays open
+    controller = ServerController(Connection(url=f"127.0.0.1:{port}"), tmp_path, server="remote")
+
+    async def scenario():
+        app = App()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = ConfigEditScreen(controller, BACKBONE)
+            await app.push_screen(screen)
+            state = screen.query_one("#config-state")
+
+            def shown() -> list[str]:
+                return [line.strip() for line in lines_of(state) if line.strip()]
+
+            for first in range(1, 12):
+                for warm in ("1.0", "10.25", "100.125"):
+                    message = (
+                        f"applied, not written; first request {'9' * first}.5 ms (warm {warm} ms); "
+                        f"⚠ {ENSEMBLE} is UNAVAILABLE now: {REFUSED}"
+                    )
+                    screen.post_message(ConfigDone("apply", message, None, warning=True))
+                    # the whole message, once laid out (its first line shows before the widget grows)
+                    await wait_for(
+                        pilot,
+                        lambda m=message: " ".join(shown()) == f"⚠ {m}",
+                        5,
+                        "the whole message",
+                        show=shown,
+                    )
+                    lines, top = shown(), state.content_region.y
+                    on_screen = screen_lines(app)[top : top + len(lines)]
+                    assert [line.strip(" │") for line in on_screen] == lines, on_screen
+
+            await pilot.press("escape")
+
+    asyncio.run(scenario())
 
 
 def test_a_failed_load_leaves_its_reason_in_the_models_detail(server):

@@ -72,6 +72,39 @@ def test_every_pane_renders_without_colour(monkeypatch, env):
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
+def test_the_preview_under_no_color_is_a_grey_picture_not_a_block_of_half_blocks(monkeypatch, no_color):
+    """Without colour every '▀' looks the same: the preview was a solid block. Under NO_COLOR each cell is a
+    character of a brightness ramp (dark left, bright right here); in colour the half blocks stay."""
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("4")
+            preview = app.query_one("#preview")
+            w, h = preview.cell_size()
+            ramp = np.repeat(np.linspace(0, 255, w, dtype=np.uint8)[None, :, None], h, axis=0)
+            preview.show(np.repeat(ramp, 3, axis=2))
+            await pilot.pause()
+            inside = [line.strip("│╭╮╰╯─ ") for line in lines_of(preview)]  # within the border
+            drawn = [line for line in inside if line]
+            assert drawn, "nothing drawn"
+            if no_color:
+                ramp = " .:-=+*#%@"
+                assert all("▀" not in line for line in drawn), drawn
+                row = drawn[0]
+                assert set(row) <= set(ramp) and len(set(row)) >= 5, drawn
+                assert [ramp.index(c) for c in row] == sorted(ramp.index(c) for c in row), (
+                    drawn
+                )  # dark → bright
+            else:
+                assert all(set(line) == {"▀"} for line in drawn), drawn
+
+    asyncio.run(scenario())
+
+
 def test_history_cuts_long_labels_on_the_right_and_shows_the_whole_row():
     async def scenario():
         app = make_app()

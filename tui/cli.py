@@ -164,7 +164,26 @@ def console_parser(*, images: bool = True) -> argparse.ArgumentParser:
     return p
 
 
+EXIT_CLOSED = 141  # stdout closed by its reader (`| head`): as a shell reports a tool that SIGPIPE ended
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line; a reader that closed stdout early (``| head``) ends it quietly with 141, once for
+    every command (Python's recipe for SIGPIPE: stdout pointed at /dev/null, so that the flush at exit does
+    not raise again). It had printed a BrokenPipeError traceback and exited 1."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # what is still buffered goes now, inside the try: at exit it would raise again
+        return code
+    except BrokenPipeError:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_CLOSED
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         front, rest = console_parser(images=False).parse_known_args(argv)

@@ -41,3 +41,16 @@ def wrapped(text: str, width: int, indent: str = "", first: str | None = None) -
         break_on_hyphens=False,
         drop_whitespace=True,
     ) or [lead.rstrip()]
+
+
+def fitted(text: str, width: int) -> list[str]:
+    """Every line of ``text`` in at most ``width`` cells: a longer one wraps onto lines indented 4 cells more
+    than its own indent (a header, a first error, a list of scores), every word kept."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if len(line) <= width:
+            out.append(line)
+            continue
+        lead = line[: len(line) - len(line.lstrip(" "))]
+        out += wrapped(line.strip(), width, lead + "    ", lead)
+    return out

@@ -139,33 +139,49 @@ def run(args: argparse.Namespace) -> int:
     elif args.json:
         single = not args.sweep and not args.rate and len(outcome.steps) == 1
         print(json.dumps(outcome.steps[0].to_dict() if single else outcome.to_dict()))
-    else:
-        print(
-            visible(
-                f"{outcome.model}: {outcome.inputs}; warm-up {outcome.warmup} requests per step, not counted",
-                600,
-            )
-        )
+    else:  # in the terminal's width (COLUMNS, else 80 through a pipe): long lines wrap, every figure kept
+        from triton_console.common.terminal import columns, fitted
+
+        width = columns()
+        head = f"{outcome.model}: {outcome.inputs}; warm-up {outcome.warmup} requests per step, not counted"
+        print("\n".join(fitted(visible(head, 600), width)))
         for step in outcome.steps:
-            print(visible(step.render(), 4000, multiline=True))
+            print("\n".join(fitted(visible(step.render(width), 4000, multiline=True), width)))
     if cancel.is_set():
         return 130
+    if not args.progress:  # the Bench pane reads the run's steps
+        _failures(outcome.model, outcome.steps)
     if any(s.server_gone for s in outcome.steps):
         return EXIT_USAGE  # the server went away under the run (its connection errors are counted above)
-    if not args.progress:  # the Bench pane reads the run's steps
-        _no_success(outcome.model, outcome.steps)
     return EXIT_FAILED if errors else EXIT_OK
 
 
-def _no_success(model: str, steps) -> None:
-    """The one ``error:`` line when a step had errors and not one request that succeeded (its numbers are
-    all ``-``): what went wrong, from the first error, so the exit 1 does not go unexplained."""
+def _failures(model: str, steps) -> None:
+    """The one ``error:`` line when requests failed, so that an exit 1 (or 2) never goes unexplained on
+    stderr: with ``--json`` the counts are only in stdout's JSON. A step without one successful request (its
+    numbers are all ``-``) says so; otherwise how many of the requests sent failed, by kind, and the first
+    error."""
     from triton_console.common.untrusted import visible
+    from triton_console.tui.core.client.health import KINDS
 
-    failed = next((s for s in steps if s.errors and not s.count), None)
-    if failed is not None:
-        first = failed.first_error or "no error text"
-        err(visible(f"error: {model}: all {failed.errors} requests failed; the first: {first}", 1000))
+    failed = [s for s in steps if s.errors]
+    if not failed:
+        return
+    dead = next((s for s in failed if not s.count), None)
+    if dead is not None:
+        first = dead.first_error or "no error text"
+        err(visible(f"error: {model}: all {dead.errors} requests failed; the first: {first}", 1000))
+        return
+    errors = sum(s.errors for s in failed)
+    sent = sum(s.errors + s.count for s in steps)
+    by_kind: dict[str, int] = {}
+    for s in failed:
+        for kind, n in (getattr(s, "by_kind", None) or {}).items():
+            by_kind[kind] = by_kind.get(kind, 0) + n
+    kinds = ", ".join(f"{k} {by_kind[k]}" for k in KINDS if by_kind.get(k))
+    first = failed[0].first_error or "no error text"
+    line = f"error: {model}: {errors} of {sent} requests failed{f' ({kinds})' if kinds else ''}; the first: {first}"
+    err(visible(line, 1000))
 
 
 def _answered(run) -> bool:
@@ -242,10 +258,13 @@ def _run_stream(args: argparse.Namespace, c, model: str, specs: dict) -> int:
         single = not args.sweep and not args.rate and len(run.steps) == 1
         print(json.dumps(run.steps[0].to_dict() if single else run.to_dict()))
     else:
+        from triton_console.common.terminal import columns, fitted
+
+        width = columns()
         for step in run.steps:
-            print(visible(step.render(), 4000, multiline=True))
+            print("\n".join(fitted(visible(step.render(), 4000, multiline=True), width)))
     if cancel.is_set():
         return 130
     if not args.progress:
-        _no_success(model, run.steps)
+        _failures(model, run.steps)
     return EXIT_FAILED if any(s.errors for s in run.steps) else EXIT_OK

@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from triton_console.common.errors import EXIT_FAILED, EXIT_OK, ConsoleError
+from triton_console.common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
 from triton_console.tui.commands.common import client, err, pick_model, positive
 from triton_console.tui.core.client.flags import add_connection, paths
 
@@ -56,7 +56,7 @@ def _read_labels(path: str | None) -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     from triton_console.common.untrusted import visible
-    from triton_console.tui.core.classify.classifier import image_path
+    from triton_console.tui.core.classify.classifier import check_many, image_path
     from triton_console.tui.core.classify.files import classify_files
     from triton_console.tui.hints import CLI, for_code
 
@@ -65,6 +65,13 @@ def run(args: argparse.Namespace) -> int:
     info = c.model_info(model)
     route = image_path(info, c.server_metadata().extensions, args.scaling, args.channel_order)
     labels = _read_labels(args.labels)
+    if args.batch > 1:  # one usage error, before any image is sent (it was the same error for every image)
+        try:
+            check_many(route)
+        except ConsoleError as exc:
+            raise ConsoleError(
+                f"--batch {args.batch}: {model}: {exc.message} (leave out --batch)", exit_code=EXIT_USAGE
+            ) from None
     if not args.json:
         err(visible(f"{model}: {route.describe()}" + "".join(f"; {n}" for n in route.notes), 400))
         if info.untrained:

@@ -29,7 +29,6 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from triton_console.common.untrusted import visible
     from triton_console.tui.core.client.client import check_model_name
     from triton_console.tui.core.load import compare
 
@@ -42,23 +41,41 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict()))
         return EXIT_OK
-    ref = result.models[0]
-    print(visible(f"reference {ref.model} on {len(result.items) if paths else result.items[0]} item(s)", 400))
-    print(
-        f"  {'model':<36} {'top-1':>6} {'top-5':>6} {'max|Δ|':>9} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>7}  path"
-    )
-    for r in result.models:
-        d = r.to_dict()
+    from triton_console.common.terminal import columns
 
-        def pct(x):
-            return "-" if x is None else f"{x * 100:.0f}%"
-
-        delta = "-" if d["max_abs_delta"] is None else f"{d['max_abs_delta']:.2e}"
-        print(
-            visible(
-                f"  {r.model[:36]:<36} {pct(d['top1_agreement']):>6} {pct(d['top5_agreement']):>6} {delta:>9} "
-                f"{d['latency_ms']['p50']:8.2f} {d['latency_ms']['p95']:8.2f} {d['throughput'] or 0:7.1f}  {r.route}",
-                600,
-            )
-        )
+    for line in _text(result, len(result.items) if paths else result.items[0], columns()):
+        print(line)
     return EXIT_OK
+
+
+FIGURES = f"{'top-1':>6} {'top-5':>6} {'max|Δ|':>9} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>7}"
+
+
+def _text(result, items, width: int) -> list[str]:
+    """The comparison in ``width`` columns: a row of figures per model (its name on a line of its own above
+    them where it does not fit beside them), and the path its inputs took wrapped beneath (it had been at the
+    end of the row, 117 columns wide at 80)."""
+    from triton_console.common.terminal import cut, wrapped
+    from triton_console.common.untrusted import visible
+
+    def pct(x):
+        return "-" if x is None else f"{x * 100:.0f}%"
+
+    ref = result.models[0]
+    lines = wrapped(visible(f"reference {ref.model} on {items} item(s)", 400), width, "    ", "")
+    names = [visible(r.model, 200) for r in result.models]
+    name_w = min(max([len(n) for n in names] + [5]), max(5, width - 3 - len(FIGURES)))  # "  NAME FIGURES"
+    lines.append(f"  {'model':<{name_w}} {FIGURES}")
+    for r, name in zip(result.models, names, strict=True):
+        d = r.to_dict()
+        delta = "-" if d["max_abs_delta"] is None else f"{d['max_abs_delta']:.2e}"
+        figures = (
+            f"{pct(d['top1_agreement']):>6} {pct(d['top5_agreement']):>6} {delta:>9} "
+            f"{d['latency_ms']['p50']:8.2f} {d['latency_ms']['p95']:8.2f} {d['throughput'] or 0:7.1f}"
+        )
+        if len(name) > name_w:
+            lines.append(f"  {cut(name, width - 2)}")
+            name = ""
+        lines.append(f"  {name:<{name_w}} {figures}")
+        lines += wrapped(visible(f"path: {r.route}", 600), width, "        ", "    ")
+    return lines

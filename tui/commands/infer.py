@@ -47,8 +47,10 @@ def add_parser(sub) -> None:
     )
     inf.add_argument(
         "--show-call",
+        nargs="?",
+        const="curl",
         choices=("curl", "python", "perf_analyzer"),
-        help="print the same request as a runnable call",
+        help="print the same request as a runnable call: curl (the flag alone), python or perf_analyzer",
     )
     inf.add_argument(
         "--sequence-id",
@@ -181,29 +183,51 @@ def summary_line(s) -> str:
 
 
 def _print_result(result, info) -> None:
-    from triton_console.common.terminal import columns
+    """The result in the terminal's width (COLUMNS, else 80 through a pipe): long lines (a file's path, an
+    output's statistics, the top-5 scores) wrap beneath, every figure whole; the first values stay one line,
+    cut where they would run off (``--json`` or ``--save`` give them all)."""
+    from triton_console.common.terminal import columns, fitted
     from triton_console.common.untrusted import visible
     from triton_console.tui.core.classify.classifier import looks_like_scores, top_k
 
-    print(visible(f"{result.model} v{result.version or '?'}  {result.latency_ms:.2f} ms", 400))
+    width = columns()
+
+    def say(text: str, limit: int = 400) -> None:
+        print("\n".join(fitted(visible(text, limit), width)))
+
+    say(f"{result.model} v{result.version or '?'}  {result.latency_ms:.2f} ms")
     print("inputs")
     for p in result.inputs:
-        print(visible(f"  {p.name}  {p.datatype}  {list(p.shape)}  {p.source}", 400))
+        say(f"  {p.name}  {p.datatype}  {list(p.shape)}  {p.source}")
     print("outputs")
     for o in result.outputs:
         stats = "" if o.min is None else f"  min {o.min:.6g}  max {o.max:.6g}  mean {o.mean:.6g}  NaN {o.nan}"
-        print(visible(f"  {o.name}  {o.datatype}  {list(o.shape)}{stats}", 400))
+        say(f"  {o.name}  {o.datatype}  {list(o.shape)}{stats}")
         shown = ", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in o.values)
         # one line on the terminal: visible() adds "… (+N chars)" to what it cuts
-        print(visible(f"    first: {shown}", max(24, columns() - 17)))
+        print(visible(f"    first: {shown}", max(24, width - 17)))
         if o.array is not None and looks_like_scores(o.array, info.batched):
             top, kind = top_k(o.array[0] if info.batched else o.array, 5)
-            print(
-                visible(
-                    "    top-5"
-                    + (" (softmax)" if kind == "softmax" else "")
-                    + ": "
-                    + ", ".join(f"{t.index} {t.label or ''} {t.score:.4f}".replace("  ", " ") for t in top),
-                    600,
-                )
-            )
+            head = "    top-5" + (" (softmax)" if kind == "softmax" else "") + ":"
+            entries = [
+                visible(f"{t.index} {t.label or ''} {t.score:.4f}".replace("  ", " "), 200) for t in top
+            ]
+            print("\n".join(_entries(head, entries, width, " " * 8)))
+
+
+def _entries(head: str, entries: list[str], width: int, indent: str) -> list[str]:
+    """``head`` then the entries, comma-separated, wrapped between entries (never inside one: an index, its
+    label and its score stay together) onto lines indented by ``indent``; an entry wider than a line alone
+    wraps by words."""
+    from triton_console.common.terminal import fitted
+
+    lines, line = [], head
+    for i, e in enumerate(entries):
+        piece = e + ("," if i < len(entries) - 1 else "")
+        if len(line) + 1 + len(piece) <= width:
+            line = f"{line} {piece}"
+        else:
+            lines.append(line)
+            line = indent + piece
+    lines.append(line)
+    return fitted("\n".join(lines), width)

@@ -15,9 +15,11 @@ def add_parser(sub) -> None:
     sv = sub.add_parser(
         NAME, help="named servers (the servers file): list (what it does with no ACTION), add, remove"
     )
+    # --json before the action too: `servers --json` lists them as JSON as `servers list --json` does
+    sv.add_argument("--json", action="store_true", help="list them as JSON (as `servers list --json`)")
     actions = sv.add_subparsers(dest="action", metavar="ACTION")
     ls = actions.add_parser("list", help="the servers file's servers (and its problems)")
-    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     ad = actions.add_parser("add", help="add a server (header values are read from environment variables)")
     ad.add_argument("name")
     ad.add_argument("url")
@@ -33,7 +35,7 @@ def add_parser(sub) -> None:
     ad.add_argument("--replace", action="store_true", help="replace a server of that name")
     rm = actions.add_parser("remove", help="remove a server")
     rm.add_argument("name")
-    sv.set_defaults(func=run, action="list", json=False)  # `servers` alone lists them
+    sv.set_defaults(func=run, action="list")  # `servers` alone lists them
 
 
 def run(args: argparse.Namespace) -> int:

@@ -189,10 +189,7 @@ def _status_all(args: argparse.Namespace) -> int:
     entries, problems = contexts.load()
     for p in problems:
         err(visible(f"problem: {p}", 400))
-    if not entries:
-        raise ConsoleError(
-            f"no servers in {contexts.path()}", hint="triton-console servers add NAME URL", code="no-servers"
-        )
+    # an empty (or missing) servers file still has the current server's row, as the Servers pane shows it
     entries, current = _with_current(entries, connection(args))
     fleet = Fleet(entries, budget=min(args.timeout or 10.0, 10.0))
     try:

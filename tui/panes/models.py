@@ -380,7 +380,7 @@ class ModelsPane(Horizontal):
                 # the index still says "unloaded" after a failed load: the load's own answer says why
                 parts.append(("the last load failed", failed))
                 why = self.controller.explain(replace(entry, reason=failed))
-                if why is not None and why.cause in ("unloaded", "unknown"):
+                if why is not None and why.cause in ("unloaded", "unknown", "server-reason"):
                     why = None
             if why is not None:
                 refused = found is not None and found.problems and why.cause in REFUSED_CAUSES

@@ -154,6 +154,7 @@ class ServersPane(Vertical):
         self.fleet: Fleet | None = None
         self.problems: list[str] = []
         self.url_cells = URL_CELLS  # the url / error column's width, as the table's width leaves it
+        self._described: str | None = None  # the row the line under the table is about
 
     def compose(self) -> ComposeResult:
         table = PlainTable(id="fleet", cursor_type="row", zebra_stripes=True)
@@ -273,12 +274,16 @@ class ServersPane(Vertical):
         return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
 
     def _show_detail(self) -> None:
-        row = self.shown.get(self._cursor_name() or "")
+        self._described = self._cursor_name()
+        row = self.shown.get(self._described or "")
         self.query_one("#fleet-detail", Static).update(detail_line(row) if row is not None else "")
 
     @on(PlainTable.RowHighlighted, "#fleet")
     def _highlighted(self) -> None:
-        self._show_detail()
+        if (
+            self._cursor_name() != self._described
+        ):  # the cursor kept on its row (a row above went) says nothing new
+            self._show_detail()
 
     def action_choose(self) -> None:
         name = self._cursor_name()
@@ -287,6 +292,7 @@ class ServersPane(Vertical):
         # at once: the switch itself (and the first answer of a dead server) takes seconds
         shown = MANAGED if name == ACTIVE else name
         self.query_one("#fleet-detail", Static).update(plain(f"connecting to {shown}…", "yellow"))
+        self._described = name  # until the next refresh says how it is
         self.app.notify(f"connecting to {shown}…")
         self.post_message(ManagedChosen() if name == ACTIVE else ContextChosen(name))
 
@@ -301,10 +307,7 @@ class ServersPane(Vertical):
             self.own_url = client.url
         table = self.query_one("#fleet", PlainTable)
         if ACTIVE in table.rows and context in self.names and not self.managed:
-            table.remove_row(ACTIVE)
-            self.shown.pop(ACTIVE, None)
-            self._cells.pop(ACTIVE, None)
-            table.refresh()
+            self._drop_own_row(table)
         elif ACTIVE not in table.rows and context not in self.names:
             self.action_reload()  # the row goes on top
             return
@@ -322,11 +325,20 @@ class ServersPane(Vertical):
         if self.managed != snap.managed_running:  # the managed server started or stopped
             self.managed = snap.managed_running
             if not self.managed and ACTIVE in table.rows and self.active in self.names:
-                table.remove_row(ACTIVE)  # stopped while a file entry is active: nothing to go back to
-                self.shown.pop(ACTIVE, None)
-                self._cells.pop(ACTIVE, None)
-                table.refresh()
+                self._drop_own_row(table)  # stopped while a file entry is active: nothing to go back to
         self._fill_own(snap)
+
+    def _drop_own_row(self, table: PlainTable) -> None:
+        """Remove the row of the server not in the file; the cursor stays on the row it was on. (DataTable
+        keeps the cursor's index: with the top row gone it landed on the next server, and the line under the
+        table then described that one, not the server just chosen.)"""
+        on = self._cursor_name()
+        table.remove_row(ACTIVE)
+        self.shown.pop(ACTIVE, None)
+        self._cells.pop(ACTIVE, None)
+        if on is not None and on != ACTIVE and on in table.rows:
+            table.move_cursor(row=table.get_row_index(on))
+        table.refresh()
 
     def _fill_own(self, snap: ServerSnapshot) -> None:
         table = self.query_one("#fleet", PlainTable)

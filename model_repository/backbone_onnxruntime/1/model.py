@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
-from triton_console_runtime import OrtRunner, params_of, spinning_of
+from triton_console_runtime import OrtRunner, params_of, spinning_of, uint_of
 
 
 class TritonPythonModel:
@@ -23,6 +23,8 @@ class TritonPythonModel:
             path,
             int(params.get("intra_op_threads", "0") or 0),
             spinning=spinning_of(params.get("ort_spinning", "true")),
+            spin_us=uint_of(params.get("ort_spin_us", "")),
+            load_window_ms=uint_of(params.get("ort_load_window_ms", ""), 500),
         )
 
     def execute(self, requests):

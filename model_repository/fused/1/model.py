@@ -30,7 +30,15 @@ import time
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
-from triton_console_runtime import BatchDecoder, OrtRunner, TorchRunner, params_of, softmax, spinning_of
+from triton_console_runtime import (
+    BatchDecoder,
+    OrtRunner,
+    TorchRunner,
+    params_of,
+    softmax,
+    spinning_of,
+    uint_of,
+)
 
 
 class Tally:
@@ -100,6 +108,8 @@ class TritonPythonModel:
                 os.path.join(folder, backbone),
                 int(params.get("intra_op_threads", "0") or 0),
                 spinning=spinning_of(params.get("ort_spinning", "true")),
+                spin_us=uint_of(params.get("ort_spin_us", "")),
+                load_window_ms=uint_of(params.get("ort_load_window_ms", ""), 500),
             )
             self.torch_input = False
             self.gpu_dtype = None

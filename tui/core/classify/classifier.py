@@ -273,11 +273,10 @@ def request(data: bytes, path: ImagePath) -> tuple[list[InputTensor], list[Outpu
     return [InputTensor(path.input.name, dtype, arr)], [OutputRequest(path.output.name)]
 
 
-def request_many(datas: list[bytes], path: ImagePath) -> tuple[list[InputTensor], list[OutputRequest]]:
-    """One request carrying ``len(datas)`` images along the batch dimension. A UINT8 ``[-1]`` input holds
-    one file per request (files differ in length); BYTES and tensor inputs with a batch dimension hold k."""
-    if len(datas) == 1:
-        return request(datas[0], path)
+def check_many(path: ImagePath) -> None:
+    """Raises (exit 2) when the model's image input cannot hold several images in one request: no batch
+    dimension, or a UINT8 ``[-1]`` input (one encoded file). Asked once, before any request: it is the same
+    for every image (classify --batch K had printed it once per image and exited 1)."""
     if not path.batched:
         raise ConsoleError(
             f"{path.input.name} has no batch dimension: one image per request", exit_code=EXIT_USAGE
@@ -288,6 +287,14 @@ def request_many(datas: list[bytes], path: ImagePath) -> tuple[list[InputTensor]
             "several need a BYTES input (build --layout fused-bytes)",
             exit_code=EXIT_USAGE,
         )
+
+
+def request_many(datas: list[bytes], path: ImagePath) -> tuple[list[InputTensor], list[OutputRequest]]:
+    """One request carrying ``len(datas)`` images along the batch dimension. A UINT8 ``[-1]`` input holds
+    one file per request (files differ in length); BYTES and tensor inputs with a batch dimension hold k."""
+    if len(datas) == 1:
+        return request(datas[0], path)
+    check_many(path)
     if path.kind == "string":
         arr = np.empty(len(datas), dtype=np.object_)
         arr[:] = datas

@@ -87,7 +87,9 @@ def classify_files(
 
 
 def _in_requests(client, model, route, paths, k, per_request, cancel, labels) -> Iterator[ItemResult]:
-    """Files in requests of ``per_request`` images; a request's error is each of its images' error."""
+    """Files in requests of ``per_request`` images; a request's error is each of its images' error. A model
+    that cannot take several images in a request is refused once, before any is read (exit 2)."""
+    classifier.check_many(route)
     pending: list = []
 
     def flush() -> Iterator[ItemResult]:

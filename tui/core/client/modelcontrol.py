@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from triton_console.common.errors import EXIT_FAILED, ConsoleError
-from triton_console.tui.core.client.codes import MODEL_NOT_FOUND, server_gone
+from triton_console.tui.core.client.codes import MODEL_NOT_FOUND, no_answer, server_gone
 
 GONE_TIMEOUT_S = 60.0
 _LOAD_FAILED = re.compile(r"^(?:load \S+ failed: )?load failed for model '[^']*': ")
@@ -89,6 +89,27 @@ def ready_ensembles_using(client, name: str, repository: Path | None = None) -> 
     return out
 
 
+def serves(client, repository: Path) -> bool:
+    """Whether ``repository``, a folder on this machine, is the one the server serves as far as its repository
+    index can tell: every model the index names is a folder there. A server reading another folder (or several)
+    names models this one lacks; a wrong folder would rule out, by its files, ensembles the server has. False
+    when the index is empty or cannot be read (a KServe server has none). Checking the host is the caller's:
+    a folder of the same name on a remote server's machine is another folder."""
+    try:
+        names = {e.name for e in client.repository_index().items}
+    except ConsoleError as exc:
+        if server_gone(exc):
+            raise
+        return False
+    if not names or any(not n or n in (".", "..") or "/" in n or "\\" in n for n in names):
+        return False  # only a folder's own names: "../x" would be a folder elsewhere
+    try:
+        folder = Path(repository)
+        return all((folder / n).is_dir() for n in names)
+    except (OSError, ValueError):  # a name no path takes ("a\0b") or an unreadable folder
+        return False
+
+
 _ENSEMBLE_PLATFORM = re.compile(r"""\bplatform\s*:\s*["']ensemble["']""")
 
 
@@ -117,6 +138,30 @@ def wait_gone(client, name: str, timeout: float = GONE_TIMEOUT_S) -> None:
         time.sleep(0.1)
 
 
+def wait_unloaded(client, name: str, timeout: float = GONE_TIMEOUT_S) -> None:
+    """Until the repository index shows no version of ``name`` READY or UNLOADING: Triton answers an unload
+    before the model's instances are finalized (a Python model's stub took about a second), and a request in
+    that gap fails "not ready (UNLOADING)". A server without an index: until it says the model is not ready."""
+    deadline = time.monotonic() + timeout
+    pause = 0.02
+    while True:
+        try:
+            entries = client.repository_index().items
+        except ConsoleError as exc:
+            if no_answer(exc):
+                raise
+            wait_gone(client, name, max(0.0, deadline - time.monotonic()))
+            return
+        if not any(e.name == name and e.state in ("READY", "UNLOADING") for e in entries):
+            return
+        if time.monotonic() > deadline:
+            raise ConsoleError(
+                f"{name} is still unloading {timeout:.0f} s after its unload", exit_code=EXIT_FAILED
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)  # an index can hold 20,000 models: not that every 20 ms for long
+
+
 def _listed(client, name: str) -> None:
     """Nothing when the server knows ``name``; else the one "not found" wording (TritonClient.unavailable).
     Asked first: a server in polling or none mode answered an unload of a model it has never heard of with
@@ -142,16 +187,15 @@ def load(client, names: list[str]) -> list[Outcome]:
 
 
 def unload(client, names: list[str], repository: Path | None = None) -> list[Outcome]:
-    """Unload each; ``also``: the ready ensembles that used it and went UNAVAILABLE with it (``repository``:
-    as :func:`ready_ensembles_using` takes it)."""
+    """Unload each and wait until it has left UNLOADING (:func:`wait_unloaded`, within ``GONE_TIMEOUT_S``), so
+    the time said is the unload's; ``also``: the ready ensembles that used it and went UNAVAILABLE with it
+    (``repository``: as :func:`ready_ensembles_using` takes it)."""
 
     def once(name: str) -> list[str]:
         _listed(client, name)
         ensembles = ready_ensembles_using(client, name, repository)
         client.unload_model(name)
-        if not ensembles:
-            return []
-        wait_gone(client, name)
+        wait_unloaded(client, name)  # done when it is: "unloaded in 0.1 s" came a second before that
         return [e for e in ensembles if not client.is_model_ready(e)]
 
     return [_one("unload", n, lambda n=n: once(n)) for n in names]

@@ -114,6 +114,32 @@ def images(client: TritonClient, models: list[str], paths: list[str]) -> Compari
     return Comparison(results, [f.path for f in files])
 
 
+def _same_inputs(first, info, plans) -> dict[str, str]:
+    """Each input's datatype on ``info``: the first model's tensors go to it as they are, only cast where the
+    datatype differs (FP32 values to an FP16 model); inputs of other names or shapes are other models, which
+    random tensors cannot compare (images can)."""
+    mine = {t.name: t for t in info.metadata.inputs}
+    theirs = {p.name: p for p in plans}
+    if set(mine) != set(theirs):
+        raise ConsoleError(
+            f"{first.name} and {info.name} take different inputs ({', '.join(sorted(theirs))} vs "
+            f"{', '.join(sorted(mine))}): random tensors cannot compare them; give images if they classify",
+            exit_code=EXIT_USAGE,
+        )
+    for name, p in theirs.items():
+        dims = list(mine[name].shape[1:] if info.batched else mine[name].shape)
+        shape = list(p.array.shape[1:] if first.batched else p.array.shape)
+        numeric = mine[name].datatype != "BYTES" and p.datatype != "BYTES"
+        fits = len(dims) == len(shape) and all(d in (-1, s) for d, s in zip(dims, shape, strict=True))
+        if not (fits and numeric or mine[name].datatype == p.datatype and fits):
+            raise ConsoleError(
+                f"{name}: {first.name} takes {p.datatype} {shape}, {info.name} {mine[name].datatype} {dims}: "
+                f"random tensors cannot compare them; give images if they classify",
+                exit_code=EXIT_USAGE,
+            )
+    return {name: mine[name].datatype for name in theirs}
+
+
 def tensors(client: TritonClient, models: list[str], seed: int = 0, count: int = 5) -> Comparison:
     """Models with the same inputs: the same random tensors (from the first model's metadata) to each."""
     if len(models) < 2:
@@ -124,10 +150,14 @@ def tensors(client: TritonClient, models: list[str], seed: int = 0, count: int =
     for model in models:
         info = client.model_info(model)
         names = [t.name for t in info.metadata.outputs]
+        types = _same_inputs(first, info, requests[0])
         r = ModelResult(model, "same random tensors")
         start = time.perf_counter()
         for plans in requests:
-            inputs = [InputTensor(p.name, p.datatype, p.array) for p in plans]
+            inputs = [
+                InputTensor(p.name, types[p.name], p.array.astype(infer.np_dtype(types[p.name]), copy=False))
+                for p in plans
+            ]
             out, ms = client.infer(model, inputs, [OutputRequest(n) for n in names])
             r.latencies.append(ms)
             r.outputs.append(

@@ -197,7 +197,10 @@ class Step:
             not_sent=d.get("not_sent", 0),
         )
 
-    def render(self) -> str:
+    def render(self, width: int = 80) -> str:
+        """The step in plain text; the server's per-step rows fit ``width`` columns (the step names' column as
+        wide as the longest, a name too long for it on a line of its own with its figures beneath). Other long
+        lines (an error) are left whole for the caller to wrap."""
         lat = self.latency
         unit = "in flight" if self.mode == "concurrency" else "req/s offered"
         lines = [
@@ -213,10 +216,18 @@ class Step:
         ]
         if not math.isnan(self.breakdown.ensemble_ms):
             lines.append(f"  server: {self.model} {self.breakdown.ensemble_ms:.2f} ms per request")
-        for s in self.breakdown.steps:
-            lines.append(
-                f"    {s.model:<28} queue {s.queue_ms:7.2f} ms  compute {s.compute_ms:7.2f} ms  avg batch {s.avg_batch:.1f}"
+        steps = self.breakdown.steps
+        # "    NAME queue 1234.56 ms  compute 1234.56 ms  avg batch 12.5": 57 cells besides the name
+        name_w = min(max([len(s.model) for s in steps] + [5]), max(5, width - 57))
+        for s in steps:
+            figures = (
+                f"queue {s.queue_ms:7.2f} ms  compute {s.compute_ms:7.2f} ms  avg batch {s.avg_batch:.1f}"
             )
+            name = s.model
+            if len(name) > name_w:
+                lines.append(f"    {name}")
+                name = ""
+            lines.append(f"    {name:<{name_w}} {figures}")
         if self.mode == "rate":
             lines.append(
                 f"  late {self.late} (picked up more than {LATE_S * 1000:.0f} ms after due; latency counts from due)"

@@ -379,8 +379,9 @@ REFUSED_HINT = (
     "the server refused the ensemble when it read the repository (its checks say why): fix its config.pbtxt, "
     "then load it (model control explicit) or restart the server (model control none)"
 )
-# the explainer's causes that a failed check explains better (the server said nothing of its own)
-REFUSED_CAUSES = ("not-loaded", "unknown")
+# the explainer's causes that a failed check explains better (the server said nothing of its own, or nothing
+# the explainer recognises)
+REFUSED_CAUSES = ("not-loaded", "unknown", "server-reason")
 
 
 def diagnose(client, name: str, states: dict[str, str], repository: Path | None = None) -> Diagnosis | None:

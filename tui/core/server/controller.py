@@ -324,18 +324,37 @@ class ServerController:
 
     # ------------------------------------------------------------------ managed server
     def server_config(self, notify: Notify) -> srv.ServerConfig:
-        """The URL's ports where they are local and free, else free ones (and say so)."""
-        ports = [8000, 8001, 8002]
+        """Triton's port layout around the URL's port where the URL is local (HTTP = gRPC-1, metrics = gRPC+1,
+        as 8000/8001/8002), so that commands given the same URL find all three; else the default ports. Each
+        one that is taken is replaced by a free one, and one notice says which and what is used instead."""
+        grpc = 8001
         ep = self.client.endpoint
-        if srv.is_loopback(ep.host) or ep.host == "localhost":
-            ports[0 if ep.protocol == "http" else 1] = ep.port
-        try:
-            for p in ports:
-                srv.check_port_free("127.0.0.1", p)
-        except ConsoleError as exc:
-            ports = srv.free_ports(3)
-            notify(f"{exc.message}; using ports {ports}", "warning")
-        return srv.ServerConfig(self.repository, *ports, model_control="explicit", load_models=["*"])
+        if srv.is_loopback(ep.host):
+            grpc = ep.port if ep.protocol == "grpc" else ep.port + 1
+        wanted = {"HTTP": grpc - 1, "gRPC": grpc, "metrics": grpc + 1}
+        taken = []
+        for name, port in wanted.items():
+            try:
+                srv.check_port_free("127.0.0.1", port)
+            except ConsoleError:
+                taken.append(name)
+        ports = dict(wanted)
+        if taken:
+            spare = iter(p for p in srv.free_ports(len(taken) + 3) if p not in wanted.values())
+            ports.update({name: next(spare) for name in taken})
+            said = " and ".join(f"{name} port {wanted[name]}" for name in taken)
+            used = ", ".join(f"{name} {port}" for name, port in ports.items())
+            notify(
+                f"{said} {'is' if len(taken) == 1 else 'are'} not free: tritonserver uses {used}", "warning"
+            )
+        return srv.ServerConfig(
+            self.repository,
+            ports["HTTP"],
+            ports["gRPC"],
+            ports["metrics"],
+            model_control="explicit",
+            load_models=["*"],
+        )
 
     def start(self, notify: Notify) -> str:
         """Start a server on the repository, wait until it answers, connect to it; returns the new URL.

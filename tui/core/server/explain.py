@@ -11,7 +11,8 @@ broken model for each, on the real server):
 - ``missing-version`` / ``missing-file``: no version directory, or no model file in it;
 - ``io-mismatch``: input/output names or dims in the config do not match the model (or an ensemble step);
 - ``gpu-on-cpu``: KIND_GPU instances on a machine without GPUs;
-- ``dependency``: an ensemble step's model did not load.
+- ``dependency``: an ensemble step's model did not load;
+- ``server-reason``: none of these, but the server gave a reason of its own (shown with the model): it says why.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ HINTS = {
     "dependency": "an ensemble step's model did not load: fix {dependency} first",
     "unloaded": "unloaded; l loads it",
     "unknown": "the server gave no reason: its log says why (for a server you run yourself: --log-verbose=1)",
+    "server-reason": "the server's own reason says why (a cause the console does not recognise): its log may say "
+    "more (for a server you run yourself: --log-verbose=1)",
     "not-loaded": "not loaded: with model control explicit, load it (l in the Models pane); with model control none "
     "the server refused it when it read the repository: its log says why (for an ensemble, status --repository DIR "
     "checks its steps)",
@@ -67,7 +70,11 @@ _PATTERNS = [  # in order: the first match names the cause (a dependency's own f
     ),
     (
         "missing-file",
-        re.compile(r"model file not found|unable to find '?[^ ]*model\.(py|onnx|plan|pt)|No such file", re.I),
+        re.compile(
+            r"model file not found|unable to find '?[^ ]*model\.(py|onnx|plan|pt)|No such file|"
+            r"\bmodel\.(?:py|onnx|plan|pt)'? (?:is )?missing",
+            re.I,
+        ),
     ),
     ("python-error", re.compile(r"(Error|Exception): |Traceback|Failed to initialize Python stub", re.I)),
 ]
@@ -182,6 +189,8 @@ def explain(entry: IndexEntry, log: Sequence[str] = (), repository: Path | None 
                 return Explanation(cause, hint, lines)
     if not entry.state and not entry.reason and not lines:
         return Explanation("not-loaded", HINTS["not-loaded"], lines)
+    if entry.reason.strip():  # a reason the patterns do not know is still the server's word, not "no reason"
+        return Explanation("server-reason", HINTS["server-reason"], lines)
     return Explanation("unknown", HINTS["unknown"], lines)
 
 

@@ -1,0 +1,47 @@
+"""``make run``'s images (a newcomer's trial, 2026-12): in a clone without ``../shared/images`` it opened none
+and said nothing; ``IMAGES=DIR`` gives others. ``make -n`` only prints the commands it would run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+
+
+def _planned(clone: Path, *args: str) -> list[str]:
+    res = subprocess.run(
+        ["make", "-n", "run", *args], cwd=clone, capture_output=True, text=True, timeout=60, check=True
+    )
+    return res.stdout.splitlines()
+
+
+@pytest.fixture
+def clone(tmp_path) -> Path:
+    """The Makefile and what its venv target depends on, in a folder with nothing beside it."""
+    here = tmp_path / "checkout"
+    here.mkdir()
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, here / name)
+    return here
+
+
+def test_images_given_are_opened(clone, tmp_path):
+    start = _planned(clone, f"IMAGES={tmp_path}")[-1]
+    assert start.endswith(f"triton-console --start {tmp_path}"), start
+
+
+def test_the_shared_images_beside_the_checkout_are_the_default(clone):
+    (clone.parent / "shared" / "images").mkdir(parents=True)
+    assert _planned(clone)[-1].endswith("triton-console --start ../shared/images")
+
+
+def test_without_images_it_says_where_the_console_opens(clone):
+    lines = _planned(clone)
+    assert lines[-1].rstrip().endswith("triton-console --start"), lines
+    note = next(line for line in lines if "Server pane" in line)
+    assert "IMAGES=DIR" in note and len(note.split("echo ", 1)[1].strip('"')) <= 80, note
