@@ -103,7 +103,7 @@ def test_metrics_table_at_80_columns_shows_whole_names_with_an_ensemble_expanded
             assert "▾ " + ENSEMBLE in screen, screen
             for step in ("preprocess", "efficientnet_lite0_ort", "postprocess"):
                 assert "└ " + step + " " in screen, screen
-            head = next(ln for ln in screen.splitlines() if ln.startswith("model "))
+            head = next(ln for ln in screen.splitlines() if ln.lstrip().startswith("model "))
             for title in ("inf/s", "batch", "queue", "infer", "fail/s", "pend"):
                 assert title in head.split(), head
 

@@ -408,9 +408,9 @@ def test_metrics_charts_say_what_they_plot_at_round_ticks():
     drops one that does not fit), and its y ticks are round and evenly spaced (they read 16.1 24.2 40.3 48.4)."""
     from triton_console.tui.panes.metrics import MetricsPane
 
-    titles = {
-        "model": ("inferences/s", "queue vs compute, ms/request"),
-        "batch": ("average batch, requests", "server · inferences/s"),
+    titles = {  # the model chart: its model's name, whole (the legend says inf/s) where both do not fit
+        "model": ("ensemble_python_efficientnet_lite0", "queue vs compute, ms/request"),
+        "batch": ("ensemble_python_efficientnet_lite0", "server · inferences/s"),
         "gpu": ("GPU utilisation, %", "GPU memory GiB, power W"),
         "cpu": ("CPU utilisation, %", "host memory used, GiB"),
     }
@@ -434,8 +434,9 @@ def test_metrics_charts_say_what_they_plot_at_round_ticks():
                     assert len({b - a for a, b in itertools.pairwise(rows)}) == 1, lines  # evenly spaced rows
                 await pilot.press("c")
                 await pilot.pause()
-            # the model chart names its model (the selected ensemble, cut in the middle where it must)
-            assert pane.chart == "model" and "ensem" in lines_of(pane.query_one("#chart-a"))[0]
+            # the model chart names its model (the selected ensemble), the unit in the legend
+            chart = lines_of(pane.query_one("#chart-a"))
+            assert pane.chart == "model" and "inf/s" in chart[2], chart
 
     asyncio.run(scenario())
 

@@ -267,6 +267,8 @@ class ConsoleApp(App):
         self.notify("press q to quit (ctrl+q from anywhere)", title="Do you want to quit?")
 
     def action_back(self) -> None:
+        """Esc: dismiss the notifications on screen, close a filter, leave a text box."""
+        self.clear_notifications()
         if any(pane.close_filter() for pane in self.panes("close_filter")):
             return
         if isinstance(self.focused, Input):

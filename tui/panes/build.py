@@ -8,7 +8,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, ProgressBar, RichLog, Select, Static
 
 from triton_console.build_tools import catalog
@@ -87,10 +87,11 @@ class BuildPane(Vertical):
     BuildPane #weights-file.shown { display: block; }
     BuildPane #untrained { color: $warning; height: auto; display: none; margin: 0 1; }
     BuildPane #untrained.shown { display: block; }
-    BuildPane #steps { height: auto; margin: 1 1 0 1; }
-    BuildPane #summary { margin: 0 1; }
-    BuildPane #build-log { height: 1fr; min-height: 3; border: round $panel; }
-    BuildPane #summary { height: auto; }
+    /* the steps' details wrap (a path, the check's numbers): past 8 lines they scroll, and the log keeps
+       4 lines of its own at 80x24 instead of being pushed off the screen */
+    BuildPane #steps { height: auto; max-height: 8; margin: 1 1 0 1; scrollbar-size-vertical: 1; }
+    BuildPane #summary { margin: 0 1; height: auto; max-height: 3; }
+    BuildPane #build-log { height: 1fr; min-height: 6; border: round $panel; }
     """
 
     def __init__(self, repository: Path, controller: ServerController | None = None, **kw) -> None:
@@ -132,7 +133,7 @@ class BuildPane(Vertical):
         yield Static(
             "⚠ random weights: the model is untrained and its predictions are meaningless", id="untrained"
         )
-        with Vertical(id="steps"):
+        with VerticalScroll(id="steps", can_focus=False):
             for step in catalog.STEPS:
                 yield StepRow(step)
         yield Static("", id="summary")
@@ -148,7 +149,17 @@ class BuildPane(Vertical):
 
     @on(Button.Pressed, "#build")
     def _pressed(self) -> None:
-        self.action_build()
+        """The button builds; while a build runs it says so and cancels it."""
+        if self._progress is not None:
+            self.action_cancel()
+        else:
+            self.action_build()
+
+    def _button(self, building: bool) -> None:
+        button = self.query_one("#build", Button)
+        button.label = "Cancel x" if building else "Build b"
+        button.variant = "error" if building else "primary"
+        button.tooltip = "building: press to cancel" if building else None
 
     def action_build(self) -> None:
         if self._progress is not None:
@@ -174,7 +185,7 @@ class BuildPane(Vertical):
             log=lambda line: self.post_message(BuildLog(line)),
             fraction=lambda f: self.post_message(BuildFraction(f)),
         )
-        self.query_one("#build", Button).disabled = True
+        self._button(True)
         self._run(str(model), str(weights), str(backbone), layout, self._progress)
 
     def action_cancel(self) -> None:
@@ -223,7 +234,7 @@ class BuildPane(Vertical):
 
     def on_build_finished(self, msg: BuildFinished) -> None:
         self._progress = None
-        self.query_one("#build", Button).disabled = False
+        self._button(False)
         summary = self.query_one("#summary", Static)
         if msg.cancelled:  # the step rows show which step it stopped; nothing was written
             summary.update(join(("build cancelled", "yellow"), ": the repository is as it was"))

@@ -28,6 +28,8 @@ from triton_console.tui.widgets.rowlist import Column, RowList
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0)
 SORTS = ("inf_s", "name", "queue_ms", "compute_ms", "fail_s", "avg_batch")
 CHARTS = ("model", "batch", "gpu", "cpu")
+# what each set of charts plots, in the head: "chart model (c)" read as if c chose the model
+CHART_NAMES = {"model": "model", "batch": "batch", "gpu": "GPU", "cpu": "CPU"}
 # times are ms per request. Where the names would be cut (80 columns, an ensemble's steps shown) exec/s (it
 # is inf/s over batch), then in and out (mostly a small part of a request) make room
 COLUMNS = (
@@ -74,14 +76,20 @@ def gauges_text(point: mt.Point | None) -> Text:
     return plain("   ".join(parts))
 
 
-def chart_title(what: str, of: str, room: int) -> str:
+def chart_title(what: str, of: str, room: int, short: str = "", name: bool = False) -> str:
     """``what`` (the quantity and its unit) and whose it is, in ``room`` cells: plotext drops a title that
-    does not fit rather than cutting it, which left the model chart untitled for a long model name."""
-    if of:
-        rest = room - len(what) - 3
-        if rest >= min(len(of), 8):
-            return f"{middle_cut(Text(of), rest).plain} · {what}"
-    return middle_cut(Text(what), max(1, room)).plain
+    does not fit rather than cutting it, which left the model chart untitled for a long model name.
+
+    Where both do not fit, ``what`` is shortened first (``short``). A chart that ``name``s its model then
+    shows the name alone (whole where it fits: the legend says what is plotted; it was cut to
+    ``effi…e0_ort``); another drops it (the chart beside it names it)."""
+    room = max(1, room)
+    tries = [f"{of} · {what}", f"{of} · {short}" if short else ""] if of else []
+    tries += [of] if of and name else [what]
+    for title in tries:
+        if title and len(title) <= room:
+            return title
+    return middle_cut(Text(of if of and name else what), room).plain
 
 
 class MetricsPane(Vertical):
@@ -123,7 +131,7 @@ class MetricsPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="metrics-head")
         yield FilterBox("filter models; esc closes", "#rates", id="metrics-filter")
-        rates = RowList(COLUMNS, self._cells, id="rates")
+        rates = RowList(COLUMNS, self._cells, id="rates", cursor_mark="›")
         rates.set_search(lambda key: key.lower())
         rates.set_parent(lambda key: key.partition(CHILD)[0] if CHILD in key else None)
         yield rates
@@ -236,10 +244,10 @@ class MetricsPane(Vertical):
     def _rows(self) -> None:
         rates = self.query_one("#rates", RowList)
         keys = self._order()
-        # as _cells draws them: "▸ name" (or "  name"), a step "  └ name"
+        # as _cells draws them: "▸ name" (or "  name"), a step "  └ name", after the cursor's mark
         rates.fit(
             "model",
-            max((len(k.partition(CHILD)[2]) + 4 if CHILD in k else len(k) + 2 for k in keys), default=8),
+            max((len(k.partition(CHILD)[2]) + 5 if CHILD in k else len(k) + 3 for k in keys), default=8),
         )
         rates.set_keys(keys, changed=keys)
 
@@ -250,7 +258,11 @@ class MetricsPane(Vertical):
             # nothing to show: say why first, where a narrow terminal still shows it
             text = "no source answered: " + "; ".join(self.missing) + f" · {state} (+/- p)"
         else:
-            text = f"{sources} · {state} (+/- p) · ms per request · sort {self.sort} (s) · chart {self.chart} (c) · ⏎ expands"
+            following = CHARTS[(CHARTS.index(self.chart) + 1) % len(CHARTS)]
+            text = (
+                f"{sources} · {state} (+/- p) · ms per request · sort {self.sort} (s) · "
+                f"charts: {CHART_NAMES[self.chart]} (c: {CHART_NAMES[following]}) · ⏎ expands ▸"
+            )
             if self.missing:
                 text += " · missing: " + "; ".join(self.missing)
         sick = self.controller.client.health.verdicts()
@@ -267,7 +279,13 @@ class MetricsPane(Vertical):
         return step or ensemble
 
     def _plot(
-        self, widget_id: str, what: str, series: list[tuple[str, list[float], list[float]]], of: str = ""
+        self,
+        widget_id: str,
+        what: str,
+        series: list[tuple[str, list[float], list[float]]],
+        of: str = "",
+        short: str = "",
+        name: bool = False,
     ) -> None:
         """One chart: titled with what it plots and its unit (``of`` whom, where the width allows), from 0
         to a round top with round ticks on its rows, over the seconds it has, also at round ticks."""
@@ -291,7 +309,7 @@ class MetricsPane(Vertical):
         plt.xlim(-xticks[-1], 0)
         plt.xticks([-x for x in xticks], [ticks.label(x, xticks[1]) for x in xticks])
         plt.xlabel("seconds ago")
-        plt.title(chart_title(what, of, width - max(map(len, ylabels))))
+        plt.title(chart_title(what, of, width - max(map(len, ylabels)), short, name))
         widget.refresh()
 
     def _responses(self, model: str | None) -> None:
@@ -314,6 +332,8 @@ class MetricsPane(Vertical):
                 [("inf/s", *h.series(model, "inf_s"))]
                 + ([("responses/s", *h.series(model, "resp_s"))] if streams else []),
                 of=model,
+                short="inf, resp/s" if streams else "inf/s",
+                name=True,
             )
             self._plot(
                 "#chart-b",
@@ -327,6 +347,8 @@ class MetricsPane(Vertical):
                 "average batch, requests",
                 [("batch", *h.series(model or "", "avg_batch"))],
                 of=model or "no model",
+                short="batch",
+                name=True,
             )
             self._plot(
                 "#chart-b", "inferences/s", [("total", *h.server(lambda p: p.total_inf_s))], of="server"
@@ -396,8 +418,21 @@ class MetricsPane(Vertical):
         self._head()
 
     def action_expand(self) -> None:
-        key = self.query_one("#rates", RowList).cursor_key
-        if key is None or CHILD in key or not self.last or key not in self.last.steps:
+        """⏎ on an ensemble (▸) shows its steps, again hides them; on a step it folds its ensemble; on
+        another row it says why nothing expands (it did nothing, silently)."""
+        rates = self.query_one("#rates", RowList)
+        key = rates.cursor_key
+        if key is None:
+            return
+        ensemble, _, step = key.partition(CHILD)
+        if step:  # back onto the ensemble, folded
+            self.expanded.discard(ensemble)
+            self._rows()
+            if ensemble in rates.keys:
+                rates.move_cursor(rates.get_row_index(ensemble))
+            return
+        if not self.last or key not in self.last.steps:
+            self.app.notify(f"{key} is not an ensemble (no ▸): nothing to expand")
             return
         self.expanded ^= {key}
         self._rows()

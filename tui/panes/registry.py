@@ -178,7 +178,7 @@ def help_sections() -> list[Section]:
     everywhere += binding_rows(GLOBAL_BINDINGS[1:3])  # ? and q; : and esc are said with what they take
     everywhere += [
         (":", "command: " + command_hint()),
-        ("esc", "back: close a filter, leave a text box"),
+        ("esc", "back: dismiss notifications, close a filter, leave a text box"),
         ("ctrl+p", "command palette"),
         ("tab/shift+tab", "move focus"),
         ("ctrl+q", "quit from anywhere"),

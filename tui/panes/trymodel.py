@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,13 +28,43 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DirectoryTree, Footer, Input, Label, Select, Static
 
 from triton_console.common.errors import ConsoleError
+from triton_console.common.untrusted import one_line
 from triton_console.tui.core.classify.classifier import looks_like_scores, top_k
 from triton_console.tui.core.client.client import ModelInfo
 from triton_console.tui.core.request import infer, showcall, stream
 from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.hints import worded
-from triton_console.tui.text import cell, join, plain
+from triton_console.tui.text import cell, join, middle_cut, plain
 from triton_console.tui.widgets.table import PlainTable
+
+OUTPUT_COLUMNS = ("output", "dtype", "shape", "min", "max", "mean", "NaN")
+VALUES_LEAST = 10  # the values column's least width: one value (-2.176e-05) in 4 significant digits
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
+def _value(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return one_line(v, 200) if isinstance(v, str) else str(v)
+
+
+def values_fit(values: list, width: int) -> str:
+    """An output's first values in ``width`` cells: whole values only (4 significant digits; an exponent is
+    never cut off), then ``…`` where more did not fit."""
+    pieces = [_value(v) for v in values]
+    out = ""
+    for i, piece in enumerate(pieces):
+        joined = piece if i == 0 else f"{out}, {piece}"
+        tail = ", …" if i < len(pieces) - 1 else ""
+        if cell_len(joined + tail) > width:
+            if i == 0:  # not even one value with its ellipsis: the value alone if it fits, else cut, marked
+                return piece if cell_len(piece) <= width else middle_cut(Text(piece), width).plain
+            return out + (", …" if cell_len(out) + 3 <= width else "…")
+        out = joined
+    return out
 
 
 @dataclass
@@ -199,6 +230,7 @@ class TryScreen(ModalScreen):
         self._stream: stream.StreamRun | None = None
         self._streaming = False  # from Run to the stream's end (the worker sets _stream once it starts)
         self._text: list[str] = []
+        self._outputs: list[infer.OutputSummary] = []
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -225,9 +257,7 @@ class TryScreen(ModalScreen):
                 yield Checkbox("start", True, id="sequence-start", compact=True)
                 yield Checkbox("end", False, id="sequence-end", compact=True)
             outputs = PlainTable(id="outputs", cursor_type="row", zebra_stripes=True)
-            outputs.add_columns(
-                "output", "dtype", "shape", "min", "max", "mean", "NaN", "values"
-            )  # whole at 80
+            outputs.add_columns(*OUTPUT_COLUMNS, "values")  # whole at 80
             yield outputs
             yield Static("", id="summary")
             yield Static("", id="running")
@@ -550,23 +580,37 @@ class TryScreen(ModalScreen):
         self._show_call(msg.call)
 
     def _show_outputs(self, outputs: list[infer.OutputSummary]) -> None:
+        """The outputs' summaries, the values column as wide as the table leaves it, filled with whole values
+        only: a column cut at the screen's edge showed 2.176e-05 as ``2.1761123207``."""
+        self._outputs = outputs
         table = self.query_one("#outputs", PlainTable)
-        table.clear()
-
-        def num(x):
-            return "-" if x is None else f"{x:.5g}"
-
-        for o in outputs:
-            table.add_row(
-                o.name,
+        rows = [
+            (
+                one_line(o.name, 200),
                 o.datatype,
                 str(list(o.shape)),
-                num(o.min),
-                num(o.max),
-                num(o.mean),
+                _num(o.min),
+                _num(o.max),
+                _num(o.mean),
                 str(o.nan),
-                cell(", ".join(str(v) for v in o.values), limit=400),
             )
+            for o in outputs
+        ]
+        pad = 2 * table.cell_padding
+        used = sum(
+            max(len(title), *(len(r[i]) for r in rows)) + pad for i, title in enumerate(OUTPUT_COLUMNS)
+        )
+        room = max(VALUES_LEAST, (table.scrollable_content_region.width or 72) - used - pad)
+        table.clear(columns=True)
+        table.add_columns(*OUTPUT_COLUMNS)
+        table.add_column("values", width=room)
+        for r, o in zip(rows, outputs, strict=True):
+            table.add_row(*r, cell(values_fit(o.values, room)))
+
+    def on_resize(self) -> None:
+        """The values column is fitted to the table's width: fit it again (once the new layout is known)."""
+        if self._outputs:
+            self.call_after_refresh(lambda: self._show_outputs(self._outputs))
 
     def action_trace(self) -> None:
         """The form's request traced (``COUNT`` of them): a waterfall per request, p50/p99 per stage."""

