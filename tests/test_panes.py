@@ -84,7 +84,7 @@ def test_history_cuts_long_labels_on_the_right_and_shows_the_whole_row():
             table = pane.query_one("#breakdown")
             await wait_for(pilot, lambda: table.row_count == 2, 5, "two rows")
             shown = "\n".join(lines_of(table))
-            assert "kite (bird of" in shown and "bird of prey) 0.50" not in shown  # cut on the right…
+            assert "0.50 kite (bird" in shown and "bird of prey)" not in shown  # cut on the right…
             assert "…" in shown  # …with an ellipsis
             assert "not a decodable" in shown
             assert "THE END" in rendered(pane.query_one("#row-detail"))  # the highlighted row, whole
@@ -331,7 +331,7 @@ async def _classify(pilot) -> None:
             ],
             ["ensemble_python_ef…", " pe "],
         ),
-        (_classify, ["mug.jpg    coffee mug 0.73  24.0   12.1/8.1/0.6/3.2"], ["12.1/8.1/0. "]),
+        (_classify, ["mug.jpg      0.73 coffee mug    24.0  12.1/8.1/0.6/3.2"], ["12.1/8.1/0. "]),
     ],
     ids=["bench", "metrics", "classify"],
 )
