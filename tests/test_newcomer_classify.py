@@ -1,7 +1,7 @@
 """What a newcomer found at 80x24 in the Classify and Bench panes: the tree stayed put after p with a folder
 and a (Folder) then failed on the tree's folder as if it were an image; ensemble and fused rows mixed in the
 history with no model named; the row's detail wrapped onto the path box's line; the steps header cut before
-the first result."""
+the first result; the compare table's model names squeezing the Bench chart."""
 
 from __future__ import annotations
 
@@ -132,3 +132,42 @@ def test_history_names_each_rows_model_and_the_detail_keeps_off_the_path_box(ser
 
     asyncio.run(scenario())
 
+
+def test_bench_compare_leaves_the_chart_its_room(tmp_path, monkeypatch):
+    """m at 80x24 after a sweep: the models as A and B in a column each, named whole under the chart, which
+    keeps its title and a legend on one line."""
+    from tests.test_snapshots import bench_runs
+    from triton_console.tui.core.load import compare
+    from triton_console.tui.panes.bench import CompareDone
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent/config")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    backbone = "efficientnet_lite0_ort"
+    a = compare.ModelResult(
+        ENSEMBLE, "encoded bytes → INPUT UINT8", [23.0, 24.1, 25.0], [504] * 3, seconds=0.08
+    )
+    b = compare.ModelResult(backbone, "tensor input FP32 NCHW", [7.0, 7.4, 8.0], [504] * 3, seconds=0.025)
+    a.agree_top1 = a.agree_top5 = b.agree_top1 = b.agree_top5 = 1.0
+    a.max_delta, b.max_delta = 0.0, 2.4e-6
+    result = compare.Comparison([a, b], ["/images/mug.jpg", "/images/car.jpg", "/images/vulture.jpeg"])
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await bench_runs(pilot, overlay=False)
+            pane = app.query_one("BenchPane")
+            pane.post_message(CompareDone(result, None, "3 images"))
+            await wait_for(pilot, lambda: "compared on 3 images" in rendered(pane.query_one("#bench-status")))
+            await pilot.pause(0.2)
+            chart = pane.query_one("#bench-chart")
+            assert chart.size.width >= 40, chart.size
+            legend = [ln for ln in lines_of(pane.query_one("#bench-legend")) if ln.strip()]
+            assert len(legend) == 1, legend
+            screen = screen_lines(app)
+            assert any("latency (ms) vs throughput (req/s)" in ln for ln in screen), screen
+            detail = rendered(pane.query_one("#bench-detail"))
+            assert f"A {ENSEMBLE}: encoded bytes" in detail and f"B {backbone}: tensor" in detail, detail
+            p50 = next(ln for ln in screen if "p50 ms" in ln)
+            assert "24.1" in p50 and "7.4" in p50, p50
+
+    asyncio.run(scenario())
