@@ -234,7 +234,8 @@ def test_bench_pane_sweeps_saves_and_compares(server, images_dir, data_home):
                 str(table.get_row_at(i)[0]): [str(c) for c in table.get_row_at(i)]
                 for i in range(table.row_count)
             }
-            assert rows["efficientnet_lite0_ort"][1] == "100%"
+            assert rows["top-1"][2] == "100%"  # a column per model: B, the backbone, named in the key
+            assert "B efficientnet_lite0_ort: " in rendered(pane.query_one("#bench-detail"))
             await pilot.press("q")
 
     asyncio.run(scenario())

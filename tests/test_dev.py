@@ -621,7 +621,7 @@ def _classify_mug(app, pilot, model: str = "imgw"):
         pane.query_one("#path").value = str(mug)
         await pilot.press("enter")
         history = pane.query_one("#breakdown")
-        await wait_for(pilot, lambda: "mug.jpg 3 0.90" in " ".join(rows(history).values()), 30, "the result")
+        await wait_for(pilot, lambda: "mug.jpg 0.90 3" in " ".join(rows(history).values()), 30, "the result")
         pane.query_one("#tree").focus()
 
     return go()

@@ -94,6 +94,7 @@ class ClassifyResult(Message):
     error: str | None
     breakdown: Breakdown | None = None
     preview: object = None  # RGB uint8 array for the half-block preview
+    model: str | None = None  # the model it was sent to (an error has no result to name it)
 
 
 @dataclass

@@ -32,14 +32,14 @@ from triton_console.tui.core.load import compare, loadgen
 from triton_console.tui.core.load.inputs import AUTO, Inputs, image_candidates, resolve_inputs  # noqa: F401 (re-exported)
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import worded
-from triton_console.tui.text import cell, name, plain
+from triton_console.tui.text import cell, plain
 from triton_console.tui.widgets import ticks
 from triton_console.tui.widgets.chart import FittedPlot, Series, legend
 from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.table import PlainTable
 
 ENGINES = ("triton-console", "perf_analyzer")
-MODEL_CELLS = 14  # the compare table's model column: the rest is figures, shown whole at 80 columns
+ALIASES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # the compared models in the compare table, named in the key under it
 
 # each series its own glyph and colour, named in the legend line under the chart (plotext's own legend sat
 # on the lines at 80x24): the glyphs tell them apart without colour (NO_COLOR, a monochrome terminal)
@@ -662,34 +662,35 @@ class BenchPane(Vertical):
             return
         table = self.query_one("#bench-table", PlainTable)
         table.clear(columns=True)
-        table.add_column("model", width=MODEL_CELLS)  # names cut in the middle: the figures stay whole
-        table.add_columns("top-1", "top-5", "max|Δ|", "p50", "p95", "req/s")
-        for r in msg.result.models:
-            d = r.to_dict()
+        # a column per model, named A, B, ... and whole in the key under the chart: a row per model with its
+        # name (cut to 14 cells, "ensem…et_lite0") and six figures left the chart beside it 14 columns
+        models = list(zip(ALIASES, msg.result.models, strict=False))
+        table.add_columns("", *(alias for alias, _ in models))
+        figures = [r.to_dict() for _, r in models]
 
-            def pct(x):
-                return "-" if x is None else f"{x * 100:.0f}%"
+        def pct(x):
+            return "-" if x is None else f"{x * 100:.0f}%"
 
-            table.add_row(
-                name(r.model),
-                pct(d["top1_agreement"]),
-                pct(d["top5_agreement"]),
-                "-" if d["max_abs_delta"] is None else f"{d['max_abs_delta']:.1e}",
-                f"{d['latency_ms']['p50']:.1f}",
-                f"{d['latency_ms']['p95']:.1f}",
-                f"{d['throughput'] or 0:.1f}",
-            )
+        table.add_row("top-1", *(pct(d["top1_agreement"]) for d in figures))
+        table.add_row("top-5", *(pct(d["top5_agreement"]) for d in figures))
+        table.add_row(
+            "max|Δ|", *("-" if d["max_abs_delta"] is None else f"{d['max_abs_delta']:.1e}" for d in figures)
+        )
+        table.add_row("p50 ms", *(f"{d['latency_ms']['p50']:.1f}" for d in figures))
+        table.add_row("p95 ms", *(f"{d['latency_ms']['p95']:.1f}" for d in figures))
+        table.add_row("req/s", *(f"{d['throughput'] or 0:.1f}" for d in figures))
         self.query_one("#bench-detail", Static).update(
             plain(
                 "\n".join(
-                    f"{r.model}: {r.route}" + (f" ({r.note})" if r.note else "") for r in msg.result.models
+                    f"{alias} {r.model}: {r.route}" + (f" ({r.note})" if r.note else "")
+                    for alias, r in models
                 ),
                 multiline=True,
             )
         )
         n = len(msg.result.items)
         on = msg.source if msg.source and "random" not in msg.source else f"{n} item(s)"
-        self._status(f"compared on {on} against {msg.result.models[0].model}")
+        self._status(f"compared on {on}; top-1, top-5 and max|Δ| against A")
 
     def on_unmount(self) -> None:
         job = self._job

@@ -22,6 +22,7 @@ from triton_console.tui.core.server.controller import ServerController, ServerSn
 from triton_console.tui.hints import for_code, worded
 from triton_console.tui.messages import ClassifyResult, Notice
 from triton_console.tui.text import cell, join, plain
+from triton_console.tui.text import name as short_name
 from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.preview import ImagePreview
 from triton_console.tui.widgets.rowlist import Column, RowList
@@ -64,52 +65,83 @@ def step_figures(parts: list[float | None], latency_ms: float) -> str:
     return "/".join("?" if p is None else f"{p:.1f}" for p in [*parts, rest])
 
 
-def history_row(msg: ClassifyResult) -> tuple[Text, Text, Text, Text]:
-    """One row of the history table: long labels and errors are cut on the right, with an ellipsis."""
+def model_tags(models: list[str]) -> dict[str, str]:
+    """Each model's tag in the history's model column: what tells it from the others there. The words
+    (``_``-separated) that every model's name starts or ends with are left out, so
+    ``ensemble_python_efficientnet_lite0`` and ``fused_python_efficientnet_lite0`` read ``ensemble`` and
+    ``fused``; one model alone, or names with nothing in common, keep their whole names."""
+    if len(models) < 2:
+        return {m: m for m in models}
+    words = [m.split("_") for m in models]
+    shortest = min(len(w) for w in words)
+    head = 0
+    while head < shortest and len({w[head] for w in words}) == 1:
+        head += 1
+    tail = 0
+    while tail < shortest - head and len({w[len(w) - 1 - tail] for w in words}) == 1:
+        tail += 1
+    tags = {m: "_".join(w[head : len(w) - tail]) for m, w in zip(models, words, strict=True)}
+    return tags if all(tags.values()) and len(set(tags.values())) == len(models) else {m: m for m in models}
+
+
+def history_row(msg: ClassifyResult, tag: str = "") -> tuple[Text, ...]:
+    """One row of the history table: long labels and errors are cut on the right, with an ellipsis; the
+    model's tag (:func:`model_tags`) cut in the middle."""
     name = os.path.basename(msg.path) or msg.path
     if msg.error:
-        return cell(name), cell(msg.error, "red"), cell("-"), cell("")
+        return cell(name), cell(msg.error, "red"), cell("-"), cell(""), short_name(tag)
     r = msg.result
     best = r.top[0] if r.top else None
-    label = f"{best.label or best.index} {best.score:.2f}" if best else "no classes"
+    # the score first: a label cut on the right keeps it (the label's end went, and the score with it)
+    label = f"{best.score:.2f} {best.label or best.index}" if best else "no classes"
     steps = ""
     if msg.breakdown and msg.breakdown.steps:
         steps = step_figures(msg.breakdown.step_ms(), r.latency_ms)
     elif r.timings:  # a fused model's own steps: decode/backbone/softmax, then the rest of the latency
         steps = step_figures([ms for name, ms in r.timings if name != "batch"], r.latency_ms)
-    return cell(name), cell(label), cell(f"{r.latency_ms:.1f}"), cell(steps)
+    return cell(name), cell(label), cell(f"{r.latency_ms:.1f}"), cell(steps), short_name(tag)
+
+
+def row_model(msg: ClassifyResult) -> str:
+    """The model that answered (or failed) a row's request."""
+    return msg.result.model if msg.result is not None else msg.model or ""
 
 
 def row_detail(msg: ClassifyResult) -> Text:
-    """The whole of the highlighted row: label or error, and how the image was sent."""
+    """The whole of the highlighted row in two lines, each cut on the right (``.result``): the image, its
+    label and the model that answered; then problems with the answer, the model's own account of its steps
+    and how the image was sent. An error as a whole, wrapped. (The detail wrapped to three lines under the
+    history, where its last line sat beside the path box and read as typed there.)"""
     if msg.error:
         return join(plain(msg.path), ": ", plain(msg.error, "red", limit=2000))
     r = msg.result
     best = r.top[0] if r.top else None
-    out = join(plain(msg.path), ": ")
-    if best:
-        out.append_text(plain(f"{best.label or best.index} ({best.score:.4f})", "bold"))
-    # how this row's image was sent (the route line shows only the model chosen now); scores only when
-    # computed here (softmax): the model's own are the rule
-    out.append_text(
-        plain(f"  via {r.path}" + (f"; scores: {r.scores}" if r.scores != "model" else ""), "dim")
+    head = join(
+        plain(f"{os.path.basename(msg.path) or msg.path}: "),
+        plain(f"{best.label or best.index} ({best.score:.4f})", "bold") if best else plain("no classes"),
+        plain(f" · {r.model}"),
     )
+    how = [plain(p, "yellow") for p in r.problems[:2]]
     if r.timings:  # the fused model's own account of where the time went
         steps = dict(r.timings)
         spent = " + ".join(f"{k} {v:.1f}" for k, v in r.timings if k != "batch")
-        out.append_text(plain(f"  {spent} ms, batch {steps.get('batch', 1):.0f}", "dim"))
-    for p in r.problems[:3]:
-        out.append("\n")
-        out.append_text(plain(p, "yellow"))
-    return out
+        how.append(plain(f"{spent} ms, batch {steps.get('batch', 1):.0f}", "dim"))
+    # how this row's image was sent (the route line shows only the model chosen now); scores only when
+    # computed here (softmax): the model's own are the rule
+    how.append(plain(f"via {r.path}" + (f"; scores: {r.scores}" if r.scores != "model" else ""), "dim"))
+    return join(head, "\n", Text(" · ").join(how))
 
 
 NO_MODEL = "no ready image model"
+MODEL_CELLS = 10  # the model column at most (a longer tag is cut in the middle)
+STEPS_TITLE = "pre/net/post/rest"  # ms, as the ms column: the steps' times then the rest of the latency
 HISTORY = (  # the figures keep their width; the names share what is left
     Column("image", "image", weight=2),
     Column("top1", "top-1", weight=3),
-    Column("ms", "ms", 6),
-    Column("steps", "pre/net/post/rest ms"),
+    Column("ms", "ms", 5),
+    Column("steps", STEPS_TITLE),  # fitted to its title from the start: "pre/ne…" before the first result
+    # the model's tag, shown once the history holds two models: ensemble and fused rows side by side
+    Column("model", "model"),
 )
 
 
@@ -139,7 +171,8 @@ class ClassifyPane(Horizontal):
     ClassifyPane #latency { height: 1; padding: 0 1; }
     ClassifyPane Sparkline { height: 1; margin: 0 1; }
     ClassifyPane #breakdown { height: 1fr; min-height: 3; margin: 0 0 0 1; }
-    ClassifyPane #row-detail { height: auto; max-height: 3; padding: 0 1; }
+    ClassifyPane #row-detail { height: 2; padding: 0 1; }
+    ClassifyPane #row-detail.result { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, controller: ServerController, start_dir: str | None = None, **kw) -> None:
@@ -157,7 +190,8 @@ class ClassifyPane(Horizontal):
         self.pending: list[str] = []
         self.routes: dict[str, ImagePath] = {}
         self.results: dict[str, ClassifyResult] = {}
-        self._steps_width = 0
+        self._steps_width = len(STEPS_TITLE)
+        self._tags: dict[str, str] = {}  # each model of the history: its tag in the model column
         self._request: list[str] = []
         self._sent_model: str | None = None  # the model of the last request sent
         self._shown_model: str | None = None  # the model whose result (or error) the top-k shows
@@ -179,11 +213,19 @@ class ClassifyPane(Horizontal):
                 yield TopKView(id="topk")
             yield Static("latency: -", id="latency")
             yield Sparkline([], id="spark", summary_function=max)
-            yield RowList(HISTORY, lambda key: history_row(self.results[key]), id="breakdown")
+            # above the history, not under it: its last line sat beside the path box and read as typed there
             yield Static("", id="row-detail")
+            yield RowList(HISTORY, self._history_row, id="breakdown")
 
     def on_mount(self) -> None:
         self.query_one("#topk", TopKView).show(None)
+        table = self.query_one("#breakdown", RowList)
+        table.fit("steps", self._steps_width)
+        table.show_column("model", False)  # until two models answered
+
+    def _history_row(self, key: str) -> tuple[Text, ...]:
+        msg = self.results[key]
+        return history_row(msg, self._tags.get(row_model(msg), ""))
 
     def focus_default(self) -> None:
         self.query_one("#tree").focus()
@@ -371,7 +413,10 @@ class ClassifyPane(Horizontal):
         text = event.value.strip()
         self.focus_default()  # back to the tree: pane keys (q, digits) must not become typed text
         if text:
-            self.classify([os.path.expanduser(text)])
+            path = os.path.expanduser(text)
+            if os.path.isdir(path):  # the tree follows the folder given: a (Folder) then classifies it again
+                self.query_one("#tree", ImageTree).path = Path(path)
+            self.classify([path])
 
     def classify(self, paths: list[str]) -> None:
         """Classify now, or as soon as a model is ready."""
@@ -402,8 +447,14 @@ class ClassifyPane(Horizontal):
     @work(thread=True, exclusive=True, group="classify")
     def _run(self, model: str, paths: list[str], preview_size: tuple[int, int], scaling: str | None) -> None:
         from triton_console.tui.core.classify.files import classify_files
+        from triton_console.tui.core.classify.images import expand
         from triton_console.tui.core.classify.preprocessing import ImageError, thumbnail
 
+        # a folder (p, a) with no images is said, not listed as an image that failed; in a list of files
+        # given together each keeps its own row, a folder among them too
+        if len(paths) == 1 and os.path.isdir(paths[0]) and expand(paths) == paths:
+            self.post_message(Notice(f"no images in {paths[0]}", "Classify", "warning"))
+            return
         try:
             for item in classify_files(
                 self.controller.client, model, paths, k=5, with_breakdown=True, scaling=scaling
@@ -417,7 +468,9 @@ class ClassifyPane(Horizontal):
                     if pixels is not None and pixels.shape[0] % 2:
                         pixels = pixels[:-1]
                 error = for_code(item.error, item.code) if item.error else None
-                self.post_message(ClassifyResult(item.path, item.result, error, item.breakdown, pixels))
+                self.post_message(
+                    ClassifyResult(item.path, item.result, error, item.breakdown, pixels, model)
+                )
         except ConsoleError as exc:
             self.post_message(Notice(worded(exc), "Classify failed", "error"))
 
@@ -450,19 +503,30 @@ class ClassifyPane(Horizontal):
             self._show_latency(r.model)
         key = msg.path
         self.results[key] = msg
-        table.set_keys(list(self.results), changed=[key])
+        models = list(dict.fromkeys(m for r in self.results.values() if (m := row_model(r))))
+        tags = model_tags(models)
+        changed = [key] if tags == self._tags else list(self.results)  # a new model: the others' tags too
+        self._tags = tags
+        table.show_column("model", len(tags) > 1)
+        table.fit("model", min(MODEL_CELLS, max((len(t) for t in tags.values()), default=0)))
+        table.set_keys(list(self.results), changed=changed)
         steps = table.get_cell(key, "steps").cell_len
         if steps > self._steps_width:  # the figures whole: the column grows to the longest
             self._steps_width = steps
             table.fit("steps", steps)
         table.move_cursor(row=table.get_row_index(key))
-        self.query_one("#row-detail", Static).update(row_detail(msg))
+        self._show_detail(msg)
+
+    def _show_detail(self, msg: ClassifyResult) -> None:
+        detail = self.query_one("#row-detail", Static)
+        detail.set_class(not msg.error, "result")
+        detail.update(row_detail(msg))
 
     @on(RowList.Highlighted, "#breakdown")
     def _row_highlighted(self, event: RowList.Highlighted) -> None:
         msg = self.results.get(event.key or "")
         if msg is not None:
-            self.query_one("#row-detail", Static).update(row_detail(msg))
+            self._show_detail(msg)
 
     def _show_latency(self, model: str) -> None:
         """The latency figures of ``model`` alone (shown when it is the chosen one): the p50 of two models

@@ -90,6 +90,7 @@ class RowList(ScrollView, can_focus=True):
         self._sort_key: Callable[[str, str], object] | None = None
         self._last_key: str | None = None
         self._fit: dict[str, int] = {}
+        self._hidden: set[str] = set()
         self._laid_out: dict[int, list[int]] = {}  # the widths of the columns at a width (see fit)
 
     # ------------------------------------------------------------------ content
@@ -114,6 +115,13 @@ class RowList(ScrollView, can_focus=True):
             self._fit[column] = content
             self._laid_out = {}
         self.refresh()
+
+    def show_column(self, column: str, shown: bool = True) -> None:
+        """Show or hide ``column`` (hidden, it takes no room: a column that says nothing yet)."""
+        if (column not in self._hidden) != shown:
+            self._hidden.symmetric_difference_update({column})
+            self._laid_out = {}
+            self.refresh()
 
     def set_search(self, search: Callable[[str], str]) -> None:
         """What the filter matches against for a row (lower-cased text)."""
@@ -230,7 +238,7 @@ class RowList(ScrollView, can_focus=True):
         get less than its ``least``), the droppable columns go, lowest ``drop`` first."""
         if total in self._laid_out:  # asked once per line drawn
             return self._laid_out[total]
-        shown = list(self.columns)
+        shown = [c for c in self.columns if c.key not in self._hidden]
         dropped: list[Column] = []
         while True:
             widths, short = self._share(shown, total)
