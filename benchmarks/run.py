@@ -18,7 +18,7 @@ measured in the same run.
 6. one-shot ``triton-console classify IMAGE`` as a whole process vs the seed-style client script
    (benchmarks/seed_client.py: tritonclient, Pillow, numpy) on the same server and image, interleaved.
 
-7. the ensemble's backbone with ``ort_spinning`` "run" (the catalog's) vs "false", "true" and "lone" (or
+7. the ensemble's backbone with the catalog's ``ort_spinning`` ("lone") vs "run", "false" and "true" (or
    ``--spinning-values``), a server each, one run: lone requests against the reference, and at concurrency 8
    against the in-process pipeline.
 
@@ -177,12 +177,12 @@ def spinning_ab(
     payloads: dict[str, bytes],
     n: int,
     reference,
-    others=("false", "true", "lone"),
+    others=("run", "false", "true", "lone"),
     throughput_requests: int = 0,
     files: list[str] | None = None,
 ) -> dict:
-    """The ensemble's backbone with ``ort_spinning`` "run" (the catalog's) against ``others`` ("false": never
-    spin; "true": onnxruntime's default, spin on after a run; "lone": spin on after a lone image, never
+    """The ensemble's backbone with the catalog's ``ort_spinning`` against ``others`` ("run": spin during a run
+    only; "false": never spin; "true": onnxruntime's default, spin on after a run; "lone": spin on after a lone image, never
     after a batch; "VALUE:US[:MS[:THREADS]]" also sets ``ort_spin_us``, the spinning window in µs (0:
     onnxruntime's), ``ort_load_window_ms``, how long after a batch "lone" counts single images as load, and
     ``intra_op_threads``), in one run: a copy of the repository per value with only those parameters changed,
@@ -200,8 +200,9 @@ def spinning_ab(
     from triton_console.build_tools import repository
 
     with tempfile.TemporaryDirectory(prefix="tc-spin-") as tmp:
-        roots = {"run": repo}
-        for value in others:
+        built = repository.read_config(repo / BACKBONE / "config.pbtxt").parameters["ort_spinning"]
+        roots = {built.string_value or "true": repo}  # the catalog's value, as built
+        for value in (v for v in others if v not in roots):
             other = roots[value] = Path(tmp) / value.replace(":", "_")
             for name in ("preprocess", "postprocess", BACKBONE, ENSEMBLE):
                 shutil.copytree(repo / name, other / name)
@@ -521,8 +522,8 @@ def main() -> int:
     )
     ap.add_argument(
         "--spinning-values",
-        default="false,true,lone",
-        help='section spinning: the ort_spinning values set against "run" (VALUE:US[:MS[:THREADS]] also '
+        default="run,false,true,lone",
+        help="section spinning: the ort_spinning values set against the catalog's (VALUE:US[:MS[:THREADS]] also "
         "sets ort_spin_us, ort_load_window_ms and intra_op_threads)",
     )
     ap.add_argument(

@@ -132,10 +132,14 @@ BACKBONES: dict[str, Backbone] = {
             backend="python",
             source="backbone_onnxruntime",
             fusable=True,
-            # spin during a run only: no busy-waiting between runs (the ensemble's preprocess needs the
-            # cores in between), while a lone request no longer pays every parallel step's thread wake-up
-            # ("false" cost the ensemble 1.5-2.1x the in-process reference on a 2-core VM; make bench)
-            parameters=(("onnx_file", "model.onnx"), ("ort_spinning", "run")),
+            # "lone": a lone image runs on a session whose threads spin on after it (the next one finds
+            # them awake), anything under load on one that never spins (the ensemble's preprocess needs
+            # the cores). make bench's spinning section, 2-core VM with nothing else running, 2026-12-02
+            # 11:55, car / mug / vulture vs the in-process reference and concurrency 8 vs the pipeline:
+            # "lone" 1.47 / 1.27 / 1.27x, 0.91x; "run" (the default before) 1.76 / 1.40 / 1.50x, 0.79x;
+            # "true" 1.42 / 1.28 / 1.31x, 0.76x; "false" 2.04 / 1.47 / 1.70x, 0.92x (a helper's quieter
+            # run at 10:55 the same order: lone 1.32 / 1.27 / 1.59x, 0.88x; run 1.52 / 1.30 / 1.63x, 0.80x)
+            parameters=(("onnx_file", "model.onnx"), ("ort_spinning", "lone")),
         ),
         Backbone(
             "python-torch",
