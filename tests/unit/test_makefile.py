@@ -3,6 +3,7 @@ and said nothing; ``IMAGES=DIR`` gives others. ``make -n`` only prints the comma
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,8 +15,17 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="no make")
 
 
 def _planned(clone: Path, *args: str) -> list[str]:
+    # under `make test` the outer make's MAKEFLAGS/MAKELEVEL reach this one, which then prints "Entering
+    # directory" lines around its plan (CI failed on them): a make of its own
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEFILES")}
     res = subprocess.run(
-        ["make", "-n", "run", *args], cwd=clone, capture_output=True, text=True, timeout=60, check=True
+        ["make", "--no-print-directory", "-n", "run", *args],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=env,
     )
     return res.stdout.splitlines()
 
