@@ -188,6 +188,33 @@ def test_the_editors_message_loses_no_letter_where_it_wraps(tmp_path):
     asyncio.run(scenario())
 
 
+def test_esc_does_not_throw_away_edits_on_one_key(server):
+    """esc closed the editor and lost edits that were neither applied nor written: now the first esc says
+    so and a second discards them; without edits one esc closes."""
+    from triton_console.tui.panes.configedit import ConfigEditScreen
+
+    async def scenario():
+        app = _app(server)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen, area = await _editor(pilot, app, BACKBONE)
+            await pilot.press("escape")  # nothing edited: closes at once
+            await wait_for(pilot, lambda: not isinstance(app.screen, ConfigEditScreen), 5, "closed")
+            screen, area = await _editor(pilot, app, BACKBONE)
+            area.insert("# a note of mine\n", (0, 0))
+            await pilot.pause()
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is screen, "one esc threw the edit away"
+            said = _words(screen.query_one("#config-state"))
+            assert "esc again discards" in said, said
+            assert area.text.startswith("# a note of mine"), area.text[:40]
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ConfigEditScreen), 5, "discarded")
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+
+
 def test_a_failed_load_leaves_its_reason_in_the_models_detail(server):
     """After the ensemble's backbone changed under it, l on the ensemble toasted Triton's reason once and the
     detail went on saying "unloaded; l loads it" (the index says only "unloaded")."""

@@ -112,6 +112,8 @@ class ConfigEditScreen(ModalScreen[str | None]):
         self._problem: str | None = None  # what the check found, in words
         self._loading = False  # the text changes from here (the files, a warm-up block), not by the user
         self._dependents: list[str] = []  # the ensembles using the model when it was last applied
+        self._kept: set[str] = set()  # texts that are not lost on close: the files', applied, written
+        self._leaving: str | None = None  # the text esc was pressed on once: esc again discards it
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -155,6 +157,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
         area = self.query_one("#config-text", TextArea)
         self._loading = True  # its Changed (always posted) is no edit of the user's
         area.load_text(msg.source.text)
+        self._kept.add(msg.source.text)
         area.disabled = False
         self.query_one("#write", Button).disabled = not msg.source.from_file
         area.focus()
@@ -250,6 +253,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
                 return
             deploy.apply(self.target, config, check=check)
             self.applied = text
+            self._kept.add(text)
             self._dependents = list(dict.fromkeys([*self._dependents, *using]))
             try:
                 same = self.target.file is not None and self.target.file.read_text(encoding="utf-8") == text
@@ -388,6 +392,7 @@ class ConfigEditScreen(ModalScreen[str | None]):
             backup = deploy.write(self.target, text)
             serving = "applied" if self.applied == text else "not applied yet (^s applies it)"
             self.written = True
+            self._kept.add(text)
             self.post_message(ConfigDone("write", f"written (previous file: {backup.name}); {serving}", None))
         except (ConsoleError, OSError) as exc:
             self.post_message(ConfigDone("write", None, str(exc)))
@@ -418,4 +423,17 @@ class ConfigEditScreen(ModalScreen[str | None]):
         actions.get(event.button.id or "", self.action_close)()
 
     def action_close(self) -> None:
+        """Close; edits neither applied nor written are not thrown away on one key: the first esc says so,
+        a second one (on the same text) discards them."""
+        if self.source is not None:
+            text = self.query_one("#config-text", TextArea).text
+            if text not in self._kept and self._leaving != text:
+                self._leaving = text
+                self._say(
+                    Text(
+                        "edits not applied or written: esc again discards them (^s applies, ^o writes)",
+                        "yellow",
+                    )
+                )
+                return
         self.dismiss(self.state)
