@@ -79,6 +79,20 @@ async def select_model(pilot, app, name: str, timeout: float = 20.0):
     return index
 
 
+def model_runtime():
+    """The generated models' shared runtime (``triton_console_runtime.py``), imported by path as the stub
+    imports it from beside model.py."""
+    import importlib.util
+
+    import triton_console.model_repository as sources
+
+    path = Path(sources.__file__).parent / "triton_console_runtime.py"
+    spec = importlib.util.spec_from_file_location("triton_console_runtime", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def free_ports(n: int) -> list[int]:
     """``n`` distinct free loopback ports (the console's own choice: held together, so they cannot repeat)."""
     from triton_console.tui.core.server.process import free_ports as choose

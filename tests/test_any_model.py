@@ -479,15 +479,32 @@ def test_try_form_runs_any_model_and_copies_the_call(zoo, tmp_path):
     asyncio.run(scenario())
 
 
+async def _copy_call(pilot, app):
+    """^y in the Try form on a call whose data goes to files: the folder the notice names."""
+    from pathlib import Path
+
+    from tests.helpers import notifications, wait_for
+
+    await pilot.press("ctrl+y")
+    await wait_for(
+        pilot,
+        lambda: any("copied" in n for n in notifications(app)),
+        20,
+        "the copy",
+        show=lambda: notifications(app),
+    )
+    (said,) = [n for n in notifications(app) if "copied" in n]
+    return Path(said.split("its data files are in ")[1].split()[0])
+
+
 def test_try_form_copy_of_a_call_too_large_to_show_copies_a_call_that_runs(zoo):
     """A call whose data is too large to show inline: ^y said "call copied" while the clipboard held only
     `# the call's data is too large to show here`. Now ^y writes the data to a temporary folder it names and
     copies the call that reads it."""
     import asyncio
     import shutil
-    from pathlib import Path
 
-    from tests.helpers import notifications, rendered, select_model, wait_for
+    from tests.helpers import rendered, select_model, wait_for
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
     async def scenario():
@@ -506,16 +523,7 @@ def test_try_form_copy_of_a_call_too_large_to_show_copies_a_call_that_runs(zoo):
                 pilot, lambda: "KiB" in rendered(call), 30, "the call", show=lambda: rendered(call)
             )
             assert "too large to show here: ^y writes its data to files" in rendered(call), rendered(call)
-            await pilot.press("ctrl+y")
-            await wait_for(
-                pilot,
-                lambda: any("copied" in n for n in notifications(app)),
-                20,
-                "the copy",
-                show=lambda: notifications(app),
-            )
-            (said,) = [n for n in notifications(app) if "copied" in n]
-            folder = Path(said.split("its data files are in ")[1].split()[0])
+            folder = await _copy_call(pilot, app)
             try:
                 assert app.clipboard.startswith("curl -s -X POST"), app.clipboard[:200]
                 assert f"@{folder}/mixed.request.json" in app.clipboard
@@ -539,7 +547,7 @@ def test_try_form_perf_analyzer_call_writes_its_data_only_when_copied_and_never_
     import tempfile
     from pathlib import Path
 
-    from tests.helpers import notifications, rendered, select_model, wait_for
+    from tests.helpers import rendered, select_model, wait_for
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
     from triton_console.tui.core.request.showcall import SPILL_PREFIX
 
@@ -569,16 +577,7 @@ def test_try_form_perf_analyzer_call_writes_its_data_only_when_copied_and_never_
             assert "perf_analyzer reads its input data" in shown and "^y writes it" in shown, shown
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: "perf_analyzer" in rendered(call), 30, "the call")
-            await pilot.press("ctrl+y")
-            await wait_for(
-                pilot,
-                lambda: any("copied" in n for n in notifications(app)),
-                20,
-                "the copy",
-                show=lambda: notifications(app),
-            )
-            (said,) = [n for n in notifications(app) if "copied" in n]
-            folder = Path(said.split("its data files are in ")[1].split()[0])
+            folder = await _copy_call(pilot, app)
             try:
                 assert folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith(SPILL_PREFIX)
                 assert app.clipboard.startswith("perf_analyzer"), app.clipboard[:200]

@@ -197,15 +197,9 @@ def test_nvjpeg_path_on_cuda_matches_the_cpu_path_and_top1_in_fp16():
 
 def _runtime():
     """The fused model's runtime module, as installed beside model.py (imported by path, like the stub does)."""
-    import importlib.util
+    from tests.helpers import model_runtime
 
-    import triton_console.model_repository as sources
-
-    path = Path(sources.__file__).parent / "triton_console_runtime.py"
-    spec = importlib.util.spec_from_file_location("triton_console_runtime", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return model_runtime()
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,10 @@ every mode answers the same numbers."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-import triton_console.model_repository as sources
+from tests.helpers import model_runtime
 
 SPIN = "session.intra_op.allow_spinning"
 STOP = "session.force_spinning_stop"
@@ -20,11 +17,7 @@ WINDOW = "session.intra_op.spin_duration_us"
 
 @pytest.fixture(scope="module")
 def runtime():
-    path = Path(sources.__file__).parent / "triton_console_runtime.py"
-    spec = importlib.util.spec_from_file_location("triton_console_runtime", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return model_runtime()
 
 
 @pytest.fixture(scope="module")
