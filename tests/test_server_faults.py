@@ -162,3 +162,48 @@ def test_hung_server_times_out(tmp_path):
             t0 = time.monotonic()
             res = run_cli("status", "-u", url, "-i", proto, "--timeout", "2", "--json", timeout=60)
             assert res.returncode == 2 and time.monotonic() - t0 < 20, (proto, res.stderr)
+
+
+def test_a_non_http_answer_on_the_port_is_not_ready_yet(tmp_path):
+    """Before Triton binds, the readiness probe may meet anything on its port, even itself (TCP simultaneous
+    open on an ephemeral port: it reads back its own 'GET /v2/health/live', which crashed the Server pane's
+    start in CI with BadStatusLine): that is "not ready yet", and the wait ends with the usual message."""
+    import sys
+    import threading
+
+    from triton_console.common.errors import ConsoleError
+
+    fake = tmp_path / "tritonserver"
+    fake.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)\n")
+    fake.chmod(0o755)
+    (tmp_path / "repo").mkdir()
+    http, grpc, metrics = srv.free_ports(3)
+    s = srv.ManagedServer(
+        srv.ServerConfig(tmp_path / "repo", http, grpc, metrics), srv.ServerBinary(str(fake), "flag")
+    )
+    s.start()
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", http))
+    listener.listen(8)
+    answered = []
+
+    def echo():  # what a self-connected probe reads: its own request line
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                request = conn.recv(4096)
+                conn.sendall(request)
+                answered.append(request)
+
+    threading.Thread(target=echo, daemon=True).start()
+    try:
+        with pytest.raises(ConsoleError, match="not ready after 3 s"):
+            s.wait_ready(timeout=3)
+        assert answered and answered[0].startswith(b"GET /v2/health/live")
+    finally:
+        listener.close()
+        s.stop()

@@ -396,6 +396,7 @@ class ManagedServer:
 
     def wait_ready(self, timeout: float = 120.0, cancel: threading.Event | None = None) -> None:
         """Block until the HTTP endpoint answers (model loading is over by then) or fail with the log."""
+        import http.client
         import urllib.error
         import urllib.request
 
@@ -411,7 +412,10 @@ class ManagedServer:
             if cancel is not None and cancel.is_set():
                 raise ConsoleError("start cancelled", exit_code=130)
             with (
-                contextlib.suppress(urllib.error.URLError, OSError, TimeoutError),
+                # HTTPException: whatever answers before Triton binds may not speak HTTP; on a port in the
+                # ephemeral range the probe can even connect to itself (TCP simultaneous open) and read its
+                # own request back ("BadStatusLine: GET /v2/health/live", seen in CI)
+                contextlib.suppress(urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError),
                 urllib.request.urlopen(url, timeout=1) as resp,
             ):
                 if resp.status == 200 and self._answers_itself():
