@@ -18,9 +18,9 @@ measured in the same run.
 6. one-shot ``triton-console classify IMAGE`` as a whole process vs the seed-style client script
    (benchmarks/seed_client.py: tritonclient, Pillow, numpy) on the same server and image, interleaved.
 
-7. the ensemble's backbone with the catalog's ``ort_spinning`` ("lone") vs "run", "false" and "true" (or
-   ``--spinning-values``), a server each, one run: lone requests against the reference, and at concurrency 8
-   against the in-process pipeline.
+7. the ensemble's backbone and the fused model (``--spinning-layouts``), each with the catalog's
+   ``ort_spinning`` ("lone") vs "run", "false" and "true" (or ``--spinning-values``), a server each, one
+   run: lone requests against the reference, and at concurrency 8 against the in-process pipeline.
 
 8. ``tune``: the tuner's figure for a trial vs ``triton-console bench`` at the same config and load (a model
    that sleeps 40 ms per request, two instances, four in flight; its own explicit-mode server, seconds).
@@ -180,8 +180,10 @@ def spinning_ab(
     others=("run", "false", "true", "lone"),
     throughput_requests: int = 0,
     files: list[str] | None = None,
+    layout: str = "ensemble",
 ) -> dict:
-    """The ensemble's backbone with the catalog's ``ort_spinning`` against ``others`` ("run": spin during a run
+    """The ensemble's backbone (or, ``layout`` "fused", the fused model's onnxruntime session) with the
+    catalog's ``ort_spinning`` against ``others`` ("run": spin during a run
     only; "false": never spin; "true": onnxruntime's default, spin on after a run; "lone": spin on after a lone image, never
     after a batch; "VALUE:US[:MS[:THREADS]]" also sets ``ort_spin_us``, the spinning window in µs (0:
     onnxruntime's), ``ort_load_window_ms``, how long after a batch "lone" counts single images as load, and
@@ -199,25 +201,30 @@ def spinning_ab(
 
     from triton_console.build_tools import repository
 
+    model, tuned, copied = (
+        (FUSED, FUSED, (FUSED,))
+        if layout == "fused"
+        else (ENSEMBLE, BACKBONE, ("preprocess", "postprocess", BACKBONE, ENSEMBLE))
+    )
     with tempfile.TemporaryDirectory(prefix="tc-spin-") as tmp:
-        built = repository.read_config(repo / BACKBONE / "config.pbtxt").parameters["ort_spinning"]
+        built = repository.read_config(repo / tuned / "config.pbtxt").parameters["ort_spinning"]
         roots = {built.string_value or "true": repo}  # the catalog's value, as built
         for value in (v for v in others if v not in roots):
             other = roots[value] = Path(tmp) / value.replace(":", "_")
-            for name in ("preprocess", "postprocess", BACKBONE, ENSEMBLE):
+            for name in copied:
                 shutil.copytree(repo / name, other / name)
-            config = repository.read_config(other / BACKBONE / "config.pbtxt")
+            config = repository.read_config(other / tuned / "config.pbtxt")
             spinning, *extra = value.split(":")
             config.parameters["ort_spinning"].string_value = spinning
             keys = ("ort_spin_us", "ort_load_window_ms", "intra_op_threads")
             for key, v in zip(keys, extra, strict=False):
                 config.parameters[key].string_value = v
-            (other / BACKBONE / "config.pbtxt").write_text(text_format.MessageToString(config))
+            (other / tuned / "config.pbtxt").write_text(text_format.MessageToString(config))
         servers = {}
         try:
             for key, root in roots.items():
                 cfg = srv.ServerConfig(
-                    root, *srv.free_ports(3), model_control="explicit", load_models=[ENSEMBLE]
+                    root, *srv.free_ports(3), model_control="explicit", load_models=[model]
                 )
                 servers[key] = srv.ManagedServer(cfg)
                 servers[key].start()
@@ -226,7 +233,7 @@ def spinning_ab(
             paths = {"reference": reference}
             for key, s in servers.items():
                 c = TritonClient(s.grpc_url, "grpc", timeout=60)
-                paths[f"ensemble_{key}"] = lambda d, c=c: classifier.classify(c, ENSEMBLE, d, 5)
+                paths[f"served_{key}"] = lambda d, c=c: classifier.classify(c, model, d, 5)
             for d in payloads.values():
                 for fn in paths.values():
                     timed(lambda fn=fn, d=d: fn(d), 3)
@@ -235,8 +242,8 @@ def spinning_ab(
                 p = interleaved_p50(paths, d, n)
                 out[name] = {"reference_p50": p["reference"]}
                 for k in servers:
-                    out[name][f"{k}_p50"] = p[f"ensemble_{k}"]
-                    out[name][f"{k}_vs_reference"] = p[f"ensemble_{k}"] / p["reference"]
+                    out[name][f"{k}_p50"] = p[f"served_{k}"]
+                    out[name][f"{k}_vs_reference"] = p[f"served_{k}"] / p["reference"]
             if throughput_requests and files:
                 runs: dict[str, list[float]] = {"pipeline": [], **{k: [] for k in servers}}
                 for _ in range(3):
@@ -245,7 +252,7 @@ def spinning_ab(
                     )
                     for key, s in servers.items():
                         c = TritonClient(s.grpc_url, "grpc", timeout=60)
-                        w = loadgen.image_workload(c, ENSEMBLE, files)
+                        w = loadgen.image_workload(c, model, files)
                         runs[key].append(
                             loadgen.run_step(w, 8, requests=throughput_requests, warmup=10).throughput
                         )
@@ -527,6 +534,12 @@ def main() -> int:
         "sets ort_spin_us, ort_load_window_ms and intra_op_threads)",
     )
     ap.add_argument(
+        "--spinning-layouts",
+        default="ensemble,fused",
+        help="section spinning: whose onnxruntime session the values are set on (the ensemble's backbone, the "
+        "fused model or both, each its own A/B)",
+    )
+    ap.add_argument(
         "--sections",
         default=",".join(SECTIONS),
         help=f"comma list of sections to run (default all): {', '.join(SECTIONS)}",
@@ -630,8 +643,9 @@ def main() -> int:
             print(json.dumps(results["infer"]), flush=True)
 
         # -- 7. the ensemble's backbone spinning during runs ("run") or never ("false"), in one run
-        if "spinning" in sections:
-            results["spinning"] = spinning_ab(
+        for layout in args.spinning_layouts.split(",") if "spinning" in sections else ():
+            key = "spinning" if layout == "ensemble" else f"spinning_{layout}"
+            results[key] = spinning_ab(
                 repo,
                 payloads,
                 args.requests,
@@ -639,8 +653,9 @@ def main() -> int:
                 others=tuple(filter(None, args.spinning_values.split(","))),
                 throughput_requests=args.throughput_requests,
                 files=paths,
+                layout=layout,
             )
-            print(json.dumps(results["spinning"]), flush=True)
+            print(json.dumps(results[key]), flush=True)
 
         # -- 6. one-shot classify as a process vs the seed-style client
         if "oneshot" in sections:
@@ -844,9 +859,11 @@ def render(r: dict) -> str:
             f"infer {i['model']} FP32 {i['shape']}: console {i['console_p50']:.2f} ms vs bare tritonclient "
             f"{i['bare_p50']:.2f} ms p50: {i['ratio']:.3f}×",
         ]
-    if "spinning" in r:
-        out += ["", "the ensemble's backbone by ort_spinning (lone requests, p50 ms and vs the reference)"]
-        for n, v in r["spinning"].items():
+    for key, whose in (("spinning", "the ensemble's backbone"), ("spinning_fused", "the fused model")):
+        if key not in r:
+            continue
+        out += ["", f"{whose} by ort_spinning (lone requests, p50 ms and vs the reference)"]
+        for n, v in r[key].items():
             if n == "concurrency_8":
                 cells = "   ".join(
                     f"{k.removesuffix('_vs_pipeline')} {v[k.removesuffix('_vs_pipeline') + '_img_s']:.1f} ({v[k]:.2f}×)"

@@ -73,12 +73,16 @@ GPU_TUNING = {
 }
 
 
-# The fused layout on onnxruntime (a CPU backbone wherever it runs): its threads spin during a run and stop
-# when it ends, so they do not spin on the cores where Pillow decodes the next slice. 2 cores, 2026-11-28,
-# concurrency 8, median of three turns, two A/Bs: 83.9 and 93.5 img/s against 70.6 and 78.8 spinning after
-# runs (the default); a lone image within ±5% (car 1.30 / 1.28x of the in-process reference against
-# 1.26 / 1.23x). Two instances without spinning: 102 img/s but a lone car 1.51x.
-CPU_TUNING = {"ort_spinning": "run"}
+# The fused layout on onnxruntime (a CPU backbone wherever it runs): "lone", as the ensemble's backbone
+# (OrtRunner): a lone image runs on a session whose threads spin on after it, anything else on one whose
+# threads never spin, so they do not spin on the cores where Pillow decodes the next slice. 2 cores,
+# 2026-12-02, make bench --sections spinning --spinning-layouts fused, two quiet runs (13:52, 13:55), lone
+# images vs the in-process reference, car / mug / vulture: "lone" 1.30 / 1.23 / 1.21x and 1.22 / 1.07 /
+# 1.19x, "run" (the default before) 1.38 / 1.20 / 1.19x and 1.40 / 1.14 / 1.32x; at concurrency 8 vs the
+# thread pipeline "lone" 0.94x and 0.88x, "run" 0.91x and 0.89x ("true": 0.83x and 0.80x). Earlier
+# (2026-11-28) "run" had beaten spinning after every run at concurrency 8 (83.9 and 93.5 img/s against
+# 70.6 and 78.8); two instances without spinning: 102 img/s but a lone car 1.51x.
+CPU_TUNING = {"ort_spinning": "lone"}
 
 
 # The fused model on a GPU with this much memory or more gets LARGE_GPU_FUSED_INSTANCES. H200, 2026-12-02

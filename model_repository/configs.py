@@ -156,7 +156,7 @@ def fused_config(
         # slices of 2 against 0.78× in one go, two runs each)
         "cpu_overlap": str(tuning.get("cpu_overlap", 2)),
         # "true" (onnxruntime's default: idle threads spin a while after a run), "false", "run" (spin
-        # during a run only: CPU_TUNING in pipeline.py, measured) or "lone" (spin after lone images only;
+        # during a run only) or "lone" (spin after lone images only, CPU_TUNING in pipeline.py, measured;
         # ort_spin_us and ort_load_window_ms tune it: OrtRunner)
         "ort_spinning": str(tuning.get("ort_spinning", "true")),
         # nvJPEG slices decoded at once; JPEGs over gpu_max_pixels go to Pillow's DCT scaling instead
