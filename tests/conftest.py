@@ -16,6 +16,8 @@ from textual import constants as textual_constants
 # puts them back. Textual read the variable when the snapshot plugin imported it, before this file: the App
 # takes its level from textual.constants when made, so that is set too (the variable is for child consoles).
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+# a worker's unforeseen exception fails the test that caused it (the console itself turns it into a notice)
+os.environ.setdefault("TRITON_CONSOLE_STRICT_WORKERS", "1")
 textual_constants.TEXTUAL_ANIMATIONS = os.environ["TEXTUAL_ANIMATIONS"]
 
 ROOT = Path(__file__).resolve().parents[1]

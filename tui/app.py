@@ -12,7 +12,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -43,6 +42,7 @@ from triton_console.tui.panes.classify import ClassifyPane
 from triton_console.tui.panes.servers import ContextChosen, ManagedChosen
 from triton_console.tui.text import join, plain
 from triton_console.tui.widgets.help import HelpScreen
+from triton_console.tui.workers import work
 
 PANES = tuple(p.id for p in registry.PANES)
 POLL_S = 1.0

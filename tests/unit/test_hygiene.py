@@ -28,7 +28,7 @@ FLOORS = [
     ["tui.core.request"],
     ["tui.core.server", "tui.core.load", "tui.core.tune"],
     ["tui.core"],
-    ["tui.text", "tui.hints", "tui.messages", "tui.widgets", "tui.childjob"],
+    ["tui.text", "tui.hints", "tui.messages", "tui.widgets", "tui.childjob", "tui.workers"],
     ["tui.panes"],
     ["tui.app"],
     ["tui.cli", "tui.commands"],

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -37,6 +37,7 @@ from triton_console.tui.widgets import ticks
 from triton_console.tui.widgets.chart import FittedPlot, Series, legend
 from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.table import PlainTable
+from triton_console.tui.workers import work
 
 ENGINES = ("triton-console", "perf_analyzer")
 ALIASES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # the compared models in the compare table, named in the key under it

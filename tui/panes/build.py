@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
@@ -15,6 +15,7 @@ from triton_console.build_tools import catalog
 from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.messages import BuildFinished, BuildFraction, BuildLog, BuildStep
 from triton_console.tui.text import join, plain
+from triton_console.tui.workers import work
 
 
 class StepRow(Horizontal):

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -27,6 +27,7 @@ from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.preview import ImagePreview
 from triton_console.tui.widgets.rowlist import Column, RowList
 from triton_console.tui.widgets.topk import TopKView
+from triton_console.tui.workers import work
 
 
 class ImageTree(DirectoryTree):

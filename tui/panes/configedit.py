@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -23,6 +23,7 @@ from triton_console.tui.hints import worded
 from triton_console.tui.panes.samples import sample_image
 from triton_console.tui.panes.warmupform import WarmupChoice, WarmupScreen
 from triton_console.tui.text import join, plain
+from triton_console.tui.workers import work
 
 
 @dataclass

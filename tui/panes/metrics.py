@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -24,6 +24,7 @@ from triton_console.tui.text import name as name_cell
 from triton_console.tui.widgets import ticks
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
+from triton_console.tui.workers import work
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0)
 SORTS = ("inf_s", "name", "queue_ms", "compute_ms", "fail_s", "avg_batch")

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -27,6 +27,7 @@ from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.text import join, plain
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.logview import SHOWN_MAX, FilteredLog, matching
+from triton_console.tui.workers import work
 
 FILTER_HINT = "filter this model's lines (case-insensitive); esc closes"
 BATCH_S = 0.2  # how often new lines are handed to the screen

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Group
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -31,6 +31,7 @@ from triton_console.tui.panes.samples import sample_image
 from triton_console.tui.text import Fitted, cell, name, name_line, plain
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
+from triton_console.tui.workers import work
 
 FILTER_HINT = "filter models (name, state, reason); esc closes"
 ADD_HINT = "model name to add ⏎; esc closes"  # fits the list's width at 80 columns

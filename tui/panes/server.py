@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -17,6 +17,7 @@ from triton_console.tui.messages import ConnectRequested, LogFiltered, ServerAct
 from triton_console.tui.text import plain
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.logview import FilteredLog, matching
+from triton_console.tui.workers import work
 
 
 def _uptime(seconds: float) -> str:

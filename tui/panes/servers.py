@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -23,6 +23,7 @@ from triton_console.tui.core.server.controller import ServerController, ServerSn
 from triton_console.tui.core.server.fleet import Fleet, FleetRow, InferenceRate
 from triton_console.tui.text import cell, plain
 from triton_console.tui.widgets.table import PlainTable
+from triton_console.tui.workers import work
 
 REFRESH_S = 2.0
 PENDING = "…"  # not asked yet

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -22,6 +21,7 @@ from triton_console.tui.core.client.client import ModelInfo
 from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.hints import worded
 from triton_console.tui.text import join, plain
+from triton_console.tui.workers import work
 
 COUNT = 5  # requests traced, as `trace` sends by default
 

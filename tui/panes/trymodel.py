@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -36,6 +36,7 @@ from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.hints import worded
 from triton_console.tui.text import cell, join, middle_cut, plain
 from triton_console.tui.widgets.table import PlainTable
+from triton_console.tui.workers import work
 
 OUTPUT_COLUMNS = ("output", "dtype", "shape", "min", "max", "mean", "NaN")
 VALUES_LEAST = 10  # the values column's least width: one value (-2.176e-05) in 4 significant digits
