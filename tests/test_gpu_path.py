@@ -1,6 +1,6 @@
 """The GPU flavour's code that can run without a GPU: the batched resize/crop/normalise arithmetic (on the
 CPU), the JPEG gate in front of nvJPEG, chunking, the generated configs and the server's CUDA pool flags.
-On the lent H100 the same code runs on CUDA (benchmarks/gpu.py checks top-1 there)."""
+On the lent GPU machine (an H100, now an H200) the same code runs on CUDA (benchmarks/gpu.py checks top-1 there)."""
 
 from __future__ import annotations
 
@@ -172,7 +172,7 @@ def test_gpu_flavours_get_the_measured_tuning_only_on_a_gpu():
 
 def _cuda_decoder():
     if not torch.cuda.is_available():
-        pytest.skip("no CUDA GPU here (runs on the lent H100: see benchmarks/gpu_device.sh)")
+        pytest.skip("no CUDA GPU here (runs on the lent GPU machine: see benchmarks/gpu_device.sh)")
     pytest.importorskip("torchvision")
     return gp.JpegBatch(pre, "cuda")
 
@@ -227,7 +227,7 @@ def test_torch_runner_splits_parts_across_the_batch_limit_on_the_cpu(torchscript
 def test_torch_runner_cuda_graphs_match_eager_on_cuda(torchscript):
     """On a GPU: a CUDA graph per batch bucket, parts split across the limit, fp16 top-1 equal to fp32 eager."""
     if not torch.cuda.is_available():
-        pytest.skip("no CUDA GPU here (runs on the lent H100: see benchmarks/gpu_device.sh)")
+        pytest.skip("no CUDA GPU here (runs on the lent GPU machine: see benchmarks/gpu_device.sh)")
     net, path = torchscript
     runtime = _runtime()
     runner = runtime.TorchRunner(str(path), "cuda", "fp16", cuda_graphs=True, max_batch=8)
@@ -244,7 +244,7 @@ def test_batch_decoder_on_cuda_routes_large_jpegs_to_pillow_and_agrees(tmp_path)
     """On a GPU: the fused model's decoder sends plain JPEGs up to the pixel limit to nvJPEG in parallel
     slices and the rest (the 8.5 Mpx mug, a PNG) to Pillow at the same time; each row equals the CPU path's."""
     if not torch.cuda.is_available():
-        pytest.skip("no CUDA GPU here (runs on the lent H100: see benchmarks/gpu_device.sh)")
+        pytest.skip("no CUDA GPU here (runs on the lent GPU machine: see benchmarks/gpu_device.sh)")
     pytest.importorskip("torchvision")
     import shutil
 
