@@ -6,6 +6,7 @@ metrics URL pushed the Metrics header past its two lines, and the Servers pane's
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from tests.helpers import screen_lines, wait_for
@@ -59,5 +60,62 @@ def test_models_detail_server_log_wraps_between_words_and_cuts_a_path_with_an_el
             assert any(w.endswith("/1/model.onnx:") and "…" in w for w in shown), detail
             assert any(w.startswith("TRITONBACK") and w.endswith("Initialize:") for w in shown), detail
             assert "python_be.cc:2249]" not in shown and "I 14:20:11.305" in " ".join(detail), detail
+
+    asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ trace overlay
+
+ENSEMBLE = "ensemble_python_efficientnet_lite0"
+STEPS = ("preprocess", "efficientnet_lite0_ort", "postprocess")
+
+
+def _classify_trace():
+    """Two requests of the generated ensemble as ``trace.requests_of`` cuts them (its three steps)."""
+    from triton_console.tui.core.server import trace
+
+    requests = []
+    for _ in range(2):
+        t, spans = 0.0, []
+        for model, infer_ms in zip(STEPS, (4.0, 7.0, 0.5), strict=True):
+            for stage, ms in (
+                ("queue", 0.05),
+                ("compute input", 0.03),
+                ("infer", infer_ms),
+                ("compute output", 0.1),
+            ):
+                spans.append(trace.Span(model, stage, t, ms))
+                t += ms
+        spans.append(trace.Span(ENSEMBLE, "send", t, 0.2))
+        requests.append(trace.Request(t + 0.2, spans, t + 1.0))
+    return trace.Trace(ENSEMBLE, "trace", requests, trace.percentiles(requests))
+
+
+def test_trace_overlay_gives_the_bars_a_third_of_the_line_and_cuts_names_with_an_ellipsis():
+    """t in the Classify pane on the generated ensemble: at 80 columns its 34-character name took its room
+    first and left the bars 12 cells of 73. The bars now have a third of the line at least; the names that no
+    longer fit are cut with …, each line still whole."""
+    from tests.helpers import lines_of
+    from triton_console.tui.panes.traceview import TraceDone, TraceScreen
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("4")
+            await app.push_screen(TraceScreen(app.controller, ENSEMBLE, lambda info: [], "mug.jpg"))
+            title = app.screen.query_one("#trace-title")
+            await wait_for(pilot, lambda: "failed" in " ".join(lines_of(title)), 20, "the refused request")
+            app.screen.post_message(TraceDone(ENSEMBLE, _classify_trace()))
+            await wait_for(pilot, lambda: any("request 2" in ln for ln in screen_lines(app)), 10, "the trace")
+            screen = screen_lines(app)
+            bars = [ln for ln in screen if ln.count("│") == 4]  # the overlay's border and the bar's two
+            assert len(bars) >= 10, screen
+            for line in bars:
+                bar = line.split("│")[2]
+                assert len(bar) >= 80 // 3 - 3, (len(bar), line)  # a third of the body's 73 columns
+                assert re.match(r" +\d+\.\d{3} ms", line.split("│")[3]), line  # its figure whole
+            names = {ln.split("│")[1].split()[0] for ln in bars}
+            assert any("…" in n for n in names), names  # the ensemble's long name cut, not the bars
+            assert "preprocess" in names and "postprocess" in names, names
 
     asyncio.run(scenario())
