@@ -119,3 +119,54 @@ def test_trace_overlay_gives_the_bars_a_third_of_the_line_and_cuts_names_with_an
             assert "preprocess" in names and "postprocess" in names, names
 
     asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ bench compare
+
+
+def _comparison():
+    from triton_console.tui.core.load import compare
+
+    a = compare.ModelResult(
+        ENSEMBLE, "encoded bytes → INPUT UINT8", [23.0, 24.1, 25.0], [504] * 3, seconds=0.08
+    )
+    b = compare.ModelResult(
+        "efficientnet_lite0_ort", "tensor input FP32 NCHW", [7.0, 7.4, 8.0], [504] * 3, seconds=0.025
+    )
+    a.agree_top1 = a.agree_top5 = b.agree_top1 = b.agree_top5 = 1.0
+    a.max_delta, b.max_delta = 0.0, 2.4e-6
+    return compare.Comparison([a, b], ["/images/mug.jpg"])
+
+
+def test_bench_compare_status_shortens_a_long_image_path_to_one_line(monkeypatch, tmp_path):
+    """m compared on the Classify pane's last image: its long path made the status line wrap at 80 columns.
+    The path is shortened (~ for the home folder, then cut in its middle, its file name kept) and the line
+    fits on one line; a folder's images the same."""
+    from triton_console.tui.panes.bench import CompareDone
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent/config")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    home = str(Path.home())
+    image = f"{home}/Pictures/holiday-2026/photos-from-the-trip-to-the-coast/kitchen/mug.jpg"
+    folder = "/srv/datasets/imagenet/validation/n03063599-coffee-mug-and-other-kitchen-things"
+    sources = [
+        (f"{image} (the Classify pane's last)", [image], "mug.jpg"),
+        (f"the images in {folder} (the Classify tree's folder)", [folder], "things"),
+    ]
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("6")
+            pane = app.query_one("BenchPane")
+            for source, paths, end in sources:
+                pane.post_message(CompareDone(_comparison(), None, source, paths))
+                await pilot.pause(0.2)
+                screen = screen_lines(app)
+                at = next(i for i, ln in enumerate(screen) if "compared on" in ln)
+                line = screen[at]
+                assert "against A" in line or "vs A" in line, screen[at : at + 2]  # whole on its line
+                assert "…" in line and end in line, line  # the path cut, its end kept
+                assert "compared" not in "".join(screen[at + 1 : at + 3]), screen[at : at + 3]
+
+    asyncio.run(scenario())

@@ -7,6 +7,7 @@ control characters, ANSI escapes and bidi overrides show as escapes (:mod:`tui.c
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 
@@ -161,3 +162,29 @@ def _word_cut(word: str, width: int) -> str:
 def wrapped(text: str, style: str = "", indent: str = "") -> Fitted:
     """Text that wraps between words at the width it is drawn at (see :func:`word_lines`)."""
     return Fitted(lambda width: word_lines(text, width, indent), style)
+
+
+def short_path(path: str, width: int) -> str:
+    """``path`` in at most ``width`` cells where it can be: the home folder as ``~``, then cut in its middle
+    with an ellipsis, its last part (a file's name) kept whole where it fits: ``/srv/data…/n0306-mug``."""
+    home = os.path.expanduser("~")
+    if home not in ("", "/", "~") and (path == home or path.startswith(home + "/")):
+        path = "~" + path[len(home) :]
+    if cell_len(path) <= width:
+        return path
+    tail = "/" + path.rstrip("/").rpartition("/")[2]
+    if cell_len(tail) + 2 <= width:  # a little of its start, …, its last part
+        return _cells(Text(path), width - 1 - cell_len(tail), from_end=False).plain + "…" + tail
+    return middle_cut(Text(path), width).plain
+
+
+def fit_paths(text: str, paths: list[str], width: int, shortest: int = 16) -> str:
+    """``text`` with the ``paths`` in it shortened (:func:`short_path`, to ``shortest`` cells at most) until it
+    fits ``width`` cells; as short as that allows where it cannot fit."""
+    for path in paths:
+        over = cell_len(text) - width
+        if over <= 0:
+            break
+        if path and path in text:
+            text = text.replace(path, short_path(path, max(shortest, cell_len(path) - over)))
+    return text
