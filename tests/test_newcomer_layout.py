@@ -170,3 +170,35 @@ def test_bench_compare_status_shortens_a_long_image_path_to_one_line(monkeypatch
                 assert "compared" not in "".join(screen[at + 1 : at + 3]), screen[at : at + 3]
 
     asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ metrics header
+
+METRICS_URL = "https://triton-metrics.inference.prod.example-company.internal:8002/metrics"
+
+
+def test_metrics_header_keeps_its_two_lines_with_a_long_metrics_url():
+    """A long metrics URL pushed the header past its two lines at 80 columns: what followed it (the sort, the
+    charts, ⏎) was cut off. The URL is cut in its middle with … (its host's start, its port and path kept)."""
+    from triton_console.tui.core.server import metrics as mt
+
+    rates = {"resnet50_onnx": mt.Rates(inf_s=4.0, exec_s=4.0, avg_batch=1, queue_ms=0.1, infer_ms=41.0)}
+    point = mt.Point(
+        1_700_000_000.0, 1.0, rates, {}, {}, ["statistics API", f"metrics at {METRICS_URL}"], [], {}
+    )
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("5")
+            pane = app.query_one("MetricsPane")
+            pane.show(point)
+            await pilot.pause(0.2)
+            screen = screen_lines(app)
+            at = next(i for i, ln in enumerate(screen) if "statistics API" in ln)
+            head = " ".join(ln.strip() for ln in screen[at : at + 2])
+            assert "⏎ expands ▸" in head, screen[at : at + 3]  # the header's end on its second line
+            assert "…" in head and ":8002/metrics" in head and "https://trit" in head, head
+            assert "resnet50_onnx" in "".join(screen[at + 2 : at + 5]), screen  # the table right under it
+
+    asyncio.run(scenario())
