@@ -202,3 +202,73 @@ def test_metrics_header_keeps_its_two_lines_with_a_long_metrics_url():
             assert "resnet50_onnx" in "".join(screen[at + 2 : at + 5]), screen  # the table right under it
 
     asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------------------------ servers inf/s
+
+
+def test_servers_pane_says_inf_s_is_measured_until_its_second_count_which_comes_soon(
+    zoo, monkeypatch, tmp_path
+):
+    """inf/s is a rate between two counts of the server's inferences (a count is cumulative since the server
+    started, and the server does not say when that was): the active server's row showed '-' (read as no
+    inferences) until the pane's second refresh, 2 s on. Now it shows … until then, and the second count is
+    taken 1 s after the first; a servers-file row the same."""
+    import threading
+    import time
+
+    from tests.helpers import rows
+    from triton_console.tui.core.client import contexts
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.request import infer
+    from triton_console.tui.panes.servers import COLUMNS, RATE_SOON_S, REFRESH_S
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    contexts.add(contexts.ServerEntry("zoo-http", zoo.http_url, "http"))
+    labels = [label for label, _ in COLUMNS]
+    state, rate = labels.index("state"), labels.index("inf/s")
+    stop = threading.Event()
+
+    def load() -> None:  # requests all along, as a benchmark elsewhere sends them
+        client = TritonClient(zoo.grpc_url, "grpc", timeout=60)
+        try:
+            plans = infer.plan_inputs(client.model_info("nobatch"), {"X": "ones"})
+            while not stop.is_set():
+                infer.run(client, "nobatch", plans)
+                stop.wait(0.05)
+        finally:
+            client.close()
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc", repository=Path("/nonexistent")))
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("7")
+            table = app.query_one("#fleet")
+            seen: dict[str, list[tuple[float, str]]] = {"(active)": [], "zoo-http": []}  # while ready
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not all(
+                s and s[-1][1].replace(".", "").isdigit() for s in seen.values()
+            ):
+                for key in table.rows:
+                    cells = [str(c) for c in table.get_row(key)]
+                    if "ready" in cells[state]:
+                        seen[key.value].append((time.monotonic(), cells[rate]))
+                await pilot.pause(0.05)
+            for name, shown in seen.items():
+                assert shown and shown[-1][1].replace(".", "").isdigit(), (name, shown, rows(table))
+                values = [v for _, v in shown]
+                assert "-" not in values, (name, values)  # never read as none: … while measured
+                measuring = [t for t, v in shown if v == "…"]
+                if measuring:  # the figure came about a second after the first count, not two
+                    assert shown[-1][0] - measuring[0] < REFRESH_S + 0.5, (name, shown)
+            own = next(line for line in screen_lines(app) if "(active)" in line and "ready" in line)
+            assert own.split("ready")[1].split()[4].replace(".", "").isdigit(), own  # on screen at 80 columns
+            assert RATE_SOON_S < REFRESH_S
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    try:
+        asyncio.run(scenario())
+    finally:
+        stop.set()
+        loader.join(timeout=30)
