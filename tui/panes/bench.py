@@ -700,6 +700,8 @@ class BenchPane(Vertical):
         folder) in ``source`` shortened, then where it came from (``(the Classify pane's last)``) left out (at
         80 columns the compare's line wrapped, its path on a line of its own)."""
         width = self.query_one("#bench-status", Static).content_region.width or self.size.width - 2
+        if width <= 0:  # not laid out (another pane shown): as it is
+            return line.format(source)
         text = fit_paths(line.format(source), paths, width)
         if cell_len(text) > width and source.endswith(")") and " (" in source:
             text = fit_paths(line.format(source.rpartition(" (")[0]), paths, width)
