@@ -7,6 +7,8 @@ control characters, ANSI escapes and bidi overrides show as escapes (:mod:`tui.c
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
 
 from rich.cells import cell_len
@@ -120,3 +122,69 @@ class Fitted:
 
     def __rich_console__(self, console, options):
         yield from self._lines(options.max_width)
+
+
+def word_lines(text: str, width: int, indent: str = "") -> list[str]:
+    """``text`` (lines made visible) in lines of at most ``width`` cells, broken between words, never inside
+    one: a line's continuations indented as it is (and by ``indent`` more), and a word wider than a
+    whole line (a path, a long identifier) cut in the middle with an ellipsis, its end kept (a path's file
+    name). Rich's own wrapping folds such a word over two lines: ``…InstanceIniti`` / ``alize``."""
+    width = max(width, 1)
+    out: list[str] = []
+    for line in visible(text, 20000, multiline=True).split("\n"):
+        body = line.lstrip(" ")
+        lead = line[: len(line) - len(body)]
+        if cell_len(lead) > width // 2:  # a deeply indented line keeps half the width for its words
+            lead = lead[: width // 2]
+        more = lead + (indent if cell_len(lead + indent) <= width // 2 else "")
+        current = lead
+        started = False  # the current line has a word
+        for gap, word in re.findall(r"(\s*)(\S+)", body):
+            if started and cell_len(current) + cell_len(gap) + cell_len(word) <= width:
+                current += gap + word
+                continue
+            if started:
+                out.append(current)
+                current = more
+            current += _word_cut(word, width - cell_len(current))
+            started = True
+        out.append(current)
+    return out
+
+
+def _word_cut(word: str, width: int) -> str:
+    """``word`` whole when it fits ``width`` cells, else its start, an ellipsis and its longer end."""
+    if cell_len(word) <= width:
+        return word
+    return middle_cut(Text(word), max(width, 1)).plain
+
+
+def wrapped(text: str, style: str = "", indent: str = "") -> Fitted:
+    """Text that wraps between words at the width it is drawn at (see :func:`word_lines`)."""
+    return Fitted(lambda width: word_lines(text, width, indent), style)
+
+
+def short_path(path: str, width: int) -> str:
+    """``path`` in at most ``width`` cells where it can be: the home folder as ``~``, then cut in its middle
+    with an ellipsis, its last part (a file's name) kept whole where it fits: ``/srv/data…/n0306-mug``."""
+    home = os.path.expanduser("~")
+    if home not in ("", "/", "~") and (path == home or path.startswith(home + "/")):
+        path = "~" + path[len(home) :]
+    if cell_len(path) <= width:
+        return path
+    tail = "/" + path.rstrip("/").rpartition("/")[2]
+    if cell_len(tail) + 2 <= width:  # a little of its start, …, its last part
+        return _cells(Text(path), width - 1 - cell_len(tail), from_end=False).plain + "…" + tail
+    return middle_cut(Text(path), width).plain
+
+
+def fit_paths(text: str, paths: list[str], width: int, shortest: int = 16) -> str:
+    """``text`` with the ``paths`` in it shortened (:func:`short_path`, to ``shortest`` cells at most) until it
+    fits ``width`` cells; as short as that allows where it cannot fit."""
+    for path in paths:
+        over = cell_len(text) - width
+        if over <= 0:
+            break
+        if path and path in text:
+            text = text.replace(path, short_path(path, max(shortest, cell_len(path) - over)))
+    return text

@@ -41,3 +41,29 @@ def test_a_long_line_wraps_to_the_view_and_w_shows_it_whole():
             assert [ln.strip() for ln in lines_of(log) if ln.strip()][:1] == [LONG[:60].strip()]
 
     asyncio.run(scenario())
+
+
+def test_a_wrapped_line_breaks_between_words_and_cuts_a_word_wider_than_the_view():
+    """The wrap split words (`TRITONBACKEND_ModelInst` / `anceInitialize:`) and paths over two lines: it
+    breaks between words now, and a word wider than the view keeps its start and end around an ellipsis."""
+    line = (
+        "I 14:20:11.305 TRITONBACKEND_ModelInstanceInitialize: resnet50_onnx_0_0 (CPU device 0) from "
+        "/tmp/pytest-of-root/pytest-3/models0/resnet50_onnx/1/model.onnx and more words after it"
+    )
+
+    async def scenario():
+        app = LogApp()
+        async with app.run_test(size=(36, 12)) as pilot:
+            log = app.query_one(FilteredLog)
+            log.append([line])
+            await pilot.pause()
+            shown = [ln.rstrip() for ln in lines_of(log) if ln.strip()]
+            words = set(line.split())
+            assert all(w in words or "…" in w for ln in shown for w in ln.split()), shown
+            assert any(w.endswith("/1/model.onnx") and "…" in w for ln in shown for w in ln.split()), shown
+            assert any(
+                w.startswith("TRITONBACK") and w.endswith("Initialize:") for w in " ".join(shown).split()
+            )
+            assert all(len(ln) <= 36 for ln in shown), shown
+
+    asyncio.run(scenario())

@@ -14,8 +14,9 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -32,7 +33,7 @@ from triton_console.tui.core.load import compare, loadgen
 from triton_console.tui.core.load.inputs import AUTO, Inputs, image_candidates, resolve_inputs  # noqa: F401 (re-exported)
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import worded
-from triton_console.tui.text import cell, plain
+from triton_console.tui.text import cell, fit_paths, plain
 from triton_console.tui.widgets import ticks
 from triton_console.tui.widgets.chart import FittedPlot, Series, legend
 from triton_console.tui.widgets.nameselect import NameSelect
@@ -106,6 +107,7 @@ class CompareDone(Message):
     result: compare.Comparison | None
     error: str | None
     source: str = ""  # where the images came from, when the inputs box said auto
+    paths: list[str] = field(default_factory=list)  # the images (or their folder) named in ``source``
 
 
 def bench_argv(
@@ -350,7 +352,8 @@ class BenchPane(Vertical):
             return
         argv, env, stdin = bench_argv(self.controller, model, inputs.words, *settings)
         if inputs.source:
-            self.post_message(BenchEvent({"event": "inputs", "source": inputs.source}))
+            paths = [w for w in inputs.words if "=" not in w and w != "random"]
+            self.post_message(BenchEvent({"event": "inputs", "source": inputs.source, "paths": paths}))
         try:
             job = ChildJob(argv, env, stdin)
         except OSError as exc:
@@ -406,7 +409,7 @@ class BenchPane(Vertical):
         bar = self.query_one("#bench-progress", ProgressBar)
         if kind == "inputs":
             self.source = e["source"]
-            self._status(f"inputs: {self.source}")
+            self._status(self._one_line("inputs: {}", self.source, e.get("paths", [])))
         elif kind == "progress":
             bar.update(total=max(1, e["total"]), progress=e["done"])
             self._status(f"level {e['level']:g}: {e['done']}/{e['total']} requests (warm-up not counted)")
@@ -653,7 +656,7 @@ class BenchPane(Vertical):
             inputs = resolve_inputs(client, models[0], text, candidates)
             paths = [w for w in inputs.words if "=" not in w and w != "random"]
             result = compare.images(client, models, paths) if paths else compare.tensors(client, models)
-            self.post_message(CompareDone(result, None, inputs.source))
+            self.post_message(CompareDone(result, None, inputs.source, paths))
         except ConsoleError as exc:
             self.post_message(CompareDone(None, worded(exc)))
 
@@ -691,7 +694,19 @@ class BenchPane(Vertical):
         )
         n = len(msg.result.items)
         on = msg.source if msg.source and "random" not in msg.source else f"{n} item(s)"
-        self._status(f"compared on {on}; top-1, top-5 and max|Δ| against A")
+        self._status(self._one_line("compared on {}; top-1, top-5 and max|Δ| against A", on, msg.paths))
+
+    def _one_line(self, line: str, source: str, paths: list[str]) -> str:
+        """``line`` with ``source`` in it, on one line of the status where it can be: a long image path (or
+        folder) in ``source`` shortened, then where it came from (``(the Classify pane's last)``) left out (at
+        80 columns the compare's line wrapped, its path on a line of its own)."""
+        width = self.query_one("#bench-status", Static).content_region.width or self.size.width - 2
+        if width <= 0:  # not laid out (another pane shown): as it is
+            return line.format(source)
+        text = fit_paths(line.format(source), paths, width)
+        if cell_len(text) > width and source.endswith(")") and " (" in source:
+            text = fit_paths(line.format(source.rpartition(" (")[0]), paths, width)
+        return text
 
     def on_unmount(self) -> None:
         job = self._job

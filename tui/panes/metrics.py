@@ -5,6 +5,7 @@ rate the user sets (0.5-10 s) and can pause."""
 from __future__ import annotations
 
 import math
+import re
 
 from rich.text import Text
 from textual import on
@@ -46,6 +47,9 @@ COLUMNS = (
     Column("pending", "pend", 4),
 )
 CHART_FRAME = 5  # rows of a chart that are not plot rows: title, frame top and bottom, x ticks, x label
+HEAD_LINES = 2  # the header's lines (its max-height)
+URL_SHORTEST = 24  # a metrics URL in the header is cut to this at most
+URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s;·]+")  # a URL in the header's text
 CHILD = "\0"  # key of a step row under its ensemble: "<ensemble>\0<step>"
 
 # each series its own glyph, so two lines read apart without colour (NO_COLOR): queue and compute were alike
@@ -269,7 +273,38 @@ class MetricsPane(Vertical):
         sick = self.controller.client.health.verdicts()
         if sick:  # first, where a narrow terminal still shows it
             text = "; ".join(f"{n} {v.describe()}" for n, v in sorted(sick.items())) + " · " + text
-        self.query_one("#metrics-head", Static).update(plain(text, limit=600))
+        head = self.query_one("#metrics-head", Static)
+        head.update(plain(self._fit_url(text, head.content_region.width), limit=600))
+
+    def _fit_url(self, text: str, width: int) -> str:
+        """``text`` with the URLs in it (the metrics URL) cut in their middle (``https://triton-m…:8002/metrics``)
+        as much as it takes to keep the header within its lines (a long URL pushed the sort, the charts and ⏎
+        out of them at 80 columns); a URL is cut to ``URL_SHORTEST`` cells at most, what still does not fit
+        is cut where the header ends."""
+        urls = set(URL.findall(text))
+        console = self.app.console
+
+        def lines(candidate: str) -> int:
+            return len(plain(candidate, limit=600).wrap(console, width))
+
+        if not width or not urls or lines(text) <= HEAD_LINES:
+            return text
+
+        def cut(cells: int) -> str:
+            out = text
+            for url in urls:
+                out = out.replace(url, middle_cut(Text(url), cells).plain)
+            return out
+
+        low, high = URL_SHORTEST, max(len(u) for u in urls) - 1  # the longest cut that fits
+        best = cut(low)
+        while low <= high:
+            mid = (low + high) // 2
+            if lines(cut(mid)) <= HEAD_LINES:
+                best, low = cut(mid), mid + 1
+            else:
+                high = mid - 1
+        return best
 
     # ------------------------------------------------------------------ charts
     def _selected(self) -> str | None:
@@ -387,9 +422,11 @@ class MetricsPane(Vertical):
             )
 
     def on_resize(self) -> None:
-        """The ticks and the titles are fitted to the charts' size: fit them again."""
+        """The ticks and the titles are fitted to the charts' size, the header's URL to its width: fit them
+        again (the header after the layout, at its new width)."""
         if self.last is not None:
             self._charts()
+        self.call_after_refresh(self._head)
 
     @on(RowList.Highlighted, "#rates")
     def _highlighted(self) -> None:

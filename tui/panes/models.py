@@ -23,12 +23,13 @@ from triton_console.tui.core.client.client import check_model_name, server_gone
 from triton_console.tui.core.client.health import Verdict
 from triton_console.tui.core.request.ensemble import REFUSED_CAUSES, REFUSED_HINT
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
+from triton_console.tui.core.server.modellog import short
 from triton_console.tui.core.server.process import is_loopback
 from triton_console.tui.core.tune import coldstart, deploy, memory
 from triton_console.tui.hints import for_code, worded
 from triton_console.tui.messages import DevReloaded, ModelDetail, Notice, PollRequested
 from triton_console.tui.panes.samples import sample_image
-from triton_console.tui.text import Fitted, cell, name, name_line, plain
+from triton_console.tui.text import Fitted, cell, name, name_line, wrapped
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
 from triton_console.tui.workers import work
@@ -176,6 +177,7 @@ def _events(loop):
 
 
 NO_DETAIL = "select a model to see its config and statistics"
+LOG_TITLE = "server log about it"  # its records shown short (severity, time, message)
 
 
 class ModelsPane(Horizontal):
@@ -391,7 +393,7 @@ class ModelsPane(Horizontal):
                 if why.config_error:
                     parts.append(("config.pbtxt does not parse", why.config_error))
                 if why.log:
-                    parts.append(("server log about it", "\n".join(why.log)))
+                    parts.append((LOG_TITLE, "\n".join(why.log)))
                 if entry.state == "UNLISTED":
                     self._post_detail(name, parts)
                     return
@@ -407,7 +409,7 @@ class ModelsPane(Horizontal):
             attributed = ModelLines(name, set(self._entries), before=0, after=0)
             lines = [*attributed.feed(self.controller.log_lines()), *attributed.flush()][-30:]
             if lines:  # its lines in the managed server's log, its stub's own stderr among them
-                parts.append(("server log about it", "\n".join(lines)))
+                parts.append((LOG_TITLE, "\n".join(lines)))
 
         def section(title: str, produce) -> bool:
             """Add what ``produce`` returns; on failure one line, and False when the server is gone."""
@@ -503,8 +505,10 @@ class ModelsPane(Horizontal):
             parts.insert(0, ("watching (w stops)", "\n".join(self._dev_lines)))
         for title, body in parts:
             items.append(Text(title, style="bold underline"))
-            if isinstance(body, str):
-                items.append(plain(body, multiline=True, limit=20000))
+            if isinstance(body, str) and title == LOG_TITLE:  # records short: the pid and source file go
+                items.append(wrapped("\n".join(short(line) for line in body.split("\n")), indent="  "))
+            elif isinstance(body, str):  # between words, never inside one (a word too long is cut with …)
+                items.append(wrapped(body))
             else:  # an ensemble's steps: vertical where the detail is narrow, names cut with an ellipsis
                 items.append(Fitted(body.lines))
         self.query_one("#detail-text", Static).update(Group(*items))

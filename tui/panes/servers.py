@@ -26,6 +26,7 @@ from triton_console.tui.widgets.table import PlainTable
 from triton_console.tui.workers import work
 
 REFRESH_S = 2.0
+RATE_SOON_S = 1.0  # a refresh whose inference count was a row's first: the next one this soon (a rate)
 PENDING = "…"  # not asked yet
 ACTIVE = "(active)"  # the row of an active server not in the file (no file name can start with "(")
 MANAGED = "(managed)"  # that row's name while the managed server runs and a file entry is active
@@ -37,7 +38,7 @@ URL_CELLS = (
 @dataclass
 class FleetRefreshed(Message):
     rows: list[FleetRow]
-    own: tuple[str, float | None] | None = None  # the active server's own row: its URL and inf/s
+    own: tuple[str, float | None, bool] | None = None  # the active server's own row: URL, inf/s, pending
 
 
 @dataclass
@@ -91,7 +92,8 @@ def row_cells(r: FleetRow, active: bool, url_cells: int = URL_CELLS) -> tuple:
     # whole ms ("<1" below): tenths changed at every refresh and redrew the whole table (DataTable drops
     # every row's render cache on any cell update), a 40-60 ms stall with 20 servers on 2 cores
     ping = "-" if r.ping_ms is None else "<1" if r.ping_ms < 1 else f"{r.ping_ms:.0f}"
-    rate = f"{r.rate:.1f}" if r.rate is not None else "-"
+    # inf/s is a rate between two refreshes: after the first, "…" (measuring), never "-" (read as none)
+    rate = f"{r.rate:.1f}" if r.rate is not None else PENDING if r.rate_pending else "-"
     models = f"{r.models_ready}/{r.models_total}" if r.live else "-"
     return (
         name_cell(r.name, active),
@@ -144,7 +146,9 @@ class ServersPane(Vertical):
         super().__init__(**kw)
         self.controller = controller  # its client: the active server, for the own row's inf/s
         self._own_rate = InferenceRate()  # used by the refresh worker only
-        self.own_rate: tuple[str, float | None] = ("", None)  # the own row's URL and inf/s, last refresh
+        # the own row's URL, inf/s and whether that is still measured (its first count), last refresh
+        self.own_rate: tuple[str, float | None, bool] = ("", None, False)
+        self._soon = None  # the prompt refresh that follows a first count (RATE_SOON_S)
         self.active = active
         self.url = url  # the active server's URL
         self.own_url = url  # the URL of the row of a server not in the file (-u, or the managed one)
@@ -239,7 +243,9 @@ class ServersPane(Vertical):
         """The file's servers, and the active server's inference rate when it has its own row (the console's
         poll asks no statistics: one call here, as for each file row)."""
         rows = fleet.refresh() if fleet is not None else []
-        rate = (own.url, self._own_rate.sample(own)) if own is not None else None
+        rate = None
+        if own is not None:
+            rate = (own.url, self._own_rate.sample(own), self._own_rate.pending)
         self.post_message(FleetRefreshed(rows, rate))
 
     def on_fleet_refreshed(self, msg: FleetRefreshed) -> None:
@@ -254,9 +260,17 @@ class ServersPane(Vertical):
                 self.own_rate = msg.own
                 row = self.shown.get(ACTIVE)
                 if row is not None and self._own_shown() and row.url == msg.own[0]:
-                    row = self.shown[ACTIVE] = replace(row, rate=msg.own[1])
+                    pending = msg.own[2] and row.error is None
+                    row = self.shown[ACTIVE] = replace(row, rate=msg.own[1], rate_pending=pending)
                     self._update_row(table, ACTIVE, self._cells_of(row))
         self._show_detail()
+        measuring = any(r.rate_pending for r in msg.rows) or (msg.own is not None and msg.own[2])
+        if measuring and self._soon is None:  # a rate needs a second count: take it soon, not in 2 s
+            self._soon = self.set_timer(RATE_SOON_S, self._tick_soon)
+
+    def _tick_soon(self) -> None:
+        self._soon = None
+        self._tick()
 
     def _update_row(self, table: PlainTable, name: str, cells: tuple) -> None:
         """Only the cells that changed: any update redraws the whole table (DataTable drops every row's
@@ -355,6 +369,8 @@ class ServersPane(Vertical):
             models_total=len(snap.models),
             ping_ms=snap.ping_ms,
             rate=self.own_rate[1] if self.own_rate[0] == snap.url and snap.error is None else None,
+            # not counted yet (its first refresh is still out), or counted once: measuring
+            rate_pending=snap.error is None and (self.own_rate[0] != snap.url or self.own_rate[2]),
             error=snap.error,
         )
         self._update_row(table, ACTIVE, self._cells_of(row))

@@ -24,6 +24,7 @@ from triton_console.tui.text import join, plain
 from triton_console.tui.workers import work
 
 COUNT = 5  # requests traced, as `trace` sends by default
+BAR_SHARE = 3  # the bars take 1/BAR_SHARE of the line at least
 
 
 @dataclass
@@ -34,14 +35,16 @@ class TraceDone(Message):
 
 
 def trace_text(result, columns: int) -> Text:
-    """The report as plain text (model names are untrusted), the bars and the stage figures coloured."""
+    """The report as plain text (model names are untrusted), the bars and the stage figures coloured. The
+    bars get a third of the line at least (the names first left them 12 cells of 73 at 80 columns beside the
+    generated ensemble's 34-character name): a name that does not fit beside them is cut with an ellipsis."""
     from triton_console.tui.core.server import trace
 
     out = Text()
     if result.note:
         out.append_text(plain(f"note: {result.note}", "yellow"))
         out.append("\n")
-    for line in trace.report(result, columns):
+    for line in trace.report(result, columns, bar_min=max(12, columns // BAR_SHARE)):
         text = plain(line, "bold" if line.startswith(("request ", "per stage")) else "")
         text.highlight_regex("█+", "cyan")
         out.append_text(text)

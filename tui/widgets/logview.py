@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections import deque
 from collections.abc import Iterable
 
 from textual.widgets import Log
 
 from triton_console.common.untrusted import visible
+from triton_console.tui.text import word_lines
 
 SHOWN_MAX = 5000  # lines kept in the widget; the full log stays in the server's ring buffer
 
@@ -24,8 +24,9 @@ class FilteredLog(Log):
     """``Log`` (line based, cheap to append) plus a case-insensitive substring filter.
 
     Lines are shown with control characters and escapes made visible (a server's log is untrusted text).
-    Long lines wrap to the view's width, continuations indented (a Triton error's reason sat past column
-    78 and needed many presses of → to read); :meth:`toggle_wrap` shows them whole on one line instead.
+    Long lines wrap to the view's width between words, continuations indented (a Triton error's reason sat
+    past column 78 and needed many presses of → to read), a word wider than the view cut in its middle with
+    … rather than split over two lines; :meth:`toggle_wrap` shows them whole on one line instead.
     It follows the tail unless the user scrolled up.
     """
 
@@ -44,8 +45,8 @@ class FilteredLog(Log):
             return list(lines)
         width = self._wrapped_at = self._room()
         out: list[str] = []
-        for line in lines:
-            out += textwrap.wrap(line, width, subsequent_indent="  ", replace_whitespace=False) or [""]
+        for line in lines:  # between words; a word wider than the view (a path) cut in its middle with …
+            out += word_lines(line, width, indent="  ")
         return out
 
     def append(self, lines: Iterable[str]) -> None:

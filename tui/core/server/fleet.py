@@ -31,6 +31,7 @@ class FleetRow:
     ping_ms: float | None = None
     rate: float | None = None  # inferences per second since the last refresh
     error: str | None = None
+    rate_pending: bool = False  # no rate yet: this refresh's count is the first (a rate at the next)
 
     def to_dict(self) -> dict:
         return {
@@ -49,22 +50,38 @@ class FleetRow:
 
 class InferenceRate:
     """A server's inferences per second between two samples: its statistics API's inference counts, summed
-    over every model. Each fleet row's rate, and the Servers pane's row of the active server."""
+    over every model. Each fleet row's rate, and the Servers pane's row of the active server.
 
-    def __init__(self) -> None:
+    A count is cumulative since the server started and the server says nothing of when that was, so the
+    first sample of a URL gives no rate: :attr:`pending` says so (a rate at the next sample), where a
+    failed statistics call leaves it False. Samples closer than ``min_gap`` seconds to the base give the
+    last rate again and keep the base (a rate over a few ms of counts is noise)."""
+
+    def __init__(self, min_gap: float = 0.5) -> None:
         self._last: tuple[str, float, int] | None = None  # url, when, count
+        self._rate: float | None = None
+        self.min_gap = min_gap
+        self.pending = False  # the last sample set the base: no rate yet
 
     def sample(self, client: TritonClient) -> float | None:
-        """None at the first sample of a URL (it sets the base) and where the statistics call fails."""
+        """None at the first sample of a URL (it sets the base: :attr:`pending`) and where the statistics
+        call fails."""
+        self.pending = False
         try:
             count = sum(s.inference_count for s in client.model_statistics().items)
         except ConsoleError:
             return None
         now = time.monotonic()
-        last, self._last = self._last, (client.url, now, count)
+        last = self._last
+        if last is not None and last[0] == client.url and now - last[1] < self.min_gap:
+            self.pending = self._rate is None
+            return self._rate
+        self._last = (client.url, now, count)
         if last is None or last[0] != client.url or now <= last[1]:
+            self._rate, self.pending = None, True
             return None
-        return max(0.0, (count - last[2]) / (now - last[1]))
+        self._rate = max(0.0, (count - last[2]) / (now - last[1]))
+        return self._rate
 
 
 class Fleet:
@@ -107,7 +124,8 @@ class Fleet:
                 models_total=len(models),
                 models_ready=sum(m.state == "READY" for m in models),
             )
-            return replace(row, rate=self._rates.setdefault(e.name, InferenceRate()).sample(client))
+            rates = self._rates.setdefault(e.name, InferenceRate())
+            return replace(row, rate=rates.sample(client), rate_pending=rates.pending)
         except ConsoleError as exc:
             return replace(row, error=exc.message)
 

@@ -191,18 +191,18 @@ def waterfall(request: Request, width: int = 24, name_max: int = 40) -> list[str
     return lines
 
 
-def report(result: Trace, columns: int | None = None) -> list[str]:
+def report(result: Trace, columns: int | None = None, bar_min: int = 12) -> list[str]:
     """The trace as a person reads it: a waterfall per request, then p50/p99 (or the mean) per stage, in ms.
     With ``columns`` every line fits: the names get their room first (a step's name is what tells the lines
-    apart), the bars take what is left (12 cells at least, 8 where the screen is very narrow) and only names
-    that leave less are cut with an ellipsis; without, 24-cell bars and names up to 40."""
+    apart), the bars take what is left (``bar_min`` cells at least, 8 where the screen is very narrow) and
+    only names that leave less are cut with an ellipsis; without, 24-cell bars and names up to 40."""
     spans = [s for r in result.requests for s in r.spans]
     stage_w = max([len(s.stage) for s in spans] + [5])
     name_max, bar, row_max = 40, 24, 40
     if columns is not None:
         longest = max([len(s.model) for s in spans] + [5])
         # "  NAME STAGE │BAR│ 00000.000 ms": 18 cells besides the name, the stage and the bar
-        name_max = max(8, min(40, longest, columns - 18 - stage_w - 12))
+        name_max = max(8, min(40, longest, columns - 18 - stage_w - bar_min))
         name_w = max(len(_cut(s.model, name_max)) for s in spans) if spans else 5
         bar = max(8, columns - 18 - max(name_w, 5) - stage_w)
         row_max = max(8, min(40, columns - 45))  # "  NAME  STAGE          p50 0000.000  p99 0000.000"
