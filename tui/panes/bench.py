@@ -207,7 +207,8 @@ class BenchPane(Vertical):
             yield Label("sweep")
             yield Input("1,2,4,8", id="bench-levels", compact=True)
             yield Label("req")
-            yield Input("100", id="bench-requests", compact=True)
+            # letters never go in (type integer); what is left to refuse, 0 or an empty box, is said at run
+            yield Input("100", id="bench-requests", compact=True, type="integer")
         with Horizontal(id="form2"):
             yield Label("engine")
             yield Select(
@@ -311,15 +312,21 @@ class BenchPane(Vertical):
         if self._job is not None or any(w.group == "bench" and w.is_running for w in self.workers):
             self.app.notify("a bench is running (x cancels it)", severity="warning")
             return
+        requests = self.query_one("#bench-requests", Input).value.strip()
+        if not requests.isdigit() or int(requests) <= 0:  # it ran 100 requests a level on "abc" or "0"
+            self.app.notify(
+                f"req {requests or '(empty)'}: give the requests per level as a whole number above 0, e.g. 100",
+                severity="error",
+            )
+            return
         model = self.model
         if not model:
             self.app.notify("no ready model to bench", severity="warning")
             return
         levels = self.query_one("#bench-levels", Input).value.strip() or "1"
-        requests = self.query_one("#bench-requests", Input).value.strip()
         settings = (
             levels,
-            int(requests) if requests.isdigit() and int(requests) > 0 else 100,
+            int(requests),
             str(self.query_one("#bench-engine", Select).value),
             str(self.query_one("#bench-shm", Select).value),
         )

@@ -391,9 +391,11 @@ class MetricsPane(Vertical):
             )
         elif self.chart == "gpu":
             gpus = sorted(self.last.gpus) if self.last else []
+            # a server without GPUs (or without GPU metrics) drew two empty framed charts and said nothing
+            none = "no GPU metrics from this server" if self.last and not gpus else ""
             self._plot(
                 "#chart-a",
-                "GPU utilisation, %",
+                none or "GPU utilisation, %",
                 [
                     (f"GPU{i}", *h.server(lambda p, u=u: p.gpus.get(u, {}).get("util", 0) * 100))
                     for i, u in enumerate(gpus)
@@ -401,7 +403,7 @@ class MetricsPane(Vertical):
             )
             self._plot(
                 "#chart-b",
-                "GPU memory GiB, power W",
+                none or "GPU memory GiB, power W",
                 [
                     (f"GPU{i} mem", *h.server(lambda p, u=u: p.gpus.get(u, {}).get("mem_used", 0) / 2**30))
                     for i, u in enumerate(gpus)
