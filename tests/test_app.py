@@ -528,3 +528,25 @@ def test_w_in_the_server_pane_shows_long_log_lines_whole_and_back():
             assert log.wrap and log.line_count >= 2
 
     asyncio.run(scenario())
+
+
+def test_no_color_an_open_list_has_a_frame(monkeypatch):
+    """Under NO_COLOR an open Select's options lay over the progress bars with nothing around them (its frame
+    is half blocks drawn in colour): a round frame now sets them apart."""
+    from tests.helpers import screen_lines
+
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("1")
+            weights = app.query_one("#build-pane").query("Select")[1]
+            weights.focus()
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            lines = screen_lines(app)
+            top = next(i for i, line in enumerate(lines) if "ImageNet" in line and "▲" not in line)
+            assert "╭" in lines[top - 1] and "│ImageNet" in lines[top], lines
+
+    asyncio.run(scenario())

@@ -152,6 +152,8 @@ class ConsoleApp(App):
     Select:focus > SelectCurrent { background: $primary 45%; }
     Select:focus > SelectCurrent .arrow { color: $foreground; }
     Select:nocolor:focus > SelectCurrent { text-style: reverse; }
+    /* an open list's frame is half blocks drawn in colour: without colour its options lay over the screen */
+    SelectOverlay:nocolor { border: round $foreground; }
     """
 
     def __init__(self, options: ConsoleOptions | None = None) -> None:
