@@ -550,3 +550,23 @@ def test_no_color_an_open_list_has_a_frame(monkeypatch):
             assert "╭" in lines[top - 1] and "│ImageNet" in lines[top], lines
 
     asyncio.run(scenario())
+
+
+def test_a_terminal_below_80x24_is_told_once_and_again_after_a_return_to_size():
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=(60, 20), notifications=True) as pilot:
+            await pilot.pause()
+            said = [n for n in notifications(app) if "laid out for 80×24" in n]
+            assert len(said) == 1 and "60×20" in said[0], notifications(app)
+            await pilot.resize_terminal(70, 20)
+            await pilot.pause()
+            assert len([n for n in notifications(app) if "laid out for 80×24" in n]) == 1  # not again
+            await pilot.press("escape")  # notices dismissed
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause()
+            await pilot.resize_terminal(79, 24)
+            await pilot.pause()
+            assert any("79×24" in n for n in notifications(app))
+
+    asyncio.run(scenario())

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -174,6 +175,7 @@ class ConsoleApp(App):
         self._active_pane: str | None = None
         self._ready_models: tuple[str, ...] | None = None
         self._panes: list = []  # in tab order, as composed
+        self._said_small = False  # the terminal is below MIN_SIZE and the user was told
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -213,6 +215,25 @@ class ConsoleApp(App):
         if self.options.start:
             self.post_message(ServerAction("start"))
         self.call_after_refresh(self._freeze_startup)
+        self._check_size()
+
+    # the size every pane is laid out and tested for
+    MIN_SIZE = (80, 24)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._check_size(event.size)  # the event's: the app's own size follows it later (debounced)
+
+    def _check_size(self, size=None) -> None:
+        """Below 80x24 text is cut (the footer ended at '? H'): say so once, again after a return to size."""
+        width, height = size or self.size
+        small = width < self.MIN_SIZE[0] or height < self.MIN_SIZE[1]
+        if small and not self._said_small:
+            self.notify(
+                f"this terminal is {width}×{height}: the console is laid out for {self.MIN_SIZE[0]}×"
+                f"{self.MIN_SIZE[1]} or more, so some text is cut",
+                severity="warning",
+            )
+        self._said_small = small
 
     @staticmethod
     def _freeze_startup() -> None:
