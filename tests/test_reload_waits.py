@@ -59,7 +59,7 @@ def slow_start(tmp_path_factory, stopping):
 def _state(url: str) -> tuple[str, str]:
     from triton_console.tui.core.client.client import TritonClient
 
-    client = TritonClient(url, "grpc", timeout=30)
+    client = TritonClient(url, timeout=30)
     try:
         entry = next(e for e in client.repository_index().items if e.name == MODEL)
         return entry.state, entry.reason
@@ -67,12 +67,13 @@ def _state(url: str) -> tuple[str, str]:
         client.close()
 
 
-def test_reload_longer_than_the_call_timeout_returns_when_the_model_serves(slow_start, capsys):
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_reload_longer_than_the_call_timeout_returns_when_the_model_serves(slow_start, capsys, protocol):
     """Each call may take 1 s, the load 3 s: ``reload`` returned "timed out" while the model was still
     loading; now it says "reloaded" once the model is READY, and a request right after is served."""
     from triton_console.tui.cli import main
 
-    url = slow_start.grpc_url
+    url = f"{protocol}://{slow_start.grpc_url if protocol == 'grpc' else slow_start.http_url}"
     for action in ("reload", "load"):  # a load of a loaded, unchanged model is quick: both end READY
         assert main([action, MODEL, "-u", url, "--timeout", "1", "--json"]) == 0, capsys.readouterr()
         out = json.loads(capsys.readouterr().out)
