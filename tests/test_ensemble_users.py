@@ -139,3 +139,54 @@ def test_the_unload_and_reload_commands_read_the_served_repository(server, monke
         assert others <= set(asked), asked
     finally:
         client.close()
+
+
+def test_the_models_pane_trusts_only_a_repository_the_server_serves(server, tmp_path):
+    """The Models pane (l, u, and the config editor behind e) took the console's repository as the server's
+    whenever the server was on this machine and the folder held the model: a folder the server does not
+    read was shown and written as the model's config, and its files ruled out ensembles (as the CLI's
+    unload and reload did before :func:`deploy.served_here`). Now the pane checks it as the CLI does: the
+    editor shows the config as served, Write off, and u names the ensemble that went with the model."""
+    import asyncio
+
+    from textual.widgets import TextArea
+
+    from tests.helpers import notifications, rendered, rows, select_model, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+
+    elsewhere = tmp_path / "elsewhere"  # the console's repository: the same names, not the server's folder
+    for name in (BACKBONE, ENSEMBLE):
+        (elsewhere / name).mkdir(parents=True)
+        (elsewhere / name / "config.pbtxt").write_text(f'name: "{name}"\nbackend: "python"\n# not served\n')
+    opts = ConsoleOptions(url=server.grpc_url, protocol="grpc", repository=elsewhere)
+
+    async def scenario():
+        app = ConsoleApp(opts)
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            table = await select_model(pilot, app, BACKBONE, 30)
+            await pilot.pause(0.3)
+            await pilot.press("e")
+            area = app.screen.query_one("#config-text", TextArea)
+            title = app.screen.query_one("#config-title")
+            await wait_for(pilot, lambda: area.text.strip(), 20, "the config in the editor")
+            assert "not served" not in area.text, area.text
+            assert "as served (no local file: Write is off)" in rendered(title), rendered(title)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen.query("#index"), 5, "the editor closed")
+            try:
+                await pilot.press("u")
+                said = f"{BACKBONE}: unloaded (and {ENSEMBLE})"
+                await wait_for(
+                    pilot,
+                    lambda: any(said in n for n in notifications(app)),
+                    60,
+                    "the unload",
+                    show=lambda: notifications(app),
+                )
+                assert rows(table)[ENSEMBLE].startswith("UNAVAILABLE"), rows(table)
+            finally:
+                await pilot.press("l")
+                await wait_for(pilot, lambda: rows(table)[BACKBONE].startswith("READY"), 60, "loaded again")
+            await wait_for(pilot, lambda: rows(table)[ENSEMBLE].startswith("READY"), 60, "the ensemble back")
+
+    asyncio.run(scenario())

@@ -176,3 +176,36 @@ def test_bench_compare_leaves_the_chart_its_room(tmp_path, monkeypatch):
             assert "24.1" in p50 and "7.4" in p50, p50
 
     asyncio.run(scenario())
+
+
+@pytest.mark.server
+def test_a_model_picked_with_a_new_image_classifies_that_image_alone(server, images_dir):
+    """A model picked and an image asked for in one go (a script, or keys faster than the loop): the image
+    on screen was sent again by the new model as well, and that second request cancelled the first one's
+    worker, so the image asked for was never classified when its worker had not started yet (the hostile
+    test's slow model waited 15 s for a row that never came). Now the asked image is the one request: its
+    row says the new model, and the image on screen keeps its row by the old one."""
+    from triton_console.tui.panes.classify import ClassifyPane
+
+    car, vulture = str(images_dir / "car.jpg"), str(images_dir / "vulture.jpeg")
+
+    async def scenario():
+        app = _console(server, images_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("4")
+            pane = app.query_one(ClassifyPane)
+            await wait_for(pilot, lambda: FUSED in pane.routes and ENSEMBLE in pane.routes, 60, "the models")
+            pane.query_one("#model").value = ENSEMBLE
+            await pilot.pause()
+            pane.classify([car])
+            table = pane.query_one("#breakdown")
+            await wait_for(pilot, lambda: car in rows(table), 60, "the car by the ensemble")
+            pane.query_one("#model").value = FUSED
+            pane.classify([vulture])
+            await wait_for(pilot, lambda: vulture in rows(table), 60, "the vulture")
+            await pilot.pause(1.0)  # a second request, had one gone, would have answered by now
+            shown = rows(table)  # the model column appears when two models answered
+            assert shown[car].endswith("ensemble") and shown[vulture].endswith("fused"), shown
+            assert "vulture.jpeg: vulture" in rendered(pane.query_one("#row-detail"))
+
+    asyncio.run(scenario())

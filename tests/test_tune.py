@@ -172,6 +172,45 @@ def test_a_server_without_model_control_says_how(tmp_path, stopping):
             deploy.apply(t, config.parse(t.file.read_text(), t.name))
         assert "--model-control explicit" in err.value.hint
         client.close()
+        _unload_says_as_the_cli_does(s, root, "per_execution")
+
+
+def _unload_says_as_the_cli_does(server, root, model: str) -> None:
+    """u in the Models pane on a server that takes no unloads: the CLI's one line (its hint as the console
+    words it), not another wording."""
+    import asyncio
+    import contextlib
+    import io
+
+    from tests.helpers import notifications, wait_for
+    from triton_console.tui.app import ConsoleApp, ConsoleOptions
+    from triton_console.tui.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["unload", model, "-u", server.grpc_url]) == 1
+    line = out.getvalue().strip()
+    assert (
+        line.startswith(f"{model}: unload failed: ")
+        and "start the server with --model-control explicit" in line
+    )
+    said = line.split(" (start the server")[0]
+
+    async def scenario():
+        app = ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc", repository=root))
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await select_model(pilot, app, model, 30)
+            await pilot.pause(0.3)
+            await pilot.press("u")
+            shown = lambda: [n for n in notifications(app) if "unload failed" in n]  # noqa: E731
+            await wait_for(pilot, shown, 30, "the refusal", show=lambda: notifications(app))
+            toast = " ".join(shown()[0].split())
+            assert said in toast and "the server must run with --model-control explicit" in toast, (
+                said,
+                toast,
+            )
+
+    asyncio.run(scenario())
 
 
 # ------------------------------------------------------------------------------------------ the editor

@@ -6,7 +6,7 @@ what brings back a model whose Python-backend stub died, which Triton keeps call
 ``unload`` and ``reload`` first find the READY ensembles using the model. The server's repository on this
 machine says which models are ensembles from their files, so only those are asked for their config (without
 it every READY model is: 20,000 calls on a 20,000-model server). It is ``--repository``, else the default
-repository when the server is on this machine and serves it (:func:`modelcontrol.serves`).
+repository when the server is on this machine and serves it (:func:`deploy.served_here`, as the Models pane).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def served_repository(c, given: Path | None) -> Path | None:
     from triton_console.common.paths import default_repository
     from triton_console.common.untrusted import visible
     from triton_console.tui.core.client import modelcontrol
-    from triton_console.tui.core.server.process import is_loopback
+    from triton_console.tui.core.tune.deploy import served_here
 
     if given is not None:
         given = given.expanduser()
@@ -64,10 +64,7 @@ def served_repository(c, given: Path | None) -> Path | None:
             )
         )
         return None
-    repository = default_repository()
-    if is_loopback(c.endpoint.host) and repository.is_dir() and modelcontrol.serves(c, repository):
-        return repository
-    return None
+    return served_here(c, default_repository())  # the Models pane's l and u decide it the same way
 
 
 def run(action: str, args: argparse.Namespace) -> int:

@@ -305,7 +305,10 @@ class ClassifyPane(Horizontal):
         if model is None:
             return
         self._show_latency(model)
-        if self._shown_model is not None and model != self._shown_model:  # a poll setting it again: nothing
+        # a poll setting it again: nothing; nor when the last request sent already went to this model (a pick
+        # and a new image in one go): its result replaces what is on screen, and sending the shown image again
+        # cancelled that request's worker, which was lost when it had not started yet
+        if self._shown_model is not None and model not in (self._shown_model, self._sent_model):
             self._reclassify_shown()
 
     @on(Select.Changed, "#scaling")

@@ -229,27 +229,28 @@ class TunePane(Vertical):
         self.query_one("#tune-table", PlainTable).clear()
         self.query_one("#tune-best", Static).update("")
         self._chart()
-        target = deploy.for_console(self.controller, model)
         extra = ["--concurrency", ",".join(f"{v:g}" for v in levels), "--requests", str(requests)]
         extra += ["--warmup", str(max(2, requests // 10)), "--objective", str(objective)]
         sets_text = self.query_one("#tune-sets", Input).value
         self.running = True
-        self.target_running = target
         n = 1
         for _, values in sets:
             n *= len(values)
         self._status(f"tuning {model}: {n} config(s) × {len(levels)} load(s)…", "yellow")
         candidates = app_image_candidates(self.app, self.images)
-        self._sweep(sets_text, self._inputs_text(), candidates, extra, target)
+        self._sweep(sets_text, self._inputs_text(), candidates, extra, model)
 
     def _inputs_text(self) -> str:
         return self.query_one("#tune-inputs", Input).value.strip()
 
     @work(thread=True, exclusive=True, group="tune")
     def _sweep(
-        self, sets: str, text: str, candidates: tuple[list[str], str], extra: list[str], target: deploy.Target
+        self, sets: str, text: str, candidates: tuple[list[str], str], extra: list[str], model: str
     ) -> None:
-        try:  # auto asks the server whether the model takes images
+        target = None
+        try:  # for_console asks the server's index; auto asks the server whether the model takes images
+            target = deploy.for_console(self.controller, model)
+            self.target_running = target  # read by the trial messages this thread posts next
             inputs = resolve_inputs(self.controller.client, target.name, text, candidates)
         except ConsoleError as exc:
             self.post_message(TuneFinished(None, target, worded(exc)))

@@ -4,6 +4,10 @@
 treats a plain load of it as done already, so the model is unloaded, waited for until it is gone, and loaded
 again, and then the ensembles that were serving through it and are no longer READY are loaded too.
 
+``load`` and ``reload`` return when the model serves again, or fail with the server's reason
+(:func:`load_and_wait`): Triton answers a load when it is over, but a load longer than the call timeout
+(many instances, a large engine) was reported as timed out while the server went on loading.
+
 The client is passed in (this module sits below client.py, which calls it).
 """
 
@@ -16,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from triton_console.common.errors import EXIT_FAILED, ConsoleError
-from triton_console.tui.core.client.codes import MODEL_NOT_FOUND, no_answer, server_gone
+from triton_console.tui.core.client.codes import MODEL_NOT_FOUND, TIMEOUT, no_answer, server_gone
 
 GONE_TIMEOUT_S = 60.0
+LOAD_TIMEOUT_S = 600.0  # a load the call timeout cut short: how long the server is given to finish it
+_LOADING = ("LOADING", "UNLOADING", "")  # a load under way (the old version may still be leaving)
 _LOAD_FAILED = re.compile(r"^(?:load \S+ failed: )?load failed for model '[^']*': ")
 
 
@@ -162,6 +168,45 @@ def wait_unloaded(client, name: str, timeout: float = GONE_TIMEOUT_S) -> None:
         pause = min(pause * 2, 0.25)  # an index can hold 20,000 models: not that every 20 ms for long
 
 
+def load_and_wait(client, name: str, timeout: float = LOAD_TIMEOUT_S) -> None:
+    """Load ``name``; return when it is READY, raise with the server's reason when the load failed.
+
+    Triton answers a load when the load is over (READY, or failed with its reason). Where the call timeout
+    ended the call first, the server goes on loading: its index is then watched until the model is READY or
+    has failed (UNAVAILABLE and its reason, worded as :meth:`TritonClient.unavailable`), within ``timeout``
+    from the start. A server without an index: until it says the model is ready."""
+    deadline = time.monotonic() + timeout
+    try:
+        client.load_model(name)
+        return
+    except ConsoleError as exc:
+        if exc.code != TIMEOUT:
+            raise
+    pause = 0.05
+    while True:
+        try:
+            entries = [e for e in client.repository_index().items if e.name == name]
+        except ConsoleError as exc:
+            if no_answer(exc):
+                raise
+            entries = None  # no index: readiness alone says it
+        if entries is None:
+            if client.is_model_ready(name):
+                return
+        elif any(e.state == "READY" for e in entries):
+            return
+        elif entries and not any(e.state in _LOADING for e in entries):
+            raise client.unavailable(name)  # the load failed: UNAVAILABLE and the server's reason
+        if time.monotonic() > deadline:
+            raise ConsoleError(
+                f"{name} is still not ready {timeout:.0f} s after its load",
+                exit_code=EXIT_FAILED,
+                code=TIMEOUT,
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)  # an index can hold 20,000 models: not that every 50 ms for long
+
+
 def _listed(client, name: str) -> None:
     """Nothing when the server knows ``name``; else the one "not found" wording (TritonClient.unavailable).
     Asked first: a server in polling or none mode answered an unload of a model it has never heard of with
@@ -183,7 +228,8 @@ def _one(action: str, name: str, fn: Callable[[], list[str] | None]) -> Outcome:
 
 
 def load(client, names: list[str]) -> list[Outcome]:
-    return [_one("load", n, lambda n=n: client.load_model(n)) for n in names]
+    """Load each; done when it serves, or failed with the server's reason (:func:`load_and_wait`)."""
+    return [_one("load", n, lambda n=n: load_and_wait(client, n)) for n in names]
 
 
 def unload(client, names: list[str], repository: Path | None = None) -> list[Outcome]:
@@ -207,9 +253,10 @@ def reload(
     unloaded: Callable[[str], None] | None = None,
     repository: Path | None = None,
 ) -> list[Outcome]:
-    """Unload, wait until gone, load; then the ensembles that used it and are not READY any more.
-    ``unloaded(name)`` runs between the unload and the load (the Models pane samples GPU memory there);
-    ``repository``: as :func:`ready_ensembles_using` takes it."""
+    """Unload, wait until gone, load and wait until it serves again or has failed (:func:`load_and_wait`);
+    then the ensembles that used it and are not READY any more, the same way. ``unloaded(name)`` runs
+    between the unload and the load (the Models pane samples GPU memory there); ``repository``: as
+    :func:`ready_ensembles_using` takes it."""
 
     def once(name: str) -> list[str]:
         _listed(client, name)
@@ -218,11 +265,11 @@ def reload(
         wait_gone(client, name)
         if unloaded is not None:
             unloaded(name)
-        client.load_model(name)
+        load_and_wait(client, name)
         again = []
         for e in ensembles:
             if not client.is_model_ready(e):
-                client.load_model(e)
+                load_and_wait(client, e)
                 again.append(e)
             client.health.reset(e)
         return again

@@ -222,13 +222,29 @@ def write(target: Target, text: str) -> Path:
     return backup
 
 
+def served_here(client: TritonClient, repository: Path | None) -> Path | None:
+    """``repository`` where it is the folder the server reads, on this machine: the server on loopback and
+    every model its index names a folder there (:func:`modelcontrol.serves`); else None. Another folder's
+    files would rule out ensembles the server has (unload, reload) and be shown, written and reverted to as
+    a config the server never reads (the config editor, tune). Asks the server's index: call it off the UI
+    thread. Raises only when the server is gone."""
+    from triton_console.tui.core.client.modelcontrol import serves
+    from triton_console.tui.core.server.process import is_loopback
+
+    if repository is None:
+        return None
+    folder = Path(repository).expanduser()
+    if is_loopback(client.endpoint.host) and folder.is_dir() and serves(client, folder):
+        return folder
+    return None
+
+
 def for_console(controller, name: str) -> Target:
     """``name`` on the console's server (a ServerController, typed loosely to stay below its room): the
     repository and log of the server the console runs, where it is connected to it; for another server on this
-    machine, the console's repository where it holds the model (the usual ``--repository ./models -u
-    localhost:8001``); else nothing local (no Write, a revert reloads)."""
-    from triton_console.tui.core.server.process import is_loopback
-
+    machine, the console's repository where it holds the model and the server serves it (the usual
+    ``--repository ./models -u localhost:8001``: :func:`served_here`); else nothing local (no Write, a revert
+    reloads). Asks the server's index in the second case: call it off the UI thread."""
     m = controller.managed
     client = controller.client
     if m is not None and m.is_running():
@@ -236,7 +252,7 @@ def for_console(controller, name: str) -> Target:
         if client.url.endswith(url):
             return Target(client, name, Path(m.cfg.repository), lambda: list(m.log))
     local = Target(client, name, Path(controller.repository)) if controller.repository else None
-    if local is not None and local.file is not None and is_loopback(client.endpoint.host):
+    if local is not None and local.file is not None and served_here(client, local.repository):
         return local
     return Target(client, name)
 
