@@ -136,6 +136,7 @@ def test_the_unload_and_reload_commands_read_the_served_repository(server, monke
         assert main(["reload", BACKBONE, "-u", server.grpc_url, "--repository", str(elsewhere)]) == 0
         said = capsys.readouterr()
         assert "names models not in it; asking the server" in said.err and "reloaded" in said.out, said
+        assert f"{BACKBONE}: reloaded (and {ENSEMBLE}) in" in said.out, said  # it went down and came back too
         assert others <= set(asked), asked
     finally:
         client.close()

@@ -266,12 +266,12 @@ def reload(
         if unloaded is not None:
             unloaded(name)
         load_and_wait(client, name)
-        again = []
         for e in ensembles:
             if not client.is_model_ready(e):
                 load_and_wait(client, e)
-                again.append(e)
             client.health.reset(e)
-        return again
+        # each went down with the model and serves again, whether Triton loaded it back with the model (2.51
+        # does) or this did: the line names them as unload's does (it had said "reloaded" alone)
+        return ensembles
 
     return [_one("reload", n, lambda n=n: once(n)) for n in names]
