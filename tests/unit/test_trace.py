@@ -52,6 +52,7 @@ def _file() -> str:
 def test_a_request_is_its_steps_spans_without_the_idle_wait():
     (req,) = trace.requests_of("ens", trace.records(_file()))
     assert req.total_ms == 40.0  # the wait for the request to arrive is not its time
+    assert req.answered_ms == 37.0  # the send began there: the client has its answer soon after
     got = [(s.model, s.stage, s.start_ms, s.ms) for s in req.spans]
     assert got == [
         ("a", "queue", 1.0, 1.0),
@@ -104,7 +105,10 @@ def test_the_report_fits_the_columns_it_is_given():
     for columns in (60, 76, 120):
         lines = trace.report(result, columns)
         assert max(len(ln) for ln in lines) <= columns, (columns, lines)
-        assert lines[0] == "request 1: 40.00 ms" and "per stage over 2 requests, ms" in lines
+        assert (
+            lines[0] == "request 1: answered at 37.00 ms (last record 40.00)"
+            and "per stage over 2 requests, ms" in lines
+        )
         assert sum("█" in ln for ln in lines) == 18
     wide = trace.report(result)  # the CLI's: 24-cell bars, names up to 40
     assert "│" + " " * 9 + "█" * 12 + " " * 3 + "│" in wide[7]  # b's infer: 20 of the 40 ms, from 16 ms
@@ -134,6 +138,20 @@ def test_a_statistics_report_has_means_and_no_bars():
     )
     assert trace.report(result, 80) == [
         "request 1: 12.00 ms  (client 12.00 ms)",
-        "per stage over 1 requests, ms",
+        "per stage over 1 request, ms",
         "  a  compute        mean    4.500",
     ]
+
+
+def test_the_report_says_when_the_server_answered_and_counts_one_request_as_one():
+    """The records' own span (to the send's completion and the release) read as slower than the client saw
+    ("request 1: 15.47 ms  (client 11.79 ms)"), and one request was "1 requests"."""
+    (req,) = trace.requests_of("ens", trace.records(_file()))
+    req.client_ms = 38.5
+    lines = trace.report(trace.Trace("ens", "trace", [req], trace.percentiles([req])))
+    assert lines[0] == "request 1: answered at 37.00 ms (last record 40.00)  (client 38.50 ms)"
+    assert "per stage over 1 request, ms" in lines
+    assert req.to_dict()["answered_ms"] == 37.0
+    narrow = trace.report(trace.Trace("ens", "trace", [req], trace.percentiles([req])), 60)
+    assert narrow[:2] == ["request 1: answered at 37.00 ms (last record 40.00)", "  (client 38.50 ms)"]
+    assert max(len(ln) for ln in narrow) <= 60
