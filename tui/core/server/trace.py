@@ -216,7 +216,8 @@ def report(result: Trace, columns: int | None = None, bar_min: int = 12) -> list
     for i, r in enumerate(result.requests, 1):
         seen = f"  (client {r.client_ms:.2f} ms)" if r.client_ms is not None else ""
         # the records' span alone read as slower than the client saw (15.47 vs 11.79 ms): say when it answered
-        late = r.answered_ms is not None and r.total_ms - r.answered_ms >= 0.01
+        # (where the gap is worth a word: half a millisecond and 5% of the total)
+        late = r.answered_ms is not None and r.total_ms - r.answered_ms >= max(0.5, 0.05 * r.total_ms)
         told = (
             f"answered at {r.answered_ms:.2f} ms (last record {r.total_ms:.2f})"
             if late
