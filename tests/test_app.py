@@ -570,3 +570,27 @@ def test_a_terminal_below_80x24_is_told_once_and_again_after_a_return_to_size():
             assert any("79×24" in n for n in notifications(app))
 
     asyncio.run(scenario())
+
+
+def test_the_palette_finds_every_panes_keys_and_does_what_the_key_does():
+    """^p "load" found nothing, "bench" only the pane: every pane key with a name is an entry now."""
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            titles = [title for title, _, _ in app.palette_commands()]
+            for spec in registry.PANES:
+                for b in spec.pane.BINDINGS:
+                    if getattr(b, "description", ""):
+                        assert f"{spec.title}: {b.description}" in titles
+            assert "Models: Load" in titles and "Bench: Run" in titles
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.3)
+            await pilot.press(*"bench: run")
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: notifications(app), 5, "what the key does")
+            assert app.query_one("#tabs").active == "bench"
+            assert any("no ready model to bench" in n for n in notifications(app)), notifications(app)
+
+    asyncio.run(scenario())

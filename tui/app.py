@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -302,23 +303,55 @@ class ConsoleApp(App):
             (f"Show {p.title} pane", p.summary, lambda pane=p.id: self.action_show(pane))
             for p in registry.PANES
         ]
-        return show + [
-            ("Start embedded server", f"tritonserver on {self.options.repository}", self.action_start_server),
-            ("Stop managed server", "stop the server this console started", self.action_stop_server),
-            ("Restart managed server", "stop and start again", self.action_restart_server),
-            (
-                "Build repository",
-                "run the Build pane's steps",
-                lambda: (self.action_show("build"), self.query_one(BuildPane).action_build()),
-            ),
-            (
-                "Re-run classification",
-                "classify the last images again",
-                self.query_one(ClassifyPane).action_rerun,
-            ),
-            ("Refresh models", "poll the server now", self.poll_now),
-            ("Help", "all keys", self.action_help),
-        ]
+        return (
+            show
+            + [
+                (
+                    "Start embedded server",
+                    f"tritonserver on {self.options.repository}",
+                    self.action_start_server,
+                ),
+                ("Stop managed server", "stop the server this console started", self.action_stop_server),
+                ("Restart managed server", "stop and start again", self.action_restart_server),
+                (
+                    "Build repository",
+                    "run the Build pane's steps",
+                    lambda: (self.action_show("build"), self.query_one(BuildPane).action_build()),
+                ),
+                (
+                    "Re-run classification",
+                    "classify the last images again",
+                    self.query_one(ClassifyPane).action_rerun,
+                ),
+                ("Refresh models", "poll the server now", self.poll_now),
+                ("Help", "all keys", self.action_help),
+            ]
+            + self._pane_actions()
+        )
+
+    def _pane_actions(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """Every pane key with a name, as "Models: Load" (the palette found only panes and a few actions: a
+        search for "load" or "bench" found nothing to do): it shows the pane, then does what the key does
+        there (on the row selected there, as the key would)."""
+        out = []
+        for spec in registry.PANES:
+            for b in spec.pane.BINDINGS:
+                if not isinstance(b, Binding) or not b.description:
+                    continue
+                key = b.key_display or b.key.split(",")[0]
+                out.append(
+                    (
+                        f"{spec.title}: {b.description}",
+                        f"{key} in the {spec.title} pane",
+                        lambda pane=spec.id, action=b.action: self._run_on_pane(pane, action),
+                    )
+                )
+        return out
+
+    def _run_on_pane(self, pane: str, action: str) -> None:
+        self.action_show(pane)
+        widget = self.query_one(f"#{pane}-pane")
+        self.call_after_refresh(widget.run_action, action)
 
     # ------------------------------------------------------------------ polling
     def poll_now(self, force: bool = False) -> None:
