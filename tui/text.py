@@ -124,11 +124,13 @@ class Fitted:
         yield from self._lines(options.max_width)
 
 
-def word_lines(text: str, width: int, indent: str = "") -> list[str]:
+def word_lines(text: str, width: int, indent: str = "", cut: bool = True) -> list[str]:
     """``text`` (lines made visible) in lines of at most ``width`` cells, broken between words, never inside
     one: a line's continuations indented as it is (and by ``indent`` more), and a word wider than a
     whole line (a path, a long identifier) cut in the middle with an ellipsis, its end kept (a path's file
-    name). Rich's own wrapping folds such a word over two lines: ``…InstanceIniti`` / ``alize``."""
+    name). Rich's own wrapping folds such a word over two lines: ``…InstanceIniti`` / ``alize``. Without
+    ``cut`` such a word is folded after all (an error's model name must stay whole: cut, it read
+    ``ensemble_p…ficientnet_lite0``), on lines of its own."""
     width = max(width, 1)
     out: list[str] = []
     for line in visible(text, 20000, multiline=True).split("\n"):
@@ -146,7 +148,13 @@ def word_lines(text: str, width: int, indent: str = "") -> list[str]:
             if started:
                 out.append(current)
                 current = more
-            current += _word_cut(word, width - cell_len(current))
+            room = max(width - cell_len(current), 1)
+            if not cut:
+                while cell_len(word) > room:  # folded: a line of it at a time
+                    out.append(current + word[:room])
+                    current, word = more, word[room:]
+                    room = max(width - cell_len(current), 1)
+            current += _word_cut(word, room)
             started = True
         out.append(current)
     return out
@@ -159,9 +167,9 @@ def _word_cut(word: str, width: int) -> str:
     return middle_cut(Text(word), max(width, 1)).plain
 
 
-def wrapped(text: str, style: str = "", indent: str = "") -> Fitted:
+def wrapped(text: str, style: str = "", indent: str = "", cut: bool = True) -> Fitted:
     """Text that wraps between words at the width it is drawn at (see :func:`word_lines`)."""
-    return Fitted(lambda width: word_lines(text, width, indent), style)
+    return Fitted(lambda width: word_lines(text, width, indent, cut), style)
 
 
 def short_path(path: str, width: int) -> str:

@@ -507,8 +507,8 @@ class ModelsPane(Horizontal):
             items.append(Text(title, style="bold underline"))
             if isinstance(body, str) and title == LOG_TITLE:  # records short: the pid and source file go
                 items.append(wrapped("\n".join(short(line) for line in body.split("\n")), indent="  "))
-            elif isinstance(body, str):  # between words, never inside one (a word too long is cut with …)
-                items.append(wrapped(body))
+            elif isinstance(body, str):  # between words; a word too long (a name in a reason) folded, whole
+                items.append(wrapped(body, cut=False))
             else:  # an ensemble's steps: vertical where the detail is narrow, names cut with an ellipsis
                 items.append(Fitted(body.lines))
         self.query_one("#detail-text", Static).update(Group(*items))
