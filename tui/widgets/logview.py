@@ -27,15 +27,30 @@ class FilteredLog(Log):
     Long lines wrap to the view's width between words, continuations indented (a Triton error's reason sat
     past column 78 and needed many presses of → to read), a word wider than the view cut in its middle with
     … rather than split over two lines; :meth:`toggle_wrap` shows them whole on one line instead.
-    It follows the tail unless the user scrolled up.
+    It follows the tail unless the user scrolled up (Textual's anchor: a scroll of the user's releases it, End
+    or scrolling back to the bottom takes it again). Whether it follows is that, not "the view is at its last
+    line now": a resize (the Server pane's state lines growing or shrinking as the server starts) left the
+    view a line or three off its end, and ``Log``'s own auto-scroll then stopped for good.
     """
 
     def __init__(self, wrap: bool = True, **kw) -> None:
-        super().__init__(max_lines=SHOWN_MAX, highlight=False, auto_scroll=True, **kw)
+        super().__init__(max_lines=SHOWN_MAX, highlight=False, auto_scroll=False, **kw)
         self.pattern = ""
         self.wrap = wrap
         self.raw: deque[str] = deque(maxlen=SHOWN_MAX)  # what is shown, before wrapping
         self._wrapped_at = 0
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    @property
+    def following(self) -> bool:
+        """Whether the view follows the tail: anchored, and the user has not scrolled away since."""
+        return self.is_anchored and not self._anchor_released
+
+    def _follow(self) -> None:
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def _room(self) -> int:
         return max(20, self.scrollable_content_region.width - 1)
@@ -53,18 +68,27 @@ class FilteredLog(Log):
         shown = [visible(ln, 2000) for ln in matching(lines, self.pattern)]
         if shown:
             self.raw.extend(shown)
-            self.write_lines(self._wrapped_lines(shown))
+            self.write_lines(self._wrapped_lines(shown), scroll_end=False)
+            self._follow()
 
     def show(self, pattern: str, matched: list[str]) -> None:
         """Replace the content by ``matched`` (the last SHOWN_MAX of them), filtering new lines by ``pattern``."""
         self.pattern = pattern.lower()
         self.raw = deque((visible(ln, 2000) for ln in matched[-SHOWN_MAX:]), maxlen=SHOWN_MAX)
         self._redraw()
+        self.scroll_end(animate=False, immediate=True, x_axis=False)  # a new filter: its last lines, followed
 
     def _redraw(self) -> None:
+        """Wrap again (a new width, wrap toggled): the tail if following, else about the same place."""
+        at = self.scroll_y / self.max_scroll_y if self.max_scroll_y else 1.0
         self.clear()
-        self.write_lines(self._wrapped_lines(self.raw))
-        self.scroll_end(animate=False)
+        self.write_lines(self._wrapped_lines(self.raw), scroll_end=False)
+        if self.following:
+            self._follow()
+        else:
+            self.scroll_to(
+                y=round(at * self.max_scroll_y), animate=False, immediate=True, release_anchor=False
+            )
 
     def toggle_wrap(self) -> bool:
         """Wrap long lines, or show each whole on one line (scroll sideways); returns the new setting."""
