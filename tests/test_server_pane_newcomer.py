@@ -88,3 +88,73 @@ def test_the_server_log_stays_where_the_user_scrolled_and_follows_again_after_en
             assert "last line 4" in "\n".join(lines_of(log)), lines_of(log)
 
     asyncio.run(scenario())
+
+
+def _managed(app) -> None:
+    """The console believes it runs a server (pid 4236) and stops it at once: what x and R do, without one."""
+    from types import SimpleNamespace
+
+    app.controller.managed = SimpleNamespace(pid=4236, is_running=lambda: True, kind="bundled")
+    app.controller.is_managed_running = lambda: True
+    app._stop_server = lambda then_start=False: None
+
+
+def _down() -> ServerSnapshot:
+    snap = _snapshot("cannot reach grpc://127.0.0.1:8401 (health check): Server exiting")
+    snap.managed, snap.managed_phase = False, "stopping"
+    return snap
+
+
+def test_a_stop_the_user_asked_for_raises_no_alarm_one_on_its_own_does():
+    """x showed, beside `tritonserver stopped (exit code 0)`, the alarm `Server down / server at grpc://… is
+    gone: … Server exiting`, meant for a server that dies on its own."""
+    from dataclasses import replace
+
+    from tests.helpers import notifications
+    from triton_console.tui.messages import ServerPolled
+
+    async def scenario(keys: list[str]) -> list[str]:
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("2")
+            _managed(app)
+            url = app.controller.client.url
+            app.post_message(ServerPolled(replace(_snapshot(), url=url)))
+            await pilot.pause()
+            app.query_one("#server-log").focus()
+            await pilot.press(*keys)
+            app.post_message(ServerPolled(replace(_down(), url=url)))
+            await pilot.pause(0.2)
+            shown = " ".join(notifications(app))
+            app.controller.managed = None
+            return shown
+
+    stopped = asyncio.run(scenario(["x"]))
+    assert "stopping tritonserver (pid 4236)" in stopped and "Server down" not in stopped, stopped
+    restarted = asyncio.run(scenario(["R"]))
+    assert "restarting" in restarted and "Server down" not in restarted, restarted
+    died = asyncio.run(scenario([]))
+    assert "Server down" in died and "Server exiting" in died, died
+
+
+def test_a_disabled_or_pressed_stop_button_keeps_its_label_without_colour(monkeypatch):
+    """With NO_COLOR, Stop while R ran (disabled) was drawn `▊▔▔▔▔▔▔▔▔▎`, and pressed a blank box: Textual's
+    ANSI button styles give it a tall border its one line has no room for."""
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            stop = app.query_one("#stop")
+            stop.disabled = True
+            await pilot.pause()
+            row = next(line for line in screen_lines(app) if "Connect" in line and "Start s" in line)
+            assert "Stop x" in row and "▔" not in row, row
+            stop.disabled = False
+            await pilot.click("#stop")
+            await pilot.pause()
+            row = next(line for line in screen_lines(app) if "Connect" in line and "Start s" in line)
+            assert "Stop x" in row, row
+
+    asyncio.run(scenario())

@@ -152,6 +152,9 @@ class ConsoleApp(App):
     Select:focus > SelectCurrent { background: $primary 45%; }
     Select:focus > SelectCurrent .arrow { color: $foreground; }
     Select:nocolor:focus > SelectCurrent { text-style: reverse; }
+    /* a compact button in ANSI colours (NO_COLOR): disabled (Stop while R ran) drew Textual's tall border in
+       its one line, ▊▔▔▔▔▔▔▔▔▎ for "Stop x", and pressed a blank one over its label */
+    Button:ansi.-style-default.-textual-compact { border: none !important; }
     """
 
     def __init__(self, options: ConsoleOptions | None = None) -> None:
@@ -169,6 +172,8 @@ class ConsoleApp(App):
         self._log_pending: list[str] = []
         self._log_lock = threading.Lock()
         self.server_live: bool | None = None  # what the last poll said (None: not polled yet)
+        # x, R or quitting stopped the managed server: its going away is no alarm (one that dies on its own is)
+        self._stop_asked = False
         self._active_pane: str | None = None
         self._ready_models: tuple[str, ...] | None = None
         self._panes: list = []  # in tab order, as composed
@@ -314,14 +319,16 @@ class ConsoleApp(App):
         snap = msg.snapshot
         if snap.url != self.controller.client.url:
             return  # a poll of a URL we have since left
-        if self.server_live and not snap.live:
+        # x or R: the user stopped the console's own server and knows it went (R says "ready" when it is back)
+        asked = self._stop_asked and snap.managed_here
+        if self.server_live and not snap.live and not asked:
             self.notify(
                 f"server at {snap.url} is gone: {snap.error or 'not live'}",
                 title="Server down",
                 severity="error",
                 timeout=8,
             )
-        elif self.server_live is False and snap.live:
+        elif self.server_live is False and snap.live and not asked:
             self.notify(f"server at {snap.url} is back", title="Server up")
         self.server_live = snap.live
         for pane in self.panes("show_snapshot"):
@@ -447,6 +454,7 @@ class ConsoleApp(App):
             self.notify("the managed server is already running (R restarts it)")
             return
         self.action_show("server")
+        self._stop_asked = False
         self._start_server()
 
     def _notice(self, text: str, severity: str) -> None:  # for the controller, from a worker thread
@@ -462,6 +470,7 @@ class ConsoleApp(App):
             self.post_message(Notice(worded(exc), "Server did not start", "error"))
 
     def on_server_started(self, msg: ServerStarted) -> None:
+        self._stop_asked = False
         self._server_changed(None, f"tritonserver ready at {msg.url}", managed=True)
 
     def action_stop_server(self) -> None:
@@ -469,6 +478,7 @@ class ConsoleApp(App):
             self.notify("no server started by this console is running")
             return
         self.notify(f"stopping tritonserver (pid {self.controller.managed.pid})…")
+        self._stop_asked = True
         for pane in self.panes("server_going"):  # a run loading this server ends first, and says why
             pane.server_going("stopped")
         self._stop_server()
@@ -491,6 +501,7 @@ class ConsoleApp(App):
             self.action_start_server()
             return
         self.notify("restarting tritonserver…")
+        self._stop_asked = True
         for pane in self.panes("server_going"):
             pane.server_going("restarted")
         self._stop_server(then_start=True)
@@ -505,6 +516,7 @@ class ConsoleApp(App):
                     self.exit()
                 elif yes:
                     self.notify(f"stopping tritonserver (pid {m.pid})…")
+                    self._stop_asked = True
                     self._stop_and_exit()
 
             self.push_screen(
