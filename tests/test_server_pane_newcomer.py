@@ -158,3 +158,51 @@ def test_a_disabled_or_pressed_stop_button_keeps_its_label_without_colour(monkey
             assert "Stop x" in row, row
 
     asyncio.run(scenario())
+
+
+def test_an_empty_connect_box_is_refused_in_one_line_and_nothing_changes():
+    """c, the box cleared, Enter: the console connected to localhost:8001 (the default -u) without a word."""
+    from tests.helpers import notifications
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("2", "c")
+            box = app.query_one("#url")
+            before, title = app.controller.client.url, app.sub_title
+            await pilot.press("end", *["backspace"] * len(box.value), "enter")
+            await pilot.pause(0.2)
+            assert box.value == ""
+            said = [n for n in notifications(app) if "URL" in n]
+            assert len(said) == 1 and "no URL to connect to" in said[0], notifications(app)
+            assert app.controller.client.url == before and app.sub_title == title
+            assert "localhost:8001" not in "\n".join(screen_lines(app))
+            assert app.focused is box  # to type one
+
+    asyncio.run(scenario())
+
+
+def test_connecting_again_to_the_managed_servers_url_keeps_managed_in_the_title():
+    """After c and Enter on the managed server's own URL the title dropped `(managed)`, while the pane still
+    said `bundled pid N`."""
+    from types import SimpleNamespace
+
+    async def scenario():
+        app = make_app()
+        own = app.controller.client.endpoint.url.split("://")[-1]  # the console's own server is at -u
+        cfg = SimpleNamespace(model_control="explicit", http_port=8, grpc_port=9, metrics_port=10)
+        app.controller.managed = SimpleNamespace(
+            pid=4236, kind="bundled", grpc_url=own, http_url="127.0.0.1:8", cfg=cfg,
+            is_running=lambda: True, uptime=lambda: 5.0, returncode=None,
+        )  # fmt: skip
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.press("2", "c", "enter")
+                await pilot.pause(0.2)
+                assert app.sub_title.endswith("(managed)"), app.sub_title
+                assert "bundled pid 4236" in "\n".join(screen_lines(app))
+                assert any("(managed)" in line for line in screen_lines(app)[:1]), screen_lines(app)[:1]
+        finally:
+            app.controller.managed = None
+
+    asyncio.run(scenario())

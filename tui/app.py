@@ -378,12 +378,23 @@ class ConsoleApp(App):
         self.poll_now(force=True)
 
     def on_connect_requested(self, msg: ConnectRequested) -> None:
+        if not msg.url.strip():  # an empty box connected to localhost:8001, the default -u, unasked
+            self.notify(
+                f"no URL to connect to: type host:port or http://host:port (still {self.controller.client.url})",
+                title="Bad URL",
+                severity="warning",
+            )
+            return
         try:
-            client = self.controller.connect(msg.url or None, msg.protocol)
+            client = self.controller.connect(msg.url, msg.protocol)
         except ConsoleError as exc:
             self.notify(exc.message, title="Bad URL", severity="error")
             return
+        # the managed server's own URL typed again: it is still the console's server (the pane says its pid)
+        own = self.controller.is_managed_running() and self.controller.unpolled().managed_here
         self._server_changed(None, f"connecting to {client.url}")
+        if own:
+            self._title(" (managed)")
 
     def on_context_chosen(self, msg: ContextChosen) -> None:
         """A server of the servers file becomes the active one."""

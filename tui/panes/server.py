@@ -166,7 +166,8 @@ class ServerPane(Vertical):
         url = self.query_one("#url", Input).value.strip()
         protocol = None if "://" in url else str(self.query_one("#protocol", Select).value)
         self.post_message(ConnectRequested(url, protocol))
-        self.focus_default()
+        if url:  # an empty one is refused: the box keeps the focus for one
+            self.focus_default()
 
     @on(Button.Pressed, "#start")
     def _start(self) -> None:
