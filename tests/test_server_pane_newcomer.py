@@ -206,3 +206,32 @@ def test_connecting_again_to_the_managed_servers_url_keeps_managed_in_the_title(
             app.controller.managed = None
 
     asyncio.run(scenario())
+
+
+def test_the_footer_in_a_text_box_says_what_works_there():
+    """In the Server URL box (c) the footer said `/ Filter log`, but / types a slash there; in the Classify
+    path box it was blank but for `^p palette`. Now: what Enter does there, and esc Leave."""
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2", "c")
+            await pilot.pause()
+            footer = screen_lines(app)[-1]
+            assert "⏎ Connect" in footer and "esc Leave" in footer and "Filter log" not in footer, footer
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.focused is app.query_one("#server-log")
+            assert "/ Filter log" in screen_lines(app)[-1]
+            await pilot.press("slash")  # the log's filter box: / types a slash there too
+            await pilot.pause()
+            footer = screen_lines(app)[-1]
+            assert "Filter log" not in footer and "Close" in footer, footer
+            await pilot.press("escape", "4")
+            await pilot.pause()
+            app.query_one("#path").focus()
+            await pilot.pause()
+            footer = screen_lines(app)[-1]
+            assert "⏎ Classify" in footer and "esc Leave" in footer, footer
+
+    asyncio.run(scenario())
