@@ -235,3 +235,36 @@ def test_the_footer_in_a_text_box_says_what_works_there():
             assert "⏎ Classify" in footer and "esc Leave" in footer, footer
 
     asyncio.run(scenario())
+
+
+TABLE = [
+    "I1202 14:44:20.1 2767 server.cc:604] ",
+    "+---------+-------------------------------------------------------------+" + "-" * 80 + "+",
+    "| Backend | Path" + " " * 57 + "| Config" + " " * 74 + "|",
+    "+---------+-------------------------------------------------------------+" + "-" * 80 + "+",
+    '| python  | /srv/venv/lib/python3.11/site-packages/backends/libpython.so | {"cmdline":{"auto-complete-config":'
+    '"true","backend-directory":"/srv/backends","min-compute-capability":"6.000000"}} |',
+    "| exit_timeout                     | 5" + " " * 120 + "|",
+    "I1202 14:44:20.8 2767 grpc_server.cc:2558] Started GRPCInferenceService at 127.0.0.1:8401 and more words",
+]
+
+
+def test_trions_startup_tables_keep_a_row_per_line_in_the_wrapped_log():
+    """Wrapped, a table's row went over two lines and more, its padding and closing `|` lines of their own
+    (`  |` under each option); w fixed it. A row is cut with … at the log's edge now; other lines still wrap."""
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            app.query_one("#server-pane").post_message(ServerLog(TABLE))
+            await pilot.pause(0.3)
+            shown = [line.strip("│ ") for line in lines_of(app.query_one("#server-log"))[1:]]
+            shown = [line for line in shown if line]
+            rows = shown[1:5]
+            assert [row[:9] for row in rows] == ["+--------", "| Backend", "+--------", "| python "], shown
+            assert all(row.endswith("…") for row in rows), rows
+            assert shown[5].startswith("| exit_timeout") and shown[5].endswith("…"), shown
+            assert shown[6].startswith("I1202") and "127.0.0.1:8401" in shown[7], shown  # wrapped
+
+    asyncio.run(scenario())

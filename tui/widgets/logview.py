@@ -5,12 +5,27 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from rich.text import Text
 from textual.widgets import Log
 
 from triton_console.common.untrusted import visible
 from triton_console.tui.text import word_lines
 
 SHOWN_MAX = 5000  # lines kept in the widget; the full log stays in the server's ring buffer
+
+
+def table_row(line: str) -> bool:
+    """A line of a table as Triton prints them at start (models, backends, its options): ``+----+`` or
+    ``| a | b |``, from its first column to its last."""
+    end = line.rstrip()
+    return len(end) > 1 and end[0] in "+|" and end[-1] in "+|"
+
+
+def cut(line: str, width: int) -> str:
+    """``line`` on one line of ``width`` cells, its end cut with … where longer."""
+    text = Text(line)
+    text.truncate(width, overflow="ellipsis")
+    return text.plain
 
 
 def matching(lines: Iterable[str], pattern: str) -> list[str]:
@@ -26,7 +41,8 @@ class FilteredLog(Log):
     Lines are shown with control characters and escapes made visible (a server's log is untrusted text).
     Long lines wrap to the view's width between words, continuations indented (a Triton error's reason sat
     past column 78 and needed many presses of → to read), a word wider than the view cut in its middle with
-    … rather than split over two lines; :meth:`toggle_wrap` shows them whole on one line instead.
+    … rather than split over two lines; a table's row (``+---+``, ``| a | b |``) is cut with … at the edge
+    instead. :meth:`toggle_wrap` shows them whole on one line.
     It follows the tail unless the user scrolled up (Textual's anchor: a scroll of the user's releases it, End
     or scrolling back to the bottom takes it again). Whether it follows is that, not "the view is at its last
     line now": a resize (the Server pane's state lines growing or shrinking as the server starts) left the
@@ -61,7 +77,9 @@ class FilteredLog(Log):
         width = self._wrapped_at = self._room()
         out: list[str] = []
         for line in lines:  # between words; a word wider than the view (a path) cut in its middle with …
-            out += word_lines(line, width, indent="  ")
+            # a table's row whole on its line, cut at the view's edge (wrapped, its cells' padding and closing
+            # | made lines of their own); w shows it all
+            out += [cut(line, width)] if table_row(line) else word_lines(line, width, indent="  ")
         return out
 
     def append(self, lines: Iterable[str]) -> None:
