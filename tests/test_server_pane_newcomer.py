@@ -174,7 +174,7 @@ def test_an_empty_connect_box_is_refused_in_one_line_and_nothing_changes():
             await pilot.pause(0.2)
             assert box.value == ""
             said = [n for n in notifications(app) if "URL" in n]
-            assert len(said) == 1 and "no URL to connect to" in said[0], notifications(app)
+            assert len(said) == 1 and "no URL given: type host:port" in said[0], notifications(app)
             assert app.controller.client.url == before and app.sub_title == title
             assert "localhost:8001" not in "\n".join(screen_lines(app))
             assert app.focused is box  # to type one

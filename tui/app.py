@@ -380,9 +380,7 @@ class ConsoleApp(App):
     def on_connect_requested(self, msg: ConnectRequested) -> None:
         if not msg.url.strip():  # an empty box connected to localhost:8001, the default -u, unasked
             self.notify(
-                f"no URL to connect to: type host:port or http://host:port (still {self.controller.client.url})",
-                title="Bad URL",
-                severity="warning",
+                "no URL given: type host:port or http://host:port", title="Bad URL", severity="warning"
             )
             return
         try:
