@@ -156,6 +156,9 @@ class ConsoleApp(App):
     Select:nocolor:focus > SelectCurrent { text-style: reverse; }
     /* an open list's frame is half blocks drawn in colour: without colour its options lay over the screen */
     SelectOverlay:nocolor { border: round $foreground; }
+    /* a compact button in ANSI colours (NO_COLOR): disabled (Stop while R ran) drew Textual's tall border in
+       its one line, ▊▔▔▔▔▔▔▔▔▎ for "Stop x", and pressed a blank one over its label */
+    Button:ansi.-style-default.-textual-compact { border: none !important; }
     """
 
     def __init__(self, options: ConsoleOptions | None = None) -> None:
@@ -173,6 +176,8 @@ class ConsoleApp(App):
         self._log_pending: list[str] = []
         self._log_lock = threading.Lock()
         self.server_live: bool | None = None  # what the last poll said (None: not polled yet)
+        # x, R or quitting stopped the managed server: its going away is no alarm (one that dies on its own is)
+        self._stop_asked = False
         self._active_pane: str | None = None
         self._ready_models: tuple[str, ...] | None = None
         self._panes: list = []  # in tab order, as composed
@@ -370,14 +375,16 @@ class ConsoleApp(App):
         snap = msg.snapshot
         if snap.url != self.controller.client.url:
             return  # a poll of a URL we have since left
-        if self.server_live and not snap.live:
+        # x or R: the user stopped the console's own server and knows it went (R says "ready" when it is back)
+        asked = self._stop_asked and snap.managed_here
+        if self.server_live and not snap.live and not asked:
             self.notify(
                 f"server at {snap.url} is gone: {snap.error or 'not live'}",
                 title="Server down",
                 severity="error",
                 timeout=8,
             )
-        elif self.server_live is False and snap.live:
+        elif self.server_live is False and snap.live and not asked:
             self.notify(f"server at {snap.url} is back", title="Server up")
         self.server_live = snap.live
         for pane in self.panes("show_snapshot"):
@@ -427,12 +434,21 @@ class ConsoleApp(App):
         self.poll_now(force=True)
 
     def on_connect_requested(self, msg: ConnectRequested) -> None:
+        if not msg.url.strip():  # an empty box connected to localhost:8001, the default -u, unasked
+            self.notify(
+                "no URL given: type host:port or http://host:port", title="Bad URL", severity="warning"
+            )
+            return
         try:
-            client = self.controller.connect(msg.url or None, msg.protocol)
+            client = self.controller.connect(msg.url, msg.protocol)
         except ConsoleError as exc:
             self.notify(exc.message, title="Bad URL", severity="error")
             return
+        # the managed server's own URL typed again: it is still the console's server (the pane says its pid)
+        own = self.controller.is_managed_running() and self.controller.unpolled().managed_here
         self._server_changed(None, f"connecting to {client.url}")
+        if own:
+            self._title(" (managed)")
 
     def on_context_chosen(self, msg: ContextChosen) -> None:
         """A server of the servers file becomes the active one."""
@@ -503,6 +519,7 @@ class ConsoleApp(App):
             self.notify("the managed server is already running (R restarts it)")
             return
         self.action_show("server")
+        self._stop_asked = False
         self._start_server()
 
     def _notice(self, text: str, severity: str) -> None:  # for the controller, from a worker thread
@@ -518,6 +535,7 @@ class ConsoleApp(App):
             self.post_message(Notice(worded(exc), "Server did not start", "error"))
 
     def on_server_started(self, msg: ServerStarted) -> None:
+        self._stop_asked = False
         self._server_changed(None, f"tritonserver ready at {msg.url}", managed=True)
 
     def action_stop_server(self) -> None:
@@ -525,6 +543,7 @@ class ConsoleApp(App):
             self.notify("no server started by this console is running")
             return
         self.notify(f"stopping tritonserver (pid {self.controller.managed.pid})…")
+        self._stop_asked = True
         for pane in self.panes("server_going"):  # a run loading this server ends first, and says why
             pane.server_going("stopped")
         self._stop_server()
@@ -547,6 +566,7 @@ class ConsoleApp(App):
             self.action_start_server()
             return
         self.notify("restarting tritonserver…")
+        self._stop_asked = True
         for pane in self.panes("server_going"):
             pane.server_going("restarted")
         self._stop_server(then_start=True)
@@ -561,6 +581,7 @@ class ConsoleApp(App):
                     self.exit()
                 elif yes:
                     self.notify(f"stopping tritonserver (pid {m.pid})…")
+                    self._stop_asked = True
                     self._stop_and_exit()
 
             self.push_screen(

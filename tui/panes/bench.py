@@ -38,6 +38,7 @@ from triton_console.tui.widgets import ticks
 from triton_console.tui.widgets.chart import FittedPlot, Series, legend
 from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.table import PlainTable
+from triton_console.tui.widgets.textbox import TextBox
 from triton_console.tui.workers import work
 
 ENGINES = ("triton-console", "perf_analyzer")
@@ -198,17 +199,18 @@ class BenchPane(Vertical):
             yield Label("model")
             yield NameSelect([], prompt="no ready model", id="bench-model", compact=True)
             yield Label("inputs")
-            yield Input(
+            yield TextBox(
                 AUTO,
                 id="bench-inputs",
                 compact=True,
+                enter="Run",
                 placeholder="auto, images, NAME=SPEC ... or random",
             )
             yield Label("sweep")
-            yield Input("1,2,4,8", id="bench-levels", compact=True)
+            yield TextBox("1,2,4,8", id="bench-levels", compact=True, enter="Run")
             yield Label("req")
             # letters never go in (type integer); what is left to refuse, 0 or an empty box, is said at run
-            yield Input("100", id="bench-requests", compact=True, type="integer")
+            yield TextBox("100", id="bench-requests", compact=True, enter="Run", type="integer")
         with Horizontal(id="form2"):
             yield Label("engine")
             yield Select(

@@ -16,6 +16,7 @@ from triton_console.build_tools import catalog
 from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.messages import BuildFinished, BuildFraction, BuildLog, BuildStep
 from triton_console.tui.text import join, middle_cut, plain
+from triton_console.tui.widgets.textbox import TextBox
 from triton_console.tui.workers import work
 
 
@@ -149,7 +150,7 @@ class BuildPane(Vertical):
                 compact=True,
             )
             yield Button("Build b", id="build", variant="primary", compact=True)
-        yield Input(placeholder="path to a state_dict (.pth)", id="weights-file", compact=True)
+        yield TextBox(placeholder="path to a state_dict (.pth)", id="weights-file", compact=True, enter=None)
         yield Static(
             "⚠ random weights: the model is untrained and its predictions are meaningless", id="untrained"
         )

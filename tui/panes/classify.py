@@ -26,6 +26,7 @@ from triton_console.tui.text import name as short_name
 from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.preview import ImagePreview
 from triton_console.tui.widgets.rowlist import Column, RowList
+from triton_console.tui.widgets.textbox import TextBox
 from triton_console.tui.widgets.topk import TopKView
 from triton_console.tui.workers import work
 
@@ -203,7 +204,7 @@ class ClassifyPane(Horizontal):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
             yield ImageTree(self.start_dir, id="tree")
-            yield Input(placeholder="image/folder path ⏎", id="path", compact=True)
+            yield TextBox(placeholder="image/folder path ⏎", id="path", compact=True, enter="Classify")
         with Vertical(id="right"):
             with Horizontal(id="choose"):
                 yield NameSelect([], prompt=NO_MODEL, id="model", compact=True)

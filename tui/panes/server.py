@@ -17,6 +17,7 @@ from triton_console.tui.messages import ConnectRequested, LogFiltered, ServerAct
 from triton_console.tui.text import plain
 from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.logview import FilteredLog, matching
+from triton_console.tui.widgets.textbox import TextBox
 from triton_console.tui.workers import work
 
 
@@ -113,7 +114,9 @@ class ServerPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="state")
         with Horizontal(id="connect-row"):
-            yield Input(placeholder="host:port or http://host:port", id="url", compact=True)
+            yield TextBox(
+                placeholder="host:port or http://host:port", id="url", compact=True, enter="Connect"
+            )
             yield Select(
                 [("gRPC", "grpc"), ("HTTP", "http")],
                 value="grpc",
@@ -166,7 +169,8 @@ class ServerPane(Vertical):
         url = self.query_one("#url", Input).value.strip()
         protocol = None if "://" in url else str(self.query_one("#protocol", Select).value)
         self.post_message(ConnectRequested(url, protocol))
-        self.focus_default()
+        if url:  # an empty one is refused: the box keeps the focus for one
+            self.focus_default()
 
     @on(Button.Pressed, "#start")
     def _start(self) -> None:

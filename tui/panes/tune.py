@@ -36,6 +36,7 @@ from triton_console.tui.widgets import ticks
 from triton_console.tui.widgets.chart import FittedPlot, Series, legend
 from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.table import PlainTable
+from triton_console.tui.widgets.textbox import TextBox
 from triton_console.tui.workers import work
 
 
@@ -134,22 +135,33 @@ class TunePane(Vertical):
             yield Label("model")
             yield NameSelect([], prompt="no ready model", id="tune-model", compact=True)
             yield Label("in flight")
-            yield Input("4", id="tune-load", compact=True, placeholder="1,4")
+            yield TextBox("4", id="tune-load", compact=True, enter="Tune", placeholder="1,4")
             yield Label("req")
-            yield Input("50", id="tune-requests", compact=True)
+            yield TextBox("50", id="tune-requests", compact=True, enter="Tune")
             yield Label("best")
-            yield Input("throughput", id="tune-objective", compact=True, placeholder="throughput@p99<=MS")
+            yield TextBox(
+                "throughput",
+                id="tune-objective",
+                compact=True,
+                enter="Tune",
+                placeholder="throughput@p99<=MS",
+            )
         with Horizontal(id="tune-form2"):
             yield Label("set")
-            yield Input(
+            yield TextBox(
                 "instance_group.count=1,2",
                 id="tune-sets",
                 compact=True,
+                enter="Tune",
                 placeholder="FIELD=V1,V2 FIELD=V1,V2 (dotted paths)",
             )
             yield Label("inputs")
-            yield Input(
-                AUTO, id="tune-inputs", compact=True, placeholder="auto, images, NAME=SPEC ... or random"
+            yield TextBox(
+                AUTO,
+                id="tune-inputs",
+                compact=True,
+                enter="Tune",
+                placeholder="auto, images, NAME=SPEC ... or random",
             )
         yield Static(
             "^r tunes: configs apply as overrides; the original is restored at the end",

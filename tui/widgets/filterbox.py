@@ -6,6 +6,8 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.widgets import Input
 
+from triton_console.tui.widgets.textbox import TYPED
+
 
 class FilterBox(Input):
     """The footer shows what Enter and esc do in the box's present use (``mode``: filter, or add a name)."""
@@ -34,6 +36,11 @@ class FilterBox(Input):
         self.add_class("shown")
         self.focus()
         self.refresh_bindings()
+
+    def check_consume_key(
+        self, key: str, character: str | None
+    ) -> bool:  # / types a slash: not in the footer
+        return super().check_consume_key(key, character or TYPED.get(key))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("done", "close_box"):
