@@ -104,6 +104,9 @@ class ServerSnapshot:
     ready: bool = False
     server: ServerMetadata | None = None
     error: str | None = None  # why the server could not be reached at all
+    error_code: str | None = (
+        None  # that error's code ("unreachable", "tls", ...), as the commands' JSON says it
+    )
     ping_ms: float | None = None  # the liveness call's round trip (the Servers pane's ping, as the fleet's)
     problems: list[str] = field(
         default_factory=list
@@ -278,7 +281,7 @@ class ServerController:
             snap.live = client.is_live()
             snap.ping_ms = (time.perf_counter() - t0) * 1000.0
         except ConsoleError as exc:
-            snap.error = exc.message
+            snap.error, snap.error_code = exc.message, exc.code
             return snap
         try:
             snap.ready = client.is_ready()
