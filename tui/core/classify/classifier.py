@@ -462,6 +462,8 @@ def _timings(raw) -> list[tuple[str, float]]:
 
 def image_models(client: TritonClient, names: list[str]) -> dict[str, ImagePath]:
     """Which of ``names`` (ready models) can classify images, and how; the others are left out."""
+    if not names:  # nothing to ask the server
+        return {}
     exts = ()
     with contextlib.suppress(ConsoleError):
         exts = client.server_metadata().extensions
