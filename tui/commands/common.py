@@ -99,17 +99,22 @@ def planner(image: str | None, inputs: list[str], limit: int):
     given = infer.parse_assignments(inputs, "--input")
 
     def plan(info):
-        specs = dict(given)
-        if image:
-            tensors = list(info.metadata.inputs)
-            if len(tensors) != 1:
-                raise ConsoleError(
-                    f"{info.name} has {len(tensors)} inputs: name them with --input NAME=image:FILE",
-                    exit_code=EXIT_USAGE,
-                )
-            t = tensors[0]
-            raw = t.datatype == "BYTES" or (t.datatype == "UINT8" and len(t.shape) <= 2 and -1 in t.shape)
-            specs[t.name] = f"@{image}" if raw else f"image:{image}"
-        return infer.plan_inputs(info, specs, limit=limit)
+        return infer.plan_inputs(info, {**given, **image_spec(info, image)}, limit=limit)
 
     return plan
+
+
+def image_spec(info, image: str | None) -> dict[str, str]:
+    """One IMAGE for a one-input model, as ``--input`` would give it: ``@IMAGE`` (its file bytes) for a UINT8
+    [-1] or BYTES input, else ``image:IMAGE`` (decoded and resized). No image: nothing."""
+    if not image:
+        return {}
+    tensors = list(info.metadata.inputs)
+    if len(tensors) != 1:
+        raise ConsoleError(
+            f"{info.name} has {len(tensors)} inputs: name them with --input NAME=image:FILE",
+            exit_code=EXIT_USAGE,
+        )
+    t = tensors[0]
+    raw = t.datatype == "BYTES" or (t.datatype == "UINT8" and len(t.shape) <= 2 and -1 in t.shape)
+    return {t.name: f"@{image}" if raw else f"image:{image}"}
