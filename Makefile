@@ -10,6 +10,9 @@ WEIGHTS ?= imagenet
 # Images (files or folders) the console opens in its Classify pane: the shared folder beside the checkout where
 # there is one, else none (the console opens on the Server pane). `make run IMAGES=DIR` gives others.
 IMAGES ?= $(wildcard ../shared/images)
+# More of the console's command line, before the images: `make run ARGS='-u 127.0.0.1:8301'` starts the managed
+# server on that address instead of 8001 (on a shared machine where 8001 is someone else's).
+ARGS ?=
 
 .PHONY: venv run test lint bench clean
 
@@ -25,7 +28,7 @@ run: venv
 	$(VENV)/bin/triton-console build --model $(MODEL) --weights $(WEIGHTS) --if-missing
 	$(VENV)/bin/triton-console build --model $(MODEL) --weights $(WEIGHTS) --layout fused --if-missing
 	@test -n "$(strip $(IMAGES))" || echo "no ../shared/images: the console opens on the Server pane (make run IMAGES=DIR)"
-	$(VENV)/bin/triton-console --start $(IMAGES)
+	$(VENV)/bin/triton-console --start $(strip $(ARGS) $(IMAGES))
 
 test: venv
 	$(VENV)/bin/ruff check triton_console tui build_tools model_repository tests benchmarks

@@ -81,7 +81,8 @@ def download_checked(url: str, dest: Path, progress: Callable[[float], None] | N
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise ConsoleError(
             f"cannot download ImageNet weights from {url}: {getattr(exc, 'reason', exc)}",
-            hint=f"on an offline machine, copy the file to {dest} or pass --weights PATH to a state_dict",
+            hint="offline: give a state_dict with --weights PATH (in the Build pane: weights file…) or copy it "
+            f"to {dest}; or build efficientnet-lite0, whose ImageNet weights ship in a package",
         ) from exc
     return dest
 

@@ -145,3 +145,17 @@ def test_a_commands_usage_error_is_one_line():
 def test_status_of_an_unreachable_server_says_error():
     res = run_cli("-u", f"127.0.0.1:{_dead_port()}", "status", timeout=60)
     assert res.returncode == 2 and res.stderr.startswith("error: cannot reach"), res.stderr
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_status_json_of_an_unreachable_server_says_it_as_the_other_commands(protocol):
+    """``status --json`` gave ``{"error": …}`` without ``"code"`` and nothing on stderr, where infer, classify,
+    bench and metrics say ``"code": "unreachable"`` and an ``error:`` line (a newcomer's trial, 2026-12)."""
+    port = _dead_port()
+    res = run_cli("-u", f"{protocol}://127.0.0.1:{port}", "status", "--json", timeout=60)
+    assert res.returncode == 2
+    out = json.loads(res.stdout)
+    assert out["live"] is False and out["code"] == "unreachable" and out["error"], out
+    assert res.stderr.startswith("error: cannot reach") and len(res.stderr.splitlines()) == 1, res.stderr
+    other = run_cli("-u", f"{protocol}://127.0.0.1:{port}", "metrics", "--json", "--count", "1", timeout=60)
+    assert json.loads(other.stdout.splitlines()[-1])["code"] == out["code"], other.stdout

@@ -133,6 +133,40 @@ def test_build_log_stays_on_screen_after_long_step_details_and_esc_dismisses_the
     asyncio.run(scenario())
 
 
+def test_an_offline_resnet50_build_says_its_error_once_with_a_hint(tmp_path, monkeypatch):
+    """Offline, ResNet50's build showed `cannot download ImageNet weights from https://…: [Errno -2] Name or
+    service not known` twice (the weights row and the summary) and no hint: the summary's three lines held the
+    message again, not the hint. Now the row says it, and the summary names the step and what to do."""
+    import urllib.error
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError(OSError(-2, "Name or service not known"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no cached copy of the weights
+
+    async def scenario():
+        app = make_app(tmp_path / "models")
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("1")
+            pane = app.query_one("BuildPane")
+            pane.query_one("#model").value = "resnet50"
+            await pilot.pause()
+            pane.action_build()
+            summary = pane.query_one("#summary")
+            await wait_for(pilot, lambda: "failed" in rendered(summary), 120, "the build to fail")
+            app.clear_notifications()
+            await pilot.pause()
+            screen = " ".join(line.strip(" │") for line in screen_lines(app))
+            assert screen.count("cannot download") == 1, screen_lines(app)
+            text = " ".join(rendered(summary).split())
+            assert text.startswith("build failed at weights (above); hint: offline:"), text
+            assert "--weights PATH" in text and "file…" in text and "efficientnet-lite0" in text, text
+
+    asyncio.run(scenario())
+
+
 # ------------------------------------------------------------------------------------------ metrics pane
 
 

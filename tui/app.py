@@ -173,6 +173,8 @@ class ConsoleApp(App):
             on_log=self._on_server_line,
             docker_site=self.options.docker_site,
         )
+        if self.options.start:  # before any pane's first request: nothing to another server holding the port
+            self.controller.expect_start()
         self._log_pending: list[str] = []
         self._log_lock = threading.Lock()
         self.server_live: bool | None = None  # what the last poll said (None: not polled yet)
@@ -263,6 +265,13 @@ class ConsoleApp(App):
             timeout=timeout,
             markup=False,
         )
+
+    def withdraw(self, *texts: str) -> None:
+        """Take back the notices that say one of ``texts`` and only those: clearing them all took the server's
+        "ready at …" notice (and which port was taken) with them, as soon as the held images classified."""
+        for note in [n for n in self._notifications if n.message in texts]:
+            self._unnotify(note, refresh=False)
+        self._refresh_notifications()
 
     # ------------------------------------------------------------------ navigation
     def action_show(self, pane: str) -> None:
@@ -390,7 +399,7 @@ class ConsoleApp(App):
         for pane in self.panes("show_snapshot"):
             pane.show_snapshot(snap)
         ready = tuple(snap.ready_models)
-        if ready != self._ready_models:
+        if snap.polled and ready != self._ready_models:  # an unpolled snapshot says nothing of its models
             self._ready_models = ready
             self._find_image_models(snap.url, list(ready))
 
@@ -421,7 +430,9 @@ class ConsoleApp(App):
         )
 
     # ------------------------------------------------------------------ connection
-    def _server_changed(self, context: str | None, notice: str, *, managed: bool = False) -> None:
+    def _server_changed(
+        self, context: str | None, notice: str, *, managed: bool = False, timeout: float | None = None
+    ) -> None:
         """The one reset when the active server changes (connect, a servers-file entry, a started server):
         forget what the last server said, tell every pane that listens, name it in the header, poll now."""
         self.options.context = context
@@ -430,7 +441,7 @@ class ConsoleApp(App):
         self._title(" (managed)" if managed else "")
         for pane in self.panes("server_changed"):
             pane.server_changed(self.controller.client, context)
-        self.notify(notice, title="Server started" if managed else "")
+        self.notify(notice, title="Server started" if managed else "", timeout=timeout)
         self.poll_now(force=True)
 
     def on_connect_requested(self, msg: ConnectRequested) -> None:
@@ -530,13 +541,27 @@ class ConsoleApp(App):
         try:
             self.post_message(PollRequested())
             url = self.controller.start(self._notice)
-            self.post_message(ServerStarted(url))
+            self.post_message(ServerStarted(url, self.controller.start_note))
         except ConsoleError as exc:
             self.post_message(Notice(worded(exc), "Server did not start", "error"))
+            self.call_from_thread(self._drop_held_images)
+
+    def _drop_held_images(self) -> None:
+        """The images given with --start waited for the console's own server, which did not start: they are
+        not sent to whatever server holds the URL given (the console stays connected to it)."""
+        pane = self.query_one(ClassifyPane)
+        if self.options.start and pane.pending:
+            pane.pending = []
+            self.notify("the images were not classified: the server did not start", severity="warning")
 
     def on_server_started(self, msg: ServerStarted) -> None:
         self._stop_asked = False
-        self._server_changed(None, f"tritonserver ready at {msg.url}", managed=True)
+        note = (
+            f" ({msg.note})" if msg.note else ""
+        )  # the port taken, said again: the first notice is long gone
+        self._server_changed(
+            None, f"tritonserver ready at {msg.url}{note}", managed=True, timeout=20 if note else None
+        )
 
     def action_stop_server(self) -> None:
         if not self.controller.is_managed_running():
@@ -553,7 +578,8 @@ class ConsoleApp(App):
         self.post_message(ServerStopped(self.controller.stop()))
         if then_start:
             try:
-                self.post_message(ServerStarted(self.controller.start(self._notice)))
+                url = self.controller.start(self._notice)
+                self.post_message(ServerStarted(url, self.controller.start_note))
             except ConsoleError as exc:
                 self.post_message(Notice(worded(exc), "Server did not start", "error"))
 

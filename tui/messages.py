@@ -65,6 +65,7 @@ class Notice(Message):
 @dataclass
 class ServerStarted(Message):
     url: str
+    note: str = ""  # the ports it found taken and what it uses instead ("" none)
 
 
 @dataclass

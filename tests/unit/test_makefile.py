@@ -55,3 +55,15 @@ def test_without_images_it_says_where_the_console_opens(clone):
     assert lines[-1].rstrip().endswith("triton-console --start"), lines
     note = next(line for line in lines if "Server pane" in line)
     assert "IMAGES=DIR" in note and len(note.split("echo ", 1)[1].strip('"')) <= 80, note
+
+
+def test_args_reach_the_console_before_the_images(clone, tmp_path):
+    """On a shared machine 8001 is someone else's: ``ARGS`` passes the console's own flags (a newcomer could not
+    give ``make run`` a URL or port, 2026-12)."""
+    start = _planned(clone, "ARGS=-u 127.0.0.1:8301", f"IMAGES={tmp_path}")[-1]
+    assert start.endswith(f"triton-console --start -u 127.0.0.1:8301 {tmp_path}"), start
+
+
+def test_the_readme_documents_args_next_to_make_run():
+    readme = (ROOT / "README.md").read_text()
+    assert "make run ARGS='-u 127.0.0.1:" in readme

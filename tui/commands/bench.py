@@ -40,10 +40,13 @@ def add_parser(sub) -> None:
     )
     bn.add_argument("--seed", type=int, default=0)
     level = bn.add_mutually_exclusive_group()
-    level.add_argument("--concurrency", type=positive, default=None, help="requests in flight (default 1)")
-    level.add_argument("--sweep", metavar="C1,C2,...", help="a concurrency sweep, e.g. 1,2,4,8")
+    # short metavars: argparse keeps an exclusive group on one usage line, which ran to 94 columns
     level.add_argument(
-        "--rate", metavar="R1,R2,...", help="fixed request rates per second (open loop), e.g. 10,20"
+        "--concurrency", type=positive, default=None, metavar="N", help="requests in flight (default 1)"
+    )
+    level.add_argument("--sweep", metavar="C,...", help="a concurrency sweep, e.g. 1,2,4,8")
+    level.add_argument(
+        "--rate", metavar="R,...", help="fixed request rates per second (open loop), e.g. 10,20"
     )
     bn.add_argument("--requests", type=positive, default=100, help="measured requests per step (default 100)")
     bn.add_argument("--warmup", type=int, default=10, help="requests per step before measuring, not counted")

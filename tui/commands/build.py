@@ -22,7 +22,14 @@ def add_parser(sub) -> None:
     b.add_argument(
         "--weights", default="imagenet", help="imagenet, random (untrained, seeded) or PATH to a state_dict"
     )
-    b.add_argument("--backbone", choices=[k for _, k in catalog.backbone_choices()], default=catalog.AUTO)
+    backbones = [k for _, k in catalog.backbone_choices()]
+    b.add_argument(  # a metavar: the choices in the usage line ran it to 100 columns; they are listed in the help
+        "--backbone",
+        choices=backbones,
+        default=catalog.AUTO,
+        metavar="BACKBONE",
+        help=f"{', '.join(backbones)} (default {catalog.AUTO})",
+    )
     b.add_argument(
         "--layout",
         choices=list(catalog.LAYOUTS),

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         err(visible(f"{model}: {route.describe()}" + "".join(f"; {n}" for n in route.notes), 400))
         if info.untrained:
             err(f"WARNING: {model} has random (untrained) weights: these predictions are meaningless")
-    failed = False
+    failed, said_scale = False, False
     items = classify_files(
         c, model, args.images, args.k, scaling=args.scaling, labels=labels, per_request=args.batch
     )
@@ -89,6 +89,11 @@ def run(args: argparse.Namespace) -> int:
             print(visible(f"{item.path}: error: {for_code(item.error, item.code, CLI)}", 1000), flush=True)
         else:
             r = item.result
+            if r.scores == "softmax" and not said_scale:  # --json says it on each line ("scores")
+                said_scale = True
+                err(
+                    f"note: {model}'s outputs are not probabilities (logits): scores are their softmax, computed here"
+                )
             tag = "  [untrained]" if r.untrained else ""
             head = f"{_top(r.top[0])}  {r.latency_ms:.1f} ms{tag}" if r.top else "no class scores"
             print(visible(f"{item.path}: {head}", 600))

@@ -73,11 +73,21 @@ def pick_model(client, model: str | None) -> str:
     from triton_console.tui.core.classify.classifier import image_models
     from triton_console.tui.core.server.controller import list_models  # only to choose (its imports cost)
 
-    ready = [m.name for m in list_models(client)[0] if m.state == "READY"]
+    listed = list_models(client)[0]
+    ready = [m.name for m in listed if m.state == "READY"]
     candidates = list(image_models(client, ready[:200]))
     if not candidates:
         raise ConsoleError(f"no ready image model on {client.url}; pass -m MODEL", exit_code=EXIT_USAGE)
-    return preferred_model(candidates)
+    chosen = preferred_model(candidates)
+    # a generated ensemble the server lists but cannot serve: the one the user expected, so say who stands in
+    # (a newcomer got the backbone's logits with only its input's description on stderr, 2026-12)
+    if not chosen.startswith("ensemble_python_"):
+        for m in listed:
+            if m.name.startswith("ensemble_python_") and m.state != "READY":
+                why = f"{m.state or 'not loaded'}" + (f": {m.reason}" if m.reason else "")
+                err(f"note: {m.name} is not ready ({why}); classifying with {chosen} (-m picks a model)")
+                break
+    return chosen
 
 
 def planner(image: str | None, inputs: list[str], limit: int):
@@ -89,17 +99,22 @@ def planner(image: str | None, inputs: list[str], limit: int):
     given = infer.parse_assignments(inputs, "--input")
 
     def plan(info):
-        specs = dict(given)
-        if image:
-            tensors = list(info.metadata.inputs)
-            if len(tensors) != 1:
-                raise ConsoleError(
-                    f"{info.name} has {len(tensors)} inputs: name them with --input NAME=image:FILE",
-                    exit_code=EXIT_USAGE,
-                )
-            t = tensors[0]
-            raw = t.datatype == "BYTES" or (t.datatype == "UINT8" and len(t.shape) <= 2 and -1 in t.shape)
-            specs[t.name] = f"@{image}" if raw else f"image:{image}"
-        return infer.plan_inputs(info, specs, limit=limit)
+        return infer.plan_inputs(info, {**given, **image_spec(info, image)}, limit=limit)
 
     return plan
+
+
+def image_spec(info, image: str | None) -> dict[str, str]:
+    """One IMAGE for a one-input model, as ``--input`` would give it: ``@IMAGE`` (its file bytes) for a UINT8
+    [-1] or BYTES input, else ``image:IMAGE`` (decoded and resized). No image: nothing."""
+    if not image:
+        return {}
+    tensors = list(info.metadata.inputs)
+    if len(tensors) != 1:
+        raise ConsoleError(
+            f"{info.name} has {len(tensors)} inputs: name them with --input NAME=image:FILE",
+            exit_code=EXIT_USAGE,
+        )
+    t = tensors[0]
+    raw = t.datatype == "BYTES" or (t.datatype == "UINT8" and len(t.shape) <= 2 and -1 in t.shape)
+    return {t.name: f"@{image}" if raw else f"image:{image}"}

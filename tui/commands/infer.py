@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from triton_console.common.errors import EXIT_OK, ConsoleError
-from triton_console.tui.commands.common import client, err, positive
+from triton_console.tui.commands.common import client, err, image_spec, positive
 from triton_console.tui.core.client.flags import add_connection, paths
 
 NAME = "infer"
@@ -19,6 +19,15 @@ def add_parser(sub) -> None:
         NAME, help="one request to any model, inputs from its metadata (random, files, text)"
     )
     inf.add_argument("model", metavar="MODEL")
+    paths(
+        inf.add_argument(  # what a newcomer tried first (it was "unrecognized arguments")
+            "image",
+            nargs="?",
+            metavar="IMAGE",
+            help="an image for a one-input model: as --input NAME=@IMAGE for encoded bytes (UINT8 [-1] or "
+            "BYTES), else NAME=image:IMAGE",
+        )
+    )
     add_connection(inf, defaults=False)
     inf.add_argument(
         "--input",
@@ -74,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     info = c.model_info(model)
     plans = infer.plan_inputs(
         info,
-        infer.parse_assignments(args.input, "--input"),
+        {**infer.parse_assignments(args.input, "--input"), **image_spec(info, args.image)},
         infer.parse_assignments(args.shape, "--shape"),
         batch=args.batch,
         seed=args.seed,

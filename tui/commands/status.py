@@ -126,10 +126,11 @@ def run(args: argparse.Namespace) -> int:
     }
     if not snap.live:
         out["error"] = snap.error or f"{snap.url} answers, but says it is not live"
+        # as infer, classify, bench and metrics: a "code" in the JSON and the error line on stderr as well
+        out["code"] = snap.error_code if snap.error else "not-live"
         if args.json:
-            print(json.dumps(out))
-        else:
-            err(visible(f"error: {out['error']}", 600))
+            print(json.dumps(out), flush=True)
+        err(visible(f"error: {out['error']}", 600))
         return EXIT_USAGE
     # a model named with -m that the server does not list: said as every command says it (it was left out)
     listed = {m.name for m in snap.models}

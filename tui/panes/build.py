@@ -121,6 +121,8 @@ class BuildPane(Vertical):
         self.controller = controller
         self._progress = None
         self._current: str | None = None
+        # (step, detail) of the step that failed, which its row shows
+        self._failed: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
         with Grid():
@@ -196,6 +198,7 @@ class BuildPane(Vertical):
                 return
         backbone = self.query_one("#backbone", Select).value
         layout = str(self.query_one("#layout", Select).value)
+        self._failed = None
         for row in self.query(StepRow):
             row.reset()
         self.query_one("#build-log", RichLog).clear()
@@ -242,6 +245,8 @@ class BuildPane(Vertical):
 
     def on_build_step(self, msg: BuildStep) -> None:
         self._current = msg.step if msg.state == "start" else None
+        if msg.state == "failed":
+            self._failed = (msg.step, msg.detail)
         self.query_one(f"#step-{msg.step}", StepRow).set_state(msg.state, msg.detail)
 
     def on_build_log(self, msg: BuildLog) -> None:
@@ -262,7 +267,20 @@ class BuildPane(Vertical):
             self.app.notify("the repository is as it was", title="Build cancelled", severity="warning")
             return
         if msg.error:
-            summary.update(join(("build failed: ", "red"), plain(msg.error, multiline=True)))
+            first, _, rest = msg.error.partition("\n")
+            if self._failed is not None and self._failed[1] == first:
+                # the failed step's row already says it: the summary names the step and adds the hint, which
+                # the message said twice had pushed out of the summary's three lines
+                step = self._failed[0]
+                summary.update(
+                    join(
+                        ("build failed", "red"),
+                        f" at {step} (above)" + ("; " if rest.strip() else ""),
+                        plain(" ".join(rest.split()), limit=600),
+                    )
+                )
+            else:
+                summary.update(join(("build failed: ", "red"), plain(msg.error, multiline=True)))
             self.app.notify(msg.error.splitlines()[0], title="Build failed", severity="error")
             return
         r = msg.report or {}

@@ -30,6 +30,9 @@ from triton_console.tui.widgets.textbox import TextBox
 from triton_console.tui.widgets.topk import TopKView
 from triton_console.tui.workers import work
 
+WAITING = "no ready image model yet: will classify when one is ready"
+HELD = "the images wait for the console's own server (starting)"
+
 
 class ImageTree(DirectoryTree):
     """A directory tree showing folders and image files only."""
@@ -273,8 +276,8 @@ class ClassifyPane(Horizontal):
                 select.value = choice
         if names and self.pending:
             paths, self.pending = self.pending, []
-            # the "no ready image model yet" warning stayed on screen over the results: it no longer holds
-            self.app.clear_notifications()
+            # the waiting notice stayed on screen over the results: it no longer holds (the others stay)
+            self.app.withdraw(WAITING, HELD)
             self.classify(paths)
         if select.value != current:
             self._model_now()
@@ -427,7 +430,10 @@ class ClassifyPane(Horizontal):
         """Classify now, or as soon as a model is ready."""
         if self.model is None:
             self.pending = list(paths)
-            self.app.notify("no ready image model yet: will classify when one is ready", severity="warning")
+            if self.controller.holding():
+                self.app.notify(HELD)
+            else:
+                self.app.notify(WAITING, severity="warning")
             return
         self.asked = list(paths)
         self._send(self.model, paths)

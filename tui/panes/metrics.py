@@ -160,7 +160,7 @@ class MetricsPane(Vertical):
 
     # ------------------------------------------------------------------ polling
     def _tick(self) -> None:
-        if self.paused:
+        if self.paused or self.controller.holding():  # --start: not another server's metrics meanwhile
             return
         client = self.controller.client
         if client is not self._client:  # another server: a fresh base and history

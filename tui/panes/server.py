@@ -66,7 +66,8 @@ def state_text(snap: ServerSnapshot) -> Text:
         # the console's own server, elsewhere than the URL shown (the console connects to it once ready)
         doing = "starting" if snap.managed_phase == "starting" else "stopping"
         then = "; the console connects to it once it is ready" if doing == "starting" else ""
-        out.append(f"\n{doing} the {snap.kind} tritonserver{then}", "yellow")
+        kind = f"{snap.kind} " if snap.kind else ""  # not known before the start chooses it
+        out.append(f"\n{doing} the {kind}tritonserver{then}", "yellow")
     if snap.live and snap.capabilities is not None:
         for note in snap.capabilities.notes():
             out.append(f"\n{note}", "dim")

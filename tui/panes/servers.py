@@ -235,6 +235,8 @@ class ServersPane(Vertical):
 
     def _tick(self) -> None:
         own = self.controller.client if self.controller is not None and self._own_shown() else None
+        if own is not None and self.controller.holding():  # --start: not the server holding the URL's port
+            own = None
         if self.fleet is not None or own is not None:
             self._refresh(self.fleet, own)
 

@@ -407,10 +407,22 @@ def classify_many(
     n = len(datas)
     raws = _rows(result[path.output.name], n, path.output.name)
     times = _rows(result[TIMINGS], n, TIMINGS) if has_timings and result.get(TIMINGS) is not None else None
-    return [
+    out = [
         _one(model, info, path, raws[i], latency, k, labels, _timings(times[i]) if times is not None else [])
         for i in range(n)
     ]
+    if path.server_topk and not all(_probabilities(c.top) for c in out):
+        # the server's top-k is the model's raw values: logits here (a backbone without its softmax printed
+        # `sports car (9.779)` where the ensemble says 0.735). Asked again for the whole output, on the scale
+        # of the others: softmax computed here, and its Classification says so (scores "softmax")
+        return classify_many(client, model, datas, k, path=replace(path, server_topk=False), labels=labels)
+    return out
+
+
+def _probabilities(top: list[rs.TopK]) -> bool:
+    """Whether a server's top-k can be probabilities: each in [0, 1], their sum at most 1."""
+    scores = [t.score for t in top]
+    return all(math.isfinite(v) and 0 <= v <= 1 for v in scores) and sum(scores) <= 1 + 1e-3
 
 
 def _rows(raw: np.ndarray, n: int, name: str) -> list[np.ndarray]:
@@ -462,6 +474,8 @@ def _timings(raw) -> list[tuple[str, float]]:
 
 def image_models(client: TritonClient, names: list[str]) -> dict[str, ImagePath]:
     """Which of ``names`` (ready models) can classify images, and how; the others are left out."""
+    if not names:  # nothing to ask the server
+        return {}
     exts = ()
     with contextlib.suppress(ConsoleError):
         exts = client.server_metadata().extensions

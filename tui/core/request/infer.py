@@ -352,7 +352,8 @@ def plan_inputs(
             if -1 in dims and takes_image_files(info):
                 raise ConsoleError(
                     f"{info.name} takes encoded images in {tensor.name}: give image files or a folder "
-                    f"(infer: --input {tensor.name}=@FILE)",
+                    f"(infer: `triton-console infer {info.name} --input {tensor.name}=@car.jpg`, or the image "
+                    "after the model's name)",
                     exit_code=EXIT_USAGE,
                     code=ENCODED_IMAGES,
                 )

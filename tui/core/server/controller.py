@@ -104,6 +104,9 @@ class ServerSnapshot:
     ready: bool = False
     server: ServerMetadata | None = None
     error: str | None = None  # why the server could not be reached at all
+    error_code: str | None = (
+        None  # that error's code ("unreachable", "tls", ...), as the commands' JSON says it
+    )
     ping_ms: float | None = None  # the liveness call's round trip (the Servers pane's ping, as the fleet's)
     problems: list[str] = field(
         default_factory=list
@@ -236,6 +239,11 @@ class ServerController:
         self.client = TritonClient(connection=connection)
         self.managed: srv.ManagedServer | None = None
         self._phase = ""  # "starting" / "stopping" while start() / stop() run; else "" (see managed_phase)
+        # --start: from the console's first poll until its own server is ready (or failed to start), nothing is
+        # sent to a URL that is not that server's (a newcomer's first image was classified by another console's
+        # server holding the port, 2026-12); see holding()
+        self._awaiting_start = False
+        self.start_note = ""  # which ports the last start found taken and what it used instead ("" none)
         self._lock = threading.Lock()
         self._last: ServerSnapshot | None = None  # the last full model list, reused between big-index fetches
         self._skipped = 0
@@ -267,6 +275,8 @@ class ServerController:
         health stays live every poll, and the console does not parse 20,000 entries a second."""
         client = self.client
         snap = self.unpolled()
+        if self.holding():  # nothing asked of a server that is not the console's own while its start runs
+            return snap
         snap.polled, snap.health = True, client.health.verdicts()
         m = self.managed
         if m is not None and snap.managed_here and m.is_running():
@@ -278,7 +288,7 @@ class ServerController:
             snap.live = client.is_live()
             snap.ping_ms = (time.perf_counter() - t0) * 1000.0
         except ConsoleError as exc:
-            snap.error = exc.message
+            snap.error, snap.error_code = exc.message, exc.code
             return snap
         try:
             snap.ready = client.is_ready()
@@ -344,6 +354,7 @@ class ServerController:
             ports.update({name: next(spare) for name in taken})
             said = " and ".join(f"{name} port {wanted[name]}" for name in taken)
             used = ", ".join(f"{name} {port}" for name, port in ports.items())
+            self.start_note = f"{said} {'was' if len(taken) == 1 else 'were'} taken; it uses {used}"
             notify(
                 f"{said} {'is' if len(taken) == 1 else 'are'} not free: tritonserver uses {used}", "warning"
             )
@@ -361,9 +372,17 @@ class ServerController:
 
         A port checked free can be taken before tritonserver binds it (it binds after loading every model):
         then the start is tried once more on free ports, and the notice says so."""
+        self._awaiting_start = True
+        try:
+            return self._start(notify)
+        finally:
+            self._awaiting_start = False
+
+    def _start(self, notify: Notify) -> str:
         with self._lock:
             if self.managed is not None and self.managed.is_running():
                 return self.client.url
+            self.start_note = ""
             cfg = self.server_config(notify)
         for attempt in (1, 2):
             with self._lock:
@@ -383,6 +402,7 @@ class ServerController:
                     self._phase = ""  # it did not start: stopped, as it says
                     raise
                 ports = srv.free_ports(3)
+                self.start_note = f"a port was taken while it loaded its models; it uses ports {ports}"
                 notify(
                     f"a port was taken while tritonserver loaded its models; using ports {ports}", "warning"
                 )
@@ -415,6 +435,18 @@ class ServerController:
         finally:
             self._phase = "stopped"
 
+    def expect_start(self) -> None:
+        """The console was asked to start its own server (--start): hold every request until it is ready."""
+        self._awaiting_start = True
+
+    def holding(self) -> bool:
+        """Whether requests are held: a start is awaited and the client does not talk to the console's own
+        server (a port it wanted was taken, so the URL given is another server's)."""
+        if not self._awaiting_start:
+            return False
+        m = self.managed
+        return m is None or not self._serves(m)
+
     def is_managed_running(self) -> bool:
         return self.managed is not None and self.managed.is_running()
 
@@ -433,6 +465,8 @@ class ServerController:
         own server (the Server pane's "connecting…" after a switch)."""
         snap = ServerSnapshot(url=self.client.url, polled=False)
         m = self.managed
+        if m is None and self._awaiting_start:
+            snap.managed_phase = "starting"
         if m is not None:
             snap.kind, snap.managed_phase, snap.managed_here = m.kind, self.managed_phase(), self._serves(m)
             snap.exit_code = m.returncode if snap.managed_phase == "stopped" else None
