@@ -56,7 +56,7 @@ def _read_labels(path: str | None) -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     from triton_console.common.untrusted import visible
-    from triton_console.tui.core.classify.classifier import check_many, image_path
+    from triton_console.tui.core.classify.classifier import check_many, image_path, probabilities
     from triton_console.tui.core.classify.files import classify_files
     from triton_console.tui.hints import CLI, for_code
 
@@ -89,11 +89,9 @@ def run(args: argparse.Namespace) -> int:
             print(visible(f"{item.path}: error: {for_code(item.error, item.code, CLI)}", 1000), flush=True)
         else:
             r = item.result
-            if r.scores == "softmax" and not said_scale:  # --json says it on each line ("scores")
-                said_scale = True
-                err(
-                    f"note: {model}'s outputs are not probabilities (logits): scores are their softmax, computed here"
-                )
+            if r.top and not said_scale and not probabilities(r.top):
+                said_scale = True  # the model's own values, as its classification extension gave them
+                err(f"note: {model}'s scores are its own outputs (logits), not probabilities")
             tag = "  [untrained]" if r.untrained else ""
             head = f"{_top(r.top[0])}  {r.latency_ms:.1f} ms{tag}" if r.top else "no class scores"
             print(visible(f"{item.path}: {head}", 600))

@@ -407,20 +407,15 @@ def classify_many(
     n = len(datas)
     raws = _rows(result[path.output.name], n, path.output.name)
     times = _rows(result[TIMINGS], n, TIMINGS) if has_timings and result.get(TIMINGS) is not None else None
-    out = [
+    return [
         _one(model, info, path, raws[i], latency, k, labels, _timings(times[i]) if times is not None else [])
         for i in range(n)
     ]
-    if path.server_topk and not all(_probabilities(c.top) for c in out):
-        # the server's top-k is the model's raw values: logits here (a backbone without its softmax printed
-        # `sports car (9.779)` where the ensemble says 0.735). Asked again for the whole output, on the scale
-        # of the others: softmax computed here, and its Classification says so (scores "softmax")
-        return classify_many(client, model, datas, k, path=replace(path, server_topk=False), labels=labels)
-    return out
 
 
-def _probabilities(top: list[rs.TopK]) -> bool:
-    """Whether a server's top-k can be probabilities: each in [0, 1], their sum at most 1."""
+def probabilities(top: list[rs.TopK]) -> bool:
+    """Whether scores can be probabilities: each in [0, 1], their sum at most 1 (a server's top-k of a model
+    without its softmax gives its logits: ``sports car (9.779)`` where the ensemble says 0.735)."""
     scores = [t.score for t in top]
     return all(math.isfinite(v) and 0 <= v <= 1 for v in scores) and sum(scores) <= 1 + 1e-3
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from triton_console.common.errors import ConsoleError
@@ -76,8 +76,6 @@ def classify_files(
         try:
             before = statistics(client) if steps else None
             result = classifier.classify(client, model, item.data, k, path=route, labels=labels)
-            if route.server_topk and result.scores == "softmax":  # logits: the next ones ask the whole output
-                route = replace(route, server_topk=False)
             bd = _breakdown(client, before, model, steps) if before is not None else None
             yield ItemResult(path, result=result, breakdown=bd, data=item.data)
         except ConsoleError as exc:
