@@ -103,3 +103,24 @@ def test_a_reload_that_fails_after_the_call_timeout_says_the_servers_reason(slow
         marker.unlink()
     assert main(["load", MODEL, "-u", url, "--timeout", "1"]) == 0, capsys.readouterr()
     assert _state(url) == ("READY", "")
+
+
+def test_dev_reload_longer_than_the_call_timeout_waits_for_the_model(slow_start):
+    """`dev` (and the Models pane's watch) on a save: a load longer than the call's timeout gave up with
+    "timed out" while the server went on loading; it waits for READY as reload does, then sends the request."""
+    from triton_console.tui.commands.common import planner
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.server.devloop import DevLoop
+
+    client = TritonClient(slow_start.grpc_url, timeout=1)
+    source = slow_start.cfg.repository / MODEL / "1" / "model.py"
+    before = source.read_text()
+    try:
+        loop = DevLoop(client, MODEL, slow_start.cfg.repository, planner(None, ["X=ones"], 1 << 20))
+        source.write_text(before + "\n# saved again\n")  # a changed file: the load takes START_S
+        event = loop.reload([f"{MODEL}/1/model.py"])
+        assert event.status == "ok" and event.serving and event.reloaded == [MODEL], event
+        assert event.result is not None and event.result.outputs[0].values == [2.0], event
+    finally:
+        source.write_text(before)
+        client.close()

@@ -189,11 +189,14 @@ class DevLoop:
     def reload(self, changed: list[str] = ()) -> Event:
         start = time.perf_counter()
         event = Event("reload", self.model, "ok", changed=list(changed))
+        from triton_console.tui.core.client.modelcontrol import load_and_wait
+
         try:
-            self.client.load_model(self.model)
+            # past the call's timeout the server goes on loading: wait for READY or its reason, as reload does
+            load_and_wait(self.client, self.model)
             event.reloaded.append(self.model)
             for name in self.users:
-                self.client.load_model(name)
+                load_and_wait(self.client, name)
                 event.reloaded.append(name)
         except ConsoleError as exc:
             if exc.code in (UNREACHABLE, TIMEOUT):
