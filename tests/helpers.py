@@ -277,3 +277,31 @@ def screen_lines(app) -> list[str]:
     console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False)
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text().splitlines()
+
+
+@contextlib.contextmanager
+def steady_requests(url: str, model: str = "nobatch", inputs: dict[str, str] | None = None) -> Iterator[None]:
+    """Requests to ``model`` every 50 ms in a thread while the block runs, as a benchmark elsewhere sends them
+    (the Servers pane's inf/s then has something to measure)."""
+    from triton_console.tui.core.client.client import TritonClient
+    from triton_console.tui.core.request import infer
+
+    stop = threading.Event()
+
+    def load() -> None:
+        client = TritonClient(url, "grpc", timeout=60)
+        try:
+            plans = infer.plan_inputs(client.model_info(model), inputs or {"X": "ones"})
+            while not stop.is_set():
+                infer.run(client, model, plans)
+                stop.wait(0.05)
+        finally:
+            client.close()
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        loader.join(timeout=30)

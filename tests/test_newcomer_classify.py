@@ -47,6 +47,17 @@ def _console(server, start_dir):
     return ConsoleApp(ConsoleOptions(url=server.grpc_url, protocol="grpc", start_dir=str(start_dir)))
 
 
+async def _with_the_ensemble(pilot, app):
+    """The Classify pane (4) once both layouts are ready, the ensemble chosen."""
+    from triton_console.tui.panes.classify import ClassifyPane
+
+    await pilot.press("4")
+    pane = app.query_one(ClassifyPane)
+    await wait_for(pilot, lambda: FUSED in pane.routes and ENSEMBLE in pane.routes, 60, "the models")
+    pane.query_one("#model").value = ENSEMBLE
+    return pane
+
+
 async def _type_path(pilot, pane, path) -> None:
     """As a user does: typed, so the box scrolls as it does for them (a value set in code shows its head)."""
     await pilot.press("p")
@@ -101,15 +112,11 @@ def test_history_names_each_rows_model_and_the_detail_keeps_off_the_path_box(ser
     """The folder by the ensemble, then the fused model chosen (it classifies the image on screen again):
     each row says its model at 80 columns, and the fused row's detail is two lines above the history that
     leave the path box's line alone and the history unscrolled."""
-    from triton_console.tui.panes.classify import ClassifyPane
 
     async def scenario():
         app = _console(server, images_dir)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("4")
-            pane = app.query_one(ClassifyPane)
-            await wait_for(pilot, lambda: FUSED in pane.routes and ENSEMBLE in pane.routes, 60, "the models")
-            pane.query_one("#model").value = ENSEMBLE
+            pane = await _with_the_ensemble(pilot, app)
             table = pane.query_one("#breakdown")
             await _type_path(pilot, pane, images_dir)
             await wait_for(pilot, lambda: "n=3" in rendered(pane.query_one("#latency")), 60, "the folder")
@@ -185,17 +192,13 @@ def test_a_model_picked_with_a_new_image_classifies_that_image_alone(server, ima
     worker, so the image asked for was never classified when its worker had not started yet (the hostile
     test's slow model waited 15 s for a row that never came). Now the asked image is the one request: its
     row says the new model, and the image on screen keeps its row by the old one."""
-    from triton_console.tui.panes.classify import ClassifyPane
 
     car, vulture = str(images_dir / "car.jpg"), str(images_dir / "vulture.jpeg")
 
     async def scenario():
         app = _console(server, images_dir)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("4")
-            pane = app.query_one(ClassifyPane)
-            await wait_for(pilot, lambda: FUSED in pane.routes and ENSEMBLE in pane.routes, 60, "the models")
-            pane.query_one("#model").value = ENSEMBLE
+            pane = await _with_the_ensemble(pilot, app)
             await pilot.pause()
             pane.classify([car])
             table = pane.query_one("#breakdown")

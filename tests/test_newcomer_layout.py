@@ -9,7 +9,7 @@ import asyncio
 import re
 from pathlib import Path
 
-from tests.helpers import screen_lines, wait_for
+from tests.helpers import screen_lines, steady_requests, wait_for
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 
 SIZE = (80, 24)
@@ -214,30 +214,16 @@ def test_servers_pane_says_inf_s_is_measured_until_its_second_count_which_comes_
     started, and the server does not say when that was): the active server's row showed '-' (read as no
     inferences) until the pane's second refresh, 2 s on. Now it shows … until then, and the second count is
     taken 1 s after the first; a servers-file row the same."""
-    import threading
     import time
 
     from tests.helpers import rows
     from triton_console.tui.core.client import contexts
-    from triton_console.tui.core.client.client import TritonClient
-    from triton_console.tui.core.request import infer
     from triton_console.tui.panes.servers import COLUMNS, RATE_SOON_S, REFRESH_S
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     contexts.add(contexts.ServerEntry("zoo-http", zoo.http_url, "http"))
     labels = [label for label, _ in COLUMNS]
     state, rate = labels.index("state"), labels.index("inf/s")
-    stop = threading.Event()
-
-    def load() -> None:  # requests all along, as a benchmark elsewhere sends them
-        client = TritonClient(zoo.grpc_url, "grpc", timeout=60)
-        try:
-            plans = infer.plan_inputs(client.model_info("nobatch"), {"X": "ones"})
-            while not stop.is_set():
-                infer.run(client, "nobatch", plans)
-                stop.wait(0.05)
-        finally:
-            client.close()
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc", repository=Path("/nonexistent")))
@@ -265,10 +251,5 @@ def test_servers_pane_says_inf_s_is_measured_until_its_second_count_which_comes_
             assert own.split("ready")[1].split()[4].replace(".", "").isdigit(), own  # on screen at 80 columns
             assert RATE_SOON_S < REFRESH_S
 
-    loader = threading.Thread(target=load, daemon=True)
-    loader.start()
-    try:
+    with steady_requests(zoo.grpc_url):
         asyncio.run(scenario())
-    finally:
-        stop.set()
-        loader.join(timeout=30)

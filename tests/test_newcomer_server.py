@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.helpers import screen_lines
+from tests.helpers import screen_lines, steady_requests
 from tests.test_panes import make_app
 from triton_console.tui.core.server.controller import ServerSnapshot
 from triton_console.tui.widgets.filterbox import FilterBox
@@ -319,14 +319,11 @@ def test_servers_pane_shows_the_active_servers_ping_as_the_others(zoo, monkeypat
 def test_servers_pane_shows_the_active_servers_inference_rate_as_the_others(zoo, monkeypatch, tmp_path):
     """The active server's row (given with -u) showed `-` for inf/s while the console polled it and the
     servers file's row of the same server showed its rate."""
-    import threading
     from pathlib import Path
 
     from tests.helpers import rows, wait_for
     from triton_console.tui.app import ConsoleApp, ConsoleOptions
     from triton_console.tui.core.client import contexts
-    from triton_console.tui.core.client.client import TritonClient
-    from triton_console.tui.core.request import infer
     from triton_console.tui.panes.servers import COLUMNS
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
@@ -338,18 +335,6 @@ def test_servers_pane_shows_the_active_servers_inference_rate_as_the_others(zoo,
 
     def serving(text: str) -> bool:
         return text not in ("-", "…", "0.0") and float(text) > 0  # …: measured (its first count)
-
-    stop = threading.Event()
-
-    def load() -> None:  # requests all along, as a benchmark elsewhere sends them
-        client = TritonClient(zoo.grpc_url, "grpc", timeout=60)
-        try:
-            plans = infer.plan_inputs(client.model_info("nobatch"), {"X": "ones"})
-            while not stop.is_set():
-                infer.run(client, "nobatch", plans)
-                stop.wait(0.05)
-        finally:
-            client.close()
 
     async def scenario():
         app = ConsoleApp(ConsoleOptions(url=zoo.grpc_url, protocol="grpc", repository=Path("/nonexistent")))
@@ -368,10 +353,5 @@ def test_servers_pane_shows_the_active_servers_inference_rate_as_the_others(zoo,
             own = next(line for line in screen_lines(app) if "(active)" in line and "ready" in line)
             assert serving(own.split("ready")[1].split()[4]), own  # on screen at 80 columns
 
-    loader = threading.Thread(target=load, daemon=True)
-    loader.start()
-    try:
+    with steady_requests(zoo.grpc_url):
         asyncio.run(scenario())
-    finally:
-        stop.set()
-        loader.join(timeout=30)

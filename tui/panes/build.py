@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, RichLog, Select, 
 from triton_console.build_tools import catalog
 from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.messages import BuildFinished, BuildFraction, BuildLog, BuildStep
-from triton_console.tui.text import join, middle_cut, plain
+from triton_console.tui.text import join, middle_cut, plain, short_path
 from triton_console.tui.widgets.textbox import TextBox
 from triton_console.tui.workers import work
 
@@ -71,10 +71,7 @@ def short_words(detail: str, most: int = WORD_MAX) -> str:
     def short(w: str) -> str:
         if len(w) <= most:
             return w
-        folder, _, name = w.rpartition("/")
-        if folder and len(name) <= most - 6:  # a path: its start, …, its whole file name
-            return f"{folder[: most - len(name) - 2]}…/{name}"
-        return middle_cut(Text(w), most).plain
+        return short_path(w, most) if "/" in w else middle_cut(Text(w), most).plain
 
     return " ".join(short(w) for w in detail.split(" "))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from triton_console.common.errors import EXIT_USAGE, ConsoleError
 from triton_console.tui.core.client.client import TIMEOUT, UNREACHABLE, ModelInfo, TritonClient
+from triton_console.tui.core.client.modelcontrol import load_and_wait
 from triton_console.tui.core.request import ensemble, infer
 from triton_console.tui.core.server.explain import Failure, python_failure
 
@@ -189,8 +190,6 @@ class DevLoop:
     def reload(self, changed: list[str] = ()) -> Event:
         start = time.perf_counter()
         event = Event("reload", self.model, "ok", changed=list(changed))
-        from triton_console.tui.core.client.modelcontrol import load_and_wait
-
         try:
             # past the call's timeout the server goes on loading: wait for READY or its reason, as reload does
             load_and_wait(self.client, self.model)
