@@ -202,6 +202,8 @@ class ConsoleApp(App):
         app shuts down: a worker's last message may arrive then)."""
         # The panes made in compose, not a query: a CSS query walks the whole DOM once per pane, which cost
         # the event loop ~20 ms at every poll (measured with the 20,000-model index).
+        if not self.is_running:  # closing (a quit, or a test's end): a pane may have lost its widgets already
+            return []
         found = [w for w in self._panes if w.is_attached]
         return [w for w in found if able is None or callable(getattr(w, able, None))]
 
@@ -414,7 +416,7 @@ class ConsoleApp(App):
 
     def on_image_models_found(self, msg: ImageModelsFound) -> None:
         if msg.url == self.controller.client.url:
-            for pane in self.query(ClassifyPane):  # none while the app closes (a late worker's message)
+            for pane in self.panes("set_models"):  # none while the app closes (a late worker's message)
                 pane.set_models(msg.models)
 
     def on_poll_requested(self, msg: PollRequested) -> None:
