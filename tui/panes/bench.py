@@ -185,6 +185,7 @@ class BenchPane(Vertical):
         self.saved: str | None = None
         self._options_stale = False  # models changed while the pane was hidden
         self.source = ""  # where the last run's inputs came from, when the box said auto
+        self.source_paths: list[str] = []  # the paths named in it (shortened to fit a status line)
         self.bench_model: str | None = None  # the model of the run charted
         self.session: list[loadgen.Run] = []  # the runs finished in this console session, oldest first
         self.overlay = False  # saved runs of other sessions on the chart too (o)
@@ -332,7 +333,7 @@ class BenchPane(Vertical):
             str(self.query_one("#bench-engine", Select).value),
             str(self.query_one("#bench-shm", Select).value),
         )
-        self.steps, self.saved, self.run, self.source = [], None, None, ""
+        self.steps, self.saved, self.run, self.source, self.source_paths = [], None, None, "", []
         if model != self.bench_model:
             self.bench_model, self.saved_runs = model, []
             if self.overlay:
@@ -417,8 +418,8 @@ class BenchPane(Vertical):
         kind = e.get("event")
         bar = self.query_one("#bench-progress", ProgressBar)
         if kind == "inputs":
-            self.source = e["source"]
-            self._status(self._one_line("inputs: {}", self.source, e.get("paths", [])))
+            self.source, self.source_paths = e["source"], e.get("paths", [])
+            self._status(self._one_line("inputs: {}", self.source, self.source_paths))
         elif kind == "progress":
             bar.update(total=max(1, e["total"]), progress=e["done"])
             self._status(f"level {e['level']:g}: {e['done']}/{e['total']} requests (warm-up not counted)")
@@ -436,7 +437,8 @@ class BenchPane(Vertical):
             if answered:  # a run in which every request failed is no measurement: never an earlier run
                 self.session.append(self.run)
                 self.bench_model = self.run.model
-            on = f" on {self.source}" if self.source else ""
+            # the source on one line: a long folder took the status's three lines before "saved" was said
+            on = " " + self._one_line("on {}", self.source, self.source_paths) if self.source else ""
             errors = sum(s.get("errors", 0) for s in steps)
             first = next((first_error(s) for s in steps if s.get("errors")), "")
             if self._stopped_early:
