@@ -287,19 +287,32 @@ def test_models_detail_starts_at_the_top_of_each_model(server):
 
 def test_editor_messages_are_whole_right_and_one_at_a_time(server):
     """The parse error was cut before the field name; -5 (it parses) was called "does not parse"; a stale
-    "✓ reverted" stayed under a new ✗."""
+    "✓ reverted" stayed under a new ✗; an edit typed just after "reverted" was overwritten."""
+    from triton_console.tui.panes.configedit import ConfigDone
+
+    app = _app(server)
+    shown_when_done: dict[
+        int, str
+    ] = {}  # the editor's text when "reverted" is said (bubbled: once a message)
+
+    def hook(message) -> None:
+        if isinstance(message, ConfigDone) and message.action == "revert":
+            shown_when_done.setdefault(id(message), app.screen.query_one("#config-text").text)
 
     async def scenario():
-        app = _app(server)
-        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        async with app.run_test(size=(80, 24), notifications=True, message_hook=hook) as pilot:
             screen, area = await _editor(pilot, app, "fused_python_efficientnet_lite0")  # no ensemble uses it
             original = area.text
             check, state = screen.query_one("#config-check"), screen.query_one("#config-state")
             await wait_for(pilot, lambda: "✓ parses" in _words(check), 10, "the check")
 
+            area.insert("# an edit that Revert takes back\n", (0, 0))
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: "reverted" in _words(state), 60, "reverted")
-            await wait_for(pilot, lambda: area.text == original, 20, "the text again")
+            # the files' config was read again after "reverted" was said: an edit typed in between was
+            # overwritten by it (this test's next edit was, once: ✓ where ✗ was due)
+            assert list(shown_when_done.values()) == [original], shown_when_done
+            assert area.text == original
 
             lines = original.split("\n")
             lines.insert(1, "a_field_nobody_has_ever_named: 1")

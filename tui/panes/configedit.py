@@ -137,6 +137,9 @@ class ConfigEditScreen(ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, group="config-read")
     def _read(self) -> None:
+        self._read_now()
+
+    def _read_now(self) -> None:  # in a worker
         try:
             target = deploy.for_console(self.controller, self.model)
             self.post_message(ConfigRead(deploy.read(target), target, None))
@@ -298,8 +301,10 @@ class ConfigEditScreen(ModalScreen[str | None]):
             state = "reverted: the files' config serves"
             state += f" (and {', '.join(again)} loaded again)" if again else ""
             state += "".join(f"; ⚠ {e} is still UNAVAILABLE: {why}" for e, why in down.items())
+            # the editor shows the files' config again, not the edits reverted, and before it says so: read
+            # after, the text came back over what the user had typed since "reverted"
+            self._read_now()
             self.post_message(ConfigDone("revert", state, None, warning=bool(down)))
-            self._read()  # the editor shows the files' config again, not the edits reverted
         except ConsoleError as exc:
             self.post_message(ConfigDone("revert", None, worded(exc)))
 
