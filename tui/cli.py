@@ -268,11 +268,34 @@ def _console(args: argparse.Namespace, first: str | None = None) -> int:
         stop_after_exit=True,
     )
     app = ConsoleApp(opts)
+    _end_on_signals(app)
     try:
         app.run()
     finally:
         _stop_own_server(app.controller)
     return app.return_code or 0
+
+
+def _end_on_signals(app) -> None:
+    """SIGTERM ends the console as a quit does (its screen given back, its own server stopped after); SIGHUP (a
+    closed SSH session: no terminal left to give back) stops its own server at once, then ends. The default
+    action killed the console outright: its server went by PDEATHSIG's SIGKILL, which left the Python
+    stubs still loading a model running on their own and the server's /dev/shm regions behind."""
+    import os
+    import signal
+
+    def on_term(signum, _frame) -> None:
+        app.exit(return_code=128 + signum)
+
+    def on_hangup(signum, _frame) -> None:
+        signal.signal(signum, signal.SIG_DFL)
+        try:
+            _stop_own_server(app.controller)
+        finally:
+            os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_hangup)
 
 
 def _stop_own_server(controller) -> None:
@@ -285,12 +308,13 @@ def _stop_own_server(controller) -> None:
     m = controller.managed
     if m is None or not m.is_running():
         return
+    err = sys.__stderr__ or sys.stderr  # the terminal's own: the app's print capture while it runs (SIGHUP)
     t0 = time.monotonic()
     with contextlib.suppress(OSError):
-        print(f"stopping tritonserver (pid {m.pid})…", end="", file=sys.stderr, flush=True)
+        print(f"stopping tritonserver (pid {m.pid})…", end="", file=err, flush=True)
     code = controller.stop()
     with contextlib.suppress(OSError):
-        print(f" stopped in {time.monotonic() - t0:.1f} s (exit code {code})", file=sys.stderr, flush=True)
+        print(f" stopped in {time.monotonic() - t0:.1f} s (exit code {code})", file=err, flush=True)
 
 
 if __name__ == "__main__":
