@@ -347,7 +347,9 @@ def test_try_form_streaming_snapshot(snap_compare, no_servers_file):
         # the box's view at its head: set in code, it showed its head or its end ("e console streams what…")
         # depending on whether it had the focus yet, which the suite's load decided
         spec.cursor_position = 0
-        spec.cursor_blink = False  # its cursor was drawn or not by the blink's phase at the capture (CI, once)
+        spec.cursor_blink = (
+            False  # its cursor was drawn or not by the blink's phase at the capture (CI, once)
+        )
         await pilot.pause(0.2)  # the outputs table sizes its columns on a later refresh
         await pilot.pause()
 
