@@ -464,7 +464,7 @@ def test_try_form_runs_any_model_and_copies_the_call(zoo, tmp_path):
             table.focus()
             await pilot.press("ctrl+y")
             assert app.clipboard.startswith("curl -s -X POST")
-            assert '"data":["hello"]' in app.clipboard
+            assert '"data": ["hello"]' in app.clipboard
             screen.query_one("#spec-2").value = "zeros"  # BYTES zeros: b"0"
             screen.query_one("#spec-0").value = "text:nope"
             await pilot.press("ctrl+r")

@@ -193,7 +193,7 @@ def test_cli_infer_sequence_ids_and_the_servers_reason(zoo):
         r = run_cli(*base, *flags)
         assert r.returncode == 0, r.stderr
         if "--show-call" in flags:  # the call carries the sequence as Triton's request parameters
-            assert '"parameters":{"sequence_id":"seq-x","sequence_start":true}' in r.stderr
+            assert '"parameters": {"sequence_id": "seq-x", "sequence_start": true}' in r.stderr
         return json.loads(r.stdout)["outputs"][0]["values"][0]
 
     assert total("--sequence-id", "seq-x", "--sequence-start", "--show-call", "curl") == 1
@@ -213,7 +213,7 @@ def test_cli_show_call_gives_the_streaming_forms(zoo, tmp_path):
     pa = run_cli(*args, "--show-call", "perf_analyzer", "--save", str(tmp_path)).stdout
     assert "--streaming" in pa
     curl = run_cli(*args, "--show-call", "curl").stdout
-    assert "/v2/models/tokens/generate_stream" in curl and "-d '{\"COUNT\":2}'" in curl
+    assert "/v2/models/tokens/generate_stream" in curl and "-d '{\"COUNT\": 2}'" in curl
     # the python form runs as printed: its responses are the model's
     code = python[python.index("import json") :].split("\n# ")[0]
     script = tmp_path / "call.py"

@@ -26,6 +26,9 @@ INLINE = 64 * 1024  # bytes of JSON/Python data written inline; more goes to fil
 NEEDS_FOLDER = "call-needs-folder"  # the code of the error: the call's data is too large to write inline
 SPILL_PREFIX = "triton-console-call-"
 FORMS = ("curl", "python", "perf_analyzer")
+# JSON as shown in a call: a space after each comma and colon, so a box that wraps at spaces (the Try form's, a
+# terminal's) breaks between values; without them the body was folded inside names and numbers at 80 columns
+SHOWN = (", ", ": ")
 
 
 @dataclass
@@ -148,7 +151,7 @@ def curl_stream(conn: Connection, endpoint: Endpoint, model: str, plans, directo
         )
     base, notes = _http_base(endpoint)
     headers, more = _header_args(conn)
-    body = json.dumps(generate_body(tensors), separators=(",", ":"))
+    body = json.dumps(generate_body(tensors), separators=SHOWN)
     if len(body) <= INLINE:
         data, files = f"-d {shlex.quote(body)}", []
     else:
@@ -194,7 +197,7 @@ def curl(
             "— Inference-Header-Content-Length bytes of JSON (header shown above), then the raw tensors"
         )
     if _json_safe(plans):
-        body = json.dumps(request_json(plans, outputs, binary_out, sequence), separators=(",", ":"))
+        body = json.dumps(request_json(plans, outputs, binary_out, sequence), separators=SHOWN)
         if len(body) <= INLINE:
             data = f"-d {shlex.quote(body)}"
         else:
