@@ -32,9 +32,9 @@ run: venv
 
 test: venv
 	$(VENV)/bin/ruff check triton_console tui build_tools model_repository tests benchmarks
-	$(VENV)/bin/pytest -q tests/unit
 	$(PY) -m tests.orphans record .pytest-before
-	$(VENV)/bin/pytest -q -n 3 --dist loadfile -m 'not timing' --ignore=tests/unit --durations=12
+	@# the unit tests among the server tests: alone they kept one of the two cores idle for 25 s
+	$(VENV)/bin/pytest -q -n 3 --dist loadfile -m 'not timing' --durations=12
 	$(VENV)/bin/pytest -q -m timing --ignore=tests/unit
 	$(PY) -m tests.orphans check .pytest-before
 
