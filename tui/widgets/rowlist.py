@@ -45,7 +45,8 @@ class RowList(ScrollView, can_focus=True):
         Binding("end,G", "jump(-1)", "Last", show=False, id="rows.last"),
     ]
     DEFAULT_CSS = """
-    RowList { background: $surface; }
+    /* one column for the scrollbar, not two: at 80 columns a long list's names were cut once it scrolled */
+    RowList { background: $surface; scrollbar-size-vertical: 1; }
     RowList > .rowlist--header { text-style: bold; background: $panel; }
     RowList > .rowlist--cursor { background: $accent; color: $text; text-style: bold; }
     RowList:blur > .rowlist--cursor { background: $accent 40%; }
