@@ -216,3 +216,21 @@ def test_metrics_cursor_is_marked_stays_on_its_model_and_enter_says_why_nothing_
             assert ens in title, lines  # the model chart's title names it whole
 
     asyncio.run(scenario())
+
+
+def test_the_build_pane_says_where_b_writes_before_the_first_build(tmp_path):
+    """The default repository is the user's (~/.local/share/triton-console/repository), not the checkout's
+    model_repository/ (the sources): the Build pane said nothing of where b writes until a build ended."""
+    from triton_console.tui.text import short_path
+
+    repository = tmp_path / "somewhere" / "repository"
+
+    async def scenario():
+        app = make_app(repository)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("1")
+            await pilot.pause()
+            shown = f"b builds into {short_path(str(repository), 60)}"  # a long path cut in its middle
+            assert any(shown in line for line in screen_lines(app)), screen_lines(app)
+
+    asyncio.run(scenario())

@@ -156,8 +156,13 @@ class BuildPane(Vertical):
         with VerticalScroll(id="steps", can_focus=False):
             for step in catalog.STEPS:
                 yield StepRow(step)
-        yield Static("", id="summary")
+        yield Static(self._where(), id="summary")
         yield RichLog(id="build-log", max_lines=5000, wrap=False, markup=False)
+
+    def _where(self) -> Text:
+        """Where b writes, before the first build: the default repository is the user's, outside the checkout,
+        and a newcomer took the checkout's model_repository/ (the sources) for it."""
+        return plain(f"b builds into {short_path(str(self.repository), 60)}", "dim")
 
     def focus_default(self) -> None:
         self.query_one("#model").focus()
