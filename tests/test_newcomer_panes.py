@@ -234,3 +234,33 @@ def test_the_build_pane_says_where_b_writes_before_the_first_build(tmp_path):
             assert any(shown in line for line in screen_lines(app)), screen_lines(app)
 
     asyncio.run(scenario())
+
+
+def test_the_models_detail_goes_with_the_server():
+    """Server x: the list emptied ("server not reachable") and the detail kept saying "1. preprocess READY ...
+    3. postprocess READY". Now it says the server is not reachable; the list coming back shows a model again."""
+    from tests.test_snapshots import server_snapshot
+    from triton_console.tui.core.server.controller import ServerSnapshot
+    from triton_console.tui.messages import ServerPolled
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("3")
+            pane, detail = app.query_one("ModelsPane"), app.query_one("#detail-text")
+            app.post_message(ServerPolled(server_snapshot(app)))
+            await wait_for(pilot, lambda: pane.selected is not None, 5, "a model selected")
+            assert "not reachable" not in rendered(detail), rendered(detail)
+            app.post_message(ServerPolled(ServerSnapshot(url=app.controller.client.url, error="refused")))
+            await wait_for(pilot, lambda: "not reachable" in rendered(detail), 5, "the detail's line")
+            assert pane.selected is None and "READY" not in rendered(detail)
+            app.post_message(ServerPolled(server_snapshot(app)))
+            await wait_for(
+                pilot,
+                lambda: pane.selected is not None,
+                5,
+                "a model selected again",
+                show=lambda: rendered(detail),
+            )
+
+    asyncio.run(scenario())

@@ -302,6 +302,11 @@ class ModelsPane(Horizontal):
             self._split()
         if self._selected in changed:  # the detail follows the poll (it kept "state LOADING" until r)
             self._fetch_detail(self._selected)
+        elif self._selected is not None and self._selected not in entries:
+            # the server went away (or the model left its index): its READY states stayed beside an empty list
+            self._selected, self._last_detail = None, None
+            gone = "the server is not reachable" if not snap.live else "no longer listed by the server"
+            self.query_one("#detail-text", Static).update(Text(gone, style="dim"))
         self._show_note()
         added, self._added = self._added, []
         for n in added:  # the user typed a name and pressed enter: say what the server made of it
