@@ -1,7 +1,8 @@
 """Headless ``classify IMAGE`` (no -m) while the ensembles are unloaded (a newcomer's trial, 2026-12): it fell back
 to the backbone ``efficientnet_lite0_ort`` and printed its raw logits (`sports car (9.779)`, where the ensemble
 says 0.735) with only its input's description on stderr. Now a note names the model chosen and why, and another
-says its scores are its own outputs (logits), not probabilities: the model's values stay as it gave them."""
+says its scores are its own outputs (logits), not probabilities: the model's values stay as it gave them.
+A whole pipeline stands in before a backbone: the fused model, READY beside it, was passed over by name."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from triton_console.tui.core.client.client import TritonClient
 pytestmark = pytest.mark.server
 ENSEMBLES = ("ensemble_python_efficientnet_lite0", "ensemble_python_resnet50")
 BACKBONE = "efficientnet_lite0_ort"
+FUSED = "fused_bytes_python_efficientnet_lite0"  # the first by name of the two fused models (both whole)
 
 
 @pytest.fixture
@@ -38,12 +40,13 @@ def test_classify_without_the_ensemble_says_who_stands_in_and_what_its_scores_ar
     res = run_cli("classify", str(image("car.jpg")), "-u", url, "--json", timeout=120)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
-    assert out["model"] == BACKBONE and out["top"][0]["label"] == "sports car", out
-    assert f"{ENSEMBLES[0]} is not ready" in res.stderr and f"classifying with {BACKBONE}" in res.stderr, (
+    assert out["model"] == FUSED and out["top"][0]["label"] == "sports car", out
+    assert 0 < out["top"][0]["score"] <= 1, out  # its own probabilities
+    assert f"{ENSEMBLES[0]} is not ready" in res.stderr and f"classifying with {FUSED}" in res.stderr, (
         res.stderr
     )
 
-    res = run_cli("classify", str(image("car.jpg")), str(image("mug.jpg")), "-u", url, timeout=120)
+    res = run_cli("classify", str(image("car.jpg")), str(image("mug.jpg")), "-u", url, "-m", BACKBONE)
     assert res.returncode == 0, res.stderr
     assert "sports car (9." in res.stdout.splitlines()[0], res.stdout  # the model's logit, as it gave it
     assert (

@@ -343,3 +343,36 @@ def test_try_form_file_picker_leaves_the_checkout_up_or_by_a_typed_path(tmp_path
             assert app.screen.query_one("#pick-path").value == str(photos)
 
     asyncio.run(scenario())
+
+
+def test_a_whole_pipeline_stands_in_for_the_ensemble_before_a_backbone():
+    """Models u on postprocess took the ensemble down; Classify said "classifying with efficientnet_lite0_ort
+    until it is back" (first by name) and showed its raw logits, with the fused model READY beside it."""
+    from triton_console.tui.panes.classify import ClassifyPane
+
+    whole = ImagePath("bytes", TensorSpec("INPUT", "UINT8", (-1,)), None, False, 0)
+    tensor = ImagePath("tensor", TensorSpec("input", "FP32", (1, 3, 224, 224)), None, True, 1000)
+    ensemble, backbone, fused = (
+        "ensemble_python_efficientnet_lite0",
+        "efficientnet_lite0_ort",
+        "fused_python_efficientnet_lite0",
+    )
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("4")
+            await pilot.pause()
+            pane = app.query_one(ClassifyPane)
+            pane.set_models({ensemble: whole, backbone: tensor, fused: whole})
+            await pilot.pause()
+            assert pane.model == ensemble
+            pane.set_models({backbone: tensor, fused: whole})  # the ensemble went down
+            await pilot.pause()
+            assert pane.model == fused
+            assert any(f"classifying with {fused} until it is back" in n for n in notifications(app))
+            pane.set_models({backbone: tensor})  # only a backbone left: it stands in
+            await pilot.pause()
+            assert pane.model == backbone
+
+    asyncio.run(scenario())

@@ -66,19 +66,19 @@ def client(args: argparse.Namespace):
 
 def pick_model(client, model: str | None) -> str:
     """``-m`` as given, else a ready image classifier (the generated ensembles first)."""
-    from triton_console.tui.core.client.client import check_model_name, preferred_model
+    from triton_console.tui.core.client.client import check_model_name
 
     if model:
         return check_model_name(model)
-    from triton_console.tui.core.classify.classifier import image_models
+    from triton_console.tui.core.classify.classifier import image_models, stand_in
     from triton_console.tui.core.server.controller import list_models  # only to choose (its imports cost)
 
     listed = list_models(client)[0]
     ready = [m.name for m in listed if m.state == "READY"]
-    candidates = list(image_models(client, ready[:200]))
+    candidates = image_models(client, ready[:200])
     if not candidates:
         raise ConsoleError(f"no ready image model on {client.url}; pass -m MODEL", exit_code=EXIT_USAGE)
-    chosen = preferred_model(candidates)
+    chosen = stand_in(candidates)
     # a generated ensemble the server lists but cannot serve: the one the user expected, so say who stands in
     # (a newcomer got the backbone's logits with only its input's description on stderr, 2026-12)
     if not chosen.startswith("ensemble_python_"):

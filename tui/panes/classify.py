@@ -14,9 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DirectoryTree, Input, Select, Sparkline, Static
 
 from triton_console.common.errors import ConsoleError
-from triton_console.tui.core.classify.classifier import SCALINGS, ImagePath
+from triton_console.tui.core.classify.classifier import SCALINGS, ImagePath, stand_in
 from triton_console.tui.core.classify.images import IMAGE_SUFFIXES
-from triton_console.tui.core.client.client import preferred_model
 from triton_console.tui.core.client.stats import percentile
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import for_code, worded
@@ -266,7 +265,7 @@ class ClassifyPane(Horizontal):
                 if self._wanted in names:
                     choice = self._wanted
                 else:
-                    choice = current if current in names else preferred_model(names)
+                    choice = current if current in names else stand_in(routes)
                     if self._wanted is None:
                         self._wanted = choice
                     elif current == self._wanted:  # the chosen one went away: say who stands in

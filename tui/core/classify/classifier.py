@@ -467,6 +467,17 @@ def _timings(raw) -> list[tuple[str, float]]:
     ]
 
 
+def stand_in(routes: dict[str, ImagePath]) -> str | None:
+    """The model to classify with when none is named (or the one chosen is gone): a whole pipeline, which takes
+    encoded images and gives its own scores (the generated ensembles first, then a fused model), before a
+    backbone that takes a tensor and answers with logits (it came first by name: efficientnet_lite0_ort sorts
+    before fused_python_efficientnet_lite0, and a newcomer got logits with the fused model ready)."""
+    from triton_console.tui.core.client.client import preferred_model
+
+    whole = [name for name, route in routes.items() if route.kind != "tensor"]
+    return preferred_model(whole) or preferred_model(list(routes))
+
+
 def image_models(client: TritonClient, names: list[str]) -> dict[str, ImagePath]:
     """Which of ``names`` (ready models) can classify images, and how; the others are left out."""
     if not names:  # nothing to ask the server
