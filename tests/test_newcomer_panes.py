@@ -264,3 +264,42 @@ def test_the_models_detail_goes_with_the_server():
             )
 
     asyncio.run(scenario())
+
+
+def test_a_failed_try_leaves_no_outputs_or_call_of_the_run_before():
+    """After an error ("no such file"), the last run's output row and its curl call stayed above the error and
+    read as this request's; ^y copied the old call."""
+    from triton_console.tui.core.request import showcall
+
+    info = ModelInfo(
+        "tiny",
+        ModelMetadata(
+            "tiny", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
+        ),
+    )
+    out = infer.summarize("Y", "FP32", np.array([0.25, 0.5, 0.75, 1.0]))
+    result = infer.InferResult("tiny", "1", 1.0, [], [out])
+    call = showcall.Call("curl", "curl -s -X POST http://127.0.0.1:9/v2/models/tiny/infer")
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("3")
+            try_screen = TryScreen(app.controller, "tiny", str(ROOT))
+            await app.push_screen(try_screen)
+            try_screen.post_message(ModelLoaded(info, None))
+            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            try_screen.post_message(TryDone(result, call, None))
+            await wait_for(pilot, lambda: any("curl -s" in line for line in screen_lines(app)), 5, "the run")
+            try_screen.post_message(TryDone(None, None, "image:/nope.jpg: no such file or directory"))
+            await wait_for(
+                pilot, lambda: any("no such file" in line for line in screen_lines(app)), 5, "error"
+            )
+            shown = "\n".join(screen_lines(app))
+            assert "curl -s" not in shown, shown
+            assert not any(" Y " in line and "FP32" in line for line in screen_lines(app)), shown
+            await pilot.press("ctrl+y")
+            await pilot.pause()
+            assert any("run the model first" in n for n in notifications(app)), notifications(app)
+
+    asyncio.run(scenario())

@@ -538,6 +538,9 @@ class TryScreen(ModalScreen):
             self.call_text, self._large = call.text, None
             notes = "".join(f"\n# {n}" for n in call.notes)
             self.query_one("#call", Static).update(plain(call.text + notes, multiline=True, limit=20000))
+        else:  # no call to show (the request failed): none to copy either
+            self.call_text, self._large = "", None
+            self.query_one("#call", Static).update("")
 
     @work(thread=True, exclusive=True, group="try-run")
     def _run(self, specs: dict[str, str], shapes: dict[str, str], batch: int, form: str, seq=None) -> None:
@@ -563,6 +566,9 @@ class TryScreen(ModalScreen):
         summary = self.query_one("#summary", Static)
         if msg.error:
             summary.update(join(("error: ", "bold red"), plain(msg.error, "red", limit=2000)))
+            # the last run's outputs and call stayed above the error and read as this request's
+            self._show_outputs([])
+            self._show_call(None)
             return
         r = msg.result
         self._show_outputs(r.outputs)
@@ -599,7 +605,7 @@ class TryScreen(ModalScreen):
         ]
         pad = 2 * table.cell_padding
         used = sum(
-            max(len(title), *(len(r[i]) for r in rows)) + pad for i, title in enumerate(OUTPUT_COLUMNS)
+            max(len(title), *(len(r[i]) for r in rows), 0) + pad for i, title in enumerate(OUTPUT_COLUMNS)
         )
         room = max(VALUES_LEAST, (table.scrollable_content_region.width or 72) - used - pad)
         table.clear(columns=True)
