@@ -486,6 +486,7 @@ def make(
             raise
     import tempfile
 
+    _prune_spills(Path(tempfile.gettempdir()))
     folder = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX))
     call = _make(*args, folder, *rest)
     why = (
@@ -493,8 +494,26 @@ def make(
         if form == "perf_analyzer"
         else "the call's data is too large to show inline"
     )
-    call.notes.append(f"{why}: its files are in {folder} (temporary)")
+    call.notes.append(f"{why}: its files are in {folder} (kept a day, for the call to run after the console)")
     return call
+
+
+SPILL_KEPT_S = 24 * 3600
+
+
+def _prune_spills(tmp: Path) -> None:
+    """Spilled calls' folders older than a day, removed when the next is made. They must outlive the console
+    (the copied call names them), so none is removed at exit; "temporary" alone left them in /tmp for good."""
+    import shutil
+    import time
+
+    now = time.time()
+    for folder in tmp.glob(f"{SPILL_PREFIX}*"):
+        try:
+            if folder.is_dir() and not folder.is_symlink() and now - folder.stat().st_mtime > SPILL_KEPT_S:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _make(
