@@ -303,3 +303,26 @@ def test_a_failed_try_leaves_no_outputs_or_call_of_the_run_before():
             assert any("run the model first" in n for n in notifications(app)), notifications(app)
 
     asyncio.run(scenario())
+
+
+def test_an_image_classified_again_moves_to_the_end_of_the_history():
+    """The history kept one row per image where it first came: re-running car.jpg changed a middle row, and the
+    rows read as in no order. The latest run is the last row now (and the cursor is on it)."""
+    from triton_console.tui.messages import ClassifyResult
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("4")
+            pane = app.query_one("ClassifyPane")
+            table = pane.query_one("#breakdown")
+            for path in ("/images/a.jpg", "/images/b.jpg", "/images/c.jpg", "/images/a.jpg"):
+                pane.post_message(ClassifyResult(path, None, "not a decodable image", model="m"))
+                await pilot.pause()
+            order = sorted(pane.results, key=table.get_row_index)
+            assert order == ["/images/b.jpg", "/images/c.jpg", "/images/a.jpg"], order
+            a_row = next(line for line in screen_lines(app) if "a.jpg" in line and "/images" not in line)
+            b_row = next(line for line in screen_lines(app) if "b.jpg" in line and "/images" not in line)
+            assert screen_lines(app).index(b_row) < screen_lines(app).index(a_row), screen_lines(app)
+
+    asyncio.run(scenario())
