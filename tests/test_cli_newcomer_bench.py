@@ -1,0 +1,56 @@
+"""Headless defects a newcomer found (2026-12): classify's per-image errors without a ``code`` and without an
+``error:`` line on stderr, bench's missing image with ``"code": null``, bench given the model as its first word
+(as infer takes it), bench's hint naming infer's syntax, gRPC pointed at Triton's HTTP port saying only "Socket
+closed", and a bench of a single model reporting its server time as ``ensemble_ms``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import image, run_cli
+
+pytestmark = pytest.mark.server
+EFF = "ensemble_python_efficientnet_lite0"
+FUSED = "fused_python_efficientnet_lite0"
+
+
+def test_classify_of_a_missing_file_gives_a_code_and_one_error_line(server, tmp_path):
+    """``{"image", "error"}`` and nothing on stderr: infer and bench say ``code`` and ``error: ...``."""
+    missing = str(tmp_path / "no" / "such.jpg")
+    res = run_cli("classify", missing, "-m", FUSED, "-u", server.grpc_url, "--json", timeout=60)
+    assert res.returncode == 1, res.stderr
+    assert json.loads(res.stdout) == {
+        "image": missing,
+        "error": "no such file or directory",
+        "code": "no-such-file",
+    }
+    assert res.stderr.splitlines() == [f"error: {FUSED}: {missing}: no such file or directory"], res.stderr
+
+
+def test_classify_with_some_failures_says_how_many_on_stderr(server, tmp_path):
+    missing, folder = str(tmp_path / "gone.jpg"), tmp_path / "empty"
+    folder.mkdir()
+    for as_json in (False, True):
+        res = run_cli(
+            "classify", missing, str(image("car.jpg")), str(folder), "-m", FUSED, "-u", server.grpc_url,
+            *(["--json"] if as_json else []), timeout=60,
+        )  # fmt: skip
+        assert res.returncode == 1, res.stderr
+        errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+        assert errors == [
+            f"error: {FUSED}: 2 of 3 images failed; the first: {missing}: no such file or directory"
+        ]
+        if as_json:
+            codes = [json.loads(ln).get("code", "absent") for ln in res.stdout.splitlines()]
+            assert codes == ["no-such-file", "absent", "unreadable-file"], res.stdout
+
+
+def test_bench_of_a_missing_image_gives_the_same_code(server, tmp_path):
+    missing = str(tmp_path / "such.jpg")
+    res = run_cli("bench", missing, "-m", FUSED, "-u", server.grpc_url, "--json", timeout=60)
+    assert res.returncode == 2, res.stderr
+    said = json.loads(res.stdout)
+    assert said == {"model": FUSED, "error": f"{missing}: no such file or directory", "code": "no-such-file"}
+    assert res.stderr.splitlines() == [f"error: {missing}: no such file or directory"]
