@@ -54,3 +54,26 @@ def test_bench_of_a_missing_image_gives_the_same_code(server, tmp_path):
     said = json.loads(res.stdout)
     assert said == {"model": FUSED, "error": f"{missing}: no such file or directory", "code": "no-such-file"}
     assert res.stderr.splitlines() == [f"error: {missing}: no such file or directory"]
+
+
+@pytest.mark.parametrize("more", [[], ["car.jpg"]])
+def test_bench_given_the_model_first_says_it_takes_the_model_with_m(server, more):
+    """``bench MODEL`` (as infer, trace, tune and compare take their model) said "MODEL: no such file or
+    directory"."""
+    words = [str(image(m)) for m in more]
+    res = run_cli("bench", FUSED, *words, "-u", server.grpc_url, "--json", timeout=60)
+    assert res.returncode == 2, res.stderr
+    tail = words[0] if words else "IMAGE..."
+    said = f"{FUSED}: no such file; bench takes the model with -m: triton-console bench -m {FUSED} {tail}"
+    assert json.loads(res.stdout)["error"] == said
+    assert res.stderr.splitlines() == [f"error: {said}"]
+
+
+def test_bench_of_an_image_model_without_images_names_benchs_own_syntax(server):
+    """The hint said "or the image after the model's name": infer's syntax, which bench reads as an image."""
+    res = run_cli("bench", "-m", FUSED, "-u", server.grpc_url, timeout=60)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.splitlines() == [
+        f"error: {FUSED} takes encoded images in INPUT: give image files or a folder "
+        f"(bench: `triton-console bench -m {FUSED} car.jpg`, or a folder instead of car.jpg)"
+    ]

@@ -102,10 +102,18 @@ def tensor_workload(
     shapes: dict[str, str] | None = None,
     batch: int = 1,
     seed: int = 0,
+    images_how: str | None = None,
 ) -> Workload:
+    """Random (or given) tensors for every input; ``images_how``: as :func:`infer.plan_inputs` takes it."""
     info = client.model_info(model)
     plans = infer.plan_inputs(
-        info, specs, shapes, batch=batch, seed=seed, limit=client.connection.max_response_bytes
+        info,
+        specs,
+        shapes,
+        batch=batch,
+        seed=seed,
+        limit=client.connection.max_response_bytes,
+        images_how=images_how,
     )
     inputs = [InputTensor(p.name, p.datatype, p.array) for p in plans]
     outputs = [OutputRequest(t.name) for t in info.metadata.outputs]
