@@ -77,3 +77,17 @@ def test_bench_of_an_image_model_without_images_names_benchs_own_syntax(server):
         f"error: {FUSED} takes encoded images in INPUT: give image files or a folder "
         f"(bench: `triton-console bench -m {FUSED} car.jpg`, or a folder instead of car.jpg)"
     ]
+
+
+def test_grpc_pointed_at_the_http_port_says_so(server):
+    """gRPC (the default) on Triton's HTTP port said only "... Socket closed"; the opposite mistake already
+    said "answered, but not over HTTP: is it the gRPC port?"."""
+    hostport = server.http_url
+    res = run_cli("status", "-u", hostport, "--json", timeout=60)
+    assert res.returncode == 2, res.stderr
+    said = f"{hostport} answered, but not over gRPC: is it the HTTP port? try http://{hostport}"
+    out = json.loads(res.stdout)
+    assert out["live"] is False and out["error"] == said and out["code"] == "not-grpc", out
+    assert res.stderr.splitlines() == [f"error: {said}"]
+    ok = run_cli("status", "-u", f"http://{hostport}", "--json", timeout=60)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["live"] is True, ok.stderr
