@@ -91,3 +91,24 @@ def test_grpc_pointed_at_the_http_port_says_so(server):
     assert res.stderr.splitlines() == [f"error: {said}"]
     ok = run_cli("status", "-u", f"http://{hostport}", "--json", timeout=60)
     assert ok.returncode == 0 and json.loads(ok.stdout)["live"] is True, ok.stderr
+
+
+def test_bench_of_a_single_model_names_its_server_time_model_ms(server):
+    """The fused model (no ensemble) reported ``"server": {"ensemble_ms": 56.8, "steps": []}``."""
+    car = str(image("car.jpg"))
+    timed = {}
+    for model in (FUSED, EFF):
+        res = run_cli(
+            "bench", car, "-m", model, "-u", server.grpc_url, "--requests", "5", "--warmup", "1", "--json",
+            timeout=120,
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        timed[model] = json.loads(res.stdout)["server"]
+    assert set(timed[FUSED]) == {"model_ms", "steps"} and timed[FUSED]["steps"] == [], timed
+    assert timed[FUSED]["model_ms"] > 0
+    assert set(timed[EFF]) == {"ensemble_ms", "steps"} and timed[EFF]["ensemble_ms"] > 0  # as it was
+    assert [s["model"] for s in timed[EFF]["steps"]] == [
+        "preprocess",
+        "efficientnet_lite0_ort",
+        "postprocess",
+    ]

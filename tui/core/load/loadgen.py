@@ -522,7 +522,7 @@ def run_step(
         seconds,
         LatencySummary.of(tally.latencies),
         w.batch,
-        breakdown(before, after, w.model, steps) if after is not None else Breakdown(),
+        breakdown(before, after, w.model, steps) if after is not None else Breakdown(names=list(steps)),
         tally.errors[0] if tally.errors else None,
         tally.late,
         dict(tally.by_kind),
