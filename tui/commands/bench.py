@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from triton_console.tui.core.request.infer import parse_assignments
 
     c = client(args)
+    _model_first(args)
     given = images(args)
     if given:
         model = pick_model(c, args.model)
@@ -94,7 +95,13 @@ def run(args: argparse.Namespace) -> int:
         if stream.is_decoupled(c.model_info(model)):
             return _run_stream(args, c, model, specs)
         workload = loadgen.tensor_workload(
-            c, model, specs, parse_assignments(args.shape, "--shape"), args.batch, args.seed
+            c,
+            model,
+            specs,
+            parse_assignments(args.shape, "--shape"),
+            args.batch,
+            args.seed,
+            images_how=f"bench: `triton-console bench -m {model} car.jpg`, or a folder instead of car.jpg",
         )
     else:
         raise ConsoleError(
@@ -157,6 +164,31 @@ def run(args: argparse.Namespace) -> int:
     if any(s.server_gone for s in outcome.steps):
         return EXIT_USAGE  # the server went away under the run (its connection errors are counted above)
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def _model_first(args: argparse.Namespace) -> None:
+    """``bench MODEL ...`` as infer, trace, tune and compare take their model: bench takes images there, so
+    the model's name was reported as a missing file. Without -m, a first word that is no file and reads as a
+    model's name (no folder in it, no image suffix) is said to belong after -m; nothing is guessed."""
+    import os
+
+    from triton_console.tui.core.classify.images import IMAGE_SUFFIXES
+    from triton_console.tui.core.client.client import MODEL_NAME_RE
+
+    if args.model or not args.images:
+        return
+    first, rest = args.images[0], args.images[1:]
+    if os.path.lexists(first) or not MODEL_NAME_RE.match(first) or first in (".", ".."):
+        return
+    if os.path.splitext(first)[1].lower() in IMAGE_SUFFIXES:
+        return
+    import shlex
+
+    tail = " ".join(shlex.quote(r) for r in rest) if 0 < len(rest) <= 3 else "IMAGE..."
+    raise ConsoleError(
+        f"{first}: no such file; bench takes the model with -m: triton-console bench -m {first} {tail}",
+        exit_code=EXIT_USAGE,
+    )
 
 
 def _failures(model: str, steps) -> None:

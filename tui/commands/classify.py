@@ -76,13 +76,15 @@ def run(args: argparse.Namespace) -> int:
         err(visible(f"{model}: {route.describe()}" + "".join(f"; {n}" for n in route.notes), 400))
         if info.untrained:
             err(f"WARNING: {model} has random (untrained) weights: these predictions are meaningless")
-    failed, said_scale = False, False
+    said_scale, count, failed = False, 0, []
     items = classify_files(
         c, model, args.images, args.k, scaling=args.scaling, labels=labels, per_request=args.batch
     )
     for item in items:
         record = item.to_dict()
-        failed |= item.error is not None
+        count += 1
+        if item.error is not None:
+            failed.append(item)
         if args.json:
             print(json.dumps(record), flush=True)
         elif item.error is not None:
@@ -99,7 +101,13 @@ def run(args: argparse.Namespace) -> int:
                 print(visible(f"    {_top(t)}", 400))
             for p in r.problems:
                 print(visible(f"    note: {p}", 400))
-    return EXIT_FAILED if failed else EXIT_OK
+    if not failed:
+        return EXIT_OK
+    # one error line on stderr, as every command that fails says (with --json the errors were only on stdout)
+    first = failed[0]
+    many = f"{len(failed)} of {count} images failed; the first: " if count > 1 else ""
+    err(visible(f"error: {model}: {many}{first.path}: {for_code(first.error, first.code, CLI)}", 1000))
+    return EXIT_FAILED
 
 
 def _top(t) -> str:

@@ -521,8 +521,9 @@ class BenchPane(Vertical):
             f"{st['model']}: queue {st['queue_ms']:.2f} + compute {st['compute_ms']:.2f} ms (batch {st['avg_batch']:.1f})"
             for st in server.get("steps", [])
         ]
-        if server.get("ensemble_ms") is not None:
-            parts.insert(0, f"server {server['ensemble_ms']:.2f} ms/request")
+        own = server.get("ensemble_ms", server.get("model_ms"))  # an ensemble's, or a single model's
+        if own is not None:
+            parts.insert(0, f"server {own:.2f} ms/request")
         self.query_one("#bench-detail", Static).update(
             plain(f"level {level:g}: " + "; ".join(parts) if parts else "", multiline=True)
         )

@@ -36,8 +36,8 @@ class ItemResult:
             out.update(self.result.to_dict())
             if self.result.untrained:
                 out["untrained"] = True
-        else:
-            out["error"] = self.error
+        else:  # as the other commands' JSON errors: the message and its code (null for the server's own words)
+            out["error"], out["code"] = self.error, self.code
         return out
 
 
@@ -71,7 +71,7 @@ def classify_files(
             continue
         item = img.read(path)
         if item.error is not None:
-            yield ItemResult(path, error=item.error)
+            yield ItemResult(path, error=item.error, code=item.code)
             continue
         try:
             before = statistics(client) if steps else None
@@ -111,7 +111,7 @@ def _in_requests(client, model, route, paths, k, per_request, cancel, labels) ->
             return
         item = img.read(path)
         if item.error is not None:
-            yield ItemResult(path, error=item.error)
+            yield ItemResult(path, error=item.error, code=item.code)
             continue
         pending.append(item)
         if len(pending) == per_request:

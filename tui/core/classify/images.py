@@ -6,12 +6,14 @@ what we send is a readable regular file of sane size, and say clearly when it is
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from triton_console.common.errors import ConsoleError
+from triton_console.tui.core.client.codes import NO_SUCH_FILE, UNREADABLE_FILE
 
 # The decoder's own byte limit (preprocessing.MAX_BYTES; tests/unit/test_images_limits.py keeps them equal):
 # not imported from there, because that module imports Pillow (~15 ms) and a one-shot classify through a
@@ -24,11 +26,12 @@ MAX_DIR_FILES = 10_000
 
 @dataclass
 class ImageFile:
-    """One input: its path as given, and either its bytes or why it cannot be sent."""
+    """One input: its path as given, and either its bytes or why it cannot be sent (and that as a code)."""
 
     path: str
     data: bytes | None = None
     error: str | None = None
+    code: str | None = None
 
 
 def expand(paths: list[str]) -> list[str]:
@@ -57,24 +60,30 @@ def read(path: str, max_bytes: int = MAX_BYTES) -> ImageFile:
     try:
         st = os.stat(path)  # follows symlinks; a loop raises ELOOP
     except OSError as exc:
-        return ImageFile(path, error=_os_message(exc))
+        return _refused(path, exc)
     if stat.S_ISDIR(st.st_mode):
-        return ImageFile(path, error="is a directory with no images")
+        return ImageFile(path, error="is a directory with no images", code=UNREADABLE_FILE)
     if not stat.S_ISREG(st.st_mode):
-        return ImageFile(path, error="not a regular file")
+        return ImageFile(path, error="not a regular file", code=UNREADABLE_FILE)
     if st.st_size == 0:
-        return ImageFile(path, error="empty file (0 bytes)")
+        return ImageFile(path, error="empty file (0 bytes)", code=UNREADABLE_FILE)
     if st.st_size > max_bytes:
         return ImageFile(
-            path, error=f"file is {st.st_size / 2**20:.0f} MiB, over the {max_bytes // 2**20} MiB limit"
+            path,
+            error=f"file is {st.st_size / 2**20:.0f} MiB, over the {max_bytes // 2**20} MiB limit",
+            code=UNREADABLE_FILE,
         )
     try:
         with open(path, "rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        return ImageFile(path, error=_os_message(exc))
+        return _refused(path, exc)
     if len(data) > max_bytes:
-        return ImageFile(path, error=f"file grew over the {max_bytes // 2**20} MiB limit while reading")
+        return ImageFile(
+            path,
+            error=f"file grew over the {max_bytes // 2**20} MiB limit while reading",
+            code=UNREADABLE_FILE,
+        )
     return ImageFile(path, data=data)
 
 
@@ -84,10 +93,15 @@ def read_all(paths: list[str], purpose: str) -> list[ImageFile]:
     files = [read(p) for p in expand(paths)]
     bad = next((f for f in files if f.error), None)
     if bad is not None:
-        raise ConsoleError(f"{bad.path}: {bad.error}")
+        raise ConsoleError(f"{bad.path}: {bad.error}", code=bad.code)
     if not files:
         raise ConsoleError(f"no images to {purpose}")
     return files
+
+
+def _refused(path: str, exc: OSError) -> ImageFile:
+    code = NO_SUCH_FILE if exc.errno == errno.ENOENT else UNREADABLE_FILE
+    return ImageFile(path, error=_os_message(exc), code=code)
 
 
 def _os_message(exc: OSError) -> str:

@@ -19,6 +19,7 @@ from triton_console.tui.core.client.codes import (
     MODEL_CONTROL,
     MODEL_NOT_FOUND,
     MODEL_NOT_READY,
+    NOT_GRPC,
     NOT_HTTP,
     STUB_UNHEALTHY,
     TIMEOUT,
@@ -262,9 +263,27 @@ class TritonClient:
                 exit_code=EXIT_USAGE,
                 code=code,
             )
+        if code == UNREACHABLE and self._http_port(text):
+            hostport = self.endpoint.url
+            return ConsoleError(
+                f"{hostport} answered, but not over gRPC: is it the HTTP port? try http://{hostport}",
+                exit_code=EXIT_USAGE,
+                code=NOT_GRPC,
+            )
         if code == UNREACHABLE:
             return ConsoleError(f"cannot reach {self.url} ({what}): {text}", exit_code=EXIT_USAGE, code=code)
         return ConsoleError(f"{what} failed: {text}", exit_code=EXIT_FAILED, code=code)
+
+    def _http_port(self, text: str) -> bool:
+        """A gRPC call whose socket the other side closed (what an HTTP/1.1 server does with gRPC's HTTP/2
+        preface): whether a plain HTTP GET of /v2/health/live there gets a v2 server's answer. Said as
+        NOT_HTTP's mirror; the channel said only "Socket closed"."""
+        from triton_console.tui.core.client import transport
+
+        e = self.endpoint
+        if e.protocol != "grpc" or e.ssl or "socket closed" not in text.lower():
+            return False
+        return transport.answers_http(e.host, e.port, timeout=min(self.timeout, 1.0))
 
     def close(self) -> None:
         with self._lock:

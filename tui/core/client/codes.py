@@ -10,8 +10,13 @@ STUB_UNHEALTHY = "stub-unhealthy"  # a Python-backend stub died; the model must 
 MODEL_CONTROL = "model-control"  # load/unload needs a server in explicit model-control mode
 TOO_LARGE = "too-large"
 NOT_HTTP = "not-http"  # something answered, but not in HTTP/1.1 (an HTTP client on the gRPC port)
+NOT_GRPC = "not-grpc"  # a v2 HTTP server answered where gRPC was asked (a gRPC client on the HTTP port)
 MODEL_NOT_FOUND = "model-not-found"  # the server knows no model of that name
 MODEL_NOT_READY = "model-not-ready"  # the server knows it, but it is not loaded (or its load failed)
+NO_SUCH_FILE = "no-such-file"  # an input file given on this side (an image) is not there
+UNREADABLE_FILE = (
+    "unreadable-file"  # it is there but cannot be sent: a folder, empty, over the limit, no access
+)
 
 
 def server_gone(exc) -> bool:

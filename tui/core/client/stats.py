@@ -69,11 +69,15 @@ class StepTime:
 
 @dataclass
 class Breakdown:
-    """Where an ensemble request's time went, per composing model, from two statistics snapshots."""
+    """Where a request's time went on the server, from two statistics snapshots: the model's own mean time per
+    request and, for an ensemble, per composing model."""
 
     steps: list[StepTime] = field(default_factory=list)
-    ensemble_ms: float = math.nan  # server-side mean per request of the ensemble itself
-    names: list[str] = field(default_factory=list)  # the steps asked about, in order
+    # server-side mean per request of the model asked about (the ensemble itself, for an ensemble)
+    ensemble_ms: float = math.nan
+    names: list[str] = field(
+        default_factory=list
+    )  # the ensemble's steps asked about, in order ([]: no ensemble)
     missing: list[str] = field(default_factory=list)  # of those, the ones the statistics have not counted
 
     def step_ms(self) -> list[float | None]:
@@ -82,8 +86,11 @@ class Breakdown:
         return [times.get(name) for name in self.names or list(times)]
 
     def to_dict(self) -> dict:
+        """``ensemble_ms`` and the steps for an ensemble; for any other model its own time is ``model_ms`` (it
+        was ``ensemble_ms`` for a single model too) and ``steps`` is empty."""
+        ms = round(self.ensemble_ms, 3) if not math.isnan(self.ensemble_ms) else None
         return {
-            "ensemble_ms": round(self.ensemble_ms, 3) if not math.isnan(self.ensemble_ms) else None,
+            "ensemble_ms" if self.names else "model_ms": ms,
             "steps": [
                 {
                     "model": s.model,

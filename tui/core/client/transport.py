@@ -912,6 +912,21 @@ def make(conn: Connection, endpoint: Endpoint) -> Transport:
     return TRANSPORTS[endpoint.protocol](conn, endpoint)
 
 
+def answers_http(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether ``host:port`` answers a plain HTTP ``GET /v2/health/live`` with 200: a v2 server's HTTP port
+    (asked only after a gRPC call there failed with a closed socket, to say which port it is)."""
+    import http.client
+
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", "/v2/health/live")
+        return conn.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+
+
 def fetch(url: str, timeout: float, limit: int, headers: dict[str, str] | None = None) -> bytes:
     """GET ``url`` (the metrics endpoint: plain HTTP, outside the v2 protocol) within a total deadline and
     a size limit; a server that drips bytes is cut off at the deadline, not at each read."""

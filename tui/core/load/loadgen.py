@@ -102,10 +102,18 @@ def tensor_workload(
     shapes: dict[str, str] | None = None,
     batch: int = 1,
     seed: int = 0,
+    images_how: str | None = None,
 ) -> Workload:
+    """Random (or given) tensors for every input; ``images_how``: as :func:`infer.plan_inputs` takes it."""
     info = client.model_info(model)
     plans = infer.plan_inputs(
-        info, specs, shapes, batch=batch, seed=seed, limit=client.connection.max_response_bytes
+        info,
+        specs,
+        shapes,
+        batch=batch,
+        seed=seed,
+        limit=client.connection.max_response_bytes,
+        images_how=images_how,
     )
     inputs = [InputTensor(p.name, p.datatype, p.array) for p in plans]
     outputs = [OutputRequest(t.name) for t in info.metadata.outputs]
@@ -514,7 +522,7 @@ def run_step(
         seconds,
         LatencySummary.of(tally.latencies),
         w.batch,
-        breakdown(before, after, w.model, steps) if after is not None else Breakdown(),
+        breakdown(before, after, w.model, steps) if after is not None else Breakdown(names=list(steps)),
         tally.errors[0] if tally.errors else None,
         tally.late,
         dict(tally.by_kind),

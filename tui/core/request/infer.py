@@ -313,8 +313,11 @@ def plan_inputs(
     seed: int = 0,
     scaling: str | None = None,
     limit: int = 256 * 2**20,
+    images_how: str | None = None,
 ) -> list[InputPlan]:
-    """Every input of the model, with its data (specs and shapes by input name; others random)."""
+    """Every input of the model, with its data (specs and shapes by input name; others random).
+    ``images_how``: how the caller's command takes images, said when an encoded-image input got none (else
+    infer's ways)."""
     specs, shapes = dict(specs or {}), dict(shapes or {})
     names = [t.name for t in info.metadata.inputs]
     for name in list(specs) + list(shapes):
@@ -350,10 +353,12 @@ def plan_inputs(
             dims = list(given)
         if spec.kind in ("random", "zeros", "ones"):
             if -1 in dims and takes_image_files(info):
+                how = images_how or (
+                    f"infer: `triton-console infer {info.name} --input {tensor.name}=@car.jpg`, or the image "
+                    "after the model's name"
+                )
                 raise ConsoleError(
-                    f"{info.name} takes encoded images in {tensor.name}: give image files or a folder "
-                    f"(infer: `triton-console infer {info.name} --input {tensor.name}=@car.jpg`, or the image "
-                    "after the model's name)",
+                    f"{info.name} takes encoded images in {tensor.name}: give image files or a folder ({how})",
                     exit_code=EXIT_USAGE,
                     code=ENCODED_IMAGES,
                 )
