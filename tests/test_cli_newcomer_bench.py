@@ -91,6 +91,11 @@ def test_grpc_pointed_at_the_http_port_says_so(server):
     assert res.stderr.splitlines() == [f"error: {said}"]
     ok = run_cli("status", "-u", f"http://{hostport}", "--json", timeout=60)
     assert ok.returncode == 0 and json.loads(ok.stdout)["live"] is True, ok.stderr
+    # the metrics port answers any path with 200 too: its text says which port it is
+    metrics = f"127.0.0.1:{server.cfg.metrics_port}"
+    res = run_cli("status", "-u", metrics, "--json", timeout=60)
+    said = f"{metrics} answered, but not over gRPC: it is a metrics port (Triton's gRPC port is usually 1 below it)"
+    assert res.returncode == 2 and json.loads(res.stdout)["error"] == said, res.stdout
 
 
 def test_bench_of_a_single_model_names_its_server_time_model_ms(server):

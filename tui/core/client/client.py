@@ -263,18 +263,22 @@ class TritonClient:
                 exit_code=EXIT_USAGE,
                 code=code,
             )
-        if code == UNREACHABLE and self._http_port(text):
+        port_is = self._http_port(text) if code == UNREACHABLE else ""
+        if port_is:
             hostport = self.endpoint.url
+            hint = (
+                f"is it the HTTP port? try http://{hostport}"
+                if port_is == "http"
+                else "it is a metrics port (Triton's gRPC port is usually 1 below it)"
+            )
             return ConsoleError(
-                f"{hostport} answered, but not over gRPC: is it the HTTP port? try http://{hostport}",
-                exit_code=EXIT_USAGE,
-                code=NOT_GRPC,
+                f"{hostport} answered, but not over gRPC: {hint}", exit_code=EXIT_USAGE, code=NOT_GRPC
             )
         if code == UNREACHABLE:
             return ConsoleError(f"cannot reach {self.url} ({what}): {text}", exit_code=EXIT_USAGE, code=code)
         return ConsoleError(f"{what} failed: {text}", exit_code=EXIT_FAILED, code=code)
 
-    def _http_port(self, text: str) -> bool:
+    def _http_port(self, text: str) -> str:
         """A gRPC call whose socket the other side closed (what an HTTP/1.1 server does with gRPC's HTTP/2
         preface): whether a plain HTTP GET of /v2/health/live there gets a v2 server's answer. Said as
         NOT_HTTP's mirror; the channel said only "Socket closed"."""
@@ -282,7 +286,7 @@ class TritonClient:
 
         e = self.endpoint
         if e.protocol != "grpc" or e.ssl or "socket closed" not in text.lower():
-            return False
+            return ""
         return transport.answers_http(e.host, e.port, timeout=min(self.timeout, 1.0))
 
     def close(self) -> None:

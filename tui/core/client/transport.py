@@ -912,19 +912,34 @@ def make(conn: Connection, endpoint: Endpoint) -> Transport:
     return TRANSPORTS[endpoint.protocol](conn, endpoint)
 
 
-def answers_http(host: str, port: int, timeout: float = 1.0) -> bool:
-    """Whether ``host:port`` answers a plain HTTP ``GET /v2/health/live`` with 200: a v2 server's HTTP port
-    (asked only after a gRPC call there failed with a closed socket, to say which port it is)."""
+def answers_http(host: str, port: int, timeout: float = 1.0) -> str:
+    """What ``host:port`` is, asked over plain HTTP (only after a gRPC call there failed with a closed socket,
+    to say which port it is): "http" where ``GET /v2`` gives a v2 server's metadata (JSON with its name),
+    "metrics" where ``GET /metrics`` gives Prometheus text (Triton's metrics port answers every other path with
+    an empty 200, /v2/health/live included), else ""."""
     import http.client
+    import json
 
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request("GET", "/v2/health/live")
-        return conn.getresponse().status == 200
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        conn.close()
+    def get(path: str) -> bytes | None:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            return response.read(65536) if response.status == 200 else None
+        except (OSError, http.client.HTTPException):
+            return None
+        finally:
+            conn.close()
+
+    body = get("/v2")
+    if body is None:
+        return ""
+    with contextlib.suppress(ValueError):
+        meta = json.loads(body)
+        if isinstance(meta, dict) and "name" in meta:
+            return "http"
+    text = get("/metrics") or b""
+    return "metrics" if text.lstrip().startswith((b"# HELP", b"# TYPE")) else ""
 
 
 def fetch(url: str, timeout: float, limit: int, headers: dict[str, str] | None = None) -> bytes:
