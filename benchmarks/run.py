@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import os
 import platform
 import queue
+import shutil
 import statistics
 import subprocess
 import sys
@@ -195,7 +197,6 @@ def spinning_ab(
     With ``throughput_requests`` (and the image ``files``), also the other half of the choice: each value at concurrency 8 against the
     in-process thread pipeline, in turn, three rounds, medians (``concurrency_8``): the catalog's value must
     keep the ensemble at >= 0.8x the pipeline there."""
-    import shutil
 
     from google.protobuf import text_format
 
@@ -298,6 +299,14 @@ def thread_pipeline(repo: Path, datas: list[bytes], n: int, batch: int = 8) -> d
     return {"img_s": done / seconds, "batch": batch, "images": done}
 
 
+def scratch(prefix: str) -> str:
+    """A temporary folder removed when the process exits (a built repository is 36 MB: every ``make bench``
+    left three of them in /tmp)."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def oneshot(url: str, model: str, image: str, rounds: int = 15) -> dict:
     """``triton-console classify IMAGE -m MODEL`` as a whole process vs benchmarks/seed_client.py (the same
     request: bytes to INPUT, top 5 from the server), in turn, wall and CPU time (user + system) medians.
@@ -306,7 +315,7 @@ def oneshot(url: str, model: str, image: str, rounds: int = 15) -> dict:
     import resource
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="tc-bench-pyc-")
+    env["PYTHONPYCACHEPREFIX"] = scratch("tc-bench-pyc-")
     argv = {
         "seed": [sys.executable, str(ROOT / "benchmarks" / "seed_client.py"), url, model, image],
         "console": [sys.executable, "-m", "triton_console", "classify", image, "-u", url, "-m", model],
@@ -564,7 +573,7 @@ def main() -> int:
         if sections == {"tune"}:  # no classifier repository to build
             return finish(results, Path(args.out))
 
-    tmp = tempfile.mkdtemp(prefix="tc-bench-")
+    tmp = scratch("tc-bench-")
     repo = Path(args.repository) if args.repository else Path(tmp) / "repo"
     if not args.repository:
         from triton_console.build_tools import pipeline
@@ -715,7 +724,7 @@ def tune_vs_bench(concurrency: int = 4, requests: int = 100) -> dict:
     from tests import modelzoo
     from triton_console.tui.core.tune import deploy, fields, sweep
 
-    root = modelzoo.write_tuning(Path(tempfile.mkdtemp(prefix="tc-tune-")) / "models")
+    root = modelzoo.write_tuning(Path(scratch("tc-tune-")) / "models")
     cfg = srv.ServerConfig(root, *srv.free_ports(3), model_control="explicit", load_models=["per_request"])
     with srv.ManagedServer(cfg) as server:
         server.start()
