@@ -838,8 +838,15 @@ def main() -> int:
         if pa is not None:
             if not args.smoke and "backbone" not in skip:
                 backbone = catalog.backbone("python-torch").model_name(RESNET)
+                # as built (the GPU tuning's instances and output device), then the variants if asked
+                built = {
+                    "instances": int(tuning.get("backbone_instances", 1)),
+                    "parameters": {"output_device": str(tuning.get("backbone_output", "cpu"))},
+                }
                 variants = [{"instances": 1, "parameters": {"output_device": "cpu"}}]
-                if args.backbone_variants:
+                if not args.backbone_variants:
+                    variants = [built]
+                else:
                     variants += [
                         {"instances": 2, "parameters": {"output_device": "cpu"}},
                         {"instances": 1, "parameters": {"output_device": "gpu"}},
