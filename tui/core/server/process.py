@@ -169,6 +169,22 @@ def free_port(address: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def free_layout(address: str = "127.0.0.1", tries: int = 50) -> int | None:
+    """A gRPC port P with P-1 and P+1 free too (Triton's HTTP/gRPC/metrics layout), so that commands given
+    ``-u HOST:P`` find all three; None when none turned up in ``tries``."""
+    for _ in range(tries):
+        port = free_port(address)
+        if not 1 < port < 65535:
+            continue
+        try:
+            for p in (port - 1, port, port + 1):
+                check_port_free(address, p)
+        except ConsoleError:
+            continue
+        return port
+    return None
+
+
 def free_ports(n: int, address: str = "127.0.0.1") -> list[int]:
     """``n`` distinct free ports (held open together while choosing, so none repeats)."""
     with contextlib.ExitStack() as stack:
