@@ -159,3 +159,51 @@ def test_status_json_of_an_unreachable_server_says_it_as_the_other_commands(prot
     assert res.stderr.startswith("error: cannot reach") and len(res.stderr.splitlines()) == 1, res.stderr
     other = run_cli("-u", f"{protocol}://127.0.0.1:{port}", "metrics", "--json", "--count", "1", timeout=60)
     assert json.loads(other.stdout.splitlines()[-1])["code"] == out["code"], other.stdout
+
+
+def test_serve_on_a_taken_port_refuses_at_once_naming_its_holder(tmp_path):
+    """A newcomer's trial (2026-12): serve printed that it was starting and the whole tritonserver command
+    before the port error, which named no holder. Now one line, before anything else, with the holder's pid and
+    name."""
+    import sys
+
+    (tmp_path / "repo").mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(1);"
+         " print(s.getsockname()[1], flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        port = int(holder.stdout.readline())
+        free = [_dead_port(), _dead_port()]
+        res = run_cli(
+            "serve", "--repository", str(tmp_path / "repo"),
+            "--http-port", str(free[0]), "--grpc-port", str(port), "--metrics-port", str(free[1]),
+        )  # fmt: skip
+    finally:
+        holder.kill()
+        holder.wait()
+    assert res.returncode == 2 and res.stdout == "", (res.stdout, res.stderr)
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1, lines
+    name = Path(sys.executable).name
+    assert lines[0].startswith(
+        f"error: port {port} on 127.0.0.1 is already in use by pid {holder.pid} ({name[:15]})"
+    ), lines
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_a_holder_that_cannot_be_read_is_said_so(monkeypatch, listed):
+    """Another user's process (its /proc/PID/fd unreadable: psutil gives no pid), or none visible at all."""
+    import psutil
+
+    from triton_console.tui.core.server import process as srv
+
+    addr = psutil._common.addr("127.0.0.1", 8001)
+    row = psutil._common.sconn(3, socket.AF_INET, socket.SOCK_STREAM, addr, (), psutil.CONN_LISTEN, None)
+    monkeypatch.setattr(psutil, "net_connections", lambda kind="inet": [row] if listed else [])
+    said = srv.port_holder(8001)
+    if listed:
+        assert said == "a process whose pid cannot be read here (another user's: sudo ss -ltnp names it)"
+    else:
+        assert said == "a process not visible from here (another container's or network namespace's)"

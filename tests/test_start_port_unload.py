@@ -8,9 +8,11 @@ One managed server, started by the console's controller as ``--start`` does, ser
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 
+import psutil
 import pytest
 
 from tests.conftest import run_cli
@@ -110,6 +112,12 @@ def test_a_taken_port_is_replaced_and_said_in_one_line(tmp_path):
     assert notices[0] == (
         f"metrics port {port + 1} is not free: tritonserver uses "
         f"HTTP {port - 1}, gRPC {port}, metrics {cfg.metrics_port}"
+    )
+    # what the Server pane's state line keeps: the holder (this process) and what commands need besides -u
+    me = f"pid {os.getpid()} ({psutil.Process().name()})"
+    assert controller.start_note == (
+        f"metrics port {port + 1} (held by {me}) was taken; it uses HTTP {port - 1}, gRPC {port}, metrics "
+        f"{cfg.metrics_port}; commands need -u 127.0.0.1:{port} --metrics-url http://127.0.0.1:{cfg.metrics_port}/metrics"
     )
 
 

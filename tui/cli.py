@@ -17,6 +17,7 @@ from triton_console.common.paths import default_repository
 from triton_console.common.terminal import columns
 from triton_console.common.version import version
 from triton_console.tui.commands import NAMES, module
+from triton_console.tui.core.client.codes import USAGE as USAGE_CODE
 from triton_console.tui.core.client.flags import (
     add_connection,
     add_server,
@@ -50,9 +51,8 @@ def parser(*, console: bool = False, only: str | None = None) -> argparse.Argume
     the console's arguments. ``only``: that command's parser alone (what running it needs: building all of
     them cost a one-shot command ~17 ms).
     """
-    top = argparse.ArgumentParser(
+    top = Parser(
         prog=PROG,
-        formatter_class=Formatter,
         usage=USAGE,
         description="A terminal console for NVIDIA Triton Inference Server. With no command it opens the console.",
         epilog="Headless commands print JSON with --json. Run 'triton-console COMMAND --help' for each.",
@@ -72,16 +72,31 @@ def parser(*, console: bool = False, only: str | None = None) -> argparse.Argume
     return top
 
 
-class CommandParser(argparse.ArgumentParser):
-    """A command's parser: a usage error is one line starting with ``error:`` that names the command and
-    where its flags are listed (argparse printed the whole usage, over many lines, before it)."""
+class UsageError(ConsoleError):
+    """A command line argparse refused: code ``usage``, exit 2, said in one line with where the help is (and
+    under --json as every command's error is, on stdout)."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(
+            f"{prog}: {message}", hint=f"see '{prog} --help'", exit_code=EXIT_USAGE, code=USAGE_CODE
+        )
+
+
+class Parser(argparse.ArgumentParser):
+    """A parser whose usage error is a :class:`UsageError`: one line starting with ``error:`` that names the
+    command and where its flags are listed (argparse printed the whole usage, over many lines, before it; the
+    top level still did for ``triton-console --bogus``), and a JSON error under --json."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("formatter_class", Formatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str):
-        self.exit(2, f"error: {self.prog}: {message} (see '{self.prog} --help')\n")
+        raise UsageError(self.prog, message)
+
+
+class CommandParser(Parser):
+    """A command's parser (see :class:`Parser`), images accepted after options."""
 
     def parse_known_args(self, args=None, namespace=None):
         """As argparse, but images may come after options (``tune MODEL --set F=1,2 --json mug.jpg``):
@@ -157,7 +172,7 @@ def console_parser(*, images: bool = True) -> argparse.ArgumentParser:
     """The console's arguments. Without ``images`` (and without abbreviations) it is the first pass of
     :func:`main`: the options that may come before a command, so that the value of ``-u`` or ``-c`` is never
     taken for the command."""
-    p = argparse.ArgumentParser(prog=PROG, add_help=False, allow_abbrev=images, formatter_class=Formatter)
+    p = Parser(prog=PROG, add_help=False, allow_abbrev=images)
     _add_top(p)
     add_connection(p)
     _add_console(p, images=images, described=False)  # add_help=False: its help is never shown
@@ -204,8 +219,15 @@ def _main(argv: list[str] | None) -> int:
         if any(a in ("-h", "--help") for a in rest):
             parser(console=True).print_help()
             return EXIT_OK
-        return _console(console_parser().parse_args(argv), command)
+        try:
+            args = console_parser().parse_args(argv)
+        except UsageError:
+            _not_a_command(command)
+            raise
+        return _console(args, command)
     except ConsoleError as exc:
+        if isinstance(exc, UsageError) and _wants_json(argv):  # refused before any command ran
+            _print_json_error(None, exc)
         from triton_console.common.untrusted import visible
         from triton_console.tui.hints import CLI, worded
 
@@ -219,12 +241,38 @@ def _main(argv: list[str] | None) -> int:
 def _json_error(args: argparse.Namespace, exc: ConsoleError) -> None:
     """``{"model", "error", "code"}`` on stdout for a command run with --json that failed (the one line on
     stderr follows as for every command); ``model`` is null for commands without one."""
-    import json
-
     model = getattr(args, "model", None)
     if isinstance(model, list):  # -m given any number of times: null when none was (status --all)
         model = model[0] if len(model) == 1 else model or None
+    _print_json_error(model, exc)
+
+
+def _print_json_error(model, exc: ConsoleError) -> None:
+    """The one shape of every command's JSON error; a usage error (the arguments were not understood) has
+    no model and code ``usage``."""
+    import json
+
     print(json.dumps({"model": model, "error": exc.message, "code": exc.code}), flush=True)
+
+
+def _wants_json(argv: list[str]) -> bool:
+    """Whether --json was among the words (before a ``--``), also abbreviated as argparse accepts it."""
+    for word in argv:
+        if word == "--":
+            return False
+        if word.startswith("--js") and "--json".startswith(word):
+            return True
+    return False
+
+
+def _not_a_command(word: str | None) -> None:
+    """The console refused its arguments and the first word reads as a mistyped command, not an image
+    (``triton-console stauts --json``): say that, instead of "unrecognized arguments: --json"."""
+    if not word or Path(word).exists() or any(c in word for c in "./\\"):
+        return
+    meant = _meant(word)
+    tail = f"; did you mean `{PROG} {meant} ...`?" if meant else ""  # --help, named by the hint, lists them
+    raise UsageError(PROG, f"{word!r} is not a command{tail}") from None
 
 
 def _meant(word: str | None) -> str | None:

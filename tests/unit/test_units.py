@@ -78,7 +78,7 @@ def test_catalog_is_the_one_list():
         assert parser().parse_args(["build", "--backbone", backbone]).backbone == backbone
     for model in catalog.MODELS:
         assert parser().parse_args(["build", "--model", model]).model == model
-    with pytest.raises(SystemExit):
+    with pytest.raises(ConsoleError, match="invalid choice: 'vgg'"):  # a usage error (cli.UsageError)
         parser().parse_args(["build", "--backbone", "vgg"])
 
 

@@ -11,6 +11,7 @@ import json
 
 from triton_console.common.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConsoleError
 from triton_console.tui.commands.common import add_files_from, client, err, images, pick_model, positive
+from triton_console.tui.core.client.codes import USAGE
 from triton_console.tui.core.client.flags import add_connection, paths
 
 NAME = "bench"
@@ -49,7 +50,12 @@ def add_parser(sub) -> None:
         "--rate", metavar="R,...", help="fixed request rates per second (open loop), e.g. 10,20"
     )
     bn.add_argument("--requests", type=positive, default=100, help="measured requests per step (default 100)")
-    bn.add_argument("--warmup", type=int, default=10, help="requests per step before measuring, not counted")
+    bn.add_argument(
+        "--warmup",
+        type=_count,
+        default=10,
+        help="requests per step before measuring, not counted (default 10)",
+    )
     bn.add_argument("--engine", choices=("triton-console", "perf_analyzer"), default="triton-console")
     bn.add_argument(
         "--shm", choices=("none", "system", "cuda"), default="none", help="inputs through shared memory"
@@ -62,14 +68,50 @@ def add_parser(sub) -> None:
     bn.set_defaults(func=run)
 
 
-def _levels(text: str, what: str) -> list[float]:
+def _count(text: str) -> int:
+    """A whole number from 0 (``--warmup``)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _usage(message: str) -> ConsoleError:
+    """A bench command line that cannot run as given: exit 2, code ``usage`` (as argparse's own refusals)."""
+    return ConsoleError(
+        f"triton-console bench: {message}",
+        hint="see 'triton-console bench --help'",
+        exit_code=EXIT_USAGE,
+        code=USAGE,
+    )
+
+
+def _levels(text: str, what: str, whole: bool = False) -> list[float]:
+    """``--sweep``'s concurrencies (``whole``: whole numbers) or ``--rate``'s request rates, all above 0."""
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ConsoleError(f"{what} {text!r}: a comma-separated list of numbers, e.g. 1,2,4,8") from None
+        raise _usage(f"{what} {text!r}: a comma-separated list of numbers, e.g. 1,2,4,8") from None
     if not values or any(v <= 0 for v in values):
-        raise ConsoleError(f"{what} {text!r}: every value must be above 0")
+        raise _usage(f"{what} {text!r}: every value must be above 0")
+    if whole and any(v != int(v) for v in values):
+        raise _usage(f"{what} {text!r}: requests in flight are whole numbers, e.g. 1,2,4,8")
     return values
+
+
+def _check(args: argparse.Namespace) -> None:
+    """The options that cannot run together, refused before anything is asked of the server (a bad --sweep
+    was found only after the model's metadata, or said it could not reach the server)."""
+    if args.sweep:
+        _levels(args.sweep, "--sweep", whole=True)
+    if args.rate:
+        _levels(args.rate, "--rate")
+    given = bool(args.images or getattr(args, "files_from", None))
+    if given and (args.input or args.shape):
+        flag = "--input" if args.input else "--shape"
+        raise _usage(f"{flag} is for a model without images (random or given tensors); images were given too")
+    if args.progress and args.json:
+        raise _usage("--progress and --json: choose one (--progress prints JSON lines as it runs)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,8 +121,9 @@ def run(args: argparse.Namespace) -> int:
     from triton_console.tui.core.load import loadgen, perfanalyzer
     from triton_console.tui.core.request.infer import parse_assignments
 
-    c = client(args)
+    _check(args)
     _model_first(args)
+    c = client(args)
     given = images(args)
     if given:
         model = pick_model(c, args.model)
@@ -104,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
             images_how=f"bench: `triton-console bench -m {model} car.jpg`, or a folder instead of car.jpg",
         )
     else:
-        raise ConsoleError(
-            "bench needs images, or -m MODEL (with --input specs for a model that is not an image model)"
+        raise _usage(
+            "images are needed, or -m MODEL (with --input specs for a model that is not an image model)"
         )
     workload.shm = args.shm
     mode, levels = "concurrency", [float(args.concurrency or 1)]
@@ -188,6 +231,7 @@ def _model_first(args: argparse.Namespace) -> None:
     raise ConsoleError(
         f"{first}: no such file; bench takes the model with -m: triton-console bench -m {first} {tail}",
         exit_code=EXIT_USAGE,
+        code=USAGE,
     )
 
 
@@ -249,7 +293,7 @@ def _run_stream(args: argparse.Namespace, c, model: str, specs: dict) -> int:
     )
     mode, levels = "concurrency", [float(args.concurrency or 1)]
     if args.sweep:
-        levels = [float(int(v)) for v in _levels(args.sweep, "--sweep")]
+        levels = _levels(args.sweep, "--sweep", whole=True)
     elif args.rate:
         mode, levels = "rate", _levels(args.rate, "--rate")
     description = ", ".join(f"{p.name} {p.datatype} {list(p.shape)} {p.source}" for p in plans)

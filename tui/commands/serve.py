@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     )
     for w in cfg.warnings():
         err(f"WARNING: {w}")
+    cfg.check_ports()  # a port taken is refused now, naming its holder, before anything is found or started
     server = kinds.make_server(args.server, cfg, args.docker_site)
     if not args.quiet:
         server.add_listener(_Echo(srv.visible_gpus()))

@@ -68,6 +68,10 @@ def state_text(snap: ServerSnapshot) -> Text:
         then = "; the console connects to it once it is ready" if doing == "starting" else ""
         kind = f"{snap.kind} " if snap.kind else ""  # not known before the start chooses it
         out.append(f"\n{doing} the {kind}tritonserver{then}", "yellow")
+    if snap.start_note and (snap.managed or snap.managed_phase == "starting"):
+        # ports moved off taken ones: kept here (a notice goes), with what headless commands need to find it
+        out.append("\n")
+        out.append_text(plain(snap.start_note, "yellow", limit=600))
     if snap.live and snap.capabilities is not None:
         for note in snap.capabilities.notes():
             out.append(f"\n{note}", "dim")

@@ -6,14 +6,13 @@ what we send is a readable regular file of sane size, and say clearly when it is
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from triton_console.common.errors import ConsoleError
-from triton_console.tui.core.client.codes import NO_SUCH_FILE, UNREADABLE_FILE
+from triton_console.tui.core.client.codes import UNREADABLE_FILE, file_code
 
 # The decoder's own byte limit (preprocessing.MAX_BYTES; tests/unit/test_images_limits.py keeps them equal):
 # not imported from there, because that module imports Pillow (~15 ms) and a one-shot classify through a
@@ -100,9 +99,9 @@ def read_all(paths: list[str], purpose: str) -> list[ImageFile]:
 
 
 def _refused(path: str, exc: OSError) -> ImageFile:
-    code = NO_SUCH_FILE if exc.errno == errno.ENOENT else UNREADABLE_FILE
-    return ImageFile(path, error=_os_message(exc), code=code)
+    return ImageFile(path, error=os_message(exc), code=file_code(exc))
 
 
-def _os_message(exc: OSError) -> str:
+def os_message(exc: OSError) -> str:
+    """An OSError in the words shown after a path: "no such file or directory", "permission denied"."""
     return exc.strerror.lower() if exc.strerror else str(exc)

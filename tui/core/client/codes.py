@@ -17,6 +17,15 @@ NO_SUCH_FILE = "no-such-file"  # an input file given on this side (an image) is 
 UNREADABLE_FILE = (
     "unreadable-file"  # it is there but cannot be sent: a folder, empty, over the limit, no access
 )
+USAGE = "usage"  # the command line itself is wrong: an unknown or contradictory option, a bad value
+
+
+def file_code(exc: OSError) -> str:
+    """The code of a local file that could not be read: not there (``no-such-file``, also a path through a
+    missing folder), else there but refused (``unreadable-file``: no access, a folder, a loop)."""
+    import errno
+
+    return NO_SUCH_FILE if exc.errno in (errno.ENOENT, errno.ENOTDIR) else UNREADABLE_FILE
 
 
 def server_gone(exc) -> bool:

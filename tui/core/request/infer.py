@@ -163,16 +163,30 @@ class InferResult:
 
 
 def _read(path: str) -> bytes:
-    p = Path(path)
+    """An input file's bytes (``@FILE``, ``image:FILE``); one ConsoleError naming it otherwise, coded as the
+    images of classify and bench are: ``no-such-file`` (not there) or ``unreadable-file`` (a folder, over the
+    limit, no access)."""
+    import os
+    import stat
+
+    from triton_console.tui.core.classify.images import os_message
+    from triton_console.tui.core.client.codes import UNREADABLE_FILE, file_code
+
     try:
-        if not p.is_file():
-            raise ConsoleError(f"{path}: no such file", exit_code=EXIT_USAGE)
-        size = p.stat().st_size
-        if size > MAX_FILE:
-            raise ConsoleError(f"{path}: {size / 2**20:.0f} MiB, over the {MAX_FILE // 2**20} MiB limit")
-        return p.read_bytes()
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # a folder, or a pipe or device that could block or never end
+            what = "is a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise ConsoleError(f"{path}: {what}", exit_code=EXIT_USAGE, code=UNREADABLE_FILE)
+        if st.st_size > MAX_FILE:
+            raise ConsoleError(
+                f"{path}: {st.st_size / 2**20:.0f} MiB, over the {MAX_FILE // 2**20} MiB limit",
+                exit_code=EXIT_USAGE,
+                code=UNREADABLE_FILE,
+            )
+        with open(path, "rb") as fh:
+            return fh.read()
     except OSError as exc:
-        raise ConsoleError(f"{path}: {exc.strerror or exc}") from None
+        raise ConsoleError(f"{path}: {os_message(exc)}", exit_code=EXIT_USAGE, code=file_code(exc)) from None
 
 
 def _random(datatype: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:

@@ -95,6 +95,21 @@ def detect_capabilities(
     )
 
 
+def commands_need(http: int, grpc: int, metrics: int, protocol: str) -> str:
+    """The connection flags headless commands need for the console's own server on these ports, over the
+    protocol the console was given: its ``-u``, ``--metrics-url`` where metrics is not where Triton's layout
+    puts it (one above gRPC, two above HTTP), and the other protocol's URL when its port is not beside."""
+    if protocol == "http":
+        flags, layout = f"-u http://127.0.0.1:{http}", http + 2
+        other = "" if grpc == http + 1 else f" (over gRPC: -u 127.0.0.1:{grpc})"
+    else:
+        flags, layout = f"-u 127.0.0.1:{grpc}", grpc + 1
+        other = "" if http == grpc - 1 else f" (over HTTP: -u http://127.0.0.1:{http})"
+    if metrics != layout:
+        flags += f" --metrics-url http://127.0.0.1:{metrics}/metrics"
+    return f"commands need {flags}{other}"
+
+
 @dataclass
 class ServerSnapshot:
     """What one poll of the server found. Partial failures are listed in ``problems``, not hidden."""
@@ -123,6 +138,8 @@ class ServerSnapshot:
     uptime_s: float = 0.0
     model_control: str | None = None  # known for a managed server only
     ports: str = ""
+    # the console's own server's start: which ports were taken, by whom, what it uses and what commands need
+    start_note: str = ""
     models: list[IndexEntry] = field(default_factory=list)
     models_from: str = ""  # "repository index" | "model list" | "names given" | "" (nothing to list)
     capabilities: Capabilities | None = None
@@ -335,28 +352,37 @@ class ServerController:
     # ------------------------------------------------------------------ managed server
     def server_config(self, notify: Notify) -> srv.ServerConfig:
         """Triton's port layout around the URL's port where the URL is local (HTTP = gRPC-1, metrics = gRPC+1,
-        as 8000/8001/8002), so that commands given the same URL find all three; else the default ports. Each
-        one that is taken is replaced by a free one, and one notice says which and what is used instead."""
+        as 8000/8001/8002), so that commands given the same URL find all three; else the default ports. The
+        URL's own port taken: three free ports in that layout instead; another one taken: that one alone is
+        replaced. A notice says which, and ``start_note`` (the Server pane's state line) also who held them and
+        the flags headless commands need."""
         grpc = 8001
         ep = self.client.endpoint
         if srv.is_loopback(ep.host):
             grpc = ep.port if ep.protocol == "grpc" else ep.port + 1
         wanted = {"HTTP": grpc - 1, "gRPC": grpc, "metrics": grpc + 1}
-        taken = []
+        taken: dict[str, str] = {}  # name → who holds it
         for name, port in wanted.items():
             try:
                 srv.check_port_free("127.0.0.1", port)
             except ConsoleError:
-                taken.append(name)
+                taken[name] = srv.port_holder(port)
         ports = dict(wanted)
-        if taken:
+        own = "HTTP" if ep.protocol == "http" else "gRPC"  # the URL's own port
+        moved = srv.free_layout() if own in taken else None
+        if moved is not None:  # all three together: commands given the new URL find them (one -u to say)
+            ports = {"HTTP": moved - 1, "gRPC": moved, "metrics": moved + 1}
+        elif taken:  # the URL's port free (or no free layout found): only the taken ones move
             spare = iter(p for p in srv.free_ports(len(taken) + 3) if p not in wanted.values())
             ports.update({name: next(spare) for name in taken})
-            said = " and ".join(f"{name} port {wanted[name]}" for name in taken)
+        if taken:
+            said = " and ".join(f"{name} port {wanted[name]} (held by {who})" for name, who in taken.items())
             used = ", ".join(f"{name} {port}" for name, port in ports.items())
-            self.start_note = f"{said} {'was' if len(taken) == 1 else 'were'} taken; it uses {used}"
+            need = commands_need(ports["HTTP"], ports["gRPC"], ports["metrics"], ep.protocol)
+            self.start_note = f"{said} {'was' if len(taken) == 1 else 'were'} taken; it uses {used}; {need}"
+            names = " and ".join(f"{name} port {wanted[name]}" for name in taken)  # the pane keeps the rest
             notify(
-                f"{said} {'is' if len(taken) == 1 else 'are'} not free: tritonserver uses {used}", "warning"
+                f"{names} {'is' if len(taken) == 1 else 'are'} not free: tritonserver uses {used}", "warning"
             )
         return srv.ServerConfig(
             self.repository,
@@ -401,10 +427,13 @@ class ServerController:
                 if attempt == 2 or not server.port_taken():
                     self._phase = ""  # it did not start: stopped, as it says
                     raise
-                ports = srv.free_ports(3)
-                self.start_note = f"a port was taken while it loaded its models; it uses ports {ports}"
+                layout = srv.free_layout()
+                ports = [layout - 1, layout, layout + 1] if layout is not None else srv.free_ports(3)
+                need = commands_need(*ports, self.client.protocol)
+                used = f"HTTP {ports[0]}, gRPC {ports[1]}, metrics {ports[2]}"
+                self.start_note = f"a port was taken while it loaded its models; it uses {used}; {need}"
                 notify(
-                    f"a port was taken while tritonserver loaded its models; using ports {ports}", "warning"
+                    f"a port was taken while tritonserver loaded its models; using {used}; {need}", "warning"
                 )
                 cfg = replace(cfg, http_port=ports[0], grpc_port=ports[1], metrics_port=ports[2])
         url = server.grpc_url if self.client.protocol == "grpc" else server.http_url
@@ -467,6 +496,8 @@ class ServerController:
         m = self.managed
         if m is None and self._awaiting_start:
             snap.managed_phase = "starting"
+        if m is not None or self._awaiting_start:
+            snap.start_note = self.start_note
         if m is not None:
             snap.kind, snap.managed_phase, snap.managed_here = m.kind, self.managed_phase(), self._serves(m)
             snap.exit_code = m.returncode if snap.managed_phase == "stopped" else None

@@ -92,7 +92,7 @@ def is_loopback(address: str) -> bool:
 
 
 def check_port_free(address: str, port: int) -> None:
-    """Raise a clear error if ``port`` cannot be bound on ``address``."""
+    """Raise a clear error if ``port`` cannot be bound on ``address``; one in use names its holder."""
     if not 0 < port < 65536:
         raise ConsoleError(f"port {port} is out of range 1..65535")
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -103,10 +103,43 @@ def check_port_free(address: str, port: int) -> None:
             s.bind((address, port))
             s.listen(1)
         except OSError as exc:
+            import errno
+
+            said = (
+                f"is already in use by {port_holder(port)}"
+                if exc.errno == errno.EADDRINUSE
+                else f"cannot be bound ({(exc.strerror or str(exc)).lower()})"
+            )
             raise ConsoleError(
-                f"port {port} on {address} is already in use ({exc.strerror})",
+                f"port {port} on {address} {said}",
                 hint="choose other ports (--http-port/--grpc-port/--metrics-port) or stop what holds it",
             ) from None
+
+
+def port_holder(port: int) -> str:
+    """Who listens on TCP ``port`` on this machine, in words for an error line: ``pid 123 (python3)``, or that
+    it cannot be told (another user's process, which only root may see, or a container's)."""
+    import psutil
+
+    try:
+        bound = [c for c in psutil.net_connections(kind="tcp") if c.laddr and c.laddr.port == port]
+    except (psutil.Error, OSError):
+        return "a process that cannot be told here (the sockets table is not readable)"
+    holding = [c for c in bound if c.status == psutil.CONN_LISTEN] or bound
+    pids = sorted({c.pid for c in holding if c.pid is not None})
+    if not pids:
+        if holding:  # the socket is listed, its owner not: only root reads other users' /proc/PID/fd
+            return "a process whose pid cannot be read here (another user's: sudo ss -ltnp names it)"
+        return "a process not visible from here (another container's or network namespace's)"
+
+    def named(pid: int) -> str:
+        try:
+            return f"pid {pid} ({psutil.Process(pid).name()})"
+        except psutil.Error:
+            return f"pid {pid} (its name cannot be read)"
+
+    more = f" and {len(pids) - 2} more" if len(pids) > 2 else ""
+    return ", ".join(named(p) for p in pids[:2]) + more
 
 
 def holds_port(pid: int, port: int) -> bool | None:
@@ -136,6 +169,22 @@ def free_port(address: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def free_layout(address: str = "127.0.0.1", tries: int = 50) -> int | None:
+    """A gRPC port P with P-1 and P+1 free too (Triton's HTTP/gRPC/metrics layout), so that commands given
+    ``-u HOST:P`` find all three; None when none turned up in ``tries``."""
+    for _ in range(tries):
+        port = free_port(address)
+        if not 1 < port < 65535:
+            continue
+        try:
+            for p in (port - 1, port, port + 1):
+                check_port_free(address, p)
+        except ConsoleError:
+            continue
+        return port
+    return None
+
+
 def free_ports(n: int, address: str = "127.0.0.1") -> list[int]:
     """``n`` distinct free ports (held open together while choosing, so none repeats)."""
     with contextlib.ExitStack() as stack:
@@ -163,6 +212,14 @@ class ServerConfig:
     # Triton's trace file: it cannot be set over the network, so the server starts with one (level OFF until
     # `trace` asks); ManagedServer picks one in the state directory when None
     trace_file: Path | None = None
+
+    def check_ports(self) -> None:
+        """Each port free to bind, else one ConsoleError naming the port and what holds it; and the three
+        distinct."""
+        for port in (self.http_port, self.grpc_port, self.metrics_port):
+            check_port_free(self.address, port)
+        if len({self.http_port, self.grpc_port, self.metrics_port}) < 3:
+            raise ConsoleError("HTTP, gRPC and metrics ports must differ")
 
     def warnings(self) -> list[str]:
         out = []
@@ -339,10 +396,7 @@ class ManagedServer:
                 f"model repository {repo} does not exist",
                 hint="build one first: triton-console build --model efficientnet-lite0 --weights imagenet",
             )
-        for port in (self.cfg.http_port, self.cfg.grpc_port, self.cfg.metrics_port):
-            check_port_free(self.cfg.address, port)
-        if len({self.cfg.http_port, self.cfg.grpc_port, self.cfg.metrics_port}) < 3:
-            raise ConsoleError("HTTP, gRPC and metrics ports must differ")
+        self.cfg.check_ports()
         self._spawned.clear()
         self._spawn_error = None
         self._stopping = False
