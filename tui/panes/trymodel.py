@@ -35,6 +35,7 @@ from triton_console.tui.core.request import infer, showcall, stream
 from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.hints import worded
 from triton_console.tui.text import cell, join, middle_cut, plain
+from triton_console.tui.widgets.filetree import FileTree
 from triton_console.tui.widgets.table import PlainTable
 from triton_console.tui.workers import work
 
@@ -149,7 +150,7 @@ class FilePicker(ModalScreen[str | None]):
                 id="pick-path",
                 compact=True,
             )
-            yield DirectoryTree(self.start, id="files")
+            yield FileTree(self.start, id="files")
 
     def on_mount(self) -> None:
         self.query_one("#files").focus()
