@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import screen_lines, wait_for
-from tests.test_app import SIZE, make_app
+from tests.helpers import rendered, screen_lines, wait_for
+from tests.test_app import ROOT, SIZE, make_app
 from triton_console.tui.core.client.client import ModelInfo
 from triton_console.tui.core.client.responses import ModelMetadata, TensorSpec
+from triton_console.tui.panes.trymodel import ModelLoaded, TryScreen
 
 IMAGES = os.environ.get("TRITON_CONSOLE_TEST_IMAGES", "")
 ADDER = ModelInfo(
@@ -24,6 +25,60 @@ ADDER = ModelInfo(
     ),
 )
 
+
+
+async def _try_form(pilot, app) -> TryScreen:
+    await pilot.press("3")
+    try_screen = TryScreen(app.controller, "adder", str(ROOT))
+    await app.push_screen(try_screen)
+    try_screen.post_message(ModelLoaded(ADDER, None))
+    await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+    return try_screen
+
+
+def test_enter_in_a_try_box_sends_and_the_box_keeps_the_focus_for_the_next_edit():
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            try_screen = await _try_form(pilot, app)
+            spec = try_screen.query_one("#spec-0")
+            summary = try_screen.query_one("#summary")
+            await pilot.press("enter")  # runs against the absent server: its error comes back
+            await wait_for(pilot, lambda: "error" in rendered(summary), 20, "the first run's end")
+            assert app.focused is spec
+            spec.value = ""
+            await pilot.press(*"zeros")  # edited in place, no click back into the box
+            assert spec.value == "zeros"
+            summary.update("")
+            await pilot.press("enter")  # and sent again
+            await wait_for(pilot, lambda: "error" in rendered(summary), 20, "the second run's end")
+            assert app.focused is spec and spec.value == "zeros"
+
+    asyncio.run(scenario())
+
+
+def test_ctrl_o_leaves_the_cursor_at_the_end_of_the_picked_path(tmp_path):
+    picked = tmp_path / "x.json"
+    picked.write_text("[1, 2, 3, 4]")
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            try_screen = await _try_form(pilot, app)
+            spec = try_screen.query_one("#spec-0")
+            await pilot.press("ctrl+o")
+            await wait_for(pilot, lambda: app.screen is not try_screen, 5, "the picker")
+            box = app.screen.query_one("#pick-path")
+            box.focus()
+            box.value = str(picked)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.screen is try_screen, 5, "the form again")
+            await pilot.pause()
+            assert app.focused is spec and spec.value == f"@{picked}"
+            await pilot.press("x")  # typed after the path, not over a selection of it
+            assert spec.value == f"@{picked}x"
+
+    asyncio.run(scenario())
 
 
 @pytest.mark.skipif(not IMAGES, reason="TRITON_CONSOLE_TEST_IMAGES not set")
