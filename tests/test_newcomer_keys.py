@@ -103,3 +103,31 @@ def test_classify_tree_cursor_starts_on_the_first_image_so_enter_classifies_at_o
             assert pane.pending == [str(Path(IMAGES) / first)]
 
     asyncio.run(scenario())
+
+
+def test_bench_status_says_what_was_saved(tmp_path, monkeypatch):
+    from tests.test_snapshots import ENSEMBLE, _run_dict, _snapshot
+    from triton_console.tui.panes.bench import BenchEvent
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            _snapshot(app)
+            await pilot.press("6")
+            pane = app.query_one("BenchPane")
+            run = dict(_run_dict("2026-11-30T10:40:00", 1.0), url="grpc://10.0.0.7:8001")
+            pane.post_message(BenchEvent({"event": "run", "run": run, "saved": "/data/runs/b.json"}))
+            status = pane.query_one("#bench-status")
+            await wait_for(pilot, lambda: "done" in rendered(status), 10, "the run done")
+            assert f"saved: {ENSEMBLE} on grpc://10.0.0.7:8001" in rendered(status).splitlines()
+            await pilot.press("o")  # the overlay's line replaces the status: the saved line stays
+            await wait_for(pilot, lambda: "o: " in rendered(status), 10, "the overlay")
+            assert f"saved: {ENSEMBLE} on grpc://10.0.0.7:8001" in rendered(status).splitlines()
+            unsaved = dict(run, started="2026-11-30T10:50:00")
+            pane.post_message(BenchEvent({"event": "run", "run": unsaved, "saved": None}))
+            await wait_for(pilot, lambda: "not saved" in rendered(status), 10, "the unsaved run")
+            assert "saved:" not in rendered(status)
+
+    asyncio.run(scenario())
