@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import rendered, screen_lines, wait_for
+from tests.helpers import rendered, rows, screen_lines, wait_for
 from tests.test_app import ROOT, SIZE, make_app
 from triton_console.tui.core.client.client import ModelInfo
 from triton_console.tui.core.client.responses import ModelMetadata, TensorSpec
@@ -24,7 +24,6 @@ ADDER = ModelInfo(
         "adder", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
     ),
 )
-
 
 
 async def _try_form(pilot, app) -> TryScreen:
@@ -129,5 +128,47 @@ def test_bench_status_says_what_was_saved(tmp_path, monkeypatch):
             pane.post_message(BenchEvent({"event": "run", "run": unsaved, "saved": None}))
             await wait_for(pilot, lambda: "not saved" in rendered(status), 10, "the unsaved run")
             assert "saved:" not in rendered(status)
+
+    asyncio.run(scenario())
+
+
+def _unload_scene(app):
+    from tests.test_snapshots import server_snapshot
+
+    snap = server_snapshot(app, ("classification",))
+    app.query_one("ModelsPane").show_snapshot(snap)
+    return snap
+
+
+@pytest.mark.parametrize(("answer", "unloads"), [("u", True), ("y", True), ("n", False), ("escape", False)])
+def test_u_asks_before_it_unloads(monkeypatch, answer, unloads):
+    from triton_console.tui.panes.models import ModelsPane
+
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        ModelsPane, "_do_load_unload", lambda self, what, name, image=None: sent.append((what, name))
+    )
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("3")
+            _unload_scene(app)
+            pane = app.query_one(ModelsPane)
+            index = pane.query_one("#index")
+            await wait_for(pilot, lambda: rows(index), 5, "the list")
+            await pilot.pause(0.2)
+            name = pane.selected
+            assert name
+            await pilot.press("u")
+            await pilot.pause()
+            assert sent == []
+            note = rendered(pane.query_one("#models-note"))
+            assert note == f"unload {name}? u or y unloads it; n or esc keeps it loaded", note
+            await pilot.press(answer)
+            await pilot.pause()
+            assert sent == ([("unload", name)] if unloads else [])
+            assert "unload " not in rendered(pane.query_one("#models-note"))
+            assert app.screen is not None and app.focused is index  # esc closed nothing else
 
     asyncio.run(scenario())
