@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import rendered, rows, screen_lines, wait_for
+from tests.helpers import notifications, rendered, rows, screen_lines, wait_for
 from tests.test_app import ROOT, SIZE, make_app
 from triton_console.tui.core.client.client import ModelInfo
 from triton_console.tui.core.client.responses import ModelMetadata, TensorSpec
@@ -24,6 +25,7 @@ ADDER = ModelInfo(
         "adder", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
     ),
 )
+
 
 
 async def _try_form(pilot, app) -> TryScreen:
@@ -170,5 +172,23 @@ def test_u_asks_before_it_unloads(monkeypatch, answer, unloads):
             assert sent == ([("unload", name)] if unloads else [])
             assert "unload " not in rendered(pane.query_one("#models-note"))
             assert app.screen is not None and app.focused is index  # esc closed nothing else
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.timing
+def test_startup_toasts_stay_about_four_seconds():
+    """On screen from the first paint for about 4 s (Textual's 5 s default read as lingering)."""
+
+    async def scenario():
+        app = make_app(images=[str(ROOT / "nonexistent.jpg")])
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            said = "no ready image model yet"
+            await wait_for(pilot, lambda: any(said in n for n in notifications(app)), 5, "the toast")
+            shown = time.monotonic()
+            await pilot.pause(3.0)
+            assert any(said in n for n in notifications(app)), "gone before 3 s"
+            await wait_for(pilot, lambda: not any(said in n for n in notifications(app)), 5, "its end")
+            assert time.monotonic() - shown < 4.6
 
     asyncio.run(scenario())
