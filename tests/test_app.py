@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tests.helpers import notifications, press_repeated, rendered, rows, wait_for
+from tests.helpers import notifications, press_repeated, rows, wait_for
 from tests.test_snapshots import server_snapshot as snapshot
 from triton_console.tui.app import ConsoleApp, ConsoleOptions
 from triton_console.tui.core.client.client import ModelInfo
@@ -173,38 +173,6 @@ def test_try_form_keys_work_where_the_focus_starts_and_its_footer_shows_them():
             assert any("copied" in n for n in notifications(app))
             await pilot.press("c")
             assert "c" in spec.value  # a letter is the SPEC box's: the form's keys do not take it
-
-    asyncio.run(scenario())
-
-
-def test_enter_in_a_try_box_runs_and_the_next_key_is_not_typed():
-    """Enter ran the request but left the focus in the SPEC box: the next key became text in it. Now the
-    focus is on the outputs (where the result arrives, as a stream's run already did)."""
-    info = ModelInfo(
-        "adder",
-        ModelMetadata(
-            "adder", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
-        ),
-    )
-
-    async def scenario():
-        app = make_app()
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("3")
-            try_screen = TryScreen(app.controller, "adder", str(ROOT))
-            await app.push_screen(try_screen)
-            try_screen.post_message(ModelLoaded(info, None))
-            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
-            spec = try_screen.query_one("#spec-0")
-            await pilot.press("enter")  # runs against the absent server: its error comes back
-            summary = try_screen.query_one("#summary")
-            await wait_for(pilot, lambda: "running" not in rendered(summary), 20, "the run's end")
-            assert "error" in rendered(summary), rendered(summary)
-            await pilot.press("x", "down")
-            await pilot.pause()
-            assert spec.value == "random" and app.focused is try_screen.query_one("#outputs")
-            await pilot.press("escape")  # the form's own single key closes it
-            await wait_for(pilot, lambda: app.screen is not try_screen, 5, "the form to close")
 
     asyncio.run(scenario())
 

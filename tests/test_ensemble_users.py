@@ -175,7 +175,7 @@ def test_the_models_pane_trusts_only_a_repository_the_server_serves(server, tmp_
             await pilot.press("escape")
             await wait_for(pilot, lambda: app.screen.query("#index"), 5, "the editor closed")
             try:
-                await pilot.press("u")
+                await pilot.press("u", "u")  # u asks first; u again unloads
                 said = f"{BACKBONE}: unloaded (and {ENSEMBLE})"
                 await wait_for(
                     pilot,

@@ -19,27 +19,42 @@ EFF = "ensemble_python_efficientnet_lite0"
 
 
 class Load:
-    """Classifications in a background thread, until stopped."""
+    """Classifications in a background thread, until stopped. Entering waits for the first answer, and a
+    request that fails is raised on exit: a load that died silently (or had not begun when the command's
+    first interval started) read as "inf/s 0.0" in the figures the tests check, a failure with no cause."""
 
     def __init__(self, url: str) -> None:
         self.stop = threading.Event()
+        self.started = threading.Event()
         self.done = 0
+        self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, args=(url,), daemon=True)
 
     def _run(self, url: str) -> None:
-        client = TritonClient(url)
-        data = image("car.jpg").read_bytes()
-        while not self.stop.is_set():
-            classify(client, EFF, data, 1)
-            self.done += 1
+        try:
+            client = TritonClient(url)
+            data = image("car.jpg").read_bytes()
+            while not self.stop.is_set():
+                classify(client, EFF, data, 1)
+                self.done += 1
+                self.started.set()
+        except BaseException as exc:  # noqa: BLE001 (said on exit, with the test's own failure)
+            self.error = exc
+        finally:
+            self.started.set()
 
     def __enter__(self) -> Load:
         self.thread.start()
+        assert self.started.wait(60), "the load's first request did not answer in 60 s"
+        if self.error is not None:
+            raise AssertionError(f"the load failed: {self.error!r}") from self.error
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop.set()
         self.thread.join(30)
+        if self.error is not None and exc[0] is None:
+            raise AssertionError(f"the load stopped: {self.error!r}") from self.error
 
 
 def test_metrics_command_prints_rates_while_requests_run(server):

@@ -75,7 +75,7 @@ def test_bench_and_tune_auto_skip_an_input_that_failed_to_classify(server, image
             text = await _bench(pilot, pane, "auto", "1")
             assert text.startswith("done: 1 steps"), text
             assert "on the images in " in text and "…" in text and "/images" in text, text  # shortened
-            assert "saved (o overlays runs)" in text, text
+            assert "o overlays runs" in text and f"saved: {EFF} on " in text, text
             assert str(readme) not in text
             # an image that classifies becomes auto's input
             mug = str(image("mug.jpg"))

@@ -155,7 +155,7 @@ def test_tune_failure_wraps_and_says_failed_once():
 
 
 def test_bench_done_line_fits_at_80_columns():
-    from tests.helpers import rendered
+    from tests.helpers import rendered, screen_lines
     from triton_console.tui.panes.bench import BenchEvent, BenchPane
 
     async def scenario():
@@ -168,7 +168,8 @@ def test_bench_done_line_fits_at_80_columns():
             await wait_for(pilot, lambda: "saved" in rendered(pane.query_one("#bench-status")), 5, "done")
             await pilot.pause(0.2)
             line = next(ln for ln in plain_screen(app).splitlines() if "done:" in ln)
-            assert "warm-up 5/step not counted; saved (o overlays runs)" in line, line  # one line, whole
+            assert "warm-up 5/step not counted; o overlays runs" in line, line  # one line, whole
+            assert "saved: m on grpc://127.0.0.1:9" in [ln.strip() for ln in screen_lines(app)], screen_lines(app)
 
     asyncio.run(scenario())
 

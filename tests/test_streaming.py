@@ -455,7 +455,7 @@ def test_bench_pane_charts_ttft_against_responses_per_second_and_overlays_the_se
                 await wait_for(pilot, lambda: "saved" not in rendered(status), 10, f"run {run} started")
                 await wait_for(
                     pilot,
-                    lambda: "saved (o overlays runs)" in rendered(status),
+                    lambda: "\nsaved: " in rendered(status),
                     60,
                     f"run {run} saved",
                     show=lambda: rendered(status),

@@ -116,7 +116,7 @@ def test_connect_to_running_server_and_load_unload(server):
             def shown() -> str:
                 return "\n".join(lines_of(detail))
 
-            await pilot.press("u")
+            await pilot.press("u", "y")  # u asks first; y unloads
             await wait_for(
                 pilot, lambda: rows(table)["resnet50_ort"].startswith("UNAVAILABLE"), 30, "unloaded"
             )

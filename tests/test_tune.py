@@ -201,7 +201,7 @@ def _unload_says_as_the_cli_does(server, root, model: str) -> None:
         async with app.run_test(size=(100, 30), notifications=True) as pilot:
             await select_model(pilot, app, model, 30)
             await pilot.pause(0.3)
-            await pilot.press("u")
+            await pilot.press("u", "u")  # u asks first; u again unloads
             shown = lambda: [n for n in notifications(app) if "unload failed" in n]  # noqa: E731
             await wait_for(pilot, shown, 30, "the refusal", show=lambda: notifications(app))
             toast = " ".join(shown()[0].split())

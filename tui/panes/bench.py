@@ -33,7 +33,7 @@ from triton_console.tui.core.load import compare, loadgen
 from triton_console.tui.core.load.inputs import AUTO, Inputs, image_candidates, resolve_inputs  # noqa: F401 (re-exported)
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
 from triton_console.tui.hints import worded
-from triton_console.tui.text import cell, fit_paths, plain
+from triton_console.tui.text import cell, fit_paths, join, plain
 from triton_console.tui.widgets import ticks
 from triton_console.tui.widgets.chart import FittedPlot, Series, legend
 from triton_console.tui.widgets.nameselect import NameSelect
@@ -452,7 +452,7 @@ class BenchPane(Vertical):
                 note += f"; {errors} error(s), {first}" if errors else ""
                 self._status(
                     f"done: {len(steps)} steps{on}; warm-up {self.run.warmup}/step not counted; "
-                    + ("saved (o overlays runs)" if self.saved else "not saved")
+                    + ("o overlays runs" if self.saved else "not saved")
                     + note,
                     "yellow" if errors else "",
                 )
@@ -647,7 +647,18 @@ class BenchPane(Vertical):
             )
 
     def _status(self, text: str, style: str = "") -> None:
-        self.query_one("#bench-status", Static).update(plain(text, style, limit=400))
+        """``text``, and under it which model and server the run just saved was of (until the next run)."""
+        shown = plain(text, style, limit=400)
+        saved = self._saved_line()
+        if saved:
+            shown = join(shown, "\n", plain(saved, "bold", limit=300))
+        self.query_one("#bench-status", Static).update(shown)
+
+    def _saved_line(self) -> str:
+        """``saved: MODEL on SERVER`` for this session's last run, where it was saved."""
+        if not self.saved or self.run is None:
+            return ""
+        return f"saved: {self.run.model} on {self.run.url or self.controller.client.url}"
 
     # ------------------------------------------------------------------ compare
     def action_compare(self) -> None:

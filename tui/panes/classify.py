@@ -22,6 +22,7 @@ from triton_console.tui.hints import for_code, worded
 from triton_console.tui.messages import ClassifyResult, Notice
 from triton_console.tui.text import cell, join, plain
 from triton_console.tui.text import name as short_name
+from triton_console.tui.widgets.filetree import FileTree
 from triton_console.tui.widgets.nameselect import NameSelect
 from triton_console.tui.widgets.preview import ImagePreview
 from triton_console.tui.widgets.rowlist import Column, RowList
@@ -33,7 +34,7 @@ WAITING = "no ready image model yet: will classify when one is ready"
 HELD = "the images wait for the console's own server (starting)"
 
 
-class ImageTree(DirectoryTree):
+class ImageTree(FileTree):
     """A directory tree showing folders and image files only."""
 
     def filter_paths(self, paths):

@@ -177,6 +177,13 @@ def _events(loop):
 
 
 NO_DETAIL = "select a model to see its config and statistics"
+
+
+def unload_question(name: str) -> str:
+    """The note line while ``u`` waits for its answer."""
+    return f"unload {name}? u or y unloads it; n or esc keeps it loaded"
+
+
 LOG_TITLE = "server log about it"  # its records shown short (severity, time, message)
 
 
@@ -184,6 +191,16 @@ class ModelsPane(Horizontal):
     BINDINGS = [
         Binding("l", "load", "Load", id="models.load"),
         Binding("u", "unload", "Unload", id="models.unload"),
+        # u asks first (a shared server's users lose the model): u again or y unloads, n or esc keeps it.
+        # Only while asked; the question line says them (in the footer they pushed "? Help q Quit" off)
+        Binding("y", "unload_answer(True)", "Yes, unload (after u)", id="models.unload.yes", show=False),
+        Binding(
+            "n,escape",
+            "unload_answer(False)",
+            "No, keep it loaded (after u)",
+            id="models.unload.no",
+            show=False,
+        ),
         Binding("r", "refresh", "Refresh", id="models.refresh", show=False),  # the list polls; help lists r
         Binding("t", "try", "Try", id="models.try"),
         # p and w: in help (?), not the footer, so that "? Help  q Quit" fit at 80 columns
@@ -199,6 +216,7 @@ class ModelsPane(Horizontal):
     ModelsPane #left { width: 1fr; height: 1fr; }
     ModelsPane #index { height: 1fr; }
     ModelsPane #models-note { height: 1; color: $text-muted; padding: 0 1; }
+    ModelsPane #models-note.-asking { height: auto; }
     ModelsPane #detail { width: 45%; max-width: 72; height: 1fr; border-left: solid $panel; padding: 0 1; }
     """
 
@@ -224,6 +242,7 @@ class ModelsPane(Horizontal):
         self._detail_columns = 60  # the detail's width, for the worker's side-by-side lines (set on resize)
         self._detail_width = 0  # as _split set it
         self._state_width = self._name_width = 0  # the list's widest state and name
+        self._unload_asked: str | None = None  # the model u asked about, until the answer
 
     def compose(self) -> ComposeResult:
         with Vertical(id="left"):
@@ -242,6 +261,8 @@ class ModelsPane(Horizontal):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the box at the top has the focus the footer shows its keys (Enter, esc), not / Find."""
+        if action == "unload_answer":
+            return self._unload_asked is not None
         boxes = self.query("#models-filter")
         return not (action in ("filter", "add") and boxes and boxes.first().has_focus)
 
@@ -319,6 +340,12 @@ class ModelsPane(Horizontal):
         index = self.query_one("#index", RowList)
         shown = f"{index.row_count} of " if index.row_count != len(self._entries) else ""
         note = self.query_one("#models-note", Static)
+        note.set_class(self._unload_asked is not None, "-asking")  # the question wraps; the note is 1 line
+        if self._unload_asked is not None:  # the question stays until answered (the poll redraws the note)
+            question = unload_question(self._unload_asked)
+            if str(note.content) != question:
+                note.update(Text(question, style="bold yellow"))
+            return
         if str(note.content) != shown + self.note:  # one line high: no layout, and none when unchanged
             note.update(Text(shown + self.note), layout=False)
 
@@ -364,6 +391,7 @@ class ModelsPane(Horizontal):
     def _highlighted(self, event: RowList.Highlighted) -> None:
         if event.key is not None and event.key != self._selected:
             self._selected = event.key
+            self._ask_unload(None)  # the question was about the model the cursor left
             self._fetch_detail(event.key)
 
     @work(thread=True, exclusive=True, group="model-detail")
@@ -668,7 +696,28 @@ class ModelsPane(Horizontal):
         self._load_unload("load")
 
     def action_unload(self) -> None:
-        self._load_unload("unload")
+        """Ask first (others may be using the model on a shared server); u again unloads."""
+        name = self._selected
+        if name and self._unload_asked == name:
+            self.action_unload_answer(True)
+        elif name:
+            self._ask_unload(name)
+        else:
+            self._load_unload("unload")  # says: select a model first
+
+    def action_unload_answer(self, unload: bool) -> None:
+        name, asked = self._selected, self._unload_asked
+        self._ask_unload(None)
+        if unload and name and name == asked:
+            self._load_unload("unload")
+
+    def _ask_unload(self, name: str | None) -> None:
+        """Show (or take back) the question in the note line; y and n work while it is asked."""
+        if name == self._unload_asked:
+            return
+        self._unload_asked = name
+        self._show_note()
+        self.refresh_bindings()
 
     def _load_unload(self, what: str) -> None:
         name = self._selected

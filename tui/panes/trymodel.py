@@ -35,6 +35,7 @@ from triton_console.tui.core.request import infer, showcall, stream
 from triton_console.tui.core.server.controller import ServerController
 from triton_console.tui.hints import worded
 from triton_console.tui.text import cell, join, middle_cut, plain
+from triton_console.tui.widgets.filetree import FileTree
 from triton_console.tui.widgets.table import PlainTable
 from triton_console.tui.workers import work
 
@@ -149,7 +150,7 @@ class FilePicker(ModalScreen[str | None]):
                 id="pick-path",
                 compact=True,
             )
-            yield DirectoryTree(self.start, id="files")
+            yield FileTree(self.start, id="files")
 
     def on_mount(self) -> None:
         self.query_one("#files").focus()
@@ -393,13 +394,17 @@ class TryScreen(ModalScreen):
         self.query_one("#outputs", PlainTable).focus()
 
     @on(Input.Submitted)
-    def _submitted(self) -> None:
-        """Enter in a box runs, and the focus leaves the box (as in every pane)."""
-        self.focus_default()
-        self.action_run()
+    def _submitted(self, event: Input.Submitted) -> None:
+        """Enter in a box runs, and the focus stays in that box: edit it and Enter sends again (the form's
+        keys are ctrl-combinations and esc, so no letter is taken from the box)."""
+        self.action_run(keep_focus=True)
 
     @on(Button.Pressed, "#run")
-    def action_run(self) -> None:
+    def _run_pressed(self) -> None:
+        self.action_run()
+
+    def action_run(self, keep_focus: bool = False) -> None:
+        """Send the form's request (a stream for a decoupled model); ``keep_focus``: Enter in a box."""
         if self.info is None:
             return
         if self._streaming:
@@ -418,7 +423,8 @@ class TryScreen(ModalScreen):
         self.query_one("#running", Static).update("")
         if self.decoupled:
             self._text, self._streaming = [], True
-            self.focus_default()
+            if not keep_focus:
+                self.focus_default()
             self._run_stream(specs, shapes, batch, form, seq)
         else:
             self._run(specs, shapes, batch, form, seq)
@@ -690,6 +696,9 @@ class TryScreen(ModalScreen):
                 )
                 target.value = f"image:{path}" if image and not byte_input else f"@{path}"
                 target.focus()
+                # after the focus is back (it selects the whole box): the cursor at the path's end, so the
+                # next key adds to it instead of replacing it
+                self.call_after_refresh(target.action_end)
 
         # the folder of the file the SPEC names, if there is one (the last pick, an image elsewhere)
         named = target.value.strip().removeprefix("image:").removeprefix("@")
