@@ -67,7 +67,12 @@ def test_start_on_a_taken_port_sends_nothing_there_and_says_so_when_ready(server
         app = ConsoleApp(ConsoleOptions(url=f"127.0.0.1:{port}", images=[car], start=True))
         said: list[str] = []
         notify = app.notify
-        app.notify = lambda message, **kw: (said.append(message), notify(message, **kw))[1]
+        lasts: dict[str, float | None] = {}  # how long each toast was asked to stay
+        app.notify = lambda message, **kw: (
+            said.append(message),
+            lasts.__setitem__(message, kw.get("timeout")),
+            notify(message, **kw),
+        )[2]
         async with app.run_test(size=(80, 24), notifications=True) as pilot:
             pane = app.query_one("ClassifyPane")
             await pilot.pause(3)  # the console polls every second or so
@@ -93,6 +98,8 @@ def test_start_on_a_taken_port_sends_nothing_there_and_says_so_when_ready(server
             assert said_ports, ready
             http, grpc, metrics, need = map(int, said_ports.groups())
             assert (http, metrics, need) == (grpc - 1, grpc + 1, grpc), ready
+            # the note stays on the Server pane's state line: the toast need not cover the result for 20 s
+            assert lasts[ready[0]] is not None and lasts[ready[0]] <= 10, lasts[ready[0]]
             assert _connections(sock) == 0
             # still on screen: the held images' classification cleared every notice, this one with them
             assert any("tritonserver ready at" in n for n in notifications(app)), notifications(app)

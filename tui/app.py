@@ -562,11 +562,11 @@ class ConsoleApp(App):
 
     def on_server_started(self, msg: ServerStarted) -> None:
         self._stop_asked = False
-        note = (
-            f" ({msg.note})" if msg.note else ""
-        )  # the port taken, said again: the first notice is long gone
+        # the port taken, said again (the first notice is gone); the Server pane's state line keeps it, so the
+        # toast need not stay long over the Classify result
+        note = f" ({msg.note})" if msg.note else ""
         self._server_changed(
-            None, f"tritonserver ready at {msg.url}{note}", managed=True, timeout=20 if note else None
+            None, f"tritonserver ready at {msg.url}{note}", managed=True, timeout=8 if note else None
         )
 
     def action_stop_server(self) -> None:
