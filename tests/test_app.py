@@ -270,6 +270,35 @@ def test_no_color_output_has_no_colour_codes_and_still_marks_the_cursor(monkeypa
 
 
 @pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
+def test_the_image_tree_draws_its_guides_without_colour_too(monkeypatch, tmp_path, no_color):
+    """Under NO_COLOR the Classify tree lost its guides (``├──``): Textual hides a guide whose colour is
+    transparent, and the ANSI theme's guide colour is. The README's NO_COLOR captures showed them."""
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    from PIL import Image
+
+    for name in ("a.jpg", "b.jpg"):
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+
+    async def scenario():
+        app = make_app(images=[str(tmp_path)])
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("4")
+
+            def plain() -> str:
+                """The screen's text, line by line: styles dropped, each cursor move a new line."""
+                return re.sub(r"\x1b\[[0-9;]*H", "\n", re.sub(r"\x1b\[[0-9;]*m", "", screen(app, "standard")))
+
+            await wait_for(pilot, lambda: "b.jpg" in plain(), 10, "the tree's files")
+            lines = [line for line in plain().splitlines() if ".jpg" in line]
+            assert any("├──" in line for line in lines) and any("└──" in line for line in lines), lines
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
 def test_a_focused_select_stands_out(monkeypatch, no_color):
     """Classify's and Bench's model Selects (compact) showed focus as a 5% tint (#1e1e1e → #272727), and
     under NO_COLOR not at all: tabbing onto one, nothing seemed to take the focus."""

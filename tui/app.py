@@ -163,6 +163,10 @@ class ConsoleApp(App):
     /* a compact button in ANSI colours (NO_COLOR): disabled (Stop while R ran) drew Textual's tall border in
        its one line, ▊▔▔▔▔▔▔▔▔▎ for "Stop x", and pressed a blank one over its label */
     Button:ansi.-style-default.-textual-compact { border: none !important; }
+    /* Textual hides a tree's guides whose colour is transparent, as the ANSI theme's are: the image tree and
+       the file picker lost their ├── └── under NO_COLOR (no colour is written either way) */
+    Tree:ansi > .tree--guides, Tree:ansi > .tree--guides-hover { color: ansi_bright_black; }
+    Tree:ansi > .tree--guides-selected { color: ansi_default; }
     """
 
     def __init__(self, options: ConsoleOptions | None = None) -> None:
