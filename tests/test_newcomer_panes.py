@@ -326,3 +326,43 @@ def test_an_image_classified_again_moves_to_the_end_of_the_history():
             assert screen_lines(app).index(b_row) < screen_lines(app).index(a_row), screen_lines(app)
 
     asyncio.run(scenario())
+
+
+def test_copying_the_call_brings_all_of_it_into_view_at_80x24():
+    """After ^y the curl stopped at ``-d`` on the last row: its data line and the notes under it were below
+    the form, and nothing said they were there. The call is scrolled into view when it is copied."""
+    from triton_console.tui.core.request import showcall
+
+    info = ModelInfo(
+        "tiny",
+        ModelMetadata(
+            "tiny", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
+        ),
+    )
+    out = infer.summarize("Y", "FP32", np.array([0.25, 0.5, 0.75, 1.0]))
+    result = infer.InferResult("tiny", "1", 1.0, [], [out])
+    headers = "".join(f"  -H 'X-Header-{i}: {i}' \\\n" for i in range(8))
+    text = f"curl -s -X POST http://127.0.0.1:9/v2/models/tiny/infer \\\n{headers}  -d @/tmp/request.json"
+    call = showcall.Call("curl", text, notes=["HTTP assumed at port 8000: the console speaks gRPC to 8001"])
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("3")
+            try_screen = TryScreen(app.controller, "tiny", str(ROOT))
+            await app.push_screen(try_screen)
+            try_screen.post_message(ModelLoaded(info, None))
+            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            try_screen.post_message(TryDone(result, call, None))
+            await wait_for(pilot, lambda: any("curl -s" in line for line in screen_lines(app)), 5, "the run")
+            await pilot.press("ctrl+y")
+            await wait_for(
+                pilot,
+                lambda: any("HTTP assumed at port 8000" in line for line in screen_lines(app)),
+                5,
+                "the whole call on screen",
+                show=lambda: "\n".join(screen_lines(app)),
+            )
+            assert any("@/tmp/request.json" in line for line in screen_lines(app))
+
+    asyncio.run(scenario())

@@ -653,6 +653,13 @@ class TryScreen(ModalScreen):
             return
         self.app.copy_to_clipboard(self.call_text)
         self.app.notify("call copied to the clipboard (OSC 52)")
+        self._call_into_view()
+
+    def _call_into_view(self) -> None:
+        """The call is the form's last part: at 80x24 it began on the last rows and its data line and notes
+        were below them, where only a mouse wheel reached. Copying it scrolls down to its end."""
+        form = self.query_one(VerticalScroll)
+        self.call_after_refresh(form.scroll_end, animate=False)
 
     @work(thread=True, exclusive=True, group="try-copy")
     def _write_call(self, large: LargeCall) -> None:
@@ -670,6 +677,7 @@ class TryScreen(ModalScreen):
         folder = msg.call.files[0].parent if msg.call.files else None
         where = f"; its data files are in {folder}" if folder else ""
         self.app.notify(f"call copied to the clipboard (OSC 52){where}")
+        self._call_into_view()
 
     @on(Button.Pressed, "#copy")
     def _copy_pressed(self) -> None:
