@@ -123,6 +123,9 @@ def test_build_log_stays_on_screen_after_long_step_details_and_esc_dismisses_the
             await pilot.press("escape")
             await wait_for(pilot, lambda: not notifications(app), 5, "the note to go at esc")
             lines = screen_lines(app)
+            # the state a column after the bar: "━━━━done 0.4s" read as one word
+            export = next(line for line in lines if line.lstrip().startswith("export"))
+            assert "━ done" in export and "━done" not in export, export
             log_top = next(i for i, line in enumerate(lines) if line.startswith("╭"))
             log_bottom = next(i for i, line in enumerate(lines) if line.startswith("╰"))
             shown = [line for line in lines[log_top + 1 : log_bottom] if "log " in line]
