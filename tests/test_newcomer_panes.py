@@ -369,3 +369,27 @@ def test_copying_the_call_brings_all_of_it_into_view_at_80x24():
             assert any("@/tmp/request.json" in line for line in screen_lines(app))
 
     asyncio.run(scenario())
+
+
+def test_the_try_forms_spec_hint_is_one_whole_line_at_80_and_120_columns():
+    """After the title the SPEC hint wrapped at "(.npy", its end on a line of its own, at 80 and 120 columns."""
+    info = ModelInfo(
+        "tiny",
+        ModelMetadata(
+            "tiny", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
+        ),
+    )
+    hint = "SPEC: random|zeros|ones|@FILE (.npy/.json/bytes)|text:…|image:FILE"
+
+    async def scenario(size):
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("3")
+            try_screen = TryScreen(app.controller, "tiny", str(ROOT))
+            await app.push_screen(try_screen)
+            try_screen.post_message(ModelLoaded(info, None))
+            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            assert any(hint in line for line in screen_lines(app)), "\n".join(screen_lines(app))
+
+    for size in ((80, 24), (120, 40)):
+        asyncio.run(scenario(size))

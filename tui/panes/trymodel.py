@@ -297,7 +297,8 @@ class TryScreen(ModalScreen):
                     + (", sequence model" if self.sequence else "")
                 ),
                 (
-                    "   SPEC: random|zeros|ones|@FILE (.npy/.json/bytes)|text:…|image:FILE",  # one line at 80
+                    # a line of its own: after the title it wrapped at "(.npy" at 80 and at 120 columns
+                    "\nSPEC: random|zeros|ones|@FILE (.npy/.json/bytes)|text:…|image:FILE",
                     "dim",
                 ),
             )
