@@ -1,0 +1,62 @@
+"""What a newcomer trial found in the Models pane and its config editor at 80x24: keys typed fast into the
+editor were reordered (backspaces ran after the digits typed behind them), ..."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.helpers import free_ports, screen_lines
+
+BACKBONE = "efficientnet_lite0_ort"
+TEXT = f'name: "{BACKBONE}"\nmax_batch_size: 256\nplatform: "onnxruntime_onnx"\n'
+
+
+async def _typed_fast(app, data: str) -> None:
+    """Bytes as the terminal sends them (tmux send-keys, one key a call, no delay): parsed and posted to the
+    app at once, as the driver does, without the pilot's wait after each key."""
+    from textual._xterm_parser import XTermParser
+
+    for event in XTermParser().feed(data):
+        app.post_message(event)
+
+
+@pytest.mark.parametrize(
+    "burst, expected",
+    [
+        ("4\x7f5\x7f67\x7f8", "max_batch_size: 25668"),  # got 25648, then 2564857, 256485767
+        ("\x7f\x7f\x7fx", "max_batch_size: x"),  # got max_batch_size: 2
+        ("\x1b[D\x1b[D9\x1b[3~\x1b[F0", "max_batch_size: 2960"),  # left, delete and end among the digits
+    ],
+)
+def test_the_config_editor_keeps_every_key_of_a_fast_burst_in_order(tmp_path, burst, expected):
+    from textual.app import App
+
+    from triton_console.tui.core.client.connection import Connection
+    from triton_console.tui.core.server.controller import ServerController
+    from triton_console.tui.core.tune import deploy
+    from triton_console.tui.panes.configedit import ConfigEditScreen, ConfigRead
+
+    (port,) = free_ports(1)  # no server: the text is handed to the editor as if read
+    controller = ServerController(Connection(url=f"127.0.0.1:{port}"), tmp_path, server="remote")
+
+    async def scenario():
+        app = App()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = ConfigEditScreen(controller, BACKBONE)
+            await app.push_screen(screen)
+            await pilot.pause(0.3)
+            screen.post_message(ConfigRead(deploy.Source(TEXT, False, None), None, None))
+            for _ in range(50):
+                await pilot.pause(0.05)
+                if any("max_batch_size: 256" in line for line in screen_lines(app)):
+                    break
+            await pilot.press("down", "end")
+            await _typed_fast(app, burst)
+            await pilot.pause(0.5)
+            shown = [line for line in screen_lines(app) if "max_batch_size" in line]
+            assert len(shown) == 1 and f" 2  {expected} " in shown[0], shown  # line 2, as drawn
+            assert screen.query_one("#config-text").text.splitlines()[1] == expected
+
+    asyncio.run(scenario())
