@@ -60,3 +60,80 @@ def test_the_config_editor_keeps_every_key_of_a_fast_burst_in_order(tmp_path, bu
             assert screen.query_one("#config-text").text.splitlines()[1] == expected
 
     asyncio.run(scenario())
+
+
+MODELS = [
+    "efficientnet_lite0_ort",
+    "ensemble_python_efficientnet_lite0",
+    "ensemble_python_resnet50",
+    "fused_python_efficientnet_lite0",
+    "resnet50_onnx",
+]
+
+
+def _models_app():
+    from dataclasses import replace
+
+    from tests.test_app import make_app
+    from tests.test_snapshots import server_snapshot
+    from triton_console.tui.core.client.responses import IndexEntry
+
+    app = make_app()
+
+    def poll() -> None:  # what the poll shows: the five models, READY
+        entries = [IndexEntry(n, "1", "READY") for n in MODELS]
+        app.query_one("ModelsPane").show_snapshot(replace(server_snapshot(app), models=entries))
+
+    return app, poll
+
+
+def _box_line(app) -> str:
+    """The row above the list's header: the filter box, when it shows."""
+    lines = screen_lines(app)
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["state", "name"])
+    return lines[header - 1].split("│")[0]
+
+
+def _models_shown(app) -> list[str]:
+    return [n for n in MODELS if any(f" {n} " in f"{line} " for line in screen_lines(app))]
+
+
+def test_a_filter_is_in_force_only_while_its_box_shows_it(tmp_path):
+    """`/ fused ⏎` then `a nosuchmodel ⏎`: the list stayed at "1 of 5 models" with no filter box on screen,
+    esc did not clear it and `/` opened an empty box over the filtered list."""
+
+    async def scenario():
+        app, poll = _models_app()
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await pilot.press("3")
+            poll()
+            await pilot.pause()
+            assert _models_shown(app) == MODELS
+            await pilot.press("slash", *"fused", "enter")
+            await pilot.pause()
+            screen = "\n".join(screen_lines(app))
+            assert "1 of 5 models from the repository index" in screen, screen
+            assert _models_shown(app) == ["fused_python_efficientnet_lite0"]
+            assert _box_line(app).strip() == "fused", screen  # the filter in force, in its box
+
+            await pilot.press("a", *"nosuchmodel", "enter")
+            await pilot.pause()
+            poll()  # the next poll: the server does not know it
+            await pilot.pause(0.3)
+            screen = "\n".join(screen_lines(app))
+            assert not {"fused", "nosuchmodel"} & set(_box_line(app).split()), screen  # no box
+            assert "1 of 5" not in screen and "5 models from the repository index" in screen, screen
+            assert _models_shown(app) == MODELS, screen
+
+            await pilot.press("slash")  # an empty box, over the whole list
+            await pilot.pause()
+            assert app.focused.id == "models-filter" and app.focused.value == ""
+            assert _models_shown(app) == MODELS
+
+            await pilot.press(*"fused", "enter", "escape")  # esc clears a filter in force
+            await pilot.pause()
+            screen = "\n".join(screen_lines(app))
+            assert "1 of 5" not in screen and _models_shown(app) == MODELS, screen
+            assert app.focused.id == "index"
+
+    asyncio.run(scenario())

@@ -229,8 +229,8 @@ class ModelsPane(Horizontal):
         self._health: dict[str, Verdict] = {}
         self._probes: dict[str, str] = {}  # the last probe's line per model, shown in its detail
         self.note = ""  # why the list is empty or partial, as shown
-        self._adding = False  # the box at the top takes a model name instead of a filter
         self._added: list[str] = []  # names added with a, told about at the next poll
+        self._filter_text = ""  # the filter in force: the box's text while it is open as a filter
         self._last_detail: ModelDetail | None = None  # drawn again when watch mode stops
         # Load/unload requests run one after another: a load sent while an unload is still in flight
         # can be undone by that unload finishing after it.
@@ -351,24 +351,33 @@ class ModelsPane(Horizontal):
 
     def action_filter(self) -> None:
         self.query_one("#models-filter", FilterBox).open(FILTER_HINT)
-        self._adding = False
+        self._apply_filter()
 
     def action_add(self) -> None:
         """Name a model to ask about: for servers that list none (KServe over gRPC)."""
         box = self.query_one("#models-filter", FilterBox)
         box.value = ""
         box.open(ADD_HINT, mode="add")
-        self._adding = True
+        self._apply_filter()  # the filter typed before goes with its text (it stayed, hidden, after the add)
+
+    def _apply_filter(self) -> None:
+        """The list filtered by what the box shows, and only that: by its text while it is open as a filter,
+        by nothing while it is hidden or takes a name to add. Read from the box when applied (its Changed
+        messages arrive later, after an add or a close may have changed its use)."""
+        box = self.query_one("#models-filter", FilterBox)
+        text = box.value if box.mode == "filter" and box.has_class("shown") else ""
+        if text != self._filter_text:  # esc comes here for every pane: no refiltering of a big list for it
+            self._filter_text = text
+            self.query_one("#index", RowList).filter(text)
+            self._show_note()
 
     @on(Input.Changed, "#models-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        if not self._adding:
-            self.query_one("#index", RowList).filter(event.value)
-            self._show_note()
+        self._apply_filter()
 
     @on(Input.Submitted, "#models-filter")
     def _filter_done(self, event: Input.Submitted) -> None:
-        if self._adding:
+        if self.query_one("#models-filter", FilterBox).mode == "add":
             name = event.value.strip()
             try:
                 check_model_name(name)
@@ -385,7 +394,9 @@ class ModelsPane(Horizontal):
         self.query_one("#index").focus()
 
     def close_filter(self) -> bool:
-        return self.query_one("#models-filter", FilterBox).close()
+        closed = self.query_one("#models-filter", FilterBox).close()
+        self._apply_filter()
+        return closed
 
     @on(RowList.Highlighted, "#index")
     def _highlighted(self, event: RowList.Highlighted) -> None:
