@@ -137,3 +137,39 @@ def test_a_filter_is_in_force_only_while_its_box_shows_it(tmp_path):
             assert app.focused.id == "index"
 
     asyncio.run(scenario())
+
+
+def test_the_highlighted_models_detail_shows_after_the_server_changes_back():
+    """After another server and back, row 1 was highlighted and the detail said "select a model to see its
+    config and statistics" until Down."""
+    from tests.helpers import lines_of
+
+    async def scenario():
+        app, poll = _models_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("3")
+            pane = app.query_one("ModelsPane")
+            detail = pane.query_one("#detail-text")
+
+            def first_line() -> str:
+                return next((line.strip() for line in lines_of(detail) if line.strip()), "")
+
+            poll()
+            for _ in range(50):
+                await pilot.pause(0.05)
+                if first_line() == MODELS[0]:
+                    break
+            assert first_line() == MODELS[0], lines_of(detail)
+            pane.server_changed(app.controller.client, None)  # as the app does: another server...
+            await pilot.pause()
+            assert "select a model" in first_line()
+            poll()  # ...and back: the same list, the cursor on row 1
+            for _ in range(50):
+                await pilot.pause(0.05)
+                if first_line() == MODELS[0]:
+                    break
+            assert first_line() == MODELS[0], lines_of(detail)
+            rows = [line.split("│")[0].split() for line in screen_lines(app)]
+            assert ["READY", MODELS[0]] in rows, rows  # the list beside it, row 1 on it
+
+    asyncio.run(scenario())

@@ -321,7 +321,13 @@ class ModelsPane(Horizontal):
             index.fit("state", self._state_width)
             index.set_keys(sorted(entries), changed)
             self._split()
-        if self._selected in changed:  # the detail follows the poll (it kept "state LOADING" until r)
+        highlighted = index.cursor_key
+        if self._selected is None and highlighted is not None and highlighted in entries:
+            # a server changed back to one listing the same first rows: the cursor never moved, so no row was
+            # highlighted anew, and the detail said "select a model" beside a highlighted row
+            self._selected = highlighted
+            self._fetch_detail(highlighted)
+        elif self._selected in changed:  # the detail follows the poll (it kept "state LOADING" until r)
             self._fetch_detail(self._selected)
         elif self._selected is not None and self._selected not in entries:
             # the server went away (or the model left its index): its READY states stayed beside an empty list
