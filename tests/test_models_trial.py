@@ -173,3 +173,35 @@ def test_the_highlighted_models_detail_shows_after_the_server_changes_back():
             assert ["READY", MODELS[0]] in rows, rows  # the list beside it, row 1 on it
 
     asyncio.run(scenario())
+
+
+def test_the_find_hint_is_whole_at_80_columns():
+    """It read "filter models (name, state, reason); esc" with "closes" cut off."""
+    from triton_console.tui.panes.models import FILTER_HINT
+
+    async def scenario():
+        app, poll = _models_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("3")
+            poll()
+            await pilot.press("slash")
+            await pilot.pause()
+            assert _box_line(app).strip() == FILTER_HINT, screen_lines(app)
+            assert FILTER_HINT.endswith("esc closes")
+
+    asyncio.run(scenario())
+
+
+def test_a_log_word_too_long_for_the_detail_is_folded_whole_at_its_underscore():
+    """The detail's log lines cut such a word in its middle (``TRITONBACKE…stanceInitialize:``)."""
+    from triton_console.tui.text import word_lines
+
+    line = "I 03:54:34.125 TRITONBACKEND_ModelInstanceInitialize: instance lite0_0 (CPU)"
+    lines = word_lines(line, 31, "  ", cut=False)
+    assert lines == [
+        "I 03:54:34.125",
+        "  TRITONBACKEND_",
+        "  ModelInstanceInitialize:",
+        "  instance lite0_0 (CPU)",
+    ]
+    assert "".join(x.strip() for x in lines).replace(" ", "") == line.replace(" ", "")  # nothing lost

@@ -34,7 +34,7 @@ from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
 from triton_console.tui.workers import work
 
-FILTER_HINT = "filter models (name, state, reason); esc closes"
+FILTER_HINT = "filter: name, state, reason; esc closes"  # fits the list's width at 80 columns
 ADD_HINT = "model name to add ⏎; esc closes"  # fits the list's width at 80 columns
 
 
@@ -419,7 +419,8 @@ class ModelsPane(Horizontal):
         found = self._ensemble(name) if entry is None or entry.state != "UNLISTED" else None
         verdict = client.health.verdict(name)
         if name in self._probes:
-            parts.append(("last probe (p)", self._probes[name]))
+            # the model is the detail's title: its name again would wrap alone at 80 columns, its ":" below it
+            parts.append(("last probe (p)", self._probes[name].replace(f" {name}: ", " ", 1)))
         if verdict is not None:
             parts.append(("health (the console's own requests)", verdict.describe()))
             parts.append(
@@ -556,7 +557,8 @@ class ModelsPane(Horizontal):
         for title, body in parts:
             items.append(Text(title, style="bold underline"))
             if isinstance(body, str) and title == LOG_TITLE:  # records short: the pid and source file go
-                items.append(wrapped("\n".join(short(line) for line in body.split("\n")), indent="  "))
+                body = "\n".join(short(line) for line in body.split("\n"))
+                items.append(wrapped(body, indent="  ", cut=False))  # whole: a word too long folded
             elif isinstance(body, str):  # between words; a word too long (a name in a reason) folded, whole
                 items.append(wrapped(body, cut=False))
             else:  # an ensemble's steps: vertical where the detail is narrow, names cut with an ellipsis
