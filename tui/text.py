@@ -150,14 +150,24 @@ def word_lines(text: str, width: int, indent: str = "", cut: bool = True) -> lis
                 current = more
             room = max(width - cell_len(current), 1)
             if not cut:
-                while cell_len(word) > room:  # folded: a line of it at a time
-                    out.append(current + word[:room])
-                    current, word = more, word[room:]
+                while cell_len(word) > room:  # folded: a line of it at a time, after a _ : / . - where one is
+                    at = _fold_at(word, room)
+                    out.append(current + word[:at])
+                    current, word = more, word[at:]
                     room = max(width - cell_len(current), 1)
             current += _word_cut(word, room)
             started = True
         out.append(current)
     return out
+
+
+def _fold_at(word: str, room: int) -> int:
+    """Where to fold a word wider than ``room``: after its last ``_ : / . -`` that leaves the line a third
+    full (``TRITONBACKEND_`` / ``ModelInstanceInitialize:``), else at ``room``."""
+    for i in range(min(room, len(word)) - 1, room // 3 - 1, -1):
+        if word[i] in "_:/.-" and cell_len(word[: i + 1]) <= room:
+            return i + 1
+    return room
 
 
 def _word_cut(word: str, width: int) -> str:

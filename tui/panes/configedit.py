@@ -23,6 +23,7 @@ from triton_console.tui.hints import worded
 from triton_console.tui.panes.samples import sample_image
 from triton_console.tui.panes.warmupform import WarmupChoice, WarmupScreen
 from triton_console.tui.text import join, plain
+from triton_console.tui.widgets.editor import OrderedTextArea
 from triton_console.tui.workers import work
 
 
@@ -121,7 +122,9 @@ class ConfigEditScreen(ModalScreen[str | None]):
             yield Static(
                 join(("Config ", "bold"), plain(self.model, "bold"), "  reading…"), id="config-title"
             )
-            yield TextArea("", id="config-text", show_line_numbers=True, soft_wrap=False, disabled=True)
+            yield OrderedTextArea(
+                "", id="config-text", show_line_numbers=True, soft_wrap=False, disabled=True
+            )
             yield Static("", id="config-check")
             yield Static("", id="config-state")
             with Horizontal(id="config-buttons"):

@@ -34,7 +34,7 @@ from triton_console.tui.widgets.filterbox import FilterBox
 from triton_console.tui.widgets.rowlist import Column, RowList
 from triton_console.tui.workers import work
 
-FILTER_HINT = "filter models (name, state, reason); esc closes"
+FILTER_HINT = "filter: name, state, reason; esc closes"  # fits the list's width at 80 columns
 ADD_HINT = "model name to add ⏎; esc closes"  # fits the list's width at 80 columns
 
 
@@ -229,8 +229,8 @@ class ModelsPane(Horizontal):
         self._health: dict[str, Verdict] = {}
         self._probes: dict[str, str] = {}  # the last probe's line per model, shown in its detail
         self.note = ""  # why the list is empty or partial, as shown
-        self._adding = False  # the box at the top takes a model name instead of a filter
         self._added: list[str] = []  # names added with a, told about at the next poll
+        self._filter_text = ""  # the filter in force: the box's text while it is open as a filter
         self._last_detail: ModelDetail | None = None  # drawn again when watch mode stops
         # Load/unload requests run one after another: a load sent while an unload is still in flight
         # can be undone by that unload finishing after it.
@@ -321,7 +321,13 @@ class ModelsPane(Horizontal):
             index.fit("state", self._state_width)
             index.set_keys(sorted(entries), changed)
             self._split()
-        if self._selected in changed:  # the detail follows the poll (it kept "state LOADING" until r)
+        highlighted = index.cursor_key
+        if self._selected is None and highlighted is not None and highlighted in entries:
+            # a server changed back to one listing the same first rows: the cursor never moved, so no row was
+            # highlighted anew, and the detail said "select a model" beside a highlighted row
+            self._selected = highlighted
+            self._fetch_detail(highlighted)
+        elif self._selected in changed:  # the detail follows the poll (it kept "state LOADING" until r)
             self._fetch_detail(self._selected)
         elif self._selected is not None and self._selected not in entries:
             # the server went away (or the model left its index): its READY states stayed beside an empty list
@@ -351,24 +357,33 @@ class ModelsPane(Horizontal):
 
     def action_filter(self) -> None:
         self.query_one("#models-filter", FilterBox).open(FILTER_HINT)
-        self._adding = False
+        self._apply_filter()
 
     def action_add(self) -> None:
         """Name a model to ask about: for servers that list none (KServe over gRPC)."""
         box = self.query_one("#models-filter", FilterBox)
         box.value = ""
         box.open(ADD_HINT, mode="add")
-        self._adding = True
+        self._apply_filter()  # the filter typed before goes with its text (it stayed, hidden, after the add)
+
+    def _apply_filter(self) -> None:
+        """The list filtered by what the box shows, and only that: by its text while it is open as a filter,
+        by nothing while it is hidden or takes a name to add. Read from the box when applied (its Changed
+        messages arrive later, after an add or a close may have changed its use)."""
+        box = self.query_one("#models-filter", FilterBox)
+        text = box.value if box.mode == "filter" and box.has_class("shown") else ""
+        if text != self._filter_text:  # esc comes here for every pane: no refiltering of a big list for it
+            self._filter_text = text
+            self.query_one("#index", RowList).filter(text)
+            self._show_note()
 
     @on(Input.Changed, "#models-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        if not self._adding:
-            self.query_one("#index", RowList).filter(event.value)
-            self._show_note()
+        self._apply_filter()
 
     @on(Input.Submitted, "#models-filter")
     def _filter_done(self, event: Input.Submitted) -> None:
-        if self._adding:
+        if self.query_one("#models-filter", FilterBox).mode == "add":
             name = event.value.strip()
             try:
                 check_model_name(name)
@@ -385,7 +400,9 @@ class ModelsPane(Horizontal):
         self.query_one("#index").focus()
 
     def close_filter(self) -> bool:
-        return self.query_one("#models-filter", FilterBox).close()
+        closed = self.query_one("#models-filter", FilterBox).close()
+        self._apply_filter()
+        return closed
 
     @on(RowList.Highlighted, "#index")
     def _highlighted(self, event: RowList.Highlighted) -> None:
@@ -402,7 +419,8 @@ class ModelsPane(Horizontal):
         found = self._ensemble(name) if entry is None or entry.state != "UNLISTED" else None
         verdict = client.health.verdict(name)
         if name in self._probes:
-            parts.append(("last probe (p)", self._probes[name]))
+            # the model is the detail's title: its name again would wrap alone at 80 columns, its ":" below it
+            parts.append(("last probe (p)", self._probes[name].replace(f" {name}: ", " ", 1)))
         if verdict is not None:
             parts.append(("health (the console's own requests)", verdict.describe()))
             parts.append(
@@ -539,7 +557,8 @@ class ModelsPane(Horizontal):
         for title, body in parts:
             items.append(Text(title, style="bold underline"))
             if isinstance(body, str) and title == LOG_TITLE:  # records short: the pid and source file go
-                items.append(wrapped("\n".join(short(line) for line in body.split("\n")), indent="  "))
+                body = "\n".join(short(line) for line in body.split("\n"))
+                items.append(wrapped(body, indent="  ", cut=False))  # whole: a word too long folded
             elif isinstance(body, str):  # between words; a word too long (a name in a reason) folded, whole
                 items.append(wrapped(body, cut=False))
             else:  # an ensemble's steps: vertical where the detail is narrow, names cut with an ellipsis
