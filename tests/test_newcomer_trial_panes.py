@@ -72,3 +72,18 @@ def test_the_managed_row_keeps_its_own_url_after_a_failed_connect_elsewhere(serv
                 app.controller.managed = None  # the session's server outlives this console
 
     asyncio.run(scenario())
+
+
+def test_a_mistyped_colon_command_says_did_you_mean():
+    """`:modles` said "unknown command 'modles': try build, server, …" with no suggestion (the CLI has one)."""
+    from tests.test_panes import make_app
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.press("colon", *"modles", "enter")
+            await wait_for(pilot, lambda: any("modles" in n for n in notifications(app)), 5, "the toast")
+            toast = next(n for n in notifications(app) if "modles" in n)
+            assert "did you mean 'models'?" in " ".join(toast.split()), toast
+
+    asyncio.run(scenario())
