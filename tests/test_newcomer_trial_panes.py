@@ -87,3 +87,19 @@ def test_a_mistyped_colon_command_says_did_you_mean():
             assert "did you mean 'models'?" in " ".join(toast.split()), toast
 
     asyncio.run(scenario())
+
+
+def test_the_server_panes_footer_shows_w_wrap_and_keeps_help_and_quit():
+    """`w` (wrap the log) worked but the footer did not show it; it now does, at 80 columns, without pushing
+    `? Help q Quit` off."""
+    from tests.test_panes import make_app
+
+    async def scenario():
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            await pilot.pause()
+            footer = screen_lines(app)[-1]
+            assert "w Wrap" in footer and "? Help q Quit" in footer, footer
+
+    asyncio.run(scenario())
