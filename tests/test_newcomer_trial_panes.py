@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import notifications, rendered, rows, screen_lines, wait_for
 
 SIZE = (80, 24)
@@ -101,5 +103,31 @@ def test_the_server_panes_footer_shows_w_wrap_and_keeps_help_and_quit():
             await pilot.pause()
             footer = screen_lines(app)[-1]
             assert "w Wrap" in footer and "? Help q Quit" in footer, footer
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.server
+def test_a_failed_classification_is_no_latency_sample(server, images_dir, tmp_path):
+    """After classifying a non-image (README.md) the latency line read `last 45.1 ms p50 45.1 p95 45.1 n=1`
+    for a request that failed."""
+    from tests.test_newcomer_classify import _console, _type_path, _with_the_ensemble
+
+    text = tmp_path / "README.md"
+    text.write_text("# not an image\n" * 50)
+
+    async def scenario():
+        app = _console(server, tmp_path)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            pane = await _with_the_ensemble(pilot, app)
+            table = pane.query_one("#breakdown")
+            await _type_path(pilot, pane, text)
+            await wait_for(pilot, lambda: len(rows(table)) == 1, 60, "the failed row", show=lambda: rows(table))
+            await pilot.pause(0.3)
+            latency = rendered(pane.query_one("#latency"))
+            assert "n=" not in latency and "ms" not in latency, latency
+            await _type_path(pilot, pane, images_dir / "car.jpg")
+            await wait_for(pilot, lambda: len(rows(table)) == 2, 60, "the car", show=lambda: rows(table))
+            await wait_for(pilot, lambda: "n=1" in rendered(pane.query_one("#latency")), 10, "one sample")
 
     asyncio.run(scenario())
