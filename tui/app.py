@@ -7,6 +7,7 @@ snapshot. Server lifecycle lives in the controller, not here.
 
 from __future__ import annotations
 
+import difflib
 import os
 import threading
 from collections.abc import Callable
@@ -515,7 +516,11 @@ class ConsoleApp(App):
         elif word in ("q", "quit"):
             self.call_later(self.action_quit)
         else:
-            self.notify(f"unknown command {text!r}: try {registry.command_hint()}", severity="warning")
+            # as the CLI does for a mistyped command: the nearest word first (:modles -> models)
+            known = [*panes, "ctx", "context", "server", "q", "quit"]
+            near = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            self.notify(f"unknown command {text!r}: {hint}try {registry.command_hint()}", severity="warning")
 
     # ------------------------------------------------------------------ managed server
     def _on_server_line(self, line: str) -> None:  # called on the server's log thread

@@ -97,7 +97,7 @@ class ServerPane(Vertical):
         Binding("R", "restart", "Restart", id="server.restart"),
         Binding("c", "connect", "Connect", id="server.connect"),
         Binding("slash", "filter", "Filter log", id="server.filter"),
-        Binding("w", "wrap", "Wrap log", id="server.wrap", show=False),
+        Binding("w", "wrap", "Wrap", id="server.wrap"),
     ]
 
     DEFAULT_CSS = """

@@ -20,7 +20,7 @@ from textual.widgets import Static
 from triton_console.tui.core.client import contexts
 from triton_console.tui.core.client.client import TritonClient
 from triton_console.tui.core.server.controller import ServerController, ServerSnapshot
-from triton_console.tui.core.server.fleet import Fleet, FleetRow, InferenceRate
+from triton_console.tui.core.server.fleet import Fleet, FleetRow, InferenceRate, probe
 from triton_console.tui.text import cell, plain
 from triton_console.tui.widgets.table import PlainTable
 from triton_console.tui.workers import work
@@ -39,6 +39,7 @@ URL_CELLS = (
 class FleetRefreshed(Message):
     rows: list[FleetRow]
     own: tuple[str, float | None, bool] | None = None  # the active server's own row: URL, inf/s, pending
+    managed: FleetRow | None = None  # the managed server's row while a file entry is active
 
 
 @dataclass
@@ -65,9 +66,11 @@ def short_url(url: str, cells: int = URL_CELLS) -> str:
     return f"{host[: keep - keep // 2]}…{host[-(keep // 2) :] if keep // 2 else ''}{sep}{port}"
 
 
-def detail_line(r: FleetRow) -> Text:
-    """The selected row in full: its URL and its whole error (the column cuts both at 80 columns)."""
-    out = Text.assemble(plain(r.name, "bold"), "  ", plain(r.url))
+def detail_line(r: FleetRow, active: bool = True) -> Text:
+    """The selected row in full: its URL and its whole error (the column cuts both at 80 columns). The own
+    row is named as the table names it: "(managed)" when it is not the active one."""
+    name = MANAGED if r.name == ACTIVE and not active else r.name
+    out = Text.assemble(plain(name, "bold"), "  ", plain(r.url))
     if r.error not in (None, PENDING):
         out.append("  ")
         out.append_text(plain(r.error, "red", limit=400))
@@ -146,6 +149,8 @@ class ServersPane(Vertical):
         super().__init__(**kw)
         self.controller = controller  # its client: the active server, for the own row's inf/s
         self._own_rate = InferenceRate()  # used by the refresh worker only
+        self._managed_rate = InferenceRate()  # the managed row's, while a file entry is active (worker only)
+        self._managed_client: TritonClient | None = None  # its client (worker only)
         # the own row's URL, inf/s and whether that is still measured (its first count), last refresh
         self.own_rate: tuple[str, float | None, bool] = ("", None, False)
         self._soon = None  # the prompt refresh that follows a first count (RATE_SOON_S)
@@ -233,22 +238,43 @@ class ServersPane(Vertical):
         """The active server has the row of its own (not a file entry's)."""
         return ACTIVE in self.query_one("#fleet", PlainTable).rows and self.active not in self.names
 
+    def _managed_url(self) -> str | None:
+        """The managed server's own URL while it runs (None otherwise)."""
+        c = self.controller
+        if c is None or c.managed_connection is None or not c.is_managed_running():
+            return None
+        return TritonClient(connection=c.managed_connection).url
+
     def _tick(self) -> None:
         own = self.controller.client if self.controller is not None and self._own_shown() else None
         if own is not None and self.controller.holding():  # --start: not the server holding the URL's port
             own = None
-        if self.fleet is not None or own is not None:
-            self._refresh(self.fleet, own)
+        # a file entry is active and the managed server keeps its row: the console's poll asks the active
+        # server only, so the row is probed here as the file's rows are (not left as the last server shown)
+        managed = None
+        if ACTIVE in self.query_one("#fleet", PlainTable).rows and self.active in self.names:
+            managed = self.controller.managed_connection if self._managed_url() else None
+        if self.fleet is not None or own is not None or managed is not None:
+            self._refresh(self.fleet, own, managed)
 
     @work(thread=True, exclusive=True, group="fleet")
-    def _refresh(self, fleet: Fleet | None, own: TritonClient | None) -> None:
+    def _refresh(self, fleet: Fleet | None, own: TritonClient | None, managed=None) -> None:
         """The file's servers, and the active server's inference rate when it has its own row (the console's
-        poll asks no statistics: one call here, as for each file row)."""
+        poll asks no statistics: one call here, as for each file row); the managed server's row when a file
+        entry is active."""
         rows = fleet.refresh() if fleet is not None else []
         rate = None
         if own is not None:
             rate = (own.url, self._own_rate.sample(own), self._own_rate.pending)
-        self.post_message(FleetRefreshed(rows, rate))
+        managed_row = None
+        if managed is not None:
+            client = self._managed_client
+            if client is None or client.connection.url != managed.url:
+                if client is not None:
+                    client.close()
+                client = self._managed_client = TritonClient(connection=replace(managed, timeout=2.0))
+            managed_row = probe(ACTIVE, client, self._managed_rate)
+        self.post_message(FleetRefreshed(rows, rate, managed_row))
 
     def on_fleet_refreshed(self, msg: FleetRefreshed) -> None:
         table = self.query_one("#fleet", PlainTable)
@@ -258,6 +284,15 @@ class ServersPane(Vertical):
                     continue
                 self._update_row(table, r.name, self._cells_of(r))
                 self.shown[r.name] = r
+            mine = msg.managed
+            if (
+                mine is not None
+                and ACTIVE in table.rows
+                and self.active in self.names
+                and mine.url == self.own_url
+            ):
+                self._update_row(table, ACTIVE, self._cells_of(mine))
+                self.shown[ACTIVE] = mine
             if msg.own is not None:
                 self.own_rate = msg.own
                 row = self.shown.get(ACTIVE)
@@ -266,7 +301,11 @@ class ServersPane(Vertical):
                     row = self.shown[ACTIVE] = replace(row, rate=msg.own[1], rate_pending=pending)
                     self._update_row(table, ACTIVE, self._cells_of(row))
         self._show_detail()
-        measuring = any(r.rate_pending for r in msg.rows) or (msg.own is not None and msg.own[2])
+        measuring = (
+            any(r.rate_pending for r in msg.rows)
+            or (msg.own is not None and msg.own[2])
+            or (msg.managed is not None and msg.managed.rate_pending)
+        )
         if measuring and self._soon is None:  # a rate needs a second count: take it soon, not in 2 s
             self._soon = self.set_timer(RATE_SOON_S, self._tick_soon)
 
@@ -293,7 +332,9 @@ class ServersPane(Vertical):
     def _show_detail(self) -> None:
         self._described = self._cursor_name()
         row = self.shown.get(self._described or "")
-        self.query_one("#fleet-detail", Static).update(detail_line(row) if row is not None else "")
+        self.query_one("#fleet-detail", Static).update(
+            detail_line(row, self._is_active(row.name)) if row is not None else ""
+        )
 
     @on(PlainTable.RowHighlighted, "#fleet")
     def _highlighted(self) -> None:
@@ -320,9 +361,19 @@ class ServersPane(Vertical):
     def server_changed(self, client: TritonClient, context: str | None) -> None:
         """Another server became the active one: mark it (a row of its own when the file lacks it)."""
         self.active, self.url = context, client.url
+        table = self.query_one("#fleet", PlainTable)
         if context not in self.names:
             self.own_url = client.url
-        table = self.query_one("#fleet", PlainTable)
+        else:
+            managed = self._managed_url()
+            if managed is not None and managed != self.own_url:
+                # the own row held another server (a URL typed with c, perhaps one that failed): it is the
+                # managed server's row again, with its own URL; its state comes from the next refresh
+                self.own_url = managed
+                if ACTIVE in table.rows:
+                    self.shown[ACTIVE] = FleetRow(ACTIVE, managed, error=PENDING)
+                    self._cells.pop(ACTIVE, None)
+                    self._update_row(table, ACTIVE, self._cells_of(self.shown[ACTIVE]))
         if ACTIVE in table.rows and context in self.names and not self.managed:
             self._drop_own_row(table)
         elif ACTIVE not in table.rows and context not in self.names:
@@ -382,6 +433,8 @@ class ServersPane(Vertical):
     def on_unmount(self) -> None:
         if self.fleet is not None:
             self.fleet.close()
+        if self._managed_client is not None:
+            self._managed_client.close()
 
     @staticmethod
     def title(name: str | None, url: str) -> Text:

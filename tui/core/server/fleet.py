@@ -84,6 +84,29 @@ class InferenceRate:
         return self._rate
 
 
+def probe(name: str, client: TritonClient, rates: InferenceRate, models: list[str] | None = None) -> FleetRow:
+    """One server's row: liveness (timed: the ping), readiness, name and version, models, inference rate."""
+    row = FleetRow(name, client.url)
+    try:
+        t0 = time.perf_counter()
+        live = client.is_live()
+        row = replace(row, live=live, ping_ms=(time.perf_counter() - t0) * 1000.0)
+        if not live:
+            return replace(row, error="answers, but not live")
+        row = replace(row, ready=client.is_ready())
+        meta = client.server_metadata()
+        found, _source, _problems = list_models(client, list(models or []))
+        row = replace(
+            row,
+            server=meta.title,
+            models_total=len(found),
+            models_ready=sum(m.state == "READY" for m in found),
+        )
+        return replace(row, rate=rates.sample(client), rate_pending=rates.pending)
+    except ConsoleError as exc:
+        return replace(row, error=exc.message)
+
+
 class Fleet:
     def __init__(self, entries: list[ServerEntry], budget: float = 2.0) -> None:
         self.entries = list(entries)
@@ -106,28 +129,11 @@ class Fleet:
             return c
 
     def _one(self, e: ServerEntry) -> FleetRow:
-        row = FleetRow(e.name, e.url)
         try:
             client = self._client(e)
-            row = replace(row, url=client.url)
-            t0 = time.perf_counter()
-            live = client.is_live()
-            row = replace(row, live=live, ping_ms=(time.perf_counter() - t0) * 1000.0)
-            if not live:
-                return replace(row, error="answers, but not live")
-            row = replace(row, ready=client.is_ready())
-            meta = client.server_metadata()
-            models, _source, _problems = list_models(client, list(e.models))
-            row = replace(
-                row,
-                server=meta.title,
-                models_total=len(models),
-                models_ready=sum(m.state == "READY" for m in models),
-            )
-            rates = self._rates.setdefault(e.name, InferenceRate())
-            return replace(row, rate=rates.sample(client), rate_pending=rates.pending)
         except ConsoleError as exc:
-            return replace(row, error=exc.message)
+            return FleetRow(e.name, e.url, error=exc.message)
+        return probe(e.name, client, self._rates.setdefault(e.name, InferenceRate()), list(e.models))
 
     def refresh(self) -> list[FleetRow]:
         """One row per server, in the configured order, within the budget (plus a little scheduling)."""
