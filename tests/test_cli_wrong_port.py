@@ -44,3 +44,46 @@ def test_infer_on_the_wrong_port_says_so_and_exits_2(server):
     res = run_cli("infer", FUSED, "-u", url, "--json", timeout=60)
     assert res.returncode == 2
     assert json.loads(res.stdout) == {"model": FUSED, "error": said, "code": code}
+
+
+def test_metrics_on_the_http_port_says_so_and_exits_2(server):
+    """gRPC assumed on the HTTP port: the metrics URL was taken as port + 1 (the trial's gRPC port), its HTTP/2
+    frames were printed as the reason, no source could be read, and it exited 0."""
+    url, said, _ = _wrong_port(server, "grpc")
+    res = run_cli("metrics", "-u", url, "--count", "1", "--interval", "0.5", timeout=60)
+    assert res.returncode == 2 and res.stderr.splitlines() == [f"error: {said}"], res.stderr
+    assert res.stdout == ""
+
+
+def test_metrics_url_on_the_grpc_port_is_named_not_printed_as_bytes(server):
+    hostport = server.grpc_url
+    res = run_cli(
+        "metrics", "-u", f"http://{server.http_url}", "--metrics-url", f"http://{hostport}/metrics",
+        "--count", "1", "--interval", "0.5", "--json", timeout=60,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr  # the statistics API is one source
+    point = json.loads(res.stdout)
+    assert point["sources"] == ["statistics API"]
+    assert point["missing"] == [
+        f"metrics endpoint (cannot read metrics at http://{hostport}/metrics: {hostport} answered as an HTTP/2 "
+        "(gRPC) server, not with Prometheus text: is it the gRPC port? Triton's metrics port is usually 1 above "
+        "it (--metrics-url URL))"
+    ]
+
+
+def test_metrics_without_any_source_fails(monkeypatch, capsys):
+    """No statistics API and no metrics endpoint: one error line, exit 1 (it printed empty tables, exit 0)."""
+    from triton_console.common.errors import ConsoleError
+    from triton_console.tui.commands import metrics as cmd
+    from triton_console.tui.core.server import metrics as mt
+
+    point = mt.Point(0.0, 1.0, {}, {}, {}, [], ["statistics API (x)", "metrics endpoint (y)"], {}, [])
+    monkeypatch.setattr(mt.Poller, "poll", lambda self: point)
+    monkeypatch.setattr(cmd, "client", lambda args: type("C", (), {"url": "grpc://h:1"})())
+    args = type("A", (), {"interval": 0.5, "count": 1, "json": False})()
+    with pytest.raises(ConsoleError) as info:
+        cmd.run(args)
+    assert info.value.exit_code == 1 and info.value.code == "unsupported"
+    assert info.value.message == (
+        "no metrics source could be read on grpc://h:1: statistics API (x); metrics endpoint (y)"
+    )
