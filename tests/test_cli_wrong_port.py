@@ -87,3 +87,15 @@ def test_metrics_without_any_source_fails(monkeypatch, capsys):
     assert info.value.message == (
         "no metrics source could be read on grpc://h:1: statistics API (x); metrics endpoint (y)"
     )
+
+
+def test_load_of_a_model_the_repository_lacks_says_so_as_unload_does(server):
+    """It printed Triton's "failed to poll from model repository" with code null; unload said "not found"."""
+    res = run_cli("load", "nosuch", "-u", server.grpc_url, "--json", timeout=60)
+    assert res.returncode == 1, res.stderr
+    out = json.loads(res.stdout)
+    assert out["ok"] is False and out["code"] == "model-not-found", out
+    said = f"model 'nosuch' not found: the repository of grpc://{server.grpc_url} has no model of that name"
+    assert out["error"] == said
+    res = run_cli("load", "nosuch", "-u", server.grpc_url, timeout=60)
+    assert res.returncode == 1 and res.stdout.splitlines() == [f"nosuch: load failed: {said}"], res.stdout
