@@ -99,3 +99,25 @@ def test_load_of_a_model_the_repository_lacks_says_so_as_unload_does(server):
     assert out["error"] == said
     res = run_cli("load", "nosuch", "-u", server.grpc_url, timeout=60)
     assert res.returncode == 1 and res.stdout.splitlines() == [f"nosuch: load failed: {said}"], res.stdout
+
+
+def test_trace_and_infer_take_a_folder_as_their_hint_says(server, images_dir, tmp_path):
+    """The hint said "give image files or a folder"; the folder then failed "is a directory", exit 2."""
+    res = run_cli("trace", FUSED, "-u", server.grpc_url, timeout=60)
+    assert res.returncode == 2 and "give image files or a folder" in res.stderr, res.stderr
+    note = (
+        f"note: {images_dir} is a folder: sending its first image, {images_dir / 'car.jpg'} "
+        "(and 2 more, not sent: give one file to choose)"
+    )
+    res = run_cli(
+        "trace", FUSED, str(images_dir), "-u", server.grpc_url, "--count", "2", "--json", timeout=120
+    )
+    assert res.returncode == 0 and res.stderr.splitlines() == [note], res.stderr
+    assert json.loads(res.stdout)
+    res = run_cli("infer", FUSED, str(images_dir), "-u", server.grpc_url, "--json", timeout=60)
+    assert res.returncode == 0 and res.stderr.splitlines() == [note], res.stderr
+    assert json.loads(res.stdout)["inputs"][0]["source"] == f"@{images_dir / 'car.jpg'}"
+    res = run_cli("infer", FUSED, str(tmp_path), "-u", server.grpc_url, timeout=60)
+    assert res.returncode == 2 and res.stderr.splitlines() == [
+        f"error: {tmp_path}: a folder with no image files in it"
+    ]
