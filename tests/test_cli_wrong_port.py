@@ -121,3 +121,21 @@ def test_trace_and_infer_take_a_folder_as_their_hint_says(server, images_dir, tm
     assert res.returncode == 2 and res.stderr.splitlines() == [
         f"error: {tmp_path}: a folder with no image files in it"
     ]
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_classify_of_a_backbone_shows_probabilities_not_logits(server, protocol):
+    """docs/commands.md says softmax on the client when a tensor model returns logits; it printed the server's
+    top-k of logits (``sports car (9.779)``, ``"scores": "model"``) with a note on stderr."""
+    url = server.grpc_url if protocol == "grpc" else f"http://{server.http_url}"
+    car = str(image("car.jpg"))
+    res = run_cli(
+        "classify", car, "-m", "efficientnet_lite0_ort", "-u", url, "-k", "2", "--json", timeout=120
+    )
+    assert res.returncode == 0, res.stderr
+    rec = json.loads(res.stdout)
+    assert rec["scores"] == "softmax" and [t["index"] for t in rec["top"]] == [817, 511], rec
+    assert abs(rec["top"][0]["score"] - 0.735) < 0.01  # what the ensemble (softmax in the model) says
+    res = run_cli("classify", car, "-m", "efficientnet_lite0_ort", "-u", url, timeout=120)
+    assert res.returncode == 0 and res.stdout.startswith(f"{car}: sports car (0.73"), res.stdout
+    assert "logits" not in res.stderr, res.stderr
