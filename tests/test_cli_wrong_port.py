@@ -139,3 +139,20 @@ def test_classify_of_a_backbone_shows_probabilities_not_logits(server, protocol)
     res = run_cli("classify", car, "-m", "efficientnet_lite0_ort", "-u", url, timeout=120)
     assert res.returncode == 0 and res.stdout.startswith(f"{car}: sports car (0.73"), res.stdout
     assert "logits" not in res.stderr, res.stderr
+
+
+def test_classify_json_is_ascii_as_the_docs_example_shows(server):
+    """docs/commands.md showed ``"path": "encoded bytes → INPUT UINT8"``; the output escapes the arrow."""
+    from tests.conftest import ROOT
+
+    res = run_cli(
+        "classify", str(image("car.jpg")), "-m", FUSED, "-u", server.grpc_url, "--json", timeout=120
+    )
+    assert res.returncode == 0, res.stderr
+    said = '"path": "encoded bytes \\u2192 INPUT UINT8"'
+    assert said in res.stdout and res.stdout.isascii(), res.stdout
+    assert json.loads(res.stdout)["path"] == "encoded bytes → INPUT UINT8"
+    example = [
+        line for line in (ROOT / "docs" / "commands.md").read_text().splitlines() if '"path": "' in line
+    ]
+    assert example and all(said in line for line in example), example
