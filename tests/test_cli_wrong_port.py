@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -156,3 +157,14 @@ def test_classify_json_is_ascii_as_the_docs_example_shows(server):
         line for line in (ROOT / "docs" / "commands.md").read_text().splitlines() if '"path": "' in line
     ]
     assert example and all(said in line for line in example), example
+
+
+def test_status_all_ping_is_a_round_trip_not_the_connection_setup(server, tmp_path):
+    """``status --all`` said 115-245 ms to localhost where the Servers pane said <1 ms: it timed the client's
+    first call, which also connects (and imports the protocol's client)."""
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}  # an empty servers file: the current row only
+    res = run_cli("status", "--all", "-u", server.grpc_url, "--json", timeout=60, env=env)
+    assert res.returncode == 0, res.stderr
+    row = json.loads(res.stdout)
+    assert row["current"] is True and row["live"] is True, row
+    assert row["ping_ms"] < 50, row  # a loopback round trip (it was 115-245 ms, ~136 here)
