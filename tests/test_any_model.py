@@ -139,7 +139,10 @@ def test_chw_fp32_classifier_gets_exactly_the_image_client_tensor(zoo, protocol,
     logits = modelzoo.weights(10, 192) @ x
     best = np.argsort(-logits)[:3]
     assert [t["index"] for t in rec["top"]] == best.tolist()
-    assert np.allclose([t["score"] for t in rec["top"]], logits[best], rtol=1e-4, atol=1e-3)
+    # the model gives logits: shown as probabilities, softmax over its whole output (it showed the logits)
+    probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    assert np.allclose([t["score"] for t in rec["top"]], probs[best], rtol=1e-3, atol=1e-4)
+    assert rec["scores"] == "softmax"
 
 
 def test_tensor_model_names_an_undecodable_file_and_goes_on(zoo, tmp_path):

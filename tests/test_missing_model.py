@@ -90,8 +90,11 @@ def test_status_names_a_model_it_was_asked_about_and_does_not_list(zoo):
     assert res.returncode == 1, res.stderr
     said = f"model 'nosuchmodel' not found on grpc://{zoo.grpc_url}"
     assert said in json.loads(res.stdout)["problems"]
+    assert res.stderr.splitlines() == [f"error: {said}"]
+    # the failure that exits 1 is an error line on stderr (it was only a "note:" among the notes)
     res = run_cli("status", "-m", "nosuchmodel", *args(zoo, "grpc"), timeout=120)
-    assert res.returncode == 1 and f"  note: {said}" in res.stdout.splitlines(), res.stdout
+    assert res.returncode == 1 and res.stderr.splitlines() == [f"error: {said}"], res.stderr
+    assert said not in res.stdout, res.stdout
 
 
 def test_status_on_kserve_over_grpc_says_why_a_named_model_is_unavailable(kserve):  # noqa: F811

@@ -106,9 +106,11 @@ def planner(image: str | None, inputs: list[str], limit: int):
 
 def image_spec(info, image: str | None) -> dict[str, str]:
     """One IMAGE for a one-input model, as ``--input`` would give it: ``@IMAGE`` (its file bytes) for a UINT8
-    [-1] or BYTES input, else ``image:IMAGE`` (decoded and resized). No image: nothing."""
+    [-1] or BYTES input, else ``image:IMAGE`` (decoded and resized); a folder stands for its first image
+    (:func:`first_image`). No image: nothing."""
     if not image:
         return {}
+    image = first_image(image)
     tensors = list(info.metadata.inputs)
     if len(tensors) != 1:
         raise ConsoleError(
@@ -118,3 +120,25 @@ def image_spec(info, image: str | None) -> dict[str, str]:
     t = tensors[0]
     raw = t.datatype == "BYTES" or (t.datatype == "UINT8" and len(t.shape) <= 2 and -1 in t.shape)
     return {t.name: f"@{image}" if raw else f"image:{image}"}
+
+
+def first_image(path: str) -> str:
+    """``path``, or where it is a folder its first image file in name order (as classify lists a folder), said
+    on stderr: infer, trace and dev send one image, and their hint for an image model says "give image files
+    or a folder" (a folder had failed "is a directory"). A folder without images is a usage error."""
+    import os
+
+    from triton_console.common.untrusted import visible
+    from triton_console.tui.core.classify.images import expand
+
+    try:
+        if not os.path.isdir(path):
+            return path
+    except (OSError, ValueError):
+        return path
+    found = [p for p in expand([path]) if p != path]
+    if not found:
+        raise ConsoleError(f"{path}: a folder with no image files in it", exit_code=EXIT_USAGE)
+    more = f" (and {len(found) - 1} more, not sent: give one file to choose)" if len(found) > 1 else ""
+    err(visible(f"note: {path} is a folder: sending its first image, {found[0]}{more}", 600))
+    return found[0]

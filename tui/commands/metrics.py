@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
-from triton_console.common.errors import EXIT_OK, ConsoleError
+from triton_console.common.errors import EXIT_FAILED, EXIT_OK, ConsoleError
 from triton_console.tui.commands.common import client, positive
+from triton_console.tui.core.client.codes import UNSUPPORTED
 from triton_console.tui.core.client.flags import add_connection
 
 NAME = "metrics"
@@ -40,6 +41,15 @@ def run(args: argparse.Namespace) -> int:
         point = poller.poll()
         if point is None:
             continue
+        if not point.sources:  # nothing to show, now or later: said as a failure, not an empty table (exit 0)
+            from triton_console.common.untrusted import visible
+
+            why = "; ".join(point.missing) or "no statistics API and no metrics endpoint"
+            raise ConsoleError(
+                visible(f"no metrics source could be read on {poller.client.url}: {why}", 1000),
+                exit_code=EXIT_FAILED,
+                code=UNSUPPORTED,
+            )
         shown += 1
         if args.json:
             print(json.dumps(point.to_dict()), flush=True)

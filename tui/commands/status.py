@@ -140,9 +140,12 @@ def run(args: argparse.Namespace) -> int:
     failed = any(not p.ok for p in probes.values()) or bool(absent)
     if args.json:
         print(json.dumps(out))
-        return EXIT_FAILED if failed else EXIT_OK
-    for line in _text(snap, out, probes, health, columns()):
-        print(line)
+    else:
+        for line in _text(snap, {**out, "problems": snap.problems}, probes, health, columns()):
+            print(line)
+    # the failure that sets exit 1, said as one: an error line on stderr (it was a "note:" among the notes)
+    for message in absent:
+        err(visible(f"error: {message}", 600))
     return EXIT_FAILED if failed else EXIT_OK
 
 

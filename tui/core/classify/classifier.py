@@ -399,7 +399,7 @@ def classify_many(
     except _decoder().ImageError as exc:  # evaluated only when something was raised
         raise ConsoleError(str(exc), exit_code=EXIT_FAILED) from None
     if path.server_topk:
-        outputs = [OutputRequest(o.name, class_count=k) for o in outputs]
+        outputs = [OutputRequest(o.name, class_count=_class_count(path, k)) for o in outputs]
     has_timings = any(t.name == TIMINGS and t.shape[-1] == 4 for t in info.metadata.outputs)
     if has_timings:
         outputs = [*outputs, OutputRequest(TIMINGS)]
@@ -432,17 +432,38 @@ def _rows(raw: np.ndarray, n: int, name: str) -> list[np.ndarray]:
     return list(raw)
 
 
+ALL_CLASSES_MAX = 100_000  # a tensor model's every class asked of the server up to this many (strings)
+
+
+def _class_count(path: ImagePath, k: int) -> int:
+    """How many classes to ask of the server's classification extension: ``k``, except for a tensor-input
+    model (a backbone, whose output is most often logits) of known size, which gives all of them, so that
+    softmax over the whole output can be computed here (the server's top-k of logits is no probability:
+    ``sports car (9.779)`` where the ensemble says 0.735)."""
+    if path.kind == "tensor" and 0 < path.classes <= ALL_CLASSES_MAX:
+        return max(k, path.classes)
+    return k
+
+
 def _one(model, info, path, raw, latency, k, labels, timings) -> Classification:
     """One image's Classification from its part of the output."""
     if path.server_topk:
         parsed = rs.classes(raw.reshape(-1))
-        top = sorted(parsed.items, key=rs.score_key)[:k]
+        items, kind = parsed.items, "model"
+        if len(items) > k and len(items) == path.classes:  # the whole output (_class_count): softmax unless
+            scores = np.array([t.score for t in items], dtype=np.float64)  # it already is probabilities
+            if not looks_like_probabilities(scores):
+                items = [
+                    rs.TopK(t.index, t.label, float(p)) for t, p in zip(items, softmax(scores), strict=True)
+                ]
+                kind = "softmax"
+        top = sorted(items, key=rs.score_key)[:k]
         classes = path.classes
         top = [t if t.label else rs.TopK(t.index, _label(t.index, classes, labels), t.score) for t in top]
         if not top and parsed.problems:
             raise ConsoleError(parsed.problems[0], exit_code=EXIT_FAILED)
         return Classification(
-            model, top, latency, info.untrained, path.describe(), "model", parsed.problems, timings
+            model, top, latency, info.untrained, path.describe(), kind, parsed.problems, timings
         )
     if raw.dtype == np.object_:
         raise ConsoleError(f"{model} returned BYTES where class scores were expected", exit_code=EXIT_FAILED)

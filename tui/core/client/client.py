@@ -326,13 +326,43 @@ class TritonClient:
                 self.connection.headers.as_dict(),
             )
         except Exception as exc:
-            reason = getattr(exc, "reason", None) or exc
             raise ConsoleError(
-                f"cannot read metrics at {self.metrics_url}: {rs.clip(str(reason), 200)}",
+                f"cannot read metrics at {self.metrics_url}: {self._metrics_failure(exc)}",
                 exit_code=EXIT_FAILED,
                 code=UNSUPPORTED,
             ) from None
         return data.decode("utf-8", "replace")
+
+    def _metrics_failure(self, exc: Exception) -> str:
+        """Why the metrics URL gave no Prometheus text, in words: an HTTP/2 answer (the gRPC port: its raw
+        frames had been printed as the reason) or a v2 HTTP server's 404 (the HTTP port) named as such, with
+        the usual port; else the error's own (printable) text."""
+        import http.client
+        from urllib.parse import urlsplit
+
+        from triton_console.tui.core.client import transport
+
+        reason = getattr(exc, "reason", None) or exc
+        text = str(reason)
+        parts = urlsplit(self.metrics_url)
+        hostport = parts.netloc or self.metrics_url
+        if isinstance(exc, http.client.BadStatusLine) and not text.isprintable():
+            return (
+                f"{hostport} answered as an HTTP/2 (gRPC) server, not with Prometheus text: is it the gRPC "
+                "port? Triton's metrics port is usually 1 above it (--metrics-url URL)"
+            )
+        v2_http = (
+            getattr(exc, "code", None) == 404
+            and parts.hostname
+            and parts.port
+            and transport.answers_http(parts.hostname, parts.port, min(self.timeout, 1.0)) == "http"
+        )
+        if v2_http:
+            return (
+                f"{hostport} is a v2 HTTP port, not a metrics port: Triton's metrics port is usually "
+                "2 above its HTTP port (--metrics-url URL)"
+            )
+        return rs.clip("".join(c if c.isprintable() else "?" for c in text), 200)
 
     # ------------------------------------------------------------------ models
     def repository_index(self) -> rs.Parsed:

@@ -34,10 +34,17 @@ def server_gone(exc) -> bool:
     return getattr(exc, "code", None) == UNREACHABLE
 
 
+def wrong_protocol(exc) -> bool:
+    """Something answered, but in the other protocol (gRPC asked of an HTTP port, or the reverse): no call
+    there can succeed, so it is said as it is (with the port hint), never as a missing model or extension."""
+    return getattr(exc, "code", None) in (NOT_GRPC, NOT_HTTP)
+
+
 def no_answer(exc) -> bool:
-    """The call got no answer at all (the server is gone, or this call timed out): it says nothing about
-    the thing asked about (a model's state, an extension), so a listing stops instead of guessing."""
-    return server_gone(exc) or getattr(exc, "code", None) == TIMEOUT
+    """The call got no answer at all (the server is gone, this call timed out, or the port speaks the other
+    protocol): it says nothing about the thing asked about (a model's state, an extension), so a listing
+    stops instead of guessing."""
+    return server_gone(exc) or getattr(exc, "code", None) == TIMEOUT or wrong_protocol(exc)
 
 
 def unknown_model(text: str) -> bool:

@@ -181,6 +181,7 @@ def load_and_wait(client, name: str, timeout: float = LOAD_TIMEOUT_S) -> None:
         return
     except ConsoleError as exc:
         if exc.code != TIMEOUT:
+            _not_in_repository(client, name, exc)
             raise
     pause = 0.05
     while True:
@@ -205,6 +206,26 @@ def load_and_wait(client, name: str, timeout: float = LOAD_TIMEOUT_S) -> None:
             )
         time.sleep(pause)
         pause = min(pause * 2, 0.5)  # an index can hold 20,000 models: not that every 50 ms for long
+
+
+def _not_in_repository(client, name: str, exc: ConsoleError) -> None:
+    """A refused load of a model the server does not know (Triton says only "failed to poll from model
+    repository", code none): raised as the repository having no such model, code ``model-not-found``, as
+    unload says it. A model the index lists (its config was refused) keeps the server's words."""
+    if exc.code is not None:
+        return
+    try:
+        problem = client.unavailable(name)
+    except ConsoleError as again:
+        if no_answer(again):
+            raise
+        return
+    if problem.code == MODEL_NOT_FOUND:
+        raise ConsoleError(
+            f"model '{name}' not found: the repository of {client.url} has no model of that name",
+            exit_code=problem.exit_code,
+            code=MODEL_NOT_FOUND,
+        ) from None
 
 
 def _listed(client, name: str) -> None:

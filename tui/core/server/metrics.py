@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from triton_console.common.errors import ConsoleError
 from triton_console.tui.core.client.client import TritonClient
+from triton_console.tui.core.client.codes import no_answer
 from triton_console.tui.core.client.responses import ModelStats
 from triton_console.tui.core.client.stats import totals_by_model
 from triton_console.tui.core.request.stream import decoupled
@@ -263,7 +264,7 @@ class Poller:
             problems += parsed.problems[:5]
             sources.append("statistics API")
         except ConsoleError as exc:
-            if exc.code in ("unreachable", "timeout"):
+            if no_answer(exc):  # gone, timed out, or the other protocol's port: said as status says it
                 raise
             missing.append(f"statistics API ({exc.message})")
         scrape = Scrape()
