@@ -205,3 +205,18 @@ def test_a_log_word_too_long_for_the_detail_is_folded_whole_at_its_underscore():
         "  instance lite0_0 (CPU)",
     ]
     assert "".join(x.strip() for x in lines).replace(" ", "") == line.replace(" ", "")  # nothing lost
+
+
+def test_a_log_path_too_long_for_the_detail_is_cut_and_keeps_its_file_name():
+    """With ``cut="paths"`` (the detail's server log) an identifier folds whole but a path is cut in its
+    middle, its file name kept: folded, a repository path took five lines of the 30-column detail."""
+    from triton_console.tui.text import word_lines
+
+    line = "E 14:20:12.000 failed: /tmp/pytest-of-root/pytest-3/models0/resnet50_onnx/1/model.onnx: gone"
+    lines = word_lines(line, 31, "  ", cut="paths")
+    assert len(lines) == 3, lines
+    assert any("…" in ln and ln.rstrip().endswith("/1/model.onnx:") for ln in lines), lines
+    assert word_lines("TRITONBACKEND_ModelInstanceInitialize:", 31, cut="paths") == [
+        "TRITONBACKEND_",
+        "ModelInstanceInitialize:",
+    ]

@@ -39,8 +39,9 @@ LOG = [
 
 def test_models_detail_server_log_wraps_between_words_and_cuts_a_path_with_an_ellipsis():
     """The detail (about 30 columns at 80) folded `TRITONBACKEND_ModelInstanceIniti` / `alize:` and a path
-    over two lines: now each record is short (severity, time, message), breaks between words, and a word
-    wider than the detail is cut in its middle with … (a path keeps its file name)."""
+    over two lines: now each record is short (severity, time, message), breaks between words, an identifier
+    wider than the detail is folded whole after its `_` (a newcomer read `TRITONBACKE…stanceInitialize:`
+    when it was cut), and a path is cut in its middle with … (it keeps its file name)."""
     from triton_console.tui.messages import ModelDetail
 
     async def scenario():
@@ -55,10 +56,12 @@ def test_models_detail_server_log_wraps_between_words_and_cuts_a_path_with_an_el
             detail = detail[detail.index("server log about it") + 1 :]
             shown = " ".join(detail).split()
             words = set(" ".join(LOG).replace('"', " ").split()) | {"I", "E", "14:20:11.305", "14:20:11.912"}
-            split = [w for w in shown if w not in words | {"14:20:12.000"} and "…" not in w]
-            assert not split, (split, detail)  # every word whole, or cut with an ellipsis
+            folded = ["TRITONBACKEND_", "ModelInstanceInitialize:"]
+            split = [w for w in shown if w not in words | {"14:20:12.000", *folded} and "…" not in w]
+            assert not split, (split, detail)  # every word whole, folded at its _, or cut with an ellipsis
             assert any(w.endswith("/1/model.onnx:") and "…" in w for w in shown), detail
-            assert any(w.startswith("TRITONBACK") and w.endswith("Initialize:") for w in shown), detail
+            at = shown.index(folded[0])
+            assert shown[at + 1] == folded[1], detail
             assert "python_be.cc:2249]" not in shown and "I 14:20:11.305" in " ".join(detail), detail
 
     asyncio.run(scenario())

@@ -124,13 +124,14 @@ class Fitted:
         yield from self._lines(options.max_width)
 
 
-def word_lines(text: str, width: int, indent: str = "", cut: bool = True) -> list[str]:
+def word_lines(text: str, width: int, indent: str = "", cut: bool | str = True) -> list[str]:
     """``text`` (lines made visible) in lines of at most ``width`` cells, broken between words, never inside
     one: a line's continuations indented as it is (and by ``indent`` more), and a word wider than a
     whole line (a path, a long identifier) cut in the middle with an ellipsis, its end kept (a path's file
     name). Rich's own wrapping folds such a word over two lines: ``…InstanceIniti`` / ``alize``. Without
     ``cut`` such a word is folded after all (an error's model name must stay whole: cut, it read
-    ``ensemble_p…ficientnet_lite0``), on lines of its own."""
+    ``ensemble_p…ficientnet_lite0``), on lines of its own. ``cut="paths"`` cuts only a path (a word with a
+    ``/``: its file name is what matters, folded it took five lines) and folds any other word."""
     width = max(width, 1)
     out: list[str] = []
     for line in visible(text, 20000, multiline=True).split("\n"):
@@ -149,7 +150,7 @@ def word_lines(text: str, width: int, indent: str = "", cut: bool = True) -> lis
                 out.append(current)
                 current = more
             room = max(width - cell_len(current), 1)
-            if not cut:
+            if not cut or (cut == "paths" and "/" not in word):
                 while cell_len(word) > room:  # folded: a line of it at a time, after a _ : / . - where one is
                     at = _fold_at(word, room)
                     out.append(current + word[:at])
@@ -177,7 +178,7 @@ def _word_cut(word: str, width: int) -> str:
     return middle_cut(Text(word), max(width, 1)).plain
 
 
-def wrapped(text: str, style: str = "", indent: str = "", cut: bool = True) -> Fitted:
+def wrapped(text: str, style: str = "", indent: str = "", cut: bool | str = True) -> Fitted:
     """Text that wraps between words at the width it is drawn at (see :func:`word_lines`)."""
     return Fitted(lambda width: word_lines(text, width, indent, cut), style)
 

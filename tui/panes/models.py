@@ -558,7 +558,9 @@ class ModelsPane(Horizontal):
             items.append(Text(title, style="bold underline"))
             if isinstance(body, str) and title == LOG_TITLE:  # records short: the pid and source file go
                 body = "\n".join(short(line) for line in body.split("\n"))
-                items.append(wrapped(body, indent="  ", cut=False))  # whole: a word too long folded
+                # an identifier too long folded whole (TRITONBACKEND_ / ModelInstanceInitialize:), a path cut
+                # in its middle, its file name kept (L shows the lines whole)
+                items.append(wrapped(body, indent="  ", cut="paths"))
             elif isinstance(body, str):  # between words; a word too long (a name in a reason) folded, whole
                 items.append(wrapped(body, cut=False))
             else:  # an ensemble's steps: vertical where the detail is narrow, names cut with an ellipsis
