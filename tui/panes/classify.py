@@ -407,10 +407,16 @@ class ClassifyPane(Horizontal):
         self.app.push_screen(TraceScreen(self.controller, model, plan, os.path.basename(path)))
 
     def action_all(self) -> None:
+        """The folder under the cursor, or the one holding the file under it, as the tree names that folder:
+        Textual resolves the paths of a folder's entries (a symlinked images folder became its target, and
+        a file's ``.parent`` named the same folder a second way in the history)."""
         node = self.query_one("#tree", ImageTree).cursor_node
-        if node is not None and node.data is not None:
-            path = Path(node.data.path)
-            self.classify([str(path if path.is_dir() else path.parent)])
+        if node is None or node.data is None:
+            return
+        path = Path(node.data.path)
+        if not path.is_dir() and node.parent is not None and node.parent.data is not None:
+            path = Path(node.parent.data.path)
+        self.classify([str(path if path.is_dir() else path.parent)])
 
     @on(DirectoryTree.FileSelected)
     def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
