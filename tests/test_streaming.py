@@ -471,7 +471,7 @@ def test_bench_pane_charts_ttft_against_responses_per_second_and_overlays_the_se
             assert "TTFT (ms) vs responses/s" in "".join(lines_of(chart))
             first = loadgen.load_runs("tokens")[1]  # this session's first run, overlaid on the second
             legend = " ".join(lines_of(pane.query_one("#bench-legend")))
-            assert "• p50" in legend and f"o p50 {when(first)}" in legend, legend
+            assert "• p50" in legend and f"o p50 {when([first])[0]}" in legend, legend
             await pilot.press("o")  # both saved runs are this session's: none of another session to add
             await wait_for(pilot, lambda: "no saved runs" in rendered(status), 10, "o's answer")
             await pilot.press("q")

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from triton_console.tui.widgets.ticks import label, range_ticks, row_ticks, span_ticks
+from triton_console.tui.widgets.ticks import label, range_ticks, row_ticks, snug_row_ticks, span_ticks
 
 
 def _step_is_nice(step: float) -> bool:
@@ -73,3 +73,22 @@ def test_range_ticks_cover_the_data_at_round_steps_without_starting_at_zero():
     for lo, hi, most in ((0.3, 0.9, 4), (23.4, 91.3, 3), (1e-3, 7e4, 8)):
         found = range_ticks(lo, hi, most)
         assert 2 <= len(found) <= most and found[0] <= lo and found[-1] >= hi, found
+
+
+@pytest.mark.parametrize("rows", [4, 5, 6, 7, 11])
+def test_snug_row_ticks_top_a_p99_of_130_at_150(rows):
+    """Bench at 80x24: a p99 of 130.4 on 6 rows got an axis to 250 (5 rows: 200)."""
+    axis, ticks = snug_row_ticks(130.4, rows)
+    assert axis == 150 and ticks == [0, 50, 100, 150]
+    rows_at = [round(t / axis * (rows - 1)) for t in ticks]
+    assert len(set(rows_at)) == len(ticks)  # each tick on a row of its own
+
+
+@pytest.mark.parametrize("top", [0.0, 0.37, 3.7, 37.0, 48.4, 99.9, 130.4, 12345.0])
+@pytest.mark.parametrize("rows", [2, 3, 5, 8, 13])
+def test_snug_row_ticks_never_above_the_exact_ones(top, rows):
+    axis, ticks = snug_row_ticks(top, rows)
+    assert axis >= top and axis <= row_ticks(top, rows)[0] + 1e-9 and ticks[0] == 0
+    for t in ticks:
+        at = t / axis * (rows - 1)
+        assert abs(at - round(at)) <= 1 / 3 + 1e-6

@@ -52,10 +52,20 @@ OTHER_RUNS = (("o", (245, 130, 48)), ("*", (145, 30, 180)), ("~", (70, 240, 240)
 CHART_FRAME = 4  # rows of the chart that are not plot rows: title, frame top and bottom, x ticks
 
 
-def when(run: loadgen.Run) -> str:
-    """A run's short name in the legend: its time today, else its date."""
-    local = time.localtime(run.started)
-    return time.strftime("%H:%M" if local[:3] == time.localtime()[:3] else "%m-%d", local)
+def when(runs: list[loadgen.Run]) -> list[str]:
+    """The runs' short names in the legend, told apart: each its time (``14:03``), its date before it where
+    the date changes from the run before it in the legend (``12-02 14:03``), the first's only when it is
+    not today; seconds too where two runs share a minute. (The date alone named three runs of one day
+    alike: ``o p50 12-02  * p50 12-02  ~ p50 12-02``.)"""
+    local = [time.localtime(r.started) for r in runs]
+    minutes = [time.strftime("%Y-%m-%d %H:%M", t) for t in local]
+    names = []
+    day = time.localtime()[:3]
+    for t, minute in zip(local, minutes, strict=True):
+        clock = "%H:%M:%S" if minutes.count(minute) > 1 else "%H:%M"
+        names.append(time.strftime(clock if t[:3] == day else f"%m-%d {clock}", t))
+        day = t[:3]
+    return names
 
 
 def run_points(run: loadgen.Run) -> tuple[list[float], list[float]]:
@@ -559,9 +569,11 @@ class BenchPane(Vertical):
         saved_slots = min(len(lines[1]), max(1, slots - len(lines[0])))
         glyphs = iter(OTHER_RUNS)
         others: list[list[Series]] = [[], []]
-        for i, runs in enumerate((lines[0][: slots - saved_slots], lines[1][:saved_slots])):
-            for (run, (ox, oy)), (marker, color) in zip(runs, glyphs, strict=False):
-                others[i].append(Series(f"p50 {when(run)}", marker, color, ox, oy))
+        picked = (lines[0][: slots - saved_slots], lines[1][:saved_slots])
+        names = iter(when([run for runs in picked for run, _ in runs]))
+        for i, runs in enumerate(picked):
+            for (_, (ox, oy)), (marker, color), name in zip(runs, glyphs, names, strict=False):
+                others[i].append(Series(f"p50 {name}", marker, color, ox, oy))
         return streaming, current, others[0], others[1], len(lines[1])
 
     def _chart(self) -> None:
@@ -578,7 +590,7 @@ class BenchPane(Vertical):
         shown = current + earlier + saved
         fitted = (current + earlier) or saved
         top = max((y for s in fitted for y in s.ys if math.isfinite(y)), default=0.0)
-        axis, yticks = ticks.row_ticks(top, height - CHART_FRAME)
+        axis, yticks = ticks.snug_row_ticks(top, height - CHART_FRAME)
         above = sum(1 for s in saved for y in s.ys if y > axis)
         for s in [*saved, *earlier, *reversed(current)]:  # the lines: this run's p50 on top
             plt.plot(s.xs, s.ys, marker=s.marker, color=s.color)

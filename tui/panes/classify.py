@@ -140,13 +140,16 @@ def row_detail(msg: ClassifyResult) -> Text:
 NO_MODEL = "no ready image model"
 MODEL_CELLS = 10  # the model column at most (a longer tag is cut in the middle)
 STEPS_TITLE = "pre/net/post/rest"  # ms, as the ms column: the steps' times then the rest of the latency
+TOP1_LEAST = len("0.74 station wagon")  # the top-1 column's score and a common ImageNet label, whole
 HISTORY = (  # the figures keep their width; the names share what is left
     Column("image", "image", weight=2),
-    Column("top1", "top-1", weight=3),
+    Column("top1", "top-1", weight=3, least=TOP1_LEAST),
     Column("ms", "ms", 5),
     Column("steps", STEPS_TITLE),  # fitted to its title from the start: "pre/ne…" before the first result
-    # the model's tag, shown once the history holds two models: ensemble and fused rows side by side
-    Column("model", "model"),
+    # the model's tag, shown once the history holds two models: ensemble and fused rows side by side. Where
+    # the labels would be cut for it (80 columns: "0.74 sport…"), it goes: the detail above the history
+    # names the highlighted row's model
+    Column("model", "model", drop=1),
 )
 
 

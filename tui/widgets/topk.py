@@ -37,15 +37,19 @@ def render_topk(
         return join(("error: ", "bold red"), plain(error, "red", limit=1000))
     if result is None:
         return Text("no result yet", style="dim")
+    # one space between the columns and the index as wide as its digits: at 80 columns the label had 12
+    # cells ("station wag…") beside two spaces a gap and a 4-cell index column
     table = Table(
         box=None,
         expand=True,
         show_edge=False,
         pad_edge=False,
+        padding=(0, 0, 0, 1),
         title=plain(title) if isinstance(title, str) and title else (title or None),
         title_justify="left",
     )
-    table.add_column("#", justify="right", width=4, style="dim")
+    digits = max((len(str(t.index)) for t in result.top), default=1)
+    table.add_column("#", justify="right", width=digits, style="dim")
     table.add_column("label", ratio=1, no_wrap=True, overflow="ellipsis", min_width=8)
     lo, hi, probabilities = _range([t.score for t in result.top])
     table.add_column("score" if probabilities else "raw", justify="right", width=5)
