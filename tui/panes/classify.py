@@ -145,11 +145,14 @@ HISTORY = (  # the figures keep their width; the names share what is left
     Column("image", "image", weight=2),
     Column("top1", "top-1", weight=3, least=TOP1_LEAST),
     Column("ms", "ms", 5),
-    Column("steps", STEPS_TITLE),  # fitted to its title from the start: "pre/ne…" before the first result
-    # the model's tag, shown once the history holds two models: ensemble and fused rows side by side. Where
-    # the labels would be cut for it (80 columns: "0.74 sport…"), it goes: the detail above the history
-    # names the highlighted row's model
-    Column("model", "model", drop=1),
+    # fitted to its title from the start: "pre/ne…" before the first result. Where the labels would be cut
+    # (80 columns with the model column: "0.74 sport…"), it goes first: the detail above the history gives
+    # the highlighted row's steps
+    Column("steps", STEPS_TITLE, drop=1),
+    # the model's tag, shown once the history holds two models: ensemble and fused rows side by side (each
+    # row must say which model answered it); where even without the steps the labels would be cut, it goes
+    # too, and the detail names the highlighted row's model
+    Column("model", "model", drop=2),
 )
 
 
