@@ -6,19 +6,18 @@ unloaded a model on a shared server without asking, and the startup toasts' time
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import IMAGES
 from tests.helpers import notifications, rendered, rows, screen_lines, wait_for
 from tests.test_app import ROOT, SIZE, make_app
 from triton_console.tui.core.client.client import ModelInfo
 from triton_console.tui.core.client.responses import ModelMetadata, TensorSpec
 from triton_console.tui.panes.trymodel import ModelLoaded, TryScreen
 
-IMAGES = os.environ.get("TRITON_CONSOLE_TEST_IMAGES", "")
 ADDER = ModelInfo(
     "adder",
     ModelMetadata(
@@ -82,14 +81,14 @@ def test_ctrl_o_leaves_the_cursor_at_the_end_of_the_picked_path(tmp_path):
     asyncio.run(scenario())
 
 
-@pytest.mark.skipif(not IMAGES, reason="TRITON_CONSOLE_TEST_IMAGES not set")
+@pytest.mark.skipif(not IMAGES.is_dir(), reason=f"no test images at {IMAGES}")
 def test_classify_tree_cursor_starts_on_the_first_image_so_enter_classifies_at_once():
     from triton_console.tui.panes.classify import ClassifyPane
 
     first = sorted(p.name for p in Path(IMAGES).iterdir() if not p.name.startswith("."))[0]
 
     async def scenario():
-        app = make_app(start_dir=IMAGES)
+        app = make_app(start_dir=str(IMAGES))
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             await pilot.press("4")
             pane = app.query_one(ClassifyPane)
