@@ -426,7 +426,13 @@ class ClassifyPane(Horizontal):
 
     @on(DirectoryTree.FileSelected)
     def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
-        self.classify([str(event.path)])
+        """The file as the tree names its folder (Textual resolves a folder's entries: an image of a symlinked
+        folder picked here was another path than the same image typed or given, two rows for one image)."""
+        path = Path(event.path)
+        parent = event.node.parent
+        if parent is not None and parent.data is not None:
+            path = Path(parent.data.path) / path.name
+        self.classify([str(path)])
 
     @on(Input.Submitted, "#path")
     def _path_submitted(self, event: Input.Submitted) -> None:
