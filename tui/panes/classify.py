@@ -413,26 +413,16 @@ class ClassifyPane(Horizontal):
         self.app.push_screen(TraceScreen(self.controller, model, plan, os.path.basename(path)))
 
     def action_all(self) -> None:
-        """The folder under the cursor, or the one holding the file under it, as the tree names that folder:
-        Textual resolves the paths of a folder's entries (a symlinked images folder became its target, and
-        a file's ``.parent`` named the same folder a second way in the history)."""
+        """The folder under the cursor, or the one holding the file under it (named as the tree names it)."""
         node = self.query_one("#tree", ImageTree).cursor_node
         if node is None or node.data is None:
             return
-        path = Path(node.data.path)
-        if not path.is_dir() and node.parent is not None and node.parent.data is not None:
-            path = Path(node.parent.data.path)
+        path = ImageTree.named(node)
         self.classify([str(path if path.is_dir() else path.parent)])
 
     @on(DirectoryTree.FileSelected)
     def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
-        """The file as the tree names its folder (Textual resolves a folder's entries: an image of a symlinked
-        folder picked here was another path than the same image typed or given, two rows for one image)."""
-        path = Path(event.path)
-        parent = event.node.parent
-        if parent is not None and parent.data is not None:
-            path = Path(parent.data.path) / path.name
-        self.classify([str(path)])
+        self.classify([str(ImageTree.named(event.node))])
 
     @on(Input.Submitted, "#path")
     def _path_submitted(self, event: Input.Submitted) -> None:

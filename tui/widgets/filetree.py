@@ -28,3 +28,15 @@ class FileTree(DirectoryTree):
     def _first_entry(self) -> None:
         if self.root.children and self.cursor_line <= 0:
             self.move_cursor_to_line(1 if self.show_root else 0)  # the lines are rebuilt for it
+
+    @staticmethod
+    def named(node: TreeNode[DirEntry]) -> Path:
+        """``node``'s path with its folder named as the tree names it: Textual resolves the paths of a folder's
+        entries, so an entry of a symlinked folder was another path than the same file typed or given (two
+        history rows for one image)."""
+        assert node.data is not None
+        path = Path(node.data.path)
+        parent = node.parent
+        if parent is not None and parent.data is not None:
+            return Path(parent.data.path) / path.name
+        return path
