@@ -27,27 +27,34 @@ def make_app(repository: Path = Path("/nonexistent/repository")) -> ConsoleApp:
 
 # ------------------------------------------------------------------------------------------ try form
 
+TINY = ModelInfo(  # a model of one FP32 [4] input and output: the Try form's results injected, no server
+    "tiny",
+    ModelMetadata(
+        "tiny", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
+    ),
+)
+
+
+async def _open_try_form(pilot, app) -> TryScreen:
+    """The Try form of :data:`TINY` over the Models pane, its form drawn."""
+    await pilot.press("3")
+    try_screen = TryScreen(app.controller, "tiny", str(ROOT))
+    await app.push_screen(try_screen)
+    try_screen.post_message(ModelLoaded(TINY, None))
+    await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+    return try_screen
+
 
 def test_try_outputs_keep_each_values_exponent_at_80_columns():
     """The values column showed 2.176e-05 as `2.1761123207` (the exponent cut off at the screen's edge): it
     read as larger than the max beside it. Now the values fit the column, each whole, in 4 digits."""
-    info = ModelInfo(
-        "tiny",
-        ModelMetadata(
-            "tiny", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
-        ),
-    )
     out = infer.summarize("Y", "FP32", np.array([2.1761123207e-05, 3.3e-04, 1.25e-06, 4.0e-05]))
     result = infer.InferResult("tiny", "1", 1.0, [], [out])
 
     async def scenario():
         app = make_app()
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("3")
-            try_screen = TryScreen(app.controller, "tiny", str(ROOT))
-            await app.push_screen(try_screen)
-            try_screen.post_message(ModelLoaded(info, None))
-            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            try_screen = await _open_try_form(pilot, app)
             try_screen.post_message(TryDone(result, None, None))
             await wait_for(pilot, lambda: "tiny v1" in rendered(try_screen.query_one("#summary")), 5, "run")
             await pilot.pause()
@@ -274,12 +281,6 @@ def test_a_failed_try_leaves_no_outputs_or_call_of_the_run_before():
     read as this request's; ^y copied the old call."""
     from triton_console.tui.core.request import showcall
 
-    info = ModelInfo(
-        "tiny",
-        ModelMetadata(
-            "tiny", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
-        ),
-    )
     out = infer.summarize("Y", "FP32", np.array([0.25, 0.5, 0.75, 1.0]))
     result = infer.InferResult("tiny", "1", 1.0, [], [out])
     call = showcall.Call("curl", "curl -s -X POST http://127.0.0.1:9/v2/models/tiny/infer")
@@ -287,11 +288,7 @@ def test_a_failed_try_leaves_no_outputs_or_call_of_the_run_before():
     async def scenario():
         app = make_app()
         async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await pilot.press("3")
-            try_screen = TryScreen(app.controller, "tiny", str(ROOT))
-            await app.push_screen(try_screen)
-            try_screen.post_message(ModelLoaded(info, None))
-            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            try_screen = await _open_try_form(pilot, app)
             try_screen.post_message(TryDone(result, call, None))
             await wait_for(pilot, lambda: any("curl -s" in line for line in screen_lines(app)), 5, "the run")
             try_screen.post_message(TryDone(None, None, "image:/nope.jpg: no such file or directory"))
@@ -336,12 +333,6 @@ def test_copying_the_call_brings_all_of_it_into_view_at_80x24():
     the form, and nothing said they were there. The call is scrolled into view when it is copied."""
     from triton_console.tui.core.request import showcall
 
-    info = ModelInfo(
-        "tiny",
-        ModelMetadata(
-            "tiny", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
-        ),
-    )
     out = infer.summarize("Y", "FP32", np.array([0.25, 0.5, 0.75, 1.0]))
     result = infer.InferResult("tiny", "1", 1.0, [], [out])
     headers = "".join(f"  -H 'X-Header-{i}: {i}' \\\n" for i in range(8))
@@ -351,11 +342,7 @@ def test_copying_the_call_brings_all_of_it_into_view_at_80x24():
     async def scenario():
         app = make_app()
         async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await pilot.press("3")
-            try_screen = TryScreen(app.controller, "tiny", str(ROOT))
-            await app.push_screen(try_screen)
-            try_screen.post_message(ModelLoaded(info, None))
-            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            try_screen = await _open_try_form(pilot, app)
             try_screen.post_message(TryDone(result, call, None))
             await wait_for(pilot, lambda: any("curl -s" in line for line in screen_lines(app)), 5, "the run")
             await pilot.press("ctrl+y")
@@ -373,22 +360,12 @@ def test_copying_the_call_brings_all_of_it_into_view_at_80x24():
 
 def test_the_try_forms_spec_hint_is_one_whole_line_at_80_and_120_columns():
     """After the title the SPEC hint wrapped at "(.npy", its end on a line of its own, at 80 and 120 columns."""
-    info = ModelInfo(
-        "tiny",
-        ModelMetadata(
-            "tiny", ("1",), "python", (TensorSpec("X", "FP32", (4,)),), (TensorSpec("Y", "FP32", (4,)),)
-        ),
-    )
     hint = "SPEC: random|zeros|ones|@FILE (.npy/.json/bytes)|text:…|image:FILE"
 
     async def scenario(size):
         app = make_app()
         async with app.run_test(size=size) as pilot:
-            await pilot.press("3")
-            try_screen = TryScreen(app.controller, "tiny", str(ROOT))
-            await app.push_screen(try_screen)
-            try_screen.post_message(ModelLoaded(info, None))
-            await wait_for(pilot, lambda: bool(try_screen.query("#spec-0")), 5, "the form")
+            await _open_try_form(pilot, app)
             assert any(hint in line for line in screen_lines(app)), "\n".join(screen_lines(app))
 
     for size in ((80, 24), (120, 40)):
