@@ -243,7 +243,7 @@ class ServersPane(Vertical):
         c = self.controller
         if c is None or c.managed_connection is None or not c.is_managed_running():
             return None
-        return TritonClient(connection=c.managed_connection).url
+        return str(c.managed_connection.endpoint())  # as TritonClient.url says it
 
     def _tick(self) -> None:
         own = self.controller.client if self.controller is not None and self._own_shown() else None
@@ -269,11 +269,13 @@ class ServersPane(Vertical):
         managed_row = None
         if managed is not None:
             client = self._managed_client
-            if client is None or client.connection.url != managed.url:
+            fresh = client is None or client.connection.url != managed.url
+            if fresh:
                 if client is not None:
                     client.close()
                 client = self._managed_client = TritonClient(connection=replace(managed, timeout=2.0))
-            managed_row = probe(ACTIVE, client, self._managed_rate)
+            # a new client's first call also connects: the ping is timed on the second, as the file rows' are
+            managed_row = probe(ACTIVE, client, self._managed_rate, first_call=fresh)
         self.post_message(FleetRefreshed(rows, rate, managed_row))
 
     def on_fleet_refreshed(self, msg: FleetRefreshed) -> None:
