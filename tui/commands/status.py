@@ -172,7 +172,7 @@ def _text(snap, out: dict, probes: dict, health: dict, width: int) -> list[str]:
         if m.name in health:
             details.append(f"UNHEALTHY: {health[m.name].describe()}")
         if m.name in probes:
-            details.append(f"probe: {probes[m.name].line().removeprefix(f'{m.name}: ')}")
+            details.append(f"probe: {probes[m.name].outcome()}")
         if rec["hint"]:
             details.append(f"why: {rec['hint']}")
         if m.reason:  # last: the explainer's hint may point at the traceback below

@@ -419,8 +419,7 @@ class ModelsPane(Horizontal):
         found = self._ensemble(name) if entry is None or entry.state != "UNLISTED" else None
         verdict = client.health.verdict(name)
         if name in self._probes:
-            # the model is the detail's title: its name again would wrap alone at 80 columns, its ":" below it
-            parts.append(("last probe (p)", self._probes[name].replace(f" {name}: ", " ", 1)))
+            parts.append(("last probe (p)", self._probes[name]))
         if verdict is not None:
             parts.append(("health (the console's own requests)", verdict.describe()))
             parts.append(
@@ -687,8 +686,10 @@ class ModelsPane(Horizontal):
             self.post_message(Notice(worded(exc), "probe failed", "error"))
             return
         hint = " (l reloads it)" if result.unhealthy else ""
-        line = f"{time.strftime('%H:%M:%S')} {result.line()}{hint}"
-        self._probes[name] = line
+        when = time.strftime("%H:%M:%S")
+        # the detail is titled with the model: its name again wrapped alone at 80 columns, its ":" below it
+        self._probes[name] = f"{when} {result.outcome()}{hint}"
+        line = f"{when} {result.line()}{hint}"
         self.post_message(Notice(line, "probe", "information" if result.ok else "error"))
         self.post_message(PollRequested([name]))
 

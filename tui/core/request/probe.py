@@ -40,10 +40,14 @@ class ProbeResult:
         return out
 
     def line(self) -> str:
+        return f"{self.model}: {self.outcome()}"
+
+    def outcome(self) -> str:
+        """What came of it, without the model's name (where the model is already named: its detail)."""
         if self.ok:
-            return f"{self.model}: ok in {self.latency_ms:.1f} ms"
+            return f"ok in {self.latency_ms:.1f} ms"
         state = "unhealthy" if self.unhealthy else "error"
-        return f"{self.model}: {state}: {self.error}"
+        return f"{state}: {self.error}"
 
 
 def _tiny_jpeg() -> bytes:
