@@ -363,9 +363,7 @@ class ServerController:
         wanted = {"HTTP": grpc - 1, "gRPC": grpc, "metrics": grpc + 1}
         taken: dict[str, str] = {}  # name → who holds it
         for name, port in wanted.items():
-            try:
-                srv.check_port_free("127.0.0.1", port)
-            except ConsoleError:
+            if not 0 < port < 65536 or srv.bind_error("127.0.0.1", port) is not None:
                 taken[name] = srv.port_holder(port)
         ports = dict(wanted)
         own = "HTTP" if ep.protocol == "http" else "gRPC"  # the URL's own port

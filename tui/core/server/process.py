@@ -91,10 +91,9 @@ def is_loopback(address: str) -> bool:
     return address == "localhost"
 
 
-def check_port_free(address: str, port: int) -> None:
-    """Raise a clear error if ``port`` cannot be bound on ``address``; one in use names its holder."""
-    if not 0 < port < 65536:
-        raise ConsoleError(f"port {port} is out of range 1..65535")
+def bind_error(address: str, port: int) -> OSError | None:
+    """Why ``port`` cannot be bound on ``address`` (None: it can): a bind as the server makes it, asking no one
+    who holds it (that is :func:`port_holder`, a scan of every socket, for an error line only)."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         # As the server does: lingering TIME_WAIT connections from a previous run must not count.
@@ -103,17 +102,28 @@ def check_port_free(address: str, port: int) -> None:
             s.bind((address, port))
             s.listen(1)
         except OSError as exc:
-            import errno
+            return exc
+    return None
 
-            said = (
-                f"is already in use by {port_holder(port)}"
-                if exc.errno == errno.EADDRINUSE
-                else f"cannot be bound ({(exc.strerror or str(exc)).lower()})"
-            )
-            raise ConsoleError(
-                f"port {port} on {address} {said}",
-                hint="choose other ports (--http-port/--grpc-port/--metrics-port) or stop what holds it",
-            ) from None
+
+def check_port_free(address: str, port: int) -> None:
+    """Raise a clear error if ``port`` cannot be bound on ``address``; one in use names its holder."""
+    import errno
+
+    if not 0 < port < 65536:
+        raise ConsoleError(f"port {port} is out of range 1..65535")
+    exc = bind_error(address, port)
+    if exc is None:
+        return
+    said = (
+        f"is already in use by {port_holder(port)}"
+        if exc.errno == errno.EADDRINUSE
+        else f"cannot be bound ({(exc.strerror or str(exc)).lower()})"
+    )
+    raise ConsoleError(
+        f"port {port} on {address} {said}",
+        hint="choose other ports (--http-port/--grpc-port/--metrics-port) or stop what holds it",
+    )
 
 
 def port_holder(port: int) -> str:
@@ -176,12 +186,8 @@ def free_layout(address: str = "127.0.0.1", tries: int = 50) -> int | None:
         port = free_port(address)
         if not 1 < port < 65535:
             continue
-        try:
-            for p in (port - 1, port, port + 1):
-                check_port_free(address, p)
-        except ConsoleError:
-            continue
-        return port
+        if all(bind_error(address, p) is None for p in (port - 1, port, port + 1)):
+            return port
     return None
 
 
