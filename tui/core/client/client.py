@@ -362,7 +362,9 @@ class TritonClient:
                 f"{hostport} is a v2 HTTP port, not a metrics port: Triton's metrics port is usually "
                 "2 above its HTTP port (--metrics-url URL)"
             )
-        return rs.clip("".join(c if c.isprintable() else "?" for c in text), 200)
+        from triton_console.common.untrusted import visible
+
+        return visible(text, 200)  # a server's words: every character shown as itself or as an escape
 
     # ------------------------------------------------------------------ models
     def repository_index(self) -> rs.Parsed:
