@@ -144,7 +144,7 @@ class ConsoleApp(App):
     TITLE = "triton-console"
     # an information toast's seconds on screen (Textual's default is 5): long enough to read one line, short
     # enough that the startup's three (starting…, the images wait, ready at …) do not stack over the panes.
-    # Errors (10 s), "server down" (8 s) and a ready notice that names a port taken (20 s) set their own.
+    # Errors (10 s), "server down" (8 s) and a ready notice that names a port taken (8 s) set their own.
     NOTIFICATION_TIMEOUT = 4
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     BINDINGS = registry.app_bindings()
